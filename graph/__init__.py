@@ -1,0 +1,19 @@
+"""The knowledge platform: RDF facts, their property-graph projection and vector memory."""
+
+from graph.facts import ProductFacts
+from graph.knowledge_graph import KnowledgeGraph, Match, QueryResult, factory_home
+from graph.names import new_trace_id
+from graph.provenance import AgentRef, record_activity
+from graph.trace import TraceStep
+
+__all__ = [
+    "AgentRef",
+    "KnowledgeGraph",
+    "Match",
+    "ProductFacts",
+    "QueryResult",
+    "TraceStep",
+    "factory_home",
+    "new_trace_id",
+    "record_activity",
+]

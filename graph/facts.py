@@ -1,0 +1,140 @@
+"""Facts about one product build: a builder of quads in the product's named graph.
+
+Every node it records carries its class, its label and the build's trace id, so that
+`trace(trace_id)` can walk the chain and the property graph can project it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import pyoxigraph as ox
+from rdflib import URIRef
+
+from graph.names import check_trace_id, node_iri, product_graph
+from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relationship, Requirement
+from ontology.namespaces import FAC, PAT, RDF, RDFS, XSD
+
+__all__ = ["ProductFacts", "Value", "literal"]
+
+Value = str | bool | int | float | Decimal | dt.datetime
+
+_TYPE = ox.NamedNode(str(RDF.type))
+_LABEL = ox.NamedNode(str(RDFS.label))
+_TRACE = ox.NamedNode(str(FAC.traceId))
+_XSD = {
+    bool: ox.NamedNode(str(XSD.boolean)),
+    int: ox.NamedNode(str(XSD.integer)),
+    float: ox.NamedNode(str(XSD.double)),
+    Decimal: ox.NamedNode(str(XSD.decimal)),
+}
+_DATETIME = ox.NamedNode(str(XSD.dateTime))
+
+
+def literal(value: Value) -> ox.Literal:
+    """An RDF literal of the XSD type that matches the Python value."""
+    if isinstance(value, str):
+        return ox.Literal(value)
+    if isinstance(value, bool):
+        return ox.Literal("true" if value else "false", datatype=_XSD[bool])
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return ox.Literal(stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), datatype=_DATETIME)
+    if isinstance(value, int | float | Decimal):
+        return ox.Literal(str(value), datatype=_XSD[type(value)])
+    raise TypeError(f"no RDF literal for {type(value).__name__}")
+
+
+class ProductFacts:
+    """Collects the quads of one product build; hand them to KnowledgeGraph to store."""
+
+    def __init__(self, tenant: str, product: str, trace_id: str) -> None:
+        self.tenant, self.product = tenant, product
+        self.trace_id = check_trace_id(trace_id)
+        self.graph = product_graph(tenant, product)
+        self._g = ox.NamedNode(self.graph)
+        self._trace = ox.Literal(trace_id)
+        self.quads: list[ox.Quad] = []
+
+    def iri(self, *parts: str) -> str:
+        return node_iri(self.tenant, self.product, *parts)
+
+    def node(
+        self,
+        cls: URIRef,
+        iri: str,
+        label: str,
+        values: Mapping[URIRef, Value | None] | None = None,
+    ) -> str:
+        """Record a node of class `cls` with its label, the trace id and datatype values."""
+        s = ox.NamedNode(iri)
+        add = self.quads.append
+        add(ox.Quad(s, _TYPE, ox.NamedNode(str(cls)), self._g))
+        add(ox.Quad(s, _LABEL, ox.Literal(label), self._g))
+        add(ox.Quad(s, _TRACE, self._trace, self._g))
+        for prop, value in (values or {}).items():
+            if value is not None:
+                add(ox.Quad(s, ox.NamedNode(str(prop)), literal(value), self._g))
+        return iri
+
+    def link(self, subject: str, prop: URIRef, obj: str) -> None:
+        self.quads.append(ox.Quad(ox.NamedNode(subject), ox.NamedNode(str(prop)), ox.NamedNode(obj), self._g))
+
+    def links(self, subject: str, prop: URIRef, objects: Iterable[str]) -> None:
+        for obj in objects:
+            self.link(subject, prop, obj)
+
+    def model(self, model: OntologyModel, iri: str, label: str) -> str:
+        """Record a pydantic model as a node, through its field-to-property mapping."""
+        values = {prop: getattr(model, name) for name, prop in model.rdf_fields.items()}
+        return self.node(model.rdf_class, iri, label, values)
+
+    # ------------------------------------------------------------------ the main models
+    def intent(self, intent: Intent, requirements: Iterable[Requirement] = ()) -> str:
+        iri = self.model(intent, self.iri("intent"), _short(intent.text))
+        for i, req in enumerate(requirements):
+            self.link(iri, FAC.hasRequirement, self.model(req, self.iri("requirement", str(i)), _short(req.statement)))
+        return iri
+
+    def blueprint(self, blueprint: Blueprint) -> str:
+        bp = self.model(blueprint, self.iri("blueprint"), blueprint.name)
+        contexts = {}
+        for ctx in blueprint.contexts:
+            contexts[ctx.name] = self.model(ctx, self.iri("context", ctx.name), ctx.label or ctx.name)
+            self.link(bp, FAC.hasBoundedContext, contexts[ctx.name])
+        entities = {}
+        for ent in blueprint.entities:
+            e = self.model(ent, self.iri("entity", ent.name), ent.label or ent.name)
+            entities[ent.name] = e
+            self.link(bp, FAC.hasEntity, e)
+            if ent.context in contexts:
+                self.link(e, FAC.inContext, contexts[ent.context])
+            if ent.pattern:
+                self.link(e, FAC.matchesPattern, str(PAT[ent.pattern]))
+            for attr in ent.attributes:
+                self.link(e, FAC.hasAttribute, self.attribute(attr, self.iri("entity", ent.name, attr.name)))
+        for rel in blueprint.relationships:
+            r = self.model(rel, self.iri("relationship", rel.source, rel.source_role), _rel_label(rel))
+            self.link(bp, FAC.hasRelationship, r)
+            self.link(r, FAC.relationshipSource, entities[rel.source])
+            self.link(r, FAC.relationshipTarget, entities[rel.target])
+        return bp
+
+    def attribute(self, attr: Attribute, iri: str) -> str:
+        self.model(attr, iri, attr.label or attr.name)
+        if attr.enum_values:
+            self.quads.append(
+                ox.Quad(ox.NamedNode(iri), ox.NamedNode(str(FAC.enumValues)), literal("|".join(attr.enum_values)), self._g)
+            )
+        return iri
+
+
+def _short(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _rel_label(rel: Relationship) -> str:
+    return f"{rel.source} {rel.source_role} ({rel.cardinality}) {rel.target}"

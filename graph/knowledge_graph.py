@@ -1,0 +1,367 @@
+"""The KnowledgeGraph facade: the one door to the RDF store, the property graph and vector memory.
+
+Layout under `$FACTORY_HOME/graph/`: `rdf/` (Oxigraph), `kuzu/<tenant>.kz` (one Kùzu
+database per tenant), `pending.json` (graphs whose projection a crashed writer left undone)
+and the lock files. Writers hold the lock only while they write; readers wait for them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from graph import query_guard
+from graph.facts import ProductFacts
+from graph.locking import GraphLock
+from graph.names import SHARED_GRAPHS, check_slug, check_trace_id, parse_graph, tenant_graph_prefix
+from graph.projection import Embedder, project
+from graph.property_graph import PropertyGraph
+from graph.rdf_store import RdfStore, Term
+from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, TraceStep
+from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
+from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
+
+__all__ = ["KnowledgeGraph", "Match", "QueryResult", "factory_home"]
+
+_DEFAULT = object()
+
+
+def factory_home() -> Path:
+    """`$FACTORY_HOME`, or `./.factory`: the folder that holds all of the factory's state."""
+    return Path(os.environ.get("FACTORY_HOME") or ".factory").resolve()
+
+
+@dataclass
+class QueryResult:
+    """Columns and rows of a query; `boolean` is set for SPARQL ASK."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    boolean: bool | None = None
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A product or intent found by semantic search, with its cosine similarity."""
+
+    score: float
+    kind: str
+    iri: str
+    tenant: str
+    product: str
+    text: str
+
+
+@dataclass
+class _Session:
+    rdf: RdfStore
+    kuzu_dir: Path
+    write: bool
+    pgs: dict[str, PropertyGraph] = field(default_factory=dict)
+
+    def pg(self, tenant: str) -> PropertyGraph:
+        if tenant not in self.pgs:
+            path = self.kuzu_dir / f"{tenant}.kz"
+            try:
+                self.pgs[tenant] = PropertyGraph(path, read_only=not self.write)
+            except FileNotFoundError:
+                raise NotFoundError(f"tenant {tenant!r} has no products in the knowledge graph yet") from None
+        return self.pgs[tenant]
+
+    def tenants(self) -> list[str]:
+        return sorted(p.stem for p in self.kuzu_dir.glob("*.kz"))
+
+    def close(self) -> None:
+        for pg in self.pgs.values():
+            pg.close()
+        self.pgs.clear()
+        if self.write:
+            self.rdf.flush()
+
+
+class KnowledgeGraph:
+    """RDF facts in Oxigraph, their Kùzu projection and the vector memory, kept in step."""
+
+    def __init__(self, home: Path | None = None, *, embedder: Any = _DEFAULT, lock_timeout_s: float = 300.0):
+        self.home = (home or factory_home()).resolve()
+        self.folder = self.home / "graph"
+        self._lock = GraphLock(self.folder / "locks", lock_timeout_s)
+        if embedder is _DEFAULT:
+            from graph.embeddings import SentenceEmbedder
+
+            embedder = SentenceEmbedder()
+        self.embedder: Embedder | None = embedder
+        self._held: _Session | None = None
+
+    # ------------------------------------------------------------------ sessions
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[_Session]:
+        held = self._held
+        if held is not None and (held.write or not write):
+            yield held
+            return
+        if held is not None:
+            raise RuntimeError("a read session is held: release it before writing")
+        with self._lock.exclusive() if write else self._lock.shared():
+            session = _Session(RdfStore(self.folder / "rdf", read_only=not write), self.folder / "kuzu", write)
+            try:
+                if write:
+                    self._finish_pending(session)
+                yield session
+            finally:
+                session.close()
+
+    @contextmanager
+    def hold(self, write: bool = False) -> Iterator[KnowledgeGraph]:
+        """Keep the stores open across many calls (bulk loads, benchmarks); others wait meanwhile."""
+        with self._session(write) as session:
+            self._held = session
+            try:
+                yield self
+            finally:
+                self._held = None
+
+    # ------------------------------------------------------------------ writes
+    def bootstrap(self) -> None:
+        """Load the ontology and the pattern library into their shared graphs (replacing older copies)."""
+        graphs = {}
+        for graph, path in zip(SHARED_GRAPHS, (ONTOLOGY_PATH, PATTERNS_PATH), strict=True):
+            g = ox.NamedNode(graph)
+            graphs[graph] = [ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+        with self._session(write=True) as s:
+            s.rdf.replace_graphs(graphs)
+
+    def write(self, *builds: ProductFacts, replace: bool = True) -> None:
+        """Store product builds: each build's graph is replaced (or extended) and re-projected atomically."""
+        graphs: dict[str, list[ox.Quad]] = {}
+        for facts in builds:
+            graphs.setdefault(facts.graph, []).extend(facts.quads)
+        with self._session(write=True) as s:
+            self._mark_pending(list(graphs), add=True)
+            if replace:
+                s.rdf.replace_graphs(graphs)
+            else:
+                s.rdf.add(q for quads in graphs.values() for q in quads)
+            self._project(s, list(graphs))
+            self._mark_pending(list(graphs), add=False)
+
+    def delete_product(self, tenant: str, product: str) -> None:
+        """Remove a product's graph and its projection."""
+        graph = tenant_graph_prefix(tenant) + check_slug(product, "product")
+        with self._session(write=True) as s:
+            if not s.rdf.has_graph(graph):
+                raise NotFoundError(f"no product {product!r} in tenant {tenant!r}")
+            self._mark_pending([graph], add=True)
+            s.rdf.drop_graphs([graph])
+            self._project(s, [graph])
+            self._mark_pending([graph], add=False)
+
+    def import_nquads(self, data: IO[bytes], tenant: str | None = None) -> int:
+        """Load N-Quads: every graph in the input replaces the stored one; the projection is rebuilt.
+
+        With `tenant`, every quad must belong to that tenant's product graphs; nothing is
+        stored when any does not. Returns how many quads were read.
+        """
+        prefix = tenant_graph_prefix(tenant) if tenant else None
+        graphs: dict[str, list[ox.Quad]] = {}
+        try:
+            for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
+                g = quad.graph_name
+                name = g.value if isinstance(g, ox.NamedNode) else ""
+                if prefix is not None and not name.startswith(prefix):
+                    raise InvalidInputError(f"import refused: graph {name or 'default'!r} is not one of tenant {tenant!r}'s graphs")
+                if name not in SHARED_GRAPHS and parse_graph(name) is None:
+                    raise InvalidInputError(f"import refused: {name or 'the default graph'!r} is not a factory graph")
+                graphs.setdefault(name, []).append(quad)
+        except SyntaxError as exc:
+            raise InvalidInputError(f"not valid N-Quads: {str(exc).splitlines()[0]}") from None
+        with self._session(write=True) as s:
+            products = [g for g in graphs if parse_graph(g)]
+            self._mark_pending(products, add=True)
+            s.rdf.replace_graphs(graphs)
+            self._project(s, products)
+            self._mark_pending(products, add=False)
+        return sum(len(q) for q in graphs.values())
+
+    def _project(self, s: _Session, graphs: Sequence[str]) -> None:
+        by_tenant: dict[str, list[str]] = {}
+        for g in graphs:
+            name = parse_graph(g)
+            if name:
+                by_tenant.setdefault(name.tenant, []).append(g)
+        for tenant, tgraphs in by_tenant.items():
+            quads = {g: list(s.rdf.quads(g)) for g in tgraphs if s.rdf.has_graph(g)}
+            s.pg(tenant).replace(tgraphs, project(quads, self.embedder))
+
+    def _pending_path(self) -> Path:
+        return self.folder / "pending.json"
+
+    def _mark_pending(self, graphs: Sequence[str], *, add: bool) -> None:
+        path = self._pending_path()
+        current = set(json.loads(path.read_text())) if path.exists() else set()
+        current = current | set(graphs) if add else current - set(graphs)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(sorted(current)))
+        tmp.replace(path)
+
+    def _finish_pending(self, s: _Session) -> None:
+        path = self._pending_path()
+        if path.exists():
+            pending = json.loads(path.read_text())
+            if pending:
+                self._project(s, pending)
+                self._mark_pending(pending, add=False)
+
+    # ------------------------------------------------------------------ reads
+    def tenant_graphs(self, tenant: str | None) -> list[str]:
+        """Product graphs visible to `tenant` (every product graph for None, the admin)."""
+        with self._session(write=False) as s:
+            return self._graphs(s, tenant)
+
+    def _graphs(self, s: _Session, tenant: str | None) -> list[str]:
+        graphs = [g for g in s.rdf.graphs() if parse_graph(g)]
+        if tenant is None:
+            return graphs
+        prefix = tenant_graph_prefix(tenant)
+        return [g for g in graphs if g.startswith(prefix)]
+
+    def sparql(self, query: str, tenant: str | None, params: Mapping[str, Term] | None = None) -> QueryResult:
+        """Run a read-only SPARQL query over `tenant`'s graphs and the shared ones (all graphs for None)."""
+        query_guard.check_sparql(query)
+        with self._session(write=False) as s:
+            graphs = None if tenant is None else [*self._graphs(s, tenant), *SHARED_GRAPHS]
+            try:
+                result = s.rdf.query(query, graphs=graphs, substitutions=params)
+                if isinstance(result, ox.QueryBoolean):
+                    return QueryResult(["ask"], [[bool(result)]], boolean=bool(result))
+                if isinstance(result, ox.QuerySolutions):
+                    columns = [v.value for v in result.variables]
+                    return QueryResult(columns, [[_term(sol[c]) for c in columns] for sol in result])
+                return QueryResult(
+                    ["subject", "predicate", "object"],
+                    [[_term(t.subject), _term(t.predicate), _term(t.object)] for t in result],
+                )
+            except SyntaxError as exc:
+                raise QueryRefusedError(f"SPARQL syntax error: {str(exc).splitlines()[0]}") from None
+            except OSError as exc:
+                raise QueryRefusedError(f"SPARQL query failed: {str(exc).splitlines()[0]}") from None
+
+    def cypher(self, query: str, tenant: str | None, params: Mapping[str, Any] | None = None) -> QueryResult:
+        """Run read-only Cypher on `tenant`'s property graph (each tenant's in turn for None, the admin)."""
+        query_guard.check_cypher(query)
+        with self._session(write=False) as s:
+            if tenant is not None:
+                columns, rows = s.pg(check_slug(tenant, "tenant")).execute(query, params)
+                return QueryResult(columns, rows)
+            result = QueryResult(["tenant"], [])
+            for t in s.tenants():
+                columns, rows = s.pg(t).execute(query, params)
+                result.columns = ["tenant", *columns]
+                result.rows.extend([t, *r] for r in rows)
+            return result
+
+    def trace(self, trace_id: str, tenant: str | None = None, engine: str = "rdf") -> list[TraceStep]:
+        """The chain of one build, in lifecycle order, from the RDF store or the property graph."""
+        check_trace_id(trace_id)
+        steps: list[TraceStep] = []
+        if engine == "rdf":
+            stage_of = {str(c): stage for c, stage in CHAIN.items()}
+            result = self.sparql(SPARQL_TRACE, tenant, {"trace": ox.Literal(trace_id)})
+            for r in result.records():
+                name = parse_graph(r["graph"])
+                if name is None:
+                    continue
+                steps.append(TraceStep(stage_of[r["type"]], r["node"], r["label"] or "", r["graph"], name.tenant,
+                                       name.product, r["activity"], r["agent"], r["started"], r["ended"]))
+        elif engine == "kuzu":
+            if tenant is None:
+                raise InvalidInputError("a trace on the property graph needs --tenant")
+            for r in self.cypher(CYPHER_TRACE, tenant, {"trace": trace_id}).records():
+                name = parse_graph(r["graph"])
+                steps.append(TraceStep(r["stage"], r["node"], r["label"] or "", r["graph"], tenant,
+                                       name.product if name else "", r["activity"], r["agent"],
+                                       r["started"], r["ended"]))
+        else:
+            raise InvalidInputError(f"unknown trace engine {engine!r}: use rdf or kuzu")
+        return sorted(set(steps), key=lambda st: st.order)
+
+    def similar(self, text: str, k: int = 5, tenant: str | None = None) -> list[Match]:
+        """The products and intents whose descriptions are nearest in meaning to `text`."""
+        if not text or not text.strip():
+            raise InvalidInputError("empty search text: say what to look for")
+        if len(text) > 10_000:
+            raise InvalidInputError(f"search text too long: {len(text):,} characters, at most 10,000")
+        if not 1 <= k <= 1000:
+            raise InvalidInputError(f"k must be between 1 and 1000, not {k}")
+        if self.embedder is None:
+            raise InvalidInputError("semantic search needs an embedder; this knowledge graph has none")
+        vector = self.embedder([text])[0]
+        with self._session(write=False) as s:
+            tenants = s.tenants() if tenant is None else [check_slug(tenant, "tenant")]
+            found = []
+            for t in tenants:
+                for row, distance in s.pg(t).nearest(vector, k):
+                    found.append(Match(round(1.0 - distance, 6), row["kind"], row["iri"], t, row["product"], row["text"]))
+        return sorted(found, key=lambda m: (-m.score, m.iri))[:k]
+
+    def export_nquads(self, out: IO[bytes], tenant: str | None = None) -> int:
+        """Write one tenant's product graphs, or every graph, as N-Quads; returns the quad count."""
+        with self._session(write=False) as s:
+            graphs = s.rdf.graphs() if tenant is None else self._graphs(s, tenant)
+            if tenant is not None and not graphs:
+                raise NotFoundError(f"tenant {tenant!r} has no products in the knowledge graph")
+            return s.rdf.dump(out, graphs)
+
+    def export_bytes(self, tenant: str | None = None) -> bytes:
+        buffer = io.BytesIO()
+        self.export_nquads(buffer, tenant)
+        return buffer.getvalue()
+
+    def stats(self) -> dict[str, Any]:
+        """Sizes of the stores: triples, graphs, tenants, products and per-tenant table counts."""
+        with self._session(write=False) as s:
+            products = [parse_graph(g) for g in s.rdf.graphs()]
+            tenants: dict[str, Any] = {}
+            for t in s.tenants():
+                counts = s.pg(t).counts()
+                tenants[t] = {
+                    "products": sum(1 for p in products if p and p.tenant == t),
+                    "nodes": sum(v for k, v in counts.items() if k[0].isupper() and k != "Memory"),
+                    "edges": sum(v for k, v in counts.items() if k[0].islower()),
+                    "memories": counts["Memory"],
+                }
+            return {
+                "home": str(self.home),
+                "triples": s.rdf.count(),
+                "graphs": len(s.rdf.graphs()),
+                "products": sum(1 for p in products if p),
+                "tenants": tenants,
+            }
+
+
+def _term(term: Any) -> Any:
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        dtype = term.datatype.value
+        if dtype.endswith("#integer") or dtype.endswith("#int") or dtype.endswith("#long"):
+            return int(term.value)
+        if dtype.endswith("#double") or dtype.endswith("#decimal") or dtype.endswith("#float"):
+            return float(term.value)
+        if dtype.endswith("#boolean"):
+            return term.value == "true"
+        return term.value
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    return str(term)

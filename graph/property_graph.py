@@ -1,0 +1,296 @@
+"""The property graph: a Kùzu database per tenant, projected from the RDF facts.
+
+Its node and relationship tables are derived from the ontology: one node table per root
+class of the factory ontology (instances of subclasses carry their class in `kind`), with a
+column per datatype property; one relationship table per object property, with a FROM/TO
+pair for each pair of root classes its domain and range admit. The `Memory` table holds
+the sentence embeddings of products and intents behind a vector index.
+
+This is the only module that imports kuzu, so that another engine can replace it here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import kuzu
+import numpy as np
+import polars as pl
+from rdflib import URIRef
+from rdflib.namespace import XSD
+
+from ontology.errors import QueryRefusedError
+from ontology.vocabulary import Property, local_name, vocabulary
+
+__all__ = [
+    "EMBEDDING_DIM",
+    "MEMORY_TABLE",
+    "NodeRow",
+    "PropertyGraph",
+    "Schema",
+    "schema",
+]
+
+EMBEDDING_DIM = 384
+MEMORY_TABLE = "Memory"
+MEMORY_INDEX = "memory_index"
+FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
+
+_KUZU_TYPES = {
+    XSD.string: "STRING",
+    XSD.integer: "INT64",
+    XSD.double: "DOUBLE",
+    XSD.decimal: "DOUBLE",
+    XSD.boolean: "BOOLEAN",
+    XSD.dateTime: "TIMESTAMP",
+}
+_POLARS_TYPES: dict[str, Any] = {
+    "STRING": pl.Utf8,
+    "INT64": pl.Int64,
+    "DOUBLE": pl.Float64,
+    "BOOLEAN": pl.Boolean,
+    "TIMESTAMP": pl.Datetime("us"),
+}
+
+
+@dataclass(frozen=True)
+class NodeTable:
+    name: str
+    root: URIRef
+    columns: dict[str, str]  # column -> Kùzu type, fixed columns first
+    properties: dict[URIRef, str]  # datatype property -> column
+
+
+@dataclass(frozen=True)
+class RelTable:
+    name: str
+    property: URIRef
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The property-graph schema derived from the ontology."""
+
+    nodes: dict[str, NodeTable]
+    rels: dict[str, RelTable]
+    table_of_class: dict[URIRef, str]
+    rel_of_property: dict[URIRef, str]
+
+    def ddl(self) -> list[str]:
+        stmts = []
+        for t in self.nodes.values():
+            cols = ", ".join(f"{c} {ty}" for c, ty in t.columns.items())
+            stmts.append(f"CREATE NODE TABLE {t.name}({cols}, PRIMARY KEY(key))")
+        for r in self.rels.values():
+            pairs = ", ".join(f"FROM {a} TO {b}" for a, b in r.pairs)
+            stmts.append(f"CREATE REL TABLE {r.name}({pairs})")
+        stmts.append(
+            f"CREATE NODE TABLE {MEMORY_TABLE}(key STRING, iri STRING, kind STRING, graph STRING, "
+            f"product STRING, text STRING, embedding FLOAT[{EMBEDDING_DIM}], PRIMARY KEY(key))"
+        )
+        return stmts
+
+
+def _column(prop: Property) -> tuple[str, str]:
+    kuzu_type = _KUZU_TYPES.get(prop.range)
+    if kuzu_type is None:
+        raise ValueError(f"ontology property {prop.iri} has a range with no property-graph type: {prop.range}")
+    return prop.name, kuzu_type
+
+
+@cache
+def schema() -> Schema:
+    """Derive the node and relationship tables from the ontology (once per process)."""
+    voc = vocabulary()
+    nodes: dict[str, NodeTable] = {}
+    table_of_class: dict[URIRef, str] = {}
+    for root in voc.roots:
+        name = local_name(root)
+        columns = dict.fromkeys(FIXED_COLUMNS, "STRING")
+        props: dict[URIRef, str] = {}
+        for prop in [*voc.common_properties, *voc.properties_of(root)]:
+            col, ty = _column(prop)
+            if col in columns:
+                raise ValueError(f"ontology property {prop.iri} clashes with column {col!r} of {name}")
+            columns[col] = ty
+            props[prop.iri] = col
+        nodes[name] = NodeTable(name, root, columns, props)
+    for cls in voc.classes:
+        table_of_class[cls] = local_name(voc.root(cls))
+    rels: dict[str, RelTable] = {}
+    rel_of_property: dict[URIRef, str] = {}
+    for prop in voc.object_properties:
+        if prop.name in rels or prop.name in nodes:
+            raise ValueError(f"ontology property {prop.iri} clashes with another table named {prop.name!r}")
+        sources = voc.roots_under(prop.domain) if prop.domain is not None else voc.roots
+        targets = voc.roots_under(prop.range)
+        pairs = tuple((local_name(a), local_name(b)) for a in sources for b in targets)
+        if not pairs:
+            raise ValueError(f"ontology property {prop.iri} has no projected domain/range")
+        rels[prop.name] = RelTable(prop.name, prop.iri, pairs)
+        rel_of_property[prop.iri] = prop.name
+    return Schema(nodes, rels, table_of_class, rel_of_property)
+
+
+@dataclass
+class NodeRow:
+    """One node to project: its table, key and column values."""
+
+    table: str
+    values: dict[str, Any]
+
+
+@dataclass
+class Projection:
+    """Rows to write into one tenant's property graph for a set of product graphs."""
+
+    nodes: list[NodeRow] = field(default_factory=list)
+    edges: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    memories: list[dict[str, Any]] = field(default_factory=list)
+    skipped_edges: int = 0
+
+    @property
+    def rows(self) -> int:
+        return len(self.nodes) + sum(len(v) for v in self.edges.values()) + len(self.memories)
+
+
+class PropertyGraph:
+    """One tenant's Kùzu database, opened read-only or by the one writer."""
+
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        self.path = path
+        self.read_only = read_only
+        fresh = not path.exists()
+        if read_only and fresh:
+            raise FileNotFoundError(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = kuzu.Database(str(path), read_only=read_only)
+        self._conn = kuzu.Connection(self._db)
+        if fresh:
+            self._create_schema()
+
+    def close(self) -> None:
+        self._conn.close()
+        self._db.close()
+
+    def _create_schema(self) -> None:
+        for stmt in schema().ddl():
+            self._conn.execute(stmt)
+        self._conn.execute(
+            f"CALL CREATE_VECTOR_INDEX('{MEMORY_TABLE}', '{MEMORY_INDEX}', 'embedding', metric := 'cosine')"
+        )
+
+    # ------------------------------------------------------------------ writes
+    def replace(self, graphs: Sequence[str], projection: Projection) -> None:
+        """Remove every node of `graphs` and write the projection's rows, in one transaction."""
+        sch = schema()
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            if graphs:
+                for table in [*sch.nodes, MEMORY_TABLE]:
+                    self._conn.execute(
+                        f"MATCH (n:{table}) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)}
+                    )
+            self._copy(projection)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _copy(self, projection: Projection) -> None:
+        sch = schema()
+        by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in projection.nodes:
+            by_table[row.table].append(row.values)
+        for table, rows in by_table.items():
+            columns = sch.nodes[table].columns
+            frame = pl.DataFrame(
+                {c: [r.get(c) for r in rows] for c in columns},
+                schema={c: _POLARS_TYPES[t] for c, t in columns.items()},
+            )
+            self._conn.execute(f"COPY {table} FROM frame")
+        for (rel, src, dst), pairs in projection.edges.items():
+            frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})
+            options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
+            self._conn.execute(f"COPY {rel} FROM frame {options}")
+        if projection.memories:
+            mem = projection.memories
+            frame = pl.DataFrame(
+                {
+                    **{c: [m[c] for m in mem] for c in ("key", "iri", "kind", "graph", "product", "text")},
+                    "embedding": np.asarray([m["embedding"] for m in mem], dtype=np.float32),
+                },
+                schema_overrides={"embedding": pl.Array(pl.Float32, EMBEDDING_DIM)},
+            )
+            self._conn.execute(f"COPY {MEMORY_TABLE} FROM frame")
+
+    def add_vectors(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
+        """Add memories with precomputed embeddings (bulk loads and benchmarks)."""
+        memories = [{**r, "embedding": v} for r, v in zip(rows, vectors, strict=True)]
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            self._copy(Projection(memories=memories))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ reads
+    def execute(self, cypher: str, parameters: Mapping[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+        """Run Cypher; returns column names and rows. Errors become QueryRefusedError."""
+        try:
+            result = self._conn.execute(cypher, dict(parameters or {}))
+        except RuntimeError as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else "query failed"
+            raise QueryRefusedError(f"Cypher error: {message}") from None
+        if isinstance(result, list):
+            result = result[-1]
+        columns = list(result.get_column_names())
+        rows = []
+        while result.has_next():
+            rows.append([_plain(v) for v in result.get_next()])
+        return columns, rows
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
+        """The k memories nearest to `vector` by cosine distance, nearest first."""
+        _, rows = self.execute(
+            f"CALL QUERY_VECTOR_INDEX('{MEMORY_TABLE}', '{MEMORY_INDEX}', $vector, $k) "
+            "RETURN node.iri, node.kind, node.graph, node.product, node.text, distance ORDER BY distance",
+            {"vector": [float(x) for x in vector], "k": int(k)},
+        )
+        keys = ("iri", "kind", "graph", "product", "text")
+        return [(dict(zip(keys, r[:5], strict=True)), float(r[5])) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        sch = schema()
+        found: dict[str, int] = {}
+        for table in [*sch.nodes, MEMORY_TABLE]:
+            found[table] = int(self.execute(f"MATCH (n:{table}) RETURN count(n)")[1][0][0])
+        for rel in sch.rels:
+            found[rel] = int(self.execute(f"MATCH ()-[r:{rel}]->() RETURN count(r)")[1][0][0])
+        return found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def group_edges(edges: Iterable[tuple[str, str, str, str, str]]) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
+    """Group (rel, src_table, dst_table, src_key, dst_key) tuples by table triple."""
+    grouped: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    for rel, src, dst, a, b in edges:
+        grouped[(rel, src, dst)].append((a, b))
+    return dict(grouped)

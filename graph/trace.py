@@ -1,0 +1,76 @@
+"""The trace of one build: intent → requirements → blueprint → artifacts → validation → release →
+deployment → telemetry, as far as it exists, with the activity and agent behind each step."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rdflib import URIRef
+
+from ontology.namespaces import FAC
+
+__all__ = ["CHAIN", "CYPHER_TRACE", "SPARQL_TRACE", "TraceStep"]
+
+CHAIN: dict[URIRef, str] = {
+    FAC.Intent: "intent",
+    FAC.Requirement: "requirements",
+    FAC.Blueprint: "blueprint",
+    FAC.Artifact: "artifacts",
+    FAC.ValidationReport: "validation",
+    FAC.Release: "release",
+    FAC.Deployment: "deployment",
+    FAC.TelemetrySignal: "telemetry",
+}
+"""The classes on a trace, in lifecycle order, with the stage each stands for."""
+
+STAGE_ORDER = {stage: i for i, stage in enumerate(CHAIN.values())}
+
+SPARQL_TRACE = (
+    "PREFIX fac: <https://softwarefactory.dev/ontology#>\n"
+    "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "SELECT ?trace ?graph ?node ?type ?label ?activity ?agent ?started ?ended WHERE {\n"
+    "  GRAPH ?graph {\n"
+    "    ?node fac:traceId ?trace ; a ?type .\n"
+    f"    VALUES ?type {{ {' '.join(f'<{c}>' for c in CHAIN)} }}\n"
+    "    OPTIONAL { ?node rdfs:label ?label }\n"
+    "    OPTIONAL { ?node prov:wasGeneratedBy ?activity .\n"
+    "      OPTIONAL { ?activity prov:wasAssociatedWith ?agent }\n"
+    "      OPTIONAL { ?activity prov:startedAtTime ?started }\n"
+    "      OPTIONAL { ?activity prov:endedAtTime ?ended } }\n"
+    "  }\n"
+    "}"
+)
+"""The trace as SPARQL; `?trace` is bound to the trace id, never spliced into the text."""
+
+CYPHER_TRACE = " UNION ALL ".join(
+    f"MATCH (n:{c.split('#')[1]}) WHERE n.traceId = $trace "
+    f"OPTIONAL MATCH (n)-[:wasGeneratedBy]->(a:LifecycleActivity) "
+    f"OPTIONAL MATCH (a)-[:wasAssociatedWith]->(g:FactoryAgent) "
+    f"RETURN '{stage}' AS stage, n.iri AS node, n.label AS label, n.graph AS graph, "
+    f"a.iri AS activity, g.iri AS agent, a.startedAtTime AS started, a.endedAtTime AS ended"
+    for c, stage in CHAIN.items()
+)
+"""The same trace as Cypher, over one tenant's property graph."""
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    stage: str
+    node: str
+    label: str
+    graph: str
+    tenant: str
+    product: str
+    activity: str | None
+    agent: str | None
+    started: str | None
+    ended: str | None
+
+    @property
+    def order(self) -> tuple[int, str, str]:
+        return (STAGE_ORDER[self.stage], self.label, self.node)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
