@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from graph import query_guard
 from graph.facts import ProductFacts
 from graph.locking import GraphLock
-from graph.names import SHARED_GRAPHS, check_slug, check_trace_id, parse_graph, tenant_graph_prefix
+from graph.names import ONTOLOGY_GRAPH, PATTERNS_GRAPH, SHARED_GRAPHS, check_slug, check_trace_id, parse_graph, tenant_graph_prefix
 from graph.projection import Embedder, project
 from graph.property_graph import PropertyGraph
 from graph.rdf_store import RdfStore, Term
@@ -32,6 +32,7 @@ from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 __all__ = ["KnowledgeGraph", "Match", "QueryResult", "factory_home"]
 
 _DEFAULT = object()
+SHARED_SOURCES = {"ontology": (ONTOLOGY_GRAPH, ONTOLOGY_PATH), "patterns": (PATTERNS_GRAPH, PATTERNS_PATH)}
 
 
 def factory_home() -> Path:
@@ -135,12 +136,19 @@ class KnowledgeGraph:
     # ------------------------------------------------------------------ writes
     def bootstrap(self) -> None:
         """Load the ontology and the pattern library into their shared graphs (replacing older copies)."""
-        graphs = {}
-        for graph, path in zip(SHARED_GRAPHS, (ONTOLOGY_PATH, PATTERNS_PATH), strict=True):
-            g = ox.NamedNode(graph)
-            graphs[graph] = [ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+        for name in SHARED_SOURCES:
+            self.load_shared(name)
+
+    def load_shared(self, name: str) -> int:
+        """Replace one shared graph ("ontology" or "patterns") with its Turtle file; returns its triple count."""
+        if name not in SHARED_SOURCES:
+            raise InvalidInputError(f"unknown shared graph {name!r}: use {' or '.join(SHARED_SOURCES)}")
+        graph, path = SHARED_SOURCES[name]
+        g = ox.NamedNode(graph)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
         with self._session(write=True) as s:
-            s.rdf.replace_graphs(graphs)
+            s.rdf.replace_graphs({graph: quads})
+        return len(quads)
 
     def write(self, *builds: ProductFacts, replace: bool = True) -> None:
         """Store product builds: each build's graph is replaced (or extended) and re-projected atomically."""

@@ -40,6 +40,7 @@ __all__ = [
 EMBEDDING_DIM = 384
 MEMORY_TABLE = "Memory"
 MEMORY_INDEX = "memory_index"
+ANCHOR_KIND = "~anchor"
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
 
 _KUZU_TYPES = {
@@ -186,6 +187,15 @@ class PropertyGraph:
         self._conn.execute(
             f"CALL CREATE_VECTOR_INDEX('{MEMORY_TABLE}', '{MEMORY_INDEX}', 'embedding', metric := 'cosine')"
         )
+        # Kùzu's HNSW index stops finding anything once its table has been emptied, which a
+        # rebuild of a tenant's only product does mid-transaction. An anchor row that no
+        # product graph owns keeps the table from ever being empty; searches skip it.
+        anchor = [1.0] + [0.0] * (EMBEDDING_DIM - 1)
+        self._conn.execute(
+            f"CREATE (:{MEMORY_TABLE} {{key: $key, iri: '', kind: $kind, graph: '', product: '', text: '', "
+            "embedding: $vector})",
+            {"key": ANCHOR_KIND, "kind": ANCHOR_KIND, "vector": anchor},
+        )
 
     # ------------------------------------------------------------------ writes
     def replace(self, graphs: Sequence[str], projection: Projection) -> None:
@@ -263,16 +273,17 @@ class PropertyGraph:
         _, rows = self.execute(
             f"CALL QUERY_VECTOR_INDEX('{MEMORY_TABLE}', '{MEMORY_INDEX}', $vector, $k) "
             "RETURN node.iri, node.kind, node.graph, node.product, node.text, distance ORDER BY distance",
-            {"vector": [float(x) for x in vector], "k": int(k)},
+            {"vector": [float(x) for x in vector], "k": int(k) + 1},
         )
         keys = ("iri", "kind", "graph", "product", "text")
-        return [(dict(zip(keys, r[:5], strict=True)), float(r[5])) for r in rows]
+        found = [(dict(zip(keys, r[:5], strict=True)), float(r[5])) for r in rows if r[1] != ANCHOR_KIND]
+        return found[:k]
 
     def counts(self) -> dict[str, int]:
         sch = schema()
         found: dict[str, int] = {}
         for table in [*sch.nodes, MEMORY_TABLE]:
-            found[table] = int(self.execute(f"MATCH (n:{table}) RETURN count(n)")[1][0][0])
+            found[table] = int(self.execute(f"MATCH (n:{table}) WHERE n.kind <> '{ANCHOR_KIND}' RETURN count(n)")[1][0][0])
         for rel in sch.rels:
             found[rel] = int(self.execute(f"MATCH ()-[r:{rel}]->() RETURN count(r)")[1][0][0])
         return found

@@ -1,0 +1,40 @@
+# The two commands of the README's quick start, and the pieces they are made of.
+#   make demo   sets everything up and runs the main job on embedded defaults
+#   make test   sets everything up and runs lint, type checks and the tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck pytest bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch (no CUDA download); a plain install would fetch the CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0 || echo "torch 2.13.0 not available here; the default build will be installed"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/factory demo
+
+test: setup lint typecheck pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python -m bench.kg
+
+clean:
+	rm -rf $(VENV) .factory .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,233 @@
+"""The `factory` command line: query, trace and search the knowledge graph, export and import it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from graph import KnowledgeGraph
+from ontology.errors import FactoryError, InvalidInputError
+from studio.output import console, error, print_json, print_table, print_trace
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="factory",
+    help="Software Factory: turn a business intent into a running, traceable service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+query_app = typer.Typer(help="Read-only, tenant-scoped queries over the knowledge graph.", no_args_is_help=True)
+kg_app = typer.Typer(help="Knowledge graph administration: stats, export, import.", no_args_is_help=True)
+app.add_typer(query_app, name="query")
+app.add_typer(kg_app, name="kg")
+
+TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant whose graphs the query sees.")]
+AdminOpt = Annotated[bool, typer.Option("--admin", help="Factory admin: see every tenant.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Bind a query parameter: name=value (value <iri> for an IRI in SPARQL)."),
+]
+
+
+def _kg() -> KnowledgeGraph:
+    return KnowledgeGraph()
+
+
+def _scope(tenant: str | None, admin: bool) -> str | None:
+    if admin and tenant:
+        raise InvalidInputError("give either --tenant or --admin, not both")
+    if not admin and not tenant:
+        raise InvalidInputError("give --tenant T (or --admin to see every tenant)")
+    return tenant
+
+
+def _params(pairs: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise InvalidInputError(f"bad --param {pair[:60]!r}: write name=value")
+        params[name] = value
+    return params
+
+
+def _show(result: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(result.boolean if result.boolean is not None else result.records())
+    elif result.boolean is not None:
+        console.print("yes" if result.boolean else "no")
+    else:
+        print_table(result.columns, result.rows)
+        console.print(f"[dim]{len(result.rows)} row(s)[/]")
+
+
+@query_app.command("sparql")
+def query_sparql(
+    query: Annotated[str, typer.Argument(help="A SPARQL SELECT, ASK, CONSTRUCT or DESCRIBE query.")],
+    tenant: TenantOpt = None,
+    admin: AdminOpt = False,
+    param: ParamOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a read-only SPARQL query over a tenant's graphs (plus the shared ontology and patterns)."""
+    import pyoxigraph as ox
+
+    scope = _scope(tenant, admin)
+    bound = {
+        k: ox.NamedNode(v[1:-1]) if v.startswith("<") and v.endswith(">") else ox.Literal(v)
+        for k, v in _params(param).items()
+    }
+    _show(_kg().sparql(query, scope, bound), as_json)
+
+
+@query_app.command("cypher")
+def query_cypher(
+    query: Annotated[str, typer.Argument(help="A read-only Cypher query.")],
+    tenant: TenantOpt = None,
+    admin: AdminOpt = False,
+    param: ParamOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a read-only Cypher query over a tenant's property graph."""
+    scope = _scope(tenant, admin)
+    _show(_kg().cypher(query, scope, _params(param)), as_json)
+
+
+@app.command("trace")
+def trace(
+    trace_id: Annotated[str, typer.Argument(help="The 32-hex-digit trace id of a build.")],
+    tenant: TenantOpt = None,
+    engine: Annotated[str, typer.Option(help="rdf (Oxigraph) or kuzu (needs --tenant).")] = "rdf",
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk one build's chain: intent, requirements, blueprint, artifacts, validation, release, deployment..."""
+    steps = _kg().trace(trace_id, tenant, engine)
+    if not steps:
+        raise InvalidInputError(f"no facts carry trace id {trace_id}")
+    if as_json:
+        print_json([s.as_dict() for s in steps])
+        return
+    print_trace(steps)
+
+
+@app.command("search")
+def search(
+    text: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    tenant: TenantOpt = None,
+    admin: AdminOpt = False,
+    k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Semantic search over past products and intents."""
+    scope = _scope(tenant, admin)
+    matches = _kg().similar(text, k, scope)
+    if as_json:
+        print_json([m.__dict__ for m in matches])
+        return
+    print_table(
+        ["score", "kind", "tenant/product", "text"],
+        [[f"{m.score:.3f}", m.kind, f"{m.tenant}/{m.product}", m.text] for m in matches],
+    )
+
+
+@kg_app.command("stats")
+def kg_stats(as_json: JsonOpt = False) -> None:
+    """Sizes of the RDF store and of each tenant's property graph."""
+    stats = _kg().stats()
+    if as_json:
+        print_json(stats)
+        return
+    console.print(
+        f"home {stats['home']}: {stats['triples']:,} triples in {stats['graphs']} graphs, {stats['products']} products"
+    )
+    print_table(
+        ["tenant", "products", "nodes", "edges", "memories"],
+        [[t, v["products"], v["nodes"], v["edges"], v["memories"]] for t, v in stats["tenants"].items()],
+    )
+
+
+@kg_app.command("export")
+def kg_export(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant's products.")] = None,
+) -> None:
+    """Export one tenant, or the whole graph, as N-Quads."""
+    kg = _kg()
+    if output is None:
+        count = kg.export_nquads(sys.stdout.buffer, tenant)
+    else:
+        tmp = output.with_name(output.name + ".part")
+        try:
+            with tmp.open("wb") as out:
+                count = kg.export_nquads(out, tenant)
+            tmp.replace(output)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {output}: {exc.strerror}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+    error_console_note(f"exported {count:,} quads")
+
+
+@kg_app.command("import")
+def kg_import(
+    source: Annotated[Path, typer.Argument(help="An N-Quads file written by `factory kg export`.")],
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Refuse graphs of any other tenant.")] = None,
+) -> None:
+    """Import N-Quads; each graph in the file replaces the stored one, and the projection is rebuilt."""
+    if not source.is_file():
+        raise InvalidInputError(f"no such file: {source}")
+    with source.open("rb") as data:
+        count = _kg().import_nquads(data, tenant)
+    console.print(f"imported {count:,} quads from {source}")
+
+
+@kg_app.command("init")
+def kg_init() -> None:
+    """Load the ontology and the pattern library into the knowledge graph."""
+    kg = _kg()
+    kg.bootstrap()
+    console.print(f"ontology and pattern library loaded into {kg.home}")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Load the ontology and sample products, then run a trace, a SPARQL, a Cypher query and a search."""
+    from studio.demo import run_demo
+
+    run_demo(_kg())
+
+
+def error_console_note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def main() -> None:
+    """Entry point: one-line errors and a non-zero exit instead of tracebacks."""
+    try:
+        app(standalone_mode=False)
+    except FactoryError as exc:
+        error(str(exc))
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        error("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("FACTORY_DEBUG"):
+            raise
+        error(f"internal error: {type(exc).__name__}: {exc} (set FACTORY_DEBUG=1 for the traceback)")
+        sys.exit(1)
