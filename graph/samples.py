@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 
 from graph.facts import ProductFacts
@@ -104,7 +103,6 @@ def build_facts(
                                generated=[f.iri("requirement", str(i)) for i in range(len(requirements))])
     bp_model = Blueprint(name=sample.name, slug=sample.product, tenant=sample.tenant, description=sample.intent,
                          entities=entities, relationships=rels)
-    bp_model.hash = hashlib.sha256(json.dumps(bp_model.model_dump(), sort_keys=True).encode()).hexdigest()
     bp = f.blueprint(bp_model)
     f.link(product, FAC.hasBlueprint, bp)
     design = record_activity(f, "design", AGENTS["design"], t0 + step, t0 + 2 * step, used=[intent],

@@ -6,12 +6,16 @@ ontology's datatype properties in `rdf_fields`; a test proves both exist in the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rdflib import URIRef
 
+from ontology.errors import InvalidInputError
+from ontology.identifiers import check_no_path, label_of, safe_identifier
 from ontology.namespaces import FAC
 
 __all__ = [
@@ -23,7 +27,9 @@ __all__ = [
     "DataType",
     "DomainPattern",
     "Entity",
+    "Features",
     "Intent",
+    "Objectives",
     "OntologyModel",
     "Relationship",
     "Requirement",
@@ -37,6 +43,7 @@ Cardinality = Literal["one-to-many", "many-to-one", "many-to-many"]
 RequirementKind = Literal["entity", "attribute", "relationship", "feature", "objective"]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def _identifier(value: str) -> str:
@@ -47,15 +54,40 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError(f"{value[:60]!r} is not a slug: use lowercase letters, digits and inner hyphens")
+    return value
+
+
+def _normalise_name(data: Any, kind: str) -> Any:
+    """Turn a typed name into a safe identifier, keeping what was typed as the label."""
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        raw = data["name"]
+        try:
+            check_no_path(raw, f"{kind} name")
+            ident = safe_identifier(raw, kind=kind)
+        except InvalidInputError as exc:
+            raise ValueError(str(exc)) from None
+        if ident != raw:
+            data = {**data, "name": ident, "label": data.get("label") or label_of(raw)}
+    return data
+
+
 class OntologyModel(BaseModel):
     """A model with an ontology class and a field-to-property mapping."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid")
     rdf_class: ClassVar[URIRef]
     rdf_fields: ClassVar[dict[str, URIRef]] = {}
 
 
+Scalar = str | bool | int | float
+
+
 class Attribute(OntologyModel):
+    """A typed field of an entity."""
+
     rdf_class: ClassVar[URIRef] = FAC.Attribute
     rdf_fields: ClassVar[dict[str, URIRef]] = {
         "name": FAC.attributeName,
@@ -63,20 +95,66 @@ class Attribute(OntologyModel):
         "required": FAC.isRequired,
         "unique": FAC.isUnique,
         "pii": FAC.isPii,
+        "default_text": FAC.defaultValue,
     }
 
-    name: str
-    label: str = ""
+    name: str = Field(description="Safe identifier (snake_case); any typed text is turned into one.")
+    label: str = Field("", max_length=200, description="Readable name shown to people.")
     type: DataType = "string"
     required: bool = False
     unique: bool = False
-    pii: bool = False
-    enum_values: list[str] = Field(default_factory=list)
+    pii: bool = Field(False, description="Holds personally identifiable information.")
+    default: Scalar | None = None
+    enum_values: list[str] = Field(default_factory=list, max_length=100, description="Allowed values of an enum.")
 
     _check_name = field_validator("name")(_identifier)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        data = _normalise_name(data, "attribute")
+        if isinstance(data, dict) and isinstance(data.get("enum_values"), list):
+            values = []
+            for v in data["enum_values"]:
+                if not isinstance(v, str):
+                    raise ValueError(f"enum value {v!r} is not text")
+                values.append(safe_identifier(v, kind="value") if not IDENTIFIER.match(v) else v)
+            data = {**data, "enum_values": values}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Attribute:
+        if self.type == "enum" and not self.enum_values:
+            raise ValueError("an enum attribute needs enum_values")
+        if self.type != "enum" and self.enum_values:
+            raise ValueError(f"enum_values only apply to enum attributes, not {self.type}")
+        if len(set(self.enum_values)) != len(self.enum_values):
+            raise ValueError("enum_values repeat a value")
+        if self.default is not None:
+            _check_default(self)
+        return self
+
+    @property
+    def default_text(self) -> str | None:
+        return None if self.default is None else str(self.default)
+
+
+def _check_default(attr: Attribute) -> None:
+    value, kind = attr.default, attr.type
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "decimal": isinstance(value, int | float) and not isinstance(value, bool),
+        "money": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "enum": value in attr.enum_values,
+    }.get(kind, isinstance(value, str))
+    if not ok:
+        raise ValueError(f"default {value!r} does not fit type {kind}")
+
 
 class Relationship(OntologyModel):
+    """An association between two entities, named on both ends."""
+
     rdf_class: ClassVar[URIRef] = FAC.Relationship
     rdf_fields: ClassVar[dict[str, URIRef]] = {
         "cardinality": FAC.cardinality,
@@ -84,26 +162,34 @@ class Relationship(OntologyModel):
         "target_role": FAC.targetRole,
     }
 
-    source: str
-    target: str
+    source: str = Field(description="Entity the relationship starts from.")
+    target: str = Field(description="Entity it points to.")
     cardinality: Cardinality = "one-to-many"
-    source_role: str
-    target_role: str
+    source_role: str = Field(description="Name on the source side, e.g. 'invoices' for customer -> invoices.")
+    target_role: str = Field(description="Name on the target side, e.g. 'customer'.")
 
     _check_names = field_validator("source", "target", "source_role", "target_role")(_identifier)
 
 
 class Entity(OntologyModel):
+    """A business object: a table, a resource and its routes in the generated service."""
+
     rdf_class: ClassVar[URIRef] = FAC.Entity
     rdf_fields: ClassVar[dict[str, URIRef]] = {"name": FAC.entityName}
 
     name: str
-    label: str = ""
+    label: str = Field("", max_length=200)
+    description: str = Field("", max_length=2000)
     context: str | None = None
-    pattern: str | None = None
-    attributes: list[Attribute] = Field(min_length=1)
+    pattern: str | None = Field(None, description="Key of the domain pattern it was built from.")
+    attributes: list[Attribute] = Field(min_length=1, max_length=200)
 
     _check_name = field_validator("name")(_identifier)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _normalise_name(data, "entity")
 
 
 class BoundedContext(OntologyModel):
@@ -112,6 +198,29 @@ class BoundedContext(OntologyModel):
     label: str = ""
 
     _check_name = field_validator("name")(_identifier)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _normalise_name(data, "context")
+
+
+class Features(BaseModel):
+    """Optional behaviour of the generated service; multi-tenancy is always on."""
+
+    model_config = ConfigDict(extra="forbid")
+    audit_fields: bool = True
+    soft_delete: bool = False
+    search: bool = False
+    domain_events: bool = True
+
+
+class Objectives(BaseModel):
+    """Service-level objectives the deployed product is measured against."""
+
+    model_config = ConfigDict(extra="forbid")
+    p95_latency_ms: float = Field(300.0, gt=0, le=60_000)
+    error_rate: float = Field(0.01, ge=0, le=1)
 
 
 class Requirement(OntologyModel):
@@ -132,17 +241,66 @@ class Intent(OntologyModel):
 
 
 class Blueprint(OntologyModel):
-    rdf_class: ClassVar[URIRef] = FAC.Blueprint
-    rdf_fields: ClassVar[dict[str, URIRef]] = {"hash": FAC.blueprintHash}
+    """The domain model of a product: what the factory generates, validated and hashed."""
 
-    name: str = Field(min_length=1, max_length=200)
-    slug: str
-    tenant: str
-    description: str = ""
-    hash: str = ""
-    contexts: list[BoundedContext] = Field(default_factory=list)
-    entities: list[Entity] = Field(min_length=1)
-    relationships: list[Relationship] = Field(default_factory=list)
+    rdf_class: ClassVar[URIRef] = FAC.Blueprint
+    rdf_fields: ClassVar[dict[str, URIRef]] = {
+        "hash": FAC.blueprintHash,
+        "audit_fields": FAC.auditFields,
+        "soft_delete": FAC.softDelete,
+        "search": FAC.searchEnabled,
+        "domain_events": FAC.domainEvents,
+        "slo_latency": FAC.sloLatencyP95Ms,
+        "slo_error_rate": FAC.sloErrorRate,
+    }
+
+    name: str = Field(min_length=1, max_length=200, description="Product name, as people say it.")
+    slug: str = Field(description="Product identifier inside its tenant: lowercase letters, digits, hyphens.")
+    tenant: str = Field(description="Tenant slug.")
+    description: str = Field("", max_length=5000)
+    contexts: list[BoundedContext] = Field(default_factory=list, max_length=50)
+    entities: list[Entity] = Field(min_length=1, max_length=100)
+    relationships: list[Relationship] = Field(default_factory=list, max_length=500)
+    features: Features = Field(default_factory=Features)
+    slo: Objectives = Field(default_factory=Objectives)
+
+    _check_slugs = field_validator("slug", "tenant")(_slug)
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON form: the same blueprint always has the same hash."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def audit_fields(self) -> bool:
+        return self.features.audit_fields
+
+    @property
+    def soft_delete(self) -> bool:
+        return self.features.soft_delete
+
+    @property
+    def search(self) -> bool:
+        return self.features.search
+
+    @property
+    def domain_events(self) -> bool:
+        return self.features.domain_events
+
+    @property
+    def slo_latency(self) -> float:
+        return self.slo.p95_latency_ms
+
+    @property
+    def slo_error_rate(self) -> float:
+        return self.slo.error_rate
+
+    def entity(self, name: str) -> Entity:
+        for e in self.entities:
+            if e.name == name:
+                return e
+        raise KeyError(name)
 
 
 class DomainPattern(OntologyModel):
