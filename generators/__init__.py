@@ -1,1 +1,1 @@
-"""generators package."""
+"""The agent mesh and the template platform: intents to blueprints to files."""

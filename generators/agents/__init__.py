@@ -1,0 +1,1 @@
+"""The agent mesh: analyst, architect, engineer and tester."""
