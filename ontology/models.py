@@ -27,12 +27,15 @@ __all__ = [
     "DataType",
     "DomainPattern",
     "Entity",
+    "EntityNeed",
     "Features",
     "Intent",
     "Objectives",
     "OntologyModel",
     "Relationship",
+    "RelationshipNeed",
     "Requirement",
+    "Requirements",
 ]
 
 DataType = Literal[
@@ -229,6 +232,73 @@ class Requirement(OntologyModel):
 
     kind: RequirementKind
     statement: str = Field(min_length=1, max_length=2000)
+
+
+class EntityNeed(BaseModel):
+    """An entity the analyst found in an intent, with what the intent says about it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    label: str = ""
+    pattern: str | None = Field(None, description="Matched domain pattern key, if any.")
+    matched_by: Literal["pattern", "synonym", "similarity", "explicit", "noun", "llm"] = "noun"
+    attributes: list[Attribute] = Field(default_factory=list, description="Attributes the intent names explicitly.")
+    phrase: str = Field("", description="The words of the intent it came from.")
+
+    _check_name = field_validator("name")(_identifier)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _normalise_name(data, "entity")
+
+
+class RelationshipNeed(BaseModel):
+    """A relationship the intent states between two entities."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    target: str
+    cardinality: Cardinality = "one-to-many"
+    verb: str = Field("", description="The verb or phrase that stated it, e.g. 'register' or 'have many'.")
+
+    _check_names = field_validator("source", "target")(_identifier)
+
+
+class Requirements(BaseModel):
+    """What the analyst understood from an intent: the input of the architect."""
+
+    model_config = ConfigDict(extra="forbid")
+    product_name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    entities: list[EntityNeed] = Field(default_factory=list)
+    relationships: list[RelationshipNeed] = Field(default_factory=list)
+    features: Features = Field(default_factory=Features)
+    slo: Objectives = Field(default_factory=Objectives)
+    notes: list[str] = Field(default_factory=list, description="How each finding was made, for people to review.")
+
+    def statements(self) -> list[Requirement]:
+        """The requirements as sentences, one per finding, for the knowledge graph."""
+        out = [Requirement(kind="entity", statement=f"The service manages {e.label or e.name}.") for e in self.entities]
+        out += [
+            Requirement(kind="attribute", statement=f"{e.label or e.name} has {a.label or a.name} ({a.type}).")
+            for e in self.entities
+            for a in e.attributes
+        ]
+        out += [
+            Requirement(kind="relationship", statement=f"{r.source} {r.verb or 'relates to'} {r.target} ({r.cardinality}).")
+            for r in self.relationships
+        ]
+        enabled = [name for name, on in self.features.model_dump().items() if on]
+        if enabled:
+            out.append(Requirement(kind="feature", statement=f"Features: {', '.join(enabled)}; multi-tenancy always on."))
+        out.append(
+            Requirement(
+                kind="objective",
+                statement=f"p95 latency at most {self.slo.p95_latency_ms:g} ms, error rate at most {self.slo.error_rate:g}.",
+            )
+        )
+        return out
 
 
 class Intent(OntologyModel):
