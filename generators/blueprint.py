@@ -154,7 +154,9 @@ def load_blueprint(source: str | Path) -> Blueprint:
         try:
             size = source.stat().st_size
             if size > MAX_BLUEPRINT_BYTES:
-                raise InvalidInputError(f"{source}: blueprint too large ({size:,} bytes, at most {MAX_BLUEPRINT_BYTES:,})")
+                raise InvalidInputError(
+                    f"{source}: blueprint too large ({size:,} bytes, at most {MAX_BLUEPRINT_BYTES:,})"
+                )
             text = source.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InvalidInputError(f"no such blueprint file: {source}") from None
@@ -180,7 +182,9 @@ def load_blueprint(source: str | Path) -> Blueprint:
 
 def dump_blueprint(bp: Blueprint) -> str:
     """The blueprint's YAML form, as a person would write it (deterministic)."""
-    return yaml.safe_dump(bp.model_dump(mode="json", exclude_defaults=True), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.safe_dump(
+        bp.model_dump(mode="json", exclude_defaults=True), sort_keys=False, allow_unicode=True, width=100
+    )
 
 
 def json_schema() -> str:

@@ -28,16 +28,71 @@ __all__ = [
 MAX_IDENTIFIER = 63
 
 RESERVED_ATTRIBUTES = frozenset(
-    {"id", "tenant_id", "created_at", "updated_at", "deleted_at", "metadata", "registry", "model_config",
-     "model_fields", "self", "cls", "session", "query", "request", "response", "limit", "offset"}
+    {
+        "id",
+        "tenant_id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "metadata",
+        "registry",
+        "model_config",
+        "model_fields",
+        "self",
+        "cls",
+        "session",
+        "query",
+        "request",
+        "response",
+        "limit",
+        "offset",
+    }
 )
 """Attribute names the generated service uses itself; a clashing attribute gets a suffix."""
 
 FRAMEWORK_NAMES = frozenset(
-    {"Session", "SQLModel", "Field", "Relationship", "FastAPI", "APIRouter", "Depends", "Query", "Request",
-     "Response", "HTTPException", "Header", "Path", "Body", "Optional", "List", "Any", "Decimal", "Enum", "UUID",
-     "Date", "Datetime", "Base", "Settings", "Page", "Outbox", "OutboxEvent", "DomainEvent", "Health", "App",
-     "Column", "Select", "Engine", "BaseModel", "Literal", "Annotated", "Exception", "Error", "Tenant", "Router"}
+    {
+        "Session",
+        "SQLModel",
+        "Field",
+        "Relationship",
+        "FastAPI",
+        "APIRouter",
+        "Depends",
+        "Query",
+        "Request",
+        "Response",
+        "HTTPException",
+        "Header",
+        "Path",
+        "Body",
+        "Optional",
+        "List",
+        "Any",
+        "Decimal",
+        "Enum",
+        "UUID",
+        "Date",
+        "Datetime",
+        "Base",
+        "Settings",
+        "Page",
+        "Outbox",
+        "OutboxEvent",
+        "DomainEvent",
+        "Health",
+        "App",
+        "Column",
+        "Select",
+        "Engine",
+        "BaseModel",
+        "Literal",
+        "Annotated",
+        "Exception",
+        "Error",
+        "Tenant",
+        "Router",
+    }
 )
 """Class names that the generated code already uses; an entity with such a name gets a suffix."""
 
@@ -76,7 +131,11 @@ def safe_identifier(text: str, *, kind: str = "entity") -> str:
     if ident[0].isdigit():
         ident = f"n{ident}"
     ident = ident[:MAX_IDENTIFIER].rstrip("_")
-    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident) or (kind == "attribute" and ident in RESERVED_ATTRIBUTES):
+    if (
+        keyword.iskeyword(ident)
+        or keyword.issoftkeyword(ident)
+        or (kind == "attribute" and ident in RESERVED_ATTRIBUTES)
+    ):
         ident = f"{ident}_{'value' if kind == 'attribute' else 'item'}"
     return ident
 
@@ -97,8 +156,17 @@ def unique_identifiers(names: list[str]) -> list[str]:
     return out
 
 
-_IRREGULAR = {"person": "people", "child": "children", "man": "men", "woman": "women", "staff": "staff",
-              "equipment": "equipment", "series": "series", "data": "data", "information": "information"}
+_IRREGULAR = {
+    "person": "people",
+    "child": "children",
+    "man": "men",
+    "woman": "women",
+    "staff": "staff",
+    "equipment": "equipment",
+    "series": "series",
+    "data": "data",
+    "information": "information",
+}
 
 
 def plural(word: str) -> str:

@@ -286,12 +286,16 @@ class Requirements(BaseModel):
             for a in e.attributes
         ]
         out += [
-            Requirement(kind="relationship", statement=f"{r.source} {r.verb or 'relates to'} {r.target} ({r.cardinality}).")
+            Requirement(
+                kind="relationship", statement=f"{r.source} {r.verb or 'relates to'} {r.target} ({r.cardinality})."
+            )
             for r in self.relationships
         ]
         enabled = [name for name, on in self.features.model_dump().items() if on]
         if enabled:
-            out.append(Requirement(kind="feature", statement=f"Features: {', '.join(enabled)}; multi-tenancy always on."))
+            out.append(
+                Requirement(kind="feature", statement=f"Features: {', '.join(enabled)}; multi-tenancy always on.")
+            )
         out.append(
             Requirement(
                 kind="objective",

@@ -40,8 +40,11 @@ class LLMConfig:
         url = os.environ.get("FACTORY_LLM_URL", "").strip()
         if not url:
             return None
-        return cls(url=url, model=os.environ.get("FACTORY_LLM_MODEL", "default"),
-                   api_key=os.environ.get("FACTORY_LLM_API_KEY", ""))
+        return cls(
+            url=url,
+            model=os.environ.get("FACTORY_LLM_MODEL", "default"),
+            api_key=os.environ.get("FACTORY_LLM_API_KEY", ""),
+        )
 
     @property
     def endpoint(self) -> str:
@@ -111,7 +114,9 @@ def refine(
         return Refinement(deterministic, "deterministic", f"LLM fallback: {exc}")
     except ValidationError as exc:
         first = exc.errors()[0]
-        return Refinement(deterministic, "deterministic", f"LLM fallback: invalid answer at {first['loc']}: {first['msg']}")
+        return Refinement(
+            deterministic, "deterministic", f"LLM fallback: invalid answer at {first['loc']}: {first['msg']}"
+        )
     except Exception as exc:  # any other parse/validation failure of the answer
         reason = " ".join(str(exc).split())[:200]
         return Refinement(deterministic, "deterministic", f"LLM fallback: {type(exc).__name__}: {reason}")
