@@ -299,7 +299,10 @@ class Requirements(BaseModel):
         out.append(
             Requirement(
                 kind="objective",
-                statement=f"p95 latency at most {self.slo.p95_latency_ms:g} ms, error rate at most {self.slo.error_rate:g}.",
+                statement=(
+                    f"p95 latency at most {self.slo.p95_latency_ms:g} ms, "
+                    f"error rate at most {self.slo.error_rate:g}."
+                ),
             )
         )
         return out

@@ -1,0 +1,158 @@
+"""The `factory` command line, run as a real subprocess against a real knowledge graph."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graph import KnowledgeGraph
+
+FACTORY = [sys.executable, "-m", "studio"]
+
+
+def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FACTORY_HOME": str(home)}
+    env.pop("FACTORY_DEBUG", None)
+    done = subprocess.run([*FACTORY, *args], capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A factory home where the demo (the README's main job) has run."""
+    home = tmp_path_factory.mktemp("cli") / "factory-home"
+    done = run(home, "demo")
+    assert "trace" in done.stdout
+    return home
+
+
+def test_every_command_has_help() -> None:
+    for args in (
+        [],
+        ["query"],
+        ["query", "sparql"],
+        ["query", "cypher"],
+        ["trace"],
+        ["search"],
+        ["kg"],
+        ["kg", "stats"],
+        ["kg", "export"],
+        ["kg", "import"],
+        ["demo"],
+    ):
+        done = subprocess.run([*FACTORY, *args, "--help"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "Usage" in done.stdout
+
+
+def test_demo_writes_only_inside_factory_home(home: Path) -> None:
+    assert (home / "graph" / "rdf").is_dir()
+    assert sorted(p.name for p in home.parent.iterdir()) == ["factory-home"]
+
+
+def test_sparql_json_lists_products_of_the_tenant_only(home: Path) -> None:
+    query = "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?slug WHERE { ?p fac:slug ?slug } ORDER BY ?slug"
+    rows = json.loads(run(home, "query", "sparql", query, "--tenant", "acme", "--json").stdout)
+    assert [r["slug"] for r in rows] == ["helpdesk", "invoicing"]
+    rows = json.loads(run(home, "query", "sparql", query, "--admin", "--json").stdout)
+    assert [r["slug"] for r in rows] == ["clinic", "helpdesk", "invoicing"]
+
+
+def test_sparql_parameters_are_bound(home: Path) -> None:
+    query = "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?p ?slug WHERE { ?p fac:slug ?slug }"
+    rows = json.loads(run(home, "query", "sparql", query, "-t", "acme", "-p", "slug=invoicing", "--json").stdout)
+    assert len(rows) == 1 and rows[0]["slug"] == "invoicing"
+    hostile = 'invoicing" } ; DROP ALL ; #'
+    rows = json.loads(run(home, "query", "sparql", query, "-t", "acme", "-p", f"slug={hostile}", "--json").stdout)
+    assert rows == []
+
+
+def test_cypher_json(home: Path) -> None:
+    query = "MATCH (p:Product)-[:hasBlueprint]->(:Blueprint)-[:hasEntity]->(e:Entity) RETURN p.slug AS slug, count(e) AS n"
+    rows = json.loads(run(home, "query", "cypher", query, "--tenant", "globex", "--json").stdout)
+    assert rows == [{"slug": "clinic", "n": 4}]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["query", "sparql", "INSERT DATA { <a> <b> <c> }", "-t", "acme"], ["INSERT", "refused"]),
+        (["query", "sparql", "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }", "-t", "acme"], ["SERVICE"]),
+        (["query", "sparql", "SELEKT ?x", "-t", "acme"], ["syntax"]),
+        (["query", "sparql", "SELECT * WHERE { ?s ?p ?o }"], ["--tenant"]),
+        (["query", "cypher", "MATCH (n) DETACH DELETE n", "-t", "acme"], ["refused"]),
+        (["query", "cypher", "LOAD FROM '/etc/passwd' RETURN *", "-t", "acme"], ["LOAD", "refused"]),
+        (["query", "cypher", "MATCH (n:NoSuchTable) RETURN n", "-t", "acme"], ["Cypher"]),
+        (["query", "cypher", "MATCH (n) RETURN n", "-t", "../../etc"], ["invalid tenant"]),
+        (["query", "cypher", "MATCH (n) RETURN n", "-t", "nobody"], ["no products"]),
+        (["trace", "not-a-trace"], ["trace id"]),
+        (["trace", "0" * 32], ["no facts"]),
+        (["search", "   ", "-t", "acme"], ["empty"]),
+        (["kg", "import", "/no/such/file.nq"], ["no such file"]),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(home: Path, args: list[str], words: list[str]) -> None:
+    before = KnowledgeGraph(home, embedder=None).stats()
+    assert_one_line_error(run(home, *args, check=False), *words)
+    assert KnowledgeGraph(home, embedder=None).stats() == before
+
+
+def test_trace_json_walks_the_chain_in_order(home: Path) -> None:
+    query = "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?t WHERE { ?p a fac:Product ; fac:traceId ?t }"
+    trace_id = json.loads(run(home, "query", "sparql", query, "-t", "globex", "--json").stdout)[0]["t"]
+    steps = json.loads(run(home, "trace", trace_id, "--json").stdout)
+    stages = list(dict.fromkeys(s["stage"] for s in steps))
+    assert stages == [
+        "intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry",
+    ]
+    assert {s["product"] for s in steps} == {"clinic"}
+    kuzu = json.loads(run(home, "trace", trace_id, "--tenant", "globex", "--engine", "kuzu", "--json").stdout)
+    assert [s["node"] for s in kuzu] == [s["node"] for s in steps]
+
+
+def test_search_finds_billing_product_first(home: Path) -> None:
+    matches = json.loads(run(home, "search", "billing", "--admin", "--json").stdout)
+    assert matches[0]["product"] == "invoicing"
+    clinic = json.loads(run(home, "search", "billing", "--tenant", "globex", "--json").stdout)
+    assert {m["tenant"] for m in clinic} == {"globex"}
+
+
+def test_export_and_import_through_the_cli(home: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "acme.nq"
+    run(home, "kg", "export", "--tenant", "acme", "-o", str(dump))
+    lines = dump.read_text().splitlines()
+    assert lines and all("/tenant/acme/" in line for line in lines)
+    # importing acme's graphs as globex is refused, and nothing stored is lost
+    before = json.loads(run(home, "kg", "stats", "--json").stdout)
+    assert_one_line_error(run(home, "kg", "import", str(dump), "--tenant", "globex", check=False), "refused")
+    assert json.loads(run(home, "kg", "stats", "--json").stdout) == before
+    # a fresh home gets the same facts back
+    other = tmp_path / "other-home"
+    run(other, "kg", "import", str(dump), "--tenant", "acme")
+    again = tmp_path / "again.nq"
+    run(other, "kg", "export", "--tenant", "acme", "-o", str(again))
+    assert sorted(again.read_text().splitlines()) == sorted(lines)
+    stats = json.loads(run(other, "kg", "stats", "--json").stdout)
+    assert stats["tenants"]["acme"] == before["tenants"]["acme"]
+
+
+def test_export_to_a_bad_path_is_a_clear_error(home: Path, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-folder" / "x.nq"
+    assert_one_line_error(run(home, "kg", "export", "-o", str(target), check=False), "cannot write")
+    assert not target.parent.exists()
