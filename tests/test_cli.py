@@ -67,7 +67,9 @@ def test_demo_writes_only_inside_factory_home(home: Path) -> None:
 
 
 def test_sparql_json_lists_products_of_the_tenant_only(home: Path) -> None:
-    query = "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?slug WHERE { ?p fac:slug ?slug } ORDER BY ?slug"
+    query = (
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?slug WHERE { ?p fac:slug ?slug } ORDER BY ?slug"
+    )
     rows = json.loads(run(home, "query", "sparql", query, "--tenant", "acme", "--json").stdout)
     assert [r["slug"] for r in rows] == ["helpdesk", "invoicing"]
     rows = json.loads(run(home, "query", "sparql", query, "--admin", "--json").stdout)
@@ -84,7 +86,9 @@ def test_sparql_parameters_are_bound(home: Path) -> None:
 
 
 def test_cypher_json(home: Path) -> None:
-    query = "MATCH (p:Product)-[:hasBlueprint]->(:Blueprint)-[:hasEntity]->(e:Entity) RETURN p.slug AS slug, count(e) AS n"
+    query = (
+        "MATCH (p:Product)-[:hasBlueprint]->(:Blueprint)-[:hasEntity]->(e:Entity) RETURN p.slug AS slug, count(e) AS n"
+    )
     rows = json.loads(run(home, "query", "cypher", query, "--tenant", "globex", "--json").stdout)
     assert rows == [{"slug": "clinic", "n": 4}]
 
@@ -93,7 +97,10 @@ def test_cypher_json(home: Path) -> None:
     ("args", "words"),
     [
         (["query", "sparql", "INSERT DATA { <a> <b> <c> }", "-t", "acme"], ["INSERT", "refused"]),
-        (["query", "sparql", "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }", "-t", "acme"], ["SERVICE"]),
+        (
+            ["query", "sparql", "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }", "-t", "acme"],
+            ["SERVICE"],
+        ),
         (["query", "sparql", "SELEKT ?x", "-t", "acme"], ["syntax"]),
         (["query", "sparql", "SELECT * WHERE { ?s ?p ?o }"], ["--tenant"]),
         (["query", "cypher", "MATCH (n) DETACH DELETE n", "-t", "acme"], ["refused"]),
@@ -119,7 +126,14 @@ def test_trace_json_walks_the_chain_in_order(home: Path) -> None:
     steps = json.loads(run(home, "trace", trace_id, "--json").stdout)
     stages = list(dict.fromkeys(s["stage"] for s in steps))
     assert stages == [
-        "intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry",
+        "intent",
+        "requirements",
+        "blueprint",
+        "artifacts",
+        "validation",
+        "release",
+        "deployment",
+        "telemetry",
     ]
     assert {s["product"] for s in steps} == {"clinic"}
     kuzu = json.loads(run(home, "trace", trace_id, "--tenant", "globex", "--engine", "kuzu", "--json").stdout)

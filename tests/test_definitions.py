@@ -28,8 +28,7 @@ def test_vocabulary_assets_load_the_shared_graphs(tmp_path: Path) -> None:
     }
     kg = KnowledgeGraph(tmp_path, embedder=None)
     query = (
-        "PREFIX fac: <https://softwarefactory.dev/ontology#> "
-        "SELECT (COUNT(?p) AS ?n) WHERE { ?p a fac:DomainPattern }"
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT (COUNT(?p) AS ?n) WHERE { ?p a fac:DomainPattern }"
     )
     patterns = kg.sparql(query, tenant="anyone").rows[0][0]
     assert patterns >= 40
