@@ -11,7 +11,7 @@ from graph import KnowledgeGraph, factory_home
 __all__ = ["KnowledgeGraphResource"]
 
 
-class KnowledgeGraphResource(ConfigurableResource):  # type: ignore[misc]
+class KnowledgeGraphResource(ConfigurableResource):
     """The knowledge graph under `home` (default: $FACTORY_HOME, else ./.factory)."""
 
     home: str = ""

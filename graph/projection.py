@@ -89,13 +89,13 @@ def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None
                 text = ". ".join(t for t in (texts.get(p, "") for p in _MEMORY_TEXT[values["kind"]]) if t)
                 out.memories.append({k: values[k] for k in ("key", "iri", "kind", "graph", "product")} | {"text": text})
                 memory_texts.append(text)
-        for s, p, o in links:
-            rel = rel_of[p]
-            src, dst = tables.get(s), tables.get(o)
+        for subject, prop, target in links:
+            rel = rel_of[prop]
+            src, dst = tables.get(subject), tables.get(target)
             if src is None or dst is None or (src, dst) not in sch.rels[rel].pairs:
                 out.skipped_edges += 1
                 continue
-            edges.append((rel, src, dst, f"{product}|{s}", f"{product}|{o}"))
+            edges.append((rel, src, dst, f"{product}|{subject}", f"{product}|{target}"))
     out.edges = group_edges(edges)
     if embed is not None and memory_texts:
         vectors = embed(memory_texts)

@@ -93,8 +93,9 @@ class RdfStore:
         subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
         if graphs is None:
             return self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
-        nodes = [ox.NamedNode(g) for g in graphs]
-        return self._store.query(query, default_graph=nodes, named_graphs=nodes, substitutions=subs)
+        named: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(g) for g in graphs]
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(named)
+        return self._store.query(query, default_graph=default, named_graphs=named, substitutions=subs)
 
     def dump(self, out: IO[bytes], graphs: Iterable[str]) -> int:
         """Write the quads of the given graphs as N-Quads; returns how many were written."""

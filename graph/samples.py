@@ -91,7 +91,7 @@ def build_facts(
     f.link(product, FAC.ownedBy, tenant)
     entities = [
         Entity(name=e, label=e.replace("_", " ").title(), pattern=e,
-               attributes=[Attribute(name=a, type=_attr_type(a), required=True) for a in attrs])  # type: ignore[arg-type]
+               attributes=[Attribute(name=a, type=_attr_type(a), required=True) for a in attrs])
         for e, attrs in sample.entities
     ]
     rels = [Relationship(source=a, target=b, cardinality="one-to-many", source_role=f"{b}s", target_role=a)

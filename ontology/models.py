@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rdflib import URIRef
@@ -41,7 +41,7 @@ __all__ = [
 DataType = Literal[
     "string", "text", "int", "decimal", "money", "bool", "date", "datetime", "email", "url", "uuid", "enum"
 ]
-DATA_TYPES: tuple[str, ...] = DataType.__args__
+DATA_TYPES: tuple[str, ...] = get_args(DataType)
 Cardinality = Literal["one-to-many", "many-to-one", "many-to-many"]
 RequirementKind = Literal["entity", "attribute", "relationship", "feature", "objective"]
 

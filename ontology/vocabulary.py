@@ -64,9 +64,9 @@ class Vocabulary:
         self.graph = graph
         self._parents: dict[URIRef, set[URIRef]] = {}
         for child, parent in graph.subject_objects(RDFS.subClassOf):
-            self._parents.setdefault(URIRef(child), set()).add(URIRef(parent))
+            self._parents.setdefault(URIRef(str(child)), set()).add(URIRef(str(parent)))
         self.classes: list[URIRef] = sorted(
-            URIRef(c) for c in graph.subjects(RDF.type, OWL.Class) if str(c).startswith(str(FAC))
+            URIRef(str(c)) for c in graph.subjects(RDF.type, OWL.Class) if str(c).startswith(str(FAC))
         )
         self.datatype_properties = self._properties(OWL.DatatypeProperty)
         self.object_properties = self._properties(OWL.ObjectProperty)
@@ -78,7 +78,7 @@ class Vocabulary:
             rng = self.graph.value(iri, RDFS.range)
             if rng is None:
                 raise ValueError(f"ontology property {iri} has no rdfs:range")
-            found.append(Property(iri, URIRef(domain) if domain else None, URIRef(rng)))
+            found.append(Property(iri, URIRef(str(domain)) if domain else None, URIRef(str(rng))))
         return sorted(found, key=lambda p: str(p.iri))
 
     def ancestors(self, cls: URIRef) -> list[URIRef]:
@@ -128,7 +128,7 @@ class Vocabulary:
 
 
 def graph_subjects(graph: Graph, kind: URIRef) -> list[URIRef]:
-    return [URIRef(s) for s in graph.subjects(RDF.type, kind)]
+    return [URIRef(str(s)) for s in graph.subjects(RDF.type, kind)]
 
 
 @cache

@@ -153,11 +153,13 @@ class Architect(Agent):
                 }
             )
 
-        for rel in requirements.relationships:
-            add(rel.source, rel.target, rel.cardinality, None, None)
+        for need in requirements.relationships:
+            add(need.source, need.target, need.cardinality, None, None)
         for ent in entities:
             pattern = self.patterns.get(ent["pattern"]) if ent["pattern"] else None
-            for rel in pattern.relationships if pattern else []:
+            if pattern is None:
+                continue
+            for rel in pattern.relationships:
                 target = by_pattern.get(rel.target)
                 if target:
                     notes.append(f"{ent['name']} -> {target}: typical relationship of pattern {pattern.key}")
