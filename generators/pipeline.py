@@ -1,0 +1,103 @@
+"""From an intent to a blueprint: the analyst, then the architect, each optionally refined by an LLM.
+
+This is the one place that chains the agents; the command line, the benchmarks and the
+lifecycle assets all call it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from generators.agents.analyst import Analyst
+from generators.agents.architect import Architect
+from generators.agents.llm import ChatBackend, LLMConfig, refine
+from generators.blueprint import json_schema, parse_blueprint
+from generators.patterns import pattern_library
+from graph import KnowledgeGraph
+from graph.projection import Embedder
+from ontology.models import Blueprint, Requirements
+
+__all__ = ["Planner", "Proposal"]
+
+_ANALYST_PROMPT = (
+    "You are the analyst of a software factory. Read the business intent and answer with one JSON object "
+    "matching this JSON Schema (the Requirements model): entities with snake_case names, their attributes, "
+    "relationships and features. Improve the draft you are given; do not invent unrelated entities.\n"
+)
+_ARCHITECT_PROMPT = (
+    "You are the architect of a software factory. Improve the draft blueprint you are given and answer with "
+    "one JSON object valid against this JSON Schema; keep names, slug and tenant.\n"
+)
+
+
+@dataclass
+class Proposal:
+    """What the agents proposed for an intent, with what they used and where each result came from."""
+
+    requirements: Requirements
+    blueprint: Blueprint
+    used: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+class Planner:
+    """Holds the agents (and the model they share) so that many intents can be planned quickly."""
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        kg: KnowledgeGraph | None = None,
+        llm: ChatBackend | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.kg = kg
+        self.llm = llm
+        self.library = pattern_library()
+
+    @classmethod
+    def from_env(cls, kg: KnowledgeGraph | None = None) -> Planner:
+        """A planner with the embedding model of `kg` (if any) and the LLM named in the environment (if any)."""
+        config = LLMConfig.from_env()
+        return cls(kg.embedder if kg else None, kg, ChatBackend(config) if config else None)
+
+    def propose(self, intent: str, tenant: str, product: str | None = None) -> Proposal:
+        analyst = Analyst(self.embedder, self.kg, tenant, library=self.library)
+        requirements = analyst.analyse(intent)
+        analysis = refine(
+            self.llm,
+            requirements,
+            _ANALYST_PROMPT + json.dumps(Requirements.model_json_schema()),
+            json.dumps({"intent": intent, "draft": requirements.model_dump(mode="json")}),
+            Requirements.model_validate,
+        )
+        requirements = analysis.value
+        design = Architect(self.library, self.kg).design(requirements, tenant, product)
+        designed = refine(
+            self.llm,
+            design.blueprint,
+            _ARCHITECT_PROMPT + json_schema(),
+            json.dumps(
+                {
+                    "requirements": requirements.model_dump(mode="json"),
+                    "draft": design.blueprint.model_dump(mode="json"),
+                }
+            ),
+            lambda data: _same_identity(parse_blueprint(data), design.blueprint),
+        )
+        notes = [*requirements.notes, *design.notes]
+        notes += [r.fallback for r in (analysis, designed) if r.fallback]
+        return Proposal(
+            requirements,
+            designed.value,
+            design.used,
+            notes,
+            {"analysis": analysis.source, "design": designed.source},
+        )
+
+
+def _same_identity(proposed: Blueprint, draft: Blueprint) -> Blueprint:
+    if (proposed.slug, proposed.tenant) != (draft.slug, draft.tenant):
+        raise ValueError("the answer changed the product's slug or tenant")
+    return proposed
