@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -195,6 +196,92 @@ def kg_init() -> None:
     kg = _kg()
     kg.bootstrap()
     console.print(f"ontology and pattern library loaded into {kg.home}")
+
+
+templates_app = typer.Typer(help="Template packs that render products.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@app.command("blueprint")
+def blueprint(
+    intent: Annotated[str | None, typer.Argument(help="The business intent, in plain words.")] = None,
+    tenant: TenantOpt = None,
+    product: Annotated[str | None, typer.Option("--product", help="Product slug (default: from the intent).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML here.")] = None,
+    schema: Annotated[bool, typer.Option("--schema", help="Print the blueprint JSON Schema and exit.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose a blueprint for an intent (or print the blueprint language's JSON Schema)."""
+    from generators.blueprint import dump_blueprint, json_schema
+    from generators.pipeline import Planner
+
+    if schema:
+        sys.stdout.write(json_schema() + "\n")
+        return
+    if intent is None:
+        raise InvalidInputError("give an intent in quotes (or --schema)")
+    if not tenant:
+        raise InvalidInputError("give --tenant T: the tenant the product is for")
+    proposal = Planner.from_env(_kg()).propose(intent, tenant, product)
+    text = (
+        json.dumps(proposal.blueprint.model_dump(mode="json"), indent=2) + "\n"
+        if as_json
+        else dump_blueprint(proposal.blueprint)
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        _write_text(output, text)
+        console.print(f"blueprint for {proposal.blueprint.name} written to {output}")
+    for note in proposal.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+@app.command("generate")
+def generate(
+    blueprint_file: Annotated[Path, typer.Argument(help="A blueprint YAML file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to render the product into.")],
+    template: Annotated[str, typer.Option(help="Template pack name.")] = "fastapi-service",
+    version: Annotated[str | None, typer.Option(help="Template pack version (default: latest).")] = None,
+    trace_id: Annotated[str | None, typer.Option("--trace-id", help="Trace id to stamp (default: new).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Render a product from a blueprint with a template pack."""
+    from generators.agents.engineer import Engineer
+    from generators.blueprint import load_blueprint
+    from graph.names import check_trace_id, new_trace_id
+
+    bp = load_blueprint(blueprint_file)
+    trace = check_trace_id(trace_id) if trace_id else new_trace_id()
+    result = Engineer().render(bp, output, trace, pack=(template, version))
+    files = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in result.files]
+    if as_json:
+        print_json({"output": str(output), "trace_id": trace, "files": files})
+        return
+    console.print(f"rendered {len(files)} files for {bp.name} into {output} (trace {trace})")
+
+
+@templates_app.command("list")
+def templates_list(as_json: JsonOpt = False) -> None:
+    """The template packs the factory can render with."""
+    from generators.packs import list_packs
+
+    packs = list_packs()
+    rows = [[p.name, p.version, p.description] for p in packs]
+    if as_json:
+        print_json([dict(zip(["name", "version", "description"], r, strict=True)) for r in rows])
+        return
+    print_table(["name", "version", "description"], rows)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write {path}: {exc.strerror}") from None
 
 
 @app.command("demo")
