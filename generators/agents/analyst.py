@@ -1,0 +1,296 @@
+"""The analyst: turns a business intent in plain English into requirements.
+
+Offline and deterministic: the same intent always gives the same requirements. It matches the
+pattern library (keys, synonyms, plurals, multi-word names), falls back to similarity in
+embedding space for phrases with no exact match (when given an embedder), reads explicit forms
+("Invoice has number, amount and due date", "customers have many invoices", "pets belong to
+owners") and verbs between entities ("owners register pets"), and promotes other clear domain
+nouns to entities. Every finding is explained in `Requirements.notes`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar
+
+from generators.agents.base import Agent
+from generators.attribute_inference import default_attributes, infer_attribute
+from generators.entity_resolution import Referent, Resolver, noun_words
+from generators.intent_parser import HasList, NounPhrase, ParsedIntent, parse_intent
+from generators.intent_signals import read_features, read_objectives, read_product_name
+from generators.language import clean_intent
+from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
+from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
+from generators.relationship_rules import Decision, RelationshipSet, decide
+from ontology.errors import FactoryError, InvalidInputError
+from ontology.models import Attribute, EntityNeed, RelationshipNeed, Requirements
+
+if TYPE_CHECKING:
+    from graph.knowledge_graph import KnowledgeGraph
+
+__all__ = ["MAX_INTENT_CHARS", "Analyst"]
+
+MAX_INTENT_CHARS = 5_000
+BUILT_IN_COLUMNS = frozenset({"id", "tenant_id", "created_at", "updated_at", "deleted_at"})
+ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document"})
+"""Patterns that a has-list names in the singular as a field ('a review has a comment'), not as a link."""
+
+
+class Analyst(Agent):
+    """Reads an intent into entities, attributes, relationships, features and objectives."""
+
+    name: ClassVar[str] = "analyst"
+    role: ClassVar[str] = "turns an intent into requirements"
+    version: ClassVar[str] = "1.0.0"
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        knowledge_graph: KnowledgeGraph | None = None,
+        tenant: str | None = None,
+        *,
+        library: PatternLibrary | None = None,
+        similarity_threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.library = library or pattern_library()
+        self.embedder = embedder
+        self.knowledge_graph = knowledge_graph
+        self.tenant = tenant
+        self.similarity_threshold = similarity_threshold
+
+    def analyse(self, intent_text: str, product_name: str | None = None) -> Requirements:
+        """The requirements an intent states; raises InvalidInputError for an empty or oversized intent."""
+        text = _checked(intent_text)
+        cleaned, removed = clean_intent(text)
+        notes: list[str] = []
+        if removed:
+            notes.append(f"ignored {removed} template expression(s): template syntax in an intent is plain text")
+        parsed = parse_intent(cleaned, self.library.pattern_words)
+        resolver = Resolver(self.library, self.embedder, self.similarity_threshold)
+        refs = resolver.first_pass(parsed)
+        order = sorted(refs, key=lambda pid: (refs[pid].phrase.sentence, refs[pid].phrase.position))
+        parts, attributes = self._read_has_lists(parsed, refs)
+        resolver.settle(refs, parsed, order)
+
+        entities = self._entities(refs, order, parts, notes)
+        if not entities:
+            notes.append("no entities found: name the things the service manages, e.g. 'customers receive invoices'")
+        self._add_attributes(entities, refs, attributes, notes)
+        relationships = self._relationships(parsed, refs, parts, entities, notes)
+        features, feature_notes = read_features(cleaned)
+        slo, slo_notes = read_objectives(cleaned)
+        notes += feature_notes + slo_notes
+        name = self._product_name(product_name, cleaned, list(entities.values()), notes)
+        notes += self._evidence(text)
+        return Requirements(
+            product_name=name,
+            description=" ".join(text.split())[:MAX_INTENT_CHARS],
+            entities=list(entities.values()),
+            relationships=relationships,
+            features=features,
+            slo=slo,
+            notes=notes,
+        )
+
+    # ------------------------------------------------------------ explicit has-lists
+
+    def _read_has_lists(
+        self, parsed: ParsedIntent, refs: dict[int, Referent]
+    ) -> tuple[list[tuple[HasList, NounPhrase]], list[tuple[NounPhrase, NounPhrase, str]]]:
+        """Split each has-list into parts (relationships) and attributes."""
+        elsewhere_keys = {r.name for r in refs.values() if r.name and r.phrase.role not in ("item", "product")}
+        elsewhere_heads = {r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed")}
+        parts: list[tuple[HasList, NounPhrase]] = []
+        attributes: list[tuple[NounPhrase, NounPhrase, str]] = []
+        for has in parsed.has_lists:
+            owner = refs.get(has.owner.id)
+            owner_pattern = owner.name if owner is not None and owner.how in ("pattern", "synonym") else None
+            for item in has.items:
+                ref = refs.get(item.id)
+                if ref is None:
+                    continue
+                related = owner_pattern is not None and any(
+                    self.library.related(owner_pattern, key) is not None for key, _ in ref.candidates
+                )
+                is_part = (
+                    item.many
+                    or (ref.how == "pattern" and ref.name is not None and ref.name not in ATTRIBUTE_LIKE)
+                    or (ref.name is not None and ref.name in elsewhere_keys)
+                    or item.head in elsewhere_heads
+                    or (related and item.plural)
+                )
+                if is_part:
+                    parts.append((has, item))
+                    ref.promotable = not item.generic
+                else:
+                    ref.name, ref.pattern, ref.candidates, ref.promotable = None, None, [], False
+                    attributes.append((has.owner, item, has.evidence))
+        return parts, attributes
+
+    # ------------------------------------------------------------ entities
+
+    def _entities(
+        self, refs: dict[int, Referent], order: list[int], parts: list[tuple[HasList, NounPhrase]], notes: list[str]
+    ) -> dict[str, EntityNeed]:
+        part_ids = {item.id for _, item in parts}
+        entities: dict[str, EntityNeed] = {}
+        for pid in order:
+            ref = refs[pid]
+            if not ref.strong or ref.name is None or ref.name in entities:
+                continue
+            if ref.phrase.role == "item" and pid not in part_ids:
+                continue
+            pattern = self.library.get(ref.pattern) if ref.pattern else None
+            how = "explicit" if ref.how == "noun" and ref.phrase.role == "owner" else ref.how
+            label = pattern.label if pattern else " ".join(w.capitalize() for w in ref.matched.split())
+            entities[ref.name] = EntityNeed(
+                name=ref.name, label=label, pattern=ref.pattern, matched_by=how, phrase=ref.phrase.text
+            )
+            notes.append(f"entity {ref.name}: {_explain(ref, how)}")
+        return entities
+
+    def _add_attributes(
+        self,
+        entities: dict[str, EntityNeed],
+        refs: dict[int, Referent],
+        attributes: list[tuple[NounPhrase, NounPhrase, str]],
+        notes: list[str],
+    ) -> None:
+        found: dict[str, list[Attribute]] = {}
+        for owner, item, evidence in attributes:
+            owner_ref = refs.get(owner.id)
+            words = _attribute_words(item)
+            if owner_ref is None or owner_ref.name not in entities or not words:
+                continue
+            if words.replace(" ", "_") in BUILT_IN_COLUMNS:
+                notes.append(f"attribute {words!r} of {owner_ref.name}: every entity has it built in")
+                continue
+            attribute = infer_attribute(words, person=_is_person(owner_ref))
+            pattern = self.library.get(entities[owner_ref.name].pattern or "")
+            typed = next((a for a in pattern.attributes if a.name == attribute.name), None) if pattern else None
+            attribute = typed or attribute  # the pattern knows an invoice's statuses better than a guess
+            have = found.setdefault(owner_ref.name, [])
+            if all(a.name != attribute.name for a in have):
+                have.append(attribute)
+                notes.append(
+                    f"attribute {owner_ref.name}.{attribute.name} ({attribute.type}{', pii' if attribute.pii else ''}):"
+                    f" named in {evidence!r}{'; typed as in its pattern' if typed else ''}"
+                )
+        for name, entity in entities.items():
+            if name in found:
+                entity.attributes = found[name]
+            elif entity.pattern is None:
+                ref = next(r for r in refs.values() if r.name == name)
+                entity.attributes = default_attributes(person=_is_person(ref), title=ref.phrase.head in TITLE_NOUNS)
+                listed = ", ".join(a.name for a in entity.attributes)
+                notes.append(f"attributes of {name}: no pattern and none named, so the defaults {listed}")
+
+    # ------------------------------------------------------------ relationships
+
+    def _relationships(
+        self,
+        parsed: ParsedIntent,
+        refs: dict[int, Referent],
+        parts: list[tuple[HasList, NounPhrase]],
+        entities: dict[str, EntityNeed],
+        notes: list[str],
+    ) -> list[RelationshipNeed]:
+        def entity_of(p: NounPhrase) -> Referent | None:
+            ref = refs.get(p.id)
+            return ref if ref is not None and ref.name in entities and ref.strong else None
+
+        stated: list[tuple[tuple[int, int], Decision, str]] = []
+        for link in parsed.links:
+            a, b = entity_of(link.source), entity_of(link.target)
+            if a is None or b is None or a.name == b.name or a.name is None or b.name is None:
+                continue
+            where = (link.source.sentence, min(link.source.position, link.target.position))
+            stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
+        for has, item in parts:
+            a, b = entity_of(has.owner), entity_of(item)
+            if a is None or b is None or a.name is None or b.name is None:
+                continue
+            many = item.many or item.plural
+            verb = "has" if has.verb == "have" else has.verb
+            decision = Decision(
+                a.name,
+                b.name,
+                "one-to-many" if many else "many-to-one",
+                f"{verb} many" if many and verb == "has" else verb,
+                f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
+            )
+            stated.append(((has.owner.sentence, has.owner.position), decision, has.evidence))
+        rels = RelationshipSet()
+        for _, decision, evidence in sorted(stated, key=lambda s: s[0]):
+            rels.add(decision, evidence)
+        notes += rels.notes
+        return rels.items()
+
+    # ------------------------------------------------------------ name and evidence
+
+    def _product_name(self, given: str | None, cleaned: str, entities: list[EntityNeed], notes: list[str]) -> str:
+        if given is not None:
+            name = " ".join(given.split())[:200]
+            if not name:
+                raise InvalidInputError("the product name is empty: give a name or leave it out")
+            return name
+        derived = read_product_name(cleaned)
+        if derived:
+            notes.append(f"product name {derived!r}: from the words that name the service")
+            return derived
+        fallback = f"{entities[0].label} Service" if entities else "New Service"
+        notes.append(f"product name {fallback!r}: no phrase names the service, so named after its first entity")
+        return fallback
+
+    def _evidence(self, text: str) -> list[str]:
+        """Similar past products from the knowledge graph, as notes only: never needed to analyse."""
+        if self.knowledge_graph is None:
+            return []
+        try:
+            matches = self.knowledge_graph.similar(text, k=3, tenant=self.tenant)
+        except (FactoryError, OSError, RuntimeError) as exc:
+            return [f"similar past products not consulted: {exc}"]
+        return [
+            f"similar past {m.kind}: {m.tenant}/{m.product} (cosine {m.score:.2f}) {m.text[:80]!r}" for m in matches
+        ]
+
+
+def _checked(intent_text: str) -> str:
+    if not isinstance(intent_text, str) or not intent_text.strip():
+        raise InvalidInputError("the intent is empty: describe the service in a sentence or two")
+    if len(intent_text) > MAX_INTENT_CHARS:
+        raise InvalidInputError(
+            f"the intent is {len(intent_text):,} characters long; at most {MAX_INTENT_CHARS:,} are read: shorten it"
+        )
+    return intent_text
+
+
+_FILLER = frozenset({"flag", "field", "attribute", "column", "property", "value"})
+
+
+def _attribute_words(item: NounPhrase) -> str:
+    """The name an attribute is written as: 'an is_paid flag' -> 'is_paid', 'a date of birth' -> 'date of birth'."""
+    words = [t.lower for t in item.tokens if re.fullmatch(r"[a-z0-9_]+", t.lower)]
+    while len(words) > 1 and words[-1] in _FILLER:
+        words.pop()
+    return " ".join(words)
+
+
+def _is_person(ref: Referent) -> bool:
+    words = noun_words(ref.phrase)
+    return (ref.pattern or "") in PERSON_NOUNS or bool(words and words[-1] in PERSON_NOUNS)
+
+
+def _explain(ref: Referent, how: str) -> str:
+    phrase = ref.phrase.text
+    if how == "similarity":
+        return (
+            f"{phrase!r} has no exact match; nearest pattern by meaning is {ref.pattern} "
+            f"via {ref.matched!r} (cosine {ref.score:.2f})"
+        )
+    if how == "synonym":
+        return f"{phrase!r} is a synonym of pattern {ref.pattern} ({ref.matched!r})"
+    if how == "pattern":
+        return f"{phrase!r} names pattern {ref.pattern} ({ref.matched!r})"
+    role = {"owner": "owner of named attributes", "subject": "subject of a verb", "object": "object of a verb"}
+    return f"{phrase!r} is a domain noun ({role.get(ref.phrase.role, 'listed item')}) with no pattern"

@@ -1,0 +1,174 @@
+"""Decides which noun phrases of an intent are entities, and which pattern each one is.
+
+In order: an exact pattern name at the head of the phrase ("line items", "clients"); a word
+that several patterns end in ("tickets": support or event?) settled by the other entities of
+the intent; the nearest pattern by meaning for a promotable phrase with no exact match; and
+last, the phrase itself as a new entity, when it is clearly a domain object (subject or object
+of a verb, an item of a list, the owner of attributes) and not a generic word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from generators.intent_parser import NounPhrase, ParsedIntent
+from generators.lexicon import ADJECTIVES, GENERIC_NOUNS, PRODUCT_HEADS
+from generators.patterns import Embedder, PatternLibrary
+from ontology.errors import InvalidInputError
+from ontology.identifiers import safe_identifier
+
+__all__ = ["PROMOTABLE_ROLES", "Referent", "Resolver"]
+
+How = Literal["pattern", "synonym", "similarity", "explicit", "noun"]
+PROMOTABLE_ROLES = frozenset({"subject", "object", "listed", "owner"})
+WEAK_ROLES = frozenset({"product", "audience", "aside"})
+
+
+@dataclass
+class Referent:
+    """What one noun phrase refers to: an entity name (pattern key or new noun) and how it was found."""
+
+    phrase: NounPhrase
+    name: str | None = None
+    pattern: str | None = None
+    how: How = "noun"
+    matched: str = ""
+    score: float = 0.0
+    candidates: list[tuple[str, int]] = field(default_factory=list)
+    modifiers: list[str] = field(default_factory=list)
+    promotable: bool = False
+
+    @property
+    def strong(self) -> bool:
+        """Whether this phrase makes its entity part of the product (a synonym needs a grammatical role)."""
+        if self.name is None or self.phrase.role in WEAK_ROLES:
+            return False
+        return self.how != "synonym" or self.phrase.role != "other"
+
+
+class Resolver:
+    """Resolves every noun phrase of a parsed intent against one pattern library."""
+
+    def __init__(self, library: PatternLibrary, embedder: Embedder | None, threshold: float) -> None:
+        self.library = library
+        self.embedder = embedder
+        self.threshold = threshold
+        self._similar: dict[str, tuple[str, float, str] | None] = {}
+
+    def first_pass(self, parsed: ParsedIntent) -> dict[int, Referent]:
+        """Exact matches only; phrases that need context or similarity keep their candidates."""
+        out: dict[int, Referent] = {}
+        for p in parsed.phrases:
+            if p.tokens:
+                out[p.id] = self._exact(p)
+        return out
+
+    def _exact(self, p: NounPhrase) -> Referent:
+        ref = Referent(p, promotable=p.role in PROMOTABLE_ROLES and not p.generic)
+        lemmas = p.lemmas
+        hits = self.library.match(lemmas)
+        head = hits[-1] if hits and hits[-1].end == len(lemmas) else None
+        ref.modifiers = [h.key for h in hits if h is not head]
+        heads = self.library.head_candidates(lemmas[-1])
+        if head is not None:
+            single_word = head.end - head.start == 1
+            if head.how == "synonym" and single_word and heads:
+                ref.candidates = [(head.key, 1)] + [(k, 0) for k in heads if k != head.key]
+                ref.matched = head.name
+            else:
+                ref.name, ref.pattern, ref.how, ref.matched = head.key, head.key, head.how, head.name
+        elif heads:
+            ref.candidates = [(k, 0) for k in heads]
+            ref.matched = lemmas[-1]
+        return ref
+
+    def settle(self, refs: dict[int, Referent], parsed: ParsedIntent, order: list[int]) -> None:
+        """Choose among candidate patterns by the entities around them; then similarity; then nouns."""
+        known = {r.pattern for r in refs.values() if r.pattern and r.strong}
+        mentioned = (
+            known | {m for r in refs.values() for m in r.modifiers} | {r.pattern for r in refs.values() if r.pattern}
+        )
+        linked: dict[int, set[str]] = {}
+        for link in parsed.links:
+            for a, b in ((link.source, link.target), (link.target, link.source)):
+                other = refs.get(b.id)
+                if other is not None and other.pattern:
+                    linked.setdefault(a.id, set()).add(other.pattern)
+        for pid in order:
+            ref = refs[pid]
+            if ref.name is None and ref.candidates:
+                self._by_context(ref, known, mentioned, linked.get(pid, set()))
+                if ref.pattern and ref.strong:
+                    known.add(ref.pattern)
+        for pid in order:
+            ref = refs[pid]
+            if ref.name is None and ref.promotable:
+                self._by_similarity(ref)
+        for pid in order:
+            ref = refs[pid]
+            if ref.name is None and ref.promotable:
+                self._as_noun(ref)
+        nouns = {r.name for r in refs.values() if r.how == "noun" and r.name}
+        for pid in order:
+            ref = refs[pid]
+            if ref.name is None and ref.phrase.role not in ("item", "product", "audience"):
+                words = noun_words(ref.phrase)
+                name = "_".join(words)
+                if name in nouns:
+                    ref.name, ref.how, ref.matched = name, "noun", " ".join(words)
+
+    def _by_context(self, ref: Referent, known: set[str], mentioned: set[str], linked: set[str]) -> None:
+        best: tuple[int, int, int] | None = None
+        choice = ""
+        for index, (key, exact) in enumerate(ref.candidates):
+            related = sum(1 for k in known if k != key and self.library.related(key, k) is not None)
+            direct = sum(1 for k in linked if self.library.related(key, k) is not None)
+            score = related + direct + (1 if key in mentioned else 0)
+            rank = (score, exact, -index)
+            if best is None or rank > best:
+                best, choice = rank, key
+        if best is None or (best[0] == 0 and best[1] == 0):
+            return
+        ref.name = ref.pattern = choice
+        ref.how = "synonym" if best[1] else "pattern"
+        ref.score = float(best[0])
+        ref.matched = f"{ref.matched} (by context)" if best[0] else ref.matched
+
+    def _by_similarity(self, ref: Referent) -> None:
+        if self.embedder is None:
+            return
+        phrase = " ".join(noun_words(ref.phrase))
+        if not phrase:
+            return
+        if phrase not in self._similar:
+            found = self.library.nearest(phrase, self.embedder, self.threshold, frozenset(ref.modifiers))
+            self._similar[phrase] = None if found is None else (found.pattern.key, found.score, found.name)
+        hit = self._similar[phrase]
+        if hit is not None:
+            ref.name = ref.pattern = hit[0]
+            ref.how, ref.score, ref.matched = "similarity", hit[1], hit[2]
+
+    def _as_noun(self, ref: Referent) -> None:
+        words = noun_words(ref.phrase)
+        if not words or words[-1] in GENERIC_NOUNS or words[-1] in PRODUCT_HEADS or len(words[-1]) < 3:
+            return
+        try:
+            ref.name = safe_identifier(" ".join(words))
+        except InvalidInputError:
+            return
+        ref.how = "noun"
+        ref.matched = " ".join(words)
+
+
+def noun_words(p: NounPhrase) -> list[str]:
+    """The naming words of a phrase: singular, without adjectives, participles or numbers; at most two."""
+    words = [
+        t.lemma
+        for t in p.tokens
+        if t.tag == "NOUN"
+        and t.lemma.isalpha()
+        and t.lemma not in ADJECTIVES
+        and not (t.lemma.endswith("ed") and t is not p.tokens[-1])
+    ]
+    return words[-2:]

@@ -1,0 +1,362 @@
+"""Reads the sentences of an intent into noun phrases and the links the sentences state between them.
+
+The parser knows grammar, not the domain: it says "owners -register-> pets", "an invoice has
+[number, amount, due date]", "pets belong to owners", "invoices with line items", and which
+noun phrases are subjects, objects or list items. The analyst decides which phrases are entities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
+from generators.lexicon import GENERIC_NOUNS, HAVE_VERBS, IRREGULAR_PAST, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
+
+__all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
+
+Role = Literal["subject", "object", "listed", "owner", "item", "attached", "aside", "product", "audience", "other"]
+LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
+
+_BE = words("is are was were be been being get gets got")
+_ATTACH_PREPS = words("with for of in on at from against to per")
+_BLANK = Token("", "", "", "")
+_GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
+
+
+@dataclass
+class NounPhrase:
+    """A run of nouns with what came just before it ('many', 'a', 'each') and its place in the sentence."""
+
+    id: int
+    tokens: list[Token]
+    sentence: int
+    position: int
+    many: bool = False
+    single: bool = False
+    role: Role = "other"
+    pronoun: str = ""
+    named_by_pattern: bool = False
+    """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
+
+    @property
+    def lemmas(self) -> list[str]:
+        return [t.lemma for t in self.tokens]
+
+    @property
+    def text(self) -> str:
+        return " ".join(t.text for t in self.tokens)
+
+    @property
+    def plural(self) -> bool:
+        return bool(self.tokens) and self.tokens[-1].plural
+
+    @property
+    def head(self) -> str:
+        return self.tokens[-1].lemma if self.tokens else ""
+
+    @property
+    def generic(self) -> bool:
+        """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
+        if self.pronoun:
+            return self.pronoun in _GENERIC_PRONOUNS
+        return self.head in PRODUCT_HEADS or (self.head in GENERIC_NOUNS and not self.named_by_pattern)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relationship the sentence states: source -verb-> target, with a cardinality when the words give one."""
+
+    source: NounPhrase
+    target: NounPhrase
+    kind: LinkKind
+    verb: str
+    cardinality: str | None
+    evidence: str
+
+
+@dataclass(frozen=True)
+class HasList:
+    """'X has a, b and c': the owner and the items, which may be attributes or parts."""
+
+    owner: NounPhrase
+    items: tuple[NounPhrase, ...]
+    verb: str
+    evidence: str
+
+
+@dataclass
+class ParsedIntent:
+    phrases: list[NounPhrase] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    has_lists: list[HasList] = field(default_factory=list)
+
+
+def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
+    """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
+    parsed = ParsedIntent()
+    for number, sentence in enumerate(sentences(text)):
+        tokens = tag(tokenize(sentence), pattern_words)
+        _SentenceParser(parsed, tokens, number, sentence, pattern_words).run()
+    return parsed
+
+
+Item = NounPhrase | Token
+
+
+class _SentenceParser:
+    def __init__(
+        self, parsed: ParsedIntent, tokens: list[Token], number: int, sentence: str, pattern_words: frozenset[str]
+    ) -> None:
+        self.parsed = parsed
+        self.pattern_words = pattern_words
+        self.number = number
+        self.evidence = " ".join(sentence.split())[:200]
+        self.items = self._chunk(tokens)
+        self.subject: list[NounPhrase] = []
+        self.last_group: list[NounPhrase] = []
+        self.last_group_end = -1
+        self.last_objects: list[NounPhrase] = []
+        self.audience: list[NounPhrase] = []
+        self.audience_end = -1
+        self.seen_verb = False
+
+    def _chunk(self, tokens: list[Token]) -> list[Item]:
+        """Group runs of nouns (with the determiners before them) into noun phrases."""
+        items: list[Item] = []
+        i = 0
+        while i < len(tokens):
+            j = i
+            while j < len(tokens) and tokens[j].tag in ("DET", "MANY", "NUM"):
+                j += 1
+            k = j
+            while k < len(tokens) and tokens[k].tag == "NOUN":
+                k += 1
+            if k > j:
+                lead = tokens[i:j]
+                # "date of birth", "number of seats": one phrase; "rentals of vehicles" stays two
+                while (
+                    k + 1 < len(tokens)
+                    and tokens[k].lower == "of"
+                    and tokens[k + 1].tag == "NOUN"
+                    and tokens[k - 1].lemma not in self.pattern_words
+                    and tokens[k + 1].lemma not in self.pattern_words
+                ):
+                    k += 2
+                    while k < len(tokens) and tokens[k].tag == "NOUN":
+                        k += 1
+                items.append(self._phrase(tokens[j:k], j, many=is_many(lead), single=_single(lead)))
+                i = k
+            elif tokens[i].tag == "PRON":
+                items.append(self._phrase([], i, pronoun=tokens[i].lower))
+                i += 1
+            else:
+                items.append(tokens[i])
+                i += 1
+        return items
+
+    def _phrase(
+        self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
+    ) -> NounPhrase:
+        np_ = NounPhrase(len(self.parsed.phrases), tokens, self.number, position, many, single, pronoun=pronoun)
+        np_.named_by_pattern = bool(tokens) and tokens[-1].lemma in self.pattern_words
+        self.parsed.phrases.append(np_)
+        return np_
+
+    # ------------------------------------------------------------ walking the sentence
+
+    def run(self) -> None:
+        items, i = self.items, 0
+        cards = [t for t in items if isinstance(t, Token) and t.tag == "CARD"]
+        while i < len(items):
+            item = items[i]
+            if isinstance(item, NounPhrase):
+                group, i = self._group(i, as_object=False)
+                self.last_group, self.last_group_end = self._resolve(group), i
+                self._mark(self.last_group, "other")
+                if self.number == 0 and not self.seen_verb:
+                    self._product(group)
+                continue
+            if item.tag == "VERB":
+                i = self._verb(i)
+                continue
+            i += 1
+        if cards:
+            self._cardinality(CARDINALITY_TOKENS[cards[0].lower])
+
+    def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
+        """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
+        items = self.items
+        group: list[NounPhrase] = []
+        while i < len(items) and isinstance(items[i], NounPhrase):
+            head = items[i]
+            assert isinstance(head, NounPhrase)
+            group.append(head)
+            i += 1
+            i = self._attachments(head, i)
+            j = i
+            while self._tag(j) in ("COMMA", "CONJ", "COLON"):
+                j += 1
+            if j == i or j >= len(items) or not isinstance(items[j], NounPhrase):
+                break
+            if as_object and self._starts_clause(j):
+                break
+            i = j
+        return group, i
+
+    def _starts_clause(self, j: int) -> bool:
+        """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
+        k = j + 1
+        while self._tag(k) in ("AUX", "NEG"):
+            k += 1
+        return self._tag(k) == "VERB"
+
+    def _attachments(self, head: NounPhrase, i: int) -> int:
+        """'invoices with line items': a preposition and a noun group right after a noun phrase."""
+        items = self.items
+        if i + 1 < len(items) and isinstance(items[i], Token) and isinstance(items[i + 1], NounPhrase):
+            prep = items[i]
+            assert isinstance(prep, Token)
+            if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
+                if head.head in PRODUCT_HEADS and prep.lower == "for":
+                    group, end = self._group(i + 1, as_object=True)
+                    self._mark(group, "audience")
+                    self.audience, self.audience_end = group, end
+                    return end
+                target = items[i + 1]
+                assert isinstance(target, NounPhrase)
+                for resolved in self._resolve([target]):
+                    # "data in one place": what hangs off a generic word is no sign of an entity
+                    self._mark([resolved], "aside" if head.generic else "attached")
+                    self._link(head, resolved, "with", prep.lower, None)
+                return self._attachments(target, i + 2)
+        return i
+
+    def _verb(self, i: int) -> int:
+        items = self.items
+        verb = items[i]
+        assert isinstance(verb, Token)
+        before = [t for t in items[self.last_group_end : i] if isinstance(t, Token)]
+        adjacent = (
+            self.last_group
+            and self.last_group_end >= 0
+            and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
+        )
+        previous = items[i - 1] if i > 0 else None
+        participle = verb.lower != verb.lemma and (verb.lower.endswith("ed") or verb.lower in IRREGULAR_PAST)
+        if isinstance(previous, NounPhrase) and not before and participle:
+            subject = self._resolve([previous])  # "order items chosen from menu items"
+        elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:
+            subject = self.audience  # "a service for clinics that book ..."
+        elif adjacent and not (before and before[0].tag == "CONJ"):
+            subject = self.last_group
+        else:
+            subject = self.subject
+        passive = any(t.lower in _BE for t in before) and verb.lower != verb.lemma
+        negated = any(t.tag == "NEG" for t in before)
+        self.seen_verb = True
+        j = i + 1
+        prep = ""
+        while self._tag(j) in ("PREP", "TO"):
+            prep = self._token(j).lower
+            j += 1
+        if prep == "" and self._token(j).lower in ("up", "out"):
+            j += 1
+        objects: list[NounPhrase] = []
+        if j < len(items) and isinstance(items[j], NounPhrase):
+            group, j = self._group(j, as_object=True)
+            objects = self._resolve(group)
+        self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
+        self.subject = subject
+        if objects:
+            self.last_objects = objects
+            self.last_group, self.last_group_end = objects, j
+        elif verb.lemma in LET_VERBS:
+            self.last_group_end = j
+        return j
+
+    def _relate(
+        self,
+        subject: list[NounPhrase],
+        verb: str,
+        prep: str,
+        objects: list[NounPhrase],
+        *,
+        passive: bool,
+        negated: bool,
+    ) -> None:
+        domain_subject = [s for s in subject if not s.generic]
+        if not domain_subject:
+            self._mark(objects, "listed")
+            return
+        if verb in HAVE_VERBS and not passive:
+            self._mark(domain_subject, "owner")
+            self._mark(objects, "item")
+            for owner in domain_subject:
+                self.parsed.has_lists.append(HasList(owner, tuple(objects), verb, self.evidence))
+            return
+        self._mark(domain_subject, "subject")
+        self._mark(objects, "object")
+        if negated:
+            return
+        for s in domain_subject:
+            for o in objects:
+                if verb == "belong":
+                    self._link(s, o, "belongs", "belongs to", "many-to-many" if o.many else "many-to-one")
+                elif passive and prep == "by":
+                    self._link(o, s, "verb", verb, None)
+                elif passive and prep:
+                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-one")
+                elif not passive:
+                    self._link(s, o, "verb", f"{verb} {prep}".strip(), None)
+
+    def _cardinality(self, cardinality: str) -> None:
+        """'students and courses are many-to-many': the first two distinct phrases of the sentence."""
+        mine = [p for p in self.parsed.phrases if p.sentence == self.number and p.tokens and not p.generic]
+        distinct: list[NounPhrase] = []
+        for p in mine:
+            if p.head not in ("relationship", "relation", "link") and all(p.head != d.head for d in distinct):
+                distinct.append(p)
+        if len(distinct) >= 2:
+            self._mark(distinct[:2], "subject")
+            self._link(distinct[0], distinct[1], "card", cardinality.replace("-", " "), cardinality)
+
+    # ------------------------------------------------------------ helpers
+
+    def _token(self, i: int) -> Token:
+        """The token at items[i]; a blank token past the end or where a noun phrase stands."""
+        item = self.items[i] if 0 <= i < len(self.items) else None
+        return item if isinstance(item, Token) else _BLANK
+
+    def _tag(self, i: int) -> str:
+        return self._token(i).tag
+
+    def _resolve(self, group: list[NounPhrase]) -> list[NounPhrase]:
+        """Replace 'them'/'it'/'they' by the phrases they stand for (the last objects, else the subject)."""
+        out: list[NounPhrase] = []
+        for p in group:
+            if p.pronoun and p.pronoun not in _GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
+                out += self.last_objects or self.subject
+            else:
+                out.append(p)
+        return out
+
+    def _link(self, source: NounPhrase, target: NounPhrase, kind: LinkKind, verb: str, card: str | None) -> None:
+        self.parsed.links.append(Link(source, target, kind, verb, card, self.evidence))
+
+    @staticmethod
+    def _mark(group: list[NounPhrase], role: Role) -> None:
+        rank = ("other", "aside", "attached", "audience", "product", "listed", "item", "object", "subject", "owner")
+        for p in group:
+            weak = p.role in ("product", "audience", "aside")
+            if rank.index(role) > rank.index(p.role) or (weak and role not in ("other", "aside")):
+                p.role = role
+
+    def _product(self, group: list[NounPhrase]) -> None:
+        for p in group:
+            if p.head in PRODUCT_HEADS and p.role == "other":
+                p.role = "product"
+
+
+def _single(lead: list[Token]) -> bool:
+    return any(t.lower in SINGLE_WORDS for t in lead)

@@ -1,0 +1,99 @@
+"""Relationships from the links an intent states, with a cardinality for each pair of entities.
+
+Explicit words win ('belongs to', 'many-to-many', 'has many'); a verb or a preposition between
+two patterns takes the direction and cardinality the pattern library gives that pair; otherwise
+a verb reads one-to-many from its subject ('owners register pets'), a verb with a preposition
+many-to-many ('students enroll in courses'). Two one-to-many links in opposite directions
+between the same pair ('X have many Y and Y have many X') make one many-to-many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from generators.intent_parser import Link
+from generators.patterns import PatternLibrary
+from ontology.models import Cardinality, RelationshipNeed
+
+__all__ = ["RelationshipSet", "decide"]
+
+
+_INVERSE: dict[str, Cardinality] = {
+    "one-to-many": "many-to-one",
+    "many-to-one": "one-to-many",
+    "many-to-many": "many-to-many",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    source: str
+    target: str
+    cardinality: Cardinality
+    verb: str
+    why: str
+
+
+def decide(
+    link: Link, source: str, target: str, patterns: tuple[str | None, str | None], library: PatternLibrary
+) -> Decision:
+    """The relationship one stated link makes between two resolved entities."""
+    if link.cardinality is not None:
+        return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
+    a, b = patterns
+    known = library.related(a, b) if a and b else None
+    if known is not None:
+        flipped = known.source != a
+        return Decision(
+            source,
+            target,
+            _INVERSE[known.cardinality] if flipped else known.cardinality,
+            link.verb,
+            f"cardinality from the pattern library ({known.source}.{known.source_role}: {known.cardinality})",
+        )
+    if link.kind == "with":
+        if link.verb == "with" and (link.target.plural or link.target.many):
+            return Decision(source, target, "one-to-many", link.verb, "'with' and a plural")
+        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one")
+    if " " in link.verb:
+        return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
+    return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many")
+
+
+class RelationshipSet:
+    """Relationships merged by pair of entities, first statement first."""
+
+    def __init__(self) -> None:
+        self._items: dict[frozenset[str], RelationshipNeed] = {}
+        self.notes: list[str] = []
+
+    def add(self, d: Decision, evidence: str) -> None:
+        pair = frozenset((d.source, d.target))
+        new = RelationshipNeed(source=d.source, target=d.target, cardinality=d.cardinality, verb=d.verb)
+        old = self._items.get(pair)
+        if old is None:
+            self._items[pair] = new
+            self.notes.append(
+                f"relationship {d.source} -{d.verb or 'has'}-> {d.target} ({d.cardinality}): {d.why}; from {evidence!r}"
+            )
+            return
+        if old.cardinality == "many-to-many" or _one_side(old) == _one_side(new):
+            return
+        self._items[pair] = old.model_copy(update={"cardinality": "many-to-many"})
+        self.notes.append(
+            f"relationship {old.source} - {old.target} is many-to-many: each side has many of the other "
+            f"({old.verb or 'has'} / {d.verb or 'has'})"
+        )
+
+    def items(self) -> list[RelationshipNeed]:
+        return list(self._items.values())
+
+
+def _one_side(r: RelationshipNeed) -> str | None:
+    """The entity on the 'one' side of a relationship; None when both sides are many."""
+    if r.cardinality == "one-to-many":
+        return r.source
+    if r.cardinality == "many-to-one":
+        return r.target
+    return None
