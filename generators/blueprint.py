@@ -102,18 +102,15 @@ def blueprint_issues(bp: Blueprint) -> list[str]:
 def shacl_issues(bp: Blueprint) -> list[str]:
     """Validate the blueprint's facts against the ontology's SHACL shapes; each issue names its place."""
     import pyshacl
-    from rdflib import Dataset, Graph
+    from rdflib import Graph
 
     from graph.facts import ProductFacts
     from ontology.vocabulary import SHAPES_PATH, load_turtle
 
     facts = ProductFacts(bp.tenant, bp.slug, "0" * 32)
     facts.blueprint(bp)
-    data = Dataset()
-    data.parse(data="\n".join(f"{q} ." for q in facts.quads), format="nquads")
     graph = Graph()
-    for s, p, o, _ in data.quads():
-        graph.add((s, p, o))
+    graph.parse(data="\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in facts.quads), format="nt")
     conforms, report, _ = pyshacl.validate(graph, shacl_graph=load_turtle(SHAPES_PATH), allow_warnings=True)
     if conforms:
         return []
