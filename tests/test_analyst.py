@@ -17,11 +17,6 @@ from ontology.models import EntityNeed, Requirements
 INVERSE = {"one-to-many": "many-to-one", "many-to-one": "one-to-many", "many-to-many": "many-to-many"}
 
 
-@pytest.fixture(scope="session")
-def embedder() -> SentenceEmbedder:
-    return SentenceEmbedder()
-
-
 @pytest.fixture(scope="module")
 def analyst() -> Analyst:
     return Analyst()

@@ -1,0 +1,43 @@
+"""Shared fixtures: a private FACTORY_HOME for every test, and one embedding model per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph import KnowledgeGraph
+from graph.embeddings import SentenceEmbedder
+from graph.samples import DEMO_PRODUCTS, build_facts
+
+
+@pytest.fixture(autouse=True)
+def factory_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own FACTORY_HOME, so nothing is written in the repository."""
+    home = tmp_path / "factory-home"
+    monkeypatch.setenv("FACTORY_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceEmbedder:
+    """The real all-MiniLM-L6-v2 model, loaded once for the whole run."""
+    return SentenceEmbedder()
+
+
+@pytest.fixture
+def kg(tmp_path: Path) -> KnowledgeGraph:
+    """An empty knowledge graph with the ontology and patterns loaded, without vectors."""
+    graph = KnowledgeGraph(tmp_path / "kg", embedder=None)
+    graph.bootstrap()
+    return graph
+
+
+@pytest.fixture
+def demo_kg(tmp_path: Path, embedder: SentenceEmbedder) -> tuple[KnowledgeGraph, list]:
+    """A knowledge graph holding the three demo products (two tenants), with vectors."""
+    graph = KnowledgeGraph(tmp_path / "demo", embedder=embedder)
+    graph.bootstrap()
+    builds = [build_facts(p) for p in DEMO_PRODUCTS]
+    graph.write(*builds)
+    return graph, builds
