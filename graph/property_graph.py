@@ -41,6 +41,8 @@ EMBEDDING_DIM = 384
 MEMORY_TABLE = "Memory"
 MEMORY_INDEX = "memory_index"
 ANCHOR_KIND = "~anchor"
+BULK_ROWS = 2000
+"""Groups of at least this many rows are written with COPY; smaller ones with CREATE."""
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
 
 _KUZU_TYPES = {
@@ -200,14 +202,10 @@ class PropertyGraph:
     # ------------------------------------------------------------------ writes
     def replace(self, graphs: Sequence[str], projection: Projection) -> None:
         """Remove every node of `graphs` and write the projection's rows, in one transaction."""
-        sch = schema()
         self._conn.execute("BEGIN TRANSACTION")
         try:
-            if graphs:
-                for table in [*sch.nodes, MEMORY_TABLE]:
-                    self._conn.execute(
-                        f"MATCH (n:{table}) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)}
-                    )
+            if graphs:  # every node table (Memory included) has a graph column
+                self._conn.execute("MATCH (n) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)})
             self._copy(projection)
             self._conn.execute("COMMIT")
         except BaseException:
@@ -215,23 +213,46 @@ class PropertyGraph:
             raise
 
     def _copy(self, projection: Projection) -> None:
+        """Write the rows: COPY for bulk groups, UNWIND ... CREATE for small ones.
+
+        COPY makes Kùzu rewrite whole pages at commit (a few hundred ms even for one row),
+        while CREATE of a few rows costs milliseconds; a product build is a few hundred rows.
+        """
         sch = schema()
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in projection.nodes:
             by_table[row.table].append(row.values)
         for table, rows in by_table.items():
             columns = sch.nodes[table].columns
+            if len(rows) < BULK_ROWS:
+                sets = ", ".join(f"{c}: CAST(r.{c} AS {t})" for c, t in columns.items())
+                self._conn.execute(
+                    f"UNWIND $rows AS r CREATE (:{table} {{{sets}}})", {"rows": [{c: r.get(c) for c in columns} for r in rows]}
+                )
+                continue
             frame = pl.DataFrame(
                 {c: [r.get(c) for r in rows] for c in columns},
                 schema={c: _POLARS_TYPES[t] for c, t in columns.items()},
             )
             self._conn.execute(f"COPY {table} FROM frame")
         for (rel, src, dst), pairs in projection.edges.items():
+            if len(pairs) < BULK_ROWS:
+                self._conn.execute(
+                    f"UNWIND $pairs AS p MATCH (a:{src} {{key: p[1]}}), (b:{dst} {{key: p[2]}}) CREATE (a)-[:{rel}]->(b)",
+                    {"pairs": [list(p) for p in pairs]},
+                )
+                continue
             frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})
             options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
             self._conn.execute(f"COPY {rel} FROM frame {options}")
-        if projection.memories:
-            mem = projection.memories
+        mem = projection.memories
+        if mem and len(mem) < BULK_ROWS:
+            self._conn.execute(
+                f"UNWIND $rows AS r CREATE (:{MEMORY_TABLE} {{key: r.key, iri: r.iri, kind: r.kind, graph: r.graph, "
+                f"product: r.product, text: r.text, embedding: CAST(r.embedding AS FLOAT[{EMBEDDING_DIM}])}})",
+                {"rows": [{**m, "embedding": [float(x) for x in m["embedding"]]} for m in mem]},
+            )
+        elif mem:
             frame = pl.DataFrame(
                 {
                     **{c: [m[c] for m in mem] for c in ("key", "iri", "kind", "graph", "product", "text")},
