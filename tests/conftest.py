@@ -41,3 +41,12 @@ def demo_kg(tmp_path: Path, embedder: SentenceEmbedder) -> tuple[KnowledgeGraph,
     builds = [build_facts(p) for p in DEMO_PRODUCTS]
     graph.write(*builds)
     return graph, builds
+
+
+@pytest.fixture(scope="session")
+def shared_kg(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
+    """The three demo products in two tenants, without vectors, for tests that only read."""
+    graph = KnowledgeGraph(tmp_path_factory.mktemp("shared") / "kg", embedder=None)
+    graph.bootstrap()
+    graph.write(*(build_facts(p) for p in DEMO_PRODUCTS))
+    return graph
