@@ -33,10 +33,10 @@ def kg(tmp_path: Path) -> KnowledgeGraph:
     return graph
 
 
-@pytest.fixture
-def demo_kg(tmp_path: Path, embedder: SentenceEmbedder) -> tuple[KnowledgeGraph, list]:
-    """A knowledge graph holding the three demo products (two tenants), with vectors."""
-    graph = KnowledgeGraph(tmp_path / "demo", embedder=embedder)
+@pytest.fixture(scope="session")
+def demo_kg(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder) -> tuple[KnowledgeGraph, list]:
+    """The three demo products (two tenants), with vectors; tests must not change it."""
+    graph = KnowledgeGraph(tmp_path_factory.mktemp("demo") / "kg", embedder=embedder)
     graph.bootstrap()
     builds = [build_facts(p) for p in DEMO_PRODUCTS]
     graph.write(*builds)
