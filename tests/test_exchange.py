@@ -45,7 +45,9 @@ def test_import_rebuilds_vectors(tmp_path: Path, embedder: SentenceEmbedder) -> 
     assert target.similar("billing", 1, "acme")[0].product == "invoicing"
 
 
-def test_import_of_another_tenants_graphs_is_refused_and_loses_nothing(shared_kg: KnowledgeGraph, tmp_path: Path) -> None:
+def test_import_of_another_tenants_graphs_is_refused_and_loses_nothing(
+    shared_kg: KnowledgeGraph, tmp_path: Path
+) -> None:
     target = KnowledgeGraph(tmp_path / "target", embedder=None)
     target.write(build_facts(DEMO_PRODUCTS[2]))
     before = target.export_bytes()
@@ -81,6 +83,7 @@ def test_import_replaces_only_the_graphs_it_holds(tmp_path: Path) -> None:
     newer.write(rebuilt)
     kg.import_nquads(io.BytesIO(newer.export_bytes("acme")), tenant="acme")
     assert kg.cypher("MATCH (a:Artifact) RETURN a.product, count(a) ORDER BY a.product", "acme").rows == [
-        ["helpdesk", 30], ["invoicing", 3],
+        ["helpdesk", 30],
+        ["invoicing", 3],
     ]
     assert kg.trace(rebuilt.trace_id)

@@ -49,7 +49,9 @@ def test_ask_about_another_tenant_is_false(two_tenants: KnowledgeGraph) -> None:
 
 def test_admin_sees_every_tenant(two_tenants: KnowledgeGraph) -> None:
     assert slugs(two_tenants, PREFIX + "SELECT ?s WHERE { ?p fac:slug ?s }", None) == {
-        "invoicing", "helpdesk", "clinic",
+        "invoicing",
+        "helpdesk",
+        "clinic",
     }
     rows = two_tenants.cypher("MATCH (p:Product) RETURN p.slug ORDER BY p.slug", None).rows
     assert rows == [["acme", "helpdesk"], ["acme", "invoicing"], ["globex", "clinic"]]

@@ -14,7 +14,9 @@ from ontology.errors import InvalidInputError, NotFoundError
 from ontology.namespaces import FAC
 
 CHAIN = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"]
-COUNT_ARTIFACTS = "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT (COUNT(?a) AS ?n) WHERE { ?a a fac:Artifact }"
+COUNT_ARTIFACTS = (
+    "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT (COUNT(?a) AS ?n) WHERE { ?a a fac:Artifact }"
+)
 
 
 def stages(steps: list) -> list[str]:
@@ -56,8 +58,15 @@ def test_provenance_is_recorded_with_prov_terms(kg: KnowledgeGraph) -> None:
     SELECT ?stage ?agent ?used WHERE { ?a fac:stage ?stage ; prov:wasAssociatedWith ?agent ; prov:used ?used ;
       prov:startedAtTime ?s ; prov:endedAtTime ?e . FILTER(?e > ?s) } ORDER BY ?stage"""
     rows = kg.sparql(query, "acme").records()
-    assert {r["stage"] for r in rows} == {"analysis", "design", "generation", "validation", "release", "deployment",
-                                          "observation"}
+    assert {r["stage"] for r in rows} == {
+        "analysis",
+        "design",
+        "generation",
+        "validation",
+        "release",
+        "deployment",
+        "observation",
+    }
     design = [r for r in rows if r["stage"] == "design"]
     assert design[0]["used"] == build.iri("intent")
     informed = kg.sparql(

@@ -16,14 +16,72 @@ from ontology import models
 from ontology.namespaces import FAC
 from ontology.vocabulary import ONTOLOGY_PATH, SHAPES_PATH, load_turtle, vocabulary
 
-ISSUE_CLASSES = """Tenant Product Intent Requirement Blueprint BoundedContext Entity Attribute Relationship TemplatePack
-Artifact ValidationReport Release Environment Deployment TelemetrySignal Policy Approval DomainPattern""".split()
+ISSUE_CLASSES = [
+    "Tenant",
+    "Product",
+    "Intent",
+    "Requirement",
+    "Blueprint",
+    "BoundedContext",
+    "Entity",
+    "Attribute",
+    "Relationship",
+    "TemplatePack",
+    "Artifact",
+    "ValidationReport",
+    "Release",
+    "Environment",
+    "Deployment",
+    "TelemetrySignal",
+    "Policy",
+    "Approval",
+    "DomainPattern",
+]
 STAGES = ["Analysis", "Design", "Generation", "Validation", "Release", "Deployment", "Observation"]
 AGENTS = ["Analyst", "Architect", "Engineer", "Tester", "Release", "Deployer", "Observer"]
-ISSUE_PATTERNS = """customer contact company invoice line_item payment subscription plan order order_item product
-inventory_item supplier shipment appointment patient doctor clinic support_ticket message project task comment
-time_entry course lesson enrollment event venue event_ticket booking property lease vehicle driver employee
-department document notification user team""".split()
+ISSUE_PATTERNS = [
+    "customer",
+    "contact",
+    "company",
+    "invoice",
+    "line_item",
+    "payment",
+    "subscription",
+    "plan",
+    "order",
+    "order_item",
+    "product",
+    "inventory_item",
+    "supplier",
+    "shipment",
+    "appointment",
+    "patient",
+    "doctor",
+    "clinic",
+    "support_ticket",
+    "message",
+    "project",
+    "task",
+    "comment",
+    "time_entry",
+    "course",
+    "lesson",
+    "enrollment",
+    "event",
+    "venue",
+    "event_ticket",
+    "booking",
+    "property",
+    "lease",
+    "vehicle",
+    "driver",
+    "employee",
+    "department",
+    "document",
+    "notification",
+    "user",
+    "team",
+]
 
 
 def test_issue_classes_exist_and_align_with_prov() -> None:
@@ -82,11 +140,20 @@ def test_models_map_to_ontology_classes_and_properties() -> None:
     voc = vocabulary()
     known = {p.iri: p for p in voc.datatype_properties}
     model_classes = [
-        m for _, m in inspect.getmembers(models, inspect.isclass)
+        m
+        for _, m in inspect.getmembers(models, inspect.isclass)
         if issubclass(m, models.OntologyModel) and m is not models.OntologyModel
     ]
-    assert {m.__name__ for m in model_classes} >= {"Intent", "Requirement", "Blueprint", "Entity", "Attribute",
-                                                   "Relationship", "BoundedContext", "DomainPattern"}
+    assert {m.__name__ for m in model_classes} >= {
+        "Intent",
+        "Requirement",
+        "Blueprint",
+        "Entity",
+        "Attribute",
+        "Relationship",
+        "BoundedContext",
+        "DomainPattern",
+    }
     for model in model_classes:
         assert model.rdf_class in voc.classes, model
         for field_name, prop in model.rdf_fields.items():
