@@ -126,7 +126,9 @@ class ProductFacts:
         self.model(attr, iri, attr.label or attr.name)
         if attr.enum_values:
             self.quads.append(
-                ox.Quad(ox.NamedNode(iri), ox.NamedNode(str(FAC.enumValues)), literal("|".join(attr.enum_values)), self._g)
+                ox.Quad(
+                    ox.NamedNode(iri), ox.NamedNode(str(FAC.enumValues)), literal("|".join(attr.enum_values)), self._g
+                )
             )
         return iri
 

@@ -21,7 +21,15 @@ import pyoxigraph as ox
 from graph import query_guard
 from graph.facts import ProductFacts
 from graph.locking import GraphLock
-from graph.names import ONTOLOGY_GRAPH, PATTERNS_GRAPH, SHARED_GRAPHS, check_slug, check_trace_id, parse_graph, tenant_graph_prefix
+from graph.names import (
+    ONTOLOGY_GRAPH,
+    PATTERNS_GRAPH,
+    SHARED_GRAPHS,
+    check_slug,
+    check_trace_id,
+    parse_graph,
+    tenant_graph_prefix,
+)
 from graph.projection import Embedder, project
 from graph.property_graph import PropertyGraph
 from graph.rdf_store import RdfStore, Term
@@ -145,7 +153,9 @@ class KnowledgeGraph:
             raise InvalidInputError(f"unknown shared graph {name!r}: use {' or '.join(SHARED_SOURCES)}")
         graph, path = SHARED_SOURCES[name]
         g = ox.NamedNode(graph)
-        quads = [ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+        quads = [
+            ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        ]
         with self._session(write=True) as s:
             s.rdf.replace_graphs({graph: quads})
         return len(quads)
@@ -188,7 +198,9 @@ class KnowledgeGraph:
                 g = quad.graph_name
                 name = g.value if isinstance(g, ox.NamedNode) else ""
                 if prefix is not None and not name.startswith(prefix):
-                    raise InvalidInputError(f"import refused: graph {name or 'default'!r} is not one of tenant {tenant!r}'s graphs")
+                    raise InvalidInputError(
+                        f"import refused: graph {name or 'default'!r} is not one of tenant {tenant!r}'s graphs"
+                    )
                 if name not in SHARED_GRAPHS and parse_graph(name) is None:
                     raise InvalidInputError(f"import refused: {name or 'the default graph'!r} is not a factory graph")
                 graphs.setdefault(name, []).append(quad)
@@ -290,16 +302,39 @@ class KnowledgeGraph:
                 name = parse_graph(r["graph"])
                 if name is None:
                     continue
-                steps.append(TraceStep(stage_of[r["type"]], r["node"], r["label"] or "", r["graph"], name.tenant,
-                                       name.product, r["activity"], r["agent"], r["started"], r["ended"]))
+                steps.append(
+                    TraceStep(
+                        stage_of[r["type"]],
+                        r["node"],
+                        r["label"] or "",
+                        r["graph"],
+                        name.tenant,
+                        name.product,
+                        r["activity"],
+                        r["agent"],
+                        r["started"],
+                        r["ended"],
+                    )
+                )
         elif engine == "kuzu":
             if tenant is None:
                 raise InvalidInputError("a trace on the property graph needs --tenant")
             for r in self.cypher(CYPHER_TRACE, tenant, {"trace": trace_id}).records():
                 name = parse_graph(r["graph"])
-                steps.append(TraceStep(r["stage"], r["node"], r["label"] or "", r["graph"], tenant,
-                                       name.product if name else "", r["activity"], r["agent"],
-                                       r["started"], r["ended"]))
+                steps.append(
+                    TraceStep(
+                        r["stage"],
+                        r["node"],
+                        r["label"] or "",
+                        r["graph"],
+                        tenant,
+                        name.product if name else "",
+                        r["activity"],
+                        r["agent"],
+                        r["started"],
+                        r["ended"],
+                    )
+                )
         else:
             raise InvalidInputError(f"unknown trace engine {engine!r}: use rdf or kuzu")
         return sorted(set(steps), key=lambda st: st.order)
@@ -320,7 +355,9 @@ class KnowledgeGraph:
             found = []
             for t in tenants:
                 for row, distance in s.pg(t).nearest(vector, k):
-                    found.append(Match(round(1.0 - distance, 6), row["kind"], row["iri"], t, row["product"], row["text"]))
+                    found.append(
+                        Match(round(1.0 - distance, 6), row["kind"], row["iri"], t, row["product"], row["text"])
+                    )
         return sorted(found, key=lambda m: (-m.score, m.iri))[:k]
 
     def export_nquads(self, out: IO[bytes], tenant: str | None = None) -> int:

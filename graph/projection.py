@@ -75,7 +75,11 @@ def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None
             node = sch.nodes[table]
             cols = {str(k): v for k, v in node.properties.items()}
             values: dict[str, Any] = {
-                "key": f"{product}|{iri}", "iri": iri, "kind": local_name(cls), "graph": graph, "product": product,
+                "key": f"{product}|{iri}",
+                "iri": iri,
+                "kind": local_name(cls),
+                "graph": graph,
+                "product": product,
             }
             texts: dict[str, str] = {}
             for p, lit in sorted(literals.get(iri, ()), key=lambda pl: (pl[0], pl[1].value)):

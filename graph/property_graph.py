@@ -227,7 +227,8 @@ class PropertyGraph:
             if len(rows) < BULK_ROWS:
                 sets = ", ".join(f"{c}: CAST(r.{c} AS {t})" for c, t in columns.items())
                 self._conn.execute(
-                    f"UNWIND $rows AS r CREATE (:{table} {{{sets}}})", {"rows": [{c: r.get(c) for c in columns} for r in rows]}
+                    f"UNWIND $rows AS r CREATE (:{table} {{{sets}}})",
+                    {"rows": [{c: r.get(c) for c in columns} for r in rows]},
                 )
                 continue
             frame = pl.DataFrame(
@@ -237,8 +238,9 @@ class PropertyGraph:
             self._conn.execute(f"COPY {table} FROM frame")
         for (rel, src, dst), pairs in projection.edges.items():
             if len(pairs) < BULK_ROWS:
-                self._conn.execute(
-                    f"UNWIND $pairs AS p MATCH (a:{src} {{key: p[1]}}), (b:{dst} {{key: p[2]}}) CREATE (a)-[:{rel}]->(b)",
+                self._conn.execute(  # Kùzu lists count from 1: p[1] is the source key, p[2] the target's
+                    f"UNWIND $pairs AS p MATCH (a:{src} {{key: p[1]}}), (b:{dst} {{key: p[2]}}) "
+                    f"CREATE (a)-[:{rel}]->(b)",
                     {"pairs": [list(p) for p in pairs]},
                 )
                 continue
@@ -253,7 +255,7 @@ class PropertyGraph:
                 {"rows": [{**m, "embedding": [float(x) for x in m["embedding"]]} for m in mem]},
             )
         elif mem:
-            frame = pl.DataFrame(
+            frame = pl.DataFrame(  # noqa: F841 - the COPY statement reads it by name
                 {
                     **{c: [m[c] for m in mem] for c in ("key", "iri", "kind", "graph", "product", "text")},
                     "embedding": np.asarray([m["embedding"] for m in mem], dtype=np.float32),
@@ -304,7 +306,9 @@ class PropertyGraph:
         sch = schema()
         found: dict[str, int] = {}
         for table in [*sch.nodes, MEMORY_TABLE]:
-            found[table] = int(self.execute(f"MATCH (n:{table}) WHERE n.kind <> '{ANCHOR_KIND}' RETURN count(n)")[1][0][0])
+            found[table] = int(
+                self.execute(f"MATCH (n:{table}) WHERE n.kind <> '{ANCHOR_KIND}' RETURN count(n)")[1][0][0]
+            )
         for rel in sch.rels:
             found[rel] = int(self.execute(f"MATCH ()-[r:{rel}]->() RETURN count(r)")[1][0][0])
         return found

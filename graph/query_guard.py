@@ -32,8 +32,27 @@ _CYPHER_STRIP = re.compile(
     r"|\$[A-Za-z0-9_]+"  # parameters
 )
 _CYPHER_WRITES = {
-    "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "ALTER", "COPY", "LOAD", "INSTALL",
-    "ATTACH", "USE", "EXPORT", "IMPORT", "CHECKPOINT", "BEGIN", "COMMIT", "ROLLBACK", "TRUNCATE", "RENAME",
+    "CREATE",
+    "MERGE",
+    "SET",
+    "DELETE",
+    "DETACH",
+    "REMOVE",
+    "DROP",
+    "ALTER",
+    "COPY",
+    "LOAD",
+    "INSTALL",
+    "ATTACH",
+    "USE",
+    "EXPORT",
+    "IMPORT",
+    "CHECKPOINT",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "TRUNCATE",
+    "RENAME",
 }
 _CYPHER_CALLS = {"SHOW_TABLES", "TABLE_INFO", "SHOW_CONNECTION", "QUERY_VECTOR_INDEX", "SHOW_INDEXES"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -300,8 +300,7 @@ class Requirements(BaseModel):
             Requirement(
                 kind="objective",
                 statement=(
-                    f"p95 latency at most {self.slo.p95_latency_ms:g} ms, "
-                    f"error rate at most {self.slo.error_rate:g}."
+                    f"p95 latency at most {self.slo.p95_latency_ms:g} ms, error rate at most {self.slo.error_rate:g}."
                 ),
             )
         )
