@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,11 +34,11 @@ from graph.names import (
 from graph.projection import Embedder, project
 from graph.property_graph import PropertyGraph
 from graph.rdf_store import RdfStore, Term
-from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, TraceStep
+from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, SPARQL_TRACE_GRAPHS, TraceStep
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
-__all__ = ["KnowledgeGraph", "Match", "QueryResult", "factory_home"]
+__all__ = ["KnowledgeGraph", "Match", "QueryResult", "WriteStats", "factory_home"]
 
 _DEFAULT = object()
 SHARED_SOURCES = {"ontology": (ONTOLOGY_GRAPH, ONTOLOGY_PATH), "patterns": (PATTERNS_GRAPH, PATTERNS_PATH)}
@@ -58,6 +59,16 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    """What a write stored: quads into the RDF store, rows into the property graph, and the time of each."""
+
+    quads: int
+    rows: int
+    rdf_seconds: float
+    projection_seconds: float
 
 
 @dataclass(frozen=True)
@@ -160,19 +171,24 @@ class KnowledgeGraph:
             s.rdf.replace_graphs({graph: quads})
         return len(quads)
 
-    def write(self, *builds: ProductFacts, replace: bool = True) -> None:
+    def write(self, *builds: ProductFacts, replace: bool = True) -> WriteStats:
         """Store product builds: each build's graph is replaced (or extended) and re-projected atomically."""
         graphs: dict[str, list[ox.Quad]] = {}
         for facts in builds:
             graphs.setdefault(facts.graph, []).extend(facts.quads)
         with self._session(write=True) as s:
             self._mark_pending(list(graphs), add=True)
+            started = time.perf_counter()
             if replace:
                 s.rdf.replace_graphs(graphs)
             else:
                 s.rdf.add(q for quads in graphs.values() for q in quads)
-            self._project(s, list(graphs))
+            stored = time.perf_counter()
+            rows = self._project(s, list(graphs), graphs if replace else None)
             self._mark_pending(list(graphs), add=False)
+            return WriteStats(
+                sum(len(q) for q in graphs.values()), rows, stored - started, time.perf_counter() - stored
+            )
 
     def delete_product(self, tenant: str, product: str) -> None:
         """Remove a product's graph and its projection."""
@@ -214,15 +230,28 @@ class KnowledgeGraph:
             self._mark_pending(products, add=False)
         return sum(len(q) for q in graphs.values())
 
-    def _project(self, s: _Session, graphs: Sequence[str]) -> None:
+    def _project(self, s: _Session, graphs: Sequence[str], known: Mapping[str, list[ox.Quad]] | None = None) -> int:
+        """Rebuild the property-graph projection of `graphs`; returns the rows written.
+
+        `known` holds the graphs' complete contents when the caller has them (a replace),
+        which saves reading them back from the RDF store.
+        """
+        rows = 0
         by_tenant: dict[str, list[str]] = {}
         for g in graphs:
             name = parse_graph(g)
             if name:
                 by_tenant.setdefault(name.tenant, []).append(g)
         for tenant, tgraphs in by_tenant.items():
-            quads = {g: list(s.rdf.quads(g)) for g in tgraphs if s.rdf.has_graph(g)}
-            s.pg(tenant).replace(tgraphs, project(quads, self.embedder))
+            if known is not None:
+                quads = {g: known[g] for g in tgraphs if known.get(g)}
+            else:
+                quads = {g: list(s.rdf.quads(g)) for g in tgraphs if s.rdf.has_graph(g)}
+            projection = project(quads, self.embedder)
+            s.pg(tenant).replace(tgraphs, projection)
+            s.pgs.pop(tenant).close()  # a writer touching many tenants keeps one database open at a time
+            rows += projection.rows
+        return rows
 
     def _pending_path(self) -> Path:
         return self.folder / "pending.json"
@@ -274,7 +303,7 @@ class KnowledgeGraph:
                 )
             except SyntaxError as exc:
                 raise QueryRefusedError(f"SPARQL syntax error: {str(exc).splitlines()[0]}") from None
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. a parameter the query does not select
                 raise QueryRefusedError(f"SPARQL query failed: {str(exc).splitlines()[0]}") from None
 
     def cypher(self, query: str, tenant: str | None, params: Mapping[str, Any] | None = None) -> QueryResult:
@@ -297,25 +326,36 @@ class KnowledgeGraph:
         steps: list[TraceStep] = []
         if engine == "rdf":
             stage_of = {str(c): stage for c, stage in CHAIN.items()}
-            result = self.sparql(SPARQL_TRACE, tenant, {"trace": ox.Literal(trace_id)})
-            for r in result.records():
-                name = parse_graph(r["graph"])
-                if name is None:
-                    continue
-                steps.append(
-                    TraceStep(
-                        stage_of[r["type"]],
-                        r["node"],
-                        r["label"] or "",
-                        r["graph"],
-                        name.tenant,
-                        name.product,
-                        r["activity"],
-                        r["agent"],
-                        r["started"],
-                        r["ended"],
-                    )
-                )
+            bound = {"trace": ox.Literal(trace_id)}
+            prefix = tenant_graph_prefix(tenant) if tenant is not None else None
+            with self._session(write=False) as s:
+                found = s.rdf.query(SPARQL_TRACE_GRAPHS, graphs=None, substitutions=bound)
+                assert isinstance(found, ox.QuerySolutions)
+                graphs = sorted(str(_term(r["graph"])) for r in found)
+                for graph in graphs:
+                    name = parse_graph(graph)
+                    if name is None or (prefix is not None and not graph.startswith(prefix)):
+                        continue  # another tenant's build stays invisible
+                    solutions = s.rdf.query(SPARQL_TRACE, graphs=[graph], substitutions=bound)
+                    assert isinstance(solutions, ox.QuerySolutions)
+                    for sol in solutions:
+                        r = {
+                            v: _term(sol[v]) for v in ("node", "type", "label", "activity", "agent", "started", "ended")
+                        }
+                        steps.append(
+                            TraceStep(
+                                stage_of[r["type"]],
+                                r["node"],
+                                r["label"] or "",
+                                graph,
+                                name.tenant,
+                                name.product,
+                                r["activity"],
+                                r["agent"],
+                                r["started"],
+                                r["ended"],
+                            )
+                        )
         elif engine == "kuzu":
             if tenant is None:
                 raise InvalidInputError("a trace on the property graph needs --tenant")

@@ -22,8 +22,8 @@ __all__ = [
     "tenant_graph_prefix",
 ]
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_TRACE = re.compile(r"^[0-9a-f]{32}$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")  # \Z: "$" would let a final "\n" in
+_TRACE = re.compile(r"^[0-9a-f]{32}\Z")
 
 ONTOLOGY_GRAPH = str(GRAPH["shared/ontology"])
 PATTERNS_GRAPH = str(GRAPH["shared/patterns"])
@@ -42,7 +42,7 @@ def check_slug(value: str, what: str = "name") -> str:
 
 def check_trace_id(value: str) -> str:
     if not isinstance(value, str) or not _TRACE.match(value):
-        raise InvalidInputError(f"invalid trace id {value[:80]!r}: a trace id is 32 lowercase hex digits")
+        raise InvalidInputError(f"invalid trace id {str(value)[:80]!r}: a trace id is 32 lowercase hex digits")
     return value
 
 
@@ -63,7 +63,7 @@ def product_graph(tenant: str, product: str) -> str:
 def node_iri(tenant: str, product: str, *parts: str) -> str:
     """The IRI of a thing recorded for a product, e.g. node_iri('acme', 'billing', 'entity', 'invoice')."""
     for part in parts:
-        if not re.match(r"^[A-Za-z0-9_.-]+$", part) or part in {".", ".."}:
+        if not re.match(r"^[A-Za-z0-9_.-]+\Z", part) or part in {".", ".."}:
             raise InvalidInputError(f"invalid IRI segment {part[:80]!r}")
     return str(ID["/".join((check_slug(tenant, "tenant"), check_slug(product, "product"), *parts))])
 

@@ -42,6 +42,8 @@ MEMORY_TABLE = "Memory"
 MEMORY_INDEX = "memory_index"
 ANCHOR_KIND = "~anchor"
 BULK_ROWS = 2000
+MAX_DB_BYTES = 1 << 38
+"""Address space reserved per database (256 GiB, virtual): Kùzu cannot reserve its 8 TiB default here."""
 """Groups of at least this many rows are written with COPY; smaller ones with CREATE."""
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
 
@@ -167,14 +169,16 @@ class Projection:
 class PropertyGraph:
     """One tenant's Kùzu database, opened read-only or by the one writer."""
 
-    def __init__(self, path: Path, *, read_only: bool) -> None:
+    def __init__(self, path: Path, *, read_only: bool, buffer_pool_mib: int = 128) -> None:
         self.path = path
         self.read_only = read_only
         fresh = not path.exists()
         if read_only and fresh:
             raise FileNotFoundError(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = kuzu.Database(str(path), read_only=read_only)
+        self._db = kuzu.Database(
+            str(path), read_only=read_only, buffer_pool_size=buffer_pool_mib << 20, max_db_size=MAX_DB_BYTES
+        )
         self._conn = kuzu.Connection(self._db)
         if fresh:
             self._create_schema()
@@ -334,6 +338,8 @@ class PropertyGraph:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.isoformat() + "Z"  # TIMESTAMP columns hold UTC (see projection): say so, as the RDF side does
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):

@@ -10,7 +10,7 @@ from rdflib import URIRef
 
 from ontology.namespaces import FAC
 
-__all__ = ["CHAIN", "CYPHER_TRACE", "SPARQL_TRACE", "TraceStep"]
+__all__ = ["CHAIN", "CYPHER_TRACE", "SPARQL_TRACE", "SPARQL_TRACE_GRAPHS", "TraceStep"]
 
 CHAIN: dict[URIRef, str] = {
     FAC.Intent: "intent",
@@ -26,23 +26,27 @@ CHAIN: dict[URIRef, str] = {
 
 STAGE_ORDER = {stage: i for i, stage in enumerate(CHAIN.values())}
 
+SPARQL_TRACE_GRAPHS = (
+    "PREFIX fac: <https://softwarefactory.dev/ontology#>\n"
+    "SELECT DISTINCT ?trace ?graph WHERE { GRAPH ?graph { ?node fac:traceId ?trace } }"
+)
+"""The graphs that hold a build's facts (one, unless a build was split); found through the object index."""
+
 SPARQL_TRACE = (
     "PREFIX fac: <https://softwarefactory.dev/ontology#>\n"
     "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "SELECT ?trace ?graph ?node ?type ?label ?activity ?agent ?started ?ended WHERE {\n"
-    "  GRAPH ?graph {\n"
-    "    ?node fac:traceId ?trace ; a ?type .\n"
-    f"    VALUES ?type {{ {' '.join(f'<{c}>' for c in CHAIN)} }}\n"
-    "    OPTIONAL { ?node rdfs:label ?label }\n"
-    "    OPTIONAL { ?node prov:wasGeneratedBy ?activity .\n"
-    "      OPTIONAL { ?activity prov:wasAssociatedWith ?agent }\n"
-    "      OPTIONAL { ?activity prov:startedAtTime ?started }\n"
-    "      OPTIONAL { ?activity prov:endedAtTime ?ended } }\n"
-    "  }\n"
+    "SELECT ?trace ?node ?type ?label ?activity ?agent ?started ?ended WHERE {\n"
+    "  ?node fac:traceId ?trace ; a ?type .\n"
+    f"  FILTER(?type IN ({', '.join(f'<{c}>' for c in CHAIN)}))\n"
+    "  OPTIONAL { ?node rdfs:label ?label }\n"
+    "  OPTIONAL { ?node prov:wasGeneratedBy ?activity .\n"
+    "    OPTIONAL { ?activity prov:wasAssociatedWith ?agent }\n"
+    "    OPTIONAL { ?activity prov:startedAtTime ?started }\n"
+    "    OPTIONAL { ?activity prov:endedAtTime ?ended } }\n"
     "}"
 )
-"""The trace as SPARQL; `?trace` is bound to the trace id, never spliced into the text."""
+"""The trace within one graph, as SPARQL; `?trace` is bound to the trace id, never spliced into the text."""
 
 CYPHER_TRACE = " UNION ALL ".join(
     f"MATCH (n:{c.split('#')[1]}) WHERE n.traceId = $trace "

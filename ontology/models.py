@@ -45,8 +45,8 @@ DATA_TYPES: tuple[str, ...] = get_args(DataType)
 Cardinality = Literal["one-to-many", "many-to-one", "many-to-many"]
 RequirementKind = Literal["entity", "attribute", "relationship", "feature", "objective"]
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z: "$" would let a final "\n" in
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
 def _identifier(value: str) -> str:

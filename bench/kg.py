@@ -1,0 +1,216 @@
+"""Knowledge-graph benchmark: ingest, projection, trace queries, vector search and memory.
+
+    python -m bench.kg                 # 10,000 products, 100,000 vectors (a few minutes)
+    python -m bench.kg --quick         # 500 products, 10,000 vectors
+
+Baselines measured in the same run: the same SPARQL trace on rdflib's in-memory store over a
+1,000-product subset, and exact (brute-force numpy) search over the same vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rdflib import Dataset, Literal
+
+from graph import KnowledgeGraph
+from graph.property_graph import PropertyGraph
+from graph.samples import SampleProduct, build_facts
+from graph.trace import SPARQL_TRACE
+
+NOUNS = """customer invoice payment order product supplier shipment patient doctor clinic ticket message project
+task comment course lesson student event venue booking property lease vehicle driver employee department document
+team plan subscription account contract asset warehouse category review coupon refund member loan book""".split()
+ATTRIBUTES = ("name", "status", "created_on", "amount", "code", "email", "notes", "priority", "quantity")
+
+
+def synthetic_product(i: int, tenant: str, rng: random.Random) -> SampleProduct:
+    names = rng.sample(NOUNS, 10)
+    entities = tuple((n, tuple(rng.sample(ATTRIBUTES, 3))) for n in names)
+    links = tuple((names[j], names[j + 1]) for j in range(9))
+    return SampleProduct(
+        tenant, f"p{i:05d}", f"Product {i}", f"A service that manages {', '.join(names[:4])} and more", entities, links
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def bench_graph(
+    folder: Path, products: int, tenants: int, batch: int, queries: int, seed: int
+) -> tuple[dict[str, float], list[str], list[str]]:
+    rng = random.Random(seed)
+    kg = KnowledgeGraph(folder / "kg", embedder=None)
+    per_tenant = max(1, products // tenants)
+    traces: list[tuple[str, str]] = []
+    quads = rows = 0
+    rdf_s = proj_s = 0.0
+    with kg.hold(write=True):
+        kg.bootstrap()
+        for start in range(0, products, batch):
+            builds = []
+            for i in range(start, min(start + batch, products)):
+                tenant = f"t{i // per_tenant:02d}"
+                facts = build_facts(synthetic_product(i, tenant, rng), trace_id=f"{rng.getrandbits(128):032x}")
+                builds.append(facts)
+                traces.append((facts.trace_id, tenant))
+            stats = kg.write(*builds)
+            quads, rows = quads + stats.quads, rows + stats.rows
+            rdf_s, proj_s = rdf_s + stats.rdf_seconds, proj_s + stats.projection_seconds
+    figures: dict[str, float] = {
+        "products": products,
+        "triples": quads,
+        "rdf_ingest_triples_per_s": quads / rdf_s,
+        "kuzu_projection_rows": rows,
+        "kuzu_projection_rows_per_s": rows / proj_s,
+    }
+    sample = rng.sample(traces, min(queries, len(traces)))
+    with kg.hold(write=False):
+        kg.trace(sample[0][0], sample[0][1], "kuzu")  # open every store once before timing
+        for label, call in (
+            ("trace_rdf_admin", lambda t: kg.trace(t[0])),
+            ("trace_rdf_tenant", lambda t: kg.trace(t[0], t[1])),
+            ("trace_kuzu_tenant", lambda t: kg.trace(t[0], t[1], "kuzu")),
+        ):
+            lat: list[float] = []
+            for t in sample:
+                begin = time.perf_counter()
+                steps = call(t)
+                lat.append(time.perf_counter() - begin)
+                assert len(steps) > 40, (label, len(steps))
+            figures[f"{label}_p50_ms"] = percentile(lat, 50) * 1000
+            figures[f"{label}_p95_ms"] = percentile(lat, 95) * 1000
+        subset_size = min(1000, products)
+        keep = {f"p{i:05d}" for i in range(subset_size)}
+        subset = b"".join(kg.export_bytes(t) for t in sorted({t for _, t in traces[:subset_size]}))
+    lines = [line for line in subset.decode().splitlines() if line.rsplit(" ", 2)[-2][:-1].rsplit("/", 1)[-1] in keep]
+    base_ids = random.Random(seed).sample([t for t, _ in traces[:subset_size]], min(30, subset_size))
+    return figures, lines, base_ids
+
+
+def bench_rdflib_baseline(lines: list[str], trace_ids: list[str]) -> dict[str, float]:
+    """The same SPARQL trace on rdflib's in-memory store over the 1,000-product subset."""
+    ds = Dataset(default_union=True)
+    ds.parse(data="\n".join(lines), format="nquads")
+    lat = []
+    for tid in trace_ids:
+        start = time.perf_counter()
+        found = list(ds.query(SPARQL_TRACE, initBindings={"trace": Literal(tid)}))
+        lat.append(time.perf_counter() - start)
+        assert len(found) > 40
+    return {"baseline_rdflib_trace_1k_p50_ms": percentile(lat, 50) * 1000, "baseline_quads": len(lines)}
+
+
+def bench_vectors(folder: Path, count: int, queries: int, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    dim = 384
+    centers = rng.normal(size=(max(1, count // 100), dim)).astype(np.float32)
+    data = centers[rng.integers(0, len(centers), count)] + 0.5 * rng.normal(size=(count, dim)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    pg = PropertyGraph(folder / "vectors.kz", read_only=False, buffer_pool_mib=2048)
+    rows = [
+        {"key": f"v{i}", "iri": f"urn:vector:{i}", "kind": "Intent", "graph": "g", "product": "p", "text": ""}
+        for i in range(count)
+    ]
+    start = time.perf_counter()
+    pg.add_vectors(rows, data)
+    load_s = time.perf_counter() - start
+    probes = data[rng.integers(0, count, queries)] + 0.1 * rng.normal(size=(queries, dim)).astype(np.float32)
+    probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+    lat, recall, exact_lat = [], [], []
+    for q in probes:
+        start = time.perf_counter()
+        found = pg.nearest(q, 10)
+        lat.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        truth = np.argpartition(-(data @ q), 10)[:10]
+        exact_lat.append(time.perf_counter() - start)
+        got = {int(r["iri"].rsplit(":", 1)[1]) for r, _ in found}
+        recall.append(len(got & set(truth.tolist())) / 10)
+    pg.close()
+    return {
+        "vectors": count,
+        "vector_load_and_index_s": load_s,
+        "vector_top10_p50_ms": percentile(lat, 50) * 1000,
+        "vector_top10_p95_ms": percentile(lat, 95) * 1000,
+        "vector_recall_at_10": float(np.mean(recall)),
+        "baseline_exact_top10_p50_ms": percentile(exact_lat, 50) * 1000,
+        "vector_speedup_vs_exact": percentile(exact_lat, 50) / percentile(lat, 50),
+    }
+
+
+GOALS: list[tuple[str, str, float]] = [
+    ("rdf_ingest_triples_per_s", ">=", 200_000),
+    ("kuzu_projection_rows_per_s", ">=", 300_000),
+    ("trace_rdf_admin_p50_ms", "<=", 10),
+    ("trace_rdf_tenant_p50_ms", "<=", 10),
+    ("trace_kuzu_tenant_p50_ms", "<=", 10),
+    ("vector_top10_p50_ms", "<=", 10),
+    ("vector_recall_at_10", ">=", 0.95),
+    ("peak_memory_mib", "<=", 2048),
+]
+
+
+def report(figures: dict[str, float]) -> str:
+    out = [f"{'figure':36} {'value':>14}   goal"]
+    goals = {name: (op, value) for name, op, value in GOALS}
+    for name, value in figures.items():
+        goal = ""
+        if name in goals:
+            op, target = goals[name]
+            met = value >= target if op == ">=" else value <= target
+            goal = f"{op} {target:g}  {'met' if met else 'MISSED'}"
+        out.append(f"{name:36} {value:>14,.2f}   {goal}")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--tenants", type=int, default=20)
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="500 products and 10,000 vectors")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if args.quick:
+        args.products, args.vectors, args.queries = 500, 10_000, 100
+    with tempfile.TemporaryDirectory(prefix="bench-kg-") as tmp:
+        folder = Path(tmp)
+        figures, lines, trace_ids = bench_graph(
+            folder, args.products, args.tenants, args.batch, args.queries, args.seed
+        )
+        figures |= bench_vectors(folder, args.vectors, args.queries, args.seed)
+        # peak memory of the factory's own stores, before the in-memory baseline is loaded
+        figures["peak_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        figures |= bench_rdflib_baseline(lines, trace_ids)
+    figures["trace_speedup_vs_rdflib"] = figures["baseline_rdflib_trace_1k_p50_ms"] / figures["trace_rdf_tenant_p50_ms"]
+    print(report(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
