@@ -170,3 +170,32 @@ def test_export_to_a_bad_path_is_a_clear_error(home: Path, tmp_path: Path) -> No
     target = tmp_path / "no-such-folder" / "x.nq"
     assert_one_line_error(run(home, "kg", "export", "-o", str(target), check=False), "cannot write")
     assert not target.parent.exists()
+
+
+def test_blueprint_command_writes_a_valid_blueprint(home: Path, tmp_path: Path) -> None:
+    from generators.blueprint import load_blueprint
+
+    out = tmp_path / "clinic.yaml"
+    done = run(
+        home, "blueprint", "Patients book appointments with doctors at clinics", "--tenant", "globex", "-o", str(out)
+    )
+    assert "written" in done.stdout
+    bp = load_blueprint(out)
+    assert {"patient", "appointment", "doctor", "clinic"} <= {e.name for e in bp.entities}
+    assert bp.tenant == "globex"
+    schema = json.loads(run(home, "blueprint", "--schema").stdout)
+    assert schema["title"] == "Software Factory blueprint"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["blueprint", "   ", "--tenant", "acme"], ["empty"]),
+        (["blueprint", "x" * 6000, "--tenant", "acme"], ["at most 5,000"]),
+        (["blueprint", "Customers receive invoices"], ["--tenant"]),
+        (["blueprint", "Customers receive invoices", "--tenant", "Bad Tenant"], ["tenant"]),
+        (["generate", "/no/such/blueprint.yaml", "-o", "/tmp/x"], ["no such blueprint file"]),
+    ],
+)
+def test_blueprint_bad_input(home: Path, args: list[str], words: list[str]) -> None:
+    assert_one_line_error(run(home, *args, check=False), *words)
