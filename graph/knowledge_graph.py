@@ -108,6 +108,10 @@ class _Session:
         self.pgs.clear()
         if self.write:
             self.rdf.flush()
+        # Close Oxigraph now, while the lock is still held (dropping the last reference closes RocksDB,
+        # which waits for its background compactions): a compaction that finished after the lock was
+        # released would delete files under the next process's read-only open.
+        del self.rdf
 
 
 class KnowledgeGraph:
@@ -207,7 +211,7 @@ class KnowledgeGraph:
         With `tenant`, every quad must belong to that tenant's product graphs; nothing is
         stored when any does not. Returns how many quads were read.
         """
-        prefix = tenant_graph_prefix(tenant) if tenant else None
+        prefix = tenant_graph_prefix(tenant) if tenant is not None else None  # "" is a bad name, not "no tenant"
         graphs: dict[str, list[ox.Quad]] = {}
         try:
             for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):

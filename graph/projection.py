@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pyoxigraph as ox
-from rdflib import URIRef
 
 from graph.names import parse_graph
 from graph.property_graph import NodeRow, Projection, group_edges, schema
@@ -25,8 +26,7 @@ _LABEL = str(RDFS.label)
 _MEMORY_TEXT = {"Product": (_LABEL, str(FAC.description)), "Intent": (str(FAC.intentText),)}
 
 
-def _convert(lit: ox.Literal, kuzu_type: str) -> Any:
-    text = lit.value
+def _convert(text: str, kuzu_type: str) -> Any:
     try:
         if kuzu_type == "INT64":
             return int(text)
@@ -42,12 +42,39 @@ def _convert(lit: ox.Literal, kuzu_type: str) -> Any:
     return text
 
 
-def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None) -> Projection:
-    """Rows for the given product graphs; edges whose ends are not typed nodes are skipped."""
+@dataclass(frozen=True)
+class _Lookup:
+    """The schema keyed by IRI strings, as the quads give them (built once per process)."""
+
+    depth: dict[str, int]  # class -> how many classes it has above it (the most specific one wins)
+    table: dict[str, str]  # class -> node table
+    kind: dict[str, str]  # class -> its local name
+    columns: dict[str, dict[str, tuple[str, str]]]  # table -> datatype property -> (column, Kùzu type)
+    rel: dict[str, str]  # object property -> relationship table
+    pairs: dict[str, frozenset[tuple[str, str]]]  # relationship table -> (source, target) tables
+
+
+@cache
+def _lookup() -> _Lookup:
     sch = schema()
     voc = vocabulary()
-    depth = {str(c): len(voc.ancestors(c)) for c in voc.classes}
-    rel_of = {str(k): v for k, v in sch.rel_of_property.items()}
+    return _Lookup(
+        depth={str(c): len(voc.ancestors(c)) for c in voc.classes},
+        table={str(c): t for c, t in sch.table_of_class.items()},
+        kind={str(c): local_name(c) for c in voc.classes},
+        columns={
+            name: {str(prop): (col, node.columns[col]) for prop, col in node.properties.items()}
+            for name, node in sch.nodes.items()
+        },
+        rel={str(prop): rel for prop, rel in sch.rel_of_property.items()},
+        pairs={name: frozenset(r.pairs) for name, r in sch.rels.items()},
+    )
+
+
+def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None) -> Projection:
+    """Rows for the given product graphs; edges whose ends are not typed nodes are skipped."""
+    look = _lookup()
+    depth, rel_of = look.depth, look.rel
     out = Projection()
     edges: list[tuple[str, str, str, str, str]] = []
     memory_texts: list[str] = []
@@ -55,39 +82,42 @@ def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None
         name = parse_graph(graph)
         product = name.product if name else ""
         types: dict[str, str] = {}
-        literals: dict[str, list[tuple[str, ox.Literal]]] = {}
+        literals: dict[str, list[tuple[str, str]]] = {}
         links: list[tuple[str, str, str]] = []
         for q in quads:
-            s, p, o = q.subject, q.predicate.value, q.object
+            s = q.subject
             if not isinstance(s, ox.NamedNode):
                 continue
-            if p == _TYPE and isinstance(o, ox.NamedNode):
-                if o.value in depth and depth[o.value] > depth.get(types.get(s.value, ""), 0):
-                    types[s.value] = o.value
-            elif isinstance(o, ox.Literal):
-                literals.setdefault(s.value, []).append((p, o))
-            elif isinstance(o, ox.NamedNode) and p in rel_of:
-                links.append((s.value, p, o.value))
+            subject, p, o = s.value, q.predicate.value, q.object
+            if isinstance(o, ox.Literal):
+                literals.setdefault(subject, []).append((p, o.value))
+            elif not isinstance(o, ox.NamedNode):
+                continue
+            elif p == _TYPE:
+                cls = o.value
+                if cls in depth and depth[cls] > depth.get(types.get(subject, ""), 0):
+                    types[subject] = cls
+            elif p in rel_of:
+                links.append((subject, p, o.value))
         tables: dict[str, str] = {}
         for iri, cls in types.items():
-            table = sch.table_of_class[URIRef(cls)]
+            table = look.table[cls]
             tables[iri] = table
-            node = sch.nodes[table]
-            cols = {str(k): v for k, v in node.properties.items()}
+            cols = look.columns[table]
             values: dict[str, Any] = {
                 "key": f"{product}|{iri}",
                 "iri": iri,
-                "kind": local_name(cls),
+                "kind": look.kind[cls],
                 "graph": graph,
                 "product": product,
             }
             texts: dict[str, str] = {}
-            for p, lit in sorted(literals.get(iri, ()), key=lambda pl: (pl[0], pl[1].value)):
+            for p, text in sorted(literals.get(iri, ())):
                 if p == _LABEL:
-                    values.setdefault("label", lit.value)
-                elif p in cols and cols[p] not in values:
-                    values[cols[p]] = _convert(lit, node.columns[cols[p]])
-                texts.setdefault(p, lit.value)
+                    values.setdefault("label", text)
+                elif p in cols and cols[p][0] not in values:
+                    values[cols[p][0]] = _convert(text, cols[p][1])
+                texts.setdefault(p, text)
             out.nodes.append(NodeRow(table, values))
             if embed is not None and values["kind"] in _MEMORY_TEXT:
                 text = ". ".join(t for t in (texts.get(p, "") for p in _MEMORY_TEXT[values["kind"]]) if t)
@@ -96,7 +126,7 @@ def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None
         for subject, prop, target in links:
             rel = rel_of[prop]
             src, dst = tables.get(subject), tables.get(target)
-            if src is None or dst is None or (src, dst) not in sch.rels[rel].pairs:
+            if src is None or dst is None or (src, dst) not in look.pairs[rel]:
                 out.skipped_edges += 1
                 continue
             edges.append((rel, src, dst, f"{product}|{subject}", f"{product}|{target}"))

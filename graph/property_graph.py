@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -41,10 +42,10 @@ EMBEDDING_DIM = 384
 MEMORY_TABLE = "Memory"
 MEMORY_INDEX = "memory_index"
 ANCHOR_KIND = "~anchor"
-BULK_ROWS = 2000
+BULK_ROWS = 250
+"""Groups of at least this many rows are written with COPY; smaller ones with CREATE (see `_copy`)."""
 MAX_DB_BYTES = 1 << 38
 """Address space reserved per database (256 GiB, virtual): Kùzu cannot reserve its 8 TiB default here."""
-"""Groups of at least this many rows are written with COPY; smaller ones with CREATE."""
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
 
 _KUZU_TYPES = {
@@ -180,6 +181,7 @@ class PropertyGraph:
             str(path), read_only=read_only, buffer_pool_size=buffer_pool_mib << 20, max_db_size=MAX_DB_BYTES
         )
         self._conn = kuzu.Connection(self._db)
+        self._indexed = False  # the vector index, once seen, is never dropped
         if fresh:
             self._create_schema()
 
@@ -204,21 +206,29 @@ class PropertyGraph:
     # ------------------------------------------------------------------ writes
     def replace(self, graphs: Sequence[str], projection: Projection) -> None:
         """Remove every node of `graphs` and write the projection's rows, in one transaction."""
-        self._conn.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             if graphs:  # every node table (Memory included) has a graph column
                 self._conn.execute("MATCH (n) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)})
             self._copy(projection)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
         if projection.memories:
             self._ensure_index()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            with suppress(RuntimeError):  # a statement that failed has already rolled Kùzu's transaction back
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
     def _has_index(self) -> bool:
-        _, rows = self.execute("CALL SHOW_INDEXES() RETURN index_name")
-        return [MEMORY_INDEX] in rows
+        if not self._indexed:
+            _, rows = self.execute("CALL SHOW_INDEXES() RETURN index_name")
+            self._indexed = [MEMORY_INDEX] in rows
+        return self._indexed
 
     def _ensure_index(self) -> None:
         """Build the vector index once memories exist.
@@ -233,10 +243,12 @@ class PropertyGraph:
             )
 
     def _copy(self, projection: Projection) -> None:
-        """Write the rows: COPY for bulk groups, UNWIND ... CREATE for small ones.
+        """Write the rows: COPY for bulk groups, CREATE for small ones.
 
-        COPY makes Kùzu rewrite whole pages at commit (a few hundred ms even for one row),
-        while CREATE of a few rows costs milliseconds; a product build is a few hundred rows.
+        A COPY costs tens of milliseconds whatever its size, so a product build's few hundred
+        rows are created instead. Small groups of edges are created one by one: a `MATCH` on a
+        primary key given as a parameter is an index lookup, while `UNWIND $pairs ... MATCH
+        (a {key: p[1]})` scans both tables for every pair, which grows with the tenant's size.
         """
         sch = schema()
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -258,11 +270,9 @@ class PropertyGraph:
             self._conn.execute(f"COPY {table} FROM frame")
         for (rel, src, dst), pairs in projection.edges.items():
             if len(pairs) < BULK_ROWS:
-                self._conn.execute(  # Kùzu lists count from 1: p[1] is the source key, p[2] the target's
-                    f"UNWIND $pairs AS p MATCH (a:{src} {{key: p[1]}}), (b:{dst} {{key: p[2]}}) "
-                    f"CREATE (a)-[:{rel}]->(b)",
-                    {"pairs": [list(p) for p in pairs]},
-                )
+                create = f"MATCH (a:{src} {{key: $a}}), (b:{dst} {{key: $b}}) CREATE (a)-[:{rel}]->(b)"
+                for a, b in pairs:
+                    self._conn.execute(create, {"a": a, "b": b})
                 continue
             frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})
             options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
@@ -287,13 +297,8 @@ class PropertyGraph:
     def add_vectors(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
         """Add memories with precomputed embeddings (bulk loads and benchmarks)."""
         memories = [{**r, "embedding": v} for r, v in zip(rows, vectors, strict=True)]
-        self._conn.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             self._copy(Projection(memories=memories))
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
         self._ensure_index()
 
     # ------------------------------------------------------------------ reads

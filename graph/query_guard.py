@@ -54,6 +54,8 @@ _CYPHER_WRITES = {
     "TRUNCATE",
     "RENAME",
 }
+_CYPHER_NAMES = re.compile(r"\b([A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)+|(?<=[{,])\s*[A-Za-z_]\w*\s*(?=:)")
+"""Property names (`r.commit`) and map keys (`{commit: $c}`): names of columns, never keywords."""
 _CYPHER_CALLS = {"SHOW_TABLES", "TABLE_INFO", "SHOW_CONNECTION", "QUERY_VECTOR_INDEX", "SHOW_INDEXES"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -80,7 +82,7 @@ def check_cypher(query: str) -> None:
     """Refuse Cypher that would write, read files, attach databases or change settings."""
     _check_size(query, "Cypher")
     stripped = _CYPHER_STRIP.sub(" ", query)
-    words = [w.upper() for w in _WORD.findall(stripped)]
+    words = [w.upper() for w in _WORD.findall(_CYPHER_NAMES.sub(r" \1 ", stripped))]
     writes = sorted(set(words) & _CYPHER_WRITES)
     if writes:
         raise QueryRefusedError(f"Cypher {writes[0]} refused: the query interface is read-only")

@@ -1,4 +1,4 @@
-"""Shared fixtures: a private FACTORY_HOME for every test, and one embedding model per session."""
+"""Shared fixtures: a private FACTORY_HOME for every test, one embedding model per run, demo graphs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from graph import KnowledgeGraph
+from graph import KnowledgeGraph, ProductFacts
 from graph.embeddings import SentenceEmbedder
 from graph.samples import DEMO_PRODUCTS, build_facts
 
@@ -34,19 +34,24 @@ def kg(tmp_path: Path) -> KnowledgeGraph:
 
 
 @pytest.fixture(scope="session")
-def demo_kg(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder) -> tuple[KnowledgeGraph, list]:
-    """The three demo products (two tenants), with vectors; tests must not change it."""
-    graph = KnowledgeGraph(tmp_path_factory.mktemp("demo") / "kg", embedder=embedder)
-    graph.bootstrap()
-    builds = [build_facts(p) for p in DEMO_PRODUCTS]
-    graph.write(*builds)
-    return graph, builds
+def demo_builds() -> list[ProductFacts]:
+    """One build of each demo product: acme/invoicing, acme/helpdesk and globex/clinic."""
+    return [build_facts(p) for p in DEMO_PRODUCTS]
 
 
 @pytest.fixture(scope="session")
-def shared_kg(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
-    """The three demo products in two tenants, without vectors, for tests that only read."""
+def shared_kg(tmp_path_factory: pytest.TempPathFactory, demo_builds: list[ProductFacts]) -> KnowledgeGraph:
+    """The demo builds in two tenants, without vectors, for tests that only read: never write to it."""
     graph = KnowledgeGraph(tmp_path_factory.mktemp("shared") / "kg", embedder=None)
+    graph.bootstrap()
+    graph.write(*demo_builds)
+    return graph
+
+
+@pytest.fixture(scope="session")
+def demo_kg(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder) -> KnowledgeGraph:
+    """The demo products with their vectors, for semantic search: never write to it."""
+    graph = KnowledgeGraph(tmp_path_factory.mktemp("demo") / "kg", embedder=embedder)
     graph.bootstrap()
     graph.write(*(build_facts(p) for p in DEMO_PRODUCTS))
     return graph

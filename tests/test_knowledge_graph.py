@@ -1,167 +1,320 @@
-"""Ingest, trace, rebuild and projection of the knowledge graph, on real Oxigraph and Kùzu."""
+"""Ingest, trace, rebuild, projection and deletion of the knowledge graph, on real Oxigraph and Kùzu."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
-from graph import KnowledgeGraph, ProductFacts
-from graph.names import product_graph
-from graph.samples import DEMO_PRODUCTS, SampleProduct, build_facts
+from graph import KnowledgeGraph, ProductFacts, TraceStep
+from graph.names import product_graph, tenant_graph_prefix
+from graph.provenance import STAGES, record_activity
+from graph.rdf_store import RdfStore
+from graph.samples import AGENTS, DEMO_PRODUCTS, build_facts
 from ontology.errors import InvalidInputError, NotFoundError
-from ontology.namespaces import FAC
+from ontology.namespaces import RDF
+from ontology.vocabulary import vocabulary
 
 CHAIN = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"]
-COUNT_ARTIFACTS = (
-    "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT (COUNT(?a) AS ?n) WHERE { ?a a fac:Artifact }"
-)
+STAGE_OF_STEP = {
+    "requirements": "analysis",
+    "blueprint": "design",
+    "artifacts": "generation",
+    "validation": "validation",
+    "release": "release",
+    "deployment": "deployment",
+    "telemetry": "observation",
+}
+PREFIX = "PREFIX fac: <https://softwarefactory.dev/ontology#> "
+COUNT_ARTIFACTS = PREFIX + "SELECT (COUNT(?a) AS ?n) WHERE { ?a a fac:Artifact }"
 
 
-def stages(steps: list) -> list[str]:
+def stages(steps: list[TraceStep]) -> list[str]:
     return list(dict.fromkeys(s.stage for s in steps))
 
 
-def test_trace_walks_the_whole_chain_in_order(kg: KnowledgeGraph) -> None:
-    builds = [build_facts(p) for p in DEMO_PRODUCTS]
-    kg.write(*builds)
-    steps = kg.trace(builds[0].trace_id)
+def typed_nodes_and_links(facts: ProductFacts) -> tuple[int, int]:
+    """Counted from the quads alone: nodes typed with a factory class, and object-property links between them."""
+    voc = vocabulary()
+    classes = {str(c) for c in voc.classes}
+    links = {str(p.iri) for p in voc.object_properties}
+    triples = {(str(q.subject), str(q.predicate), str(q.object)) for q in facts.quads}  # N-Triples forms
+    typed = {s for s, p, o in triples if p == f"<{RDF.type}>" and o.strip("<>") in classes}
+    edges = sum(1 for s, p, o in triples if p.strip("<>") in links and s in typed and f"{o}" in typed)
+    return len(typed), edges
+
+
+# ---------------------------------------------------------------- ingest and trace
+
+
+def test_trace_walks_the_whole_chain_in_order_with_its_agents(
+    shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]
+) -> None:
+    builds = demo_builds
+    steps = shared_kg.trace(builds[0].trace_id)
     assert stages(steps) == CHAIN
     assert {(s.tenant, s.product) for s in steps} == {("acme", "invoicing")}
-    by_stage = {s.stage: s for s in steps}
-    assert by_stage["blueprint"].agent.endswith("/agent/architect/1.0.0")
-    assert by_stage["telemetry"].agent.endswith("/agent/observer/1.0.0")
-    assert by_stage["intent"].agent is None  # a person submitted it
+    assert [s.stage for s in steps] == sorted((s.stage for s in steps), key=CHAIN.index)
+    for step in steps:
+        if step.stage == "intent":
+            assert step.agent is None and step.activity is None  # a person submitted it
+            continue
+        stage = STAGE_OF_STEP[step.stage]
+        assert step.agent == AGENTS[stage].iri, step
+        assert step.activity == builds[0].iri("activity", stage)
+        assert step.started is not None and step.ended is not None and step.started < step.ended
     assert sum(1 for s in steps if s.stage == "artifacts") == 30
-    # the same chain from the property graph
-    kuzu = kg.trace(builds[0].trace_id, tenant="acme", engine="kuzu")
-    assert [s.node for s in kuzu] == [s.node for s in steps]
-    # a tenant cannot trace another tenant's build
-    assert kg.trace(builds[0].trace_id, tenant="globex") == []
+    assert sum(1 for s in steps if s.stage == "telemetry") == 3
+
+
+def test_the_property_graph_gives_the_same_trace(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:
+    for build in demo_builds:
+        rdf = shared_kg.trace(build.trace_id, tenant=build.tenant)
+        kuzu = shared_kg.trace(build.trace_id, tenant=build.tenant, engine="kuzu")
+        assert stages(rdf) == CHAIN
+        assert kuzu == rdf
+
+
+def test_a_trace_stays_inside_its_tenant(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:
+    acme, globex = demo_builds[0], demo_builds[2]
+    assert shared_kg.trace(acme.trace_id, tenant="globex") == []
+    assert shared_kg.trace(acme.trace_id, tenant="globex", engine="kuzu") == []
+    assert stages(shared_kg.trace(globex.trace_id, tenant="globex")) == CHAIN
+    assert stages(shared_kg.trace(acme.trace_id, tenant="acme")) == CHAIN
 
 
 def test_trace_stops_where_the_build_stopped(kg: KnowledgeGraph) -> None:
     full = build_facts(DEMO_PRODUCTS[2])
     partial = ProductFacts(full.tenant, full.product, full.trace_id)
-    # keep only the facts of intent, requirements and blueprint
-    cut = next(i for i, q in enumerate(full.quads) if "/artifact/" in q.subject.value)
+    # keep only the facts recorded before the first artifact: intent, requirements and blueprint
+    cut = next(i for i, q in enumerate(full.quads) if "/artifact/" in str(q.subject))
     partial.quads = full.quads[:cut]
     kg.write(partial)
     assert stages(kg.trace(full.trace_id)) == ["intent", "requirements", "blueprint"]
+    assert stages(kg.trace(full.trace_id, tenant="globex", engine="kuzu")) == ["intent", "requirements", "blueprint"]
 
 
-def test_provenance_is_recorded_with_prov_terms(kg: KnowledgeGraph) -> None:
-    build = build_facts(DEMO_PRODUCTS[0])
-    kg.write(build)
-    query = """PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX fac: <https://softwarefactory.dev/ontology#>
-    SELECT ?stage ?agent ?used WHERE { ?a fac:stage ?stage ; prov:wasAssociatedWith ?agent ; prov:used ?used ;
-      prov:startedAtTime ?s ; prov:endedAtTime ?e . FILTER(?e > ?s) } ORDER BY ?stage"""
-    rows = kg.sparql(query, "acme").records()
-    assert {r["stage"] for r in rows} == {
-        "analysis",
-        "design",
-        "generation",
-        "validation",
-        "release",
-        "deployment",
-        "observation",
-    }
-    design = [r for r in rows if r["stage"] == "design"]
-    assert design[0]["used"] == build.iri("intent")
-    informed = kg.sparql(
-        "PREFIX prov: <http://www.w3.org/ns/prov#> SELECT (COUNT(*) AS ?n) WHERE { ?a prov:wasInformedBy ?b }", "acme"
-    )
-    assert informed.rows == [[6]]
+def test_trace_arguments_are_checked(shared_kg: KnowledgeGraph) -> None:
+    kg = shared_kg
+    assert kg.trace("0" * 32) == []
+    for bad in ("", "xyz", "A" * 32, "0" * 31, "0" * 33):
+        with pytest.raises(InvalidInputError, match="trace id"):
+            kg.trace(bad)
+    with pytest.raises(InvalidInputError, match="engine"):
+        kg.trace("0" * 32, engine="neo4j")
+    with pytest.raises(InvalidInputError, match="--tenant"):
+        kg.trace("0" * 32, engine="kuzu")
+
+
+def test_provenance_is_recorded_with_prov_terms(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:
+    build = demo_builds[0]
+    prefixes = PREFIX + "PREFIX prov: <http://www.w3.org/ns/prov#> "
+    query = prefixes + f"""SELECT ?stage ?agent ?used WHERE {{ GRAPH <{build.graph}> {{
+      ?a fac:stage ?stage ; prov:wasAssociatedWith ?agent ; prov:used ?used ;
+      prov:startedAtTime ?s ; prov:endedAtTime ?e . FILTER(?e > ?s) }} }}"""
+    rows = shared_kg.sparql(query, "acme").records()
+    assert {(r["stage"], r["agent"]) for r in rows} == {(stage, agent.iri) for stage, agent in AGENTS.items()}
+    assert [r["used"] for r in rows if r["stage"] == "design"] == [build.iri("intent")]
+    informed = shared_kg.sparql(
+        prefixes + f"SELECT ?a ?b WHERE {{ GRAPH <{build.graph}> {{ ?a prov:wasInformedBy ?b }} }}", "acme"
+    ).rows
+    assert len(informed) == len(AGENTS) - 1  # each stage after the first is informed by the one before
+    generated = shared_kg.sparql(
+        prefixes + "SELECT ?f ?a WHERE { ?f a fac:Artifact ; prov:wasGeneratedBy ?a . ?a fac:stage 'generation' }",
+        "acme",
+        {"a": ox.NamedNode(build.iri("activity", "generation"))},
+    ).rows
+    assert sorted(f for f, _ in generated) == sorted(build.iri("artifact", str(i)) for i in range(30))
+
+
+def test_an_unknown_stage_is_refused() -> None:
+    facts = ProductFacts("acme", "x", "a" * 32)
+    with pytest.raises(InvalidInputError, match="unknown lifecycle stage"):
+        record_activity(facts, "teleport", AGENTS["design"], started=None, ended=None)  # type: ignore[arg-type]
+    assert facts.quads == []
+
+
+def test_stats_count_what_was_written(tmp_path: Path) -> None:
+    fresh = KnowledgeGraph(tmp_path / "fresh", embedder=None)
+    shared = fresh.load_shared("ontology") + fresh.load_shared("patterns")
+    assert fresh.stats()["triples"] == shared and fresh.stats()["products"] == 0
+    builds = [build_facts(p) for p in DEMO_PRODUCTS]
+    fresh.write(*builds)
+    stats = fresh.stats()
+    assert stats["triples"] == shared + sum(len(set(b.quads)) for b in builds)
+    assert stats["graphs"] == 2 + len(builds)
+    assert stats["products"] == len(builds)
+    for tenant in ("acme", "globex"):
+        mine = [b for b in builds if b.tenant == tenant]
+        counted = [typed_nodes_and_links(b) for b in mine]
+        assert stats["tenants"][tenant] == {
+            "products": len(mine),
+            "nodes": sum(n for n, _ in counted),
+            "edges": sum(e for _, e in counted),
+            "memories": 0,  # no embedder, no vectors
+        }
+    assert Path(stats["home"]) == (tmp_path / "fresh").resolve()
+
+
+def test_values_keep_their_types(shared_kg: KnowledgeGraph) -> None:
+    kg = shared_kg
+    report = kg.cypher("MATCH (v:ValidationReport) RETURN v.product, v.passed, v.testsPassed ORDER BY v.product", "acme")
+    assert report.rows == [["helpdesk", True, 4 * 3], ["invoicing", True, 4 * 4]]  # 4 tests per entity
+    sparql = kg.sparql(PREFIX + "SELECT ?v WHERE { ?s fac:metric 'latency_p95_ms' ; fac:value ?v }", "globex")
+    assert sparql.rows == [[12.5]]
+    assert kg.cypher("MATCH (t:TelemetrySignal) WHERE t.metric = 'latency_p95_ms' RETURN t.value", "globex").rows == [
+        [12.5]
+    ]
+    started = kg.cypher("MATCH (a:LifecycleActivity) WHERE a.stage = 'design' RETURN a.startedAtTime", "globex").rows
+    assert started == [["2026-01-01T00:00:01Z"]]  # UTC, written the way the RDF literal is
+
+
+# ---------------------------------------------------------------- rebuilds and deletes
 
 
 def test_rebuild_replaces_the_product_graph_everywhere(kg: KnowledgeGraph) -> None:
     first = build_facts(DEMO_PRODUCTS[0], artifacts=30)
     kg.write(first)
-    before = kg.stats()
+    shared = kg.stats()["triples"] - len(first.quads)
     second = build_facts(DEMO_PRODUCTS[0], artifacts=5)
     kg.write(second)
+    # the old-only facts are gone from both stores
+    old_only = first.iri("artifact", "29")
+    assert kg.sparql(f"ASK {{ <{old_only}> ?p ?o }}", "acme").boolean is False
+    assert kg.cypher("MATCH (a:Artifact) WHERE a.iri = $iri RETURN a.key", "acme", {"iri": old_only}).rows == []
     assert kg.sparql(COUNT_ARTIFACTS, "acme").rows == [[5]]
     assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "acme").rows == [[5]]
+    # the old trace id is gone, the new one walks the whole chain on both engines
     assert kg.trace(first.trace_id) == []
-    assert stages(kg.trace(second.trace_id)) == CHAIN
+    assert kg.trace(first.trace_id, "acme", engine="kuzu") == []
+    assert stages(kg.trace(second.trace_id, "acme", engine="kuzu")) == CHAIN
     after = kg.stats()
-    assert after["triples"] < before["triples"] and after["products"] == before["products"] == 1
-    # writing the same build again changes nothing: no duplicated facts
-    kg.write(second)
-    assert kg.stats() == after
+    assert after["triples"] == shared + len(second.quads)
+    assert after["products"] == 1
+    assert after["tenants"]["acme"]["nodes"] == typed_nodes_and_links(second)[0]
 
 
-def test_projection_is_in_step_with_the_rdf_store(kg: KnowledgeGraph) -> None:
-    kg.write(*(build_facts(p) for p in DEMO_PRODUCTS))
+def test_writing_the_same_build_twice_duplicates_nothing(kg: KnowledgeGraph) -> None:
+    build = build_facts(DEMO_PRODUCTS[2])
+    kg.write(build)
+    once = kg.stats()
+    kg.write(build)
+    assert kg.stats() == once
+    assert kg.cypher("MATCH (p:Product) RETURN count(p)", "globex").rows == [[1]]
+    assert kg.cypher("MATCH (:Product)-[r:hasBlueprint]->(:Blueprint) RETURN count(r)", "globex").rows == [[1]]
+
+
+def test_a_rebuild_leaves_the_tenants_other_products_alone(kg: KnowledgeGraph) -> None:
+    invoicing, helpdesk = build_facts(DEMO_PRODUCTS[0]), build_facts(DEMO_PRODUCTS[1])
+    kg.write(invoicing, helpdesk)
+    kg.write(build_facts(DEMO_PRODUCTS[0], artifacts=2))
+    assert kg.cypher("MATCH (a:Artifact) RETURN a.product, count(a) ORDER BY a.product", "acme").rows == [
+        ["helpdesk", 30],
+        ["invoicing", 2],
+    ]
+    assert stages(kg.trace(helpdesk.trace_id)) == CHAIN
+
+
+def test_delete_product_removes_its_graph_and_its_projection(kg: KnowledgeGraph) -> None:
+    builds = [build_facts(p) for p in DEMO_PRODUCTS]
+    kg.write(*builds)
+    before = kg.stats()
+    kg.delete_product("acme", "helpdesk")
+    after = kg.stats()
+    assert after["triples"] == before["triples"] - len(builds[1].quads)
+    assert kg.tenant_graphs("acme") == [product_graph("acme", "invoicing")]
+    assert kg.cypher("MATCH (p:Product) RETURN p.slug", "acme").rows == [["invoicing"]]
+    assert kg.cypher("MATCH (n) WHERE n.product = 'helpdesk' RETURN count(n)", "acme").rows == [[0]]
+    assert kg.trace(builds[1].trace_id) == []
+    assert after["tenants"]["globex"] == before["tenants"]["globex"]
+    with pytest.raises(NotFoundError):
+        kg.delete_product("acme", "helpdesk")
+    with pytest.raises(NotFoundError):
+        kg.delete_product("globex", "invoicing")  # another tenant's product is not found in this one
+
+
+# ---------------------------------------------------------------- the projection
+
+
+def test_projection_is_in_step_with_the_rdf_store(shared_kg: KnowledgeGraph) -> None:
+    kg = shared_kg
     for tenant in ("acme", "globex"):
-        for cls, table in (("Artifact", "Artifact"), ("Entity", "Entity"), ("Attribute", "Attribute")):
-            query = (
-                "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT (COUNT(?x) AS ?n) "
-                f"WHERE {{ ?x a fac:{cls} FILTER(STRSTARTS(STR(?x), 'https://softwarefactory.dev/id/{tenant}/')) }}"
-            )
-            rdf = kg.sparql(query, tenant).rows[0][0]
-            kuzu = kg.cypher(f"MATCH (x:{table}) RETURN count(x)", tenant).rows[0][0]
-            assert rdf == kuzu > 0, (tenant, cls)
+        # the product graphs only: the shared pattern library holds attributes and relationships too
+        in_products = f"FILTER(STRSTARTS(STR(?g), '{tenant_graph_prefix(tenant)}'))"
+        for cls in ("Artifact", "Entity", "Attribute", "Relationship", "Requirement", "TelemetrySignal"):
+            rdf = kg.sparql(PREFIX + f"SELECT (COUNT(?x) AS ?n) WHERE {{ GRAPH ?g {{ ?x a fac:{cls} }} {in_products} }}", tenant)
+            kuzu = kg.cypher(f"MATCH (x:{cls}) RETURN count(x)", tenant)
+            assert rdf.rows[0][0] == kuzu.rows[0][0] > 0, (tenant, cls)
+        for rel in ("generatedFrom", "hasAttribute", "wasGeneratedBy"):
+            query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?a <https://softwarefactory.dev/ontology#{rel}> ?b }} {in_products} }}"
+            if rel == "wasGeneratedBy":
+                query = query.replace("https://softwarefactory.dev/ontology#", "http://www.w3.org/ns/prov#")
+            edges = kg.sparql(query, tenant).rows[0][0]
+            assert kg.cypher(f"MATCH ()-[r:{rel}]->() RETURN count(r)", tenant).rows == [[edges]], (tenant, rel)
+
+
+def test_cypher_runs_over_the_ontology_derived_tables(shared_kg: KnowledgeGraph) -> None:
+    kg = shared_kg
     rows = kg.cypher(
         "MATCH (p:Product)-[:hasBlueprint]->(:Blueprint)-[:hasEntity]->(e:Entity)-[:hasAttribute]->(a:Attribute) "
         "RETURN p.slug, e.entityName, count(a) ORDER BY e.entityName",
         "globex",
     ).rows
-    assert rows[0] == ["clinic", "appointment", 2]
-    kinds = kg.cypher("MATCH (a:LifecycleActivity) RETURN a.kind ORDER BY a.kind", "acme").rows
-    assert ["DesignActivity"] in kinds and ["ObservationActivity"] in kinds
+    clinic = DEMO_PRODUCTS[2]
+    assert rows == [["clinic", name, len(attrs)] for name, attrs in sorted(clinic.entities)]
+    kinds = kg.cypher("MATCH (a:LifecycleActivity) RETURN DISTINCT a.kind ORDER BY a.kind", "acme").rows
+    assert [k for (k,) in kinds] == sorted(str(activity).rsplit("#", 1)[1] for activity, _ in STAGES.values())
+    agents = kg.cypher(
+        "MATCH (a:LifecycleActivity)-[:wasAssociatedWith]->(g:FactoryAgent) WHERE a.stage = 'design' RETURN g.kind",
+        "acme",
+    ).rows
+    assert agents == [["ArchitectAgent"], ["ArchitectAgent"]]  # one per acme product
+    path = kg.cypher(
+        "MATCH (t:TelemetrySignal)-[:observes]->(:Deployment)-[:deploysRelease]->(r:Release)-[:releaseOf]->(p:Product) "
+        "RETURN DISTINCT p.slug, r.tag",
+        "globex",
+    ).rows
+    assert path == [["clinic", "r1"]]
 
 
-def test_delete_product(kg: KnowledgeGraph) -> None:
-    kg.write(*(build_facts(p) for p in DEMO_PRODUCTS[:2]))
-    kg.delete_product("acme", "helpdesk")
-    assert [g.rsplit("/", 1)[1] for g in kg.tenant_graphs("acme")] == ["invoicing"]
-    assert kg.cypher("MATCH (p:Product) RETURN p.slug", "acme").rows == [["invoicing"]]
-    with pytest.raises(NotFoundError):
-        kg.delete_product("acme", "helpdesk")
-
-
-def test_an_interrupted_projection_is_finished_by_the_next_writer(kg: KnowledgeGraph) -> None:
+def test_a_lost_tenant_database_is_rebuilt_from_pending_graphs(kg: KnowledgeGraph) -> None:
     kg.write(build_facts(DEMO_PRODUCTS[2]))
-    # simulate a writer that died after the RDF commit but before the Kùzu projection
     pending = kg.folder / "pending.json"
+    assert json.loads(pending.read_text()) == []  # a finished write leaves nothing pending
+    # a writer that died after the RDF commit but before the Kùzu projection leaves the graph pending
     (kg.folder / "kuzu" / "globex.kz").unlink()
     pending.write_text(json.dumps([product_graph("globex", "clinic")]))
+    with pytest.raises(NotFoundError):
+        kg.cypher("MATCH (p:Product) RETURN p.slug", "globex")
     kg.write(build_facts(DEMO_PRODUCTS[0]))  # any write finishes pending work first
     assert json.loads(pending.read_text()) == []
     assert kg.cypher("MATCH (p:Product) RETURN p.slug", "globex").rows == [["clinic"]]
+    assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "globex").rows == [[30]]
 
 
-def test_values_keep_their_types(kg: KnowledgeGraph) -> None:
-    kg.write(build_facts(DEMO_PRODUCTS[0]))
-    report = kg.cypher("MATCH (v:ValidationReport) RETURN v.passed, v.testsPassed", "acme").rows
-    assert report == [[True, 16]]
-    sparql = kg.sparql(
-        "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?v WHERE { ?s fac:metric 'latency_p95_ms' ; fac:value ?v }",
-        "acme",
-    )
-    assert sparql.rows == [[12.5]]
+def test_a_projection_left_behind_by_a_crash_is_caught_up(kg: KnowledgeGraph) -> None:
+    kg.write(build_facts(DEMO_PRODUCTS[2]))
+    # what a writer that died between its RDF commit and its projection leaves: new facts, old rows, a pending mark
+    rebuilt = build_facts(DEMO_PRODUCTS[2], artifacts=4)
+    store = RdfStore(kg.folder / "rdf", read_only=False)
+    store.replace_graphs({rebuilt.graph: rebuilt.quads})
+    store.flush()
+    del store
+    (kg.folder / "pending.json").write_text(json.dumps([rebuilt.graph]))
+    assert kg.sparql(COUNT_ARTIFACTS, "globex").rows == [[4]]
+    assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "globex").rows == [[30]]  # behind
+    kg.write(build_facts(DEMO_PRODUCTS[1]))  # the next writer, for any product, catches up first
+    assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "globex").rows == [[4]]
+    assert kg.trace(rebuilt.trace_id, "globex", engine="kuzu") == kg.trace(rebuilt.trace_id, "globex")
+    assert stages(kg.trace(rebuilt.trace_id, "globex", engine="kuzu")) == CHAIN
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", "UPPER", "spa ce", "", "ünï", "a" * 64, "-lead", "trail-"])
-def test_hostile_names_are_refused_and_nothing_is_written(tmp_path: Path, bad: str) -> None:
-    home = tmp_path / "home"
-    kg = KnowledgeGraph(home, embedder=None)
-    with pytest.raises(InvalidInputError) as caught:
-        kg.write(build_facts(SampleProduct(bad, "shop", "Shop", "A shop", (("order", ("number",)),))))
-    assert "\n" not in str(caught.value)
-    with pytest.raises(InvalidInputError):
-        build_facts(SampleProduct("acme", bad, "Shop", "A shop", (("order", ("number",)),)))
-    assert sorted(p.name for p in tmp_path.iterdir()) == (["home"] if home.exists() else [])
-    assert not list(tmp_path.glob("**/*.nq"))
-
-
-def test_unknown_stage_is_refused(kg: KnowledgeGraph) -> None:
-    from graph.provenance import record_activity
-    from graph.samples import AGENTS
-
-    facts = ProductFacts("acme", "x", "a" * 32)
-    with pytest.raises(InvalidInputError, match="unknown lifecycle stage"):
-        record_activity(facts, "teleport", AGENTS["design"], started=None, ended=None)  # type: ignore[arg-type]
-    assert FAC.Product  # the vocabulary is importable alongside
+def test_the_knowledge_graph_lives_in_factory_home(factory_home: Path) -> None:
+    kg = KnowledgeGraph(embedder=None)
+    assert kg.home == factory_home.resolve()
+    kg.write(build_facts(DEMO_PRODUCTS[2]))
+    assert (factory_home / "graph" / "rdf").is_dir()
+    assert (factory_home / "graph" / "kuzu" / "globex.kz").exists()
+    assert KnowledgeGraph(embedder=None).stats()["products"] == 1

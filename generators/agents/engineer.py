@@ -1,0 +1,36 @@
+"""The engineer: a blueprint to the files of a running service, by rendering a template pack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from generators.agents.base import Agent
+from generators.packs import load_pack
+from generators.rendering import RenderResult, render_pack
+from ontology.models import Blueprint
+
+__all__ = ["DEFAULT_PACK", "Engineer"]
+
+DEFAULT_PACK: tuple[str, str | None] = ("fastapi-service", None)
+
+
+class Engineer(Agent):
+    name: ClassVar[str] = "engineer"
+    role: ClassVar[str] = "renders a blueprint into a service with a template pack"
+    version: ClassVar[str] = "1.0.0"
+
+    def render(
+        self,
+        blueprint: Blueprint,
+        out_dir: Path | str,
+        trace_id: str,
+        pack: tuple[str, str | None] = DEFAULT_PACK,
+        parameters: dict[str, Any] | None = None,
+    ) -> RenderResult:
+        """Write the product of `blueprint` into `out_dir` with `pack` (name, version or None for the latest).
+
+        The same blueprint, pack version, trace id and parameters always give byte-identical files.
+        """
+        name, version = pack
+        return render_pack(load_pack(name, version), blueprint, Path(out_dir), trace_id, parameters)

@@ -1,0 +1,163 @@
+"""The tester: runs a generated product's own test suite and linter in subprocesses and reports.
+
+It uses the factory's own interpreter (`sys.executable`), so the product needs no install of its
+own; pytest runs without its cache and without bytecode files, and the JUnit report goes to a
+temporary folder, so nothing is written inside the product. A run that exceeds its time limit
+is reported as a failure, never raised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from generators.agents.base import Agent
+from ontology.errors import InvalidInputError
+
+__all__ = ["LintFinding", "TestReport", "Tester"]
+
+OUTPUT_TAIL = 4000
+
+
+class LintFinding(BaseModel):
+    """One linter finding, with its path relative to the product."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    path: str
+    line: int
+
+
+class TestReport(BaseModel):
+    """What the product's tests and linter said."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class
+    model_config = ConfigDict(frozen=True)
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    duration_s: float = 0.0
+    lint: tuple[LintFinding, ...] = ()
+    timed_out: bool = False
+    exit_code: int | None = None
+    output: str = ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """Every test passed (and there was at least one), nothing timed out, and the linter found nothing."""
+        return self.passed > 0 and not (self.failed or self.errors or self.timed_out or self.lint)
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def _tail(text: str) -> str:
+    return text[-OUTPUT_TAIL:]
+
+
+def _counts(junit: Path) -> tuple[int, int, int, int] | None:
+    """(passed, failed, errors, skipped) from a JUnit XML report, or None when there is none."""
+    try:
+        root = ElementTree.parse(junit).getroot()
+    except (OSError, ElementTree.ParseError):
+        return None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    total = failed = errors = skipped = 0
+    for suite in suites:
+        total += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0))
+        errors += int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return total - failed - errors - skipped, failed, errors, skipped
+
+
+def _findings(root: Path, stdout: str) -> tuple[LintFinding, ...]:
+    items = json.loads(stdout or "[]")
+    out = []
+    for item in items:
+        filename = Path(item.get("filename") or root)
+        path = filename.relative_to(root).as_posix() if filename.is_relative_to(root) else filename.as_posix()
+        location = item.get("location") or {}
+        finding = LintFinding(
+            code=str(item.get("code")), message=str(item.get("message")), path=path, line=int(location.get("row") or 0)
+        )
+        out.append(finding)
+    return tuple(sorted(out, key=lambda f: (f.path, f.line, f.code)))
+
+
+class Tester(Agent):
+    __test__: ClassVar[bool] = False  # not a pytest test class
+    name: ClassVar[str] = "tester"
+    role: ClassVar[str] = "runs a product's own tests and linter and reports the outcome"
+    version: ClassVar[str] = "1.0.0"
+
+    def test(self, product_dir: Path | str, timeout_s: float = 300.0) -> TestReport:
+        """Run the product's pytest suite and `ruff check`; the report says what passed and what did not."""
+        root = Path(product_dir).resolve()
+        if not (root / "tests").is_dir():
+            raise InvalidInputError(f"{product_dir} holds no product with a tests/ folder")
+        env = _environment()
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="factory-tester-") as scratch:
+            junit = Path(scratch) / "junit.xml"
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
+            try:
+                run = subprocess.run(
+                    command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+                )
+            except subprocess.TimeoutExpired as exc:
+                output = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
+                return TestReport(
+                    failed=1,
+                    duration_s=round(time.monotonic() - start, 3),
+                    timed_out=True,
+                    output=_tail(f"{output}\ntimed out after {timeout_s:g} s"),
+                )
+            counts = _counts(junit)
+        duration = round(time.monotonic() - start, 3)
+        passed, failed, errors, skipped = counts if counts is not None else (0, 0, 1, 0)
+        if run.returncode not in (0, 1) and counts is not None and not (failed or errors):
+            errors = 1  # pytest itself failed (usage error, internal error, no tests collected)
+        lint, lint_note = self._lint(root, env, max(timeout_s - duration, 10.0))
+        return TestReport(
+            passed=passed,
+            failed=failed,
+            errors=errors,
+            skipped=skipped,
+            duration_s=duration,
+            lint=lint,
+            exit_code=run.returncode,
+            output=_tail(run.stdout + run.stderr + lint_note),
+        )
+
+    def _lint(self, root: Path, env: dict[str, str], timeout_s: float) -> tuple[tuple[LintFinding, ...], str]:
+        command = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "."]
+        try:
+            run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return (LintFinding(code="TIMEOUT", message="ruff timed out", path=".", line=0),), ""
+        if run.returncode not in (0, 1):
+            message = (run.stderr.strip().splitlines() or ["ruff failed"])[-1]
+            return (LintFinding(code="RUFF", message=message, path=".", line=0),), "\n" + run.stderr
+        try:
+            return _findings(root, run.stdout), ""
+        except (ValueError, TypeError, AttributeError):
+            return (LintFinding(code="RUFF", message="unreadable ruff output", path=".", line=0),), run.stdout

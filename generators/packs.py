@@ -1,0 +1,223 @@
+"""Template packs: versioned folders `generators/templates/<name>/<version>/` with a manifest.
+
+A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version and
+optional per-file conditions) and a `files/` tree of templates. A file named `*.j2` is rendered,
+any other file is copied; a path segment `__entity__` makes a template render once per entity,
+and a leading `dot-` in a segment becomes `.` (so `.github` survives packaging).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ontology.errors import InvalidInputError, NotFoundError
+
+__all__ = [
+    "TEMPLATES_ROOT",
+    "PackParameter",
+    "TemplatePack",
+    "factory_version",
+    "list_packs",
+    "load_pack",
+    "parse_version",
+]
+
+TEMPLATES_ROOT = Path(__file__).parent / "templates"
+MANIFEST = "manifest.yaml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
+_PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
+_FIELDS = {"name", "version", "description", "parameters", "min_factory_version", "conditions"}
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    """MAJOR.MINOR.PATCH as a tuple of ints; raises InvalidInputError for anything else."""
+    match = _VERSION.match(str(text))
+    if not match:
+        raise InvalidInputError(f"{str(text)[:40]!r} is not a version: use MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def factory_version() -> str:
+    """The installed factory's version (0.0.0 when it runs from a bare source tree)."""
+    try:
+        return metadata.version("software-factory")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+@dataclass(frozen=True)
+class PackParameter:
+    """A value a caller may set when rendering; `pattern` restricts text values."""
+
+    name: str
+    description: str
+    default: str | int | float | bool
+    pattern: str | None = None
+
+    def check(self, value: object) -> str | int | float | bool:
+        """`value` if it has the default's type (and matches the pattern), else InvalidInputError."""
+        kind = type(self.default)
+        if type(value) is not kind:
+            raise InvalidInputError(f"parameter {self.name}: expected {kind.__name__}, got {type(value).__name__}")
+        if self.pattern is not None and not re.fullmatch(self.pattern, str(value)):
+            raise InvalidInputError(f"parameter {self.name}: {str(value)[:60]!r} does not match {self.pattern}")
+        assert isinstance(value, str | int | float | bool)
+        return value
+
+
+@dataclass(frozen=True)
+class TemplatePack:
+    """A loaded, validated pack."""
+
+    name: str
+    version: str
+    description: str
+    min_factory_version: str
+    root: Path
+    parameters: tuple[PackParameter, ...] = ()
+    conditions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def files_root(self) -> Path:
+        return self.root / "files"
+
+    def template_paths(self) -> list[str]:
+        """Every file of the pack's tree, as sorted POSIX paths relative to `files/`."""
+        paths = [p.relative_to(self.files_root).as_posix() for p in self.files_root.rglob("*") if p.is_file()]
+        return sorted(p for p in paths if "__pycache__" not in p.split("/"))
+
+    def parameter_values(self, given: dict[str, Any] | None = None) -> dict[str, str | int | float | bool]:
+        """Defaults overridden by `given`; unknown names and wrong types are refused."""
+        known = {p.name: p for p in self.parameters}
+        values: dict[str, str | int | float | bool] = {p.name: p.default for p in self.parameters}
+        for name, value in sorted((given or {}).items()):
+            if name not in known:
+                raise InvalidInputError(
+                    f"pack {self.name} {self.version} has no parameter {name!r}: use {sorted(known)}"
+                )
+            values[name] = known[name].check(value)
+        return values
+
+
+def _bad(path: Path, message: str) -> InvalidInputError:
+    return InvalidInputError(f"bad pack manifest {path}: {message}")
+
+
+def _parameters(path: Path, raw: object) -> tuple[PackParameter, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad(path, "parameters must be a list")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or set(item) - {"name", "description", "default", "pattern"}:
+            raise _bad(path, f"parameters[{i}] must have name, description, default (and optionally pattern)")
+        name, default = item.get("name"), item.get("default")
+        if not isinstance(name, str) or not _PARAMETER.match(name):
+            raise _bad(path, f"parameters[{i}].name must be a snake_case identifier")
+        if not isinstance(default, str | int | float | bool):
+            raise _bad(path, f"parameters[{i}].default must be text, a number or a boolean")
+        pattern = item.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                raise _bad(path, f"parameters[{i}].pattern: {exc}") from None
+            if not re.fullmatch(str(pattern), str(default)):
+                raise _bad(path, f"parameters[{i}].default does not match its pattern")
+        out.append(PackParameter(name, str(item.get("description", "")), default, pattern))
+    if len({p.name for p in out}) != len(out):
+        raise _bad(path, "parameter names repeat")
+    return tuple(out)
+
+
+def _read(root: Path) -> TemplatePack:
+    path = root / MANIFEST
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _bad(path, "missing") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise _bad(path, f"not valid YAML ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise _bad(path, "expected a mapping")
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise _bad(path, f"unknown fields {sorted(unknown)}")
+    for key in ("name", "version", "description", "min_factory_version"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise _bad(path, f"{key} is required text")
+    if data["name"] != root.parent.name or data["version"] != root.name:
+        raise _bad(path, f"name and version must match the folder {root.parent.name}/{root.name}")
+    for key in ("version", "min_factory_version"):
+        try:
+            parse_version(data[key])
+        except InvalidInputError as exc:
+            raise _bad(path, f"{key}: {exc}") from None
+    conditions = data.get("conditions") or {}
+    if not isinstance(conditions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in conditions.items()
+    ):
+        raise _bad(path, "conditions must map template paths to expressions")
+    if not (root / "files").is_dir():
+        raise _bad(path, "the pack has no files/ folder")
+    return TemplatePack(
+        name=data["name"],
+        version=data["version"],
+        description=" ".join(data["description"].split()),
+        min_factory_version=data["min_factory_version"],
+        root=root,
+        parameters=_parameters(path, data.get("parameters")),
+        conditions=dict(sorted(conditions.items())),
+    )
+
+
+def _versions(name: str, root: Path) -> list[Path]:
+    folder = root / name
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    return sorted(found, key=lambda p: parse_version(p.name))
+
+
+def list_packs(root: Path = TEMPLATES_ROOT) -> list[TemplatePack]:
+    """Every version of every pack under `root`, sorted by name then version."""
+    if not root.is_dir():
+        return []
+    names = sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.match(p.name))
+    return [_read(version) for name in names for version in _versions(name, root)]
+
+
+def load_pack(name: str, version: str | None = None, root: Path = TEMPLATES_ROOT) -> TemplatePack:
+    """The pack `name` at `version` (the highest version when None), checked against this factory."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInputError(f"{str(name)[:60]!r} is not a pack name: use lowercase letters, digits and '-'")
+    versions = _versions(name, root)
+    if not versions:
+        known = sorted({p.name for p in list_packs(root)})
+        raise NotFoundError(f"no template pack {name!r}; known packs: {', '.join(known) or 'none'}")
+    if version is None:
+        folder = versions[-1]
+    else:
+        parse_version(version)
+        matches = [p for p in versions if p.name == version]
+        if not matches:
+            raise NotFoundError(
+                f"template pack {name!r} has no version {version}; versions: {', '.join(p.name for p in versions)}"
+            )
+        folder = matches[0]
+    pack = _read(folder)
+    if parse_version(factory_version()) < parse_version(pack.min_factory_version):
+        raise InvalidInputError(
+            f"template pack {name} {pack.version} needs factory {pack.min_factory_version} or newer "
+            f"(this is {factory_version()}): upgrade the factory or pick an older pack version"
+        )
+    return pack
