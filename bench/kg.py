@@ -10,11 +10,9 @@ Baselines measured in the same run: the same SPARQL trace on rdflib's in-memory 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import random
 import resource
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,9 +26,50 @@ from graph.property_graph import PropertyGraph
 from graph.samples import SampleProduct, build_facts
 from graph.trace import SPARQL_TRACE
 
-NOUNS = """customer invoice payment order product supplier shipment patient doctor clinic ticket message project
-task comment course lesson student event venue booking property lease vehicle driver employee department document
-team plan subscription account contract asset warehouse category review coupon refund member loan book""".split()
+NOUNS = [
+    "customer",
+    "invoice",
+    "payment",
+    "order",
+    "product",
+    "supplier",
+    "shipment",
+    "patient",
+    "doctor",
+    "clinic",
+    "ticket",
+    "message",
+    "project",
+    "task",
+    "comment",
+    "course",
+    "lesson",
+    "student",
+    "event",
+    "venue",
+    "booking",
+    "property",
+    "lease",
+    "vehicle",
+    "driver",
+    "employee",
+    "department",
+    "document",
+    "team",
+    "plan",
+    "subscription",
+    "account",
+    "contract",
+    "asset",
+    "warehouse",
+    "category",
+    "review",
+    "coupon",
+    "refund",
+    "member",
+    "loan",
+    "book",
+]
 ATTRIBUTES = ("name", "status", "created_on", "amount", "code", "email", "notes", "priority", "quantity")
 
 

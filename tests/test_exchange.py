@@ -52,8 +52,9 @@ def test_tenant_export_holds_only_that_tenants_graphs(shared_kg: KnowledgeGraph)
         f"<{product_graph('acme', 'helpdesk')}>",
         f"<{product_graph('acme', 'invoicing')}>",
     }
-    assert len(acme) + len(dump) + sum(1 for line in shared_kg.export_bytes().splitlines() if b"/graph/shared/" in line) == (
-        shared_kg.stats()["triples"]
+    assert (
+        len(acme) + len(dump) + sum(1 for line in shared_kg.export_bytes().splitlines() if b"/graph/shared/" in line)
+        == (shared_kg.stats()["triples"])
     )
     with pytest.raises(NotFoundError):
         shared_kg.export_bytes("nobody")

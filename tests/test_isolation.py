@@ -40,7 +40,8 @@ def test_each_tenant_sees_its_own_products(shared_kg: KnowledgeGraph) -> None:
         PREFIX + f"SELECT ?s WHERE {{ VALUES ?g {{ <{ACME_GRAPH}> }} GRAPH ?g {{ ?p fac:slug ?s }} }}",
         PREFIX + f"SELECT ?s FROM <{ACME_GRAPH}> WHERE {{ ?p fac:slug ?s }}",
         PREFIX + f"SELECT ?s FROM NAMED <{ACME_GRAPH}> WHERE {{ GRAPH ?g {{ ?p fac:slug ?s }} }}",
-        PREFIX + f"SELECT ?s FROM <{ACME_GRAPH}> FROM NAMED <{ACME_GRAPH}> WHERE {{ GRAPH <{ACME_GRAPH}> {{ ?p ?x ?s }} }}",
+        PREFIX
+        + f"SELECT ?s FROM <{ACME_GRAPH}> FROM NAMED <{ACME_GRAPH}> WHERE {{ GRAPH <{ACME_GRAPH}> {{ ?p ?x ?s }} }}",
         PREFIX + "SELECT ?s WHERE { { ?p fac:slug ?s } UNION { GRAPH ?g { ?p fac:slug ?s } } }",
         PREFIX + "SELECT ?s WHERE { ?p ?x ?s FILTER(CONTAINS(STR(?p), '/acme/')) }",
         PREFIX + "CONSTRUCT { ?p fac:slug ?s } WHERE { GRAPH ?g { ?p fac:slug ?s } }",
@@ -109,7 +110,9 @@ def test_cypher_for_one_tenant_sees_none_of_anothers_nodes(shared_kg: KnowledgeG
 
 
 def test_every_table_of_a_tenants_property_graph_holds_only_its_graphs(shared_kg: KnowledgeGraph) -> None:
-    tables = [name for name, kind in shared_kg.cypher("CALL SHOW_TABLES() RETURN name, type", "globex").rows if kind == "NODE"]
+    tables = [
+        name for name, kind in shared_kg.cypher("CALL SHOW_TABLES() RETURN name, type", "globex").rows if kind == "NODE"
+    ]
     graphs: set[str] = set()
     for table in tables:
         graphs |= {g for (g,) in shared_kg.cypher(f"MATCH (n:{table}) RETURN DISTINCT n.graph", "globex").rows}

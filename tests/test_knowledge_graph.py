@@ -111,9 +111,12 @@ def test_trace_arguments_are_checked(shared_kg: KnowledgeGraph) -> None:
 def test_provenance_is_recorded_with_prov_terms(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:
     build = demo_builds[0]
     prefixes = PREFIX + "PREFIX prov: <http://www.w3.org/ns/prov#> "
-    query = prefixes + f"""SELECT ?stage ?agent ?used WHERE {{ GRAPH <{build.graph}> {{
+    query = (
+        prefixes
+        + f"""SELECT ?stage ?agent ?used WHERE {{ GRAPH <{build.graph}> {{
       ?a fac:stage ?stage ; prov:wasAssociatedWith ?agent ; prov:used ?used ;
       prov:startedAtTime ?s ; prov:endedAtTime ?e . FILTER(?e > ?s) }} }}"""
+    )
     rows = shared_kg.sparql(query, "acme").records()
     assert {(r["stage"], r["agent"]) for r in rows} == {(stage, agent.iri) for stage, agent in AGENTS.items()}
     assert [r["used"] for r in rows if r["stage"] == "design"] == [build.iri("intent")]
@@ -160,7 +163,9 @@ def test_stats_count_what_was_written(tmp_path: Path) -> None:
 
 def test_values_keep_their_types(shared_kg: KnowledgeGraph) -> None:
     kg = shared_kg
-    report = kg.cypher("MATCH (v:ValidationReport) RETURN v.product, v.passed, v.testsPassed ORDER BY v.product", "acme")
+    report = kg.cypher(
+        "MATCH (v:ValidationReport) RETURN v.product, v.passed, v.testsPassed ORDER BY v.product", "acme"
+    )
     assert report.rows == [["helpdesk", True, 4 * 3], ["invoicing", True, 4 * 4]]  # 4 tests per entity
     sparql = kg.sparql(PREFIX + "SELECT ?v WHERE { ?s fac:metric 'latency_p95_ms' ; fac:value ?v }", "globex")
     assert sparql.rows == [[12.5]]
@@ -244,7 +249,9 @@ def test_projection_is_in_step_with_the_rdf_store(shared_kg: KnowledgeGraph) -> 
         # the product graphs only: the shared pattern library holds attributes and relationships too
         in_products = f"FILTER(STRSTARTS(STR(?g), '{tenant_graph_prefix(tenant)}'))"
         for cls in ("Artifact", "Entity", "Attribute", "Relationship", "Requirement", "TelemetrySignal"):
-            rdf = kg.sparql(PREFIX + f"SELECT (COUNT(?x) AS ?n) WHERE {{ GRAPH ?g {{ ?x a fac:{cls} }} {in_products} }}", tenant)
+            rdf = kg.sparql(
+                PREFIX + f"SELECT (COUNT(?x) AS ?n) WHERE {{ GRAPH ?g {{ ?x a fac:{cls} }} {in_products} }}", tenant
+            )
             kuzu = kg.cypher(f"MATCH (x:{cls}) RETURN count(x)", tenant)
             assert rdf.rows[0][0] == kuzu.rows[0][0] > 0, (tenant, cls)
         for rel in ("generatedFrom", "hasAttribute", "wasGeneratedBy"):

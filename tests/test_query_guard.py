@@ -96,9 +96,7 @@ def before(shared_kg: KnowledgeGraph, fingerprint: tuple[dict[str, object], byte
 
 
 @pytest.mark.parametrize(("query", "keyword"), SPARQL_WRITES)
-def test_sparql_writes_are_refused(
-    shared_kg: KnowledgeGraph, before: Counts, query: str, keyword: str
-) -> None:
+def test_sparql_writes_are_refused(shared_kg: KnowledgeGraph, before: Counts, query: str, keyword: str) -> None:
     for tenant in ("globex", None):  # admins cannot write through the query interface either
         with pytest.raises(QueryRefusedError) as caught:
             shared_kg.sparql(query, tenant)
@@ -109,9 +107,7 @@ def test_sparql_writes_are_refused(
 
 
 @pytest.mark.parametrize(("query", "keyword"), CYPHER_WRITES)
-def test_cypher_writes_are_refused(
-    shared_kg: KnowledgeGraph, before: Counts, query: str, keyword: str
-) -> None:
+def test_cypher_writes_are_refused(shared_kg: KnowledgeGraph, before: Counts, query: str, keyword: str) -> None:
     for tenant in ("globex", None):
         with pytest.raises(QueryRefusedError) as caught:
             shared_kg.cypher(query, tenant)
@@ -179,9 +175,7 @@ def test_cypher_keywords_inside_strings_names_and_comments_are_fine(
     assert shared_kg.cypher(query, "globex").rows == expected
 
 
-def test_sparql_parameters_are_bound_not_spliced(
-    shared_kg: KnowledgeGraph, before: Counts
-) -> None:
+def test_sparql_parameters_are_bound_not_spliced(shared_kg: KnowledgeGraph, before: Counts) -> None:
     query = PREFIX + "SELECT ?p ?slug WHERE { ?p fac:slug ?slug }"
     for hostile in ('"} ; DROP ALL', 'clinic" } GRAPH ?g { ?p fac:slug ?slug } #', "clinic' || true || '"):
         assert shared_kg.sparql(query, "globex", {"slug": ox.Literal(hostile)}).rows == []
@@ -191,9 +185,7 @@ def test_sparql_parameters_are_bound_not_spliced(
     assert counts(shared_kg) == before
 
 
-def test_cypher_parameters_are_bound_not_spliced(
-    shared_kg: KnowledgeGraph, before: Counts
-) -> None:
+def test_cypher_parameters_are_bound_not_spliced(shared_kg: KnowledgeGraph, before: Counts) -> None:
     query = "MATCH (p:Product) WHERE p.slug = $slug RETURN p.slug"
     for hostile in ("x' OR 1=1 //", "'}) DETACH DELETE p //", "clinic' OR p.slug <> '"):
         assert shared_kg.cypher(query, "globex", {"slug": hostile}).rows == []
