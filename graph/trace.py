@@ -9,6 +9,7 @@ from typing import Any
 from rdflib import URIRef
 
 from ontology.namespaces import FAC
+from ontology.vocabulary import local_name
 
 __all__ = ["CHAIN", "CYPHER_TRACE", "SPARQL_TRACE", "SPARQL_TRACE_GRAPHS", "TraceStep"]
 
@@ -48,13 +49,13 @@ SPARQL_TRACE = (
 )
 """The trace within one graph, as SPARQL; `?trace` is bound to the trace id, never spliced into the text."""
 
-CYPHER_TRACE = " UNION ALL ".join(
-    f"MATCH (n:{c.split('#')[1]}) WHERE n.traceId = $trace "
-    f"OPTIONAL MATCH (n)-[:wasGeneratedBy]->(a:LifecycleActivity) "
-    f"OPTIONAL MATCH (a)-[:wasAssociatedWith]->(g:FactoryAgent) "
-    f"RETURN '{stage}' AS stage, n.iri AS node, n.label AS label, n.graph AS graph, "
-    f"a.iri AS activity, g.iri AS agent, a.startedAtTime AS started, a.endedAtTime AS ended"
-    for c, stage in CHAIN.items()
+CYPHER_TRACE = (
+    f"MATCH (n:{':'.join(local_name(c) for c in CHAIN)}) WHERE n.traceId = $trace "
+    "OPTIONAL MATCH (n)-[:wasGeneratedBy]->(a:LifecycleActivity) "
+    "OPTIONAL MATCH (a)-[:wasAssociatedWith]->(g:FactoryAgent) "
+    f"RETURN CASE label(n) {' '.join(f'WHEN {local_name(c)!r} THEN {stage!r}' for c, stage in CHAIN.items())} END "
+    "AS stage, n.iri AS node, n.label AS label, n.graph AS graph, "
+    "a.iri AS activity, g.iri AS agent, a.startedAtTime AS started, a.endedAtTime AS ended"
 )
 """The same trace as Cypher, over one tenant's property graph."""
 
