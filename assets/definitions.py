@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job
 
-from assets.resources import KnowledgeGraphResource
+from assets.catalog import factory_insights, template_catalog
+from assets.delivery import deployment, knowledge, release, telemetry
+from assets.design import artifacts, blueprint, intent, requirements, validation
+from assets.io import WorkspaceIOManager
+from assets.resources import ControlPlaneResource, DeliveryResource, GeneratorsResource, KnowledgeGraphResource
+from assets.sensors import build_failures, intake
 from assets.vocabulary import ontology, pattern_library
 
-defs = Definitions(
-    assets=[ontology, pattern_library],
-    resources={"knowledge_graph": KnowledgeGraphResource()},
+__all__ = ["LIFECYCLE", "defs", "lifecycle_job"]
+
+LIFECYCLE = [intent, requirements, blueprint, artifacts, validation, release, deployment, telemetry, knowledge]
+"""The lifecycle assets in the order a build materializes them."""
+
+lifecycle = define_asset_job(
+    "lifecycle",
+    selection=AssetSelection.assets(*LIFECYCLE),
+    description="Build one product: intent to requirements, blueprint, code, validation, release, deployment, "
+    "telemetry and knowledge.",
 )
+refresh = define_asset_job(
+    "factory_refresh",
+    selection=AssetSelection.assets(template_catalog, factory_insights),
+    description="Recompute the template catalog and the factory insights from every build so far.",
+)
+
+
+def resources(home: str = "") -> dict[str, object]:
+    """The resources every asset needs, all rooted at `home` (default: $FACTORY_HOME)."""
+    return {
+        "knowledge_graph": KnowledgeGraphResource(home=home),
+        "control": ControlPlaneResource(home=home),
+        "generators": GeneratorsResource(home=home),
+        "delivery": DeliveryResource(home=home),
+        "workspace_io": WorkspaceIOManager(home=home),
+    }
+
+
+defs = Definitions(
+    assets=[ontology, pattern_library, template_catalog, factory_insights, *LIFECYCLE],
+    jobs=[lifecycle, refresh],
+    sensors=[intake, build_failures],
+    resources=resources(),
+)
+
+
+def lifecycle_job() -> JobDefinition:
+    """The lifecycle job with its resources, for `reconstructable` (the multiprocess executor needs it)."""
+    return defs.resolve_job_def("lifecycle")
+
+
+def refresh_job() -> JobDefinition:
+    return defs.resolve_job_def("factory_refresh")

@@ -7,10 +7,11 @@ lifecycle assets all call it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from generators.agents.analyst import Analyst
-from generators.agents.architect import Architect
+from generators.agents.architect import Architect, PatternOutcome
 from generators.agents.llm import ChatBackend, LLMConfig, refine
 from generators.blueprint import json_schema, parse_blueprint
 from generators.patterns import pattern_library
@@ -18,7 +19,7 @@ from graph import KnowledgeGraph
 from graph.projection import Embedder
 from ontology.models import Blueprint, Requirements
 
-__all__ = ["Planner", "Proposal"]
+__all__ = ["Analysis", "Planner", "Proposal"]
 
 _ANALYST_PROMPT = (
     "You are the analyst of a software factory. Read the business intent and answer with one JSON object "
@@ -29,6 +30,15 @@ _ARCHITECT_PROMPT = (
     "You are the architect of a software factory. Improve the draft blueprint you are given and answer with "
     "one JSON object valid against this JSON Schema; keep names, slug and tenant.\n"
 )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The analyst's requirements, where they came from ("deterministic" or "llm") and why an LLM answer was dropped."""
+
+    requirements: Requirements
+    source: str
+    fallback: str | None = None
 
 
 @dataclass
@@ -63,6 +73,11 @@ class Planner:
         return cls(kg.embedder if kg else None, kg, ChatBackend(config) if config else None)
 
     def propose(self, intent: str, tenant: str, product: str | None = None) -> Proposal:
+        """Analysis then design: the blueprint the agents propose for `intent`."""
+        return self.design(self.analyse(intent, tenant), tenant, product)
+
+    def analyse(self, intent: str, tenant: str) -> Analysis:
+        """The analyst's requirements for `intent`, refined by the LLM when one is configured."""
         analyst = Analyst(self.embedder, self.kg, tenant, library=self.library)
         requirements = analyst.analyse(intent)
         analysis = refine(
@@ -72,8 +87,21 @@ class Planner:
             json.dumps({"intent": intent, "draft": requirements.model_dump(mode="json")}),
             Requirements.model_validate,
         )
-        requirements = analysis.value
-        design = Architect(self.library, self.kg).design(requirements, tenant, product)
+        return Analysis(analysis.value, analysis.source, analysis.fallback)
+
+    def design(
+        self,
+        analysis: Analysis,
+        tenant: str,
+        product: str | None = None,
+        outcomes: Mapping[str, PatternOutcome] | None = None,
+    ) -> Proposal:
+        """The architect's blueprint for the analysed requirements, refined by the LLM when configured.
+
+        `outcomes` are the factory insights per pattern; the architect notes patterns that did badly.
+        """
+        requirements = analysis.requirements
+        design = Architect(self.library, self.kg, outcomes).design(requirements, tenant, product)
         designed = refine(
             self.llm,
             design.blueprint,
@@ -87,7 +115,7 @@ class Planner:
             lambda data: _same_identity(parse_blueprint(data), design.blueprint),
         )
         notes = [*requirements.notes, *design.notes]
-        notes += [r.fallback for r in (analysis, designed) if r.fallback]
+        notes += [fallback for fallback in (analysis.fallback, designed.fallback) if fallback]
         return Proposal(
             requirements,
             designed.value,

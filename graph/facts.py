@@ -15,7 +15,7 @@ from rdflib import URIRef
 
 from graph.names import check_trace_id, node_iri, product_graph
 from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relationship, Requirement
-from ontology.namespaces import FAC, PAT, RDF, RDFS, XSD
+from ontology.namespaces import FAC, ID, PAT, RDF, RDFS, XSD
 
 __all__ = ["ProductFacts", "Value", "literal"]
 
@@ -121,6 +121,83 @@ class ProductFacts:
             self.link(r, FAC.relationshipSource, entities[rel.source])
             self.link(r, FAC.relationshipTarget, entities[rel.target])
         return bp
+
+    # ------------------------------------------------------------------ the later stages
+    def product_node(self, name: str, description: str, revision: int) -> str:
+        """The product (owned by its tenant) at this build's revision."""
+        tenant = self.node(FAC.Tenant, str(ID[self.tenant]), self.tenant)
+        product = self.node(
+            FAC.Product,
+            self.iri("product"),
+            name,
+            {FAC.slug: self.product, FAC.description: description, FAC.revision: revision},
+        )
+        self.link(product, FAC.ownedBy, tenant)
+        return product
+
+    def template_pack(self, name: str, version: str) -> str:
+        return self.node(
+            FAC.TemplatePack,
+            str(ID[f"template/{name}/{version}"]),
+            f"{name} {version}",
+            {FAC.templateName: name, FAC.templateVersion: version},
+        )
+
+    def artifacts(self, files: Iterable[tuple[str, str, int]], blueprint: str, pack: str) -> list[str]:
+        """One Artifact per (path, sha256, size), generated from `blueprint` with `pack`."""
+        iris = []
+        for i, (path, digest, size) in enumerate(sorted(files)):
+            a = self.node(
+                FAC.Artifact,
+                self.iri("artifact", str(i)),
+                path,
+                {FAC.path: path, FAC.contentHash: digest, FAC.sizeBytes: size},
+            )
+            self.link(a, FAC.generatedFrom, blueprint)
+            self.link(a, FAC.renderedWith, pack)
+            iris.append(a)
+        return iris
+
+    def validation(self, blueprint: str, passed: bool, tests_passed: int, tests_failed: int, lint: int) -> str:
+        report = self.node(
+            FAC.ValidationReport,
+            self.iri("validation"),
+            "validation report",
+            {FAC.passed: passed, FAC.testsPassed: tests_passed, FAC.testsFailed: tests_failed, FAC.lintFindings: lint},
+        )
+        self.link(report, FAC.validates, blueprint)
+        return report
+
+    def release(self, product: str, report: str, revision: int, commit: str, tag: str | None) -> str:
+        release = self.node(
+            FAC.Release,
+            self.iri("release", str(revision)),
+            f"release {tag or revision}",
+            {FAC.commit: commit, FAC.tag: tag},
+        )
+        self.link(release, FAC.releaseOf, product)
+        self.link(release, FAC.validatedBy, report)
+        return release
+
+    def deployment(self, release: str, env: str, url: str, status: str) -> str:
+        environment = self.node(FAC.Environment, str(ID[f"environment/{env}"]), env, {FAC.environmentName: env})
+        deployment = self.node(
+            FAC.Deployment, self.iri("deployment", env), f"{env} deployment", {FAC.url: url, FAC.status: status}
+        )
+        self.link(deployment, FAC.deploysRelease, release)
+        self.link(deployment, FAC.inEnvironment, environment)
+        return deployment
+
+    def signal(self, deployment: str, metric: str, route: str, value: float, key: str) -> str:
+        """A telemetry figure (`metric` of `route`) observed on `deployment`; `key` names it uniquely."""
+        sig = self.node(
+            FAC.TelemetrySignal,
+            self.iri("telemetry", key),
+            f"{metric} {route}",
+            {FAC.metric: metric, FAC.route: route, FAC.value: float(value)},
+        )
+        self.link(sig, FAC.observes, deployment)
+        return sig
 
     def attribute(self, attr: Attribute, iri: str) -> str:
         self.model(attr, iri, attr.label or attr.name)

@@ -177,9 +177,10 @@ class KnowledgeGraph:
 
     def write(self, *builds: ProductFacts, replace: bool = True) -> WriteStats:
         """Store product builds: each build's graph is replaced (or extended) and re-projected atomically."""
-        graphs: dict[str, list[ox.Quad]] = {}
+        merged: dict[str, dict[ox.Quad, None]] = {}
         for facts in builds:
-            graphs.setdefault(facts.graph, []).extend(facts.quads)
+            merged.setdefault(facts.graph, {}).update(dict.fromkeys(facts.quads))  # a graph is a set of quads
+        graphs = {g: list(quads) for g, quads in merged.items()}
         with self._session(write=True) as s:
             self._mark_pending(list(graphs), add=True)
             started = time.perf_counter()

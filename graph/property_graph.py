@@ -208,7 +208,12 @@ class PropertyGraph:
         """Remove every node of `graphs` and write the projection's rows, in one transaction."""
         with self._transaction():
             if graphs:  # every node table (Memory included) has a graph column
-                self._conn.execute("MATCH (n) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)})
+                # One statement per table: Kùzu 0.11's label-less `MATCH (n) ... DETACH DELETE n` can
+                # leave a node behind when it has edges of several relationship tables.
+                for table in [*schema().nodes, MEMORY_TABLE]:
+                    self._conn.execute(
+                        f"MATCH (n:{table}) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)}
+                    )
             self._copy(projection)
         if projection.memories:
             self._ensure_index()

@@ -16,7 +16,7 @@ from graph.facts import ProductFacts
 from ontology.errors import InvalidInputError
 from ontology.namespaces import FAC, ID, PROV
 
-__all__ = ["STAGES", "AgentRef", "record_activity"]
+__all__ = ["AGENTS", "STAGES", "AgentRef", "record_activity"]
 
 STAGES: dict[str, tuple[URIRef, URIRef]] = {
     "analysis": (FAC.AnalysisActivity, FAC.AnalystAgent),
@@ -41,6 +41,18 @@ class AgentRef:
     @property
     def iri(self) -> str:
         return str(ID[f"agent/{self.name}/{self.version}"])
+
+
+AGENTS = {
+    "analysis": AgentRef("analyst", "1.0.0", "turns an intent into requirements"),
+    "design": AgentRef("architect", "1.0.0", "turns requirements into a blueprint"),
+    "generation": AgentRef("engineer", "1.0.0", "renders a blueprint with a template pack"),
+    "validation": AgentRef("tester", "1.0.0", "runs the product's tests and linter"),
+    "release": AgentRef("release-manager", "1.0.0", "commits and tags the product"),
+    "deployment": AgentRef("deployer", "1.0.0", "starts the release and checks its health"),
+    "observation": AgentRef("observer", "1.0.0", "collects telemetry and checks objectives"),
+}
+"""The factory's own agent for each stage; the generator agents carry their own `ref` too."""
 
 
 def record_activity(

@@ -11,21 +11,11 @@ from dataclasses import dataclass
 
 from graph.facts import ProductFacts
 from graph.names import new_trace_id
-from graph.provenance import AgentRef, record_activity
+from graph.provenance import AGENTS, record_activity
 from ontology.models import Attribute, Blueprint, Entity, Intent, Relationship, Requirement
 from ontology.namespaces import FAC
 
 __all__ = ["DEMO_PRODUCTS", "SampleProduct", "build_facts"]
-
-AGENTS = {
-    "analysis": AgentRef("analyst", "1.0.0", "turns an intent into requirements"),
-    "design": AgentRef("architect", "1.0.0", "turns requirements into a blueprint"),
-    "generation": AgentRef("engineer", "1.0.0", "renders a blueprint with a template pack"),
-    "validation": AgentRef("tester", "1.0.0", "runs the product's tests and linter"),
-    "release": AgentRef("release-manager", "1.0.0", "commits and tags the product"),
-    "deployment": AgentRef("deployer", "1.0.0", "starts the release and checks its health"),
-    "observation": AgentRef("observer", "1.0.0", "collects telemetry and checks objectives"),
-}
 
 
 @dataclass(frozen=True)
@@ -99,14 +89,7 @@ def build_facts(
     t0 = started or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     step = dt.timedelta(seconds=1)
     f = ProductFacts(sample.tenant, sample.product, trace)
-    tenant = f.node(FAC.Tenant, f"https://softwarefactory.dev/id/{sample.tenant}", sample.tenant)
-    product = f.node(
-        FAC.Product,
-        f.iri("product"),
-        sample.name,
-        {FAC.slug: sample.product, FAC.description: sample.intent, FAC.revision: 1},
-    )
-    f.link(product, FAC.ownedBy, tenant)
+    product = f.product_node(sample.name, sample.intent, 1)
     entities = [
         Entity(
             name=e,
@@ -145,28 +128,15 @@ def build_facts(
     design = record_activity(
         f, "design", AGENTS["design"], t0 + step, t0 + 2 * step, used=[intent], generated=[bp], informed_by=analysis
     )
-    pack = f.node(
-        FAC.TemplatePack,
-        "https://softwarefactory.dev/id/template/fastapi-service/1.0.0",
-        "fastapi-service 1.0.0",
-        {FAC.templateName: "fastapi-service", FAC.templateVersion: "1.0.0"},
+    pack = f.template_pack("fastapi-service", "1.0.0")
+    files = f.artifacts(
+        (
+            (f"app/module_{i:03d}.py", hashlib.sha256(f"{trace}{i}".encode()).hexdigest(), 1000 + i)
+            for i in range(artifacts)
+        ),
+        bp,
+        pack,
     )
-    files = []
-    for i in range(artifacts):
-        path = f"app/module_{i}.py"
-        a = f.node(
-            FAC.Artifact,
-            f.iri("artifact", str(i)),
-            path,
-            {
-                FAC.path: path,
-                FAC.contentHash: hashlib.sha256(f"{trace}{i}".encode()).hexdigest(),
-                FAC.sizeBytes: 1000 + i,
-            },
-        )
-        f.link(a, FAC.generatedFrom, bp)
-        f.link(a, FAC.renderedWith, pack)
-        files.append(a)
     generation = record_activity(
         f,
         "generation",
@@ -177,13 +147,7 @@ def build_facts(
         generated=files,
         informed_by=design,
     )
-    report = f.node(
-        FAC.ValidationReport,
-        f.iri("validation"),
-        "validation report",
-        {FAC.passed: True, FAC.testsPassed: 4 * len(entities), FAC.testsFailed: 0, FAC.lintFindings: 0},
-    )
-    f.link(report, FAC.validates, bp)
+    report = f.validation(bp, True, 4 * len(entities), 0, 0)
     validation = record_activity(
         f,
         "validation",
@@ -195,9 +159,7 @@ def build_facts(
         informed_by=generation,
     )
     commit = hashlib.sha1(trace.encode()).hexdigest()
-    release = f.node(FAC.Release, f.iri("release", "1"), "release 1", {FAC.commit: commit, FAC.tag: "r1"})
-    f.link(release, FAC.releaseOf, product)
-    f.link(release, FAC.validatedBy, report)
+    release = f.release(product, report, 1, commit, "r1")
     rel_act = record_activity(
         f,
         "release",
@@ -208,15 +170,7 @@ def build_facts(
         generated=[release],
         informed_by=validation,
     )
-    env = f.node(FAC.Environment, "https://softwarefactory.dev/id/environment/dev", "dev", {FAC.environmentName: "dev"})
-    deployment = f.node(
-        FAC.Deployment,
-        f.iri("deployment", "dev"),
-        "dev deployment",
-        {FAC.url: "http://127.0.0.1:8000", FAC.status: "running"},
-    )
-    f.link(deployment, FAC.deploysRelease, release)
-    f.link(deployment, FAC.inEnvironment, env)
+    deployment = f.deployment(release, "dev", "http://127.0.0.1:8000", "running")
     dep_act = record_activity(
         f,
         "deployment",
@@ -227,16 +181,10 @@ def build_facts(
         generated=[deployment],
         informed_by=rel_act,
     )
-    signals = []
-    for metric, value in (("latency_p95_ms", 12.5), ("error_rate", 0.0), ("requests", 120.0)):
-        sig = f.node(
-            FAC.TelemetrySignal,
-            f.iri("telemetry", metric),
-            metric,
-            {FAC.metric: metric, FAC.route: "*", FAC.value: value},
-        )
-        f.link(sig, FAC.observes, deployment)
-        signals.append(sig)
+    signals = [
+        f.signal(deployment, metric, "*", value, metric)
+        for metric, value in (("latency_p95_ms", 12.5), ("error_rate", 0.0), ("requests", 120.0))
+    ]
     record_activity(
         f,
         "observation",

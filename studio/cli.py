@@ -13,6 +13,7 @@ import typer
 
 from graph import KnowledgeGraph
 from ontology.errors import FactoryError, InvalidInputError
+from studio import lifecycle_commands
 from studio.output import console, error, print_json, print_table, print_trace
 
 __all__ = ["app", "main"]
@@ -200,6 +201,12 @@ def kg_init() -> None:
 
 templates_app = typer.Typer(help="Template packs that render products.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+app.command("build")(lifecycle_commands.build)
+app.command("up")(lifecycle_commands.up)
+app.command("approve")(lifecycle_commands.approve)
+app.command("promote")(lifecycle_commands.promote)
+app.add_typer(lifecycle_commands.products_app, name="products")
+app.add_typer(lifecycle_commands.deployments_app, name="deployments")
 
 
 @app.command("blueprint")

@@ -10,6 +10,7 @@ listed in `Design.used` so the caller can record it as `prov:used`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -40,6 +41,14 @@ SELECT ?product ?entity ?attr ?type ?required ?pii WHERE {
 }"""
 
 
+class PatternOutcome(Protocol):
+    """How past builds that used a pattern went (the factory insights)."""
+
+    builds: int
+    pass_rate: float
+    slo_breaches: int
+
+
 class PatternSource(Protocol):
     def get(self, key: str) -> DomainPattern | None: ...
 
@@ -66,9 +75,15 @@ class Architect(Agent):
     role: ClassVar[str] = "turns requirements into a blueprint"
     version: ClassVar[str] = "1.0.0"
 
-    def __init__(self, patterns: PatternSource, kg: KnowledgeGraph | None = None) -> None:
+    def __init__(
+        self,
+        patterns: PatternSource,
+        kg: KnowledgeGraph | None = None,
+        outcomes: Mapping[str, PatternOutcome] | None = None,
+    ) -> None:
         self.patterns = patterns
         self.kg = kg
+        self.outcomes = outcomes or {}
 
     def design(self, requirements: Requirements, tenant: str, product: str | None = None) -> Design:
         """A valid blueprint for `requirements` in `tenant`; raises InvalidInputError if nothing can be built."""
@@ -107,6 +122,12 @@ class Architect(Agent):
         if pattern is not None:
             used.append(str(PAT[pattern.key]))
             notes.append(f"{need.name}: attributes from pattern {pattern.key}")
+            past = self.outcomes.get(pattern.key)
+            if past is not None and (past.pass_rate < 1.0 or past.slo_breaches):
+                notes.append(
+                    f"{need.name}: past products with pattern {pattern.key} passed {past.pass_rate:.0%} of "
+                    f"{past.builds} build(s) and breached SLOs {past.slo_breaches} time(s): review before release"
+                )
             for attr in pattern.attributes:
                 attributes[attr.name] = attr
         for attr in need.attributes:  # what the intent says wins over the pattern

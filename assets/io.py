@@ -1,0 +1,34 @@
+"""Where lifecycle asset values live: JSON files in each product's workspace under $FACTORY_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
+
+from assets.stages import split_key
+from graph import factory_home
+from infra.workspace import ProductWorkspace
+
+__all__ = ["WorkspaceIOManager"]
+
+
+class WorkspaceIOManager(ConfigurableIOManager):
+    """Stores each product's stage output as `<home>/products/<tenant>/<product>/outputs/<asset>.json`."""
+
+    home: str = ""
+
+    def _workspace(self, partition: str) -> ProductWorkspace:
+        tenant, product = split_key(partition)
+        return ProductWorkspace(Path(self.home).resolve() if self.home else factory_home(), tenant, product)
+
+    def handle_output(self, context: OutputContext, obj: dict[str, Any]) -> None:
+        self._workspace(context.asset_partition_key).save_output(context.asset_key.path[-1], obj)
+
+    def load_input(self, context: InputContext) -> dict[str, Any]:
+        name = context.asset_key.path[-1]
+        value = self._workspace(context.asset_partition_key).load_output(name)
+        if value is None:
+            raise Failure(f"{name} of product {context.asset_partition_key} is not materialized yet: build it first")
+        return value

@@ -1,0 +1,192 @@
+"""The control database's tables and the checks applied to what is written into them.
+
+Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ontology.errors import InvalidInputError
+
+__all__ = [
+    "APPROVAL_DECISIONS",
+    "AUDIT_OUTCOMES",
+    "DEPLOYMENT_STATUSES",
+    "INTENT_STATUSES",
+    "MAX_BLUEPRINT_CHARS",
+    "MAX_INTENT_CHARS",
+    "MAX_REASON_CHARS",
+    "ApprovalRecord",
+    "AuditEvent",
+    "BuildRecord",
+    "DeploymentRecord",
+    "IntentRecord",
+    "ProductRecord",
+    "check_choice",
+    "check_commit",
+    "check_env",
+    "clean_text",
+    "utcnow",
+]
+
+INTENT_STATUSES = ("submitted", "queued", "building", "built", "failed")
+APPROVAL_DECISIONS = ("approved", "rejected")
+AUDIT_OUTCOMES = ("ok", "refused", "failed")
+DEPLOYMENT_STATUSES = ("running", "stopped", "failed")
+MAX_INTENT_CHARS = 20_000
+MAX_BLUEPRINT_CHARS = 200_000
+MAX_REASON_CHARS = 2_000
+_COMMIT = re.compile(r"^[0-9a-f]{7,64}\Z")
+_ENV = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntentRecord(SQLModel, table=True):
+    """One revision of a product's business intent and where its build stands."""
+
+    __table_args__ = (UniqueConstraint("tenant", "product", "revision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str = Field(index=True)
+    text: str = Field(sa_type=Text)
+    blueprint_yaml: str | None = Field(default=None, sa_type=Text)
+    revision: int
+    status: str = Field(default="submitted", index=True)
+    trace_id: str | None = None
+    run_id: str | None = None
+    detail: str | None = Field(default=None, sa_type=Text)
+    submitted_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    actor: str = "cli"
+
+
+class ProductRecord(SQLModel, table=True):
+    """The current state of one product: its revision, trace, repository and per-stage status."""
+
+    __table_args__ = (UniqueConstraint("tenant", "product"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str
+    revision: int = 0
+    trace_id: str | None = None
+    status: str = "new"
+    repo_path: str | None = None
+    service_url: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    stages: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    durations: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+    def stage_map(self) -> dict[str, str]:
+        """A copy of the stage statuses (stage -> status)."""
+        return dict(self.stages or {})
+
+    def duration_map(self) -> dict[str, float]:
+        """A copy of the stage durations in seconds."""
+        return {stage: float(seconds) for stage, seconds in (self.durations or {}).items()}
+
+
+class BuildRecord(SQLModel, table=True):
+    """The outcome of one finished build: tests, lint and the service's measured behaviour."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str
+    revision: int
+    trace_id: str
+    template: str
+    patterns: str = ""
+    passed: bool
+    tests_passed: int = 0
+    tests_failed: int = 0
+    lint_findings: int = 0
+    duration_s: float = 0.0
+    p95_ms: float | None = None
+    error_rate: float | None = None
+    slo_breaches: int = 0
+    finished_at: datetime = Field(default_factory=utcnow)
+
+
+class ApprovalRecord(SQLModel, table=True):
+    """A person's decision on promoting exactly one commit of a product to an environment."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str
+    env: str
+    commit: str
+    decision: str
+    reason: str = Field(sa_type=Text)
+    actor: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when, and whether it was allowed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    outcome: str
+    tenant: str | None = Field(default=None, index=True)
+    product: str | None = None
+    detail: str = Field(default="", sa_type=Text)
+
+
+class DeploymentRecord(SQLModel, table=True):
+    """Where a product runs in one environment, and which revision and commit it runs."""
+
+    __table_args__ = (UniqueConstraint("tenant", "product", "env"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str
+    env: str = "dev"
+    url: str | None = None
+    port: int | None = None
+    pid: int | None = None
+    revision: int | None = None
+    commit: str | None = None
+    trace_id: str | None = None
+    workdir: str | None = None
+    status: str = "running"
+    started_at: datetime = Field(default_factory=utcnow)
+
+
+def clean_text(value: str, what: str, limit: int, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text, not {type(value).__name__}")
+    value = value.strip()
+    if "\x00" in value:
+        raise InvalidInputError(f"{what} contains a NUL byte: remove it and try again")
+    if not value and not empty_ok:
+        raise InvalidInputError(f"{what} is empty: say what you want in a few sentences")
+    if len(value) > limit:
+        raise InvalidInputError(f"{what} has {len(value)} characters: keep it under {limit}")
+    return value
+
+
+def check_choice(value: str, allowed: Sequence[str], what: str) -> str:
+    if value not in allowed:
+        raise InvalidInputError(f"unknown {what} {str(value)[:40]!r}: use one of {', '.join(allowed)}")
+    return value
+
+
+def check_env(env: str) -> str:
+    if not isinstance(env, str) or not _ENV.match(env):
+        raise InvalidInputError(f"invalid environment {str(env)[:40]!r}: use a name like 'dev', 'staging' or 'prod'")
+    return env
+
+
+def check_commit(commit: str) -> str:
+    if not isinstance(commit, str) or not _COMMIT.match(commit):
+        raise InvalidInputError(f"invalid commit {str(commit)[:80]!r}: give the full lowercase hex commit id")
+    return commit

@@ -1,0 +1,290 @@
+"""The local runtime: a rendered service runs as a uvicorn process on loopback, in its own session.
+
+State lives under `<home>/runtime/`: `data/<name>/` (the service's SQLite database, kept across
+revisions), `logs/` (one log per started process) and `telemetry/<name>.jsonl` (the spans the
+service writes). Processes are identified by pid *and* by their command line and working folder
+(read from /proc), so a recycled pid is never signalled. Linux only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from graph.names import check_slug, check_trace_id
+from ontology.errors import FactoryError
+
+__all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "healthy", "stop"]
+
+APP_FACTORY = "app.main:create_app"
+LOG_TAIL_LINES = 15
+
+# Popen objects of the services this process started: poll() reaps them, so none stays a zombie.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+_CHILDREN_LOCK = threading.Lock()
+
+
+class DeploymentError(FactoryError):
+    """A service could not be started, or did not become healthy in time."""
+
+    def __init__(self, message: str, log_lines: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.log_lines = log_lines
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """One running revision of a service: where it listens, where it runs and where it writes."""
+
+    name: str
+    pid: int
+    port: int
+    url: str
+    workdir: Path
+    log_path: Path
+    telemetry_path: Path
+    started_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready record (paths as strings), for a deployment record."""
+        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> ServiceProcess:
+        """The process described by a record written by `as_dict`."""
+        paths = {key: Path(record[key]) for key in ("workdir", "log_path", "telemetry_path")}
+        return cls(
+            name=str(record["name"]),
+            pid=int(record["pid"]),
+            port=int(record["port"]),
+            url=str(record["url"]),
+            started_at=str(record["started_at"]),
+            **paths,
+        )
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a child we started, if it has exited."""
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.get(pid)
+        if child is not None and child.poll() is not None:
+            del _CHILDREN[pid]
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this pid exists and is not a zombie."""
+    _reap(pid)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    state = stat.rpartition(")")[2].split()[:1]
+    return state not in (["Z"], ["X"])
+
+
+def _is_ours(pid: int, workdir: Path) -> bool:
+    """Whether `pid` is a uvicorn serving the app whose working folder is `workdir`."""
+    if pid <= 0 or not _running(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return False
+    names = {part.decode("utf-8", "replace") for part in argv}
+    return "uvicorn" in names and APP_FACTORY in names and cwd == workdir.resolve()
+
+
+def alive(pid: int, workdir: Path) -> bool:
+    """Whether the service we started in `workdir` still runs under `pid`."""
+    return _is_ours(pid, workdir)
+
+
+def healthy(url: str, path: str = "/health", timeout_s: float = 2.0) -> bool:
+    """Whether `url + path` answers 200 within the timeout."""
+    try:
+        return httpx.get(url.rstrip("/") + path, timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_gone(pid: int, timeout_s: float) -> bool:
+    """Wait until `pid` has exited (reaping it when it is our child); whether it did in time."""
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.get(pid)
+    if child is not None:
+        try:
+            child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        _reap(pid)
+        return True
+    deadline = time.monotonic() + timeout_s
+    while _running(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop(pid: int, workdir: Path, timeout_s: float = 10.0) -> bool:
+    """Stop the service started in `workdir` under `pid`: SIGTERM to its group, then SIGKILL.
+
+    Returns False, signalling nothing, when that pid is not such a service (gone, or reused)."""
+    if not _is_ours(pid, workdir):
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    if not _wait_gone(pid, timeout_s):
+        _signal_group(pid, signal.SIGKILL)
+        _wait_gone(pid, 5.0)
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> tuple[str, ...]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    return tuple(line for line in text.splitlines() if line.strip())[-lines:]
+
+
+class LocalRuntime:
+    """Starts, replaces and stops rendered services as local processes; state under `<home>/runtime/`."""
+
+    def __init__(self, home: Path, python: str = sys.executable) -> None:
+        self.root = home / "runtime"
+        self.python = python
+
+    def data_dir(self, name: str) -> Path:
+        """Where the service `name` keeps its database; every revision of it uses the same one."""
+        return self.root / "data" / check_slug(name, "service name")
+
+    def telemetry_path(self, name: str) -> Path:
+        """The JSON-lines file the service `name` appends its spans and metrics to."""
+        return self.root / "telemetry" / f"{check_slug(name, 'service name')}.jsonl"
+
+    def start(
+        self,
+        source: Path,
+        *,
+        name: str,
+        trace_id: str,
+        health_path: str = "/health",
+        timeout_s: float = 30.0,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ServiceProcess:
+        """Run the service rendered in `source` on a free loopback port and wait until it is healthy.
+
+        `extra_env` is applied last, over the runtime's own variables. Raises DeploymentError, with the last
+        log lines, when the service exits or stays unhealthy; nothing is left running then."""
+        check_trace_id(trace_id)
+        workdir = source.resolve()
+        if not (workdir / "app").is_dir():
+            raise DeploymentError(f"{source} holds no rendered service (no app/ folder): render the product first")
+        data, telemetry = self.data_dir(name), self.telemetry_path(name)
+        logs = self.root / "logs"
+        for folder in (data, telemetry.parent, logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+        env.update(
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONUNBUFFERED="1",
+            DATABASE_URL=f"sqlite:///{(data / 'service.db').resolve()}",
+            FACTORY_TELEMETRY_FILE=str(telemetry.resolve()),
+            FACTORY_TRACE_ID=trace_id,
+        )
+        env.update(extra_env or {})
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        log_path = logs / f"{name}-{port}.log"
+        command = [self.python, "-m", "uvicorn", "--factory", APP_FACTORY, "--host", "127.0.0.1", "--port", str(port)]
+        started_at = datetime.now(UTC).isoformat()
+        with log_path.open("wb") as log:
+            child = subprocess.Popen(
+                command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            )
+        with _CHILDREN_LOCK:
+            _CHILDREN[child.pid] = child
+        deadline = time.monotonic() + timeout_s
+        try:
+            while not healthy(url, health_path, timeout_s=1.0):
+                code = child.poll()
+                if code is not None or time.monotonic() >= deadline:
+                    why = f"exited with code {code}" if code is not None else f"was not healthy within {timeout_s:g} s"
+                    raise DeploymentError(f"service {name} from {source} {why}; fix it and deploy again")
+                time.sleep(0.1)
+        except BaseException as exc:  # a failed start, or an interrupt: leave nothing running
+            self._abandon(child)
+            if not isinstance(exc, DeploymentError):
+                raise
+            lines = _tail(log_path)
+            shown = " | ".join(lines[-5:])[-600:] or "(empty log)"
+            raise DeploymentError(f"{exc} (log {log_path}): {shown}", lines) from None
+        return ServiceProcess(name, child.pid, port, url, workdir, log_path, telemetry, started_at)
+
+    @staticmethod
+    def _abandon(child: subprocess.Popen[bytes]) -> None:
+        """Kill a child that failed to start, with its group, and reap it."""
+        if child.poll() is None:
+            _signal_group(child.pid, signal.SIGKILL)
+            child.wait(timeout=10)
+        _reap(child.pid)
+
+    def stop(self, process: ServiceProcess, timeout_s: float = 10.0) -> bool:
+        """Stop a service this runtime started; whether it was running."""
+        return stop(process.pid, process.workdir, timeout_s)
+
+    def alive(self, process: ServiceProcess) -> bool:
+        """Whether the process still runs and is still that service."""
+        return alive(process.pid, process.workdir)
+
+    def replace(
+        self,
+        old: ServiceProcess | tuple[int, Path] | None,
+        source: Path,
+        *,
+        name: str,
+        trace_id: str,
+        health_path: str = "/health",
+        timeout_s: float = 30.0,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ServiceProcess:
+        """Start the new revision, and only once it is healthy stop the old one: no moment without a server.
+
+        When the new one fails, DeploymentError is raised and the old one keeps running."""
+        new = self.start(
+            source, name=name, trace_id=trace_id, health_path=health_path, timeout_s=timeout_s, extra_env=extra_env
+        )
+        if isinstance(old, ServiceProcess):
+            stop(old.pid, old.workdir)
+        elif old is not None:
+            stop(old[0], old[1])
+        return new

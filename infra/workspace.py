@@ -1,0 +1,124 @@
+"""A product's working folder under $FACTORY_HOME: rendered files, stage outputs and stage facts.
+
+Each lifecycle stage keeps the facts it recorded in its own N-Quads file, and the product's
+graph in the knowledge graph is always replaced by the union of them. Re-running a stage
+therefore replaces its facts instead of adding a second copy, and a build killed half-way
+leaves a graph that is exactly the stages that finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from graph import KnowledgeGraph
+from graph.facts import ProductFacts
+from graph.knowledge_graph import WriteStats
+from graph.names import check_slug, check_trace_id
+
+__all__ = ["ProductWorkspace", "tree_digest", "write_atomically"]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file and a rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def tree_digest(root: Path, paths: list[str]) -> str:
+    """A digest of the named files' paths and contents under `root` ("missing" when one is gone)."""
+    digest = hashlib.sha256()
+    for rel in sorted(paths):
+        path = root / rel
+        if not path.is_file():
+            return "missing"
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class ProductWorkspace:
+    """The folder `<home>/products/<tenant>/<product>` and what the lifecycle keeps in it."""
+
+    def __init__(self, home: Path, tenant: str, product: str) -> None:
+        self.tenant = check_slug(tenant, "tenant")
+        self.product = check_slug(product, "product")
+        self.home = home
+        self.root = home / "products" / tenant / product
+
+    @property
+    def render_dir(self) -> Path:
+        """Where the engineer renders the current revision."""
+        return self.root / "render"
+
+    @property
+    def blueprint_path(self) -> Path:
+        return self.root / "blueprint.yaml"
+
+    def reset_render(self) -> Path:
+        """An empty render folder (the previous render removed)."""
+        if self.render_dir.exists():
+            shutil.rmtree(self.render_dir)
+        self.render_dir.mkdir(parents=True)
+        return self.render_dir
+
+    def clean_copy(self, paths: list[str]) -> Path:
+        """A fresh copy of just the rendered files in `paths` (no caches the tests left behind)."""
+        target = self.root / "release-source"
+        if target.exists():
+            shutil.rmtree(target)
+        for rel in paths:
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.render_dir / rel, dest)
+        return target
+
+    # ------------------------------------------------------------------ stage outputs
+    def output_path(self, stage: str) -> Path:
+        return self.root / "outputs" / f"{check_slug(stage, 'stage')}.json"
+
+    def save_output(self, stage: str, value: dict[str, Any]) -> Path:
+        path = self.output_path(stage)
+        write_atomically(path, json.dumps(value, indent=2, sort_keys=True, default=str).encode())
+        return path
+
+    def load_output(self, stage: str) -> dict[str, Any] | None:
+        path = self.output_path(stage)
+        return json.loads(path.read_text()) if path.exists() else None
+
+    # ------------------------------------------------------------------ stage facts
+    def facts(self, trace_id: str) -> ProductFacts:
+        """An empty facts builder for this product's build `trace_id`."""
+        return ProductFacts(self.tenant, self.product, trace_id)
+
+    def _facts_dir(self) -> Path:
+        return self.root / "facts"
+
+    def save_facts(self, stage: str, facts: ProductFacts) -> None:
+        """Keep `stage`'s facts, replacing what an earlier run of the same stage recorded."""
+        data = (ox.serialize(facts.quads, format=ox.RdfFormat.N_QUADS) or b"") if facts.quads else b""
+        write_atomically(self._facts_dir() / f"{check_slug(stage, 'stage')}.nq", data)
+
+    def clear_facts(self) -> None:
+        """Forget every stage's facts (a new revision starts a new build)."""
+        for path in self._facts_dir().glob("*.nq"):
+            path.unlink()
+
+    def union(self, trace_id: str) -> ProductFacts:
+        """The facts of every stage recorded so far, as one build."""
+        merged = self.facts(check_trace_id(trace_id))
+        for path in sorted(self._facts_dir().glob("*.nq")):
+            merged.quads.extend(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+        return merged
+
+    def publish(self, kg: KnowledgeGraph, stage: str, facts: ProductFacts) -> WriteStats:
+        """Record `stage`'s facts and replace the product's graph with the union of every stage's facts."""
+        self.save_facts(stage, facts)
+        return kg.write(self.union(facts.trace_id))

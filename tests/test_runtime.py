@@ -1,0 +1,185 @@
+"""The local runtime starts a rendered service as a real uvicorn process, replaces it without a gap,
+stops only what it started, and reports a service that does not come up with its log lines."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from generators.agents.engineer import Engineer
+from infra.runtime import DeploymentError, LocalRuntime, ServiceProcess, alive, healthy, stop
+from ontology.errors import InvalidInputError
+from tests.product_blueprints import clinic
+
+TRACE = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def product(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The clinic product (patients, doctors, appointments), rendered once for the module."""
+    folder = tmp_path_factory.mktemp("runtime") / "clinic"
+    Engineer().render(clinic(), folder, TRACE, pack=("fastapi-service", "1.0.0"))
+    return folder
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> LocalRuntime:
+    return LocalRuntime(tmp_path / "home")
+
+
+@pytest.fixture
+def started() -> Iterator[list[ServiceProcess]]:
+    """Services a test starts go in this list; whatever still runs at the end is stopped."""
+    services: list[ServiceProcess] = []
+    yield services
+    for service in services:
+        stop(service.pid, service.workdir, timeout_s=5)
+
+
+def _cwd_users(folder: Path) -> list[int]:
+    """The pids of processes whose working folder is `folder`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == folder.resolve():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _broken_app(folder: Path) -> Path:
+    """A service folder whose app fails on import."""
+    (folder / "app").mkdir(parents=True)
+    (folder / "app" / "__init__.py").write_text("")
+    (folder / "app" / "main.py").write_text('raise RuntimeError("boom: the app cannot be imported")\n')
+    return folder
+
+
+def test_a_started_service_is_healthy_in_its_own_session_and_stops(
+    runtime: LocalRuntime, product: Path, started: list[ServiceProcess], tmp_path: Path
+) -> None:
+    service = runtime.start(product, name="clinic", trace_id=TRACE)
+    started.append(service)
+    assert healthy(service.url)
+    assert service.url == f"http://127.0.0.1:{service.port}"
+    assert runtime.alive(service) and alive(service.pid, product)
+    assert os.getsid(service.pid) == service.pid  # its own session: it outlives the caller
+    assert (tmp_path / "home/runtime/data/clinic/service.db").is_file()
+    assert service.telemetry_path == tmp_path / "home/runtime/telemetry/clinic.jsonl"
+    assert "Uvicorn running" in service.log_path.read_text()
+    assert ServiceProcess.from_dict(service.as_dict()) == service
+    answer = httpx.get(f"{service.url}/patients", headers={"X-Tenant-ID": "acme"}, timeout=5)
+    assert answer.status_code == 200 and answer.json()["total"] == 0
+
+    assert runtime.stop(service) is True
+    assert not alive(service.pid, product)
+    assert not Path(f"/proc/{service.pid}").exists()  # reaped, not left a zombie
+    assert not healthy(service.url)
+    assert stop(service.pid, product) is False  # already gone
+
+
+def test_replace_starts_the_new_revision_before_stopping_the_old_one(
+    runtime: LocalRuntime, product: Path, started: list[ServiceProcess], tmp_path: Path
+) -> None:
+    old = runtime.start(product, name="clinic", trace_id=TRACE)
+    started.append(old)
+    tenant = {"X-Tenant-ID": "acme"}
+    created = httpx.post(f"{old.url}/patients", json={"full_name": "Ada"}, headers=tenant, timeout=5)
+    assert created.status_code == 201, created.text
+    revision = tmp_path / "revision-2"
+    shutil.copytree(product, revision)
+
+    logs = tmp_path / "home" / "runtime" / "logs"
+    answered: set[int] = set()  # the ports that answered /health while the revision changed
+    failures: list[int] = []  # poll numbers at which no revision answered
+    polls = 0
+    done = threading.Event()
+
+    def poll_health() -> None:
+        """Every 10 ms, some revision of the service (any port with a log under the runtime) must answer."""
+        nonlocal polls
+        with httpx.Client(timeout=2) as client:
+            while not done.is_set():
+                polls += 1
+                ok = False
+                for log in sorted(logs.glob("clinic-*.log")):
+                    port = int(log.stem.rsplit("-", 1)[1])
+                    try:
+                        if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                            answered.add(port)
+                            ok = True
+                    except httpx.TransportError:
+                        continue
+                if not ok:
+                    failures.append(polls)
+                done.wait(0.01)
+
+    poller = threading.Thread(target=poll_health)
+    poller.start()
+    try:
+        new = runtime.replace(old, revision, name="clinic", trace_id=TRACE)
+        started.append(new)
+        done.wait(0.2)
+    finally:
+        done.set()
+        poller.join()
+    assert failures == []
+    assert polls > 20
+    assert answered == {old.port, new.port}
+    assert new.pid != old.pid and new.workdir == revision.resolve()
+    assert not alive(old.pid, product) and alive(new.pid, revision)
+    kept = httpx.get(f"{new.url}/patients/{created.json()['id']}", headers=tenant, timeout=5)
+    assert kept.status_code == 200 and kept.json()["full_name"] == "Ada"  # the data survives the revision
+
+    with pytest.raises(DeploymentError):
+        runtime.replace(new, _broken_app(tmp_path / "broken"), name="clinic", trace_id=TRACE)
+    assert alive(new.pid, revision) and healthy(new.url)  # a failed revision leaves the running one alone
+
+
+def test_stop_refuses_a_process_that_is_not_our_service(product: Path, tmp_path: Path) -> None:
+    sleeper = subprocess.Popen(["sleep", "30"], cwd=tmp_path)
+    try:
+        assert stop(sleeper.pid, product) is False  # another folder
+        assert stop(sleeper.pid, tmp_path) is False  # the right folder, but not a uvicorn
+        assert not alive(sleeper.pid, tmp_path)
+        assert sleeper.poll() is None  # still running: nothing was signalled
+    finally:
+        sleeper.kill()
+        sleeper.wait(timeout=5)
+
+
+def test_a_service_that_cannot_start_raises_with_its_log_and_leaves_nothing(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    broken = _broken_app(tmp_path / "broken")
+    with pytest.raises(DeploymentError, match="exited with code") as caught:
+        runtime.start(broken, name="broken", trace_id=TRACE, timeout_s=20)
+    assert any("boom: the app cannot be imported" in line for line in caught.value.log_lines)
+    assert "\n" not in str(caught.value)
+    assert _cwd_users(broken) == []
+
+    with pytest.raises(DeploymentError, match="no app/ folder"):
+        runtime.start(tmp_path / "empty", name="empty", trace_id=TRACE)
+
+
+def test_a_service_that_stays_unhealthy_is_killed(runtime: LocalRuntime, product: Path) -> None:
+    with pytest.raises(DeploymentError, match="was not healthy within 2 s") as caught:
+        runtime.start(product, name="clinic", trace_id=TRACE, health_path="/no-such-route", timeout_s=2)
+    assert caught.value.log_lines
+    assert _cwd_users(product) == []
+
+
+def test_names_and_trace_ids_are_checked(runtime: LocalRuntime, product: Path) -> None:
+    with pytest.raises(InvalidInputError, match="trace id"):
+        runtime.start(product, name="clinic", trace_id="not-a-trace")
+    with pytest.raises(InvalidInputError, match="service name"):
+        runtime.start(product, name="../escape", trace_id=TRACE)
