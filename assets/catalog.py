@@ -1,6 +1,5 @@
 """Factory-wide assets: the template catalog and the insights every build feeds."""
 
-
 import json
 from typing import Any
 

@@ -5,7 +5,6 @@ deployment runs it on loopback, telemetry drives a smoke workload and measures i
 blueprint's objectives, and knowledge records the finished build for the next one to learn from.
 """
 
-
 import datetime as dt
 import shutil
 from dataclasses import asdict

@@ -4,7 +4,6 @@ Each asset is one product's stage (partition `<tenant>.<product>`), records its 
 in the knowledge graph and reuses its stored result when its inputs did not change.
 """
 
-
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any

@@ -1,6 +1,5 @@
 """Sensors: submitted intents become product partitions and lifecycle runs; failed runs are recorded."""
 
-
 from dagster import (
     DefaultSensorStatus,
     RunFailureSensorContext,
