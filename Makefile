@@ -1,12 +1,12 @@
 # The two commands of the README's quick start, and the pieces they are made of.
-#   make demo   sets everything up and runs the main job on embedded defaults
+#   make up     sets everything up and runs the main job on embedded defaults (Ctrl-C stops it)
 #   make test   sets everything up and runs lint, type checks and the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup up demo test lint typecheck pytest bench clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==2.13.0 || echo "torch 2.13.0 not available here; the default build will be installed"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+up: setup
+	$(BIN)/factory up
 
 demo: setup
 	$(BIN)/factory demo

@@ -271,6 +271,15 @@ def deployments_stop(
         console.print("no running deployments")
 
 
+def _stop_deployed(control: Any, keep: set[int | None]) -> None:
+    from infra import runtime
+
+    for d in control.deployments(None, status="running"):
+        if d.pid not in keep and d.pid and d.workdir:
+            runtime.stop(d.pid, Path(d.workdir))
+            control.upsert_deployment(d.tenant, d.product, d.env, status="stopped")
+
+
 def up(
     host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
     dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
@@ -302,6 +311,8 @@ def up(
         ],
     }  # fmt: skip
     started: dict[str, subprocess.Popen[bytes]] = {}
+    control = ControlPlane(None, home)
+    running_before = {d.pid for d in control.deployments(None, status="running")}
     try:
         if not once:
             for name, command in commands.items():
@@ -310,7 +321,6 @@ def up(
             console.print(f"Dagster UI  http://{host}:{dagster_port}")
             console.print(f"Studio      http://{host}:{studio_port}")
             console.print(f"logs        {logs}")
-        control = ControlPlane(None, home)
         if demo and not control.products(None):
             for tenant, product, text in DEMO_INTENTS:
                 record, _ = control.submit_intent(tenant, product, text, actor="factory up")
@@ -328,6 +338,8 @@ def up(
         gone = [n for n, p in started.items() if p.poll() is not None]
         raise InvalidInputError(f"{', '.join(gone)} stopped: see {logs}")
     finally:
+        if not once:  # the services this command deployed stop with it; --once leaves them running
+            _stop_deployed(control, running_before)
         for process in started.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import materialize
+from dagster import DagsterInstance, SensorResult, build_sensor_context, materialize
 
 from assets.definitions import defs
-from assets.resources import KnowledgeGraphResource
+from assets.delivery import knowledge
+from assets.design import intent
+from assets.resources import ControlPlaneResource, KnowledgeGraphResource
+from assets.sensors import intake
 from assets.vocabulary import ontology, pattern_library
 from graph import KnowledgeGraph
+from infra.control import ControlPlane
 
 
 def test_definitions_load() -> None:
@@ -34,3 +38,34 @@ def test_vocabulary_assets_load_the_shared_graphs(tmp_path: Path) -> None:
     assert patterns >= 40
     assert triples["pattern_library"] > patterns
     assert triples["ontology"] > 100
+
+
+def test_the_lifecycle_definitions_load() -> None:
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    lifecycle = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment"]
+    assert {*lifecycle, "telemetry", "knowledge", "template_catalog", "factory_insights"} <= keys
+    job = defs.resolve_job_def("lifecycle")
+    assert job.partitions_def is not None and job.partitions_def.name == "product"  # type: ignore[attr-defined]
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"blueprint_conforms", "policy", "tests_pass", "lint_clean", "tenant_scoped"}
+    assert {s.name for s in defs.sensors or []} == {"intake", "build_failures"}
+    assert all((a.__doc__ or "").strip() for a in (intent, knowledge))
+
+
+def test_the_intake_sensor_turns_each_submitted_intent_into_one_run(tmp_path: Path) -> None:
+    control = ControlPlane(None, tmp_path)
+    first, _ = control.submit_intent("acme", "billing", "An invoicing service for customers")
+    other, _ = control.submit_intent("globex", "clinic", "A clinic where patients book appointments")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(
+            instance=instance, resources={"control": ControlPlaneResource(home=str(tmp_path))}
+        )
+        result = intake(context)
+        assert isinstance(result, SensorResult)
+        assert sorted(r.partition_key or "" for r in result.run_requests or []) == ["acme.billing", "globex.clinic"]
+        assert result.dynamic_partitions_requests[0].partition_keys == ["acme.billing", "globex.clinic"]  # type: ignore[index,union-attr]
+        assert {control.intent(first.id or 0).status, control.intent(other.id or 0).status} == {"queued"}
+        again = intake(
+            build_sensor_context(instance=instance, resources={"control": ControlPlaneResource(home=str(tmp_path))})
+        )
+        assert isinstance(again, SensorResult) and not again.run_requests
