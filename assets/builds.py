@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, execute_job, reconstructable
+from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
 from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
 from assets.stages import PRODUCTS, partition_key
@@ -24,7 +24,7 @@ from infra.workspace import ProductWorkspace
 __all__ = ["BuildOutcome", "build_product", "dagster_home", "factory_instance"]
 
 _TEMPLATE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
-_DEFAULT_YAML = "storage:\n  sqlite:\n    base_dir:\n      env: DAGSTER_HOME\ntelemetry:\n  enabled: false\n"
+_DEFAULT_YAML = "telemetry:\n  enabled: false\n"
 
 
 def dagster_home(home: Path | None = None) -> Path:
@@ -100,7 +100,17 @@ class BuildOutcome:
         }
 
 
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the summary says what failed
+
+
+def _reason(event: DagsterEvent) -> str:
+    """`<stage>: <what went wrong>`, from the innermost error of a failed step."""
+    error = event.step_failure_data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    message = error.message.strip() if error is not None else "failed"
+    first = message.splitlines()[0] if message else "failed"
+    return f"{event.step_key}: {first.split(': ', 1)[-1] if first.count(':') else first}"
 
 
 def _executor(name: str) -> dict[str, Any]:
@@ -130,7 +140,7 @@ def build_product(tenant: str, product: str, *, home: Path | None = None, execut
         success = result.success
         run_id = result.run_id
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        failures = [e.message for e in result.all_events if e.is_failure and e.message]
+        failures = [_reason(e) for e in result.all_events if e.is_step_failure]
         stages: dict[str, str] = {}
         for e in result.all_events:
             if e.step_key and (e.is_step_success or e.is_step_failure or e.is_step_skipped):
@@ -145,13 +155,16 @@ def build_product(tenant: str, product: str, *, home: Path | None = None, execut
     failed_check = [name for name, ok in checks.items() if not ok]
     error = None
     if not success:
-        error = f"blocking check(s) failed: {', '.join(failed_check)}" if failed_check else (failures or ["failed"])[-1]
+        error = (
+            f"blocking check(s) failed: {', '.join(failed_check)}" if failed_check else "; ".join(failures) or "failed"
+        )
         latest = control.latest_intent(tenant, product)
         if latest is not None and latest.id is not None:
             control.set_intent_status(latest.id, "failed", detail=error[:500])
         control.upsert_product(tenant, product, status="failed")
-    with execute_job(
-        reconstructable(refresh_job), instance=instance, run_config=_executor("in_process"), raise_on_error=False
-    ):
-        pass
+    if any(not v.get("reused") for v in outputs.values()):  # a build that did work refreshes the insights
+        with execute_job(
+            reconstructable(refresh_job), instance=instance, run_config=_executor("in_process"), raise_on_error=False
+        ):
+            pass
     return BuildOutcome(tenant, product, run_id, success, time.perf_counter() - started, stages, checks, outputs, error)

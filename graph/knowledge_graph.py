@@ -184,12 +184,13 @@ class KnowledgeGraph:
         with self._session(write=True) as s:
             self._mark_pending(list(graphs), add=True)
             started = time.perf_counter()
+            before = {g: list(s.rdf.quads(g)) for g in graphs if s.rdf.has_graph(g)}  # what the projection holds now
             if replace:
                 s.rdf.replace_graphs(graphs)
             else:
                 s.rdf.add(q for quads in graphs.values() for q in quads)
             stored = time.perf_counter()
-            rows = self._project(s, list(graphs), graphs if replace else None)
+            rows = self._project(s, list(graphs), graphs if replace else None, before)
             self._mark_pending(list(graphs), add=False)
             return WriteStats(
                 sum(len(q) for q in graphs.values()), rows, stored - started, time.perf_counter() - stored
@@ -235,11 +236,19 @@ class KnowledgeGraph:
             self._mark_pending(products, add=False)
         return sum(len(q) for q in graphs.values())
 
-    def _project(self, s: _Session, graphs: Sequence[str], known: Mapping[str, list[ox.Quad]] | None = None) -> int:
+    def _project(
+        self,
+        s: _Session,
+        graphs: Sequence[str],
+        known: Mapping[str, list[ox.Quad]] | None = None,
+        before: Mapping[str, list[ox.Quad]] | None = None,
+    ) -> int:
         """Rebuild the property-graph projection of `graphs`; returns the rows written.
 
         `known` holds the graphs' complete contents when the caller has them (a replace),
-        which saves reading them back from the RDF store.
+        which saves reading them back from the RDF store. `before` holds what the graphs
+        held until now, whose projection is what the property graph has: then only the
+        difference is written.
         """
         rows = 0
         by_tenant: dict[str, list[str]] = {}
@@ -253,7 +262,10 @@ class KnowledgeGraph:
             else:
                 quads = {g: list(s.rdf.quads(g)) for g in tgraphs if s.rdf.has_graph(g)}
             projection = project(quads, self.embedder)
-            s.pg(tenant).replace(tgraphs, projection)
+            previous = None
+            if before is not None:
+                previous = project({g: before[g] for g in tgraphs if before.get(g)}, self.embedder, vectors=False)
+            s.pg(tenant).replace(tgraphs, projection, previous)
             s.pgs.pop(tenant).close()  # a writer touching many tenants keeps one database open at a time
             rows += projection.rows
         return rows

@@ -71,8 +71,13 @@ def _lookup() -> _Lookup:
     )
 
 
-def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None) -> Projection:
-    """Rows for the given product graphs; edges whose ends are not typed nodes are skipped."""
+def project(
+    graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None, *, vectors: bool = True
+) -> Projection:
+    """Rows for the given product graphs; edges whose ends are not typed nodes are skipped.
+
+    Memories are listed when there is an embedder; `vectors=False` lists them without embedding them.
+    """
     look = _lookup()
     depth, rel_of = look.depth, look.rel
     out = Projection()
@@ -131,8 +136,8 @@ def project(graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None
                 continue
             edges.append((rel, src, dst, f"{product}|{subject}", f"{product}|{target}"))
     out.edges = group_edges(edges)
-    if embed is not None and memory_texts:
-        vectors = embed(memory_texts)
-        for memory, vector in zip(out.memories, vectors, strict=True):
+    if embed is not None and memory_texts and vectors:
+        embedded = embed(memory_texts)
+        for memory, vector in zip(out.memories, embedded, strict=True):
             memory["embedding"] = vector
     return out

@@ -306,7 +306,9 @@ def error_console_note(message: str) -> None:
 def main() -> None:
     """Entry point: one-line errors and a non-zero exit instead of tracebacks."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except FactoryError as exc:
         error(str(exc))
         sys.exit(2)

@@ -70,14 +70,18 @@ def kg(home: Path) -> KnowledgeGraph:
 
 
 def activities(home: Path, tenant: str, trace_id: str) -> dict[str, int]:
-    rows = kg(home).sparql(
-        "PREFIX fac: <https://softwarefactory.dev/ontology#> "
-        "SELECT ?trace ?stage (COUNT(DISTINCT ?a) AS ?n) (COUNT(?start) AS ?starts) WHERE { "
-        "?a fac:traceId ?trace ; fac:stage ?stage ; <http://www.w3.org/ns/prov#startedAtTime> ?start } "
-        "GROUP BY ?trace ?stage",
-        tenant,
-        {"trace": ox.Literal(trace_id)},
-    ).rows
+    rows = (
+        kg(home)
+        .sparql(
+            "PREFIX fac: <https://softwarefactory.dev/ontology#> "
+            "SELECT ?trace ?stage (COUNT(DISTINCT ?a) AS ?n) (COUNT(?start) AS ?starts) WHERE { "
+            "?a fac:traceId ?trace ; fac:stage ?stage ; <http://www.w3.org/ns/prov#startedAtTime> ?start } "
+            "GROUP BY ?trace ?stage",
+            tenant,
+            {"trace": ox.Literal(trace_id)},
+        )
+        .rows
+    )
     return {str(stage): int(starts) for _, stage, _, starts in rows}
 
 
@@ -192,7 +196,7 @@ def test_a_persons_edit_survives_a_rebuild_and_a_conflict_stops_the_release(env:
     assert "README.md" in json.loads((home / "products/acme/helpdesk/outputs/release.json").read_text())["kept_edits"]
     # a person changes a line the generator changes next time: the build stops with a report
     config = repo.path / "app/config.py"
-    config.write_text(config.read_text().replace("PRODUCT_DESCRIPTION = ", "PRODUCT_DESCRIPTION = 'edited by hand' or "))
+    config.write_text(config.read_text().replace("FACTORY_TRACE_ID = ", "FACTORY_TRACE_ID = 'pinned by hand' or "))
     repo.repo.index.add(["app/config.py"])
     repo.repo.index.commit("Hand-tuned description")
     head = repo.head()
