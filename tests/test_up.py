@@ -1,0 +1,69 @@
+"""`factory up` serves the Dagster UI and the Studio on loopback, and Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+FACTORY = str(Path(sys.executable).with_name("factory"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, timeout_s: float = 180) -> httpx.Response:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} never answered")
+        time.sleep(1)
+
+
+def test_up_serves_dagster_and_the_studio_and_ctrl_c_stops_them(tmp_path: Path) -> None:
+    dagster_port, studio_port = free_port(), free_port()
+    env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
+    env.pop("DAGSTER_HOME", None)
+    command = [FACTORY, "up", "--no-demo", "--dagster-port", str(dagster_port), "--studio-port", str(studio_port)]
+    up = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = wait_for(f"http://127.0.0.1:{dagster_port}/server_info").json()
+        assert "dagster_webserver_version" in info
+        wait_for(f"http://127.0.0.1:{studio_port}/_stcore/health")
+        # the webserver loaded our definitions: the lifecycle job is there
+        query = {"query": '{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }'}
+        jobs = httpx.post(f"http://127.0.0.1:{dagster_port}/graphql", json=query, timeout=30).json()
+        names = {j["name"] for r in jobs["data"]["repositoriesOrError"]["nodes"] for j in r["jobs"]}
+        assert {"lifecycle", "factory_refresh"} <= names
+        assert (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()
+    finally:
+        up.send_signal(signal.SIGINT)
+        out, err = up.communicate(timeout=60)
+    assert f"http://127.0.0.1:{dagster_port}" in out and f"http://127.0.0.1:{studio_port}" in out
+    for port in (dagster_port, studio_port):  # nothing it started is left listening
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+
+
+def test_up_refuses_a_non_loopback_address(tmp_path: Path) -> None:
+    env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
+    run = subprocess.run([FACTORY, "up", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "loopback" in run.stderr
