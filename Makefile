@@ -6,9 +6,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup up demo test lint typecheck pytest bench clean
+.PHONY: setup chromium up demo test lint typecheck pytest bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# The Studio's browser test drives Debian's Chromium (never a browser download); installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium \
+	  || echo "could not install chromium: the Studio's browser test will be skipped"; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

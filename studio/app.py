@@ -1,35 +1,64 @@
-"""Factory Studio: the products the factory built, their stages, traces and running services.
+"""Factory Studio: where people direct and govern the factory (`streamlit run studio/app.py`, or `factory up`).
 
-Run with `streamlit run studio/app.py` (or `factory up`). It reads the same control database
-and knowledge graph as the command line and holds no logic of its own.
+One multipage app: the sidebar picks the tenant whose products and knowledge every page shows.
+The pages call the same core as the command line and hold no logic of their own.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from graph import factory_home
-from infra.control import ControlPlane
+from graph.names import check_slug
+from studio import state, views
 
-st.set_page_config(page_title="Software Factory Studio", layout="wide")
-st.title("Software Factory Studio")
+st.set_page_config(page_title="Software Factory Studio", page_icon=":material/factory:", layout="wide")
 
-control = ControlPlane(None, factory_home())
-records = control.products(None)
-tenants = sorted({r.tenant for r in records})
-tenant = st.selectbox("Tenant", tenants) if tenants else None
-if tenant is None:
-    st.info('No products yet: run `factory build "<intent>" --tenant T` or `factory up`.')
-else:
-    rows = [
-        {
-            "product": r.product,
-            "revision": r.revision,
-            "status": r.status,
-            "trace id": r.trace_id,
-            "service": r.service_url,
-            **{stage: status for stage, status in (r.stage_map() if hasattr(r, "stage_map") else {}).items()},
-        }
-        for r in control.products(tenant)
-    ]
-    st.dataframe(rows, use_container_width=True, column_config={"service": st.column_config.LinkColumn("service")})
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/new_product.py", title="New product", icon=":material/add_circle:", url_path="new"),
+    st.Page("pages/product.py", title="Product", icon=":material/deployed_code:", url_path="product"),
+    st.Page("pages/trace.py", title="Trace", icon=":material/timeline:", url_path="trace"),
+    st.Page("pages/knowledge.py", title="Knowledge", icon=":material/hub:", url_path="knowledge"),
+    st.Page("pages/governance.py", title="Governance", icon=":material/gavel:", url_path="governance"),
+    st.Page("pages/templates.py", title="Templates", icon=":material/stacks:", url_path="templates"),
+]
+
+
+def _keep_tenant() -> None:
+    st.session_state["tenant"] = st.session_state["_tenant_widget"]
+
+
+def tenant_selector() -> None:
+    """The sidebar's tenant selector: a tenant's view shows only its products and knowledge."""
+    known: list[str] = []
+    with state.guard("Reading the tenants"):
+        known = views.tenants(state.control())
+    wanted = st.session_state.pop("_next_tenant", None)
+    from_url = st.query_params.get("tenant")
+    if from_url and from_url != st.session_state.get("_url_tenant"):
+        st.session_state["_url_tenant"] = from_url
+        with state.guard("The tenant in the address"):
+            wanted = check_slug(from_url, "tenant")
+    if wanted and wanted not in known:
+        known = sorted({*known, wanted})
+    options = [*known, state.ADMIN]
+    if wanted:
+        st.session_state["tenant"] = wanted
+    elif st.session_state.get("tenant") not in options:
+        st.session_state["tenant"] = options[0]
+    # The widget's own key is dropped when the page changes; "tenant" keeps the choice across pages.
+    st.session_state["_tenant_widget"] = st.session_state["tenant"]
+    chosen = st.sidebar.selectbox(
+        "Tenant", options, key="_tenant_widget", on_change=_keep_tenant, help="Every page shows only its products."
+    )
+    st.session_state["tenant"] = chosen
+    if chosen != state.ADMIN:
+        st.query_params["tenant"] = st.session_state["_url_tenant"] = chosen
+    elif "tenant" in st.query_params:
+        del st.query_params["tenant"]
+    st.sidebar.caption(f"Factory home `{state.home()}`")
+
+
+navigation = st.navigation(PAGES)
+tenant_selector()
+navigation.run()

@@ -1,0 +1,93 @@
+"""Governance: pending approvals (approve or reject with a reason), promotions, policy findings, the audit log."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from infra import governance
+from infra.gitops import ProductRepository
+from infra.insights import load_insights
+from infra.workspace import ProductWorkspace
+from ontology.errors import InvalidInputError
+from studio import state, views
+
+
+def approvals() -> None:
+    control, tenant = state.control(), state.tenant()
+    products = control.products(tenant)
+    found = views.promotions(control, state.home(), products)
+    pending = [p for p in found if p.pending]
+    st.subheader(f"Pending approvals ({len(pending)})")
+    if pending:
+        st.dataframe([p.row() for p in pending], hide_index=True)
+    else:
+        st.caption("Nothing waits for a decision: prod needs one when staging holds a commit prod does not.")
+    if not found:
+        st.info(f"No released products for {state.tenant_label()}.")
+        return
+    with st.expander("Every released product's environments"):
+        st.dataframe([p.row() for p in found], hide_index=True)
+    names = [p.product for p in found]
+    owner = {p.product: p.tenant for p in products}
+    with st.form("decide"):
+        st.markdown("**Decide on promoting to prod** (the commit now on staging)")
+        left, right = st.columns([1, 1])
+        product = left.selectbox("Product", names, index=names.index(pending[0].product) if pending else 0)
+        decision = right.radio("Decision", ["approved", "rejected"], horizontal=True)
+        reason = st.text_input("Reason (recorded in the audit log)", key="decide_reason")
+        if st.form_submit_button("Record the decision", type="primary"):
+            with state.guard("Recording the decision"):
+                if not reason.strip():
+                    raise InvalidInputError("give a reason: it is recorded in the audit log with the decision")
+                repo = ProductRepository(state.home(), owner[str(product)], str(product))
+                record = governance.approve(control, repo, "prod", str(decision), reason, state.actor())
+                st.success(f"{record.decision} {product} at {record.commit[:12]} for prod.")
+    with st.form("promote"):
+        st.markdown("**Promote** (dev → staging, or staging → prod once approved)")
+        left, right = st.columns([1, 1])
+        product = left.selectbox("Product", names, key="promote_product")
+        env = right.radio("To", ["staging", "prod"], horizontal=True)
+        if st.form_submit_button("Promote"):
+            with state.guard("Promoting"):
+                repo = ProductRepository(state.home(), owner[str(product)], str(product))
+                commit = governance.promote(control, repo, str(env), actor=state.actor())
+                st.success(f"Promoted {product} to {env} at {commit[:12]}.")
+
+
+def findings() -> None:
+    tenant = state.tenant()
+    st.subheader("Policy findings")
+    rows = []
+    for p in state.control().products(tenant):
+        out = ProductWorkspace(state.home(), p.tenant, p.product).load_output("blueprint")
+        for check, issues in ((out or {}).get("checks") or {}).items():
+            rows += [{"product": f"{p.tenant}/{p.product}", "check": check, "finding": i} for i in issues]
+    prefix = "" if tenant is None else f"{tenant}/"
+    rows += [
+        {"product": f.split(" ", 1)[0], "check": "build outcomes", "finding": f}
+        for f in load_insights(state.home()).findings
+        if f.startswith(prefix)
+    ]
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.success("No policy findings.")
+
+
+def audit() -> None:
+    st.subheader("Audit log")
+    events = state.control().audit_log(state.tenant(), limit=500)
+    if events:
+        st.dataframe(views.audit_rows(events), hide_index=True)
+    else:
+        st.caption("No events yet.")
+
+
+st.title("Governance")
+st.caption(f"Approvals, promotions, policy findings and the audit log of {state.tenant_label()}.")
+with state.guard("Reading the approvals"):
+    approvals()
+with state.guard("Reading the policy findings"):
+    findings()
+with state.guard("Reading the audit log"):
+    audit()

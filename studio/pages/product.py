@@ -1,0 +1,226 @@
+"""Product: its blueprint, files, validation, releases, deployment, telemetry and approvals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from generators.blueprint import parse_blueprint
+from infra import runtime
+from infra.gitops import ProductRepository
+from infra.records import ProductRecord
+from infra.workspace import ProductWorkspace
+from studio import diagrams, state, views
+
+
+def choose() -> ProductRecord | None:
+    products = state.control().products(state.tenant())
+    if not products:
+        st.info(f"No products for {state.tenant_label()} yet: describe one on the New product page.")
+        return None
+    names = [f"{p.tenant}/{p.product}" for p in products]
+    wanted = st.query_params.get("product")
+    if wanted and st.session_state.get("_product_from_url") != wanted:
+        st.session_state["_product_from_url"] = wanted
+        match = [n for n in names if n.split("/", 1)[1] == wanted]
+        if match:
+            st.session_state["product_choice"] = match[0]
+        else:
+            st.error(f"{state.tenant_label().capitalize()} has no product {wanted[:80]!r}.")
+    if st.session_state.get("product_choice") not in names:
+        st.session_state["product_choice"] = names[0]
+    chosen = st.selectbox("Product", names, key="product_choice")
+    return products[names.index(str(chosen))]
+
+
+def header(p: ProductRecord) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Revision", p.revision)
+    cols[1].metric("Status", p.status)
+    cols[2].metric("Stages done", f"{views.stage_progress(p.stage_map()).done}/{len(views.STAGES)}")
+    cols[3].metric("Updated", p.updated_at.strftime("%Y-%m-%d %H:%M"))
+    if p.trace_id:
+        st.page_link(
+            "pages/trace.py",
+            label=f"Trace {p.trace_id}",
+            icon=":material/timeline:",
+            query_params={"trace": p.trace_id, "tenant": p.tenant},
+        )
+
+
+def blueprint_tab(ws: ProductWorkspace) -> None:
+    out = ws.load_output("blueprint")
+    if out is None:
+        st.info("No blueprint yet: the build has not reached the blueprint stage.")
+        return
+    bp = parse_blueprint(out["blueprint"])
+    st.graphviz_chart(diagrams.blueprint_dot(bp), width="stretch")
+    checks = out.get("checks", {})
+    for name, issues in checks.items():
+        (st.warning if issues else st.success)(f"{name}: {'; '.join(issues) if issues else 'no findings'}")
+    with st.expander("Blueprint YAML"):
+        st.code(ws.blueprint_path.read_text() if ws.blueprint_path.exists() else "", language="yaml")
+    with st.expander("What the agents noted"):
+        for note in out.get("notes", []):
+            st.markdown(f"- {note}")
+
+
+def files_tab(ws: ProductWorkspace) -> None:
+    out = ws.load_output("artifacts")
+    if out is None:
+        st.info("No files yet: the build has not rendered the product.")
+        return
+    listing: list[str] = out["files"]
+    st.caption(f"{len(listing)} files, {out['bytes']:,} bytes, rendered with {out['template']}")
+    tree, viewer = st.columns([1, 2])
+    tree.code(views.file_tree(listing), language=None)
+    path = viewer.selectbox("File", listing, index=listing.index("README.md") if "README.md" in listing else 0)
+    with state.guard("Reading the file"):
+        shown = views.read_product_file(ws, listing, str(path))
+        viewer.code(shown.text, language=shown.language, line_numbers=True)
+
+
+def validation_tab(ws: ProductWorkspace) -> None:
+    out = ws.load_output("validation")
+    if out is None:
+        st.info("No validation report yet.")
+        return
+    cols = st.columns(5)
+    for col, key in zip(cols, ("passed", "failed", "errors", "skipped", "duration_s"), strict=True):
+        col.metric(key.replace("_s", " (s)"), out.get(key, 0))
+    (st.success if out.get("ok") else st.error)("Validation " + ("passed" if out.get("ok") else "failed"))
+    st.dataframe(
+        [
+            {"check": k, "findings": len(v), "details": "; ".join(map(str, v))[:500]}
+            for k, v in out.get("checks", {}).items()
+        ],
+        hide_index=True,
+    )
+    if out.get("lint"):
+        st.dataframe([{"finding": str(x)} for x in out["lint"]], hide_index=True)
+
+
+def releases_tab(p: ProductRecord) -> None:
+    if not p.repo_path or not (Path(p.repo_path) / ".git").exists():
+        st.info("Not released yet.")
+        return
+    repo = ProductRepository(state.home(), p.tenant, p.product)
+    history = repo.history()
+    rows = [
+        {
+            "commit": c.short,
+            "tags": ", ".join(c.tags),
+            "summary": c.summary,
+            "date": c.date,
+            "trace": c.trailers.get("Factory-Trace-Id", ""),
+            "author": c.author,
+        }
+        for c in history
+    ]
+    st.dataframe(rows, hide_index=True)
+    envs = {env: repo.env_head(env) for env in ("dev", "staging", "prod")}
+    st.caption(" · ".join(f"env/{env}: `{(sha or '—')[:12]}`" for env, sha in envs.items()))
+    if len(history) < 2:
+        return
+    labels = [f"{c.short} {', '.join(c.tags)} {c.summary[:50]}" for c in history]
+    left, right = st.columns(2)
+    old = left.selectbox("From", labels, index=1, key="diff_old")
+    new = right.selectbox("To", labels, index=0, key="diff_new")
+    diff = repo.diff(history[labels.index(str(old))].commit, history[labels.index(str(new))].commit)
+    st.code(diff[:200_000] or "(no changes)", language="diff")
+
+
+def deployment_tab(p: ProductRecord) -> None:
+    deployments = [d for d in state.control().deployments(p.tenant) if d.product == p.product]
+    if not deployments:
+        st.info("Not deployed yet.")
+        return
+    rows: list[dict[str, Any]] = []
+    for d in deployments:
+        healthy = d.status == "running" and bool(d.url) and runtime.healthy(d.url or "", timeout_s=1.0)
+        rows.append(
+            {
+                "env": d.env,
+                "url": d.url,
+                "status": d.status,
+                "health": "healthy" if healthy else "—",
+                "pid": d.pid,
+                "revision": d.revision,
+                "commit": (d.commit or "")[:12],
+                "since": d.started_at,
+            }
+        )
+    st.dataframe(rows, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+
+
+def telemetry_tab(ws: ProductWorkspace) -> None:
+    out = ws.load_output("telemetry")
+    rows = views.telemetry_rows(out)
+    if out is None or not rows:
+        st.info("No telemetry yet.")
+        return
+    overall = out.get("overall", {})
+    cols = st.columns(4)
+    cols[0].metric("Requests", out.get("requests", 0))
+    cols[1].metric("p50", f"{overall.get('p50_ms', 0):.1f} ms")
+    cols[2].metric("p95", f"{overall.get('p95_ms', 0):.1f} ms")
+    cols[3].metric("Errors", f"{overall.get('error_rate', 0):.2%}")
+    for breach in out.get("breaches", []):
+        st.warning(f"SLO breach: {breach}")
+    left, right = st.columns(2)
+    left.caption("Latency per route (ms)")
+    left.bar_chart(rows, x="route", y=["p50 ms", "p95 ms"], stack=False, horizontal=True)
+    right.caption("Error rates per route")
+    right.bar_chart(rows, x="route", y=["error rate", "client error rate"], stack=False, horizontal=True)
+    st.dataframe(rows, hide_index=True)
+
+
+def approvals_tab(p: ProductRecord) -> None:
+    decisions = [a for a in state.control().approvals(p.tenant) if a.product == p.product]
+    if not decisions:
+        st.info("No decisions yet.")
+    else:
+        st.dataframe(
+            [
+                {
+                    "env": a.env,
+                    "commit": a.commit[:12],
+                    "decision": a.decision,
+                    "reason": a.reason,
+                    "by": a.actor,
+                    "at": a.at,
+                }
+                for a in decisions
+            ],
+            hide_index=True,
+        )
+    st.page_link("pages/governance.py", label="Approve or promote on the Governance page", icon=":material/gavel:")
+
+
+st.title("Product")
+product = None
+with state.guard("Reading the products"):
+    product = choose()
+if product is not None:
+    header(product)
+    workspace = ProductWorkspace(state.home(), product.tenant, product.product)
+    tabs = st.tabs(["Blueprint", "Files", "Validation", "Releases", "Deployment", "Telemetry", "Approvals"])
+    sections = [
+        lambda: blueprint_tab(workspace),
+        lambda: files_tab(workspace),
+        lambda: validation_tab(workspace),
+        lambda: releases_tab(product),
+        lambda: deployment_tab(product),
+        lambda: telemetry_tab(workspace),
+        lambda: approvals_tab(product),
+    ]
+    for tab, name, section in zip(
+        tabs,
+        ["blueprint", "files", "validation", "releases", "deployment", "telemetry", "approvals"],
+        sections,
+        strict=True,
+    ):
+        with tab, state.guard(f"Showing the {name}"):
+            section()

@@ -1,0 +1,236 @@
+"""Each Studio page, run with Streamlit's AppTest against a real factory home (Oxigraph, Kùzu, SQLite, git)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from graph import KnowledgeGraph
+from graph.embeddings import SentenceEmbedder
+from graph.samples import DEMO_PRODUCTS, build_facts
+from infra.control import ControlPlane
+from infra.gitops import ProductRepository
+from infra.workspace import ProductWorkspace
+from studio import seeding
+
+APP = Path(__file__).resolve().parent.parent / "studio" / "app.py"
+INVOICING, HELPDESK, CLINIC = DEMO_PRODUCTS
+TELEMETRY = {
+    "requests": 6,
+    "overall": {"p50_ms": 10.0, "p95_ms": 30.0, "error_rate": 0.0},
+    "breaches": [],
+    "routes": [
+        {"method": "GET", "route": "/invoices", "count": 3, "p50_ms": 9.0, "p95_ms": 20.0, "error_rate": 0.0},
+        {"method": "POST", "route": "/invoices", "count": 3, "p50_ms": 12.0, "p95_ms": 30.0, "error_rate": 0.0},
+    ],
+}
+
+
+def _seed(home: Path, embedder: SentenceEmbedder | None) -> dict[str, str]:
+    """Three demo products in two tenants; acme/invoicing released twice and on staging."""
+    kg = KnowledgeGraph(home, embedder=embedder)
+    kg.bootstrap()
+    facts = [build_facts(p) for p in DEMO_PRODUCTS]
+    kg.write(*facts)
+    control = ControlPlane(None, home)
+    traces = {f.product: f.trace_id for f in facts}
+    for sample, f in zip(DEMO_PRODUCTS, facts, strict=True):
+        seeding.record_build(control, sample, f.trace_id, passed=sample is not CLINIC)
+    bp = seeding.blueprint_of(INVOICING)
+    seeding.release_sample(home, control, bp, traces["invoicing"], 1)
+    changed = bp.model_copy(update={"description": "Invoices, line items and card payments."})
+    seeding.release_sample(home, control, changed, traces["invoicing"], 2)
+    ProductRepository(home, "acme", "invoicing").promote("staging")
+    ws = ProductWorkspace(home, "acme", "invoicing")
+    ws.save_output("telemetry", TELEMETRY)
+    ws.save_output(
+        "validation",
+        {
+            "ok": True,
+            "passed": 48,
+            "failed": 0,
+            "errors": 0,
+            "skipped": 0,
+            "duration_s": 3.5,
+            "checks": {"tests_pass": [], "lint_clean": []},
+            "lint": [],
+        },
+    )
+    return traces
+
+
+@pytest.fixture(scope="session")
+def studio_home(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder) -> tuple[Path, dict[str, str]]:
+    """A seeded home the read-only page tests share: never write to it."""
+    home = tmp_path_factory.mktemp("studio") / "home"
+    return home, _seed(home, embedder)
+
+
+def _app(home: Path, monkeypatch: pytest.MonkeyPatch, tenant: str | None = "acme", **params: str) -> AppTest:
+    monkeypatch.setenv("FACTORY_HOME", str(home))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    if tenant is not None:
+        at.query_params["tenant"] = tenant
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _texts(at: AppTest, kind: str) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, _texts(at, "error")
+
+
+def test_overview_shows_only_the_selected_tenants_products(studio_home, monkeypatch) -> None:
+    home, traces = studio_home
+    at = _app(home, monkeypatch)
+    _clean(at)
+    table = at.dataframe[0].value
+    assert sorted(table["product"]) == ["helpdesk", "invoicing"]
+    assert traces["invoicing"] in "".join(str(t) for t in table["trace"])
+    assert [m.value for m in at.metric][:3] == ["2", "2", "100%"]
+    at.selectbox(key="_tenant_widget").set_value("globex").run()
+    assert list(at.dataframe[0].value["product"]) == ["clinic"]
+    assert [m.value for m in at.metric][2] == "0%"
+    at.session_state["tenant"] = "(all tenants — factory admin)"  # AppTest drops the sidebar after a rerun
+    at.run()
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_empty_home_and_bad_tenant_get_messages_not_tracebacks(tmp_path, monkeypatch) -> None:
+    at = _app(tmp_path / "empty", monkeypatch, tenant=None)
+    assert not at.exception
+    assert any("No products" in i for i in _texts(at, "info"))
+    at = _app(tmp_path / "empty", monkeypatch, tenant="../../etc")
+    assert not at.exception
+    assert any("invalid tenant" in e for e in _texts(at, "error"))
+
+
+def test_product_page_shows_blueprint_files_releases_and_telemetry(studio_home, monkeypatch) -> None:
+    home, traces = studio_home
+    at = _app(home, monkeypatch, product="invoicing")
+    at.switch_page("pages/product.py").run()
+    _clean(at)
+    assert at.selectbox(key="product_choice").value == "acme/invoicing"
+    assert len(at.get("graphviz_chart")) == 1
+    codes = _texts(at, "code")
+    assert any("app/" in c and "README.md" in c for c in codes)  # the file tree
+    assert any(c.startswith("diff --git") and "Invoices, line items and card payments." in c for c in codes)
+    releases = at.dataframe[1].value
+    assert list(releases["tags"][:2]) == ["r2", "r1"] and set(releases["trace"][:2]) == {traces["invoicing"]}
+    assert "Requests" in [m.label for m in at.metric]
+    at.selectbox(key="product_choice").set_value("acme/helpdesk").run()
+    _clean(at)
+    assert any("Not released yet" in i for i in _texts(at, "info"))
+
+
+def test_product_page_refuses_another_tenants_product(studio_home, monkeypatch) -> None:
+    at = _app(studio_home[0], monkeypatch, product="clinic")
+    at.switch_page("pages/product.py").run()
+    assert not at.exception
+    assert any("has no product 'clinic'" in e for e in _texts(at, "error"))
+
+
+def test_trace_page_draws_the_chain_and_keeps_tenants_apart(studio_home, monkeypatch) -> None:
+    home, traces = studio_home
+    at = _app(home, monkeypatch, trace=traces["invoicing"])
+    at.switch_page("pages/trace.py").run()
+    _clean(at)
+    assert any("acme/invoicing" in m and "8 stages" in m for m in _texts(at, "markdown"))
+    assert len(at.get("graphviz_chart")) == 1
+    at.text_input(key="trace_input").set_value(traces["clinic"]).run()  # globex's build, seen from acme
+    assert any("No build with trace id" in w for w in _texts(at, "warning"))
+    assert not at.get("graphviz_chart")
+    at.text_input(key="trace_input").set_value("not-a-trace'; DROP").run()
+    assert not at.exception
+    assert any("invalid trace id" in e for e in _texts(at, "error"))
+
+
+def test_knowledge_consoles_and_search(studio_home, monkeypatch) -> None:
+    at = _app(studio_home[0], monkeypatch)
+    at.switch_page("pages/knowledge.py").run()
+    at.button(key="sparql_run").click().run()
+    _clean(at)
+    assert set(at.dataframe[0].value["product"]) == {"invoicing", "helpdesk"}
+    assert len(at.get("graphviz_chart")) == 1
+    at.text_area(key="sparql_text").set_value("DELETE WHERE { ?s ?p ?o }").run()
+    at.button(key="sparql_run").click().run()
+    assert any("read-only" in e for e in _texts(at, "error"))
+    at.text_area(key="sparql_text").set_value("SELECT ?x WHERE {").run()
+    at.button(key="sparql_run").click().run()
+    assert any("syntax error" in e for e in _texts(at, "error"))
+    at.button(key="cypher_run").click().run()
+    assert not at.exception
+    assert set(at.dataframe[-1].value["product"]) == {"invoicing", "helpdesk"}
+    at.text_input(key="search_text").set_value("patients booking doctors").run()
+    at.button(key="search_run").click().run()
+    found = at.dataframe[-1].value
+    assert len(found) and all(p.startswith("acme/") for p in found["product"])  # never globex's clinic
+    at.text_input(key="search_text").set_value("   ").run()
+    at.button(key="search_run").click().run()
+    assert any("empty search text" in e for e in _texts(at, "error"))
+
+
+def test_templates_page_shows_packs_with_tenant_outcomes(studio_home, monkeypatch) -> None:
+    at = _app(studio_home[0], monkeypatch)
+    at.switch_page("pages/templates.py").run()
+    _clean(at)
+    packs = at.dataframe[0].value
+    row = packs[packs["pack"] == "fastapi-service"].iloc[0]
+    assert (row["version"], row["builds"], row["passed"]) == ("1.0.0", 2, 2)
+
+
+def test_governance_approves_with_a_reason_and_promotes(tmp_path, monkeypatch) -> None:
+    home = tmp_path / "home"
+    _seed(home, None)
+    at = _app(home, monkeypatch)
+    at.switch_page("pages/governance.py").run()
+    _clean(at)
+    assert list(at.dataframe[0].value["product"]) == ["invoicing"]  # pending for prod
+    at.button[1].click().run()  # promote to staging (the default) needs no approval
+    assert any("Promoted invoicing to staging" in s for s in _texts(at, "success"))
+    at.radio[1].set_value("prod")  # form widgets take their values when the form is submitted
+    at.button[1].click().run()
+    assert any("needs an approval" in e for e in _texts(at, "error"))
+    at.button[0].click().run()  # a decision without a reason
+    assert any("give a reason" in e for e in _texts(at, "error"))
+    at.text_input(key="decide_reason").set_value("reviewed the diff")
+    at.button[0].click().run()
+    assert any("approved invoicing" in s for s in _texts(at, "success"))
+    at.radio[1].set_value("prod")
+    at.button[1].click().run()
+    assert any("Promoted invoicing to prod" in s for s in _texts(at, "success"))
+    actions = list(at.dataframe[-1].value["action"])
+    assert actions[:4] == ["promote", "approve", "promote", "promote"]
+    control = ControlPlane(None, home)
+    assert control.approvals("acme")[0].reason == "reviewed the diff"
+
+
+def test_new_product_proposes_a_blueprint_to_edit(tmp_path, monkeypatch) -> None:
+    at = _app(tmp_path / "home", monkeypatch, tenant=None)
+    at.switch_page("pages/new_product.py").run()
+    at.button[0].click().run()  # propose with nothing typed
+    assert not at.exception and any("invalid tenant" in e for e in _texts(at, "error"))
+    at.text_input(key="np_tenant").set_value("acme").run()
+    at.button[0].click().run()
+    assert any("the intent is empty" in e for e in _texts(at, "error"))
+    at.text_area(key="np_intent").set_value(INVOICING.intent).run()
+    at.button[0].click().run()
+    _clean(at)
+    yaml_text = at.text_area(key="np_yaml").value
+    assert "tenant: acme" in yaml_text and "name: invoice" in yaml_text
+    assert len(at.get("graphviz_chart")) == 1
+    at.text_area(key="np_yaml").set_value(yaml_text.replace("tenant: acme", "tenant: Not A Slug")).run()
+    assert any("not valid" in e and "tenant" in e for e in _texts(at, "error"))
+    assert not at.get("graphviz_chart")
+    at.text_area(key="np_yaml").set_value("entities: [").run()
+    assert any("not valid YAML" in e for e in _texts(at, "error"))
+    at.button[1].click().run()  # build with a broken blueprint
+    assert any("fix the blueprint first" in e for e in _texts(at, "error"))
+    assert ControlPlane(None, tmp_path / "home").intents(None) == []
