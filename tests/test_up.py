@@ -56,7 +56,7 @@ def test_up_serves_dagster_and_the_studio_and_ctrl_c_stops_them(tmp_path: Path) 
         assert (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()
     finally:
         up.send_signal(signal.SIGINT)
-        out, err = up.communicate(timeout=60)
+        out, _ = up.communicate(timeout=60)
     assert f"http://127.0.0.1:{dagster_port}" in out and f"http://127.0.0.1:{studio_port}" in out
     for port in (dagster_port, studio_port):  # nothing it started is left listening
         with socket.socket() as s:
