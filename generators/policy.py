@@ -8,11 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from generators.attribute_inference import infer_attribute
-from ontology.models import Blueprint
+from ontology.models import Attribute, Blueprint
 
-__all__ = ["policy_findings"]
+__all__ = ["looks_personal", "policy_findings"]
 
 _TABLES = Path("app") / "infrastructure" / "tables"
+
+
+def looks_personal(attr: Attribute) -> bool:
+    """Whether an attribute holds personal data by the factory's rules (emails, phones, addresses, names...)."""
+    return attr.type == "email" or infer_attribute(attr.name).pii
 
 
 def policy_findings(blueprint: Blueprint, rendered: Path | None = None) -> list[str]:
@@ -20,7 +25,7 @@ def policy_findings(blueprint: Blueprint, rendered: Path | None = None) -> list[
     findings = []
     for entity in blueprint.entities:
         for attr in entity.attributes:
-            if not attr.pii and (attr.type == "email" or infer_attribute(attr.name).pii):
+            if not attr.pii and looks_personal(attr):
                 findings.append(f"{entity.name}.{attr.name} looks like personal data but is not flagged pii")
     if rendered is not None:
         for entity in blueprint.entities:

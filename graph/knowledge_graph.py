@@ -32,7 +32,7 @@ from graph.names import (
     tenant_graph_prefix,
 )
 from graph.projection import Embedder, project
-from graph.property_graph import PropertyGraph
+from graph.property_graph import Projection, PropertyGraph, memory_identity
 from graph.rdf_store import RdfStore, Term
 from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, SPARQL_TRACE_GRAPHS, TraceStep
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
@@ -261,14 +261,25 @@ class KnowledgeGraph:
                 quads = {g: known[g] for g in tgraphs if known.get(g)}
             else:
                 quads = {g: list(s.rdf.quads(g)) for g in tgraphs if s.rdf.has_graph(g)}
-            projection = project(quads, self.embedder)
+            projection = project(quads, self.embedder, vectors=False)
             previous = None
             if before is not None:
                 previous = project({g: before[g] for g in tgraphs if before.get(g)}, self.embedder, vectors=False)
+            self._embed(projection, previous)
             s.pg(tenant).replace(tgraphs, projection, previous)
             s.pgs.pop(tenant).close()  # a writer touching many tenants keeps one database open at a time
             rows += projection.rows
         return rows
+
+    def _embed(self, projection: Projection, previous: Projection | None) -> None:
+        """Embed the memories whose text is new: the ones the property graph already holds keep their vectors."""
+        if self.embedder is None or not projection.memories:
+            return
+        held = {memory_identity(m) for m in previous.memories} if previous is not None else set()
+        todo = [m for m in projection.memories if memory_identity(m) not in held]
+        if todo:
+            for memory, vector in zip(todo, self.embedder([m["text"] for m in todo]), strict=True):
+                memory["embedding"] = vector
 
     def _pending_path(self) -> Path:
         return self.folder / "pending.json"

@@ -33,8 +33,10 @@ __all__ = [
     "EMBEDDING_DIM",
     "MEMORY_TABLE",
     "NodeRow",
+    "Projection",
     "PropertyGraph",
     "Schema",
+    "memory_identity",
     "schema",
 ]
 
@@ -167,6 +169,11 @@ class Projection:
         return len(self.nodes) + sum(len(v) for v in self.edges.values()) + len(self.memories)
 
 
+def memory_identity(memory: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes two memories the same row (the vector follows from the text)."""
+    return tuple(memory[c] for c in ("key", "iri", "kind", "graph", "product", "text"))
+
+
 class PropertyGraph:
     """One tenant's Kùzu database, opened read-only or by the one writer."""
 
@@ -256,9 +263,7 @@ class PropertyGraph:
             if todo:
                 delta.edges[(rel, src, dst)] = todo
 
-        def memory(m: Mapping[str, Any]) -> tuple[Any, ...]:
-            return tuple(m[c] for c in ("key", "iri", "kind", "graph", "product", "text"))
-
+        memory = memory_identity
         same = {memory(m) for m in previous.memories} & {memory(m) for m in projection.memories}
         gone = [m["key"] for m in previous.memories if memory(m) not in same]
         if gone:

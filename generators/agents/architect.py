@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from generators.agents.base import Agent
 from generators.blueprint import parse_blueprint
+from generators.policy import looks_personal
 from graph import KnowledgeGraph
 from ontology.errors import FactoryError, InvalidInputError
 from ontology.identifiers import plural
@@ -135,11 +136,12 @@ class Architect(Agent):
         if not attributes:
             notes.append(f"{need.name}: no pattern; default attributes name and description")
             attributes = {a.name: a for a in DEFAULT_ATTRIBUTES}
+        flagged = [a.model_copy(update={"pii": True}) if looks_personal(a) else a for a in attributes.values()]
         return {
             "name": need.name,
             "label": need.label or (pattern.label if pattern else need.name.replace("_", " ").title()),
             "pattern": pattern.key if pattern else None,
-            "attributes": [a.model_dump() for a in attributes.values()],
+            "attributes": [a.model_dump() for a in flagged],  # personal data is always flagged (the policy)
         }
 
     def _relationships(
