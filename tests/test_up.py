@@ -49,7 +49,7 @@ def test_up_serves_dagster_and_the_studio_and_ctrl_c_stops_them(tmp_path: Path) 
         assert "dagster_webserver_version" in info
         wait_for(f"http://127.0.0.1:{studio_port}/_stcore/health")
         # the webserver loaded our definitions: the lifecycle job is there
-        query = {"query": '{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }'}
+        query = {"query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"}
         jobs = httpx.post(f"http://127.0.0.1:{dagster_port}/graphql", json=query, timeout=30).json()
         names = {j["name"] for r in jobs["data"]["repositoriesOrError"]["nodes"] for j in r["jobs"]}
         assert {"lifecycle", "factory_refresh"} <= names
