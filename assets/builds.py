@@ -6,8 +6,8 @@ Dagster UI shows (the runs appear there), then refreshes the factory insights.
 
 from __future__ import annotations
 
+import fcntl
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
 from assets.stages import PRODUCTS, partition_key
 from graph import factory_home
 from infra.control import ControlPlane
-from infra.workspace import ProductWorkspace
+from infra.workspace import ProductWorkspace, write_atomically
 
 __all__ = ["BuildOutcome", "build_product", "dagster_home", "factory_instance"]
 
@@ -33,18 +33,24 @@ def dagster_home(home: Path | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(folder)
     target = folder / "dagster.yaml"
-    if not target.exists():
-        if _TEMPLATE_YAML.is_file():
-            shutil.copyfile(_TEMPLATE_YAML, target)
-        else:
-            target.write_text(_DEFAULT_YAML)
+    if not target.exists():  # several processes may start at once: each writes whole files only
+        write_atomically(target, _TEMPLATE_YAML.read_bytes() if _TEMPLATE_YAML.is_file() else _DEFAULT_YAML.encode())
     return folder
 
 
 def factory_instance(home: Path | None = None) -> DagsterInstance:
-    """The Dagster instance whose runs, event logs and schedules live under `<home>/dagster`."""
-    dagster_home(home)
-    return DagsterInstance.get()
+    """The Dagster instance whose runs, event logs and schedules live under `<home>/dagster`.
+
+    Opening an instance creates and migrates its SQLite storage the first time; builds started
+    together would race to do it, so the opening is serialised by a lock file beside it.
+    """
+    folder = dagster_home(home)
+    with (folder / "instance.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass
