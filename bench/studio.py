@@ -94,7 +94,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-vectors", action="store_true", help="Skip the embeddings (faster seeding).")
     args = parser.parse_args()
-    logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest warns about its bare mode on every run
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
+        logging.getLogger(name).setLevel(logging.ERROR)  # AppTest warns about its bare mode on every run
     with tempfile.TemporaryDirectory(prefix="bench-studio-") as tmp:
         empty, full = Path(tmp) / "empty", Path(tmp) / "full"
         seconds, trace_id = seed(full, args.products, args.tenants, not args.no_vectors)
