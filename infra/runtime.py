@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +113,19 @@ def alive(pid: int, workdir: Path) -> bool:
     return _is_ours(pid, workdir)
 
 
+@cache
+def _client() -> httpx.Client:
+    """One client for every health check: building a client loads the CA bundle (tens of milliseconds).
+
+    No connection is kept alive: a port may be served by another process at the next check.
+    """
+    return httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+
+
 def healthy(url: str, path: str = "/health", timeout_s: float = 2.0) -> bool:
     """Whether `url + path` answers 200 within the timeout."""
     try:
-        return httpx.get(url.rstrip("/") + path, timeout=timeout_s).status_code == 200
+        return _client().get(url.rstrip("/") + path, timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 

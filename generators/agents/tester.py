@@ -8,8 +8,10 @@ is reported as a failure, never raised.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -119,12 +121,22 @@ class Tester(Agent):
         with tempfile.TemporaryDirectory(prefix="factory-tester-") as scratch:
             junit = Path(scratch) / "junit.xml"
             command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
+            # its own process group: on a timeout whatever the tests started goes too, not only pytest itself
+            process = subprocess.Popen(
+                command,
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
             try:
-                run = subprocess.run(
-                    command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-                )
-            except subprocess.TimeoutExpired as exc:
-                output = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
+                output, _ = process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                output, _ = process.communicate()
                 return TestReport(
                     failed=1,
                     duration_s=round(time.monotonic() - start, 3),
@@ -134,7 +146,7 @@ class Tester(Agent):
             counts = _counts(junit)
         duration = round(time.monotonic() - start, 3)
         passed, failed, errors, skipped = counts if counts is not None else (0, 0, 1, 0)
-        if run.returncode not in (0, 1) and counts is not None and not (failed or errors):
+        if process.returncode not in (0, 1) and counts is not None and not (failed or errors):
             errors = 1  # pytest itself failed (usage error, internal error, no tests collected)
         lint, lint_note = self._lint(root, env, max(timeout_s - duration, 10.0))
         return TestReport(
@@ -144,8 +156,8 @@ class Tester(Agent):
             skipped=skipped,
             duration_s=duration,
             lint=lint,
-            exit_code=run.returncode,
-            output=_tail(run.stdout + run.stderr + lint_note),
+            exit_code=process.returncode,
+            output=_tail(output + lint_note),
         )
 
     def _lint(self, root: Path, env: dict[str, str], timeout_s: float) -> tuple[tuple[LintFinding, ...], str]:
