@@ -67,6 +67,12 @@ def pages(trace_id: str) -> dict[str, tuple[str, dict[str, str], Action]]:
     }
 
 
+def quiet_streamlit() -> None:
+    """Silence AppTest's bare-mode warnings (Streamlit resets its loggers' levels when its config loads)."""
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def measure(home: Path, tenant: str, script: str, params: dict[str, str], action: Action, repeat: int) -> float:
     """Median seconds of `action` on the page, after one warm-up."""
     os.environ["FACTORY_HOME"] = str(home)
@@ -75,6 +81,7 @@ def measure(home: Path, tenant: str, script: str, params: dict[str, str], action
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
+    quiet_streamlit()
     at.switch_page(script).run()
     action(at)
     if at.exception:
@@ -94,8 +101,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-vectors", action="store_true", help="Skip the embeddings (faster seeding).")
     args = parser.parse_args()
-    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
-        logging.getLogger(name).setLevel(logging.ERROR)  # AppTest warns about its bare mode on every run
+    quiet_streamlit()
     with tempfile.TemporaryDirectory(prefix="bench-studio-") as tmp:
         empty, full = Path(tmp) / "empty", Path(tmp) / "full"
         seconds, trace_id = seed(full, args.products, args.tenants, not args.no_vectors)
