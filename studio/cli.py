@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from graph import KnowledgeGraph
@@ -312,12 +311,15 @@ def main() -> None:
     except FactoryError as exc:
         error(str(exc))
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except typer.TyperException as exc:  # usage errors: a missing argument, an unknown command or option
+        format_message = getattr(exc, "format_message", None)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        error(f"{format_message() if callable(format_message) else exc}{hint}")
+        sys.exit(getattr(exc, "exit_code", 2))
+    except (typer.Abort, KeyboardInterrupt):
         error("interrupted")
         sys.exit(130)
     except BrokenPipeError:
