@@ -6,7 +6,6 @@ Dagster UI shows (the runs appear there), then refreshes the factory insights.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
 from assets.stages import PRODUCTS, partition_key
 from graph import factory_home
 from infra.control import ControlPlane
-from infra.workspace import ProductWorkspace, write_atomically
+from infra.workspace import ProductWorkspace, locked, write_atomically
 
 __all__ = ["BuildOutcome", "build_product", "dagster_home", "factory_instance"]
 
@@ -44,13 +43,8 @@ def factory_instance(home: Path | None = None) -> DagsterInstance:
     Opening an instance creates and migrates its SQLite storage the first time; builds started
     together would race to do it, so the opening is serialised by a lock file beside it.
     """
-    folder = dagster_home(home)
-    with (folder / "instance.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return DagsterInstance.get()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with locked(dagster_home(home) / "instance.lock"):
+        return DagsterInstance.get()
 
 
 @dataclass

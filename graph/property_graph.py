@@ -263,15 +263,14 @@ class PropertyGraph:
             if todo:
                 delta.edges[(rel, src, dst)] = todo
 
-        memory = memory_identity
-        same = {memory(m) for m in previous.memories} & {memory(m) for m in projection.memories}
-        gone = [m["key"] for m in previous.memories if memory(m) not in same]
+        same = {memory_identity(m) for m in previous.memories} & {memory_identity(m) for m in projection.memories}
+        gone = [m["key"] for m in previous.memories if memory_identity(m) not in same]
         if gone:
             self._conn.execute(
                 f"MATCH (m:{MEMORY_TABLE}) WHERE m.graph IN $graphs AND m.key IN $keys DELETE m",
                 {"graphs": graphs, "keys": gone},
             )
-        delta.memories = [m for m in projection.memories if memory(m) not in same]
+        delta.memories = [m for m in projection.memories if memory_identity(m) not in same]
         return delta
 
     @contextmanager

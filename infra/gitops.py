@@ -8,20 +8,19 @@ pushes the previous environment's commit to `env/staging` or `env/prod`.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from git import GitCommandError, Repo
 
 from graph.names import check_slug, check_trace_id
+from infra.workspace import locked
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 
 __all__ = [
@@ -104,16 +103,9 @@ class ProductRepository:
 
     # setup ---------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> AbstractContextManager[None]:
         """One writer per product repository at a time, across processes."""
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return locked(self._lock_path)
 
     def _open(self) -> Repo:
         if not (self.remote_path / "HEAD").exists():

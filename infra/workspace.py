@@ -8,10 +8,13 @@ leaves a graph that is exactly the stages that finished.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,19 @@ from graph.facts import ProductFacts
 from graph.knowledge_graph import WriteStats
 from graph.names import check_slug, check_trace_id
 
-__all__ = ["ProductWorkspace", "tree_digest", "write_atomically"]
+__all__ = ["ProductWorkspace", "locked", "tree_digest", "write_atomically"]
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (created if missing), across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def write_atomically(path: Path, data: bytes) -> None:
