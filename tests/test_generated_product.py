@@ -67,6 +67,20 @@ def test_failing_tests_and_lint_findings_are_reported(tmp_path: Path) -> None:
     assert not report.ok
 
 
+def test_a_suite_shared_between_processes_counts_every_test_once(tmp_path: Path) -> None:
+    product = tmp_path / "product"
+    Engineer().render(clinic(), product, TRACE)
+    for suite in sorted((product / "tests").glob("test_api_*.py"))[1:]:
+        suite.unlink()  # keep the run short: one entity's suite, the service tests and the broken one
+    (product / "tests" / "test_aa_broken.py").write_text("def test_broken() -> None:\n    assert 1 == 2\n")
+    alone = Tester().test(product, timeout_s=300, workers=1)
+    shared = Tester().test(product, timeout_s=300, workers=3)
+    assert (shared.passed, shared.failed, shared.errors) == (alone.passed, alone.failed, alone.errors)
+    assert alone.failed == 1 and alone.passed > 10
+    assert "test_aa_broken.py" in shared.output  # the failing run's output is kept whichever process ran it
+    assert shared.exit_code == 1 and not shared.ok
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

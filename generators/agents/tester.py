@@ -105,50 +105,113 @@ def _findings(root: Path, stdout: str) -> tuple[LintFinding, ...]:
     return tuple(sorted(out, key=lambda f: (f.path, f.line, f.code)))
 
 
+def _shards(root: Path, workers: int) -> list[list[str]]:
+    """The suite's test files shared out between at most `workers` runs, by size (largest first, to the lightest).
+
+    One run with no file arguments (pytest's own discovery) when there is one worker or one file.
+    """
+    files = sorted((p for p in (root / "tests").rglob("test_*.py") if p.is_file()), key=lambda p: p.as_posix())
+    if workers <= 1 or len(files) <= 1:
+        return [[]]
+    loads: list[tuple[int, list[str]]] = [(0, []) for _ in range(min(workers, len(files)))]
+    for path in sorted(files, key=lambda p: -p.stat().st_size):
+        index = min(range(len(loads)), key=lambda i: loads[i][0])
+        size, names = loads[index]
+        loads[index] = (size + path.stat().st_size, [*names, path.relative_to(root).as_posix()])
+    return [sorted(names) for _, names in loads]
+
+
+class _Shard:
+    """One pytest process over some of the suite's files, in its own process group."""
+
+    def __init__(self, root: Path, env: dict[str, str], junit: Path, files: list[str]) -> None:
+        self.junit = junit
+        self.timed_out = False
+        self.output = ""
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *files]
+        # its own process group: on a timeout whatever the tests started goes too, not only pytest itself
+        self.process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def wait(self, deadline: float) -> None:
+        try:
+            self.output, _ = self.process.communicate(timeout=max(deadline - time.monotonic(), 0.001))
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.output, _ = self.process.communicate()
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """(passed, failed, errors, skipped); pytest failing in itself (usage, internal error) is an error."""
+        counts = _counts(self.junit)
+        if counts is None:
+            return 0, 0, 1, 0
+        passed, failed, errors, skipped = counts
+        if self.returncode not in (0, 1, 5) and not (failed or errors):
+            errors = 1
+        return passed, failed, errors, skipped
+
+
+def _joined(runs: list[_Shard]) -> str:
+    """The runs' outputs, the failing ones last (the report keeps the tail)."""
+    ordered = sorted(runs, key=lambda r: r.returncode not in (0, 5))
+    return "\n".join(r.output.rstrip() for r in ordered)
+
+
 class Tester(Agent):
     __test__: ClassVar[bool] = False  # not a pytest test class
     name: ClassVar[str] = "tester"
     role: ClassVar[str] = "runs a product's own tests and linter and reports the outcome"
     version: ClassVar[str] = "1.0.0"
 
-    def test(self, product_dir: Path | str, timeout_s: float = 300.0) -> TestReport:
-        """Run the product's pytest suite and `ruff check`; the report says what passed and what did not."""
+    def test(self, product_dir: Path | str, timeout_s: float = 300.0, workers: int | None = None) -> TestReport:
+        """Run the product's pytest suite and `ruff check`; the report says what passed and what did not.
+
+        The suite's files are shared out between `workers` pytest processes run side by side
+        (default: one per CPU core, at most four), each with its own copy of the service.
+        """
         root = Path(product_dir).resolve()
         if not (root / "tests").is_dir():
             raise InvalidInputError(f"{product_dir} holds no product with a tests/ folder")
         env = _environment()
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="factory-tester-") as scratch:
-            junit = Path(scratch) / "junit.xml"
-            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
-            # its own process group: on a timeout whatever the tests started goes too, not only pytest itself
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            try:
-                output, _ = process.communicate(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                output, _ = process.communicate()
+            shards = _shards(root, workers if workers is not None else min(os.cpu_count() or 1, 4))
+            runs = [_Shard(root, env, Path(scratch) / f"junit-{i}.xml", files) for i, files in enumerate(shards)]
+            deadline = start + timeout_s
+            for run in runs:
+                run.wait(deadline)
+            if any(run.timed_out for run in runs):
+                for run in runs:
+                    run.kill()
                 return TestReport(
                     failed=1,
                     duration_s=round(time.monotonic() - start, 3),
                     timed_out=True,
-                    output=_tail(f"{output}\ntimed out after {timeout_s:g} s"),
+                    output=_tail(f"{_joined(runs)}\ntimed out after {timeout_s:g} s"),
                 )
-            counts = _counts(junit)
+            passed = failed = errors = skipped = 0
+            for run in runs:
+                p, f, e, s = run.counts()
+                passed, failed, errors, skipped = passed + p, failed + f, errors + e, skipped + s
         duration = round(time.monotonic() - start, 3)
-        passed, failed, errors, skipped = counts if counts is not None else (0, 0, 1, 0)
-        if process.returncode not in (0, 1) and counts is not None and not (failed or errors):
-            errors = 1  # pytest itself failed (usage error, internal error, no tests collected)
         lint, lint_note = self._lint(root, env, max(timeout_s - duration, 10.0))
+        codes = [run.returncode for run in runs]
         return TestReport(
             passed=passed,
             failed=failed,
@@ -156,8 +219,8 @@ class Tester(Agent):
             skipped=skipped,
             duration_s=duration,
             lint=lint,
-            exit_code=process.returncode,
-            output=_tail(output + lint_note),
+            exit_code=max(codes, key=lambda c: (c not in (0, 5), c)) if codes else None,
+            output=_tail(_joined(runs) + lint_note),
         )
 
     def _lint(self, root: Path, env: dict[str, str], timeout_s: float) -> tuple[tuple[LintFinding, ...], str]:
