@@ -47,7 +47,7 @@ def release(
     are merged three-way; a conflict stops the build with a report. Promotion to staging and prod
     is a separate, governed step (factory promote / factory approve).
     """
-    stage = StageRun(context, control, delivery, ["artifacts", "validation"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["artifacts", "validation"])
     trace_id = intent["trace_id"]
     repo = delivery.repository(stage.tenant, stage.product)
     fp = fingerprint(CODE_VERSION, artifacts["fingerprint"], artifacts["tree_hash"], validation["fingerprint"])
@@ -78,7 +78,7 @@ def release(
                 generated=[release_iri],
                 informed_by=f.iri("activity", "validation"),
             )
-            stage.workspace.publish(knowledge_graph.open(), "release", f)
+            stage.record(f)
             stage.control.upsert_product(stage.tenant, stage.product, repo_path=str(repo.path))
             out = {
                 "commit": result.commit,
@@ -115,7 +115,7 @@ def deployment(
     A new revision starts next to the old one and replaces it once healthy, so there is no gap;
     an unchanged release that is still healthy is left running.
     """
-    stage = StageRun(context, control, delivery, ["release"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["release"])
     trace_id = intent["trace_id"]
     runtime = delivery.runtime()
     current = stage.control.deployment(stage.tenant, stage.product, ENV)
@@ -170,7 +170,7 @@ def deployment(
                 generated=[dep_iri],
                 informed_by=f.iri("activity", "release"),
             )
-            stage.workspace.publish(knowledge_graph.open(), "deployment", f)
+            stage.record(f)
             stage.control.upsert_product(stage.tenant, stage.product, service_url=service.url)
             out = {
                 "url": service.url,
@@ -201,7 +201,7 @@ def telemetry(
     Create, list, get, update and delete for every entity plus invalid requests; the spans the
     service exported give p50/p95 latency and error rate per route, measured against the SLOs.
     """
-    stage = StageRun(context, control, delivery, ["deployment"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["deployment"])
     trace_id = deployment["trace_id"]
     fp = fingerprint(CODE_VERSION, deployment["fingerprint"], deployment["pid"], delivery.smoke_rounds)
     with stage.running(trace_id):
@@ -238,7 +238,7 @@ def telemetry(
                 generated=signals,
                 informed_by=f.iri("activity", "deployment"),
             )
-            stage.workspace.publish(knowledge_graph.open(), "telemetry", f)
+            stage.record(f)
             out = {
                 "requests": result.requests,
                 "unexpected": list(result.unexpected),
@@ -289,15 +289,14 @@ def knowledge(
     The product's graph holds every stage's facts; the build's outcome (tests, build time, SLO
     figures, patterns used) feeds the factory insights the architect reads for the next product.
     """
-    stage = StageRun(context, control, delivery, ["telemetry"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["telemetry"])
     trace_id = intent["trace_id"]
     fp = fingerprint(CODE_VERSION, telemetry["fingerprint"], release["commit"])
     with stage.running(trace_id):
         out = stage.previous(fp)
         if out is None:
-            kg = knowledge_graph.open()
-            kg.write(stage.workspace.union(trace_id))
-            chain = kg.trace(trace_id, stage.tenant)
+            stage.publish(trace_id)
+            chain = knowledge_graph.open().trace(trace_id, stage.tenant)
             record = stage.control.product(stage.tenant, stage.product)
             seconds = round(sum((record.duration_map() if record else {}).values()), 3)
             patterns = sorted({e["pattern"] for e in blueprint["blueprint"]["entities"] if e.get("pattern")})

@@ -71,7 +71,7 @@ def intent(
 
     Every later stage carries this trace id; a changed intent starts a new revision and a new trace.
     """
-    stage = StageRun(context, control, delivery)
+    stage = StageRun(context, control, delivery, knowledge_graph)
     record = stage.control.latest_intent(stage.tenant, stage.product)
     if record is None or record.id is None:
         raise Failure(f"no intent submitted for {stage.tenant}/{stage.product}: submit one with factory build")
@@ -88,7 +88,7 @@ def intent(
             text = record.text or "(a blueprint was submitted)"
             product = f.product_node(stage.product, text, record.revision)
             f.link(product, FAC.hasIntent, f.intent(Intent(text=text, tenant=stage.tenant, product=stage.product)))
-            stage.workspace.publish(knowledge_graph.open(), "intent", f)
+            stage.record(f)
             out = {
                 "tenant": stage.tenant,
                 "product": stage.product,
@@ -115,7 +115,7 @@ def requirements(
 
     A submitted blueprint skips the analysis. Findings come from the pattern library and past products.
     """
-    stage = StageRun(context, control, delivery, ["intent"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["intent"])
     trace_id = intent["trace_id"]
     fp = fingerprint(CODE_VERSION, intent["fingerprint"])
     with stage.running(trace_id):
@@ -140,7 +140,7 @@ def requirements(
                 used=[intent_iri],
                 generated=[f.iri("requirement", str(i)) for i in range(len(statements))],
             )
-            stage.workspace.publish(knowledge_graph.open(), "requirements", f)
+            stage.record(f)
             out = {
                 "requirements": found.model_dump(mode="json") if found else None,
                 "statements": [s.statement for s in statements],
@@ -188,7 +188,7 @@ def blueprint(
     Designed by the architect from the requirements, the pattern library and similar past products
     (or taken from a submitted blueprint); checked against the SHACL shapes and the factory policy.
     """
-    stage = StageRun(context, control, delivery, ["intent", "requirements"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["intent", "requirements"])
     trace_id = intent["trace_id"]
     fp = fingerprint(CODE_VERSION, requirements["fingerprint"])
     with stage.running(trace_id):
@@ -227,7 +227,7 @@ def blueprint(
                 generated=[bp_iri],
                 informed_by=f.iri("activity", "analysis"),
             )
-            stage.workspace.publish(knowledge_graph.open(), "blueprint", f)
+            stage.record(f)
             out = {
                 "blueprint": bp.model_dump(mode="json"),
                 "hash": bp.hash,
@@ -268,7 +268,7 @@ def artifacts(
     Service code, tests, Dockerfile, Kubernetes manifests per environment, CI workflow and README;
     the same blueprint and pack version always give byte-identical files.
     """
-    stage = StageRun(context, control, delivery, ["blueprint"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["blueprint"])
     trace_id = blueprint["trace_id"]
     pack = generators.template_pack()
     fp = fingerprint(CODE_VERSION, blueprint["fingerprint"], pack)
@@ -292,7 +292,7 @@ def artifacts(
                 generated=files,
                 informed_by=f.iri("activity", "design"),
             )
-            stage.workspace.publish(knowledge_graph.open(), "artifacts", f)
+            stage.record(f)
             listing = [x.path for x in result.files]
             out = {
                 "dir": str(render_dir),
@@ -336,7 +336,7 @@ def validation(
 
     A failing check blocks the release.
     """
-    stage = StageRun(context, control, delivery, ["blueprint", "artifacts"])
+    stage = StageRun(context, control, delivery, knowledge_graph, ["blueprint", "artifacts"])
     trace_id = artifacts["trace_id"]
     fp = fingerprint(CODE_VERSION, artifacts["fingerprint"], artifacts["tree_hash"])
     with stage.running(trace_id):
@@ -361,7 +361,7 @@ def validation(
                 generated=[report_iri],
                 informed_by=f.iri("activity", "generation"),
             )
-            stage.workspace.publish(knowledge_graph.open(), "validation", f)
+            stage.record(f)
             broken = report.failed or report.errors or report.timed_out or not report.passed
             failing = [report.output[-2000:] or "the test suite failed"] if broken else []
             out = {

@@ -18,7 +18,8 @@ from typing import Any
 
 from dagster import AssetExecutionContext, BetaWarning, DynamicPartitionsDefinition
 
-from assets.resources import ControlPlaneResource, DeliveryResource
+from assets.resources import ControlPlaneResource, DeliveryResource, KnowledgeGraphResource
+from graph.facts import ProductFacts
 from graph.names import check_slug
 from infra.lineage import run_id as lineage_run_id
 from ontology.errors import InvalidInputError
@@ -31,6 +32,11 @@ PRODUCTS = DynamicPartitionsDefinition(name="product")
 """One partition per product: `<tenant>.<product>`."""
 
 CODE_VERSION = "1"
+
+PUBLISHED_AFTER = frozenset({"blueprint", "validation", "knowledge"})
+"""The stages after which the product's graph is rewritten with every stage's facts so far: the ones
+a blocking check follows and the last. Any stage that fails rewrites it too, so a build that stops
+leaves its chain in the graph, and a build writes the graph three times instead of once per stage."""
 
 
 def partition_key(tenant: str, product: str) -> str:
@@ -58,6 +64,7 @@ class StageRun:
         context: AssetExecutionContext,
         control: ControlPlaneResource,
         delivery: DeliveryResource,
+        knowledge_graph: KnowledgeGraphResource,
         upstream: Sequence[str] = (),
     ) -> None:
         self.context = context
@@ -65,8 +72,20 @@ class StageRun:
         self.tenant, self.product = split_key(context.partition_key)
         self.control = control.open()
         self.delivery = delivery
+        self.knowledge_graph = knowledge_graph
         self.workspace = delivery.workspace(self.tenant, self.product)
         self.upstream = list(upstream)
+
+    def record(self, facts: ProductFacts) -> None:
+        """Keep this stage's facts (its PROV activity and what it made); the graph gets them at the next
+        publishing stage (see PUBLISHED_AFTER) or when a stage fails."""
+        self.workspace.save_facts(self.asset, facts)
+        if self.asset in PUBLISHED_AFTER:
+            self.publish(facts.trace_id)
+
+    def publish(self, trace_id: str) -> None:
+        """Replace the product's graph with every stage's facts recorded so far."""
+        self.workspace.publish(self.knowledge_graph.open(), trace_id)
 
     def previous(
         self, fp: str, still_valid: Callable[[dict[str, Any]], bool] = lambda _: True
@@ -100,6 +119,11 @@ class StageRun:
         except BaseException as exc:
             lineage.emit("FAIL", **common, error=f"{type(exc).__name__}: {exc}"[:2000])
             self._status("failed", time.perf_counter() - started)
+            if isinstance(exc, Exception):
+                try:  # the chain so far goes into the graph; the stage's own error is what gets reported
+                    self.publish(trace_id)
+                except Exception as publish_error:
+                    self.context.log.warning(f"{self.asset}: the facts so far were not written: {publish_error}")
             raise
         lineage.emit("COMPLETE", **common)
         self._status("done", time.perf_counter() - started)

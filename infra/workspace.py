@@ -3,7 +3,7 @@
 Each lifecycle stage keeps the facts it recorded in its own N-Quads file, and the product's
 graph in the knowledge graph is always replaced by the union of them. Re-running a stage
 therefore replaces its facts instead of adding a second copy, and a build killed half-way
-leaves a graph that is exactly the stages that finished.
+leaves a graph of stages that finished, which the next run completes without duplicates.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class ProductWorkspace:
             merged.quads.extend(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
         return merged
 
-    def publish(self, kg: KnowledgeGraph, stage: str, facts: ProductFacts) -> WriteStats:
-        """Record `stage`'s facts and replace the product's graph with the union of every stage's facts."""
-        self.save_facts(stage, facts)
-        return kg.write(self.union(facts.trace_id))
+    def publish(self, kg: KnowledgeGraph, trace_id: str) -> WriteStats | None:
+        """Replace the product's graph with the union of every stage's facts recorded so far (if any)."""
+        facts = self.union(trace_id)
+        return kg.write(facts) if facts.quads else None
