@@ -7,12 +7,14 @@ and the lock files. Writers hold the lock only while they write; readers wait fo
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -83,20 +85,36 @@ class Match:
     text: str
 
 
+MAX_OPEN_TENANTS = 4
+"""Tenant databases a session keeps open at once (the least recently used one closes first): each
+open Kùzu database holds about 110 MiB, mostly its node tables' primary-key indexes."""
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory a large write freed back to the system (glibc's allocator keeps it otherwise)."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 @dataclass
 class _Session:
     rdf: RdfStore
     kuzu_dir: Path
     write: bool
-    pgs: dict[str, PropertyGraph] = field(default_factory=dict)
+    pgs: dict[str, PropertyGraph] = field(default_factory=dict)  # in order of use, the latest last
 
     def pg(self, tenant: str) -> PropertyGraph:
-        if tenant not in self.pgs:
-            path = self.kuzu_dir / f"{tenant}.kz"
-            try:
-                self.pgs[tenant] = PropertyGraph(path, read_only=not self.write)
-            except FileNotFoundError:
-                raise NotFoundError(f"tenant {tenant!r} has no products in the knowledge graph yet") from None
+        if tenant in self.pgs:
+            self.pgs[tenant] = self.pgs.pop(tenant)
+            return self.pgs[tenant]
+        while len(self.pgs) >= MAX_OPEN_TENANTS:
+            self.pgs.pop(next(iter(self.pgs))).close()
+        path = self.kuzu_dir / f"{tenant}.kz"
+        try:
+            self.pgs[tenant] = PropertyGraph(path, read_only=not self.write)
+        except FileNotFoundError:
+            raise NotFoundError(f"tenant {tenant!r} has no products in the knowledge graph yet") from None
         return self.pgs[tenant]
 
     def tenants(self) -> list[str]:
@@ -112,6 +130,8 @@ class _Session:
         # which waits for its background compactions): a compaction that finished after the lock was
         # released would delete files under the next process's read-only open.
         del self.rdf
+        if self.write:
+            _return_freed_memory()
 
 
 class KnowledgeGraph:
@@ -387,7 +407,10 @@ class KnowledgeGraph:
         elif engine == "kuzu":
             if tenant is None:
                 raise InvalidInputError("a trace on the property graph needs --tenant")
-            for r in self.cypher(CYPHER_TRACE, tenant, {"trace": trace_id}).records():
+            with self._session(write=False) as s:
+                pg = s.pg(check_slug(tenant, "tenant"))
+                columns, rows = pg.execute(CYPHER_TRACE, {"trace": trace_id}, reuse=True)
+            for r in QueryResult(columns, rows).records():
                 name = parse_graph(r["graph"])
                 steps.append(
                     TraceStep(

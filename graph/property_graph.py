@@ -12,6 +12,7 @@ This is the only module that imports kuzu, so that another engine can replace it
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -189,6 +190,7 @@ class PropertyGraph:
         )
         self._conn = kuzu.Connection(self._db)
         self._indexed = False  # the vector index, once seen, is never dropped
+        self._prepared: dict[str, kuzu.PreparedStatement] = {}
         if fresh:
             self._create_schema()
 
@@ -362,10 +364,19 @@ class PropertyGraph:
         self._ensure_index()
 
     # ------------------------------------------------------------------ reads
-    def execute(self, cypher: str, parameters: Mapping[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
-        """Run Cypher; returns column names and rows. Errors become QueryRefusedError."""
+    def execute(
+        self, cypher: str, parameters: Mapping[str, Any] | None = None, *, reuse: bool = False
+    ) -> tuple[list[str], list[list[Any]]]:
+        """Run Cypher; returns column names and rows. Errors become QueryRefusedError.
+
+        `reuse` keeps the statement prepared (parsed and planned) for the next run of the same text
+        with parameters of the same types: for the factory's own queries, which run again and again.
+        """
         try:
-            result = self._conn.execute(cypher, dict(parameters or {}))
+            statement: str | kuzu.PreparedStatement = cypher
+            if reuse and parameters:
+                statement = self._prepared.get(cypher) or self._prepare(cypher, parameters)
+            result = self._conn.execute(statement, dict(parameters or {}))
         except RuntimeError as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else "query failed"
             raise QueryRefusedError(f"Cypher error: {message}") from None
@@ -377,6 +388,15 @@ class PropertyGraph:
             rows.append([_plain(v) for v in result.get_next()])
         return columns, rows
 
+    def _prepare(self, cypher: str, parameters: Mapping[str, Any]) -> kuzu.PreparedStatement:
+        with warnings.catch_warnings():  # Kùzu 0.11 calls a separate prepare deprecated; it is its last release
+            warnings.simplefilter("ignore", DeprecationWarning)
+            statement = self._conn.prepare(cypher, dict(parameters))
+        if not statement.is_success():
+            raise RuntimeError(statement.get_error_message())
+        self._prepared[cypher] = statement
+        return statement
+
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
         """The k memories nearest to `vector` by cosine distance, nearest first."""
         if not self._has_index():
@@ -385,6 +405,7 @@ class PropertyGraph:
             f"CALL QUERY_VECTOR_INDEX('{MEMORY_TABLE}', '{MEMORY_INDEX}', $vector, $k) "
             "RETURN node.iri, node.kind, node.graph, node.product, node.text, distance ORDER BY distance",
             {"vector": [float(x) for x in vector], "k": int(k) + 1},
+            reuse=True,
         )
         keys = ("iri", "kind", "graph", "product", "text")
         found = [(dict(zip(keys, r[:5], strict=True)), float(r[5])) for r in rows if r[1] != ANCHOR_KIND]

@@ -354,3 +354,23 @@ def test_a_rewrite_that_changes_little_leaves_the_same_graph_as_a_fresh_write(tm
     again = KnowledgeGraph(tmp_path / "c", embedder=None)
     again.write(first)
     assert _snapshot(incremental, "acme") == _snapshot(again, "acme")
+
+
+def test_a_session_over_many_tenants_keeps_only_a_few_databases_open(tmp_path: Path) -> None:
+    from graph.knowledge_graph import MAX_OPEN_TENANTS
+    from graph.samples import SampleProduct
+
+    kg = KnowledgeGraph(tmp_path / "many", embedder=None)
+    tenants = [f"tenant-{i}" for i in range(MAX_OPEN_TENANTS + 2)]
+    traces = {}
+    for tenant in tenants:
+        facts = build_facts(SampleProduct(tenant, "shop", "Shop", "A shop", (("order", ("number",)),)))
+        kg.write(facts)
+        traces[tenant] = facts.trace_id
+    with kg.hold(write=False):
+        for tenant in [*tenants, tenants[0]]:  # the first tenant's database was closed on the way: it opens again
+            steps = kg.trace(traces[tenant], tenant, engine="kuzu")
+            assert {s.tenant for s in steps} == {tenant} and "intent" in stages(steps)
+            assert kg._held is not None and len(kg._held.pgs) <= MAX_OPEN_TENANTS
+        rows = kg.cypher("MATCH (p:Product) RETURN p.label", None).rows  # the admin walks every tenant
+    assert sorted(r[0] for r in rows) == tenants
