@@ -91,7 +91,7 @@ open Kùzu database holds about 110 MiB, mostly its node tables' primary-key ind
 
 
 def _return_freed_memory() -> None:
-    """Hand the memory a large write freed back to the system (glibc's allocator keeps it otherwise)."""
+    """Hand freed memory back to the system (glibc's allocator keeps it otherwise)."""
     if sys.platform.startswith("linux"):
         with suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -130,8 +130,7 @@ class _Session:
         # which waits for its background compactions): a compaction that finished after the lock was
         # released would delete files under the next process's read-only open.
         del self.rdf
-        if self.write:
-            _return_freed_memory()
+        _return_freed_memory()  # what the closed databases and a write's rows held (about 0.1 ms)
 
 
 class KnowledgeGraph:

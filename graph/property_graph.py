@@ -336,7 +336,7 @@ class PropertyGraph:
                 for a, b in pairs:
                     self._conn.execute(create, {"a": a, "b": b})
                 continue
-            frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})
+            frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})  # noqa: F841
             options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
             self._conn.execute(f"COPY {rel} FROM frame {options}")
         mem = projection.memories
@@ -347,20 +347,24 @@ class PropertyGraph:
                 {"rows": [{**m, "embedding": [float(x) for x in m["embedding"]]} for m in mem]},
             )
         elif mem:
-            frame = pl.DataFrame(  # noqa: F841 - the COPY statement reads it by name
-                {
-                    **{c: [m[c] for m in mem] for c in ("key", "iri", "kind", "graph", "product", "text")},
-                    "embedding": np.asarray([m["embedding"] for m in mem], dtype=np.float32),
-                },
-                schema_overrides={"embedding": pl.Array(pl.Float32, EMBEDDING_DIM)},
-            )
-            self._conn.execute(f"COPY {MEMORY_TABLE} FROM frame")
+            self._copy_memories(mem, np.asarray([m["embedding"] for m in mem], dtype=np.float32))
+
+    def _copy_memories(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
+        frame = pl.DataFrame(  # noqa: F841 - the COPY statement reads it by name
+            {
+                **{c: [r[c] for r in rows] for c in ("key", "iri", "kind", "graph", "product", "text")},
+                "embedding": np.asarray(vectors, dtype=np.float32),
+            },
+            schema_overrides={"embedding": pl.Array(pl.Float32, EMBEDDING_DIM)},
+        )
+        self._conn.execute(f"COPY {MEMORY_TABLE} FROM frame")
 
     def add_vectors(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
-        """Add memories with precomputed embeddings (bulk loads and benchmarks)."""
-        memories = [{**r, "embedding": v} for r, v in zip(rows, vectors, strict=True)]
+        """Add memories with precomputed embeddings (bulk loads and benchmarks), in one COPY."""
+        if len(rows) != len(vectors):
+            raise ValueError(f"{len(rows)} rows but {len(vectors)} vectors")
         with self._transaction():
-            self._copy(Projection(memories=memories))
+            self._copy_memories(rows, vectors)
         self._ensure_index()
 
     # ------------------------------------------------------------------ reads
