@@ -144,13 +144,16 @@ def bench_graph(
                     assert len(steps) > 40, (label, len(steps))
             figures[f"{label}_p50_ms"] = percentile(lat, 50) * 1000
             figures[f"{label}_p95_ms"] = percentile(lat, 95) * 1000
-        subset_size = min(1000, products)
-        keep = {f"p{i:05d}" for i in range(subset_size)}
-        subset = b"".join(kg.export_bytes(t) for t in sorted({t for _, t in traces[:subset_size]}))
-    lines = [line for line in subset.decode().splitlines() if line.rsplit(" ", 2)[-2][:-1].rsplit("/", 1)[-1] in keep]
-    # kept on disk, not in memory, until the baseline loads it: it is no part of the factory's stores
-    baseline = folder / "baseline.nq"
-    baseline.write_text("\n".join(lines) + "\n")
+    subset_size = min(1000, products)
+    keep = {f"p{i:05d}" for i in range(subset_size)}
+    # The baseline's subset is streamed through files, not held in memory: it is no part of the factory's stores.
+    raw, baseline = folder / "subset.nq", folder / "baseline.nq"
+    with kg.hold(write=False), raw.open("wb") as out:
+        for tenant in sorted({t for _, t in traces[:subset_size]}):
+            kg.export_nquads(out, tenant)
+    with raw.open() as source, baseline.open("w") as target:
+        target.writelines(line for line in source if line.rsplit(" ", 2)[-2][:-1].rsplit("/", 1)[-1] in keep)
+    raw.unlink()
     base_ids = random.Random(seed).sample([t for t, _ in traces[:subset_size]], min(30, subset_size))
     return figures, baseline, base_ids
 
