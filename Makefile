@@ -31,7 +31,9 @@ up: setup
 demo: setup
 	$(BIN)/factory demo
 
-test: setup lint typecheck pytest
+# The checks run side by side with the tests: the type check takes about a minute of one core.
+test: setup
+	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 lint: setup
 	$(BIN)/ruff check .

@@ -69,21 +69,21 @@ def build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a product from an intent (or a blueprint): every lifecycle stage, as Dagster asset runs."""
+    check_slug(tenant, "tenant")  # bad input is refused before the seconds of importing the lifecycle
+    if executor not in ("in_process", "multiprocess"):
+        raise InvalidInputError(f"unknown executor {executor!r}: use in_process or multiprocess")
+    if blueprint is None and (not intent or not intent.strip()):
+        raise InvalidInputError("give an intent in quotes (or --blueprint FILE)")
+    blueprint_yaml = _read_blueprint(blueprint) if blueprint else None
     from assets.builds import build_product
     from generators.blueprint import load_blueprint
     from infra.control import ControlPlane
 
-    check_slug(tenant, "tenant")
-    if executor not in ("in_process", "multiprocess"):
-        raise InvalidInputError(f"unknown executor {executor!r}: use in_process or multiprocess")
-    blueprint_yaml = _read_blueprint(blueprint) if blueprint else None
     if blueprint_yaml is not None:
         bp = load_blueprint(blueprint_yaml)
         if bp.tenant != tenant or (product and bp.slug != product):
             raise InvalidInputError(f"the blueprint is for {bp.tenant}/{bp.slug}: pass --tenant {bp.tenant}")
         product = bp.slug
-    elif not intent or not intent.strip():
-        raise InvalidInputError("give an intent in quotes (or --blueprint FILE)")
     slug = check_slug(product, "product") if product else _product_slug(intent or "", tenant)
     control = ControlPlane(None, factory_home())
     record, created = control.submit_intent(
