@@ -353,16 +353,20 @@ class KnowledgeGraph:
             except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. a parameter the query does not select
                 raise QueryRefusedError(f"SPARQL query failed: {str(exc).splitlines()[0]}") from None
 
-    def cypher(self, query: str, tenant: str | None, params: Mapping[str, Any] | None = None) -> QueryResult:
-        """Run read-only Cypher on `tenant`'s property graph (each tenant's in turn for None, the admin)."""
+    def cypher(
+        self, query: str, tenant: str | None, params: Mapping[str, Any] | None = None, *, reuse: bool = False
+    ) -> QueryResult:
+        """Run read-only Cypher on `tenant`'s property graph (each tenant's in turn for None, the admin).
+
+        `reuse` keeps the statement prepared for the next run (the factory's own, often-run queries)."""
         query_guard.check_cypher(query)
         with self._session(write=False) as s:
             if tenant is not None:
-                columns, rows = s.pg(check_slug(tenant, "tenant")).execute(query, params)
+                columns, rows = s.pg(check_slug(tenant, "tenant")).execute(query, params, reuse=reuse)
                 return QueryResult(columns, rows)
             result = QueryResult(["tenant"], [])
             for t in s.tenants():
-                columns, rows = s.pg(t).execute(query, params)
+                columns, rows = s.pg(t).execute(query, params, reuse=reuse)
                 result.columns = ["tenant", *columns]
                 result.rows.extend([t, *r] for r in rows)
             return result
@@ -406,10 +410,7 @@ class KnowledgeGraph:
         elif engine == "kuzu":
             if tenant is None:
                 raise InvalidInputError("a trace on the property graph needs --tenant")
-            with self._session(write=False) as s:
-                pg = s.pg(check_slug(tenant, "tenant"))
-                columns, rows = pg.execute(CYPHER_TRACE, {"trace": trace_id}, reuse=True)
-            for r in QueryResult(columns, rows).records():
+            for r in self.cypher(CYPHER_TRACE, tenant, {"trace": trace_id}, reuse=True).records():
                 name = parse_graph(r["graph"])
                 steps.append(
                     TraceStep(

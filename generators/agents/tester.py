@@ -110,14 +110,15 @@ def _shards(root: Path, workers: int) -> list[list[str]]:
 
     One run with no file arguments (pytest's own discovery) when there is one worker or one file.
     """
-    files = sorted((p for p in (root / "tests").rglob("test_*.py") if p.is_file()), key=lambda p: p.as_posix())
+    tests = (p for p in (root / "tests").rglob("test_*.py") if p.is_file())
+    files = [(p.stat().st_size, p.relative_to(root).as_posix()) for p in tests]
     if workers <= 1 or len(files) <= 1:
         return [[]]
     loads: list[tuple[int, list[str]]] = [(0, []) for _ in range(min(workers, len(files)))]
-    for path in sorted(files, key=lambda p: -p.stat().st_size):
+    for size, name in sorted(files, key=lambda f: (-f[0], f[1])):
         index = min(range(len(loads)), key=lambda i: loads[i][0])
-        size, names = loads[index]
-        loads[index] = (size + path.stat().st_size, [*names, path.relative_to(root).as_posix()])
+        load, names = loads[index]
+        loads[index] = (load + size, [*names, name])
     return [sorted(names) for _, names in loads]
 
 
@@ -144,6 +145,11 @@ class _Shard:
     def returncode(self) -> int | None:
         return self.process.returncode
 
+    @property
+    def failed(self) -> bool:
+        """pytest ended with anything but success or "no tests collected"."""
+        return self.returncode not in (0, 5)
+
     def wait(self, deadline: float) -> None:
         try:
             self.output, _ = self.process.communicate(timeout=max(deadline - time.monotonic(), 0.001))
@@ -169,7 +175,7 @@ class _Shard:
 
 def _joined(runs: list[_Shard]) -> str:
     """The runs' outputs, the failing ones last (the report keeps the tail)."""
-    ordered = sorted(runs, key=lambda r: r.returncode not in (0, 5))
+    ordered = sorted(runs, key=lambda r: r.failed)
     return "\n".join(r.output.rstrip() for r in ordered)
 
 
@@ -211,7 +217,7 @@ class Tester(Agent):
                 passed, failed, errors, skipped = passed + p, failed + f, errors + e, skipped + s
         duration = round(time.monotonic() - start, 3)
         lint, lint_note = self._lint(root, env, max(timeout_s - duration, 10.0))
-        codes = [run.returncode for run in runs]
+        worst = max(runs, key=lambda r: (r.failed, r.returncode or 0))
         return TestReport(
             passed=passed,
             failed=failed,
@@ -219,7 +225,7 @@ class Tester(Agent):
             skipped=skipped,
             duration_s=duration,
             lint=lint,
-            exit_code=max(codes, key=lambda c: (c not in (0, 5), c)) if codes else None,
+            exit_code=worst.returncode,
             output=_tail(_joined(runs) + lint_note),
         )
 
