@@ -36,7 +36,7 @@ from graph.names import (
 from graph.projection import Embedder, project
 from graph.property_graph import Projection, PropertyGraph, memory_identity
 from graph.rdf_store import RdfStore, Term
-from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, SPARQL_TRACE_GRAPHS, TraceStep
+from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, SPARQL_TRACE_ACTIVITIES, SPARQL_TRACE_GRAPHS, TraceStep
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
@@ -387,24 +387,28 @@ class KnowledgeGraph:
                     name = parse_graph(graph)
                     if name is None or (prefix is not None and not graph.startswith(prefix)):
                         continue  # another tenant's build stays invisible
-                    solutions = s.rdf.query(SPARQL_TRACE, graphs=[graph], substitutions=bound)
-                    assert isinstance(solutions, ox.QuerySolutions)
-                    for sol in solutions:
-                        r = {
-                            v: _term(sol[v]) for v in ("node", "type", "label", "activity", "agent", "started", "ended")
-                        }
+                    nodes = s.rdf.query(SPARQL_TRACE, graphs=[graph], substitutions=bound)
+                    activities = s.rdf.query(SPARQL_TRACE_ACTIVITIES, graphs=[graph])
+                    assert isinstance(nodes, ox.QuerySolutions) and isinstance(activities, ox.QuerySolutions)
+                    details = {
+                        _term(a["activity"]): (_term(a["agent"]), _term(a["started"]), _term(a["ended"]))
+                        for a in activities
+                    }
+                    for sol in nodes:
+                        activity = _term(sol["activity"])
+                        agent, started, ended = details.get(activity, (None, None, None))
                         steps.append(
                             TraceStep(
-                                stage_of[r["type"]],
-                                r["node"],
-                                r["label"] or "",
+                                stage_of[_term(sol["type"])],
+                                _term(sol["node"]),
+                                _term(sol["label"]) or "",
                                 graph,
                                 name.tenant,
                                 name.product,
-                                r["activity"],
-                                r["agent"],
-                                r["started"],
-                                r["ended"],
+                                activity,
+                                agent,
+                                started,
+                                ended,
                             )
                         )
         elif engine == "kuzu":

@@ -8,10 +8,19 @@ from typing import Any
 
 from rdflib import URIRef
 
+from graph.provenance import STAGES
 from ontology.namespaces import FAC
 from ontology.vocabulary import local_name
 
-__all__ = ["CHAIN", "CYPHER_TRACE", "SPARQL_TRACE", "SPARQL_TRACE_GRAPHS", "TraceStep"]
+__all__ = [
+    "ACTIVITY_CLASSES",
+    "CHAIN",
+    "CYPHER_TRACE",
+    "SPARQL_TRACE",
+    "SPARQL_TRACE_ACTIVITIES",
+    "SPARQL_TRACE_GRAPHS",
+    "TraceStep",
+]
 
 CHAIN: dict[URIRef, str] = {
     FAC.Intent: "intent",
@@ -33,21 +42,38 @@ SPARQL_TRACE_GRAPHS = (
 )
 """The graphs that hold a build's facts (one, unless a build was split); found through the object index."""
 
-SPARQL_TRACE = (
+ACTIVITY_CLASSES = (FAC.LifecycleActivity, *(activity for activity, _ in STAGES.values()))
+"""The classes of the activities a trace reports (the lifecycle activity and its stage subclasses)."""
+
+_PREFIXES = (
     "PREFIX fac: <https://softwarefactory.dev/ontology#>\n"
     "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "SELECT ?trace ?node ?type ?label ?activity ?agent ?started ?ended WHERE {\n"
-    "  ?node fac:traceId ?trace ; a ?type .\n"
-    f"  FILTER(?type IN ({', '.join(f'<{c}>' for c in CHAIN)}))\n"
+)
+
+SPARQL_TRACE = (
+    _PREFIXES + "SELECT ?trace ?node ?type ?label ?activity WHERE {\n"
+    f"  VALUES ?type {{ {' '.join(f'<{c}>' for c in CHAIN)} }}\n"
+    "  ?node a ?type ; fac:traceId ?trace .\n"
     "  OPTIONAL { ?node rdfs:label ?label }\n"
-    "  OPTIONAL { ?node prov:wasGeneratedBy ?activity .\n"
-    "    OPTIONAL { ?activity prov:wasAssociatedWith ?agent }\n"
-    "    OPTIONAL { ?activity prov:startedAtTime ?started }\n"
-    "    OPTIONAL { ?activity prov:endedAtTime ?ended } }\n"
+    "  OPTIONAL { ?node prov:wasGeneratedBy ?activity }\n"
     "}"
 )
-"""The trace within one graph, as SPARQL; `?trace` is bound to the trace id, never spliced into the text."""
+"""The trace's nodes within one graph, with the activity that generated each; `?trace` is bound to the
+trace id, never spliced into the text. Starting from the few nodes of each chain class (rather than from
+every node carrying the trace id) keeps the index lookups few."""
+
+SPARQL_TRACE_ACTIVITIES = (
+    _PREFIXES + "SELECT ?activity ?agent ?started ?ended WHERE {\n"
+    f"  VALUES ?class {{ {' '.join(f'<{c}>' for c in ACTIVITY_CLASSES)} }}\n"
+    "  ?activity a ?class .\n"
+    "  OPTIONAL { ?activity prov:wasAssociatedWith ?agent }\n"
+    "  OPTIONAL { ?activity prov:startedAtTime ?started }\n"
+    "  OPTIONAL { ?activity prov:endedAtTime ?ended }\n"
+    "}"
+)
+"""The lifecycle activities of one graph with their agent and times: looked up once each, not once per
+node they generated, and joined to the nodes by `activity`."""
 
 CYPHER_TRACE = (
     f"MATCH (n:{':'.join(local_name(c) for c in CHAIN)}) WHERE n.traceId = $trace "
