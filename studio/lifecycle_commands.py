@@ -280,6 +280,10 @@ def _stop_deployed(control: Any, keep: set[int | None]) -> None:
             control.upsert_deployment(d.tenant, d.product, d.env, status="stopped")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(
     host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
     dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
@@ -313,11 +317,18 @@ def up(
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
     running_before = {d.pid for d in control.deployments(None, status="running")}
+    if not once:  # a kill or a closed terminal stops the servers too, as Ctrl-C does
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupt)
     try:
         if not once:
             for name, command in commands.items():
                 log = (logs / f"{name}.log").open("ab")
-                started[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+                # In a session of its own: a terminal's Ctrl-C reaches this command alone, which stops the
+                # servers in order below (and reports a server that stopped by itself as an error).
+                started[name] = subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True
+                )
             console.print(f"Dagster UI  http://{host}:{dagster_port}")
             console.print(f"Studio      http://{host}:{studio_port}")
             console.print(f"logs        {logs}")

@@ -1,4 +1,4 @@
-"""`factory up` serves the Dagster UI and the Studio on loopback, and Ctrl-C stops everything it started."""
+"""`factory up` serves the Dagster UI and the Studio on loopback, and Ctrl-C or a kill stops everything it started."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -38,12 +39,24 @@ def wait_for(url: str, timeout_s: float = 180) -> httpx.Response:
         time.sleep(1)
 
 
-def test_up_serves_dagster_and_the_studio_and_ctrl_c_stops_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(lambda up: os.killpg(up.pid, signal.SIGINT), id="ctrl-c"),  # a terminal signals the whole group
+        pytest.param(lambda up: up.send_signal(signal.SIGTERM), id="kill"),  # a kill reaches `up` alone
+    ],
+)
+def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
+    tmp_path: Path, stop: Callable[[subprocess.Popen[str]], None]
+) -> None:
     dagster_port, studio_port = free_port(), free_port()
     env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
     env.pop("DAGSTER_HOME", None)
     command = [FACTORY, "up", "--no-demo", "--dagster-port", str(dagster_port), "--studio-port", str(studio_port)]
-    up = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # its own process group, as a terminal's foreground job: Ctrl-C reaches every process in the group
+    up = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         info = wait_for(f"http://127.0.0.1:{dagster_port}/server_info").json()
         assert "dagster_webserver_version" in info
@@ -55,9 +68,11 @@ def test_up_serves_dagster_and_the_studio_and_ctrl_c_stops_them(tmp_path: Path) 
         assert {"lifecycle", "factory_refresh"} <= names
         assert (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()
     finally:
-        up.send_signal(signal.SIGINT)
-        out, _ = up.communicate(timeout=60)
+        stop(up)
+        out, err = up.communicate(timeout=60)
     assert f"http://127.0.0.1:{dagster_port}" in out and f"http://127.0.0.1:{studio_port}" in out
+    # `up` stopped the servers itself (they never see the signal), and reports none as failed
+    assert up.returncode == 130 and "error" not in err and "Traceback" not in err, (up.returncode, err)
     for port in (dagster_port, studio_port):  # nothing it started is left listening
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
