@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from graph import KnowledgeGraph, ProductFacts, TraceStep
 from graph.names import product_graph, tenant_graph_prefix
 from graph.provenance import STAGES, record_activity
-from graph.rdf_store import RdfStore
+from graph.rdf_store import BULK_QUADS, RdfStore
 from graph.samples import AGENTS, DEMO_PRODUCTS, build_facts
 from ontology.errors import InvalidInputError, NotFoundError
 from ontology.namespaces import FAC, RDF
@@ -160,6 +161,37 @@ def test_stats_count_what_was_written(tmp_path: Path) -> None:
             "memories": 0,  # no embedder, no vectors
         }
     assert Path(stats["home"]) == (tmp_path / "fresh").resolve()
+
+
+def canonical(quad: ox.Quad) -> tuple[Any, ...]:
+    """A quad as the store gives it back: Oxigraph keeps doubles as numbers, not as their lexical form."""
+    o = quad.object
+    if isinstance(o, ox.Literal) and o.datatype.value.endswith("#double"):
+        return (quad.subject, quad.predicate, float(o.value), quad.graph_name)
+    return (quad.subject, quad.predicate, o, quad.graph_name)
+
+
+def test_a_bulk_write_stores_every_quad_and_projects_every_build(tmp_path: Path) -> None:
+    """Past BULK_QUADS the RDF store bulk-loads N-Quads in a second thread while the projection is written."""
+    fresh = KnowledgeGraph(tmp_path / "bulk", embedder=None)
+    template = DEMO_PRODUCTS[0]
+    builds = [build_facts(replace(template, product=f"p{i:02d}"), artifacts=1000) for i in range(10)]
+    written = {q for b in builds for q in b.quads}
+    assert len(written) >= BULK_QUADS
+    stats = fresh.write(*builds)
+    assert stats.quads == len(written) and 0 < stats.seconds <= stats.rdf_seconds + stats.projection_seconds + 1
+    stored = {canonical(q) for q in ox.parse(fresh.export_bytes(), format=ox.RdfFormat.N_QUADS)}
+    assert stored == {canonical(q) for q in written}  # every quad, and nothing else
+    counted = [typed_nodes_and_links(b) for b in builds]
+    assert fresh.stats()["tenants"][template.tenant] == {
+        "products": len(builds),
+        "nodes": sum(n for n, _ in counted),
+        "edges": sum(e for _, e in counted),
+        "memories": 0,
+    }
+    last = builds[-1]
+    assert fresh.trace(last.trace_id, last.tenant, "kuzu") == fresh.trace(last.trace_id, last.tenant)
+    assert stages(fresh.trace(last.trace_id, last.tenant)) == CHAIN
 
 
 def test_values_keep_their_types(shared_kg: KnowledgeGraph) -> None:
