@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +71,6 @@ class WriteStats:
     rows: int
     rdf_seconds: float
     projection_seconds: float
-    seconds: float  # the whole write: less than the sum when the two stores were written side by side
 
 
 @dataclass(frozen=True)
@@ -207,39 +205,15 @@ class KnowledgeGraph:
             started = time.perf_counter()
             before = {g: list(s.rdf.quads(g)) for g in graphs if s.rdf.has_graph(g)}  # what the projection holds now
             if replace:
-                rdf_s, rows, projection_s = self._replace_and_project(s, graphs, before)
-            else:  # the projection reads the extended graphs back, so the RDF store goes first
+                s.rdf.replace_graphs(graphs)
+            else:
                 s.rdf.add(q for quads in graphs.values() for q in quads)
-                stored = time.perf_counter()
-                rows = self._project(s, list(graphs), None, before)
-                rdf_s, projection_s = stored - started, time.perf_counter() - stored
+            stored = time.perf_counter()
+            rows = self._project(s, list(graphs), graphs if replace else None, before)
             self._mark_pending(list(graphs), add=False)
-            quads = sum(len(q) for q in graphs.values())
-            return WriteStats(quads, rows, rdf_s, projection_s, time.perf_counter() - started)
-
-    def _replace_and_project(
-        self, s: _Session, graphs: Mapping[str, list[ox.Quad]], before: Mapping[str, list[ox.Quad]] | None = None
-    ) -> tuple[float, int, float]:
-        """Replace `graphs` in the RDF store while their projection is built and written, side by side.
-
-        The RDF store loads in a second thread, a bulk load without the GIL, so a large write takes
-        about as long as the slower store rather than both. Nothing reads the RDF store meanwhile:
-        the projection works from the given quads. Should either side fail, the graphs stay pending
-        and the next writer projects them again from the RDF store. Returns the RDF store's seconds,
-        the rows projected and the projection's seconds.
-        """
-
-        def store() -> float:
-            begin = time.perf_counter()
-            s.rdf.replace_graphs(graphs)
-            return time.perf_counter() - begin
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rdf-write") as pool:  # waits for the load
-            stored = pool.submit(store)
-            begin = time.perf_counter()
-            rows = self._project(s, list(graphs), graphs, before)
-            projection_s = time.perf_counter() - begin
-            return stored.result(), rows, projection_s
+            return WriteStats(
+                sum(len(q) for q in graphs.values()), rows, stored - started, time.perf_counter() - stored
+            )
 
     def delete_product(self, tenant: str, product: str) -> None:
         """Remove a product's graph and its projection."""
@@ -276,7 +250,8 @@ class KnowledgeGraph:
         with self._session(write=True) as s:
             products = [g for g in graphs if parse_graph(g)]
             self._mark_pending(products, add=True)
-            self._replace_and_project(s, graphs)
+            s.rdf.replace_graphs(graphs)
+            self._project(s, products, graphs)  # from the quads just stored, not read back
             self._mark_pending(products, add=False)
         return sum(len(q) for q in graphs.values())
 

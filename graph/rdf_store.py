@@ -44,9 +44,7 @@ class RdfStore:
             if len(quads) >= BULK_QUADS:
                 # Large loads of new graphs skip the transaction log (about twice as fast); a crash
                 # mid-load leaves a partial new graph that the build's next write replaces whole.
-                # Loading N-Quads bytes rather than Python quads lets the load run without the GIL
-                # (serialising costs about 0.6 µs a quad), so other threads work meanwhile.
-                self._store.bulk_load(ox.serialize(quads, format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+                self._store.bulk_extend(quads)
             else:
                 self._store.extend(quads)
             return

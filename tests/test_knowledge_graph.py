@@ -172,14 +172,14 @@ def canonical(quad: ox.Quad) -> tuple[Any, ...]:
 
 
 def test_a_bulk_write_stores_every_quad_and_projects_every_build(tmp_path: Path) -> None:
-    """Past BULK_QUADS the RDF store bulk-loads N-Quads in a second thread while the projection is written."""
+    """Past BULK_QUADS the RDF store loads new graphs with its bulk loader, outside its transaction log."""
     fresh = KnowledgeGraph(tmp_path / "bulk", embedder=None)
     template = DEMO_PRODUCTS[0]
     builds = [build_facts(replace(template, product=f"p{i:02d}"), artifacts=1000) for i in range(10)]
     written = {q for b in builds for q in b.quads}
     assert len(written) >= BULK_QUADS
     stats = fresh.write(*builds)
-    assert stats.quads == len(written) and 0 < stats.seconds <= stats.rdf_seconds + stats.projection_seconds + 1
+    assert stats.quads == len(written) and stats.rows > 0
     stored = {canonical(q) for q in ox.parse(fresh.export_bytes(), format=ox.RdfFormat.N_QUADS)}
     assert stored == {canonical(q) for q in written}  # every quad, and nothing else
     counted = [typed_nodes_and_links(b) for b in builds]
