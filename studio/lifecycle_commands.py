@@ -350,6 +350,8 @@ def up(
         raise InvalidInputError(f"{', '.join(gone)} stopped: see {logs}")
     finally:
         if not once:  # the services this command deployed stop with it; --once leaves them running
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C must not cut this short
+                signal.signal(sig, signal.SIG_IGN)
             _stop_deployed(control, running_before)
         for process in started.values():
             if process.poll() is None:
