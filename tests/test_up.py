@@ -54,8 +54,15 @@ def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
     env.pop("DAGSTER_HOME", None)
     command = [FACTORY, "up", "--no-demo", "--dagster-port", str(dagster_port), "--studio-port", str(studio_port)]
     # its own process group, as a terminal's foreground job: Ctrl-C reaches every process in the group
+    # (and with SIGINT's default action, which a test run started in the background would not pass on)
     up = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         info = wait_for(f"http://127.0.0.1:{dagster_port}/server_info").json()
