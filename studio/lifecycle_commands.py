@@ -317,10 +317,10 @@ def up(
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
     running_before = {d.pid for d in control.deployments(None, status="running")}
-    if not once:  # a kill or a closed terminal stops the servers too, as Ctrl-C does (unless, as under nohup, ignored)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(sig) is not signal.SIG_IGN:
-                signal.signal(sig, _interrupt)
+    if not once:  # a kill stops the servers too, as Ctrl-C does, and so does a closed terminal (unless under nohup)
+        signal.signal(signal.SIGTERM, _interrupt)
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, _interrupt)
     try:
         if not once:
             for name, command in commands.items():
