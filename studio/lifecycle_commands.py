@@ -292,14 +292,14 @@ def up(
     once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
 ) -> None:
     """Start the Dagster UI and daemon and the Studio on loopback, build the demo products, print the URLs."""
-    from assets.builds import build_product, dagster_home
+    from assets.builds import build_product, factory_instance
     from infra.control import ControlPlane
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise InvalidInputError(f"{host} is not a loopback address: the factory serves on 127.0.0.1 only")
     home = factory_home()
     home.mkdir(parents=True, exist_ok=True)
-    dagster_home(home)
+    factory_instance(home)  # its storage is created once, here, before the servers and builds open it together
     bin_dir = Path(sys.executable).parent
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
