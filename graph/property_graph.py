@@ -336,8 +336,8 @@ class PropertyGraph:
         for (rel, src, dst), pairs in projection.edges.items():
             if len(pairs) < BULK_ROWS:
                 create = f"MATCH (a:{src} {{key: $a}}), (b:{dst} {{key: $b}}) CREATE (a)-[:{rel}]->(b)"
+                statement = self._prepare(create, {"a": pairs[0][0], "b": pairs[0][1]})
                 for a, b in pairs:
-                    statement = self._prepared.get(create) or self._prepare(create, {"a": a, "b": b})
                     self._conn.execute(statement, {"a": a, "b": b})
                 continue
             frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})  # noqa: F841
@@ -383,7 +383,7 @@ class PropertyGraph:
         try:
             statement: str | kuzu.PreparedStatement = cypher
             if reuse and parameters:
-                statement = self._prepared.get(cypher) or self._prepare(cypher, parameters)
+                statement = self._prepare(cypher, parameters)
             result = self._conn.execute(statement, dict(parameters or {}))
         except RuntimeError as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else "query failed"
@@ -397,6 +397,9 @@ class PropertyGraph:
         return columns, rows
 
     def _prepare(self, cypher: str, parameters: Mapping[str, Any]) -> kuzu.PreparedStatement:
+        """The statement prepared for `cypher`, prepared now on its first use (for parameters of these types)."""
+        if cypher in self._prepared:
+            return self._prepared[cypher]
         with warnings.catch_warnings():  # Kùzu 0.11 calls a separate prepare deprecated; it is its last release
             warnings.simplefilter("ignore", DeprecationWarning)
             statement = self._conn.prepare(cypher, dict(parameters))

@@ -299,7 +299,7 @@ def up(
         raise InvalidInputError(f"{host} is not a loopback address: the factory serves on 127.0.0.1 only")
     home = factory_home()
     home.mkdir(parents=True, exist_ok=True)
-    factory_instance(home)  # its storage is created once, here, before the servers and builds open it together
+    factory_instance(home).dispose()  # its storage is created once, here, before servers and builds open it together
     bin_dir = Path(sys.executable).parent
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
