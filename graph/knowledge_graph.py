@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -36,7 +37,17 @@ from graph.names import (
 from graph.projection import Embedder, project
 from graph.property_graph import Projection, PropertyGraph, memory_identity
 from graph.rdf_store import RdfStore, Term
-from graph.trace import CHAIN, CYPHER_TRACE, SPARQL_TRACE, SPARQL_TRACE_ACTIVITIES, SPARQL_TRACE_GRAPHS, TraceStep
+from graph.trace import (
+    CHAIN,
+    CYPHER_TRACE,
+    CYPHER_TRACE_AGENTS,
+    CYPHER_TRACE_GENERATIONS,
+    SPARQL_TRACE,
+    SPARQL_TRACE_ACTIVITIES,
+    SPARQL_TRACE_GRAPHS,
+    STAGE_OF_TABLE,
+    TraceStep,
+)
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
@@ -414,22 +425,30 @@ class KnowledgeGraph:
         elif engine == "kuzu":
             if tenant is None:
                 raise InvalidInputError("a trace on the property graph needs --tenant")
-            for r in self.cypher(CYPHER_TRACE, tenant, {"trace": trace_id}, reuse=True).records():
-                name = parse_graph(r["graph"])
-                steps.append(
-                    TraceStep(
-                        r["stage"],
-                        r["node"],
-                        r["label"] or "",
-                        r["graph"],
-                        tenant,
-                        name.product if name else "",
-                        r["activity"],
-                        r["agent"],
-                        r["started"],
-                        r["ended"],
+            bound_trace = {"trace": trace_id}
+            with self._session(write=False) as s:  # internal ids hold within one session's snapshot
+                pg = s.pg(check_slug(tenant, "tenant"))
+                _, found_nodes = pg.execute(CYPHER_TRACE, bound_trace, reuse=True)
+                _, generations = pg.execute(CYPHER_TRACE_GENERATIONS, bound_trace, reuse=True)
+                _, agents = pg.execute(CYPHER_TRACE_AGENTS, bound_trace, reuse=True)
+            agent_of = {_internal_id(a): agent for a, agent in agents}
+            made_by: dict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
+            for n, a, activity, started, ended in generations:
+                made_by[_internal_id(n)].append((activity, agent_of.get(_internal_id(a)), started, ended))
+            for kind, n, node, label, graph in found_nodes:
+                name = parse_graph(graph)
+                for generation in made_by.get(_internal_id(n)) or [(None, None, None, None)]:
+                    steps.append(  # as on the RDF side, a step for each activity that generated the node
+                        TraceStep(
+                            STAGE_OF_TABLE[kind],
+                            node,
+                            label or "",
+                            graph,
+                            tenant,
+                            name.product if name else "",
+                            *generation,
+                        )
                     )
-                )
         else:
             raise InvalidInputError(f"unknown trace engine {engine!r}: use rdf or kuzu")
         return sorted(set(steps), key=lambda st: st.order)
@@ -488,6 +507,11 @@ class KnowledgeGraph:
                 "products": sum(1 for p in products if p),
                 "tenants": tenants,
             }
+
+
+def _internal_id(value: Mapping[str, int]) -> tuple[int, int]:
+    """A Kùzu internal id (as the driver returns it) as a hashable key."""
+    return value["table"], value["offset"]
 
 
 def _term(term: Any) -> Any:

@@ -409,18 +409,21 @@ class PropertyGraph:
         return statement
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
-        """The k memories nearest to `vector` by cosine distance, nearest first."""
+        """The k memories nearest to `vector` by cosine distance, nearest first.
+
+        Each returned property costs Kùzu a scan of the stored column around every hit, so the query
+        reads only what a match shows, and the few rows are put in order here rather than by the query."""
         if not self._has_index():
             return []  # no memories yet
         _, rows = self.execute(
             f"CALL QUERY_VECTOR_INDEX('{MEMORY_TABLE}', '{MEMORY_INDEX}', $vector, $k) "
-            "RETURN node.iri, node.kind, node.graph, node.product, node.text, distance ORDER BY distance",
+            "RETURN node.iri, node.kind, node.product, node.text, distance",
             {"vector": [float(x) for x in vector], "k": int(k) + 1},
             reuse=True,
         )
-        keys = ("iri", "kind", "graph", "product", "text")
-        found = [(dict(zip(keys, r[:5], strict=True)), float(r[5])) for r in rows if r[1] != ANCHOR_KIND]
-        return found[:k]
+        keys = ("iri", "kind", "product", "text")
+        found = [(dict(zip(keys, r[:4], strict=True)), float(r[4])) for r in rows if r[1] != ANCHOR_KIND]
+        return sorted(found, key=lambda match: match[1])[:k]
 
     def counts(self) -> dict[str, int]:
         sch = schema()

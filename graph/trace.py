@@ -16,9 +16,12 @@ __all__ = [
     "ACTIVITY_CLASSES",
     "CHAIN",
     "CYPHER_TRACE",
+    "CYPHER_TRACE_AGENTS",
+    "CYPHER_TRACE_GENERATIONS",
     "SPARQL_TRACE",
     "SPARQL_TRACE_ACTIVITIES",
     "SPARQL_TRACE_GRAPHS",
+    "STAGE_OF_TABLE",
     "TraceStep",
 ]
 
@@ -75,15 +78,31 @@ SPARQL_TRACE_ACTIVITIES = (
 """The lifecycle activities of one graph with their agent and times: looked up once each, not once per
 node they generated, and joined to the nodes by `activity`."""
 
+_CHAIN_LABELS = ":".join(local_name(c) for c in CHAIN)
+
 CYPHER_TRACE = (
-    f"MATCH (n:{':'.join(local_name(c) for c in CHAIN)}) WHERE n.traceId = $trace "
-    "OPTIONAL MATCH (n)-[:wasGeneratedBy]->(a:LifecycleActivity) "
-    "OPTIONAL MATCH (a)-[:wasAssociatedWith]->(g:FactoryAgent) "
-    f"RETURN CASE label(n) {' '.join(f'WHEN {local_name(c)!r} THEN {stage!r}' for c, stage in CHAIN.items())} END "
-    "AS stage, n.iri AS node, n.label AS label, n.graph AS graph, "
-    "a.iri AS activity, g.iri AS agent, a.startedAtTime AS started, a.endedAtTime AS ended"
+    f"MATCH (n:{_CHAIN_LABELS}) WHERE n.traceId = $trace "
+    "RETURN label(n) AS kind, id(n) AS id, n.iri AS node, n.label AS label, n.graph AS graph"
 )
-"""The same trace as Cypher, over one tenant's property graph."""
+"""The trace's nodes in one tenant's property graph: its eight chain tables scanned for the trace id."""
+
+CYPHER_TRACE_GENERATIONS = (
+    f"MATCH (n:{_CHAIN_LABELS})-[:wasGeneratedBy]->(a:LifecycleActivity) WHERE a.traceId = $trace "
+    "RETURN id(n) AS id, id(a) AS activity_id, a.iri AS activity, a.startedAtTime AS started, "
+    "a.endedAtTime AS ended"
+)
+"""The activity that generated each node of the trace, found from the build's few activities (which carry
+its trace id, as every node of a build does); joined to the nodes by internal id."""
+
+CYPHER_TRACE_AGENTS = (
+    "MATCH (a:LifecycleActivity)-[:wasAssociatedWith]->(g:FactoryAgent) WHERE a.traceId = $trace "
+    "RETURN id(a) AS activity_id, g.iri AS agent"
+)
+"""The agent of each of the build's activities. Kùzu runs these three small queries in about half the time
+of one that follows every node's optional activity and agent: the optional matches cost most."""
+
+STAGE_OF_TABLE = {local_name(c): stage for c, stage in CHAIN.items()}
+"""The stage each chain table (a node's label in the property graph) stands for."""
 
 
 @dataclass(frozen=True)

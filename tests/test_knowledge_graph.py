@@ -16,7 +16,7 @@ from graph.provenance import STAGES, record_activity
 from graph.rdf_store import BULK_QUADS, RdfStore
 from graph.samples import AGENTS, DEMO_PRODUCTS, build_facts
 from ontology.errors import InvalidInputError, NotFoundError
-from ontology.namespaces import FAC, RDF
+from ontology.namespaces import FAC, PROV, RDF
 from ontology.vocabulary import vocabulary
 
 CHAIN = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"]
@@ -77,6 +77,22 @@ def test_the_property_graph_gives_the_same_trace(shared_kg: KnowledgeGraph, demo
         kuzu = shared_kg.trace(build.trace_id, tenant=build.tenant, engine="kuzu")
         assert stages(rdf) == CHAIN
         assert kuzu == rdf
+
+
+def test_both_engines_agree_on_a_node_made_twice_and_an_activity_with_no_agent(kg: KnowledgeGraph) -> None:
+    facts = build_facts(DEMO_PRODUCTS[1])
+    typed = {str(q.subject)[1:-1] for q in facts.quads if q.object == ox.NamedNode(str(FAC.ValidationReport))}
+    (report,) = typed
+    retest, _ = STAGES["validation"]
+    again = facts.node(retest, facts.iri("activity", "revalidation"), "revalidation", {})  # no agent recorded
+    facts.link(report, PROV.wasGeneratedBy, again)
+    kg.write(facts)
+    rdf = kg.trace(facts.trace_id, tenant=facts.tenant)
+    made = [(s.activity, s.agent) for s in rdf if s.node == report]
+    assert sorted(made, key=str) == sorted(
+        [(facts.iri("activity", "validation"), AGENTS["validation"].iri), (again, None)], key=str
+    )
+    assert kg.trace(facts.trace_id, tenant=facts.tenant, engine="kuzu") == rdf
 
 
 def test_a_trace_stays_inside_its_tenant(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:
