@@ -187,14 +187,17 @@ def bench_vectors(folder: Path, count: int, queries: int, seed: int) -> dict[str
     centers = rng.normal(size=(max(1, count // 100), dim)).astype(np.float32)
     data = centers[rng.integers(0, len(centers), count)] + 0.5 * rng.normal(size=(count, dim)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
-    pg = PropertyGraph(folder / "vectors.kz", read_only=False, buffer_pool_mib=2048)
+    # Written by a writer and searched by a reader, with the factory's own settings, as `similar` is.
+    pg = PropertyGraph(folder / "vectors.kz", read_only=False)
     rows = [
         {"key": f"v{i}", "iri": f"urn:vector:{i}", "kind": "Intent", "graph": "g", "product": "p", "text": ""}
         for i in range(count)
     ]
     start = time.perf_counter()
     pg.add_vectors(rows, data)
+    pg.close()
     load_s = time.perf_counter() - start
+    pg = PropertyGraph(folder / "vectors.kz", read_only=True)
     probes = data[rng.integers(0, count, queries)] + 0.1 * rng.normal(size=(queries, dim)).astype(np.float32)
     probes /= np.linalg.norm(probes, axis=1, keepdims=True)
     lat, recall, exact_lat = [], [], []

@@ -176,9 +176,13 @@ def memory_identity(memory: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 class PropertyGraph:
-    """One tenant's Kùzu database, opened read-only or by the one writer."""
+    """One tenant's Kùzu database, opened read-only or by the one writer.
 
-    def __init__(self, path: Path, *, read_only: bool, buffer_pool_mib: int = 128) -> None:
+    The buffer pool is a ceiling, filled only as pages are read: 512 MiB keeps a tenant with 100,000
+    memories (about 190 MB on disk, vectors and index) cached, where 128 MiB made each search reread
+    pages (vector top-10 p50 15 ms against 8–10 ms); a small tenant uses a few MiB of it."""
+
+    def __init__(self, path: Path, *, read_only: bool, buffer_pool_mib: int = 512) -> None:
         self.path = path
         self.read_only = read_only
         fresh = not path.exists()
