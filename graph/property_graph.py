@@ -231,14 +231,46 @@ class PropertyGraph:
                 delta = self._delta(list(graphs), previous, projection)
             else:
                 if graphs:  # one statement per table: a label-less DETACH DELETE can miss nodes in Kùzu 0.11
-                    for table in [*schema().nodes, MEMORY_TABLE]:
+                    for table in schema().nodes:
                         self._conn.execute(
                             f"MATCH (n:{table}) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)}
                         )
                 delta = projection
             self._copy(delta)
+        # The memories follow in a transaction of their own: when a transaction that changed other tables
+        # also wrote to the vector-indexed table, Kùzu 0.11 lost rows it had created on commit (a rebuild's
+        # product, intent and blueprint). A crash between the two leaves the graphs marked pending, and
+        # the next writer projects them again.
+        with self._transaction():
+            self._replace_memories(list(graphs), projection.memories, previous.memories if previous else None)
         if projection.memories:
             self._ensure_index()
+
+    def _replace_memories(
+        self, graphs: list[str], memories: list[dict[str, Any]], previous: list[dict[str, Any]] | None
+    ) -> None:
+        """Make the memories of `graphs` these; with `previous` (what they held), only the changes are written."""
+        if previous is None:
+            if graphs:
+                self._conn.execute(f"MATCH (m:{MEMORY_TABLE}) WHERE m.graph IN $graphs DELETE m", {"graphs": graphs})
+            added = memories
+        else:
+            same = {memory_identity(m) for m in previous} & {memory_identity(m) for m in memories}
+            gone = [m["key"] for m in previous if memory_identity(m) not in same]
+            if gone:
+                self._conn.execute(
+                    f"MATCH (m:{MEMORY_TABLE}) WHERE m.graph IN $graphs AND m.key IN $keys DELETE m",
+                    {"graphs": graphs, "keys": gone},
+                )
+            added = [m for m in memories if memory_identity(m) not in same]
+        if added and len(added) < BULK_ROWS:
+            self._conn.execute(
+                f"UNWIND $rows AS r CREATE (:{MEMORY_TABLE} {{key: r.key, iri: r.iri, kind: r.kind, graph: r.graph, "
+                f"product: r.product, text: r.text, embedding: CAST(r.embedding AS FLOAT[{EMBEDDING_DIM}])}})",
+                {"rows": [{**m, "embedding": [float(x) for x in m["embedding"]]} for m in added]},
+            )
+        elif added:
+            self._copy_memories(added, np.asarray([m["embedding"] for m in added], dtype=np.float32))
 
     def _delta(self, graphs: list[str], previous: Projection, projection: Projection) -> Projection:
         """Delete what `previous` has and `projection` has not; return what is left to write."""
@@ -269,14 +301,6 @@ class PropertyGraph:
             if todo:
                 delta.edges[(rel, src, dst)] = todo
 
-        same = {memory_identity(m) for m in previous.memories} & {memory_identity(m) for m in projection.memories}
-        gone = [m["key"] for m in previous.memories if memory_identity(m) not in same]
-        if gone:
-            self._conn.execute(
-                f"MATCH (m:{MEMORY_TABLE}) WHERE m.graph IN $graphs AND m.key IN $keys DELETE m",
-                {"graphs": graphs, "keys": gone},
-            )
-        delta.memories = [m for m in projection.memories if memory_identity(m) not in same]
         return delta
 
     @contextmanager
@@ -347,15 +371,6 @@ class PropertyGraph:
             frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})  # noqa: F841
             options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
             self._conn.execute(f"COPY {rel} FROM frame {options}")
-        mem = projection.memories
-        if mem and len(mem) < BULK_ROWS:
-            self._conn.execute(
-                f"UNWIND $rows AS r CREATE (:{MEMORY_TABLE} {{key: r.key, iri: r.iri, kind: r.kind, graph: r.graph, "
-                f"product: r.product, text: r.text, embedding: CAST(r.embedding AS FLOAT[{EMBEDDING_DIM}])}})",
-                {"rows": [{**m, "embedding": [float(x) for x in m["embedding"]]} for m in mem]},
-            )
-        elif mem:
-            self._copy_memories(mem, np.asarray([m["embedding"] for m in mem], dtype=np.float32))
 
     def _copy_memories(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
         frame = pl.DataFrame(  # noqa: F841 - the COPY statement reads it by name
@@ -443,7 +458,10 @@ class PropertyGraph:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.isoformat() + "Z"  # TIMESTAMP columns hold UTC (see projection): say so, as the RDF side does
+        # TIMESTAMP columns hold UTC (see projection): written as the RDF store writes an xsd:dateTime,
+        # in UTC and with no trailing zeros in its fraction of a second
+        text = value.isoformat()
+        return (text.rstrip("0") if value.microsecond else text) + "Z"
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):

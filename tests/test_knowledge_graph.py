@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -79,8 +80,10 @@ def test_the_property_graph_gives_the_same_trace(shared_kg: KnowledgeGraph, demo
         assert kuzu == rdf
 
 
-def test_both_engines_agree_on_a_node_made_twice_and_an_activity_with_no_agent(kg: KnowledgeGraph) -> None:
-    facts = build_facts(DEMO_PRODUCTS[1])
+def test_both_engines_agree_on_a_node_made_twice_an_activity_with_no_agent_and_fractional_times(
+    kg: KnowledgeGraph,
+) -> None:
+    facts = build_facts(DEMO_PRODUCTS[1], started=dt.datetime(2026, 1, 1, 9, 30, 5, 542640, tzinfo=dt.UTC))
     typed = {str(q.subject)[1:-1] for q in facts.quads if q.object == ox.NamedNode(str(FAC.ValidationReport))}
     (report,) = typed
     retest, _ = STAGES["validation"]
@@ -93,6 +96,7 @@ def test_both_engines_agree_on_a_node_made_twice_and_an_activity_with_no_agent(k
         [(facts.iri("activity", "validation"), AGENTS["validation"].iri), (again, None)], key=str
     )
     assert kg.trace(facts.trace_id, tenant=facts.tenant, engine="kuzu") == rdf
+    assert {s.started for s in rdf if s.stage == "requirements"} == {"2026-01-01T09:30:05.54264Z"}
 
 
 def test_a_trace_stays_inside_its_tenant(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:

@@ -182,6 +182,10 @@ def test_a_changed_intent_builds_a_new_revision_with_a_diff(env: dict[str, str],
     # the product's graph holds the new build only
     assert kg(home).trace(old_trace or "", "acme") == []
     assert activities(home, "acme", s["trace_id"])["design"] == 1
+    # and the property graph is in step with it, from the intent on
+    rdf = kg(home).trace(s["trace_id"], "acme")
+    assert rdf[0].stage == "intent"
+    assert kg(home).trace(s["trace_id"], "acme", engine="kuzu") == rdf
 
 
 def test_a_persons_edit_survives_a_rebuild_and_a_conflict_stops_the_release(env: dict[str, str], home: Path) -> None:

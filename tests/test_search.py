@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from graph import KnowledgeGraph
+from graph import KnowledgeGraph, ProductFacts
 from graph.embeddings import SentenceEmbedder
 from graph.samples import DEMO_PRODUCTS, build_facts
 from ontology.errors import InvalidInputError
@@ -72,3 +73,22 @@ def test_bad_search_input_is_refused(demo_kg: KnowledgeGraph, text: str, k: int,
 def test_search_without_an_embedder_says_so(shared_kg: KnowledgeGraph) -> None:
     with pytest.raises(InvalidInputError, match="embedder"):
         shared_kg.similar("billing", 3)
+
+
+def test_a_rebuild_with_vectors_keeps_the_property_graph_in_step(tmp_path: Path, embedder: SentenceEmbedder) -> None:
+    # A rebuild's first write holds only its first stages: it changes every node (a new trace id),
+    # drops the old build's later stages and replaces the intent's memory, all in one write.
+    kg = KnowledgeGraph(tmp_path / "kg", embedder=embedder)
+    kg.bootstrap()
+    sample = DEMO_PRODUCTS[1]
+    kg.write(build_facts(sample))
+    again = build_facts(replace(sample, intent=sample.intent + " Agents also see how long each ticket waited."))
+    first_stages = ProductFacts(again.tenant, again.product, again.trace_id)
+    first_stages.quads = again.quads[: next(i for i, q in enumerate(again.quads) if "/artifact/" in str(q.subject))]
+    kg.write(first_stages)
+    rdf = kg.trace(again.trace_id, tenant=sample.tenant)
+    assert [s.stage for s in rdf][:3] == ["intent", "requirements", "requirements"]
+    assert kg.trace(again.trace_id, tenant=sample.tenant, engine="kuzu") == rdf
+    nodes = kg.cypher("MATCH (p:Product)-[:hasIntent]->(i:Intent) RETURN p.traceId, i.traceId", sample.tenant)
+    assert nodes.rows == [[again.trace_id, again.trace_id]]
+    assert kg.similar("ticket waiting times", k=1, tenant=sample.tenant)[0].product == sample.product
