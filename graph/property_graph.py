@@ -47,6 +47,8 @@ MEMORY_INDEX = "memory_index"
 ANCHOR_KIND = "~anchor"
 BULK_ROWS = 250
 """Groups of at least this many rows are written with COPY; smaller ones with CREATE (see `_copy`)."""
+BULK_EDGES = 20
+"""Edge groups of at least this many are written with COPY: an edge costs about 1 ms to create."""
 MAX_DB_BYTES = 1 << 38
 """Address space reserved per database (256 GiB, virtual): Kùzu cannot reserve its 8 TiB default here."""
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
@@ -337,11 +339,9 @@ class PropertyGraph:
 
         A COPY costs tens of milliseconds whatever its size, so a product build's few hundred
         rows are created instead. Small groups of edges are created one by one, with one prepared
-        statement (about 1.3 ms an edge): a `MATCH` on a primary key given as a parameter is an
+        statement (about 1 ms an edge): a `MATCH` on a primary key given as a parameter is an
         index lookup, while `UNWIND $pairs ... MATCH (a {key: p[1]})` scans both tables for every
-        pair, which grows with the tenant's size. Copying edge groups from 20 edges up would be
-        cheaper, but in a rebuild's delta write Kùzu 0.11's COPY then failed to find a node of the
-        same transaction ("Unable to find primary key value"), so edges keep the rows' threshold.
+        pair, which grows with the tenant's size. From `BULK_EDGES` edges up a COPY is cheaper.
         """
         sch = schema()
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -362,7 +362,7 @@ class PropertyGraph:
             )
             self._conn.execute(f"COPY {table} FROM frame")
         for (rel, src, dst), pairs in projection.edges.items():
-            if len(pairs) < BULK_ROWS:
+            if len(pairs) < BULK_EDGES:
                 create = f"MATCH (a:{src} {{key: $a}}), (b:{dst} {{key: $b}}) CREATE (a)-[:{rel}]->(b)"
                 statement = self._prepare(create, {"a": pairs[0][0], "b": pairs[0][1]})
                 for a, b in pairs:
