@@ -7,7 +7,11 @@ Dagster UI shows (the runs appear there), then refreshes the factory insights.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,8 +129,28 @@ def _executor(name: str) -> dict[str, Any]:
     raise ValueError(f"unknown executor {name!r}: use in_process or multiprocess")
 
 
+@contextmanager
+def _keeping_sigterm_handler() -> Iterator[None]:
+    """Puts the caller's SIGTERM handler back after in-process Dagster runs, which leave SIGTERM with
+    SIGINT's handler: ignored in a program started from a background shell, which a kill then cannot stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread has signal handlers to keep
+        return
+    saved = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            signal.signal(signal.SIGTERM, saved)
+
+
 def build_product(tenant: str, product: str, *, home: Path | None = None, executor: str = "in_process") -> BuildOutcome:
     """Materialize the lifecycle for the product's latest submitted intent, then refresh the insights."""
+    with _keeping_sigterm_handler():
+        return _build_product(tenant, product, home, executor)
+
+
+def _build_product(tenant: str, product: str, home: Path | None, executor: str) -> BuildOutcome:
     root = (home or factory_home()).resolve()
     instance = factory_instance(root)
     key = partition_key(tenant, product)

@@ -284,13 +284,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stop_on_signals() -> None:
-    """A kill stops `up` as Ctrl-C does, and so does a closed terminal (unless under nohup)."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
-        signal.signal(signal.SIGHUP, _interrupt)
-
-
 def up(
     host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
     dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
@@ -324,8 +317,10 @@ def up(
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
     running_before = {d.pid for d in control.deployments(None, status="running")}
-    if not once:
-        _stop_on_signals()
+    if not once:  # a kill stops the servers too, as Ctrl-C does, and so does a closed terminal (unless under nohup)
+        signal.signal(signal.SIGTERM, _interrupt)
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, _interrupt)
     try:
         if not once:
             for name, command in commands.items():
@@ -345,8 +340,6 @@ def up(
                 control.set_intent_status(record.id, "building")
                 console.print(f"building demo product {tenant}/{product} …")
                 _print_summary(build_product(tenant, product).summary())
-                if not once:  # a Dagster run leaves SIGTERM with SIGINT's handler: ignored in a background shell
-                    _stop_on_signals()
         for d in control.deployments(None, status="running"):
             console.print(f"service     {d.url}  ({d.tenant}/{d.product}, pid {d.pid})")
         if once:

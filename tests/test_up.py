@@ -89,3 +89,26 @@ def test_up_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
     run = subprocess.run([FACTORY, "up", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "loopback" in run.stderr
+
+
+def test_a_build_leaves_the_callers_sigterm_handler_in_place(tmp_path: Path) -> None:
+    # Dagster's in-process run hands SIGTERM SIGINT's handler when it ends; started from a background
+    # shell (SIGINT ignored), `up` would then ignore a kill after its demo builds.
+    script = (
+        "import signal, sys\n"
+        "from pathlib import Path\n"
+        "def stop(signum, frame): pass\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "from assets.builds import build_product\n"
+        "build_product('acme', 'nothing', home=Path(sys.argv[1]))\n"  # no intent: the run fails fast
+        "print('kept' if signal.getsignal(signal.SIGTERM) is stop else 'lost')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "kept"
