@@ -38,13 +38,13 @@ from graph.projection import Embedder, project
 from graph.property_graph import Projection, PropertyGraph, memory_identity
 from graph.rdf_store import RdfStore, Term
 from graph.trace import (
-    CHAIN,
     CYPHER_TRACE,
     CYPHER_TRACE_AGENTS,
     CYPHER_TRACE_GENERATIONS,
     SPARQL_TRACE,
     SPARQL_TRACE_ACTIVITIES,
     SPARQL_TRACE_GRAPHS,
+    STAGE_OF_CLASS,
     STAGE_OF_TABLE,
     TraceStep,
 )
@@ -387,7 +387,6 @@ class KnowledgeGraph:
         check_trace_id(trace_id)
         steps: list[TraceStep] = []
         if engine == "rdf":
-            stage_of = {str(c): stage for c, stage in CHAIN.items()}
             bound = {"trace": ox.Literal(trace_id)}
             prefix = tenant_graph_prefix(tenant) if tenant is not None else None
             with self._session(write=False) as s:
@@ -410,7 +409,7 @@ class KnowledgeGraph:
                         agent, started, ended = details.get(activity, (None, None, None))
                         steps.append(
                             TraceStep(
-                                stage_of[_term(sol["type"])],
+                                STAGE_OF_CLASS[_term(sol["type"])],
                                 _term(sol["node"]),
                                 _term(sol["label"]) or "",
                                 graph,

@@ -21,6 +21,7 @@ __all__ = [
     "SPARQL_TRACE",
     "SPARQL_TRACE_ACTIVITIES",
     "SPARQL_TRACE_GRAPHS",
+    "STAGE_OF_CLASS",
     "STAGE_OF_TABLE",
     "TraceStep",
 ]
@@ -100,6 +101,9 @@ CYPHER_TRACE_AGENTS = (
 )
 """The agent of each of the build's activities. Kùzu runs these three small queries in about half the time
 of one that follows every node's optional activity and agent: the optional matches cost most."""
+
+STAGE_OF_CLASS = {str(c): stage for c, stage in CHAIN.items()}
+"""The stage each chain class (a node's type IRI in the RDF store) stands for."""
 
 STAGE_OF_TABLE = {local_name(c): stage for c, stage in CHAIN.items()}
 """The stage each chain table (a node's label in the property graph) stands for."""
