@@ -427,9 +427,9 @@ class KnowledgeGraph:
             bound_trace = {"trace": trace_id}
             with self._session(write=False) as s:  # internal ids hold within one session's snapshot
                 pg = s.pg(check_slug(tenant, "tenant"))
-                _, found_nodes = pg.execute(CYPHER_TRACE, bound_trace, reuse=True)
-                _, generations = pg.execute(CYPHER_TRACE_GENERATIONS, bound_trace, reuse=True)
-                _, agents = pg.execute(CYPHER_TRACE_AGENTS, bound_trace, reuse=True)
+                (_, found_nodes), (_, generations), (_, agents) = pg.execute_together(
+                    [(q, bound_trace) for q in (CYPHER_TRACE, CYPHER_TRACE_GENERATIONS, CYPHER_TRACE_AGENTS)]
+                )
             agent_of = {_internal_id(a): agent for a, agent in agents}
             made_by: dict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
             for n, a, activity, started, ended in generations:

@@ -12,6 +12,7 @@ This is the only module that imports kuzu, so that another engine can replace it
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -195,13 +196,15 @@ class PropertyGraph:
             str(path), read_only=read_only, buffer_pool_size=buffer_pool_mib << 20, max_db_size=MAX_DB_BYTES
         )
         self._conn = kuzu.Connection(self._db)
+        self._lanes: list[kuzu.Connection] = []  # more connections, for reads side by side (see execute_together)
         self._indexed = False  # the vector index, once seen, is never dropped
-        self._prepared: dict[str, kuzu.PreparedStatement] = {}
+        self._prepared: dict[tuple[int, str], kuzu.PreparedStatement] = {}  # by lane (0: the main connection)
         if fresh:
             self._create_schema()
 
     def close(self) -> None:
-        self._conn.close()
+        for conn in (*self._lanes, self._conn):
+            conn.close()
         self._db.close()
 
     def _create_schema(self) -> None:
@@ -399,14 +402,54 @@ class PropertyGraph:
         `reuse` keeps the statement prepared (parsed and planned) for the next run of the same text
         with parameters of the same types: for the factory's own queries, which run again and again.
         """
-        try:
-            statement: str | kuzu.PreparedStatement = cypher
-            if reuse and parameters:
+        statement: str | kuzu.PreparedStatement = cypher
+        if reuse and parameters:
+            try:
                 statement = self._prepare(cypher, parameters)
-            result = self._conn.execute(statement, dict(parameters or {}))
+            except RuntimeError as exc:
+                raise _refusal(exc) from None
+        return self._run(self._conn, statement, parameters)
+
+    def execute_together(
+        self, queries: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[tuple[list[str], list[list[Any]]]]:
+        """Run read-only queries side by side, each on a connection of its own and kept prepared; the
+        results come in the order of `queries`. For the factory's own reads made of several queries (the
+        trace): they take about as long as the slowest one rather than all of them together."""
+        while len(self._lanes) < len(queries) - 1:
+            self._lanes.append(kuzu.Connection(self._db))
+        conns = [self._conn, *self._lanes]
+        try:  # prepared here, in this thread: the warnings filter that preparing sets is process-wide
+            work = [(conns[i], self._prepare(q, p, lane=i), p) for i, (q, p) in enumerate(queries)]
         except RuntimeError as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else "query failed"
-            raise QueryRefusedError(f"Cypher error: {message}") from None
+            raise _refusal(exc) from None
+        results: list[Any] = [None] * len(work)
+
+        def run(i: int) -> None:
+            try:
+                results[i] = self._run(*work[i])
+            except BaseException as exc:  # handed to the caller below
+                results[i] = exc
+
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(work))]
+        for thread in threads:
+            thread.start()
+        run(0)
+        for thread in threads:
+            thread.join()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
+    @staticmethod
+    def _run(
+        conn: kuzu.Connection, statement: str | kuzu.PreparedStatement, parameters: Mapping[str, Any] | None
+    ) -> tuple[list[str], list[list[Any]]]:
+        try:
+            result = conn.execute(statement, dict(parameters or {}))
+        except RuntimeError as exc:
+            raise _refusal(exc) from None
         if isinstance(result, list):
             result = result[-1]
         columns = list(result.get_column_names())
@@ -415,16 +458,18 @@ class PropertyGraph:
             rows.append([_plain(v) for v in result.get_next()])
         return columns, rows
 
-    def _prepare(self, cypher: str, parameters: Mapping[str, Any]) -> kuzu.PreparedStatement:
-        """The statement prepared for `cypher`, prepared now on its first use (for parameters of these types)."""
-        if cypher in self._prepared:
-            return self._prepared[cypher]
+    def _prepare(self, cypher: str, parameters: Mapping[str, Any], *, lane: int = 0) -> kuzu.PreparedStatement:
+        """The statement prepared for `cypher` on a connection (0: the main one; see execute_together),
+        prepared now on its first use there (for parameters of these types)."""
+        if (lane, cypher) in self._prepared:
+            return self._prepared[(lane, cypher)]
+        conn = self._lanes[lane - 1] if lane else self._conn
         with warnings.catch_warnings():  # Kùzu 0.11 calls a separate prepare deprecated; it is its last release
             warnings.simplefilter("ignore", DeprecationWarning)
-            statement = self._conn.prepare(cypher, dict(parameters))
+            statement = conn.prepare(cypher, dict(parameters))
         if not statement.is_success():
             raise RuntimeError(statement.get_error_message())
-        self._prepared[cypher] = statement
+        self._prepared[(lane, cypher)] = statement
         return statement
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
@@ -456,7 +501,17 @@ class PropertyGraph:
         return found
 
 
+def _refusal(exc: RuntimeError) -> QueryRefusedError:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else "query failed"
+    return QueryRefusedError(f"Cypher error: {message}")
+
+
+_PLAIN_TYPES = frozenset((str, int, float, bool))
+
+
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         # TIMESTAMP columns hold UTC (see projection): written as the RDF store writes an xsd:dateTime,
         # in UTC and with no trailing zeros in its fraction of a second

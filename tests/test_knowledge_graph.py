@@ -13,10 +13,11 @@ import pytest
 
 from graph import KnowledgeGraph, ProductFacts, TraceStep
 from graph.names import product_graph, tenant_graph_prefix
+from graph.property_graph import PropertyGraph
 from graph.provenance import STAGES, record_activity
 from graph.rdf_store import BULK_QUADS, RdfStore
 from graph.samples import AGENTS, DEMO_PRODUCTS, build_facts
-from ontology.errors import InvalidInputError, NotFoundError
+from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
 from ontology.namespaces import FAC, PROV, RDF
 from ontology.vocabulary import vocabulary
 
@@ -78,6 +79,29 @@ def test_the_property_graph_gives_the_same_trace(shared_kg: KnowledgeGraph, demo
         kuzu = shared_kg.trace(build.trace_id, tenant=build.tenant, engine="kuzu")
         assert stages(rdf) == CHAIN
         assert kuzu == rdf
+
+
+def test_queries_run_together_answer_as_they_do_one_by_one(tmp_path: Path, demo_builds: list[ProductFacts]) -> None:
+    """The trace's queries run side by side on connections of their own: same rows, in the order asked."""
+    kg = KnowledgeGraph(tmp_path / "kg", embedder=None)
+    kg.write(*demo_builds)
+    build = demo_builds[0]
+    queries: list[tuple[str, dict[str, Any]]] = [
+        ("MATCH (n:Artifact) WHERE n.traceId = $trace RETURN n.iri ORDER BY n.iri", {"trace": build.trace_id}),
+        ("MATCH (p:Product) WHERE p.slug = $slug RETURN p.iri, p.label", {"slug": build.product}),
+        ("MATCH (a:LifecycleActivity) WHERE a.traceId = $trace RETURN count(a)", {"trace": build.trace_id}),
+    ]
+    pg = PropertyGraph(kg.folder / "kuzu" / f"{build.tenant}.kz", read_only=True)
+    try:
+        alone = [pg.execute(q, p) for q, p in queries]
+        assert all(rows for _, rows in alone)
+        for _ in range(3):  # and again, on the statements kept prepared
+            assert pg.execute_together(queries) == alone
+        with pytest.raises(QueryRefusedError, match="Cypher error"):
+            pg.execute_together([queries[0], ("MATCH (n:NoSuchTable) RETURN n", {"x": 1})])
+        assert pg.execute_together(queries[1:]) == alone[1:]  # a failed run leaves the connections usable
+    finally:
+        pg.close()
 
 
 def test_both_engines_agree_on_a_node_made_twice_an_activity_with_no_agent_and_fractional_times(
