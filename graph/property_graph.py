@@ -188,8 +188,7 @@ class PropertyGraph:
     def __init__(self, path: Path, *, read_only: bool, buffer_pool_mib: int = 512) -> None:
         self.path = path
         self.read_only = read_only
-        fresh = not path.exists()
-        if read_only and fresh:
+        if read_only and not path.exists():
             raise FileNotFoundError(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = kuzu.Database(
@@ -199,8 +198,8 @@ class PropertyGraph:
         self._lanes: list[kuzu.Connection] = []  # more connections, for reads side by side (see execute_together)
         self._indexed = False  # the vector index, once seen, is never dropped
         self._prepared: dict[tuple[int, str], kuzu.PreparedStatement] = {}  # by lane (0: the main connection)
-        if fresh:
-            self._create_schema()
+        if not read_only and not self._run(self._conn, "CALL SHOW_TABLES() RETURN count(*)", None)[1][0][0]:
+            self._create_schema()  # a new database, or one left by a writer that died before its schema's commit
 
     def close(self) -> None:
         for conn in (*self._lanes, self._conn):
@@ -208,18 +207,20 @@ class PropertyGraph:
         self._db.close()
 
     def _create_schema(self) -> None:
-        for stmt in schema().ddl():
-            self._conn.execute(stmt)
-        # Kùzu's HNSW index stops finding anything once its table has been emptied, which a
-        # rebuild of a tenant's only product does mid-transaction. An anchor row that no
-        # product graph owns keeps the table from ever being empty; searches skip it.
-        # The index itself is built after the first memories arrive (see _ensure_index).
-        anchor = [1.0] + [0.0] * (EMBEDDING_DIM - 1)
-        self._conn.execute(
-            f"CREATE (:{MEMORY_TABLE} {{key: $key, iri: '', kind: $kind, graph: '', product: '', text: '', "
-            "embedding: $vector})",
-            {"key": ANCHOR_KIND, "kind": ANCHOR_KIND, "vector": anchor},
-        )
+        """The tables and the anchor row, in one transaction: a crash leaves all of it or none."""
+        with self._transaction():
+            for stmt in schema().ddl():
+                self._conn.execute(stmt)
+            # Kùzu's HNSW index stops finding anything once its table has been emptied, which a
+            # rebuild of a tenant's only product does mid-transaction. An anchor row that no
+            # product graph owns keeps the table from ever being empty; searches skip it.
+            # The index itself is built after the first memories arrive (see _ensure_index).
+            anchor = [1.0] + [0.0] * (EMBEDDING_DIM - 1)
+            self._conn.execute(
+                f"CREATE (:{MEMORY_TABLE} {{key: $key, iri: '', kind: $kind, graph: '', product: '', text: '', "
+                "embedding: $vector})",
+                {"key": ANCHOR_KIND, "kind": ANCHOR_KIND, "vector": anchor},
+            )
 
     # ------------------------------------------------------------------ writes
     def replace(self, graphs: Sequence[str], projection: Projection, previous: Projection | None = None) -> None:

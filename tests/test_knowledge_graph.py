@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -376,6 +378,30 @@ def test_a_lost_tenant_database_is_rebuilt_from_pending_graphs(kg: KnowledgeGrap
     assert json.loads(pending.read_text()) == []
     assert kg.cypher("MATCH (p:Product) RETURN p.slug", "globex").rows == [["clinic"]]
     assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "globex").rows == [[30]]
+
+
+def test_a_writer_that_died_creating_a_tenant_database_leaves_one_the_next_writer_completes(
+    kg: KnowledgeGraph,
+) -> None:
+    # a writer killed halfway through a new tenant database's tables, with its graph marked pending
+    facts = build_facts(DEMO_PRODUCTS[2])
+    path = kg.folder / "kuzu" / "globex.kz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    script = (
+        "import os, sys, kuzu\n"
+        "from graph.property_graph import schema\n"
+        "conn = kuzu.Connection(kuzu.Database(sys.argv[1], max_db_size=1 << 38))\n"
+        "conn.execute('BEGIN TRANSACTION')\n"
+        "for stmt in schema().ddl()[:10]:\n"
+        "    conn.execute(stmt)\n"
+        "os._exit(9)\n"
+    )
+    died = subprocess.run([sys.executable, "-c", script, str(path)], check=False)
+    assert died.returncode == 9 and path.exists()
+    (kg.folder / "pending.json").write_text(json.dumps([facts.graph]))
+    kg.write(facts)
+    assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "globex").rows == [[30]]
+    assert kg.trace(facts.trace_id, "globex", engine="kuzu") == kg.trace(facts.trace_id, "globex")
 
 
 def test_a_projection_left_behind_by_a_crash_is_caught_up(kg: KnowledgeGraph) -> None:
