@@ -258,6 +258,8 @@ class KnowledgeGraph:
                 graphs.setdefault(name, []).append(quad)
         except SyntaxError as exc:
             raise InvalidInputError(f"not valid N-Quads: {str(exc).splitlines()[0]}") from None
+        if not graphs:
+            raise InvalidInputError("nothing to import: the input holds no quads")
         with self._session(write=True) as s:
             products = [g for g in graphs if parse_graph(g)]
             self._mark_pending(products, add=True)

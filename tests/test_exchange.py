@@ -101,6 +101,8 @@ def test_import_of_another_tenants_graphs_is_refused_and_loses_nothing(
         (b'<urn:a> <urn:b> "unterminated .\n', "not valid N-Quads"),
         (b"<urn:a> <urn:b> .\n", "not valid N-Quads"),
         (b"\xff\xfe binary \x00 junk\n", "not valid N-Quads"),
+        (b"", "holds no quads"),
+        (b"# only a comment\n\n", "holds no quads"),
     ],
 )
 def test_malformed_or_foreign_input_is_refused(tmp_path: Path, data: bytes, message: str) -> None:
