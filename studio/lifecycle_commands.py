@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import signal
@@ -280,8 +281,21 @@ def _stop_deployed(control: Any, keep: set[int | None]) -> None:
             control.upsert_deployment(d.tenant, d.product, d.env, status="stopped")
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class StopOnce:
+    """Handler of the signals that stop `up`: the first raises KeyboardInterrupt, any that follow do nothing.
+
+    One kill of `make up` reaches `up` twice (from the kill, and from make, which passes a SIGTERM on to
+    its child), and a person may press Ctrl-C again: a second KeyboardInterrupt raised while `up` stops
+    what it started would cut that short and leave the servers running.
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.stopping:
+            self.stopping = True
+            raise KeyboardInterrupt
 
 
 def up(
@@ -317,10 +331,12 @@ def up(
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
     running_before = {d.pid for d in control.deployments(None, status="running")}
+    stop = StopOnce()
     if not once:  # a kill stops the servers too, as Ctrl-C does, and so does a closed terminal (unless under nohup)
-        signal.signal(signal.SIGTERM, _interrupt)
-        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
-            signal.signal(signal.SIGHUP, _interrupt)
+        signal.signal(signal.SIGTERM, stop)
+        for sig in (signal.SIGINT, signal.SIGHUP):  # ignored ones stay ignored (a background job, nohup)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, stop)
     try:
         if not once:
             for name, command in commands.items():
@@ -351,14 +367,16 @@ def up(
         raise InvalidInputError(f"{', '.join(gone)} stopped: see {logs}")
     finally:
         if not once:  # the services this command deployed stop with it; --once leaves them running
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C must not cut this short
-                signal.signal(sig, signal.SIG_IGN)
+            stop.stopping = True  # from here on a stop signal changes nothing
             _stop_deployed(control, running_before)
         for process in started.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
         for process in started.values():
             try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # the server and what it started (Dagster's code servers)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -85,6 +85,26 @@ def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 
 
+def test_a_stop_signal_that_follows_the_first_does_not_cut_the_cleanup_short() -> None:
+    # `make up` gets one kill twice (make passes a SIGTERM on to its child); a second KeyboardInterrupt
+    # raised while `up` stops its servers would leave them running
+    script = (
+        "import os, signal, time\n"
+        "from studio.lifecycle_commands import StopOnce\n"
+        "signal.signal(signal.SIGTERM, StopOnce())\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(10)\n"
+        "    print('not stopped')\n"
+        "except KeyboardInterrupt:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"  # arrives while the cleanup runs
+        "    time.sleep(0.2)\n"
+        "    print('cleaned up')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout.strip()) == (0, "cleaned up"), run.stderr
+
+
 def test_up_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
     run = subprocess.run([FACTORY, "up", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120)
