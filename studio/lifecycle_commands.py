@@ -6,6 +6,7 @@ import contextlib
 import getpass
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -281,6 +282,18 @@ def _stop_deployed(control: Any, keep: set[int | None]) -> None:
             control.upsert_deployment(d.tenant, d.product, d.env, status="stopped")
 
 
+def _check_port_free(host: str, port: int, option: str) -> None:
+    if not 1 <= port <= 65535:
+        raise InvalidInputError(f"{option} {port} is not a port number (1-65535)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: a port in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise InvalidInputError(f"port {port} on {host} is in use: stop what holds it, or pass {option}") from None
+
+
 class StopOnce:
     """Handler of the signals that stop `up`: the first raises KeyboardInterrupt, any that follow do nothing.
 
@@ -311,6 +324,9 @@ def up(
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise InvalidInputError(f"{host} is not a loopback address: the factory serves on 127.0.0.1 only")
+    if not once:  # before any build: a server that cannot listen would otherwise fail only after the demo builds
+        for option, port in (("--dagster-port", dagster_port), ("--studio-port", studio_port)):
+            _check_port_free(host, port, option)
     home = factory_home()
     home.mkdir(parents=True, exist_ok=True)
     factory_instance(home).dispose()  # its storage is created once, here, before servers and builds open it together

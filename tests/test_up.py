@@ -111,6 +111,25 @@ def test_up_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     assert run.returncode == 2 and "loopback" in run.stderr
 
 
+def test_up_refuses_a_port_in_use_before_it_starts_or_builds_anything(tmp_path: Path) -> None:
+    env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy, studio_port = holder.getsockname()[1], free_port()
+        command = [FACTORY, "up", "--dagster-port", str(busy), "--studio-port", str(studio_port)]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert (
+        run.stderr.strip() == f"error: port {busy} on 127.0.0.1 is in use: stop what holds it, or pass --dagster-port"
+    )
+    assert not (tmp_path / "home").exists()  # no servers, no demo builds, nothing written
+    bad = subprocess.run(
+        [FACTORY, "up", "--studio-port", "70000"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and "not a port number" in bad.stderr
+
+
 def test_a_build_leaves_the_callers_sigterm_handler_in_place(tmp_path: Path) -> None:
     # Dagster's in-process run hands SIGTERM SIGINT's handler when it ends; started from a background
     # shell (SIGINT ignored), `up` would then ignore a kill after its demo builds.
