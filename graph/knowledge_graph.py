@@ -35,7 +35,7 @@ from graph.names import (
     tenant_graph_prefix,
 )
 from graph.projection import Embedder, project
-from graph.property_graph import Projection, PropertyGraph, memory_identity
+from graph.property_graph import KUZU_INTERRUPTED, Projection, PropertyGraph, memory_identity
 from graph.rdf_store import RdfStore, Term
 from graph.trace import (
     CYPHER_TRACE,
@@ -51,10 +51,28 @@ from graph.trace import (
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
-__all__ = ["KnowledgeGraph", "Match", "QueryResult", "WriteStats", "factory_home"]
+__all__ = [
+    "USER_QUERY_ROWS",
+    "USER_QUERY_TIMEOUT_S",
+    "KnowledgeGraph",
+    "Match",
+    "QueryResult",
+    "WriteStats",
+    "factory_home",
+]
 
 _DEFAULT = object()
 SHARED_SOURCES = {"ontology": (ONTOLOGY_GRAPH, ONTOLOGY_PATH), "patterns": (PATTERNS_GRAPH, PATTERNS_PATH)}
+
+
+USER_QUERY_ROWS = 10_000
+"""The most rows a person's query returns (the command line's `--limit`); the result says when it has more."""
+USER_QUERY_TIMEOUT_S = 60.0
+"""How long a person's query may run (the command line's `--timeout`)."""
+
+
+def _stopped(timeout_s: float | None) -> str:
+    return f"the query ran longer than {timeout_s:g} s and was stopped: narrow it (more specific patterns, a LIMIT)"
 
 
 def factory_home() -> Path:
@@ -64,11 +82,12 @@ def factory_home() -> Path:
 
 @dataclass
 class QueryResult:
-    """Columns and rows of a query; `boolean` is set for SPARQL ASK."""
+    """Columns and rows of a query; `boolean` is set for SPARQL ASK; `truncated` when rows were left out."""
 
     columns: list[str]
     rows: list[list[Any]]
     boolean: bool | None = None
+    truncated: bool = False
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
@@ -345,9 +364,24 @@ class KnowledgeGraph:
         prefix = tenant_graph_prefix(tenant)
         return [g for g in graphs if g.startswith(prefix)]
 
-    def sparql(self, query: str, tenant: str | None, params: Mapping[str, Term] | None = None) -> QueryResult:
-        """Run a read-only SPARQL query over `tenant`'s graphs and the shared ones (all graphs for None)."""
+    def sparql(
+        self,
+        query: str,
+        tenant: str | None,
+        params: Mapping[str, Term] | None = None,
+        *,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
+    ) -> QueryResult:
+        """Run a read-only SPARQL query over `tenant`'s graphs and the shared ones (all graphs for None).
+
+        People's queries are bounded (see USER_QUERY_ROWS): at most `max_rows` rows are read (the rest
+        of the evaluation is never done), and a query still giving rows after `timeout_s` is stopped.
+        Oxigraph cannot stop a query that computes long before its first row (an aggregate over a huge
+        join): the command line ends such a query itself.
+        """
         query_guard.check_sparql(query)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._session(write=False) as s:
             graphs = None if tenant is None else [*self._graphs(s, tenant), *SHARED_GRAPHS]
             try:
@@ -356,32 +390,58 @@ class KnowledgeGraph:
                     return QueryResult(["ask"], [[bool(result)]], boolean=bool(result))
                 if isinstance(result, ox.QuerySolutions):
                     columns = [v.value for v in result.variables]
-                    return QueryResult(columns, [[_term(sol[c]) for c in columns] for sol in result])
-                return QueryResult(
-                    ["subject", "predicate", "object"],
-                    [[_term(t.subject), _term(t.predicate), _term(t.object)] for t in result],
-                )
+                    rows = ([_term(sol[c]) for c in columns] for sol in result)
+                else:
+                    columns = ["subject", "predicate", "object"]
+                    rows = ([_term(t.subject), _term(t.predicate), _term(t.object)] for t in result)
+                taken: list[list[Any]] = []
+                for row in rows:
+                    if max_rows is not None and len(taken) == max_rows:
+                        return QueryResult(columns, taken, truncated=True)
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise QueryRefusedError(_stopped(timeout_s))
+                    taken.append(row)
+                return QueryResult(columns, taken)
             except SyntaxError as exc:
                 raise QueryRefusedError(f"SPARQL syntax error: {str(exc).splitlines()[0]}") from None
             except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. a parameter the query does not select
                 raise QueryRefusedError(f"SPARQL query failed: {str(exc).splitlines()[0]}") from None
 
     def cypher(
-        self, query: str, tenant: str | None, params: Mapping[str, Any] | None = None, *, reuse: bool = False
+        self,
+        query: str,
+        tenant: str | None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        reuse: bool = False,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
     ) -> QueryResult:
         """Run read-only Cypher on `tenant`'s property graph (each tenant's in turn for None, the admin).
 
-        `reuse` keeps the statement prepared for the next run (the factory's own, often-run queries)."""
+        `reuse` keeps the statement prepared for the next run (the factory's own, often-run queries).
+        At most `max_rows` rows are read; Kùzu stops a query that runs longer than `timeout_s`."""
         query_guard.check_cypher(query)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._session(write=False) as s:
-            if tenant is not None:
-                columns, rows = s.pg(check_slug(tenant, "tenant")).execute(query, params, reuse=reuse)
-                return QueryResult(columns, rows)
-            result = QueryResult(["tenant"], [])
-            for t in s.tenants():
-                columns, rows = s.pg(t).execute(query, params, reuse=reuse)
-                result.columns = ["tenant", *columns]
-                result.rows.extend([t, *r] for r in rows)
+            tenants = [check_slug(tenant, "tenant")] if tenant is not None else s.tenants()
+            result = QueryResult([] if tenant is not None else ["tenant"], [])
+            for t in tenants:
+                budget = None if max_rows is None else max_rows + 1 - len(result.rows)
+                left = None if deadline is None else max(0.001, deadline - time.monotonic())
+                try:
+                    columns, rows = s.pg(t).execute(query, params, reuse=reuse, max_rows=budget, timeout_s=left)
+                except QueryRefusedError as exc:
+                    raise QueryRefusedError(_stopped(timeout_s)) if str(exc) == KUZU_INTERRUPTED else exc from None
+                if tenant is not None:
+                    result.columns, result.rows = columns, rows
+                else:
+                    result.columns = ["tenant", *columns]
+                    result.rows.extend([t, *r] for r in rows)
+                if max_rows is not None and len(result.rows) > max_rows:
+                    del result.rows[max_rows:]
+                    result.truncated = True
+                    break
             return result
 
     def trace(self, trace_id: str, tenant: str | None = None, engine: str = "rdf") -> list[TraceStep]:

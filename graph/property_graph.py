@@ -396,12 +396,20 @@ class PropertyGraph:
 
     # ------------------------------------------------------------------ reads
     def execute(
-        self, cypher: str, parameters: Mapping[str, Any] | None = None, *, reuse: bool = False
+        self,
+        cypher: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        reuse: bool = False,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
     ) -> tuple[list[str], list[list[Any]]]:
         """Run Cypher; returns column names and rows. Errors become QueryRefusedError.
 
         `reuse` keeps the statement prepared (parsed and planned) for the next run of the same text
         with parameters of the same types: for the factory's own queries, which run again and again.
+        At most `max_rows` rows are read; Kùzu interrupts a query running longer than `timeout_s`
+        (the refusal is then KUZU_INTERRUPTED).
         """
         statement: str | kuzu.PreparedStatement = cypher
         if reuse and parameters:
@@ -409,7 +417,13 @@ class PropertyGraph:
                 statement = self._prepare(cypher, parameters)
             except RuntimeError as exc:
                 raise _refusal(exc) from None
-        return self._run(self._conn, statement, parameters)
+        if timeout_s is None:
+            return self._run(self._conn, statement, parameters, max_rows)
+        self._conn.set_query_timeout(max(1, int(timeout_s * 1000)))
+        try:
+            return self._run(self._conn, statement, parameters, max_rows)
+        finally:
+            self._conn.set_query_timeout(0)  # the connection's later queries run unbounded again
 
     def execute_together(
         self, queries: Sequence[tuple[str, Mapping[str, Any]]]
@@ -445,7 +459,10 @@ class PropertyGraph:
 
     @staticmethod
     def _run(
-        conn: kuzu.Connection, statement: str | kuzu.PreparedStatement, parameters: Mapping[str, Any] | None
+        conn: kuzu.Connection,
+        statement: str | kuzu.PreparedStatement,
+        parameters: Mapping[str, Any] | None,
+        max_rows: int | None = None,
     ) -> tuple[list[str], list[list[Any]]]:
         try:
             result = conn.execute(statement, dict(parameters or {}))
@@ -454,8 +471,8 @@ class PropertyGraph:
         if isinstance(result, list):
             result = result[-1]
         columns = list(result.get_column_names())
-        rows = []
-        while result.has_next():
+        rows: list[list[Any]] = []
+        while result.has_next() and (max_rows is None or len(rows) < max_rows):
             rows.append([_plain(v) for v in result.get_next()])
         return columns, rows
 
@@ -500,6 +517,10 @@ class PropertyGraph:
         for rel in sch.rels:
             found[rel] = int(self.execute(f"MATCH ()-[r:{rel}]->() RETURN count(r)")[1][0][0])
         return found
+
+
+KUZU_INTERRUPTED = "Cypher error: Interrupted."
+"""The refusal of a query that Kùzu stopped at its timeout."""
 
 
 def _refusal(exc: RuntimeError) -> QueryRefusedError:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from graph import KnowledgeGraph
+from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S, KnowledgeGraph
 from ontology.errors import FactoryError, InvalidInputError
 from studio import lifecycle_commands
 from studio.output import console, error, print_json, print_table, print_trace
@@ -60,14 +63,45 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
     return params
 
 
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=1, max=1_000_000, help="Return at most this many rows; says when there are more.")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, max=3600, help="Stop the query after this many seconds.")
+]
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Ends the command when its query outlasts `seconds` by far: Oxigraph cannot stop a query that
+    computes long before its first row (an aggregate over a huge join), as Kùzu and row reading can."""
+
+    def stop() -> None:
+        error(f"the query ran longer than {seconds:g} s and was stopped: narrow it, or pass a longer --timeout")
+        sys.stderr.flush()
+        os._exit(2)
+
+    timer = threading.Timer(seconds + 2, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _show(result: Any, as_json: bool) -> None:
+    more = f"the query has more rows: only the first {len(result.rows):,} were read (pass a larger --limit)"
+    more = more if result.truncated else ""
     if as_json:
         print_json(result.boolean if result.boolean is not None else result.records())
+        if more:
+            error_console_note(more)
     elif result.boolean is not None:
         console.print("yes" if result.boolean else "no")
     else:
         print_table(result.columns, result.rows)
-        console.print(f"[dim]{len(result.rows)} row(s)[/]")
+        console.print(f"[dim]{more or f'{len(result.rows)} row(s)'}[/]")
 
 
 @query_app.command("sparql")
@@ -77,6 +111,8 @@ def query_sparql(
     admin: AdminOpt = False,
     param: ParamOpt = None,
     as_json: JsonOpt = False,
+    limit: LimitOpt = USER_QUERY_ROWS,
+    timeout: TimeoutOpt = USER_QUERY_TIMEOUT_S,
 ) -> None:
     """Run a read-only SPARQL query over a tenant's graphs (plus the shared ontology and patterns)."""
     import pyoxigraph as ox
@@ -86,7 +122,9 @@ def query_sparql(
         k: ox.NamedNode(v[1:-1]) if v.startswith("<") and v.endswith(">") else ox.Literal(v)
         for k, v in _params(param).items()
     }
-    _show(_kg().sparql(query, scope, bound), as_json)
+    with _time_limit(timeout):
+        result = _kg().sparql(query, scope, bound, max_rows=limit, timeout_s=timeout)
+    _show(result, as_json)
 
 
 @query_app.command("cypher")
@@ -96,10 +134,14 @@ def query_cypher(
     admin: AdminOpt = False,
     param: ParamOpt = None,
     as_json: JsonOpt = False,
+    limit: LimitOpt = USER_QUERY_ROWS,
+    timeout: TimeoutOpt = USER_QUERY_TIMEOUT_S,
 ) -> None:
     """Run a read-only Cypher query over a tenant's property graph."""
     scope = _scope(tenant, admin)
-    _show(_kg().cypher(query, scope, _params(param)), as_json)
+    with _time_limit(timeout):
+        result = _kg().cypher(query, scope, _params(param), max_rows=limit, timeout_s=timeout)
+    _show(result, as_json)
 
 
 @app.command("trace")

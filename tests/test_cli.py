@@ -100,6 +100,21 @@ def test_cypher_json(home: Path) -> None:
     assert rows == [{"slug": "clinic", "n": 4}]
 
 
+COUNT = "RETURN count(*)"
+CROSS = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i"  # every triple with every triple with every triple: billions of rows
+
+
+def test_a_query_with_too_many_rows_returns_the_first_and_says_so(home: Path) -> None:
+    for language, query in (("sparql", f"SELECT * WHERE {{ {CROSS} }}"), ("cypher", "MATCH (a), (b) RETURN a.key")):
+        done = run(home, "query", language, query, "--tenant", "acme", "--limit", "7", "--json")
+        assert len(json.loads(done.stdout)) == 7
+        assert "only the first 7 were read" in done.stderr and "--limit" in done.stderr
+    table = run(home, "query", "cypher", "MATCH (p:Product) RETURN p.slug", "--tenant", "acme", "--limit", "1")
+    assert "only the first 1 were read" in table.stdout  # acme has two products
+    whole = run(home, "query", "cypher", "MATCH (p:Product) RETURN p.slug", "--tenant", "acme", "--limit", "2")
+    assert "2 row(s)" in whole.stdout and "more" not in whole.stdout + whole.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -122,10 +137,19 @@ def test_cypher_json(home: Path) -> None:
         (["query", "sparql"], ["Missing argument", "--help"]),  # usage errors are one line too
         (["no-such-command"], ["No such command"]),
         (["search", "billing", "-t", "acme", "-k", "many"], ["Invalid value", "-k"]),
+        (["query", "cypher", "MATCH (p:Product) RETURN p", "-t", "acme", "--limit", "0"], ["Invalid value", "--limit"]),
+        # runaway queries: Kùzu stops one at its timeout; Oxigraph cannot stop an aggregate, so the command ends it
+        (
+            ["query", "cypher", f"MATCH (a), (b), (c), (d) WHERE a.key + b.key + c.key + d.key = 'x' {COUNT}"],
+            ["longer than 1 s", "stopped"],
+        ),
+        (["query", "sparql", f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}"], ["longer than 1 s", "--timeout"]),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(home: Path, args: list[str], words: list[str]) -> None:
     before = KnowledgeGraph(home, embedder=None).stats()
+    if "longer than 1 s" in words:
+        args = [*args, "--tenant", "acme", "--timeout", "1"]
     assert_one_line_error(run(home, *args, check=False), *words)
     assert KnowledgeGraph(home, embedder=None).stats() == before
 

@@ -365,6 +365,34 @@ def test_cypher_runs_over_the_ontology_derived_tables(shared_kg: KnowledgeGraph)
     assert path == [["clinic", "r1"]]
 
 
+def test_a_bounded_query_reads_its_first_rows_and_says_there_are_more(shared_kg: KnowledgeGraph) -> None:
+    cross = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # billions of rows, never all evaluated
+    first = shared_kg.sparql(cross, "acme", max_rows=25)
+    assert (len(first.rows), first.truncated) == (25, True)
+    products = "SELECT ?p WHERE { ?p a <https://softwarefactory.dev/ontology#Product> }"
+    exact = shared_kg.sparql(products, "acme", max_rows=2)
+    assert (len(exact.rows), exact.truncated) == (2, False)  # exactly as many as the bound: nothing left out
+    construct = shared_kg.sparql("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "acme", max_rows=3)
+    assert (len(construct.rows), construct.truncated) == (3, True)
+    nodes = shared_kg.cypher("MATCH (a), (b), (c) RETURN a.key, b.key, c.key", "acme", max_rows=40)
+    assert (len(nodes.rows), nodes.truncated) == (40, True)
+    every = shared_kg.cypher("MATCH (p:Product) RETURN p.slug", None, max_rows=3)  # the admin, tenant by tenant
+    assert (sorted(r[1] for r in every.rows), every.truncated) == (["clinic", "helpdesk", "invoicing"], False)
+    fewer = shared_kg.cypher("MATCH (p:Product) RETURN p.slug", None, max_rows=2)
+    assert (len(fewer.rows), fewer.truncated) == (2, True)
+
+
+def test_a_query_past_its_time_is_stopped_and_the_next_one_runs_unbounded(shared_kg: KnowledgeGraph) -> None:
+    slow = "MATCH (a), (b), (c), (d) WHERE a.key + b.key + c.key + d.key = 'x' RETURN count(*)"
+    with shared_kg.hold():  # one connection for both queries
+        with pytest.raises(QueryRefusedError, match=r"^the query ran longer than 0.5 s and was stopped"):
+            shared_kg.cypher(slow, "acme", timeout_s=0.5)
+        assert shared_kg.cypher("MATCH (p:Product) RETURN count(p)", "acme").rows == [[2]]
+    endless = "SELECT ?a WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # rows keep coming, for hours
+    with pytest.raises(QueryRefusedError, match=r"^the query ran longer than 0.5 s"):
+        shared_kg.sparql(endless, "acme", timeout_s=0.5)
+
+
 def test_a_lost_tenant_database_is_rebuilt_from_pending_graphs(kg: KnowledgeGraph) -> None:
     kg.write(build_facts(DEMO_PRODUCTS[2]))
     pending = kg.folder / "pending.json"

@@ -165,6 +165,10 @@ def test_knowledge_consoles_and_search(studio_home, monkeypatch) -> None:
     at.text_area(key="sparql_text").set_value("SELECT ?x WHERE {").run()
     at.button(key="sparql_run").click().run()
     assert any("syntax error" in e for e in _texts(at, "error"))
+    at.text_area(key="sparql_text").set_value("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }").run()
+    at.button(key="sparql_run").click().run()  # billions of rows: the first 10,000 are read, and it says so
+    _clean(at)
+    assert any("only the first 10,000 were read" in c for c in _texts(at, "caption"))
     at.button(key="cypher_run").click().run()
     assert not at.exception
     assert set(at.dataframe[-1].value["product"]) == {"invoicing", "helpdesk"}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
-from graph import QueryResult
+from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S, QueryResult
 from studio import diagrams, queries, state, views
+
+BOUNDS: dict[str, Any] = {"max_rows": USER_QUERY_ROWS, "timeout_s": USER_QUERY_TIMEOUT_S}
+"""A person's query reads at most this many rows, for at most this long (as the command line's defaults)."""
 
 
 def _load_example(language: str, examples: dict[str, str]) -> None:
@@ -31,7 +35,8 @@ def console(language: str, examples: dict[str, str], run: Callable[[str], QueryR
     if result.boolean is not None:
         st.success(f"ASK: {result.boolean}")
         return
-    st.caption(f"{len(result.rows):,} rows" + (" (first 5,000 shown)" if len(result.rows) > 5000 else ""))
+    more = f" (the query has more rows: only the first {len(result.rows):,} were read)" if result.truncated else ""
+    st.caption(f"{len(result.rows):,} rows" + (" (first 5,000 shown)" if len(result.rows) > 5000 else "") + more)
     table, drawing = st.tabs(["Table", "Graph"])
     table.dataframe(views.query_rows(result), hide_index=True)
     if result.rows:
@@ -61,8 +66,8 @@ st.title("Knowledge")
 st.caption(f"Read-only queries over {state.tenant_label()}'s graphs (plus the shared ontology and patterns).")
 sparql_tab, cypher_tab, search_tab = st.tabs(["SPARQL", "Cypher", "Semantic search"])
 with sparql_tab:
-    console("sparql", queries.SPARQL_EXAMPLES, lambda q: state.knowledge_graph().sparql(q, tenant=state.tenant()))
+    console("sparql", queries.SPARQL_EXAMPLES, lambda q: state.knowledge_graph().sparql(q, state.tenant(), **BOUNDS))
 with cypher_tab:
-    console("cypher", queries.CYPHER_EXAMPLES, lambda q: state.knowledge_graph().cypher(q, tenant=state.tenant()))
+    console("cypher", queries.CYPHER_EXAMPLES, lambda q: state.knowledge_graph().cypher(q, state.tenant(), **BOUNDS))
 with search_tab:
     search()
