@@ -28,7 +28,7 @@ import polars as pl
 from rdflib import URIRef
 from rdflib.namespace import XSD
 
-from ontology.errors import QueryRefusedError
+from ontology.errors import QueryRefusedError, QueryTimeoutError
 from ontology.vocabulary import Property, local_name, vocabulary
 
 __all__ = [
@@ -409,7 +409,7 @@ class PropertyGraph:
         `reuse` keeps the statement prepared (parsed and planned) for the next run of the same text
         with parameters of the same types: for the factory's own queries, which run again and again.
         At most `max_rows` rows are read; Kùzu interrupts a query running longer than `timeout_s`
-        (the refusal is then KUZU_INTERRUPTED).
+        (raising QueryTimeoutError).
         """
         statement: str | kuzu.PreparedStatement = cypher
         if reuse and parameters:
@@ -519,12 +519,10 @@ class PropertyGraph:
         return found
 
 
-KUZU_INTERRUPTED = "Cypher error: Interrupted."
-"""The refusal of a query that Kùzu stopped at its timeout."""
-
-
 def _refusal(exc: RuntimeError) -> QueryRefusedError:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else "query failed"
+    if message == "Interrupted.":  # what Kùzu says of a query it stopped at its timeout
+        return QueryTimeoutError(f"Cypher error: {message}")
     return QueryRefusedError(f"Cypher error: {message}")
 
 

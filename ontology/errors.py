@@ -7,6 +7,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "QueryRefusedError",
+    "QueryTimeoutError",
     "StoreBusyError",
 ]
 
@@ -21,6 +22,10 @@ class InvalidInputError(FactoryError):
 
 class QueryRefusedError(FactoryError):
     """A query tries to write, to leave its tenant, or is not valid."""
+
+
+class QueryTimeoutError(QueryRefusedError):
+    """A query ran longer than it was allowed and was stopped."""
 
 
 class NotFoundError(FactoryError):
