@@ -417,13 +417,9 @@ class PropertyGraph:
                 statement = self._prepare(cypher, parameters)
             except RuntimeError as exc:
                 raise _refusal(exc) from None
-        if timeout_s is None:
-            return self._run(self._conn, statement, parameters, max_rows)
-        self._conn.set_query_timeout(max(1, int(timeout_s * 1000)))
-        try:
-            return self._run(self._conn, statement, parameters, max_rows)
-        finally:
-            self._conn.set_query_timeout(0)  # the connection's later queries run unbounded again
+        # set for every query (0: none), so that a bounded query's limit never outlives it on this connection
+        self._conn.set_query_timeout(0 if timeout_s is None else max(1, int(timeout_s * 1000)))
+        return self._run(self._conn, statement, parameters, max_rows)
 
     def execute_together(
         self, queries: Sequence[tuple[str, Mapping[str, Any]]]
