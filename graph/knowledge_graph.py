@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from graph import query_guard
 from graph.facts import ProductFacts
-from graph.locking import GraphLock
+from graph.files import FileLock, write_atomically
 from graph.names import (
     ONTOLOGY_GRAPH,
     PATTERNS_GRAPH,
@@ -51,8 +51,6 @@ from ontology.refs import check_slug, check_trace_id
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
 __all__ = [
-    "USER_QUERY_ROWS",
-    "USER_QUERY_TIMEOUT_S",
     "KnowledgeGraph",
     "Match",
     "QueryResult",
@@ -61,12 +59,6 @@ __all__ = [
 
 _DEFAULT = object()
 SHARED_SOURCES = {"ontology": (ONTOLOGY_GRAPH, ONTOLOGY_PATH), "patterns": (PATTERNS_GRAPH, PATTERNS_PATH)}
-
-
-USER_QUERY_ROWS = 10_000
-"""The most rows a person's query returns (the command line's `--limit`); the result says when it has more."""
-USER_QUERY_TIMEOUT_S = 60.0
-"""How long a person's query may run (the command line's `--timeout`)."""
 
 
 def _stopped(timeout_s: float | None) -> str:
@@ -162,7 +154,13 @@ class KnowledgeGraph:
     def __init__(self, home: Path | None = None, *, embedder: Any = _DEFAULT, lock_timeout_s: float = 300.0):
         self.home = (home or factory_home()).resolve()
         self.folder = self.home / "graph"
-        self._lock = GraphLock(self.folder / "locks", lock_timeout_s)
+        locks = self.folder / "locks"
+        self._lock = FileLock(
+            locks / "graph.lock",
+            turnstile=locks / "turnstile.lock",
+            timeout_s=lock_timeout_s,
+            what="the knowledge graph",
+        )
         if embedder is _DEFAULT:
             from graph.embeddings import SentenceEmbedder
 
@@ -332,9 +330,7 @@ class KnowledgeGraph:
         path = self._pending_path()
         current = set(json.loads(path.read_text())) if path.exists() else set()
         current = current | set(graphs) if add else current - set(graphs)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sorted(current)))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(sorted(current)).encode())
 
     def _finish_pending(self, s: _Session) -> None:
         path = self._pending_path()

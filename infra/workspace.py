@@ -8,13 +8,9 @@ leaves a graph of stages that finished, which the next run completes without dup
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +18,11 @@ import pyoxigraph as ox
 
 from graph import KnowledgeGraph
 from graph.facts import ProductFacts
+from graph.files import write_atomically
 from graph.knowledge_graph import WriteStats
 from ontology.refs import check_slug, check_trace_id
 
-__all__ = ["ProductWorkspace", "locked", "tree_digest", "write_atomically"]
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file `path` (created if missing), across processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+__all__ = ["ProductWorkspace", "tree_digest"]
 
 
 def tree_digest(root: Path, paths: list[str]) -> str:
