@@ -14,8 +14,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
-
 from graph import KnowledgeGraph
 from graph.facts import ProductFacts
 from graph.files import write_atomically
@@ -95,8 +93,7 @@ class ProductWorkspace:
 
     def save_facts(self, stage: str, facts: ProductFacts) -> None:
         """Keep `stage`'s facts, replacing what an earlier run of the same stage recorded."""
-        data = (ox.serialize(facts.quads, format=ox.RdfFormat.N_QUADS) or b"") if facts.quads else b""
-        write_atomically(self._facts_dir() / f"{check_slug(stage, 'stage')}.nq", data)
+        write_atomically(self._facts_dir() / f"{check_slug(stage, 'stage')}.nq", facts.nquads())
 
     def clear_facts(self) -> None:
         """Forget every stage's facts (a new revision starts a new build)."""
@@ -107,7 +104,7 @@ class ProductWorkspace:
         """The facts of every stage recorded so far, as one build."""
         merged = self.facts(check_trace_id(trace_id))
         for path in sorted(self._facts_dir().glob("*.nq")):
-            merged.quads.extend(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+            merged.add_nquads(path)
         return merged
 
     def publish(self, kg: KnowledgeGraph, trace_id: str) -> WriteStats | None:

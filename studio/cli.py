@@ -121,12 +121,11 @@ def query_sparql(
     timeout: TimeoutOpt = USER_QUERY_TIMEOUT_S,
 ) -> None:
     """Run a read-only SPARQL query over a tenant's graphs (plus the shared ontology and patterns)."""
-    import pyoxigraph as ox
+    from rdflib import URIRef
 
     scope = _scope(tenant, admin)
-    bound = {
-        k: ox.NamedNode(v[1:-1]) if v.startswith("<") and v.endswith(">") else ox.Literal(v)
-        for k, v in _params(param).items()
+    bound: dict[str, str] = {
+        k: URIRef(v[1:-1]) if v.startswith("<") and v.endswith(">") else v for k, v in _params(param).items()
     }
     with _time_limit(timeout):
         result = _kg().sparql(query, scope, bound, max_rows=limit, timeout_s=timeout)
