@@ -31,6 +31,8 @@ from graph.names import (
     SHARED_GRAPHS,
     check_slug,
     check_trace_id,
+    decisions_graph,
+    graph_tenant,
     parse_graph,
     tenant_graph_prefix,
 )
@@ -268,11 +270,11 @@ class KnowledgeGraph:
             for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
                 g = quad.graph_name
                 name = g.value if isinstance(g, ox.NamedNode) else ""
-                if prefix is not None and not name.startswith(prefix):
+                if prefix is not None and graph_tenant(name) != tenant:
                     raise InvalidInputError(
                         f"import refused: graph {name or 'default'!r} is not one of tenant {tenant!r}'s graphs"
                     )
-                if name not in SHARED_GRAPHS and parse_graph(name) is None:
+                if name not in SHARED_GRAPHS and graph_tenant(name) is None:
                     raise InvalidInputError(f"import refused: {name or 'the default graph'!r} is not a factory graph")
                 graphs.setdefault(name, []).append(quad)
         except SyntaxError as exc:
@@ -364,6 +366,11 @@ class KnowledgeGraph:
         prefix = tenant_graph_prefix(tenant)
         return [g for g in graphs if g.startswith(prefix)]
 
+    def _decisions(self, s: _Session, tenant: str) -> list[str]:
+        """The tenant's decisions graph, when its people have decided anything (see graph.decisions)."""
+        graph = decisions_graph(tenant)
+        return [graph] if s.rdf.has_graph(graph) else []
+
     def sparql(
         self,
         query: str,
@@ -383,7 +390,7 @@ class KnowledgeGraph:
         query_guard.check_sparql(query)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._session(write=False) as s:
-            graphs = None if tenant is None else [*self._graphs(s, tenant), *SHARED_GRAPHS]
+            graphs = None if tenant is None else [*self._graphs(s, tenant), *self._decisions(s, tenant), *SHARED_GRAPHS]
             try:
                 result = s.rdf.query(query, graphs=graphs, substitutions=params)
                 if isinstance(result, ox.QueryBoolean):
@@ -538,7 +545,7 @@ class KnowledgeGraph:
     def export_nquads(self, out: IO[bytes], tenant: str | None = None) -> int:
         """Write one tenant's product graphs, or every graph, as N-Quads; returns the quad count."""
         with self._session(write=False) as s:
-            graphs = s.rdf.graphs() if tenant is None else self._graphs(s, tenant)
+            graphs = s.rdf.graphs() if tenant is None else [*self._graphs(s, tenant), *self._decisions(s, tenant)]
             if tenant is not None and not graphs:
                 raise NotFoundError(f"tenant {tenant!r} has no products in the knowledge graph")
             return s.rdf.dump(out, graphs)
