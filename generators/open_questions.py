@@ -156,12 +156,12 @@ def _pattern_question(need: EntityNeed, library: PatternLibrary) -> OpenQuestion
         return None
     how = {"similarity": "by similarity of meaning", "synonym": "as a synonym", "llm": "by the language model"}
     labels = {
-        "pattern": f"a {pattern.label}: {need.name}, built from the pattern {pattern.key}",
-        "own": f"its own thing: {word}, not built from a pattern",
+        "pattern": f"use the pattern {pattern.key}, named {need.name}",
+        "own": f"{word}, an entity of its own without the pattern",
     }
     alternatives = ["own"]
     if need.name != word:
-        labels["renamed"] = f"a {pattern.label}, named {word}: built from the pattern {pattern.key}"
+        labels["renamed"] = f"use the pattern {pattern.key}, named {word}"
         alternatives = ["renamed", "own"]
     return OpenQuestion(
         id=word,
