@@ -107,7 +107,12 @@ def find_questions(requirements: Requirements, library: PatternLibrary) -> list[
 
 
 def _label(need: EntityNeed) -> str:
-    return need.label or need.name.replace("_", " ")
+    return _short(need.label or need.name.replace("_", " "))
+
+
+def _short(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuestion:
@@ -155,6 +160,7 @@ def _pattern_question(need: EntityNeed, library: PatternLibrary) -> OpenQuestion
     if word == pattern.key:
         return None
     how = {"similarity": "by similarity of meaning", "synonym": "as a synonym", "llm": "by the language model"}
+    reading = how.get(need.matched_by, "by its name")
     labels = {
         "pattern": f"use the pattern {pattern.key}, named {need.name}",
         "own": f"{word}, an entity of its own without the pattern",
@@ -167,8 +173,7 @@ def _pattern_question(need: EntityNeed, library: PatternLibrary) -> OpenQuestion
         id=word,
         kind="pattern-match",
         subject=f"{word}:{pattern.key}",
-        text=f"{need.phrase!r} was read as the pattern {pattern.label} ({how.get(need.matched_by, 'by its name')}):"
-        " is it one?",
+        text=f"{_short(need.phrase)!r} was read as the pattern {pattern.label} ({reading}): is it one?",
         default="pattern",
         alternatives=alternatives,
         labels=labels,
@@ -217,7 +222,7 @@ def _cardinality_labels(source: str, target: str) -> dict[str, str]:
 
 def _cardinality_question(rel: RelationshipNeed, requirements: Requirements) -> OpenQuestion:
     subject = f"{rel.source}-{rel.target}"
-    verb = rel.verb or "relates to"
+    verb = _short(rel.verb) or "relates to"
     return OpenQuestion(
         id=subject,
         kind="cardinality",
