@@ -19,7 +19,7 @@ from graph import KnowledgeGraph
 from graph.decisions import DecisionFacts, past_decisions, record_decisions
 from graph.names import decisions_graph, graph_tenant, product_graph
 from graph.samples import DEMO_PRODUCTS, build_facts
-from ontology.errors import InvalidInputError
+from ontology.errors import InvalidInputError, QueryRefusedError
 from ontology.models import QUESTION_KINDS
 from ontology.namespaces import FAC
 from ontology.vocabulary import ONTOLOGY_PATH, SHAPES_PATH, load_turtle
@@ -123,7 +123,9 @@ def test_remembered_answers_are_not_recorded_again(kg: KnowledgeGraph) -> None:
     assert len(past_decisions(kg, "acme")) == 1
 
 
-def test_decisions_survive_a_product_rebuild_and_travel_with_the_tenants_export(kg: KnowledgeGraph, tmp_path) -> None:
+def test_decisions_survive_a_product_rebuild_and_travel_with_the_tenants_export(
+    kg: KnowledgeGraph, tmp_path: Path
+) -> None:
     facts = build_facts(DEMO_PRODUCTS[0])
     kg.write(facts)
     record_decisions(kg, "acme", _answers({"hotel": "ignore"}), user="frank")
@@ -155,3 +157,37 @@ def test_graph_names_of_decisions() -> None:
 
 def test_a_fresh_home_has_no_past_decisions(tmp_path: Path) -> None:
     assert past_decisions(KnowledgeGraph(tmp_path / "empty", embedder=None), "acme") == []
+
+
+def test_an_older_property_graph_gains_the_tables_of_the_new_classes(tmp_path: Path) -> None:
+    """A tenant database made before the decision classes existed is upgraded by its next writer."""
+    import re
+
+    import kuzu
+
+    from graph.property_graph import PropertyGraph, schema
+
+    new = {"Answer", "OpenQuestion", "DecisionActivity", "Person", "answers"}
+    path = tmp_path / "old.kz"
+    db = kuzu.Database(str(path))
+    conn = kuzu.Connection(db)
+    for stmt in schema().ddl():
+        name = stmt.split()[3].split("(")[0]
+        if name in new:
+            continue
+        if stmt.startswith("CREATE REL TABLE"):
+            pairs = [p for p in re.findall(r"FROM (\w+) TO (\w+)", stmt) if not set(p) & new]
+            stmt = f"CREATE REL TABLE {name}({', '.join(f'FROM {a} TO {b}' for a, b in pairs)})"
+        conn.execute(stmt)
+    conn.close()
+    db.close()
+    with pytest.raises(QueryRefusedError, match="does not exist"):  # an older database, not yet upgraded
+        old = PropertyGraph(path, read_only=True)
+        try:
+            old.counts()
+        finally:
+            old.close()
+    writer = PropertyGraph(path, read_only=False)
+    counts = writer.counts()
+    writer.close()
+    assert counts["Person"] == counts["OpenQuestion"] == counts["answers"] == counts["Entity"] == 0
