@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from generators.attribute_inference import default_attributes, infer_attribute
+from generators.answer_effects import INVERSE, apply_answers, entity_label, own_word, short, still_asked
 from generators.patterns import PatternLibrary, normalise
 from ontology.errors import InvalidInputError
 from ontology.identifiers import plural, safe_identifier
@@ -37,14 +37,9 @@ from ontology.models import (
     Requirements,
 )
 
-__all__ = ["apply_answers", "find_questions", "parse_answers", "settle"]
+__all__ = ["apply_answers", "find_questions", "own_word", "parse_answers", "settle"]
 
 CARDINALITIES: tuple[Cardinality, ...] = ("one-to-many", "many-to-one", "many-to-many")
-INVERSE: dict[str, Cardinality] = {
-    "one-to-many": "many-to-one",
-    "many-to-one": "one-to-many",
-    "many-to-many": "many-to-many",
-}
 CARDINALITY_WORDS = frozenset(
     [
         "many",
@@ -68,9 +63,6 @@ CARDINALITY_WORDS = frozenset(
 UNSURE_SOURCES = frozenset({"noun", "llm"})
 """How an entity was found when nothing but the noun itself (or a model's say) makes it one."""
 MAX_OWNERS = 5
-_DETERMINERS = frozenset(
-    ["the", "a", "an", "each", "every", "all", "their", "its", "his", "her", "our", "my", "your", "many", "some", "any"]
-)
 
 
 # ---------------------------------------------------------------- asking
@@ -106,15 +98,6 @@ def find_questions(requirements: Requirements, library: PatternLibrary) -> list[
     return unique
 
 
-def _label(need: EntityNeed) -> str:
-    return _short(need.label or need.name.replace("_", " "))
-
-
-def _short(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuestion:
     owners: list[str] = []
     for rel in requirements.relationships:
@@ -124,7 +107,7 @@ def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuesti
     if not owners:
         owners = [e.name for e in requirements.entities if e.name != need.name]
     owners = owners[:MAX_OWNERS]
-    labels = {e.name: _label(e) for e in requirements.entities}
+    labels = {e.name: entity_label(e) for e in requirements.entities}
     alternatives = [f"attribute:{o}" for o in owners]
     if len(requirements.entities) > 1:
         alternatives.append("ignore")
@@ -134,7 +117,7 @@ def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuesti
         id=need.name,
         kind="entity-or-attribute",
         subject=need.name,
-        text=f"Is {_label(need)!r} something the service manages on its own, or a detail of another entity?",
+        text=f"Is {entity_label(need)!r} something the service manages on its own, or a detail of another entity?",
         default="entity",
         alternatives=alternatives,
         labels={
@@ -144,12 +127,6 @@ def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuesti
         },
         evidence=need.phrase[:500],
     )
-
-
-def own_word(need: EntityNeed) -> str:
-    """The entity name the person's own word makes: 'the hotel guests' -> 'hotel_guest'."""
-    words = [w for w in normalise(need.phrase).split() if w not in _DETERMINERS]
-    return safe_identifier(" ".join(words)) if words else need.name
 
 
 def _pattern_question(need: EntityNeed, library: PatternLibrary) -> OpenQuestion | None:
@@ -173,7 +150,7 @@ def _pattern_question(need: EntityNeed, library: PatternLibrary) -> OpenQuestion
         id=word,
         kind="pattern-match",
         subject=f"{word}:{pattern.key}",
-        text=f"{_short(need.phrase)!r} was read as the pattern {pattern.label} ({reading}): is it one?",
+        text=f"{short(need.phrase)!r} was read as the pattern {pattern.label} ({reading}): is it one?",
         default="pattern",
         alternatives=alternatives,
         labels=labels,
@@ -187,11 +164,11 @@ def _attribute_question(need: EntityNeed, attribute: str, word: str) -> OpenQues
         id=subject,
         kind="attribute-or-entity",
         subject=subject,
-        text=f"Is {attribute.replace('_', ' ')!r} of {_label(need)} a plain value, or an entity of its own?",
+        text=f"Is {attribute.replace('_', ' ')!r} of {entity_label(need)} a plain value, or an entity of its own?",
         default="attribute",
         alternatives=["entity", "ignore"],
         labels={
-            "attribute": f"an attribute of {_label(need)}",
+            "attribute": f"an attribute of {entity_label(need)}",
             "entity": f"an entity of its own ({word}); each {need.name} has many",
             "ignore": "not part of the service: leave it out",
         },
@@ -222,7 +199,7 @@ def _cardinality_labels(source: str, target: str) -> dict[str, str]:
 
 def _cardinality_question(rel: RelationshipNeed, requirements: Requirements) -> OpenQuestion:
     subject = f"{rel.source}-{rel.target}"
-    verb = _short(rel.verb) or "relates to"
+    verb = short(rel.verb) or "relates to"
     return OpenQuestion(
         id=subject,
         kind="cardinality",
@@ -302,135 +279,5 @@ def settle(
             settled.append(answer)
     result = apply_answers(requirements, settled)
     answered = {a.question.id for a in settled}
-    open_questions = [q for q in questions if q.id not in answered and _still_asked(q, result)]
+    open_questions = [q for q in questions if q.id not in answered and still_asked(q, result)]
     return result.model_copy(update={"open_questions": open_questions, "answers": settled})
-
-
-# ---------------------------------------------------------------- applying
-
-_ORDER = {"cardinality": 0, "attribute-or-entity": 1, "entity-or-attribute": 2, "pattern-match": 3}
-"""Renames come last, so that every answer finds its entities under the names it asked about."""
-
-
-def apply_answers(requirements: Requirements, answers: Sequence[Answer]) -> Requirements:
-    """The requirements changed as the answers say; each change is explained in the notes."""
-    req = requirements.model_copy(deep=True)
-    for answer in sorted(answers, key=lambda a: _ORDER[a.question.kind]):
-        q, choice = answer.question, answer.choice
-        why = f"decided earlier by {answer.decided_by or 'a person'}" if answer.remembered else "answered"
-        effect = _APPLY[q.kind](req, q, choice)
-        req.notes.append(f"question {q.id} = {choice} ({why}): {effect}")
-    return req
-
-
-def _entity(req: Requirements, name: str) -> EntityNeed | None:
-    return next((e for e in req.entities if e.name == name), None)
-
-
-def _drop_entity(req: Requirements, name: str) -> None:
-    req.entities = [e for e in req.entities if e.name != name]
-    req.relationships = [r for r in req.relationships if name not in (r.source, r.target)]
-
-
-def _fill_defaults(need: EntityNeed) -> None:
-    if not need.attributes and need.pattern is None:
-        need.attributes = default_attributes()
-
-
-def _apply_entity(req: Requirements, q: OpenQuestion, choice: str) -> str:
-    need = _entity(req, q.subject)
-    if need is None:
-        return "no longer applies"
-    if choice == "entity":
-        return f"{need.name} stays an entity"
-    _drop_entity(req, need.name)
-    if choice == "ignore":
-        return f"{need.name} is left out"
-    owner = _entity(req, choice.split(":", 1)[1])
-    if owner is None:
-        return f"{need.name} is left out: {choice.split(':', 1)[1]} is no longer an entity"
-    attribute = infer_attribute(_label(need).lower())
-    if all(a.name != attribute.name for a in owner.attributes):
-        owner.attributes.append(attribute)
-    return f"{need.name} is now the attribute {owner.name}.{attribute.name} ({attribute.type})"
-
-
-def _apply_attribute(req: Requirements, q: OpenQuestion, choice: str) -> str:
-    owner_name, _, attribute = q.subject.partition(".")
-    owner = _entity(req, owner_name)
-    if owner is None or all(a.name != attribute for a in owner.attributes):
-        return "no longer applies"
-    if choice == "attribute":
-        return f"{owner_name}.{attribute} stays an attribute"
-    owner.attributes = [a for a in owner.attributes if a.name != attribute]
-    _fill_defaults(owner)
-    if choice == "ignore":
-        return f"{owner_name}.{attribute} is left out"
-    name = safe_identifier(normalise(attribute) or attribute)
-    if _entity(req, name) is None:
-        req.entities.append(EntityNeed(name=name, label=name.replace("_", " ").title(), matched_by="explicit"))
-        _fill_defaults(req.entities[-1])
-    if not any({r.source, r.target} == {owner_name, name} for r in req.relationships):
-        req.relationships.append(
-            RelationshipNeed(source=owner_name, target=name, cardinality="one-to-many", verb="has many")
-        )
-    return f"{name} is an entity; each {owner_name} has many"
-
-
-def _apply_cardinality(req: Requirements, q: OpenQuestion, choice: str) -> str:
-    source, _, target = q.subject.partition("-")
-    for i, rel in enumerate(req.relationships):
-        if (rel.source, rel.target) == (source, target):
-            req.relationships[i] = rel.model_copy(update={"cardinality": choice})
-            return f"{source} - {target} is {choice}"
-    return "no longer applies"
-
-
-def _apply_pattern(req: Requirements, q: OpenQuestion, choice: str) -> str:
-    word, _, key = q.subject.partition(":")
-    need = next((e for e in req.entities if e.pattern == key and own_word(e) == word), None)
-    if need is None:
-        return "no longer applies"
-    if choice == "pattern":
-        return f"{need.name} is built from the pattern {key}"
-    old = need.name
-    if word != old and _entity(req, word) is None:
-        need.name, need.label = word, word.replace("_", " ").title()
-        req.relationships = [
-            r.model_copy(
-                update={
-                    "source": word if r.source == old else r.source,
-                    "target": word if r.target == old else r.target,
-                }
-            )
-            for r in req.relationships
-        ]
-    if choice == "renamed":
-        return f"{old} is named {need.name}, still built from the pattern {key}"
-    need.pattern, need.matched_by = None, "noun"
-    stated = {a.name for a in need.attributes}  # the pattern gave the rest: the defaults stand in for it
-    need.attributes = [a for a in default_attributes() if a.name not in stated] + need.attributes
-    return f"{old} is {need.name}, an entity of its own without the pattern {key}"
-
-
-_APPLY = {
-    "entity-or-attribute": _apply_entity,
-    "attribute-or-entity": _apply_attribute,
-    "cardinality": _apply_cardinality,
-    "pattern-match": _apply_pattern,
-}
-
-
-def _still_asked(q: OpenQuestion, req: Requirements) -> bool:
-    """Whether an unanswered question still has its subject once the answers were applied."""
-    if q.kind == "entity-or-attribute":
-        return _entity(req, q.subject) is not None
-    if q.kind == "attribute-or-entity":
-        owner_name, _, attribute = q.subject.partition(".")
-        owner = _entity(req, owner_name)
-        return owner is not None and any(a.name == attribute for a in owner.attributes)
-    if q.kind == "cardinality":
-        source, _, target = q.subject.partition("-")
-        return any((r.source, r.target) == (source, target) for r in req.relationships)
-    word, _, key = q.subject.partition(":")
-    return any(e.pattern == key and own_word(e) == word for e in req.entities)
