@@ -240,7 +240,9 @@ def test_new_product_proposes_a_blueprint_to_edit(tmp_path, monkeypatch) -> None
     assert ControlPlane(None, tmp_path / "home").intents(None) == []
 
 
-def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(tmp_path, monkeypatch) -> None:
+def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generators.blueprint import load_blueprint
     from graph.decisions import past_decisions
 
@@ -256,12 +258,12 @@ def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(tmp_p
     assert {"hotel", "room", "guest"} <= set(radios)
     assert radios["hotel"].value == "pattern"  # 'Hotel' is nearest in meaning to a booking: asked
     assert radios["room"].value == "entity" and radios["room"].options[-1] == "not part of the service: leave it out"
-    assert "name: booking" in at.text_area(key="np_yaml").value
+    assert "name: booking" in str(at.text_area(key="np_yaml").value)
     radios["hotel"].set_value("own")
     radios["room"].set_value("attribute:attendee")
     next(b for b in at.button if "Rebuild" in b.label).click().run()
     _clean(at)
-    bp = load_blueprint(at.text_area(key="np_yaml").value)
+    bp = load_blueprint(str(at.text_area(key="np_yaml").value))
     names = {e.name for e in bp.entities}
     assert "hotel" in names and "booking" not in names and "room" not in names
     assert "room" in {a.name for a in bp.entity("attendee").attributes}
@@ -272,6 +274,7 @@ def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(tmp_p
     # the table beside the YAML: an edit rewrites the YAML and the diagram follows
     (table,) = at.data_editor
     assert list(table.value.columns) == ["entity", "attribute", "type", "required", "unique", "pii", "values"]
+    assert table.key is not None
     at.session_state[table.key] = {
         "edited_rows": {},
         "added_rows": [{"entity": "invoice", "attribute": "total", "type": "money"}],
@@ -279,5 +282,6 @@ def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(tmp_p
     }
     at.run()
     _clean(at)
-    assert "name: invoice" in at.text_area(key="np_yaml").value and "type: money" in at.text_area(key="np_yaml").value
+    edited = str(at.text_area(key="np_yaml").value)
+    assert "name: invoice" in edited and "type: money" in edited
     assert len(at.get("graphviz_chart")) == 1
