@@ -14,8 +14,10 @@ from generators.agents.analyst import Analyst
 from generators.agents.architect import Architect, PatternOutcome
 from generators.agents.llm import ChatBackend, LLMConfig, refine
 from generators.blueprint import json_schema, parse_blueprint
+from generators.open_questions import settle
 from generators.patterns import pattern_library
 from graph import KnowledgeGraph
+from graph.decisions import past_decisions
 from graph.projection import Embedder
 from ontology.models import Blueprint, Requirements
 
@@ -72,12 +74,17 @@ class Planner:
         config = LLMConfig.from_env()
         return cls(kg.embedder if kg else None, kg, ChatBackend(config) if config else None)
 
-    def propose(self, intent: str, tenant: str, product: str | None = None) -> Proposal:
-        """Analysis then design: the blueprint the agents propose for `intent`."""
-        return self.design(self.analyse(intent, tenant), tenant, product)
+    def propose(
+        self, intent: str, tenant: str, product: str | None = None, answers: Mapping[str, str] | None = None
+    ) -> Proposal:
+        """Analysis then design: the blueprint the agents propose for `intent`, with `answers` to its questions."""
+        return self.design(self.analyse(intent, tenant, answers), tenant, product)
 
-    def analyse(self, intent: str, tenant: str) -> Analysis:
-        """The analyst's requirements for `intent`, refined by the LLM when one is configured."""
+    def analyse(self, intent: str, tenant: str, answers: Mapping[str, str] | None = None) -> Analysis:
+        """The analyst's requirements for `intent`, refined by the LLM when one is configured.
+
+        Its open questions are settled by `answers` (question id -> choice) and, for the rest, by
+        the tenant's past decisions in the knowledge graph (see generators.open_questions)."""
         analyst = Analyst(self.embedder, self.kg, tenant, library=self.library)
         requirements = analyst.analyse(intent)
         analysis = refine(
@@ -87,7 +94,9 @@ class Planner:
             json.dumps({"intent": intent, "draft": requirements.model_dump(mode="json")}),
             Requirements.model_validate,
         )
-        return Analysis(analysis.value, analysis.source, analysis.fallback)
+        past = past_decisions(self.kg, tenant) if self.kg is not None else []
+        settled = settle(analysis.value, self.library, answers, past)
+        return Analysis(settled, analysis.source, analysis.fallback)
 
     def design(
         self,

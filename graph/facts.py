@@ -28,10 +28,10 @@ _TRACE = ox.NamedNode(str(FAC.traceId))
 class ProductFacts:
     """Collects the quads of one product build; hand them to KnowledgeGraph to store."""
 
-    def __init__(self, tenant: str, product: str, trace_id: str) -> None:
+    def __init__(self, tenant: str, product: str, trace_id: str, *, graph: str | None = None) -> None:
         self.tenant, self.product = tenant, product
         self.trace_id = check_trace_id(trace_id)
-        self.graph = product_graph(tenant, product)
+        self.graph = graph or product_graph(tenant, product)
         self._g = ox.NamedNode(self.graph)
         self._trace = ox.Literal(trace_id)
         self.quads: list[ox.Quad] = []

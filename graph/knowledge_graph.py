@@ -26,6 +26,8 @@ from graph.names import (
     ONTOLOGY_GRAPH,
     PATTERNS_GRAPH,
     SHARED_GRAPHS,
+    decisions_graph,
+    graph_tenant,
     parse_graph,
     tenant_graph_prefix,
 )
@@ -252,11 +254,11 @@ class KnowledgeGraph:
         graphs: dict[str, list[Quad]] = {}
         try:
             for name, quad in read_nquads(data):
-                if prefix is not None and not name.startswith(prefix):
+                if prefix is not None and graph_tenant(name) != tenant:
                     raise InvalidInputError(
                         f"import refused: graph {name or 'default'!r} is not one of tenant {tenant!r}'s graphs"
                     )
-                if name not in SHARED_GRAPHS and parse_graph(name) is None:
+                if name not in SHARED_GRAPHS and graph_tenant(name) is None:
                     raise InvalidInputError(f"import refused: {name or 'the default graph'!r} is not a factory graph")
                 graphs.setdefault(name, []).append(quad)
         except SyntaxError as exc:
@@ -346,6 +348,11 @@ class KnowledgeGraph:
         prefix = tenant_graph_prefix(tenant)
         return [g for g in graphs if g.startswith(prefix)]
 
+    def _decisions(self, s: _Session, tenant: str) -> list[str]:
+        """The tenant's decisions graph, when its people have decided anything (see graph.decisions)."""
+        graph = decisions_graph(tenant)
+        return [graph] if s.rdf.has_graph(graph) else []
+
     def sparql(
         self,
         query: str,
@@ -365,7 +372,7 @@ class KnowledgeGraph:
         query_guard.check_sparql(query)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._session(write=False) as s:
-            graphs = None if tenant is None else [*self._graphs(s, tenant), *SHARED_GRAPHS]
+            graphs = None if tenant is None else [*self._graphs(s, tenant), *self._decisions(s, tenant), *SHARED_GRAPHS]
             try:
                 answer = s.rdf.query(query, graphs=graphs, bindings=params)
                 if answer.boolean is not None:
@@ -510,7 +517,7 @@ class KnowledgeGraph:
     def export_nquads(self, out: IO[bytes], tenant: str | None = None) -> int:
         """Write one tenant's product graphs, or every graph, as N-Quads; returns the quad count."""
         with self._session(write=False) as s:
-            graphs = s.rdf.graphs() if tenant is None else self._graphs(s, tenant)
+            graphs = s.rdf.graphs() if tenant is None else [*self._graphs(s, tenant), *self._decisions(s, tenant)]
             if tenant is not None and not graphs:
                 raise NotFoundError(f"tenant {tenant!r} has no products in the knowledge graph")
             return s.rdf.dump(out, graphs)

@@ -13,6 +13,8 @@ __all__ = [
     "PATTERNS_GRAPH",
     "SHARED_GRAPHS",
     "GraphName",
+    "decisions_graph",
+    "graph_tenant",
     "node_iri",
     "parse_graph",
     "product_graph",
@@ -26,6 +28,11 @@ SHARED_GRAPHS = (ONTOLOGY_GRAPH, PATTERNS_GRAPH)
 
 def tenant_graph_prefix(tenant: str) -> str:
     return str(GRAPH[f"tenant/{check_slug(tenant, 'tenant')}/product/"])
+
+
+def decisions_graph(tenant: str) -> str:
+    """The named graph that holds a tenant's decisions: its people's answers to the analyst's questions."""
+    return str(GRAPH[f"tenant/{check_slug(tenant, 'tenant')}/decisions"])
 
 
 def product_graph(tenant: str, product: str) -> str:
@@ -59,3 +66,13 @@ def parse_graph(iri: str) -> GraphName | None:
     if len(rest) != 3 or rest[1] != "product" or not SLUG_PATTERN.match(rest[0]) or not SLUG_PATTERN.match(rest[2]):
         return None
     return GraphName(iri, rest[0], rest[2])
+
+
+def graph_tenant(iri: str) -> str | None:
+    """The tenant a product graph or a decisions graph belongs to; None for any other graph."""
+    name = parse_graph(iri)
+    if name is not None:
+        return name.tenant
+    prefix = str(GRAPH["tenant/"])
+    rest = iri[len(prefix) :].split("/") if iri.startswith(prefix) else []
+    return rest[0] if len(rest) == 2 and rest[1] == "decisions" and SLUG_PATTERN.match(rest[0]) else None

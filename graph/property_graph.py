@@ -198,13 +198,25 @@ class PropertyGraph:
         self._lanes: list[kuzu.Connection] = []  # more connections, for reads side by side (see execute_together)
         self._indexed = False  # the vector index, once seen, is never dropped
         self._prepared: dict[tuple[int, str], kuzu.PreparedStatement] = {}  # by lane (0: the main connection)
-        if not read_only and not self._run(self._conn, "CALL SHOW_TABLES() RETURN count(*)", None)[1][0][0]:
-            self._create_schema()  # a new database, or one left by a writer that died before its schema's commit
+        if not read_only:
+            tables = {row[0] for row in self._run(self._conn, "CALL SHOW_TABLES() RETURN name", None)[1]}
+            if not tables:
+                self._create_schema()  # a new database, or one left by a writer that died before its schema's commit
+            else:
+                self._add_missing_tables(tables)
 
     def close(self) -> None:
         for conn in (*self._lanes, self._conn):
             conn.close()
         self._db.close()
+
+    def _add_missing_tables(self, tables: set[str]) -> None:
+        """Create the tables a newer ontology added (its new classes and properties) in an older database."""
+        missing = [stmt for stmt in schema().ddl() if stmt.split()[3].split("(")[0] not in tables]
+        if missing:
+            with self._transaction():
+                for stmt in missing:
+                    self._conn.execute(stmt)
 
     def _create_schema(self) -> None:
         """The tables and the anchor row, in one transaction: a crash leaves all of it or none."""

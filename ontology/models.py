@@ -20,6 +20,8 @@ from ontology.namespaces import FAC
 
 __all__ = [
     "DATA_TYPES",
+    "QUESTION_KINDS",
+    "Answer",
     "Attribute",
     "Blueprint",
     "BoundedContext",
@@ -32,6 +34,9 @@ __all__ = [
     "Intent",
     "Objectives",
     "OntologyModel",
+    "OpenQuestion",
+    "PastDecision",
+    "QuestionKind",
     "Relationship",
     "RelationshipNeed",
     "Requirement",
@@ -44,6 +49,8 @@ DataType = Literal[
 DATA_TYPES: tuple[str, ...] = get_args(DataType)
 Cardinality = Literal["one-to-many", "many-to-one", "many-to-many"]
 RequirementKind = Literal["entity", "attribute", "relationship", "feature", "objective"]
+QuestionKind = Literal["entity-or-attribute", "attribute-or-entity", "cardinality", "pattern-match"]
+QUESTION_KINDS: tuple[str, ...] = get_args(QuestionKind)
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z: "$" would let a final "\n" in
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
@@ -265,6 +272,75 @@ class RelationshipNeed(BaseModel):
     _check_names = field_validator("source", "target")(_identifier)
 
 
+class OpenQuestion(OntologyModel):
+    """Something the analyst is unsure about, for a person to settle: a default and the alternatives.
+
+    `id` is derived from what it asks about (the same question on the same intent has the same id);
+    `labels` reads each choice for people ('attribute:company' -> 'an attribute of Company').
+    """
+
+    rdf_class: ClassVar[URIRef] = FAC.OpenQuestion
+    rdf_fields: ClassVar[dict[str, URIRef]] = {
+        "id": FAC.questionId,
+        "kind": FAC.questionKind,
+        "subject": FAC.questionSubject,
+        "text": FAC.questionText,
+        "default": FAC.defaultChoice,
+    }
+
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9_.:-]*$")
+    kind: QuestionKind
+    subject: str = Field(min_length=1, max_length=200, description="What it asks about: a term, 'a-b', 'x.attr'.")
+    text: str = Field(min_length=1, max_length=500, description="The question in a sentence.")
+    default: str = Field(description="The choice the proposal takes when nobody answers.")
+    alternatives: list[str] = Field(min_length=1, max_length=50, description="The other choices.")
+    labels: dict[str, str] = Field(default_factory=dict, description="A readable label per choice.")
+    evidence: str = Field("", max_length=500, description="The words of the intent it comes from.")
+
+    @model_validator(mode="after")
+    def _choices_differ(self) -> OpenQuestion:
+        if self.default in self.alternatives or len(set(self.alternatives)) != len(self.alternatives):
+            raise ValueError(f"question {self.id}: the default and the alternatives must all differ")
+        return self
+
+    @property
+    def choices(self) -> list[str]:
+        """The default first, then the alternatives."""
+        return [self.default, *self.alternatives]
+
+    def label(self, choice: str) -> str:
+        return self.labels.get(choice, choice)
+
+
+class Answer(OntologyModel):
+    """The choice a person made for an open question: now, or earlier for the same tenant (`remembered`)."""
+
+    rdf_class: ClassVar[URIRef] = FAC.Answer
+    rdf_fields: ClassVar[dict[str, URIRef]] = {"choice": FAC.choice}
+
+    question: OpenQuestion
+    choice: str
+    remembered: bool = Field(False, description="Taken from the tenant's past decisions, not answered now.")
+    decided_by: str = Field("", max_length=200, description="Who decided, for a remembered answer.")
+
+    @model_validator(mode="after")
+    def _a_choice_of_the_question(self) -> Answer:
+        if self.choice not in self.question.choices:
+            raise ValueError(f"{self.choice!r} is not a choice of question {self.question.id}")
+        return self
+
+
+class PastDecision(BaseModel):
+    """A decision a tenant's person took on an earlier question, as the knowledge graph remembers it."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: QuestionKind
+    subject: str
+    choice: str
+    person: str = ""
+    decided_at: str = ""
+
+
 class Requirements(BaseModel):
     """What the analyst understood from an intent: the input of the architect."""
 
@@ -276,6 +352,10 @@ class Requirements(BaseModel):
     features: Features = Field(default_factory=Features)
     slo: Objectives = Field(default_factory=Objectives)
     notes: list[str] = Field(default_factory=list, description="How each finding was made, for people to review.")
+    open_questions: list[OpenQuestion] = Field(
+        default_factory=list, description="What the analyst is unsure about; the default of each is applied."
+    )
+    answers: list[Answer] = Field(default_factory=list, description="Questions settled by a person, now or earlier.")
 
     def statements(self) -> list[Requirement]:
         """The requirements as sentences, one per finding, for the knowledge graph."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -16,7 +15,7 @@ import typer
 from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
 from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
-from studio import lifecycle_commands
+from studio import blueprint_command, lifecycle_commands
 from studio.output import console, error, print_json, print_table, print_trace
 
 if TYPE_CHECKING:
@@ -249,41 +248,7 @@ app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)
 app.add_typer(lifecycle_commands.products_app, name="products")
 app.add_typer(lifecycle_commands.deployments_app, name="deployments")
-
-
-@app.command("blueprint")
-def blueprint(
-    intent: Annotated[str | None, typer.Argument(help="The business intent, in plain words.")] = None,
-    tenant: TenantOpt = None,
-    product: Annotated[str | None, typer.Option("--product", help="Product slug (default: from the intent).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML here.")] = None,
-    schema: Annotated[bool, typer.Option("--schema", help="Print the blueprint JSON Schema and exit.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Propose a blueprint for an intent (or print the blueprint language's JSON Schema)."""
-    from generators.blueprint import dump_blueprint, json_schema
-    from generators.pipeline import Planner
-
-    if schema:
-        sys.stdout.write(json_schema() + "\n")
-        return
-    if intent is None:
-        raise InvalidInputError("give an intent in quotes (or --schema)")
-    if not tenant:
-        raise InvalidInputError("give --tenant T: the tenant the product is for")
-    proposal = Planner.from_env(_kg()).propose(intent, tenant, product)
-    text = (
-        json.dumps(proposal.blueprint.model_dump(mode="json"), indent=2) + "\n"
-        if as_json
-        else dump_blueprint(proposal.blueprint)
-    )
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        _write_text(output, text)
-        console.print(f"blueprint for {proposal.blueprint.name} written to {output}")
-    for note in proposal.notes:
-        print(f"note: {note}", file=sys.stderr)
+app.command("blueprint", cls=blueprint_command.IntentCommand)(blueprint_command.blueprint)
 
 
 @app.command("generate")
@@ -321,14 +286,6 @@ def templates_list(as_json: JsonOpt = False) -> None:
         print_json([dict(zip(["name", "version", "description"], r, strict=True)) for r in rows])
         return
     print_table(["name", "version", "description"], rows)
-
-
-def _write_text(path: Path, text: str) -> None:
-    try:
-        with replacing(path) as out:
-            out.write(text.encode())
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {path}: {exc.strerror}") from None
 
 
 @app.command("demo")

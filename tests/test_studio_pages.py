@@ -238,3 +238,50 @@ def test_new_product_proposes_a_blueprint_to_edit(tmp_path, monkeypatch) -> None
     at.button[1].click().run()  # build with a broken blueprint
     assert any("fix the blueprint first" in e for e in _texts(at, "error"))
     assert ControlPlane(None, tmp_path / "home").intents(None) == []
+
+
+def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generators.blueprint import load_blueprint
+    from graph.decisions import past_decisions
+
+    home = tmp_path / "home"
+    at = _app(home, monkeypatch, tenant=None)
+    at.switch_page("pages/new_product.py").run()
+    at.text_input(key="np_tenant").set_value("acme").run()
+    at.text_area(key="np_intent").set_value("Hotel: guests reserve rooms; participants attend workshops").run()
+    at.button[0].click().run()
+    _clean(at)
+    assert "Open questions" in _texts(at, "subheader")
+    radios = {r.key.rsplit("_", 1)[-1]: r for r in at.radio if r.key and r.key.startswith("np_q_")}
+    assert {"hotel", "room", "guest"} <= set(radios)
+    assert radios["hotel"].value == "pattern"  # 'Hotel' is nearest in meaning to a booking: asked
+    assert radios["room"].value == "entity" and radios["room"].options[-1] == "not part of the service: leave it out"
+    assert "name: booking" in str(at.text_area(key="np_yaml").value)
+    radios["hotel"].set_value("own")
+    radios["room"].set_value("attribute:attendee")
+    next(b for b in at.button if "Rebuild" in b.label).click().run()
+    _clean(at)
+    bp = load_blueprint(str(at.text_area(key="np_yaml").value))
+    names = {e.name for e in bp.entities}
+    assert "hotel" in names and "booking" not in names and "room" not in names
+    assert "room" in {a.name for a in bp.entity("attendee").attributes}
+    decided = {d.subject: d.choice for d in past_decisions(KnowledgeGraph(home, embedder=None), "acme")}
+    assert decided["hotel:booking"] == "own" and decided["room"] == "attribute:attendee"
+    assert "Settled questions" in _texts(at, "subheader")  # every question was answered: nothing is open
+    assert {r.value for r in at.radio if r.key and r.key.endswith("_room")} == {"attribute:attendee"}
+    # the table beside the YAML: an edit rewrites the YAML and the diagram follows
+    (table,) = at.data_editor
+    assert list(table.value.columns) == ["entity", "attribute", "type", "required", "unique", "pii", "values"]
+    assert table.key is not None
+    at.session_state[table.key] = {
+        "edited_rows": {},
+        "added_rows": [{"entity": "invoice", "attribute": "total", "type": "money"}],
+        "deleted_rows": [],
+    }
+    at.run()
+    _clean(at)
+    edited = str(at.text_area(key="np_yaml").value)
+    assert "name: invoice" in edited and "type: money" in edited
+    assert len(at.get("graphviz_chart")) == 1

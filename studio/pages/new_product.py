@@ -1,14 +1,20 @@
-"""New product: describe it (or upload a blueprint), preview and edit what the agents propose, build, follow."""
+"""New product: describe it (or upload a blueprint), settle the analyst's open questions, preview and edit
+what the agents propose (as YAML or as a table), build, follow."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
 from generators.blueprint import MAX_BLUEPRINT_BYTES, BlueprintError, dump_blueprint, load_blueprint
+from generators.blueprint_table import attribute_rows, blueprint_from_rows
+from generators.pipeline import Proposal
+from graph.decisions import record_decisions
 from ontology.errors import InvalidInputError
-from ontology.models import Blueprint
+from ontology.models import DATA_TYPES, Answer, Blueprint, OpenQuestion
 from ontology.refs import check_slug
 from studio import diagrams, jobs, state
 
@@ -27,22 +33,77 @@ def _inputs() -> tuple[str, str, str]:
     return st.session_state["np_tenant"].strip(), st.session_state["np_product"].strip(), st.session_state["np_intent"]
 
 
-def _set_proposal(source: str, tenant: str, intent: str, yaml_text: str, notes: list[str]) -> None:
-    st.session_state["np_proposal"] = {"source": source, "tenant": tenant, "intent": intent, "yaml": yaml_text}
+def _set_proposal(
+    source: str, tenant: str, intent: str, yaml_text: str, notes: list[str], proposal: Proposal | None = None
+) -> None:
+    requirements = proposal.requirements if proposal is not None else None
+    st.session_state["np_proposal"] = {
+        "source": source,
+        "tenant": tenant,
+        "intent": intent,
+        "yaml": yaml_text,
+        "questions": [q.model_dump() for q in requirements.open_questions] if requirements else [],
+        "answers": [a.model_dump() for a in requirements.answers] if requirements else [],
+        "version": st.session_state.get("np_version", 0) + 1,  # fresh question controls for each proposal
+    }
+    st.session_state["np_version"] = st.session_state["np_proposal"]["version"]
     st.session_state["np_notes"] = notes
     st.session_state["np_yaml"] = yaml_text
 
 
-def propose(tenant: str, product: str, intent: str) -> None:
-    """Ask the agents for a blueprint and keep it, editable, in the session."""
+def propose(tenant: str, product: str, intent: str, answers: Mapping[str, str] | None = None) -> None:
+    """Ask the agents for a blueprint (with answers to the analyst's questions) and keep it, editable."""
     check_slug(tenant, "tenant")
     if product:
         check_slug(product, "product")
     if not intent.strip():
         raise InvalidInputError("the intent is empty: say in a sentence or two what the service is for")
     with st.spinner("The analyst and the architect are planning…"):
-        proposal = state.planner().propose(intent, tenant, product or None)
-    _set_proposal("agents", tenant, intent, dump_blueprint(proposal.blueprint), proposal.notes)
+        proposal = state.planner().propose(intent, tenant, product or None, answers)
+    _set_proposal("agents", tenant, intent, dump_blueprint(proposal.blueprint), proposal.notes, proposal)
+
+
+def _choose(question: OpenQuestion, chosen: str, key: str, help_text: str | None = None) -> str:
+    """One control per question, `chosen` preselected: radio buttons, or a list when there are many choices."""
+    index = question.choices.index(chosen)
+    if len(question.choices) <= 4:
+        value = st.radio(
+            question.text, question.choices, index=index, format_func=question.label, key=key, help=help_text
+        )
+    else:
+        value = st.selectbox(
+            question.text, question.choices, index=index, format_func=question.label, key=key, help=help_text
+        )
+    return str(value)
+
+
+def questions(tenant: str, product: str, intent: str) -> None:
+    """The analyst's open questions (and those settled before), one control each; the answers rebuild the proposal."""
+    proposal: dict[str, Any] | None = st.session_state.get("np_proposal")
+    if proposal is None or not (proposal["questions"] or proposal["answers"]):
+        return
+    asked = [OpenQuestion.model_validate(q) for q in proposal["questions"]]
+    settled = [Answer.model_validate(a) for a in proposal["answers"]]
+    st.subheader("Open questions" if asked else "Settled questions")
+    version = proposal["version"]
+    with st.form("np_questions"):
+        answers = {q.id: _choose(q, q.default, f"np_q_{version}_{q.id}") for q in asked}
+        for a in settled:
+            how = f"decided earlier by {a.decided_by or 'a person'}" if a.remembered else "answered"
+            value = _choose(a.question, a.choice, f"np_q_{version}_{a.question.id}", how)
+            if value != a.choice or not a.remembered:
+                answers[a.question.id] = value
+        remember = st.checkbox(f"Remember these answers for {proposal['tenant']}'s next intents", value=True)
+        submitted = st.form_submit_button("Rebuild the proposal with these answers", icon=":material/refresh:")
+    if submitted:
+        if proposal["intent"] != intent or proposal["tenant"] != tenant:
+            raise InvalidInputError("the intent or the tenant changed: propose a blueprint for it first")
+        propose(tenant, product, intent, answers)
+        if remember:
+            now = [Answer.model_validate(a) for a in st.session_state["np_proposal"]["answers"]]
+            record_decisions(state.knowledge_graph(), tenant, now)
+            propose(tenant, product, intent)  # the answers come back as the tenant's decisions
+        st.rerun()
 
 
 def upload(tenant: str, intent: str) -> None:
@@ -70,7 +131,10 @@ def preview() -> Blueprint | None:
     if proposal is None:
         return None
     st.subheader("Blueprint")
-    diagram, editor = st.columns([3, 2])
+    diagram = st.container()
+    editor, table = st.columns(2)
+    with state.guard("Applying the table's edits"):
+        edit_table(table)  # first: its edits become the YAML below
     editor.text_area("Blueprint YAML (edit it; the diagram follows)", key="np_yaml", height=420)
     try:
         bp = load_blueprint(st.session_state["np_yaml"])
@@ -88,6 +152,31 @@ def preview() -> Blueprint | None:
         for note in st.session_state.get("np_notes", []):
             st.markdown(f"- {note}")
     return bp
+
+
+def edit_table(place: Any) -> None:
+    """Entities and attributes as an editable table beside the YAML; an edit rewrites the YAML."""
+    text = st.session_state["np_yaml"]
+    try:
+        bp = load_blueprint(text)
+    except InvalidInputError:
+        place.caption("The table shows the entities and attributes once the YAML is valid.")
+        return
+    rows = attribute_rows(bp)
+    edited = place.data_editor(
+        rows,
+        key="np_table_" + hashlib.sha256(text.encode()).hexdigest()[:16],  # a fresh table for each YAML
+        num_rows="dynamic",
+        hide_index=True,
+        column_config={
+            "type": st.column_config.SelectboxColumn("type", options=list(DATA_TYPES), required=True),
+            "values": st.column_config.TextColumn("values", help="An enum's values, separated by '|'."),
+        },
+    )
+    records = edited.to_dict("records") if hasattr(edited, "to_dict") else list(edited)
+    if records != rows:
+        st.session_state["np_yaml"] = dump_blueprint(blueprint_from_rows(bp, records))
+        st.rerun()
 
 
 def submit(tenant: str, product: str, intent: str, bp: Blueprint | None) -> None:
@@ -184,7 +273,10 @@ def recent() -> None:
 
 
 st.title("New product")
-st.caption("Describe the service (or upload a blueprint), preview what the agents propose, edit it and build it.")
+st.caption(
+    "Describe the service (or upload a blueprint), settle what the analyst is unsure about, preview what the "
+    "agents propose, edit it as YAML or as a table, and build it."
+)
 tenant, product, intent = _inputs()
 st.file_uploader("…or upload a blueprint YAML", type=["yaml", "yml"], key="np_upload")
 with state.guard("Reading the uploaded blueprint"):
@@ -197,6 +289,8 @@ clicked_build = build_col.button("Build", type="primary", icon=":material/rocket
 if "np_proposal" in st.session_state and reset_col.button("Discard the blueprint"):
     for key in ("np_proposal", "np_notes", "np_yaml"):
         st.session_state.pop(key, None)
+with state.guard("Settling the open questions"):
+    questions(tenant, product, intent)
 blueprint = None
 with state.guard("Drawing the blueprint"):
     blueprint = preview()
