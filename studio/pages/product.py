@@ -10,8 +10,10 @@ import streamlit as st
 from generators.blueprint import parse_blueprint
 from infra import runtime
 from infra.gitops import ProductRepository
+from infra.lifecycle import use_cases
 from infra.records import ProductRecord
 from infra.workspace import ProductWorkspace
+from ontology.refs import ProductRef
 from studio import diagrams, state, views
 
 
@@ -153,6 +155,13 @@ def deployment_tab(p: ProductRecord) -> None:
             }
         )
     st.dataframe(rows, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+    running = [d for d in deployments if d.status == "running"]
+    if running and st.button("Stop the service", key="stop_service"):
+        with state.guard("Stopping the service"):
+            ref = ProductRef(p.tenant, p.product)
+            for d in running:
+                use_cases.stop(state.control(), ref, env=d.env, actor=state.actor())
+            st.success(f"Stopped {ref}.")
 
 
 def telemetry_tab(ws: ProductWorkspace) -> None:
