@@ -20,10 +20,10 @@ from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
 from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
 from assets.stages import PRODUCTS, partition_key
-from graph import factory_home
 from infra.control import ControlPlane
 from infra.lifecycle.use_cases import Claim
 from infra.workspace import ProductWorkspace, locked, write_atomically
+from ontology.config import factory_home
 
 __all__ = ["BuildOutcome", "DagsterBuildRunner", "build_product", "dagster_home", "factory_instance"]
 

@@ -29,13 +29,13 @@ from generators.agents.tester import Tester
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, parse_blueprint, shacl_issues
 from generators.pipeline import Analysis
 from generators.policy import policy_findings
-from graph.names import new_trace_id
 from graph.provenance import AgentRef, record_activity
 from infra.insights import load_insights
 from infra.workspace import tree_digest
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint, Intent, Requirements
 from ontology.namespaces import FAC
+from ontology.refs import new_trace_id
 
 __all__ = ["artifacts", "blueprint", "intent", "requirements", "validation"]
 

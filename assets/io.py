@@ -8,8 +8,8 @@ from typing import Any
 from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
 
 from assets.stages import split_key
-from graph import factory_home
 from infra.workspace import ProductWorkspace
+from ontology.config import factory_home
 
 __all__ = ["WorkspaceIOManager"]
 

@@ -16,13 +16,14 @@ from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.packs import list_packs, load_pack
 from generators.pipeline import Planner
-from graph import KnowledgeGraph, factory_home
+from graph import KnowledgeGraph
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
 from infra.insights import load_insights
 from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
 from infra.workspace import ProductWorkspace
+from ontology.config import factory_home
 
 __all__ = [
     "ControlPlaneResource",

@@ -20,9 +20,9 @@ from dagster import AssetExecutionContext, BetaWarning, DynamicPartitionsDefinit
 
 from assets.resources import ControlPlaneResource, DeliveryResource, KnowledgeGraphResource
 from graph.facts import ProductFacts
-from graph.names import check_slug
 from infra.lineage import run_id as lineage_run_id
 from ontology.errors import InvalidInputError
+from ontology.refs import check_slug
 
 __all__ = ["PRODUCTS", "StageRun", "fingerprint", "partition_key", "split_key"]
 

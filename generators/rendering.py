@@ -27,9 +27,9 @@ from generators.blueprint import BlueprintError, blueprint_issues
 from generators.filters import FILTERS
 from generators.packs import TemplatePack
 from generators.render_context import EntityContext, ProductContext, build_context
-from graph.names import check_trace_id
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
+from ontology.refs import check_trace_id
 
 __all__ = ["ANSWERS_PATH", "RenderResult", "RenderedFile", "render_pack"]
 

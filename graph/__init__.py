@@ -7,9 +7,7 @@ from graph.knowledge_graph import (
     KnowledgeGraph,
     Match,
     QueryResult,
-    factory_home,
 )
-from graph.names import new_trace_id
 from graph.provenance import AgentRef, record_activity
 from graph.trace import TraceStep
 
@@ -22,7 +20,5 @@ __all__ = [
     "ProductFacts",
     "QueryResult",
     "TraceStep",
-    "factory_home",
-    "new_trace_id",
     "record_activity",
 ]

@@ -13,9 +13,10 @@ from decimal import Decimal
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from graph.names import check_trace_id, node_iri, product_graph
+from graph.names import node_iri, product_graph
 from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relationship, Requirement
 from ontology.namespaces import FAC, ID, PAT, RDF, RDFS, XSD
+from ontology.refs import check_trace_id
 
 __all__ = ["ProductFacts", "Value", "literal"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import io
 import json
-import os
 import sys
 import time
 from collections import defaultdict
@@ -29,8 +28,6 @@ from graph.names import (
     ONTOLOGY_GRAPH,
     PATTERNS_GRAPH,
     SHARED_GRAPHS,
-    check_slug,
-    check_trace_id,
     parse_graph,
     tenant_graph_prefix,
 )
@@ -48,7 +45,9 @@ from graph.trace import (
     STAGE_OF_TABLE,
     TraceStep,
 )
+from ontology.config import factory_home
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError, QueryTimeoutError
+from ontology.refs import check_slug, check_trace_id
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
 __all__ = [
@@ -58,7 +57,6 @@ __all__ = [
     "Match",
     "QueryResult",
     "WriteStats",
-    "factory_home",
 ]
 
 _DEFAULT = object()
@@ -73,11 +71,6 @@ USER_QUERY_TIMEOUT_S = 60.0
 
 def _stopped(timeout_s: float | None) -> str:
     return f"the query ran longer than {timeout_s:g} s and was stopped: narrow it (more specific patterns, a LIMIT)"
-
-
-def factory_home() -> Path:
-    """`$FACTORY_HOME`, or `./.factory`: the folder that holds all of the factory's state."""
-    return Path(os.environ.get("FACTORY_HOME") or ".factory").resolve()
 
 
 @dataclass

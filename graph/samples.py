@@ -10,10 +10,10 @@ import hashlib
 from dataclasses import dataclass
 
 from graph.facts import ProductFacts
-from graph.names import new_trace_id
 from graph.provenance import AGENTS, record_activity
 from ontology.models import Attribute, Blueprint, Entity, Intent, Relationship, Requirement
 from ontology.namespaces import FAC
+from ontology.refs import new_trace_id
 
 __all__ = ["DEMO_PRODUCTS", "SampleProduct", "build_facts"]
 

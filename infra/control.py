@@ -20,8 +20,6 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select, update
 from sqlmodel.sql.expression import SelectOfScalar
 
-from graph import factory_home
-from graph.names import check_slug, new_trace_id
 from infra.records import (
     APPROVAL_DECISIONS,
     AUDIT_OUTCOMES,
@@ -43,7 +41,9 @@ from infra.records import (
     clean_text,
     utcnow,
 )
+from ontology.config import factory_home
 from ontology.errors import InvalidInputError, NotFoundError
+from ontology.refs import check_slug, new_trace_id
 
 __all__ = [
     "APPROVAL_DECISIONS",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from git import GitCommandError, Repo
 
-from graph.names import check_slug, check_trace_id
 from infra.workspace import locked
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
+from ontology.refs import check_slug, check_trace_id
 
 __all__ = [
     "ENVIRONMENTS",

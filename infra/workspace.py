@@ -23,7 +23,7 @@ import pyoxigraph as ox
 from graph import KnowledgeGraph
 from graph.facts import ProductFacts
 from graph.knowledge_graph import WriteStats
-from graph.names import check_slug, check_trace_id
+from ontology.refs import check_slug, check_trace_id
 
 __all__ = ["ProductWorkspace", "locked", "tree_digest", "write_atomically"]
 

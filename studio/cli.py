@@ -298,7 +298,7 @@ def generate(
     """Render a product from a blueprint with a template pack."""
     from generators.agents.engineer import Engineer
     from generators.blueprint import load_blueprint
-    from graph.names import check_trace_id, new_trace_id
+    from ontology.refs import check_trace_id, new_trace_id
 
     bp = load_blueprint(blueprint_file)
     trace = check_trace_id(trace_id) if trace_id else new_trace_id()

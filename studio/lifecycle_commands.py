@@ -15,10 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from graph import factory_home
-from graph.names import check_slug
+from ontology.config import factory_home
 from ontology.errors import InvalidInputError
-from ontology.refs import ProductRef
+from ontology.refs import ProductRef, check_slug
 from studio.output import console, print_json, print_table
 
 __all__ = ["approve", "build", "deployments_app", "products_app", "promote", "rebuild", "up"]
