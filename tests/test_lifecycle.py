@@ -318,3 +318,20 @@ def test_deployments_can_be_listed_and_stopped(env: dict[str, str], home: Path) 
     assert not runtime.alive(record.pid or 0, Path(record.workdir or ""))
     assert factory(env, "deployments", "stop", "--all").returncode == 0
     assert all(d.status == "stopped" for d in ControlPlane(None, home).deployments(None))
+
+
+def test_a_rebuild_named_tenant_slash_product_starts_the_stopped_service_again(env: dict[str, str], home: Path) -> None:
+    control = ControlPlane(None, home)
+    latest = control.latest_intent("acme", "helpdesk")
+    assert latest is not None and latest.id is not None
+    run = factory(env, "rebuild", "acme/helpdesk", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    s = json.loads(run.stdout)
+    assert s["success"] and s["revision"] == latest.revision and s["trace_id"] == latest.trace_id
+    assert not s["new_commit"] and s["restarted"]  # the release is reused; the stopped service starts again
+    assert httpx.get(s["service_url"] + "/health", timeout=5).status_code == 200
+    intent = control.intent(latest.id)
+    assert intent.status == "built" and (intent.claim or "").startswith("cli:")
+    assert [e.outcome for e in control.audit_log("acme") if e.action == "intent.rebuild"] == ["ok"]
+    stopped = factory(env, "deployments", "stop", "acme/helpdesk")
+    assert stopped.returncode == 0 and "stopped acme/helpdesk" in stopped.stdout, stopped.stderr
