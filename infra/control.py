@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Table, and_, event, func, inspect, or_
+from sqlalchemy import Table, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, col, create_engine, select, update
+from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from infra.intent_claims import CLAIMABLE, IntentClaims, add_missing_columns, claiming
 from infra.records import (
     APPROVAL_DECISIONS,
     AUDIT_OUTCOMES,
     DEPLOYMENT_STATUSES,
-    IN_PROGRESS,
     INTENT_STATUSES,
     MAX_BLUEPRINT_CHARS,
     MAX_INTENT_CHARS,
@@ -43,7 +43,7 @@ from infra.records import (
 )
 from ontology.config import factory_home
 from ontology.errors import InvalidInputError, NotFoundError
-from ontology.refs import check_slug, new_trace_id
+from ontology.refs import check_slug
 
 __all__ = [
     "APPROVAL_DECISIONS",
@@ -62,12 +62,10 @@ __all__ = [
 
 _Row = TypeVar("_Row", bound=SQLModel)
 _T = TypeVar("_T")
-CLAIMABLE = ("submitted", "built", "failed")
-"""Intent statuses a person's build may claim: not while another build holds it ("queued", "building")."""
 _TABLES = (IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord)
 
 
-class ControlPlane:
+class ControlPlane(IntentClaims):
     """The factory's control database; open one per process, it is safe to share between threads."""
 
     def __init__(self, url: str | None = None, home: Path | None = None) -> None:
@@ -88,7 +86,7 @@ class ControlPlane:
             self.engine = create_engine(url, pool_pre_ping=True)
         with self._session(write=True) as session:
             SQLModel.metadata.create_all(session.connection(), tables=_tables())
-            _add_missing_columns(session.connection())
+            add_missing_columns(session.connection())
 
     @contextmanager
     def _session(self, *, write: bool = False) -> Iterator[Session]:
@@ -166,7 +164,7 @@ class ControlPlane:
                                    detail=note))  # fmt: skip
             session.flush()
             if claim is not None and record.id is not None:
-                session.exec(_claiming(record.id, claim, CLAIMABLE, None))
+                session.exec(claiming(record.id, claim, CLAIMABLE, None))
                 session.refresh(record)
             return record, created
 
@@ -187,69 +185,6 @@ class ControlPlane:
         if status is not None:
             query = query.where(IntentRecord.status == check_choice(status, INTENT_STATUSES, "intent status"))
         return self._all(query, IntentRecord.tenant, tenant)
-
-    def claim_intent(
-        self, id: int, claim: str, *, statuses: Sequence[str] = CLAIMABLE, held_by: str | None = None
-    ) -> IntentRecord | None:
-        """Claim the intent for one build: "queued", held by `claim`, with its trace id; None if not won.
-
-        One conditional UPDATE decides: it matches only while the intent's status is one of `statuses`
-        (or, with `held_by`, while that claim still holds it: a takeover from a build that is gone), so
-        of builds racing for the same intent exactly one wins, on SQLite and PostgreSQL alike.
-        """
-        claim = clean_text(claim, "claim", 200)
-        with self._session(write=True) as session:
-            result = session.exec(_claiming(id, claim, statuses, held_by))
-            return session.get(IntentRecord, id) if result.rowcount == 1 else None
-
-    def claimed_intent(self, claim: str) -> IntentRecord | None:
-        """The intent `claim` holds while its build is queued or running, or None."""
-        query = select(IntentRecord).where(IntentRecord.claim == claim, col(IntentRecord.status).in_(IN_PROGRESS))
-        return self._first(query)
-
-    def hand_over(self, id: int, claim: str, to: str) -> IntentRecord | None:
-        """Pass a held claim to the process that builds it (the Studio's build process); None if not held."""
-        to = clean_text(to, "claim", 200)
-        with self._session(write=True) as session:
-            result = session.exec(
-                update(IntentRecord)
-                .where(col(IntentRecord.id) == id, col(IntentRecord.claim) == claim)
-                .where(col(IntentRecord.status).in_(IN_PROGRESS))
-                .values(claim=to, updated_at=utcnow())
-            )
-            return session.get(IntentRecord, id) if result.rowcount == 1 else None
-
-    def release_claim(self, id: int, claim: str, detail: str) -> bool:
-        """Mark the intent failed with `detail` if `claim` still holds it (its build stopped); False if not."""
-        detail = clean_text(detail, "detail", MAX_INTENT_CHARS, empty_ok=True)
-        with self._session(write=True) as session:
-            result = session.exec(
-                update(IntentRecord)
-                .where(col(IntentRecord.id) == id, col(IntentRecord.claim) == claim)
-                .where(col(IntentRecord.status).in_(IN_PROGRESS))
-                .values(status="failed", detail=detail, updated_at=utcnow())
-            )
-            return bool(result.rowcount == 1)
-
-    def claim_submitted(self, limit: int = 20, claim: str = "intake") -> list[IntentRecord]:
-        """Claim up to `limit` submitted intents for `claim` and return them; no two callers get the same one."""
-        claimed: list[int] = []
-        with self._session(write=True) as session:
-            ids = session.exec(
-                select(IntentRecord.id)
-                .where(IntentRecord.status == "submitted")
-                .order_by(col(IntentRecord.id))
-                .limit(max(0, limit))
-                .with_for_update(skip_locked=True)
-            ).all()
-            for intent_id in ids:  # the status test makes each claim atomic on PostgreSQL too
-                if intent_id is None:
-                    continue
-                result = session.exec(_claiming(intent_id, claim, ("submitted",), None))
-                if result.rowcount == 1:
-                    claimed.append(intent_id)
-            query = select(IntentRecord).where(col(IntentRecord.id).in_(claimed)).order_by(col(IntentRecord.id))
-            return list(session.exec(query).all()) if claimed else []
 
     def set_intent_status(
         self, id: int, status: str, *, trace_id: str | None = None, run_id: str | None = None, detail: str | None = None
@@ -436,31 +371,6 @@ def _tables() -> list[Table]:
 def _latest_intent(tenant: str, product: str) -> SelectOfScalar[IntentRecord]:
     query = select(IntentRecord).where(IntentRecord.tenant == tenant, IntentRecord.product == product)
     return query.order_by(col(IntentRecord.revision).desc()).limit(1)
-
-
-def _claiming(id: int, claim: str, statuses: Sequence[str], held_by: str | None) -> Any:
-    """The conditional UPDATE that claims an intent; its rowcount (0 or 1) says whether this caller won."""
-    claimable: Any = col(IntentRecord.status).in_(list(statuses))
-    if held_by is not None:
-        claimable = or_(claimable, and_(col(IntentRecord.claim) == held_by, col(IntentRecord.status).in_(IN_PROGRESS)))
-    return (
-        update(IntentRecord)
-        .where(col(IntentRecord.id) == id, claimable)
-        .values(
-            status="queued",
-            claim=claim,
-            detail=None,
-            updated_at=utcnow(),
-            trace_id=func.coalesce(col(IntentRecord.trace_id), new_trace_id()),
-        )
-    )
-
-
-def _add_missing_columns(connection: Connection) -> None:
-    """Columns added since a database was created (`IntentRecord.claim`) are added to it."""
-    have = {c["name"] for c in inspect(connection).get_columns(str(IntentRecord.__tablename__))}
-    if "claim" not in have:
-        connection.exec_driver_sql(f"ALTER TABLE {IntentRecord.__tablename__} ADD COLUMN claim VARCHAR")
 
 
 def _product(tenant: str, product: str) -> SelectOfScalar[ProductRecord]:
