@@ -66,3 +66,18 @@ def test_a_build_process_needs_the_claim_of_that_product(home: Path) -> None:
     with pytest.raises(NotFoundError, match="no intent to rebuild"):
         rebuild(control, runner, ProductRef("acme", "clinic"), actor="person")
     assert not (home / "dagster").exists()
+
+
+def test_a_build_process_refuses_a_blueprint_of_another_product_before_taking_the_claim(home: Path) -> None:
+    from generators.blueprint import dump_blueprint
+    from graph.samples import DEMO_PRODUCTS
+    from studio import seeding
+
+    control = ControlPlane(home=home)
+    other = seeding.blueprint_of(DEMO_PRODUCTS[0]).model_copy(update={"slug": "other"})
+    token = process_claim("studio")
+    record, _ = control.submit_intent("acme", "billing", "", blueprint_yaml=dump_blueprint(other), claim=token)
+    with pytest.raises(InvalidInputError, match=f"the blueprint is for {other.tenant}/other, not acme/billing"):
+        build_claimed(control, DagsterBuildRunner(home=home), BILLING, token)
+    assert control.intent(record.id or 0).claim == token  # still the claimer's, which sees the process end
+    assert not (home / "dagster").exists()

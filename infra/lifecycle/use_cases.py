@@ -33,6 +33,7 @@ __all__ = [
     "approve",
     "build_claimed",
     "build_submitted",
+    "check_blueprint",
     "promote",
     "rebuild",
     "stop",
@@ -172,11 +173,24 @@ def build_claimed(control: ControlPlane, runner: BuildRunner[R], ref: ProductRef
     record = control.claimed_intent(claim)
     if record is None or record.id is None or (record.tenant, record.product) != (ref.tenant, ref.product):
         raise InvalidInputError(f"no intent of {ref} is claimed with that claim: submit it with `factory build`")
+    if record.blueprint_yaml is not None:  # refused before the hand-over: the claimer sees this process end
+        check_blueprint(ref, record.blueprint_yaml)
     token = process_claim(claim.split(":", 1)[0] or "cli")
     handed = control.hand_over(record.id, claim, token)
     if handed is None:
         raise _in_progress(control.intent(record.id))
     return _run(control, runner, Claim.of(handed))
+
+
+def check_blueprint(ref: ProductRef, blueprint_yaml: str) -> None:
+    """Refuse a blueprint that describes another product than `ref` (it names its tenant and slug)."""
+    from generators.blueprint import load_blueprint
+
+    bp = load_blueprint(blueprint_yaml)
+    if (bp.tenant, bp.slug) != (ref.tenant, ref.product):
+        raise InvalidInputError(
+            f"the blueprint is for {bp.tenant}/{bp.slug}, not {ref}: build it as {bp.tenant}/{bp.slug}"
+        )
 
 
 def build_submitted(control: ControlPlane, runner: BuildRunner[R], *, limit: int = 20) -> list[Build[R]]:
