@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,10 @@ from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef, check_slug
 from studio.output import console, print_json, print_table
 from studio.up_command import StopOnce, up
+
+if TYPE_CHECKING:
+    from assets.builds import BuildOutcome
+    from infra.lifecycle.use_cases import Claim
 
 __all__ = ["StopOnce", "approve", "build", "deployments_app", "products_app", "promote", "rebuild", "up"]
 
@@ -54,14 +58,14 @@ class _Announced:
 
         self.runner, self.quiet = DagsterBuildRunner(executor=executor), quiet
 
-    def build(self, claim: Any) -> Any:
+    def build(self, claim: Claim) -> BuildOutcome:
         if not self.quiet:
             what = f"revision {claim.revision}" if claim.created else f"unchanged revision {claim.revision}"
             console.print(f"building {claim.ref} ({what}) …")
         return self.runner.build(claim)
 
 
-def _report(outcome: Any, as_json: bool) -> None:
+def _report(outcome: BuildOutcome, as_json: bool) -> None:
     summary = outcome.summary()
     if as_json:
         print_json(summary)

@@ -265,6 +265,8 @@ def test_a_build_killed_midway_completes_when_run_again(env: dict[str, str], hom
     assert [c for c in repo.history() if c.trailers.get("Factory-Trace-Id")] and len(repo.history()) <= 3
     assert [b.trace_id for b in control.builds("globex")] == [s["trace_id"]]
     assert control.product("globex", "clinic").status == "built"  # type: ignore[union-attr]
+    takeovers = [e for e in control.audit_log("globex") if e.action == "intent.takeover"]
+    assert len(takeovers) == 1 and "held by cli that is gone" in takeovers[0].detail  # the killed build's claim
     # tenants see their own products only
     listed = json.loads(factory(env, "products", "list", "--tenant", "globex", "--json").stdout)
     assert [p["product"] for p in listed] == ["clinic"]

@@ -100,7 +100,7 @@ def _in_progress(record: IntentRecord) -> BuildInProgressError:
     )
 
 
-def _take(control: ControlPlane, record: IntentRecord, token: str, created: bool) -> Claim:
+def _take(control: ControlPlane, record: IntentRecord, token: str, created: bool, actor: str) -> Claim:
     """The claim on `record` if `token` won it; a takeover from a holder that is gone; else refused."""
     assert record.id is not None
     if record.claim == token and record.status in IN_PROGRESS:
@@ -108,6 +108,10 @@ def _take(control: ControlPlane, record: IntentRecord, token: str, created: bool
     if holder_gone(record):
         taken = control.claim_intent(record.id, token, statuses=CLAIMABLE, held_by=record.claim)
         if taken is not None:
+            holder = (record.claim or "no claim").split(":", 1)[0]
+            note = f"revision {record.revision} was {record.status}, held by {holder} that is gone"
+            control.audit("intent.takeover", "ok", tenant=record.tenant, product=record.product, actor=actor,
+                          detail=note)  # fmt: skip
             return Claim.of(taken, created)
         record = control.intent(record.id)
     raise _in_progress(record)
@@ -142,7 +146,7 @@ def submit_and_build(
     record, created = control.submit_intent(
         ref.tenant, ref.product, intent, blueprint_yaml=blueprint_yaml, actor=actor, claim=token
     )
-    return _run(control, runner, _take(control, record, token, created))
+    return _run(control, runner, _take(control, record, token, created, actor))
 
 
 def rebuild(
@@ -155,7 +159,7 @@ def rebuild(
     token = claim or process_claim("cli")
     record = control.claim_intent(latest.id, token) or control.intent(latest.id)
     try:
-        taken = _take(control, record, token, False)
+        taken = _take(control, record, token, False, actor)
     except BuildInProgressError:
         control.audit("intent.rebuild", "refused", tenant=ref.tenant, product=ref.product, actor=actor,
                       detail=f"revision {latest.revision} is {record.status}")  # fmt: skip
