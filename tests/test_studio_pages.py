@@ -238,3 +238,21 @@ def test_new_product_proposes_a_blueprint_to_edit(tmp_path, monkeypatch) -> None
     at.button[1].click().run()  # build with a broken blueprint
     assert any("fix the blueprint first" in e for e in _texts(at, "error"))
     assert ControlPlane(None, tmp_path / "home").intents(None) == []
+
+
+def test_product_page_rebuild_is_refused_while_another_build_holds_the_intent(tmp_path, monkeypatch) -> None:
+    from infra.lifecycle.claims import new_claim
+
+    home = tmp_path / "home"
+    _seed(home, None)
+    control = ControlPlane(None, home)
+    latest = control.latest_intent("acme", "invoicing")
+    assert latest is not None and latest.id is not None
+    assert control.claim_intent(latest.id, new_claim("intake")) is not None  # the sensor's run holds it
+    at = _app(home, monkeypatch, product="invoicing")
+    at.switch_page("pages/product.py").run()
+    _clean(at)
+    at.button(key="rebuild").click().run()
+    assert any("acme/invoicing revision 1 is already queued (claimed by intake" in e for e in _texts(at, "error"))
+    assert not (home / "logs").exists()  # no build process was started
+    assert control.intent(latest.id).claim.startswith("intake:")  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from infra.lifecycle import use_cases
 from infra.records import ProductRecord
 from infra.workspace import ProductWorkspace
 from ontology.refs import ProductRef
-from studio import diagrams, state, views
+from studio import diagrams, jobs, state, views
 
 
 def choose() -> ProductRecord | None:
@@ -50,6 +50,12 @@ def header(p: ProductRecord) -> None:
             icon=":material/timeline:",
             query_params={"trace": p.trace_id, "tenant": p.tenant},
         )
+    if st.button("Rebuild", key="rebuild", help="Build the latest intent again: unchanged stages are reused."):
+        with state.guard("Starting the rebuild"):
+            job = jobs.start_rebuild(
+                state.control(), state.home(), ProductRef(p.tenant, p.product), actor=state.actor()
+            )
+            st.success(f"Rebuilding {job.tenant}/{job.product} (revision {job.revision}): the status above follows it.")
 
 
 def blueprint_tab(ws: ProductWorkspace) -> None:
