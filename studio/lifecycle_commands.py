@@ -109,6 +109,8 @@ def build(
         ref = ProductRef.parse(product, tenant=tenant or None)
         tenant, product = ref.tenant, ref.product
     check_slug(tenant, "tenant")  # bad input is refused before the seconds of importing the lifecycle
+    if product is not None:
+        check_slug(product, "product")
     _check_executor(executor)
     if claim is not None:  # the Studio's build process: the Studio submitted and claimed the intent
         from infra.control import ControlPlane
