@@ -22,10 +22,11 @@ from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
 from assets.stages import PRODUCTS, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
+from infra.lifecycle.use_cases import Claim
 from infra.workspace import ProductWorkspace
 from ontology.config import factory_home
 
-__all__ = ["BuildOutcome", "build_product", "dagster_home", "factory_instance"]
+__all__ = ["BuildOutcome", "DagsterBuildRunner", "build_product", "dagster_home", "factory_instance"]
 
 _TEMPLATE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 _DEFAULT_YAML = "telemetry:\n  enabled: false\n"
@@ -145,13 +146,38 @@ def _keeping_sigterm_handler() -> Iterator[None]:
             signal.signal(signal.SIGTERM, saved)
 
 
-def build_product(tenant: str, product: str, *, home: Path | None = None, executor: str = "in_process") -> BuildOutcome:
-    """Materialize the lifecycle for the product's latest submitted intent, then refresh the insights."""
+@dataclass(frozen=True)
+class DagsterBuildRunner:
+    """The lifecycle use cases' runner: a claimed intent is built by materializing the product's Dagster assets
+    in the instance under the factory home, the same runs the Dagster UI shows."""
+
+    home: Path | None = None
+    executor: str = "in_process"
+    trigger: str = "cli"
+
+    def build(self, claim: Claim) -> BuildOutcome:
+        tags = {**claim.tags(), "factory/trigger": self.trigger}
+        return build_product(claim.ref.tenant, claim.ref.product, home=self.home, executor=self.executor, tags=tags)
+
+
+def build_product(
+    tenant: str,
+    product: str,
+    *,
+    home: Path | None = None,
+    executor: str = "in_process",
+    tags: dict[str, str] | None = None,
+) -> BuildOutcome:
+    """Materialize the lifecycle for the product's latest submitted intent, then refresh the insights.
+
+    The lifecycle use cases (`infra.lifecycle.use_cases`) call this through `DagsterBuildRunner` once they
+    hold the intent's claim; call it directly only for an intent you have claimed.
+    """
     with _keeping_sigterm_handler():
-        return _build_product(tenant, product, home, executor)
+        return _build_product(tenant, product, home, executor, tags or {})
 
 
-def _build_product(tenant: str, product: str, home: Path | None, executor: str) -> BuildOutcome:
+def _build_product(tenant: str, product: str, home: Path | None, executor: str, tags: dict[str, str]) -> BuildOutcome:
     root = (home or factory_home()).resolve()
     instance = factory_instance(root)
     key = partition_key(tenant, product)
@@ -162,7 +188,7 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str) 
         reconstructable(lifecycle_job),
         instance=instance,
         run_config=_executor(executor),
-        tags={"dagster/partition": key, "factory/trigger": "cli"},
+        tags={"factory/trigger": "cli", **tags, "dagster/partition": key},
         raise_on_error=False,
     ) as result:
         success = result.success

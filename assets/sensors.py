@@ -12,20 +12,32 @@ from dagster import (
 
 from assets.resources import ControlPlaneResource
 from assets.stages import PRODUCTS, partition_key, split_key
+from infra.lifecycle.use_cases import Claim, build_submitted
 
 __all__ = ["build_failures", "intake"]
 
 
+class RunRequester:
+    """The intake sensor's build runner: a claimed intent becomes a request for a lifecycle run."""
+
+    def build(self, claim: Claim) -> RunRequest:
+        return RunRequest(
+            partition_key=partition_key(claim.ref.tenant, claim.ref.product),
+            run_key=f"intent-{claim.intent_id}-r{claim.revision}-{claim.token[-12:]}",  # a claim is built once
+            tags={**claim.tags(), "factory/trigger": "intake"},
+        )
+
+
 @sensor(job_name="lifecycle", minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
 def intake(context: SensorEvaluationContext, control: ControlPlaneResource) -> SensorResult:
-    """Every newly submitted intent (command line or Studio) gets its product partition and a lifecycle run."""
-    records = control.open().claim_submitted()
-    keys = sorted({partition_key(r.tenant, r.product) for r in records})
+    """Every intent submitted without a build of its own gets its product partition and a lifecycle run.
+
+    It claims the intent first, as every build does: an intent a person is building is never claimed here.
+    """
+    requests = [b.result for b in build_submitted(control.open(), RunRequester())]
+    keys = sorted({r.partition_key for r in requests if r.partition_key})
     return SensorResult(
-        run_requests=[
-            RunRequest(partition_key=partition_key(r.tenant, r.product), run_key=f"intent-{r.id}-r{r.revision}")
-            for r in records
-        ],
+        run_requests=requests,
         dynamic_partitions_requests=[PRODUCTS.build_add_request(keys)] if keys else [],
     )
 

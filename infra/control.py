@@ -17,9 +17,10 @@ from pydantic import ValidationError
 from sqlalchemy import Table, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, col, create_engine, select, update
+from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from infra.intent_claims import CLAIMABLE, IntentClaims, add_missing_columns, claiming
 from infra.records import (
     APPROVAL_DECISIONS,
     AUDIT_OUTCOMES,
@@ -47,6 +48,7 @@ from ontology.refs import check_slug
 __all__ = [
     "APPROVAL_DECISIONS",
     "AUDIT_OUTCOMES",
+    "CLAIMABLE",
     "DEPLOYMENT_STATUSES",
     "INTENT_STATUSES",
     "ApprovalRecord",
@@ -63,7 +65,7 @@ _T = TypeVar("_T")
 _TABLES = (IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord)
 
 
-class ControlPlane:
+class ControlPlane(IntentClaims):
     """The factory's control database; open one per process, it is safe to share between threads."""
 
     def __init__(self, url: str | None = None, home: Path | None = None) -> None:
@@ -84,6 +86,7 @@ class ControlPlane:
             self.engine = create_engine(url, pool_pre_ping=True)
         with self._session(write=True) as session:
             SQLModel.metadata.create_all(session.connection(), tables=_tables())
+            add_missing_columns(session.connection())
 
     @contextmanager
     def _session(self, *, write: bool = False) -> Iterator[Session]:
@@ -113,19 +116,32 @@ class ControlPlane:
     # intents -------------------------------------------------------------------------------------
 
     def submit_intent(
-        self, tenant: str, product: str, text: str, *, blueprint_yaml: str | None = None, actor: str = "cli"
+        self,
+        tenant: str,
+        product: str,
+        text: str,
+        *,
+        blueprint_yaml: str | None = None,
+        actor: str = "cli",
+        claim: str | None = None,
     ) -> tuple[IntentRecord, bool]:
-        """Record an intent; an unchanged one returns the latest revision (a failed one is resubmitted)."""
+        """Record an intent; an unchanged one returns the latest revision (a failed one is resubmitted).
+
+        With `claim`, the intent is claimed for that build in the same transaction (see `claim_intent`):
+        the returned record carries `claim` when it was won, another build's claim when one holds it.
+        """
         check_slug(tenant, "tenant")
         check_slug(product, "product")
         actor = clean_text(actor, "actor", 200)
         if blueprint_yaml is not None:
             blueprint_yaml = clean_text(blueprint_yaml, "blueprint", MAX_BLUEPRINT_CHARS)
         text = clean_text(text, "intent", MAX_INTENT_CHARS, empty_ok=blueprint_yaml is not None)
-        return _retrying(lambda: self._submit(tenant, product, text, blueprint_yaml, actor))
+        if claim is not None:
+            claim = clean_text(claim, "claim", 200)
+        return _retrying(lambda: self._submit(tenant, product, text, blueprint_yaml, actor, claim))
 
     def _submit(
-        self, tenant: str, product: str, text: str, blueprint_yaml: str | None, actor: str
+        self, tenant: str, product: str, text: str, blueprint_yaml: str | None, actor: str, claim: str | None
     ) -> tuple[IntentRecord, bool]:
         with self._session(write=True) as session:
             latest = session.exec(_latest_intent(tenant, product)).first()
@@ -147,6 +163,9 @@ class ControlPlane:
             session.add(AuditEvent(actor=actor, action="intent.submit", outcome="ok", tenant=tenant, product=product,
                                    detail=note))  # fmt: skip
             session.flush()
+            if claim is not None and record.id is not None:
+                session.exec(claiming(record.id, claim, CLAIMABLE, None))
+                session.refresh(record)
             return record, created
 
     def latest_intent(self, tenant: str, product: str) -> IntentRecord | None:
@@ -166,28 +185,6 @@ class ControlPlane:
         if status is not None:
             query = query.where(IntentRecord.status == check_choice(status, INTENT_STATUSES, "intent status"))
         return self._all(query, IntentRecord.tenant, tenant)
-
-    def claim_submitted(self, limit: int = 20) -> list[IntentRecord]:
-        """Move up to `limit` submitted intents to "queued" and return them; no two callers get the same one."""
-        claimed: list[int] = []
-        with self._session(write=True) as session:
-            ids = session.exec(
-                select(IntentRecord.id)
-                .where(IntentRecord.status == "submitted")
-                .order_by(col(IntentRecord.id))
-                .limit(max(0, limit))
-                .with_for_update(skip_locked=True)
-            ).all()
-            for intent_id in ids:  # the status test makes each claim atomic on PostgreSQL too
-                result = session.exec(
-                    update(IntentRecord)
-                    .where(col(IntentRecord.id) == intent_id, col(IntentRecord.status) == "submitted")
-                    .values(status="queued", updated_at=utcnow())
-                )
-                if result.rowcount == 1 and intent_id is not None:
-                    claimed.append(intent_id)
-            query = select(IntentRecord).where(col(IntentRecord.id).in_(claimed)).order_by(col(IntentRecord.id))
-            return list(session.exec(query).all()) if claimed else []
 
     def set_intent_status(
         self, id: int, status: str, *, trace_id: str | None = None, run_id: str | None = None, detail: str | None = None

@@ -30,7 +30,7 @@ def promote(control: ControlPlane, repo: ProductRepository, env: str, *, actor: 
         _audit(control, repo, "promote", "refused", actor, f"{env} at {commit[:7]}: {why}")
         raise GovernanceError(
             f"{env} promotion of {where} at {commit[:7]} needs an approval ({why}): run "
-            f'`factory approve {repo.product} --tenant {repo.tenant} --env {env} --reason "..."`'
+            f'`factory approve {repo.tenant}/{repo.product} --env {env} --reason "..."`'
         )
     try:
         promoted = repo.promote(env, commit=commit)

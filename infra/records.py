@@ -19,6 +19,7 @@ __all__ = [
     "AUDIT_OUTCOMES",
     "DEPLOYMENT_STATUSES",
     "INTENT_STATUSES",
+    "IN_PROGRESS",
     "MAX_BLUEPRINT_CHARS",
     "MAX_INTENT_CHARS",
     "MAX_REASON_CHARS",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 INTENT_STATUSES = ("submitted", "queued", "building", "built", "failed")
+IN_PROGRESS = ("queued", "building")
+"""Intent statuses while a build holds the intent's claim."""
 APPROVAL_DECISIONS = ("approved", "rejected")
 AUDIT_OUTCOMES = ("ok", "refused", "failed")
 DEPLOYMENT_STATUSES = ("running", "stopped", "failed")
@@ -63,6 +66,8 @@ class IntentRecord(SQLModel, table=True):
     status: str = Field(default="submitted", index=True)
     trace_id: str | None = None
     run_id: str | None = None
+    claim: str | None = None
+    """Who holds the intent's build: the claim token of the build that moved it to "queued"."""
     detail: str | None = Field(default=None, sa_type=Text)
     submitted_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

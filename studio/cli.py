@@ -243,6 +243,7 @@ def kg_init() -> None:
 templates_app = typer.Typer(help="Template packs that render products.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.command("build")(lifecycle_commands.build)
+app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("up")(lifecycle_commands.up)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)

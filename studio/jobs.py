@@ -1,4 +1,5 @@
-"""Builds the Studio starts: the intent is recorded, then `factory build` runs as a detached process.
+"""Builds the Studio starts: the intent is submitted and claimed through the lifecycle use case, then
+`factory build --claim` runs as a detached process and builds the claimed intent.
 
 The Studio never waits on a build; it follows one by reading the control database (the intent's
 status, the product's stage map) and the build's log under `$FACTORY_HOME/logs/`.
@@ -14,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.control import ControlPlane
-from ontology.refs import check_slug
+from infra.lifecycle.claims import process_claim
+from infra.lifecycle.use_cases import Claim, rebuild, submit_and_build
+from ontology.refs import ProductRef
 from studio.views import StageProgress, stage_progress
 
-__all__ = ["BuildJob", "BuildProgress", "progress", "start_build"]
+__all__ = ["BuildJob", "BuildProgress", "DetachedBuildRunner", "progress", "start_build", "start_rebuild"]
 
 _PROCESSES: dict[int, subprocess.Popen[bytes]] = {}
 """Build processes started by this Studio process, so their exit can be reaped and read."""
@@ -34,6 +37,8 @@ class BuildJob:
     pid: int
     log: str
     started: float = field(default_factory=time.time)
+    claim: str = ""
+    """The Studio's claim on the intent, until the build process takes it over."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,33 @@ class BuildProgress:
     log_tail: str
 
 
+@dataclass(frozen=True)
+class DetachedBuildRunner:
+    """The Studio's build runner: `factory build --claim` in a process of its own, which outlives the Studio."""
+
+    home: Path
+
+    def build(self, claim: Claim) -> BuildJob:
+        tenant, product = claim.ref.tenant, claim.ref.product
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = logs / f"studio-build-{tenant}-{product}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        command = [sys.executable, "-P", "-m", "studio", "build", "--product", str(claim.ref), "--claim", claim.token]
+        env = {**os.environ, "FACTORY_HOME": str(self.home)}
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=str(logs),  # with -P, nothing in it shadows our packages (home holds a graph/ folder)
+                start_new_session=True,  # the build outlives a Studio restart and is not stopped by its Ctrl-C
+            )
+        _PROCESSES[process.pid] = process
+        return BuildJob(tenant, product, claim.intent_id, claim.revision, process.pid, str(log), claim=claim.token)
+
+
 def start_build(
     control: ControlPlane,
     home: Path,
@@ -61,34 +93,17 @@ def start_build(
     blueprint_yaml: str | None = None,
     actor: str = "studio",
 ) -> BuildJob:
-    """Record the intent (a new revision when it changed) and start `factory build` for it in the background."""
-    tenant, product = check_slug(tenant, "tenant"), check_slug(product, "product")
-    record, _created = control.submit_intent(tenant, product, intent, blueprint_yaml=blueprint_yaml, actor=actor)
-    assert record.id is not None
-    logs = home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    log = logs / f"studio-build-{tenant}-{product}-{stamp}.log"
-    command = [sys.executable, "-P", "-m", "studio", "build", "--tenant", tenant, "--product", product]
-    if blueprint_yaml is not None:
-        blueprint_file = logs / f"studio-blueprint-{tenant}-{product}-{stamp}.yaml"
-        blueprint_file.write_text(record.blueprint_yaml or blueprint_yaml, encoding="utf-8")
-        command += ["--blueprint", str(blueprint_file)]
-    if record.text:
-        command += ["--", record.text]
-    env = {**os.environ, "FACTORY_HOME": str(home)}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(logs),  # with -P, nothing in it shadows our packages (home holds a graph/ folder)
-            start_new_session=True,  # the build outlives a Studio restart and is not stopped by its Ctrl-C
-        )
-    _PROCESSES[process.pid] = process
-    return BuildJob(tenant, product, record.id, record.revision, process.pid, str(log))
+    """Submit the intent (a new revision when it changed), claim it, and start its build in the background."""
+    ref = ProductRef(tenant, product)
+    claim = process_claim("studio")
+    return submit_and_build(
+        control, DetachedBuildRunner(home), ref, intent, blueprint_yaml=blueprint_yaml, actor=actor, claim=claim
+    ).result
+
+
+def start_rebuild(control: ControlPlane, home: Path, ref: ProductRef, *, actor: str = "studio") -> BuildJob:
+    """Build the product's latest intent again in the background (refused while it is being built)."""
+    return rebuild(control, DetachedBuildRunner(home), ref, actor=actor, claim=process_claim("studio")).result
 
 
 def _running(pid: int) -> bool:
@@ -133,6 +148,8 @@ def progress(control: ControlPlane, job: BuildJob) -> BuildProgress:
         finished = failed = True  # the process ended without recording an outcome (bad input, killed, ...)
         tail = _tail(job.log, 5).strip().splitlines()
         detail = tail[-1] if tail else "the build process stopped"
+        if job.claim:  # a process that died before taking the claim over does not leave the intent held
+            control.release_claim(job.intent_id, job.claim, detail[:500])
     return BuildProgress(
         status="failed" if failed else intent.status,
         stages=stages,

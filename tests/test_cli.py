@@ -233,3 +233,37 @@ def test_blueprint_command_writes_a_valid_blueprint(home: Path, tmp_path: Path) 
 )
 def test_blueprint_bad_input(home: Path, args: list[str], words: list[str]) -> None:
     assert_one_line_error(run(home, *args, check=False), *words)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["deployments", "stop", "../x"], ["invalid tenant", "'..'"]),
+        (["deployments", "stop", "a/b/c"], ["tenant/product"]),
+        (["deployments", "stop", "/lending"], ["invalid tenant", "''"]),
+        (["deployments", "stop", "acme/"], ["invalid product", "''"]),
+        (["deployments", "stop", "lending"], ["acme/lending", "tenant/product", "--tenant"]),
+        (["deployments", "stop", "acme/lending", "--tenant", "globex"], ["acme/lending", "globex"]),
+        (["promote", "acme/../etc", "--env", "staging"], ["tenant/product"]),
+        (["promote", "ACME/lending"], ["invalid tenant"]),
+        (["approve", "acme/lending\n", "--reason", "ok"], ["invalid product"]),
+        (["approve", "acme/le ding", "--reason", "ok"], ["invalid product"]),
+        (["rebuild", "../x"], ["invalid tenant"]),
+        (["rebuild", "a/b/c"], ["tenant/product"]),
+        (["rebuild", "acme//x"], ["tenant/product"]),
+        (["build", "a shop", "--product", "../x"], ["invalid tenant"]),
+        (["build", "a shop", "--product", "a/b/c"], ["tenant/product"]),
+        (["build", "a shop", "--product", "acme/"], ["invalid product"]),
+    ],
+)
+def test_hostile_product_references_get_one_line(home: Path, args: list[str], words: list[str]) -> None:
+    assert_one_line_error(run(home, *args, check=False), *words)
+
+
+def test_a_product_is_named_tenant_slash_product_or_with_tenant(home: Path) -> None:
+    for args in (["acme/lending"], ["lending", "--tenant", "acme"]):  # both forms reach the same product
+        assert_one_line_error(run(home, "deployments", "stop", *args, check=False), "acme/lending has no running")
+        assert_one_line_error(run(home, "rebuild", *args, check=False), "acme/lending has no intent to rebuild")
+        assert_one_line_error(
+            run(home, "promote", *args, "--env", "staging", check=False), "nothing to promote", "acme/lending"
+        )

@@ -264,6 +264,8 @@ def test_a_build_killed_midway_completes_when_run_again(env: dict[str, str], hom
     assert [c for c in repo.history() if c.trailers.get("Factory-Trace-Id")] and len(repo.history()) <= 3
     assert [b.trace_id for b in control.builds("globex")] == [s["trace_id"]]
     assert control.product("globex", "clinic").status == "built"  # type: ignore[union-attr]
+    takeovers = [e for e in control.audit_log("globex") if e.action == "intent.takeover"]
+    assert len(takeovers) == 1 and "held by cli that is gone" in takeovers[0].detail  # the killed build's claim
     # tenants see their own products only
     listed = json.loads(factory(env, "products", "list", "--tenant", "globex", "--json").stdout)
     assert [p["product"] for p in listed] == ["clinic"]
@@ -317,3 +319,20 @@ def test_deployments_can_be_listed_and_stopped(env: dict[str, str], home: Path) 
     assert not runtime.alive(record.pid or 0, Path(record.workdir or ""))
     assert factory(env, "deployments", "stop", "--all").returncode == 0
     assert all(d.status == "stopped" for d in ControlPlane(None, home).deployments(None))
+
+
+def test_a_rebuild_named_tenant_slash_product_starts_the_stopped_service_again(env: dict[str, str], home: Path) -> None:
+    control = ControlPlane(None, home)
+    latest = control.latest_intent("acme", "helpdesk")
+    assert latest is not None and latest.id is not None
+    run = factory(env, "rebuild", "acme/helpdesk", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    s = json.loads(run.stdout)
+    assert s["success"] and s["revision"] == latest.revision and s["trace_id"] == latest.trace_id
+    assert not s["new_commit"] and s["restarted"]  # the release is reused; the stopped service starts again
+    assert httpx.get(s["service_url"] + "/health", timeout=5).status_code == 200
+    intent = control.intent(latest.id)
+    assert intent.status == "built" and (intent.claim or "").startswith("cli:")
+    assert [e.outcome for e in control.audit_log("acme") if e.action == "intent.rebuild"] == ["ok"]
+    stopped = factory(env, "deployments", "stop", "acme/helpdesk")
+    assert stopped.returncode == 0 and "stopped acme/helpdesk" in stopped.stdout, stopped.stderr

@@ -285,3 +285,21 @@ def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(
     edited = str(at.text_area(key="np_yaml").value)
     assert "name: invoice" in edited and "type: money" in edited
     assert len(at.get("graphviz_chart")) == 1
+
+
+def test_product_page_rebuild_is_refused_while_another_build_holds_the_intent(tmp_path, monkeypatch) -> None:
+    from infra.lifecycle.claims import new_claim
+
+    home = tmp_path / "home"
+    _seed(home, None)
+    control = ControlPlane(None, home)
+    latest = control.latest_intent("acme", "invoicing")
+    assert latest is not None and latest.id is not None
+    assert control.claim_intent(latest.id, new_claim("intake")) is not None  # the sensor's run holds it
+    at = _app(home, monkeypatch, product="invoicing")
+    at.switch_page("pages/product.py").run()
+    _clean(at)
+    at.button(key="rebuild").click().run()
+    assert any("acme/invoicing revision 1 is already queued (claimed by intake" in e for e in _texts(at, "error"))
+    assert not (home / "logs").exists()  # no build process was started
+    assert control.intent(latest.id).claim.startswith("intake:")  # type: ignore[union-attr]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from infra import governance
-from infra.gitops import ProductRepository
 from infra.insights import load_insights
+from infra.lifecycle import use_cases
 from infra.workspace import ProductWorkspace
 from ontology.errors import InvalidInputError
+from ontology.refs import ProductRef
 from studio import state, views
 
 
@@ -39,8 +39,11 @@ def approvals() -> None:
             with state.guard("Recording the decision"):
                 if not reason.strip():
                     raise InvalidInputError("give a reason: it is recorded in the audit log with the decision")
-                repo = ProductRepository(state.home(), owner[str(product)], str(product))
-                record = governance.approve(control, repo, "prod", str(decision), reason, state.actor())
+                ref = ProductRef(owner[str(product)], str(product))
+                approved = decision == "approved"
+                record = use_cases.approve(
+                    control, state.home(), ref, "prod", approved=approved, reason=reason, actor=state.actor()
+                )
                 st.success(f"{record.decision} {product} at {record.commit[:12]} for prod.")
     with st.form("promote"):
         st.markdown("**Promote** (dev → staging, or staging → prod once approved)")
@@ -49,8 +52,8 @@ def approvals() -> None:
         env = right.radio("To", ["staging", "prod"], horizontal=True)
         if st.form_submit_button("Promote"):
             with state.guard("Promoting"):
-                repo = ProductRepository(state.home(), owner[str(product)], str(product))
-                commit = governance.promote(control, repo, str(env), actor=state.actor())
+                ref = ProductRef(owner[str(product)], str(product))
+                commit = use_cases.promote(control, state.home(), ref, str(env), actor=state.actor())
                 st.success(f"Promoted {product} to {env} at {commit[:12]}.")
 
 

@@ -10,9 +10,11 @@ import streamlit as st
 from generators.blueprint import parse_blueprint
 from infra import runtime
 from infra.gitops import ProductRepository
+from infra.lifecycle import use_cases
 from infra.records import ProductRecord
 from infra.workspace import ProductWorkspace
-from studio import diagrams, state, views
+from ontology.refs import ProductRef
+from studio import diagrams, jobs, state, views
 
 
 def choose() -> ProductRecord | None:
@@ -48,6 +50,12 @@ def header(p: ProductRecord) -> None:
             icon=":material/timeline:",
             query_params={"trace": p.trace_id, "tenant": p.tenant},
         )
+    if st.button("Rebuild", key="rebuild", help="Build the latest intent again: unchanged stages are reused."):
+        with state.guard("Starting the rebuild"):
+            job = jobs.start_rebuild(
+                state.control(), state.home(), ProductRef(p.tenant, p.product), actor=state.actor()
+            )
+            st.success(f"Rebuilding {job.tenant}/{job.product} (revision {job.revision}): the status above follows it.")
 
 
 def blueprint_tab(ws: ProductWorkspace) -> None:
@@ -153,6 +161,13 @@ def deployment_tab(p: ProductRecord) -> None:
             }
         )
     st.dataframe(rows, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+    running = [d for d in deployments if d.status == "running"]
+    if running and st.button("Stop the service", key="stop_service"):
+        with state.guard("Stopping the service"):
+            ref = ProductRef(p.tenant, p.product)
+            for d in running:
+                use_cases.stop(state.control(), ref, env=d.env, actor=state.actor())
+            st.success(f"Stopped {ref}.")
 
 
 def telemetry_tab(ws: ProductWorkspace) -> None:

@@ -1,0 +1,149 @@
+"""`factory up`: the Dagster UI and daemon and the Studio on loopback, with the demo products built."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ontology.config import factory_home
+from ontology.errors import InvalidInputError
+from ontology.refs import ProductRef
+from studio.output import console
+
+__all__ = ["DEMO_INTENTS", "StopOnce", "up"]
+
+DEMO_INTENTS = (
+    (
+        "acme",
+        "invoicing",
+        "A multi-tenant invoicing service where customers receive invoices with line items and pay them by card.",
+    ),
+    ("acme", "clinic", "A clinic booking service where patients book appointments with doctors."),
+)
+
+
+def _check_port_free(host: str, port: int, option: str) -> None:
+    if not 1 <= port <= 65535:
+        raise InvalidInputError(f"{option} {port} is not a port number (1-65535)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: a port in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise InvalidInputError(f"port {port} on {host} is in use: stop what holds it, or pass {option}") from None
+
+
+class StopOnce:
+    """Handler of the signals that stop `up`: the first raises KeyboardInterrupt, any that follow do nothing.
+
+    One kill of `make up` reaches `up` twice (from the kill, and from make, which passes a SIGTERM on to
+    its child), and a person may press Ctrl-C again: a second KeyboardInterrupt raised while `up` stops
+    what it started would cut that short and leave the servers running.
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.stopping:
+            self.stopping = True
+            raise KeyboardInterrupt
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
+    dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    studio_port: Annotated[int, typer.Option(help="Port of the Studio.")] = 8501,
+    demo: Annotated[bool, typer.Option(help="Build the demo products if there are none.")] = True,
+    once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
+) -> None:
+    """Start the Dagster UI and daemon and the Studio on loopback, build the demo products, print the URLs."""
+    from assets.builds import DagsterBuildRunner, factory_instance
+    from infra.control import ControlPlane
+    from infra.lifecycle.use_cases import stop as stop_deployments
+    from infra.lifecycle.use_cases import submit_and_build
+    from studio.lifecycle_commands import _print_summary
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise InvalidInputError(f"{host} is not a loopback address: the factory serves on 127.0.0.1 only")
+    if not once:  # before any build: a server that cannot listen would otherwise fail only after the demo builds
+        for option, port in (("--dagster-port", dagster_port), ("--studio-port", studio_port)):
+            _check_port_free(host, port, option)
+    home = factory_home()
+    home.mkdir(parents=True, exist_ok=True)
+    factory_instance(home).dispose()  # its storage is created once, here, before servers and builds open it together
+    bin_dir = Path(sys.executable).parent
+    logs = home / "logs"
+    logs.mkdir(exist_ok=True)
+    commands = {
+        "dagster-webserver": [
+            str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-m", "assets.definitions",
+        ],
+        "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-m", "assets.definitions"],
+        "studio": [
+            sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("app.py")),
+            "--server.address", host, "--server.port", str(studio_port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+        ],
+    }  # fmt: skip
+    started: dict[str, subprocess.Popen[bytes]] = {}
+    control = ControlPlane(None, home)
+    running_before = {d.pid for d in control.deployments(None, status="running")}
+    stop = StopOnce()
+    if not once:  # a kill stops the servers too, as Ctrl-C does, and so does a closed terminal (unless under nohup)
+        signal.signal(signal.SIGTERM, stop)
+        for sig in (signal.SIGINT, signal.SIGHUP):  # ignored ones stay ignored (a background job, nohup)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, stop)
+    try:
+        if not once:
+            for name, command in commands.items():
+                log = (logs / f"{name}.log").open("ab")
+                # In a session of its own: a terminal's Ctrl-C reaches this command alone, which stops the
+                # servers in order below (and reports a server that stopped by itself as an error).
+                started[name] = subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True
+                )
+            console.print(f"Dagster UI  http://{host}:{dagster_port}")
+            console.print(f"Studio      http://{host}:{studio_port}")
+            console.print(f"logs        {logs}")
+        if demo and not control.products(None):
+            for tenant, product, text in DEMO_INTENTS:
+                console.print(f"building demo product {tenant}/{product} …")
+                ref = ProductRef(tenant, product)
+                built = submit_and_build(control, DagsterBuildRunner(), ref, text, actor="factory up")
+                _print_summary(built.result.summary())
+        for d in control.deployments(None, status="running"):
+            console.print(f"service     {d.url}  ({d.tenant}/{d.product}, pid {d.pid})")
+        if once:
+            return
+        console.print("Ctrl-C stops the servers this command started.")
+        while all(p.poll() is None for p in started.values()):
+            time.sleep(1)
+        gone = [n for n, p in started.items() if p.poll() is not None]
+        raise InvalidInputError(f"{', '.join(gone)} stopped: see {logs}")
+    finally:
+        if not once:  # the services this command deployed stop with it; --once leaves them running
+            stop.stopping = True  # from here on a stop signal changes nothing
+            stop_deployments(control, actor="factory up", keep_pids=list(running_before))
+        for process in started.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for process in started.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # the server and what it started (Dagster's code servers)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
