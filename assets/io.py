@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
 
 from assets.stages import split_key
 from graph import factory_home
+from infra.lifecycle.results import RESULTS, StageResult
 from infra.workspace import ProductWorkspace
 
 __all__ = ["WorkspaceIOManager"]
 
 
 class WorkspaceIOManager(ConfigurableIOManager):
-    """Stores each product's stage output as `<home>/products/<tenant>/<product>/outputs/<asset>.json`."""
+    """Stores each product's stage result as `<home>/products/<tenant>/<product>/outputs/<asset>.json`
+    and reads it back into the stage's result model."""
 
     home: str = ""
 
@@ -23,12 +24,14 @@ class WorkspaceIOManager(ConfigurableIOManager):
         tenant, product = split_key(partition)
         return ProductWorkspace(Path(self.home).resolve() if self.home else factory_home(), tenant, product)
 
-    def handle_output(self, context: OutputContext, obj: dict[str, Any]) -> None:
-        self._workspace(context.asset_partition_key).save_output(context.asset_key.path[-1], obj)
+    def handle_output(self, context: OutputContext, obj: StageResult) -> None:
+        self._workspace(context.asset_partition_key).save_output(
+            context.asset_key.path[-1], obj.model_dump(mode="json")
+        )
 
-    def load_input(self, context: InputContext) -> dict[str, Any]:
+    def load_input(self, context: InputContext) -> StageResult:
         name = context.asset_key.path[-1]
         value = self._workspace(context.asset_partition_key).load_output(name)
         if value is None:
             raise Failure(f"{name} of product {context.asset_partition_key} is not materialized yet: build it first")
-        return value
+        return RESULTS[name].model_validate(value)
