@@ -8,6 +8,7 @@ facts, the control database and the reuse of unchanged results are the stage fun
 `infra.lifecycle.bookkeeping`.
 """
 
+import inspect
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -103,7 +104,7 @@ def lifecycle_asset(bound: BoundStage) -> AssetsDefinition:
 
     @asset(
         name=bound.name,
-        description=bound.doc,
+        description=inspect.cleandoc(bound.doc),
         ins={name: AssetIn(name) for name in bound.row.inputs},
         partitions_def=PRODUCTS,
         group_name="lifecycle",

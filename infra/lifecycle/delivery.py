@@ -37,7 +37,12 @@ def release(
     artifacts: ArtifactsResult,
     validation: ValidationResult,
 ) -> ReleaseResult:
-    """The validated tree committed (people's edits merged), tagged and pushed to `env/dev`."""
+    """The validated revision committed to the product's git repository, tagged and pushed to `env/dev`.
+
+    Commits carry the trailers Factory-Trace-Id, Blueprint-Hash and Template. Files a person edited
+    are merged three-way; a conflict stops the build with a report. Promotion to staging and prod
+    is a separate, governed step (factory promote / factory approve).
+    """
     stage = StageRun(ctx, "release")
     trace_id = intent.trace_id
     repo = ctx.repository()
@@ -122,8 +127,11 @@ def swap(
 
 
 def deployment(ctx: StageContext, intent: IntentResult, release: ReleaseResult) -> DeploymentResult:
-    """The release running as a local service on a loopback port, health-checked; an unchanged release
-    that is still healthy is left running."""
+    """The release running as a local service on a loopback port, health-checked.
+
+    A new revision starts next to the old one and replaces it once healthy, so there is no gap;
+    an unchanged release that is still healthy is left running.
+    """
     stage = StageRun(ctx, "deployment")
     trace_id = intent.trace_id
     current = ctx.control.deployment(ctx.tenant, ctx.product, ENV)

@@ -23,7 +23,10 @@ BLUEPRINT_CHECKS = {
 
 
 def intent(ctx: StageContext) -> IntentResult:
-    """The product's latest submitted intent, marked as building, with the build's trace id."""
+    """The business intent submitted for this product (its latest revision), with the build's trace id.
+
+    Every later stage carries this trace id; a changed intent starts a new revision and a new trace.
+    """
     stage = StageRun(ctx, "intent")
     record = ctx.control.latest_intent(ctx.tenant, ctx.product)
     if record is None or record.id is None:
@@ -54,7 +57,10 @@ def intent(ctx: StageContext) -> IntentResult:
 
 
 def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
-    """What the analyst understood from the intent (nothing to analyse when a blueprint was submitted)."""
+    """What the analyst understood from the intent: entities, attributes, relationships, features and SLOs.
+
+    A submitted blueprint skips the analysis. Findings come from the pattern library and past products.
+    """
     stage = StageRun(ctx, "requirements")
     fp = fingerprint(CODE_VERSION, intent.fingerprint)
     with stage.running(intent.trace_id):
@@ -82,7 +88,11 @@ def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
 
 
 def blueprint(ctx: StageContext, intent: IntentResult, requirements: RequirementsResult) -> BlueprintResult:
-    """The architect's blueprint (or the submitted one), written to the workspace and checked."""
+    """The product's blueprint: bounded contexts, entities, attributes, relationships, features and SLOs.
+
+    Designed by the architect from the requirements, the pattern library and similar past products
+    (or taken from a submitted blueprint); checked against the SHACL shapes and the factory policy.
+    """
     stage = StageRun(ctx, "blueprint")
     trace_id = intent.trace_id
     fp = fingerprint(CODE_VERSION, requirements.fingerprint)

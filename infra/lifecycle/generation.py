@@ -19,7 +19,11 @@ VALIDATION_CHECKS = {
 
 
 def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
-    """The blueprint rendered with the template pack into the workspace's render folder."""
+    """The product's source tree, rendered from the blueprint with a versioned template pack.
+
+    Service code, tests, Dockerfile, Kubernetes manifests per environment, CI workflow and README;
+    the same blueprint and pack version always give byte-identical files.
+    """
     stage = StageRun(ctx, "artifacts")
     trace_id = blueprint.trace_id
     pack = ctx.template_pack()
@@ -47,7 +51,10 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
 
 
 def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: ArtifactsResult) -> ValidationResult:
-    """The product's own test suite, its lint and the tenant-scoping policy, run on the rendered tree."""
+    """The validation report: the generated test suite's results, lint findings and the tenant-scoping policy.
+
+    A failing check blocks the release.
+    """
     stage = StageRun(ctx, "validation")
     trace_id = artifacts.trace_id
     fp = fingerprint(CODE_VERSION, artifacts.fingerprint, artifacts.tree_hash)

@@ -24,7 +24,11 @@ __all__ = ["knowledge", "telemetry"]
 
 
 def telemetry(ctx: StageContext, blueprint: BlueprintResult, deployment: DeploymentResult) -> TelemetryResult:
-    """A smoke workload against the running service; its spans give latency and errors per route."""
+    """Latency and error figures per route from a smoke workload against the running service.
+
+    Create, list, get, update and delete for every entity plus invalid requests; the spans the
+    service exported give p50/p95 latency and error rate per route, measured against the SLOs.
+    """
     stage = StageRun(ctx, "telemetry")
     trace_id = deployment.trace_id
     rounds = ctx.settings.smoke_rounds
@@ -78,7 +82,11 @@ def knowledge(
     deployment: DeploymentResult,
     telemetry: TelemetryResult,
 ) -> KnowledgeResult:
-    """The whole traced chain in the knowledge graph, the build's outcome in the control database."""
+    """The finished build in the knowledge graph and the control database: the whole traced chain.
+
+    The product's graph holds every stage's facts; the build's outcome (tests, build time, SLO
+    figures, patterns used) feeds the factory insights the architect reads for the next product.
+    """
     stage = StageRun(ctx, "knowledge")
     trace_id = intent.trace_id
     fp = fingerprint(CODE_VERSION, telemetry.fingerprint, release.commit)
