@@ -15,8 +15,8 @@ __all__ = ["WorkspaceIOManager"]
 
 
 class WorkspaceIOManager(ConfigurableIOManager):
-    """Stores each product's stage result as `<home>/products/<tenant>/<product>/outputs/<asset>.json`
-    and reads it back into the stage's result model."""
+    """Reads each product's stage result from `<home>/products/<tenant>/<product>/outputs/<asset>.json`
+    (where the stage function stored it) back into the stage's result model."""
 
     home: str = ""
 

@@ -88,7 +88,12 @@ class StageRun:
         if not still_valid(old):
             return None
         self.context.log(f"{self.name}: unchanged inputs, reusing the stored result")
-        return old.model_copy(update={"reused": True})
+        return self.keep(old.model_copy(update={"reused": True}))
+
+    def keep(self, result: R) -> R:
+        """Store the stage's result in the product's workspace (where the next stages and surfaces read it)."""
+        self.context.workspace.save_output(self.name, result.model_dump(mode="json"))
+        return result
 
     @contextmanager
     def running(self, trace_id: str) -> Iterator[None]:

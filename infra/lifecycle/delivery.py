@@ -65,16 +65,18 @@ def release(
         rec.release(intent.revision, result.commit, result.tag, started, now())
         stage.record(rec.facts)
         ctx.control.upsert_product(ctx.tenant, ctx.product, repo_path=str(repo.path))
-        return ReleaseResult(
-            commit=result.commit,
-            tag=result.tag,
-            created=result.created,
-            branch=result.branch,
-            kept_edits=list(result.merged_paths),
-            repository=str(repo.path),
-            manifests=sorted(p for p in artifacts.files if p.startswith("deploy/k8s/")),
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            ReleaseResult(
+                commit=result.commit,
+                tag=result.tag,
+                created=result.created,
+                branch=result.branch,
+                kept_edits=list(result.merged_paths),
+                repository=str(repo.path),
+                manifests=sorted(p for p in artifacts.files if p.startswith("deploy/k8s/")),
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )
 
 
@@ -146,15 +148,17 @@ def deployment(ctx: StageContext, intent: IntentResult, release: ReleaseResult) 
         rec.deployment(intent.revision, ENV, service.url, "running", started, now())
         stage.record(rec.facts)
         ctx.control.upsert_product(ctx.tenant, ctx.product, service_url=service.url)
-        return DeploymentResult(
-            url=service.url,
-            pid=service.pid,
-            port=service.port,
-            workdir=str(release_dir(ctx, release.commit)),
-            log=str(service.log_path),
-            telemetry_file=str(service.telemetry_path),
-            commit=release.commit,
-            environment=ENV,
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            DeploymentResult(
+                url=service.url,
+                pid=service.pid,
+                port=service.port,
+                workdir=str(release_dir(ctx, release.commit)),
+                log=str(service.log_path),
+                telemetry_file=str(service.telemetry_path),
+                commit=release.commit,
+                environment=ENV,
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )

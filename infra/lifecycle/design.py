@@ -44,15 +44,17 @@ def intent(ctx: StageContext) -> IntentResult:
         rec = stage.recorder(trace_id)
         rec.intent(ctx.product, record.text or "(a blueprint was submitted)", record.revision)
         stage.record(rec.facts)
-        return IntentResult(
-            tenant=ctx.tenant,
-            product=ctx.product,
-            intent_id=record.id,
-            revision=record.revision,
-            text=record.text,
-            blueprint_yaml=record.blueprint_yaml,
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            IntentResult(
+                tenant=ctx.tenant,
+                product=ctx.product,
+                intent_id=record.id,
+                revision=record.revision,
+                text=record.text,
+                blueprint_yaml=record.blueprint_yaml,
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )
 
 
@@ -77,13 +79,15 @@ def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
         rec = stage.recorder(intent.trace_id)
         rec.requirements(statements, started, now())
         stage.record(rec.facts)
-        return RequirementsResult(
-            requirements=found,
-            statements=[s.statement for s in statements],
-            source=source,
-            fallback=fallback,
-            trace_id=intent.trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            RequirementsResult(
+                requirements=found,
+                statements=[s.statement for s in statements],
+                source=source,
+                fallback=fallback,
+                trace_id=intent.trace_id,
+                fingerprint=fp,
+            )
         )
 
 
@@ -121,13 +125,15 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
         rec = stage.recorder(trace_id)
         rec.blueprint(bp, started, now(), used=used)
         stage.record(rec.facts)
-        return BlueprintResult(
-            blueprint=bp,
-            hash=bp.hash,
-            notes=notes,
-            used=used,
-            path=str(path),
-            checks={"blueprint_conforms": blueprint_issues(bp) + shacl_issues(bp), "policy": policy_findings(bp)},
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            BlueprintResult(
+                blueprint=bp,
+                hash=bp.hash,
+                notes=notes,
+                used=used,
+                path=str(path),
+                checks={"blueprint_conforms": blueprint_issues(bp) + shacl_issues(bp), "policy": policy_findings(bp)},
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )

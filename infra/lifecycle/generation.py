@@ -39,14 +39,16 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
         rec.artifacts(((x.path, x.sha256, x.size) for x in result.files), result.pack, result.version, started, now())
         stage.record(rec.facts)
         listing = [x.path for x in result.files]
-        return ArtifactsResult(
-            dir=str(render_dir),
-            template=f"{result.pack}@{result.version}",
-            files=listing,
-            bytes=sum(x.size for x in result.files),
-            tree_hash=tree_digest(render_dir, listing),
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            ArtifactsResult(
+                dir=str(render_dir),
+                template=f"{result.pack}@{result.version}",
+                files=listing,
+                bytes=sum(x.size for x in result.files),
+                tree_hash=tree_digest(render_dir, listing),
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )
 
 
@@ -73,19 +75,21 @@ def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: Artifac
         stage.record(rec.facts)
         broken = report.failed or report.errors or report.timed_out or not report.passed
         lint = [f"{x.path}:{x.line} {x.code} {x.message}" for x in report.lint]
-        return ValidationResult(
-            passed=report.passed,
-            failed=report.failed,
-            errors=report.errors,
-            skipped=report.skipped,
-            duration_s=report.duration_s,
-            lint=lint,
-            ok=passed,
-            checks={
-                "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
-                "lint_clean": lint,
-                "tenant_scoped": tenancy,
-            },
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            ValidationResult(
+                passed=report.passed,
+                failed=report.failed,
+                errors=report.errors,
+                skipped=report.skipped,
+                duration_s=report.duration_s,
+                lint=lint,
+                ok=passed,
+                checks={
+                    "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
+                    "lint_clean": lint,
+                    "tenant_scoped": tenancy,
+                },
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )

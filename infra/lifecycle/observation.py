@@ -59,16 +59,18 @@ def telemetry(ctx: StageContext, blueprint: BlueprintResult, deployment: Deploym
         rec = stage.recorder(trace_id)
         rec.telemetry(ENV, signals, started, now())
         stage.record(rec.facts)
-        return TelemetryResult(
-            requests=result.requests,
-            unexpected=list(result.unexpected),
-            spans=len(spans),
-            routes=routes,
-            overall=total,
-            breaches=breaches,
-            objectives=slo,
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            TelemetryResult(
+                requests=result.requests,
+                unexpected=list(result.unexpected),
+                spans=len(spans),
+                routes=routes,
+                overall=total,
+                breaches=breaches,
+                objectives=slo,
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )
 
 
@@ -125,11 +127,13 @@ def knowledge(
             service_url=deployment.url,
         )
         ctx.control.set_intent_status(intent.intent_id, "built", trace_id=trace_id)
-        return KnowledgeResult(
-            stages=sorted({step.stage for step in chain}),
-            facts=len(chain),
-            patterns=patterns,
-            build_seconds=seconds,
-            trace_id=trace_id,
-            fingerprint=fp,
+        return stage.keep(
+            KnowledgeResult(
+                stages=sorted({step.stage for step in chain}),
+                facts=len(chain),
+                patterns=patterns,
+                build_seconds=seconds,
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
         )
