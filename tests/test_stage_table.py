@@ -64,7 +64,7 @@ def test_the_generator_agents_describe_themselves_as_the_table_does() -> None:
 
 
 def _imported(tree: ast.AST) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
