@@ -74,9 +74,9 @@ class Stage:
     agent: AgentRef | None = None
     agent_class: URIRef | None = None
     publishes: bool = False
-    """Whether the product's graph is rewritten with every stage's facts so far after it: the stages a
-    blocking check follows, and the last. A failing stage publishes too, so a build that stops leaves
-    its chain in the graph, and a build writes the graph three times instead of once per stage."""
+    """Whether the product's graph is rewritten with every stage's facts so far after it: the last stage.
+    A stage that fails, and a stage whose blocking check fails, publish too, so a build that stops leaves
+    its chain in the graph; a build that runs through writes the graph once."""
     derived_from: tuple[str, ...] | None = None
     """The inputs its output is derived from, as its lineage events name them (None: all its inputs); a
     stage may read an earlier result for a detail (the trace id, the revision) without deriving from it."""
@@ -101,7 +101,6 @@ LIFECYCLE: tuple[Stage, ...] = (
         FAC.DesignActivity,
         ARCHITECT,
         FAC.ArchitectAgent,
-        publishes=True,
     ),
     Stage("artifacts", ("blueprint",), FAC.Artifact, "generation", FAC.GenerationActivity, ENGINEER, FAC.EngineerAgent),
     Stage(
@@ -112,7 +111,6 @@ LIFECYCLE: tuple[Stage, ...] = (
         FAC.ValidationActivity,
         TESTER,
         FAC.TesterAgent,
-        publishes=True,
     ),
     Stage(
         "release",

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from graph import KnowledgeGraph
 from infra import runtime
@@ -33,6 +34,8 @@ from infra.lifecycle.results import (
 )
 from infra.lineage import read_events
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
+from ontology.lifecycle import ARCHITECT
+from tests.product_blueprints import clinic
 
 pytestmark = pytest.mark.slow
 
@@ -98,12 +101,24 @@ def test_blueprint_is_designed_written_and_checked(build: Build) -> None:
     assert "support_ticket" in {e.name for e in result.blueprint.entities}
     assert result.check_issues() == {"blueprint_conforms": [], "policy": []}
     assert Path(result.path).read_text().startswith(("name:", "slug:", "tenant:", "description:", "version:"))
-    # the blueprint stage publishes: the graph now holds the chain so far, with its agents
-    steps = build.ctx.graph().trace(result.trace_id, "acme")
-    assert {s.stage for s in steps} == {"intent", "requirements", "blueprint"}
-    assert {s.agent for s in steps if s.stage == "blueprint"} == {
-        "https://softwarefactory.dev/id/agent/architect/1.0.0"
-    }
+    assert build.facts("blueprint").stat().st_size > 0  # kept for the graph, published at the end
+
+
+def test_a_blueprint_that_fails_a_blocking_check_publishes_the_chain_so_far(tmp_path: Path) -> None:
+    data = clinic().model_copy(update={"tenant": "initech", "slug": "leaky"}).model_dump(mode="json")
+    for entity in data["entities"]:
+        for attr in entity["attributes"]:
+            attr["pii"] = False  # personal data left unflagged breaks the policy
+    home = tmp_path / "leaky"
+    ControlPlane(None, home).submit_intent("initech", "leaky", "", blueprint_yaml=yaml.safe_dump(data))
+    graph = KnowledgeGraph(home, embedder=None)
+    ctx = StageContext(home, "initech", "leaky", knowledge_graph=lambda: graph)
+    intent = design.intent(ctx)
+    result = design.blueprint(ctx, intent, design.requirements(ctx, intent))
+    assert result.check_issues()["policy"] and not result.check_issues()["blueprint_conforms"]
+    steps = graph.trace(result.trace_id, "initech")
+    assert {s.stage for s in steps} == {"intent", "blueprint"}  # a submitted blueprint has no requirements
+    assert {s.agent for s in steps if s.stage == "blueprint"} == {ARCHITECT.iri}
 
 
 def test_a_submitted_blueprint_for_another_product_is_refused(build: Build, tmp_path: Path) -> None:
@@ -190,6 +205,9 @@ def test_knowledge_records_the_whole_chain_and_the_build(build: Build) -> None:
     assert isinstance(result, KnowledgeResult)
     chain = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"]
     assert result.stages == sorted(chain)
+    steps = build.ctx.graph().trace(result.trace_id, "acme")  # published once, after the last stage
+    assert [s for s in chain if s not in {step.stage for step in steps}] == []
+    assert {s.agent for s in steps if s.stage == "blueprint"} == {ARCHITECT.iri}
     control = build.ctx.control
     assert [b.trace_id for b in control.builds("acme")] == [result.trace_id]
     assert control.latest_intent("acme", "helpdesk").status == "built"  # type: ignore[union-attr]

@@ -66,8 +66,8 @@ class StageRun:
         return BuildRecorder(self.context.workspace.facts(trace_id))
 
     def record(self, facts: ProductFacts) -> None:
-        """Keep this stage's facts (replacing an earlier run's); the graph gets them after the next publishing
-        stage of the table or when a stage fails."""
+        """Keep this stage's facts (replacing an earlier run's); the graph gets them after the table's last stage,
+        or earlier when a stage fails or a blocking check stops the build."""
         self.context.workspace.save_facts(self.name, facts)
         if self.row.publishes:
             self.publish(facts.trace_id)
@@ -91,8 +91,12 @@ class StageRun:
         return self.keep(old.model_copy(update={"reused": True}))
 
     def keep(self, result: R) -> R:
-        """Store the stage's result in the product's workspace (where the next stages and surfaces read it)."""
+        """Store the stage's result in the product's workspace (where the next stages and surfaces read it).
+
+        A result whose blocking checks found issues stops the build: the chain so far goes into the graph."""
         self.context.workspace.save_output(self.name, result.model_dump(mode="json"))
+        if any(result.check_issues().values()):
+            self.publish(result.trace_id)
         return result
 
     @contextmanager
