@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.packs import list_packs, load_pack
-from generators.pipeline import Planner
-from graph import KnowledgeGraph
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
 from infra.insights import load_insights
@@ -24,18 +23,35 @@ from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
 from infra.workspace import ProductWorkspace
 
-__all__ = ["StageContext", "StageSettings", "shared_knowledge_graph", "shared_planner"]
+if TYPE_CHECKING:  # the engines load when a stage first needs them, not when the lifecycle is imported
+    from generators.pipeline import Planner
+    from graph.embeddings import SentenceEmbedder
+    from graph.knowledge_graph import KnowledgeGraph
+
+__all__ = ["StageContext", "StageSettings", "shared_embedder", "shared_knowledge_graph", "shared_planner"]
+
+
+@cache
+def shared_embedder() -> SentenceEmbedder:
+    """The embedding model, one per process: it is the same for every home, and loading it takes a while."""
+    from graph.embeddings import SentenceEmbedder
+
+    return SentenceEmbedder()
 
 
 @cache
 def shared_knowledge_graph(home: Path) -> KnowledgeGraph:
-    """The knowledge graph under `home`, one per process."""
-    return KnowledgeGraph(home)
+    """The knowledge graph under `home`, one per process and home."""
+    from graph.knowledge_graph import KnowledgeGraph
+
+    return KnowledgeGraph(home, embedder=shared_embedder())
 
 
 @cache
 def shared_planner(home: Path) -> Planner:
     """The planner (analyst and architect) over the knowledge graph under `home`, one per process."""
+    from generators.pipeline import Planner
+
     return Planner.from_env(shared_knowledge_graph(home))
 
 
@@ -89,6 +105,8 @@ class StageContext:
 
     def planner(self) -> Planner:
         if self.knowledge_graph:
+            from generators.pipeline import Planner
+
             return Planner.from_env(self.knowledge_graph())
         return shared_planner(self.home)
 
