@@ -35,7 +35,15 @@ from infra.lifecycle.results import Markdown, MetadataPath, StageResult, Url
 from infra.lifecycle.stages import STAGES, BoundStage
 from ontology.errors import InvalidInputError
 
-__all__ = ["PRODUCTS", "RESOURCES", "lifecycle_asset", "partition_key", "split_key", "stage_context"]
+__all__ = [
+    "LIFECYCLE_ASSETS",
+    "PRODUCTS",
+    "RESOURCES",
+    "lifecycle_asset",
+    "partition_key",
+    "split_key",
+    "stage_context",
+]
 
 warnings.filterwarnings("ignore", category=BetaWarning)  # data versions on outputs are what make rebuilds no-ops
 
@@ -69,7 +77,16 @@ def stage_context(context: AssetExecutionContext) -> StageContext:
         test_timeout_s=r.generators.test_timeout_s,
         smoke_rounds=r.delivery.smoke_rounds,
     )
-    return StageContext(r.delivery.root, tenant, product, context.run_id, settings, context.log.info)
+    return StageContext(
+        r.delivery.root,
+        tenant,
+        product,
+        context.run_id,
+        settings,
+        context.log.info,
+        knowledge_graph=r.knowledge_graph.open,
+        planner_source=r.generators.planner,
+    )
 
 
 def _metadata(result: StageResult) -> dict[str, Any]:

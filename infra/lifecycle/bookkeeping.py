@@ -57,10 +57,6 @@ class StageRun:
         self.name = name
         self.row = stage_row(name)
 
-    @property
-    def workspace(self) -> Any:
-        return self.context.workspace
-
     def recorder(self, trace_id: str) -> BuildRecorder:
         """A recorder over empty facts for this stage of build `trace_id`."""
         return BuildRecorder(self.context.workspace.facts(trace_id))

@@ -86,7 +86,9 @@ class StageContext:
     settings: StageSettings = field(default_factory=StageSettings)
     log: Callable[[str], None] = _ignore
     knowledge_graph: Callable[[], KnowledgeGraph] | None = None
-    """Where the knowledge graph comes from; None: the one shared per process (tests may give their own)."""
+    """Where the knowledge graph comes from; None: the one shared per process and home."""
+    planner_source: Callable[[], Planner] | None = None
+    """Where the planner comes from; None: one over `knowledge_graph` if given, else the one shared per process."""
 
     @property
     def partition(self) -> str:
@@ -104,6 +106,8 @@ class StageContext:
         return self.knowledge_graph() if self.knowledge_graph else shared_knowledge_graph(self.home)
 
     def planner(self) -> Planner:
+        if self.planner_source:
+            return self.planner_source()
         if self.knowledge_graph:
             from generators.pipeline import Planner
 
