@@ -20,9 +20,10 @@ from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
 from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
 from assets.stages import PRODUCTS, partition_key
-from graph import factory_home
+from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
-from infra.workspace import ProductWorkspace, locked, write_atomically
+from infra.workspace import ProductWorkspace
+from ontology.config import factory_home
 
 __all__ = ["BuildOutcome", "build_product", "dagster_home", "factory_instance"]
 
@@ -47,7 +48,7 @@ def factory_instance(home: Path | None = None) -> DagsterInstance:
     Opening an instance creates and migrates its SQLite storage the first time; builds started
     together would race to do it, so the opening is serialised by a lock file beside it.
     """
-    with locked(dagster_home(home) / "instance.lock"):
+    with FileLock(dagster_home(home) / "instance.lock").exclusive():
         return DagsterInstance.get()
 
 

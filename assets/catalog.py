@@ -7,8 +7,8 @@ from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.resources import ControlPlaneResource, DeliveryResource
 from generators.packs import list_packs
+from graph.files import write_atomically
 from infra.insights import compute_insights, save_insights
-from infra.workspace import write_atomically
 
 __all__ = ["factory_insights", "template_catalog"]
 

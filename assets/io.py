@@ -7,9 +7,9 @@ from pathlib import Path
 from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
 
 from assets.stages import split_key
-from graph import factory_home
 from infra.lifecycle.results import RESULTS, StageResult
 from infra.workspace import ProductWorkspace
+from ontology.config import factory_home
 
 __all__ = ["WorkspaceIOManager"]
 

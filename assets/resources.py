@@ -12,9 +12,10 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from generators.pipeline import Planner
-from graph import KnowledgeGraph, factory_home
+from graph import KnowledgeGraph
 from infra.control import ControlPlane
 from infra.lifecycle.context import shared_knowledge_graph, shared_planner
+from ontology.config import factory_home
 
 __all__ = [
     "ControlPlaneResource",

@@ -28,12 +28,12 @@ from dagster import (
     asset,
 )
 
-from graph.names import check_slug
 from infra.lifecycle.bookkeeping import CODE_VERSION
 from infra.lifecycle.context import StageContext, StageSettings
 from infra.lifecycle.results import Markdown, MetadataPath, StageResult, Url
 from infra.lifecycle.stages import STAGES, BoundStage
 from ontology.errors import InvalidInputError
+from ontology.refs import check_slug
 
 __all__ = [
     "LIFECYCLE_ASSETS",

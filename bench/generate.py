@@ -18,7 +18,7 @@ from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.pipeline import Planner
 from graph.embeddings import SentenceEmbedder
-from graph.names import new_trace_id
+from ontology.refs import new_trace_id
 
 INTENT = (
     "A multi-tenant invoicing service where customers receive invoices with line items and pay them by card. "

@@ -33,11 +33,11 @@ from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.pipeline import Planner
 from graph import KnowledgeGraph
-from graph.names import new_trace_id
 from infra import runtime
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
 from infra.telemetry import smoke, wait_for_spans
+from ontology.refs import new_trace_id
 
 TENANT = "bench"
 STAGES = [a.key.to_user_string() for a in LIFECYCLE]

@@ -13,9 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,10 @@ from generators.blueprint import BlueprintError, blueprint_issues
 from generators.filters import FILTERS
 from generators.packs import TemplatePack
 from generators.render_context import EntityContext, ProductContext, build_context
-from graph.names import check_trace_id
+from graph.files import write_atomically
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
+from ontology.refs import check_trace_id
 
 __all__ = ["ANSWERS_PATH", "RenderResult", "RenderedFile", "render_pack"]
 
@@ -109,19 +108,6 @@ def _contained(root: Path, relative: str) -> Path:
     if not target.is_relative_to(root):
         raise InvalidInputError(f"refusing to write {relative!r}: it resolves outside the output folder")
     return target
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".render-", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _normalise(text: str) -> bytes:
@@ -208,7 +194,7 @@ def render_pack(
     targets = {path: _contained(root, path) for path in sorted(outputs)}
     stale_targets = [_contained(root, path) for path in sorted(stale)]
     for path, target in targets.items():
-        _write_atomic(target, outputs[path])
+        write_atomically(target, outputs[path])
     for target in stale_targets:
         target.unlink(missing_ok=True)
     files = tuple(

@@ -1,17 +1,21 @@
-"""The knowledge platform: RDF facts, their property-graph projection and vector memory."""
+"""The knowledge platform: RDF facts, their property-graph projection and vector memory.
 
-from graph.facts import ProductFacts
-from graph.knowledge_graph import (
-    USER_QUERY_ROWS,
-    USER_QUERY_TIMEOUT_S,
-    KnowledgeGraph,
-    Match,
-    QueryResult,
-    factory_home,
-)
-from graph.names import new_trace_id
-from graph.provenance import AgentRef, record_activity
-from graph.trace import TraceStep
+The public names load their modules on first use (PEP 562), so importing `graph` for a
+constant or a type does not start Kùzu, polars, numpy or an embedding model: a command
+refuses bad input before any engine is imported.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graph.facts import ProductFacts
+    from graph.knowledge_graph import KnowledgeGraph, Match, QueryResult
+    from graph.provenance import AgentRef, record_activity
+    from graph.query_guard import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
+    from graph.trace import TraceStep
 
 __all__ = [
     "USER_QUERY_ROWS",
@@ -22,7 +26,31 @@ __all__ = [
     "ProductFacts",
     "QueryResult",
     "TraceStep",
-    "factory_home",
-    "new_trace_id",
     "record_activity",
 ]
+
+_HOME = {
+    "USER_QUERY_ROWS": "graph.query_guard",
+    "USER_QUERY_TIMEOUT_S": "graph.query_guard",
+    "AgentRef": "graph.provenance",
+    "KnowledgeGraph": "graph.knowledge_graph",
+    "Match": "graph.knowledge_graph",
+    "ProductFacts": "graph.facts",
+    "QueryResult": "graph.knowledge_graph",
+    "TraceStep": "graph.trace",
+    "record_activity": "graph.provenance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that holds `name` the first time it is asked for."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graph' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,45 +6,23 @@ Every node it records carries its class, its label and the build's trace id, so 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from graph.names import check_trace_id, node_iri, product_graph
+from graph.names import node_iri, product_graph
+from graph.rdf_store import Value, literal, read_nquads, to_nquads
 from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relationship, Requirement
-from ontology.namespaces import FAC, ID, PAT, RDF, RDFS, XSD
+from ontology.namespaces import FAC, ID, PAT, RDF, RDFS
+from ontology.refs import check_trace_id
 
-__all__ = ["ProductFacts", "Value", "literal"]
-
-Value = str | bool | int | float | Decimal | dt.datetime
+__all__ = ["ProductFacts"]
 
 _TYPE = ox.NamedNode(str(RDF.type))
 _LABEL = ox.NamedNode(str(RDFS.label))
 _TRACE = ox.NamedNode(str(FAC.traceId))
-_XSD = {
-    bool: ox.NamedNode(str(XSD.boolean)),
-    int: ox.NamedNode(str(XSD.integer)),
-    float: ox.NamedNode(str(XSD.double)),
-    Decimal: ox.NamedNode(str(XSD.decimal)),
-}
-_DATETIME = ox.NamedNode(str(XSD.dateTime))
-
-
-def literal(value: Value) -> ox.Literal:
-    """An RDF literal of the XSD type that matches the Python value."""
-    if isinstance(value, str):
-        return ox.Literal(value)
-    if isinstance(value, bool):
-        return ox.Literal("true" if value else "false", datatype=_XSD[bool])
-    if isinstance(value, dt.datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return ox.Literal(stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), datatype=_DATETIME)
-    if isinstance(value, int | float | Decimal):
-        return ox.Literal(str(value), datatype=_XSD[type(value)])
-    raise TypeError(f"no RDF literal for {type(value).__name__}")
 
 
 class ProductFacts:
@@ -57,6 +35,14 @@ class ProductFacts:
         self._g = ox.NamedNode(self.graph)
         self._trace = ox.Literal(trace_id)
         self.quads: list[ox.Quad] = []
+
+    def nquads(self) -> bytes:
+        """These facts as N-Quads text, to keep them in a file."""
+        return to_nquads(self.quads)
+
+    def add_nquads(self, path: Path) -> None:
+        """Add the facts kept in an N-Quads file (as `nquads` wrote them)."""
+        self.quads.extend(quad for _, quad in read_nquads(path))
 
     def iri(self, *parts: str) -> str:
         return node_iri(self.tenant, self.product, *parts)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import io
 import json
-import os
 import sys
 import time
 from collections import defaultdict
@@ -20,23 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import pyoxigraph as ox
-
 from graph import query_guard
 from graph.facts import ProductFacts
-from graph.locking import GraphLock
+from graph.files import FileLock, write_atomically
 from graph.names import (
     ONTOLOGY_GRAPH,
     PATTERNS_GRAPH,
     SHARED_GRAPHS,
-    check_slug,
-    check_trace_id,
     parse_graph,
     tenant_graph_prefix,
 )
 from graph.projection import Embedder, project
 from graph.property_graph import Projection, PropertyGraph, memory_identity
-from graph.rdf_store import RdfStore, Term
+from graph.rdf_store import Quad, RdfStore, Value, read_nquads, read_turtle
 from graph.trace import (
     CYPHER_TRACE,
     CYPHER_TRACE_AGENTS,
@@ -48,36 +43,24 @@ from graph.trace import (
     STAGE_OF_TABLE,
     TraceStep,
 )
+from ontology.config import factory_home
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError, QueryTimeoutError
+from ontology.refs import check_slug, check_trace_id
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
 
 __all__ = [
-    "USER_QUERY_ROWS",
-    "USER_QUERY_TIMEOUT_S",
     "KnowledgeGraph",
     "Match",
     "QueryResult",
     "WriteStats",
-    "factory_home",
 ]
 
 _DEFAULT = object()
 SHARED_SOURCES = {"ontology": (ONTOLOGY_GRAPH, ONTOLOGY_PATH), "patterns": (PATTERNS_GRAPH, PATTERNS_PATH)}
 
 
-USER_QUERY_ROWS = 10_000
-"""The most rows a person's query returns (the command line's `--limit`); the result says when it has more."""
-USER_QUERY_TIMEOUT_S = 60.0
-"""How long a person's query may run (the command line's `--timeout`)."""
-
-
 def _stopped(timeout_s: float | None) -> str:
     return f"the query ran longer than {timeout_s:g} s and was stopped: narrow it (more specific patterns, a LIMIT)"
-
-
-def factory_home() -> Path:
-    """`$FACTORY_HOME`, or `./.factory`: the folder that holds all of the factory's state."""
-    return Path(os.environ.get("FACTORY_HOME") or ".factory").resolve()
 
 
 @dataclass
@@ -169,7 +152,13 @@ class KnowledgeGraph:
     def __init__(self, home: Path | None = None, *, embedder: Any = _DEFAULT, lock_timeout_s: float = 300.0):
         self.home = (home or factory_home()).resolve()
         self.folder = self.home / "graph"
-        self._lock = GraphLock(self.folder / "locks", lock_timeout_s)
+        locks = self.folder / "locks"
+        self._lock = FileLock(
+            locks / "graph.lock",
+            turnstile=locks / "turnstile.lock",
+            timeout_s=lock_timeout_s,
+            what="the knowledge graph",
+        )
         if embedder is _DEFAULT:
             from graph.embeddings import SentenceEmbedder
 
@@ -216,17 +205,14 @@ class KnowledgeGraph:
         if name not in SHARED_SOURCES:
             raise InvalidInputError(f"unknown shared graph {name!r}: use {' or '.join(SHARED_SOURCES)}")
         graph, path = SHARED_SOURCES[name]
-        g = ox.NamedNode(graph)
-        quads = [
-            ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
-        ]
+        quads = read_turtle(path, graph)
         with self._session(write=True) as s:
             s.rdf.replace_graphs({graph: quads})
         return len(quads)
 
     def write(self, *builds: ProductFacts, replace: bool = True) -> WriteStats:
         """Store product builds: each build's graph is replaced (or extended) and re-projected atomically."""
-        merged: dict[str, dict[ox.Quad, None]] = {}
+        merged: dict[str, dict[Quad, None]] = {}
         for facts in builds:
             merged.setdefault(facts.graph, {}).update(dict.fromkeys(facts.quads))  # a graph is a set of quads
         graphs = {g: list(quads) for g, quads in merged.items()}
@@ -263,11 +249,9 @@ class KnowledgeGraph:
         stored when any does not. Returns how many quads were read.
         """
         prefix = tenant_graph_prefix(tenant) if tenant is not None else None  # "" is a bad name, not "no tenant"
-        graphs: dict[str, list[ox.Quad]] = {}
+        graphs: dict[str, list[Quad]] = {}
         try:
-            for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
-                g = quad.graph_name
-                name = g.value if isinstance(g, ox.NamedNode) else ""
+            for name, quad in read_nquads(data):
                 if prefix is not None and not name.startswith(prefix):
                     raise InvalidInputError(
                         f"import refused: graph {name or 'default'!r} is not one of tenant {tenant!r}'s graphs"
@@ -291,8 +275,8 @@ class KnowledgeGraph:
         self,
         s: _Session,
         graphs: Sequence[str],
-        known: Mapping[str, list[ox.Quad]] | None = None,
-        before: Mapping[str, list[ox.Quad]] | None = None,
+        known: Mapping[str, list[Quad]] | None = None,
+        before: Mapping[str, list[Quad]] | None = None,
     ) -> int:
         """Rebuild the property-graph projection of `graphs`; returns the rows written.
 
@@ -339,9 +323,7 @@ class KnowledgeGraph:
         path = self._pending_path()
         current = set(json.loads(path.read_text())) if path.exists() else set()
         current = current | set(graphs) if add else current - set(graphs)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sorted(current)))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(sorted(current)).encode())
 
     def _finish_pending(self, s: _Session) -> None:
         path = self._pending_path()
@@ -368,7 +350,7 @@ class KnowledgeGraph:
         self,
         query: str,
         tenant: str | None,
-        params: Mapping[str, Term] | None = None,
+        params: Mapping[str, Value] | None = None,
         *,
         max_rows: int | None = None,
         timeout_s: float | None = None,
@@ -385,17 +367,12 @@ class KnowledgeGraph:
         with self._session(write=False) as s:
             graphs = None if tenant is None else [*self._graphs(s, tenant), *SHARED_GRAPHS]
             try:
-                result = s.rdf.query(query, graphs=graphs, substitutions=params)
-                if isinstance(result, ox.QueryBoolean):
-                    return QueryResult(["ask"], [[bool(result)]], boolean=bool(result))
-                if isinstance(result, ox.QuerySolutions):
-                    columns = [v.value for v in result.variables]
-                    rows = ([_term(sol[c]) for c in columns] for sol in result)
-                else:
-                    columns = ["subject", "predicate", "object"]
-                    rows = ([_term(t.subject), _term(t.predicate), _term(t.object)] for t in result)
+                answer = s.rdf.query(query, graphs=graphs, bindings=params)
+                if answer.boolean is not None:
+                    return QueryResult(answer.columns, list(answer.rows), boolean=answer.boolean)
+                columns = answer.columns
                 taken: list[list[Any]] = []
-                for row in rows:
+                for row in answer.rows:
                     if max_rows is not None and len(taken) == max_rows:
                         return QueryResult(columns, taken, truncated=True)
                     if deadline is not None and time.monotonic() > deadline:
@@ -449,31 +426,26 @@ class KnowledgeGraph:
         check_trace_id(trace_id)
         steps: list[TraceStep] = []
         if engine == "rdf":
-            bound = {"trace": ox.Literal(trace_id)}
+            bound = {"trace": trace_id}
             prefix = tenant_graph_prefix(tenant) if tenant is not None else None
             with self._session(write=False) as s:
-                found = s.rdf.query(SPARQL_TRACE_GRAPHS, graphs=None, substitutions=bound)
-                assert isinstance(found, ox.QuerySolutions)
-                graphs = sorted(str(_term(r["graph"])) for r in found)
+                found = s.rdf.query(SPARQL_TRACE_GRAPHS, graphs=None, bindings=bound)
+                graphs = sorted(str(r["graph"]) for r in found.records())
                 for graph in graphs:
                     name = parse_graph(graph)
                     if name is None or (prefix is not None and not graph.startswith(prefix)):
                         continue  # another tenant's build stays invisible
-                    nodes = s.rdf.query(SPARQL_TRACE, graphs=[graph], substitutions=bound)
+                    nodes = s.rdf.query(SPARQL_TRACE, graphs=[graph], bindings=bound)
                     activities = s.rdf.query(SPARQL_TRACE_ACTIVITIES, graphs=[graph])
-                    assert isinstance(nodes, ox.QuerySolutions) and isinstance(activities, ox.QuerySolutions)
-                    details = {
-                        _term(a["activity"]): (_term(a["agent"]), _term(a["started"]), _term(a["ended"]))
-                        for a in activities
-                    }
-                    for sol in nodes:
-                        activity = _term(sol["activity"])
+                    details = {a["activity"]: (a["agent"], a["started"], a["ended"]) for a in activities.records()}
+                    for sol in nodes.records():
+                        activity = sol["activity"]
                         agent, started, ended = details.get(activity, (None, None, None))
                         steps.append(
                             TraceStep(
-                                STAGE_OF_CLASS[_term(sol["type"])],
-                                _term(sol["node"]),
-                                _term(sol["label"]) or "",
+                                STAGE_OF_CLASS[sol["type"]],
+                                sol["node"],
+                                sol["label"] or "",
                                 graph,
                                 name.tenant,
                                 name.product,
@@ -573,20 +545,3 @@ class KnowledgeGraph:
 def _internal_id(value: Mapping[str, int]) -> tuple[int, int]:
     """A Kùzu internal id (as the driver returns it) as a hashable key."""
     return value["table"], value["offset"]
-
-
-def _term(term: Any) -> Any:
-    if term is None:
-        return None
-    if isinstance(term, ox.Literal):
-        dtype = term.datatype.value
-        if dtype.endswith("#integer") or dtype.endswith("#int") or dtype.endswith("#long"):
-            return int(term.value)
-        if dtype.endswith("#double") or dtype.endswith("#decimal") or dtype.endswith("#float"):
-            return float(term.value)
-        if dtype.endswith("#boolean"):
-            return term.value == "true"
-        return term.value
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    return str(term)

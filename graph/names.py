@@ -1,54 +1,27 @@
-"""Validated names (tenant and product slugs, trace ids) and the IRIs minted from them."""
+"""The IRIs minted from validated names: named graphs per product, node IRIs, and their parsing."""
 
 from __future__ import annotations
 
 import re
-import uuid
 
 from ontology.errors import InvalidInputError
 from ontology.namespaces import GRAPH, ID
+from ontology.refs import SLUG_PATTERN, check_slug
 
 __all__ = [
     "ONTOLOGY_GRAPH",
     "PATTERNS_GRAPH",
     "SHARED_GRAPHS",
     "GraphName",
-    "check_slug",
-    "check_trace_id",
-    "new_trace_id",
     "node_iri",
     "parse_graph",
     "product_graph",
     "tenant_graph_prefix",
 ]
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")  # \Z: "$" would let a final "\n" in
-_TRACE = re.compile(r"^[0-9a-f]{32}\Z")
-
 ONTOLOGY_GRAPH = str(GRAPH["shared/ontology"])
 PATTERNS_GRAPH = str(GRAPH["shared/patterns"])
 SHARED_GRAPHS = (ONTOLOGY_GRAPH, PATTERNS_GRAPH)
-
-
-def check_slug(value: str, what: str = "name") -> str:
-    """Return `value` if it is a safe slug (lowercase letters, digits, inner '-'), else raise."""
-    if not isinstance(value, str) or not _SLUG.match(value):
-        shown = value if isinstance(value, str) and len(value) <= 80 else f"{str(value)[:80]}..."
-        raise InvalidInputError(
-            f"invalid {what} {shown!r}: use 1-63 lowercase letters, digits and inner hyphens (like 'acme-billing')"
-        )
-    return value
-
-
-def check_trace_id(value: str) -> str:
-    if not isinstance(value, str) or not _TRACE.match(value):
-        raise InvalidInputError(f"invalid trace id {str(value)[:80]!r}: a trace id is 32 lowercase hex digits")
-    return value
-
-
-def new_trace_id() -> str:
-    """A fresh trace id: 32 hex digits, the W3C trace-context form that spans carry too."""
-    return uuid.uuid4().hex
 
 
 def tenant_graph_prefix(tenant: str) -> str:
@@ -83,6 +56,6 @@ def parse_graph(iri: str) -> GraphName | None:
     if not iri.startswith(prefix):
         return None
     rest = iri[len(prefix) :].split("/")
-    if len(rest) != 3 or rest[1] != "product" or not _SLUG.match(rest[0]) or not _SLUG.match(rest[2]):
+    if len(rest) != 3 or rest[1] != "product" or not SLUG_PATTERN.match(rest[0]) or not SLUG_PATTERN.match(rest[2]):
         return None
     return GraphName(iri, rest[0], rest[2])

@@ -9,10 +9,10 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-import pyoxigraph as ox
 
 from graph.names import parse_graph
 from graph.property_graph import NodeRow, Projection, group_edges, schema
+from graph.rdf_store import Quad, statements
 from ontology.namespaces import FAC, RDF, RDFS
 from ontology.vocabulary import local_name, vocabulary
 
@@ -71,9 +71,7 @@ def _lookup() -> _Lookup:
     )
 
 
-def project(
-    graph_quads: Mapping[str, Sequence[ox.Quad]], embed: Embedder | None, *, vectors: bool = True
-) -> Projection:
+def project(graph_quads: Mapping[str, Sequence[Quad]], embed: Embedder | None, *, vectors: bool = True) -> Projection:
     """Rows for the given product graphs; edges whose ends are not typed nodes are skipped.
 
     Memories are listed when there is an embedder; `vectors=False` lists them without embedding them.
@@ -89,21 +87,14 @@ def project(
         types: dict[str, str] = {}
         literals: dict[str, list[tuple[str, str]]] = {}
         links: list[tuple[str, str, str]] = []
-        for q in quads:
-            s = q.subject
-            if not isinstance(s, ox.NamedNode):
-                continue
-            subject, p, o = s.value, q.predicate.value, q.object
-            if isinstance(o, ox.Literal):
-                literals.setdefault(subject, []).append((p, o.value))
-            elif not isinstance(o, ox.NamedNode):
-                continue
+        for subject, p, o, is_literal in statements(quads):
+            if is_literal:
+                literals.setdefault(subject, []).append((p, o))
             elif p == _TYPE:
-                cls = o.value
-                if cls in depth and depth[cls] > depth.get(types.get(subject, ""), 0):
-                    types[subject] = cls
+                if o in depth and depth[o] > depth.get(types.get(subject, ""), 0):
+                    types[subject] = o
             elif p in rel_of:
-                links.append((subject, p, o.value))
+                links.append((subject, p, o))
         tables: dict[str, str] = {}
         for iri, cls in types.items():
             table = look.table[cls]

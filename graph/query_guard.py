@@ -13,9 +13,13 @@ import re
 
 from ontology.errors import QueryRefusedError
 
-__all__ = ["MAX_QUERY_CHARS", "check_cypher", "check_sparql"]
+__all__ = ["MAX_QUERY_CHARS", "USER_QUERY_ROWS", "USER_QUERY_TIMEOUT_S", "check_cypher", "check_sparql"]
 
 MAX_QUERY_CHARS = 100_000
+USER_QUERY_ROWS = 10_000
+"""The most rows a person's query returns (the command line's `--limit`); the result says when it has more."""
+USER_QUERY_TIMEOUT_S = 60.0
+"""How long a person's query may run (the command line's `--timeout`)."""
 
 _SPARQL_STRIP = re.compile(
     r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''  # strings

@@ -1,21 +1,143 @@
 """The RDF store: Oxigraph on disk, one named graph per product build.
 
-Only this module and the exchange code touch pyoxigraph directly; the rest of the
-factory goes through the KnowledgeGraph facade.
+This module and `graph/facts.py` are the only ones that touch pyoxigraph (a test walks the
+tree to keep it so). Facts builds its quads as Oxigraph terms directly, because a build's
+facts are minted at ingest speed and converting them from a neutral form would cost a second
+pass over every quad. Everything else reaches the store through the KnowledgeGraph facade
+with plain values: an IRI is an `rdflib.URIRef` (the vocabulary's constants are), any other
+value is a literal, and query results come back as Python values.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pyoxigraph as ox
+from rdflib import URIRef
+from rdflib.namespace import XSD
 
-__all__ = ["RdfStore", "Term"]
+__all__ = [
+    "Answer",
+    "Quad",
+    "RdfStore",
+    "Value",
+    "literal",
+    "python_value",
+    "read_nquads",
+    "read_turtle",
+    "statements",
+    "term",
+    "to_nquads",
+]
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+Quad = ox.Quad
+"""One statement in a named graph, as the store holds it."""
+Value = str | bool | int | float | Decimal | dt.datetime
+"""What a literal is written from, and what a query parameter may be (a `URIRef` is an IRI)."""
 BULK_QUADS = 100_000
+
+_XSD = {
+    bool: ox.NamedNode(str(XSD.boolean)),
+    int: ox.NamedNode(str(XSD.integer)),
+    float: ox.NamedNode(str(XSD.double)),
+    Decimal: ox.NamedNode(str(XSD.decimal)),
+}
+_DATETIME = ox.NamedNode(str(XSD.dateTime))
+
+
+def literal(value: Value) -> ox.Literal:
+    """An RDF literal of the XSD type that matches the Python value."""
+    if isinstance(value, str):
+        return ox.Literal(value)
+    if isinstance(value, bool):
+        return ox.Literal("true" if value else "false", datatype=_XSD[bool])
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return ox.Literal(stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), datatype=_DATETIME)
+    if isinstance(value, int | float | Decimal):
+        return ox.Literal(str(value), datatype=_XSD[type(value)])
+    raise TypeError(f"no RDF literal for {type(value).__name__}")
+
+
+def term(value: Value) -> ox.NamedNode | ox.Literal:
+    """The RDF term of a plain value: an IRI for a `URIRef`, a literal for anything else."""
+    if isinstance(value, URIRef):
+        return ox.NamedNode(str(value))
+    return literal(value)
+
+
+def python_value(node: Any) -> Any:
+    """A query result's term as a Python value: numbers and booleans typed, IRIs and strings as str."""
+    if node is None:
+        return None
+    if isinstance(node, ox.Literal):
+        dtype = node.datatype.value
+        if dtype.endswith("#integer") or dtype.endswith("#int") or dtype.endswith("#long"):
+            return int(node.value)
+        if dtype.endswith("#double") or dtype.endswith("#decimal") or dtype.endswith("#float"):
+            return float(node.value)
+        if dtype.endswith("#boolean"):
+            return node.value == "true"
+        return node.value
+    if isinstance(node, ox.NamedNode):
+        return node.value
+    return str(node)
+
+
+def statements(quads: Iterable[ox.Quad]) -> Iterator[tuple[str, str, str, bool]]:
+    """(subject, predicate, object, object is a literal) of each quad whose subject is an IRI and
+    whose object is an IRI or a literal: what the property-graph projection reads."""
+    for q in quads:
+        s, o = q.subject, q.object
+        if not isinstance(s, ox.NamedNode):
+            continue
+        if isinstance(o, ox.Literal):
+            yield s.value, q.predicate.value, o.value, True
+        elif isinstance(o, ox.NamedNode):
+            yield s.value, q.predicate.value, o.value, False
+
+
+def read_turtle(path: Path, graph: str) -> list[ox.Quad]:
+    """The triples of a Turtle file, placed in the named graph `graph`."""
+    g = ox.NamedNode(graph)
+    return [ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+
+
+def read_nquads(source: IO[bytes] | Path) -> Iterator[tuple[str, ox.Quad]]:
+    """Each quad of an N-Quads stream or file with its graph's IRI ("" for the default graph).
+
+    Malformed input raises SyntaxError when its line is reached.
+    """
+    quads = (
+        ox.parse(path=str(source), format=ox.RdfFormat.N_QUADS)
+        if isinstance(source, Path)
+        else ox.parse(source, format=ox.RdfFormat.N_QUADS)
+    )
+    for quad in quads:
+        g = quad.graph_name
+        yield (g.value if isinstance(g, ox.NamedNode) else ""), quad
+
+
+def to_nquads(quads: list[ox.Quad]) -> bytes:
+    """The quads as N-Quads text (empty for none)."""
+    return (ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"") if quads else b""
+
+
+@dataclass
+class Answer:
+    """A query's answer as Python values: its columns and its rows, read lazily; `boolean` for ASK."""
+
+    columns: list[str]
+    rows: Iterator[list[Any]]
+    boolean: bool | None = None
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return (dict(zip(self.columns, row, strict=True)) for row in self.rows)
 
 
 class RdfStore:
@@ -94,15 +216,30 @@ class RdfStore:
         query: str,
         *,
         graphs: list[str] | None,
-        substitutions: Mapping[str, Term] | None = None,
-    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
-        """Run a SPARQL query; `graphs` restricts the dataset (None: every graph, for admins)."""
-        subs = {ox.Variable(k): v for k, v in (substitutions or {}).items()}
+        bindings: Mapping[str, Value] | None = None,
+    ) -> Answer:
+        """Run a SPARQL query; `graphs` restricts the dataset (None: every graph, for admins).
+
+        `bindings` are plain values bound to the query's variables (a `URIRef` binds an IRI).
+        """
+        subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+            ox.Variable(k): term(v) for k, v in (bindings or {}).items()
+        }
         if graphs is None:
-            return self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
-        named: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(g) for g in graphs]
-        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(named)
-        return self._store.query(query, default_graph=default, named_graphs=named, substitutions=subs)
+            result = self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
+        else:
+            named: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(g) for g in graphs]
+            default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(named)
+            result = self._store.query(query, default_graph=default, named_graphs=named, substitutions=subs)
+        if isinstance(result, ox.QueryBoolean):
+            return Answer(["ask"], iter([[bool(result)]]), boolean=bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            columns = [v.value for v in result.variables]
+            return Answer(columns, ([python_value(sol[c]) for c in columns] for sol in result))
+        return Answer(
+            ["subject", "predicate", "object"],
+            ([python_value(t.subject), python_value(t.predicate), python_value(t.object)] for t in result),
+        )
 
     def dump(self, out: IO[bytes], graphs: Iterable[str]) -> int:
         """Write the quads of the given graphs as N-Quads; returns how many were written."""

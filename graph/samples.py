@@ -10,10 +10,10 @@ import hashlib
 from dataclasses import dataclass
 
 from graph.facts import ProductFacts
-from graph.names import new_trace_id
 from graph.provenance import AGENTS
 from graph.recorder import BuildRecorder
 from ontology.models import Attribute, Blueprint, Entity, Relationship, Requirement
+from ontology.refs import new_trace_id
 
 __all__ = ["AGENTS", "DEMO_PRODUCTS", "SampleProduct", "build_facts"]
 

@@ -20,8 +20,6 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select, update
 from sqlmodel.sql.expression import SelectOfScalar
 
-from graph import factory_home
-from graph.names import check_slug
 from infra.records import (
     APPROVAL_DECISIONS,
     AUDIT_OUTCOMES,
@@ -42,7 +40,9 @@ from infra.records import (
     clean_text,
     utcnow,
 )
+from ontology.config import factory_home
 from ontology.errors import InvalidInputError, NotFoundError
+from ontology.refs import check_slug
 
 __all__ = [
     "APPROVAL_DECISIONS",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from git import GitCommandError, Repo
 
-from graph.names import check_slug, check_trace_id
-from infra.workspace import locked
+from graph.files import FileLock
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
+from ontology.refs import check_slug, check_trace_id
 
 __all__ = [
     "ENVIRONMENTS",
@@ -105,7 +105,7 @@ class ProductRepository:
 
     def _locked(self) -> AbstractContextManager[None]:
         """One writer per product repository at a time, across processes."""
-        return locked(self._lock_path)
+        return FileLock(self._lock_path).exclusive()
 
     def _open(self) -> Repo:
         if not (self.remote_path / "HEAD").exists():

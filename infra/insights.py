@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from graph.files import write_atomically
 from infra.control import BuildRecord
-from infra.workspace import write_atomically
 
 __all__ = ["FactoryInsights", "Outcome", "compute_insights", "insights_path", "load_insights", "save_insights"]
 

@@ -36,9 +36,9 @@ from openlineage.client.transport import Transport
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-from graph import factory_home
-from graph.names import check_slug, check_trace_id
+from ontology.config import factory_home
 from ontology.errors import FactoryError
+from ontology.refs import check_slug, check_trace_id
 
 __all__ = [
     "FACTORY_FACET_SCHEMA",

@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from graph.names import check_slug, check_trace_id
 from ontology.errors import FactoryError
+from ontology.refs import check_slug, check_trace_id
 
 __all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "healthy", "stop"]
 

@@ -8,44 +8,19 @@ leaves a graph of stages that finished, which the next run completes without dup
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
-
 from graph import KnowledgeGraph
 from graph.facts import ProductFacts
+from graph.files import write_atomically
 from graph.knowledge_graph import WriteStats
-from graph.names import check_slug, check_trace_id
+from ontology.refs import check_slug, check_trace_id
 
-__all__ = ["ProductWorkspace", "locked", "tree_digest", "write_atomically"]
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file `path` (created if missing), across processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+__all__ = ["ProductWorkspace", "tree_digest"]
 
 
 def tree_digest(root: Path, paths: list[str]) -> str:
@@ -118,8 +93,7 @@ class ProductWorkspace:
 
     def save_facts(self, stage: str, facts: ProductFacts) -> None:
         """Keep `stage`'s facts, replacing what an earlier run of the same stage recorded."""
-        data = (ox.serialize(facts.quads, format=ox.RdfFormat.N_QUADS) or b"") if facts.quads else b""
-        write_atomically(self._facts_dir() / f"{check_slug(stage, 'stage')}.nq", data)
+        write_atomically(self._facts_dir() / f"{check_slug(stage, 'stage')}.nq", facts.nquads())
 
     def clear_facts(self) -> None:
         """Forget every stage's facts (a new revision starts a new build)."""
@@ -130,7 +104,7 @@ class ProductWorkspace:
         """The facts of every stage recorded so far, as one build."""
         merged = self.facts(check_trace_id(trace_id))
         for path in sorted(self._facts_dir().glob("*.nq")):
-            merged.quads.extend(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+            merged.add_nquads(path)
         return merged
 
     def publish(self, kg: KnowledgeGraph, trace_id: str) -> WriteStats | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from graph.names import check_slug
+from ontology.refs import check_slug
 from studio import state, views
 
 st.set_page_config(page_title="Software Factory Studio", page_icon=":material/factory:", layout="wide")

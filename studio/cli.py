@@ -9,14 +9,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S, KnowledgeGraph
+from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
+from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
 from studio import lifecycle_commands
 from studio.output import console, error, print_json, print_table, print_trace
+
+if TYPE_CHECKING:
+    from graph import KnowledgeGraph
 
 __all__ = ["app", "main"]
 
@@ -42,6 +46,8 @@ ParamOpt = Annotated[
 
 
 def _kg() -> KnowledgeGraph:
+    from graph import KnowledgeGraph  # the engines load only for the commands that use the graph
+
     return KnowledgeGraph()
 
 
@@ -115,12 +121,11 @@ def query_sparql(
     timeout: TimeoutOpt = USER_QUERY_TIMEOUT_S,
 ) -> None:
     """Run a read-only SPARQL query over a tenant's graphs (plus the shared ontology and patterns)."""
-    import pyoxigraph as ox
+    from rdflib import URIRef
 
     scope = _scope(tenant, admin)
-    bound = {
-        k: ox.NamedNode(v[1:-1]) if v.startswith("<") and v.endswith(">") else ox.Literal(v)
-        for k, v in _params(param).items()
+    bound: dict[str, str] = {
+        k: URIRef(v[1:-1]) if v.startswith("<") and v.endswith(">") else v for k, v in _params(param).items()
     }
     with _time_limit(timeout):
         result = _kg().sparql(query, scope, bound, max_rows=limit, timeout_s=timeout)
@@ -207,15 +212,11 @@ def kg_export(
     if output is None:
         count = kg.export_nquads(sys.stdout.buffer, tenant)
     else:
-        tmp = output.with_name(output.name + ".part")
         try:
-            with tmp.open("wb") as out:
+            with replacing(output) as out:
                 count = kg.export_nquads(out, tenant)
-            tmp.replace(output)
         except OSError as exc:
             raise InvalidInputError(f"cannot write {output}: {exc.strerror}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
     error_console_note(f"exported {count:,} quads")
 
 
@@ -297,7 +298,7 @@ def generate(
     """Render a product from a blueprint with a template pack."""
     from generators.agents.engineer import Engineer
     from generators.blueprint import load_blueprint
-    from graph.names import check_trace_id, new_trace_id
+    from ontology.refs import check_trace_id, new_trace_id
 
     bp = load_blueprint(blueprint_file)
     trace = check_trace_id(trace_id) if trace_id else new_trace_id()
@@ -323,12 +324,10 @@ def templates_list(as_json: JsonOpt = False) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        with replacing(path) as out:
+            out.write(text.encode())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InvalidInputError(f"cannot write {path}: {exc.strerror}") from None
 
 

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph.names import check_slug
 from infra.control import ControlPlane
+from ontology.refs import check_slug
 from studio.views import StageProgress, stage_progress
 
 __all__ = ["BuildJob", "BuildProgress", "progress", "start_build"]

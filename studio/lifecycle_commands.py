@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from graph import factory_home
-from graph.names import check_slug
+from ontology.config import factory_home
 from ontology.errors import InvalidInputError
+from ontology.refs import check_slug
 from studio.output import console, print_json, print_table
 
 __all__ = ["approve", "build", "deployments_app", "products_app", "promote", "up"]
@@ -72,6 +72,8 @@ def build(
 ) -> None:
     """Build a product from an intent (or a blueprint): every lifecycle stage, as Dagster asset runs."""
     check_slug(tenant, "tenant")  # bad input is refused before the seconds of importing the lifecycle
+    if product is not None:
+        check_slug(product, "product")
     if executor not in ("in_process", "multiprocess"):
         raise InvalidInputError(f"unknown executor {executor!r}: use in_process or multiprocess")
     if blueprint is None and (not intent or not intent.strip()):

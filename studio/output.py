@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from graph.trace import TraceStep
+if TYPE_CHECKING:
+    from graph.trace import TraceStep
 
 __all__ = ["console", "error", "print_json", "print_table", "print_trace"]
 

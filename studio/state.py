@@ -16,9 +16,10 @@ from pathlib import Path
 import streamlit as st
 
 from generators.pipeline import Planner
-from graph import KnowledgeGraph, factory_home
+from graph import KnowledgeGraph
 from graph.embeddings import SentenceEmbedder
 from infra.control import ControlPlane
+from ontology.config import factory_home
 from ontology.errors import FactoryError
 
 __all__ = [

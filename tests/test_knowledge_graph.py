@@ -12,6 +12,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+from rdflib import URIRef
 
 from graph import KnowledgeGraph, ProductFacts, TraceStep
 from graph.names import product_graph, tenant_graph_prefix
@@ -175,7 +176,7 @@ def test_provenance_is_recorded_with_prov_terms(shared_kg: KnowledgeGraph, demo_
     generated = shared_kg.sparql(
         prefixes + "SELECT ?f ?a WHERE { ?f a fac:Artifact ; prov:wasGeneratedBy ?a . ?a fac:stage 'generation' }",
         "acme",
-        {"a": ox.NamedNode(build.iri("activity", "generation"))},
+        {"a": URIRef(build.iri("activity", "generation"))},
     ).rows
     assert sorted(f for f, _ in generated) == sorted(build.iri("artifact", str(i)) for i in range(30))
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyoxigraph as ox
 import pytest
 import yaml
 
@@ -78,7 +77,7 @@ def activities(home: Path, tenant: str, trace_id: str) -> dict[str, int]:
             "?a fac:traceId ?trace ; fac:stage ?stage ; <http://www.w3.org/ns/prov#startedAtTime> ?start } "
             "GROUP BY ?trace ?stage",
             tenant,
-            {"trace": ox.Literal(trace_id)},
+            {"trace": trace_id},
         )
         .rows
     )

@@ -10,9 +10,10 @@ import pytest
 
 from graph import KnowledgeGraph, ProductFacts
 from graph.embeddings import SentenceEmbedder
-from graph.names import check_slug, check_trace_id, node_iri, product_graph
+from graph.names import node_iri, product_graph
 from graph.samples import DEMO_PRODUCTS, SampleProduct, build_facts
 from ontology.errors import InvalidInputError
+from ontology.refs import check_slug, check_trace_id
 
 TRACE = "0" * 32
 HOSTILE = [

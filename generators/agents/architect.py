@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from rdflib import URIRef
+
 from generators.agents.base import Agent
 from generators.blueprint import parse_blueprint
 from generators.policy import looks_personal
@@ -202,10 +204,8 @@ class Architect(Agent):
         except FactoryError:
             return {}  # no past products in this tenant yet
         found: dict[str, list[Attribute]] = {}
-        import pyoxigraph as ox
-
         for match in matches:
-            result = self.kg.sparql(_PAST_ENTITIES, tenant, {"product": ox.NamedNode(match.iri)})
+            result = self.kg.sparql(_PAST_ENTITIES, tenant, {"product": URIRef(match.iri)})
             rows = result.records()
             if not rows:
                 continue

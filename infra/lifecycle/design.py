@@ -5,13 +5,13 @@ from __future__ import annotations
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
 from generators.pipeline import Analysis
 from generators.policy import policy_findings
-from graph.names import new_trace_id
 from infra.insights import load_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import BlueprintResult, IntentResult, RequirementsResult
 from ontology.errors import InvalidInputError, NotFoundError
 from ontology.models import Blueprint, Requirements
+from ontology.refs import new_trace_id
 
 __all__ = ["BLUEPRINT_CHECKS", "blueprint", "intent", "requirements"]
 

@@ -7,9 +7,9 @@ from typing import Any
 import streamlit as st
 
 from generators.blueprint import MAX_BLUEPRINT_BYTES, BlueprintError, dump_blueprint, load_blueprint
-from graph.names import check_slug
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
+from ontology.refs import check_slug
 from studio import diagrams, jobs, state
 
 EXAMPLE = "A multi-tenant invoicing service where customers receive invoices with line items and pay them by card."
