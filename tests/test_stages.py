@@ -76,6 +76,11 @@ def test_a_product_without_an_intent_is_refused(tmp_path: Path) -> None:
         design.intent(ctx)
 
 
+def test_a_context_refuses_a_bad_product_name(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="invalid product"):
+        StageContext(tmp_path, "acme", "../etc")
+
+
 def test_intent_starts_a_traced_build(build: Build) -> None:
     result = build.run("intent")
     assert isinstance(result, IntentResult) and not result.reused

@@ -22,6 +22,7 @@ from infra.insights import load_insights
 from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
 from infra.workspace import ProductWorkspace
+from ontology.refs import ProductRef
 
 if TYPE_CHECKING:  # the engines load when a stage first needs them, not when the lifecycle is imported
     from generators.pipeline import Planner
@@ -90,8 +91,12 @@ class StageContext:
     planner_source: Callable[[], Planner] | None = None
     """Where the planner comes from; None: one over `knowledge_graph` if given, else the one shared per process."""
 
+    def __post_init__(self) -> None:
+        self.ref = ProductRef(self.tenant, self.product)  # validated once, here
+
     @property
     def partition(self) -> str:
+        """The product as a partition key: `<tenant>.<product>`."""
         return f"{self.tenant}.{self.product}"
 
     @cached_property
