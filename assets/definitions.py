@@ -5,7 +5,6 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job
 
 from assets.catalog import factory_insights, template_catalog
-from assets.io import WorkspaceIOManager
 from assets.resources import ControlPlaneResource, DeliveryResource, GeneratorsResource, KnowledgeGraphResource
 from assets.sensors import build_failures, intake
 from assets.stages import LIFECYCLE_ASSETS
@@ -36,7 +35,6 @@ def resources(home: str = "") -> dict[str, object]:
         "control": ControlPlaneResource(home=home),
         "generators": GeneratorsResource(home=home),
         "delivery": DeliveryResource(home=home),
-        "workspace_io": WorkspaceIOManager(home=home),
     }
 
 

@@ -1,7 +1,7 @@
 """The lifecycle assets, generated from the stage table: each a few lines around its stage function.
 
-An asset turns its partition (`<tenant>.<product>`) and its resources into a `StageContext`, calls
-the stage function with its upstream results, and turns the typed result into the materialization:
+An asset turns its partition (`<tenant>.<product>`) and its resources into a `StageContext`, runs
+the stage function on its upstream results, and turns the typed result into the materialization:
 its metadata, its data version (the result's fingerprint) and its blocking checks. The work, the
 facts, the control database and the reuse of unchanged results are the stage function's
 (`infra.lifecycle`); why reuse is decided there and not by Dagster's data versions alone is said in
@@ -18,20 +18,20 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
+    AssetKey,
     AssetsDefinition,
     BetaWarning,
     DataVersion,
     DynamicPartitionsDefinition,
+    MaterializeResult,
     MetadataValue,
-    Output,
     asset,
 )
 
 from infra.lifecycle.bookkeeping import CODE_VERSION
 from infra.lifecycle.context import StageContext, StageSettings
 from infra.lifecycle.results import Markdown, MetadataPath, StageResult, Url
-from infra.lifecycle.stages import STAGES, BoundStage
+from infra.lifecycle.stages import STAGES, BoundStage, run_stored
 from ontology.errors import InvalidInputError
 from ontology.refs import check_slug
 
@@ -117,23 +117,30 @@ def _check_results(bound: BoundStage, result: StageResult) -> Iterator[AssetChec
 
 
 def lifecycle_asset(bound: BoundStage) -> AssetsDefinition:
-    """The asset of one stage of the table."""
+    """The asset of one stage of the table.
+
+    Its upstream assets are dependencies, not inputs: the stage reads their results from the product's
+    workspace, where each stage stores its own, so Dagster neither loads nor stores a value between the
+    steps (which would cost an IO manager call and an event in the run's log for each).
+    """
 
     @asset(
         name=bound.name,
         description=inspect.cleandoc(bound.doc),
-        ins={name: AssetIn(name) for name in bound.row.inputs},
+        deps=[AssetKey(name) for name in bound.row.inputs],
         partitions_def=PRODUCTS,
         group_name="lifecycle",
         code_version=CODE_VERSION,
-        io_manager_key="workspace_io",
         required_resource_keys=RESOURCES,
         check_specs=[AssetCheckSpec(name, asset=bound.name, blocking=True) for name in bound.checks],
     )
-    def stage_asset(context: AssetExecutionContext, **inputs: StageResult) -> Iterator[Any]:
-        result = bound.run(stage_context(context), **inputs)
-        yield Output(result, data_version=DataVersion(result.fingerprint), metadata=_metadata(result))
-        yield from _check_results(bound, result)
+    def stage_asset(context: AssetExecutionContext) -> MaterializeResult:
+        result = run_stored(stage_context(context), bound.name)
+        return MaterializeResult(
+            metadata=_metadata(result),
+            data_version=DataVersion(result.fingerprint),
+            check_results=list(_check_results(bound, result)),
+        )
 
     return stage_asset
 

@@ -3,7 +3,7 @@
 The rows themselves (name, asset key, PROV activity and agent, inputs, whether the graph is
 published after it) are `ontology.lifecycle.LIFECYCLE`, data every layer can read; this module
 adds the executable side. The Dagster assets are generated from `STAGES`; any other executor
-runs a build by calling `run_stage` in table order.
+runs a build by calling `run_stage` (or `run_stored`) in table order.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 from infra.lifecycle import delivery, design, generation, observation
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import RESULTS, StageResult
+from ontology.errors import NotFoundError
 from ontology.lifecycle import LIFECYCLE, Stage
 
-__all__ = ["STAGES", "BoundStage", "run_stage"]
+__all__ = ["STAGES", "BoundStage", "run_stage", "run_stored", "stored_inputs"]
 
 StageFunction = Callable[..., StageResult]
 """`run(context, **inputs) -> Result`: each input is keyword-named after the stage whose result it is."""
@@ -70,3 +71,20 @@ def run_stage(context: StageContext, name: str, inputs: Mapping[str, Any]) -> St
     """Run stage `name` with the results of its inputs (by stage name)."""
     bound = BY_NAME[name]
     return bound.run(context, **{key: inputs[key] for key in bound.row.inputs})
+
+
+def stored_inputs(context: StageContext, name: str) -> dict[str, StageResult]:
+    """The results of stage `name`'s inputs, as the earlier stages stored them in the product's workspace."""
+    found: dict[str, StageResult] = {}
+    for key in BY_NAME[name].row.inputs:
+        value = context.workspace.load_output(key)
+        if value is None:
+            raise NotFoundError(f"{key} of {context.ref} is not built yet: build the product first")
+        found[key] = RESULTS[key].model_validate(value)
+    return found
+
+
+def run_stored(context: StageContext, name: str) -> StageResult:
+    """Run stage `name` on its inputs' stored results: how an executor that passes nothing between the
+    stages (the Dagster assets, a queue worker) runs one."""
+    return run_stage(context, name, stored_inputs(context, name))
