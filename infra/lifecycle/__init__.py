@@ -8,6 +8,15 @@ generated from the table, and tests call the functions directly on a temporary h
 
 from infra.lifecycle.context import StageContext, StageSettings
 from infra.lifecycle.results import RESULTS, StageResult
-from infra.lifecycle.stages import STAGES, BoundStage, run_stage
+from infra.lifecycle.stages import STAGES, BoundStage, run_stage, run_stored
 
-__all__ = ["RESULTS", "STAGES", "BoundStage", "StageContext", "StageResult", "StageSettings", "run_stage"]
+__all__ = [
+    "RESULTS",
+    "STAGES",
+    "BoundStage",
+    "StageContext",
+    "StageResult",
+    "StageSettings",
+    "run_stage",
+    "run_stored",
+]
