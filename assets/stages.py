@@ -8,6 +8,8 @@ facts, the control database and the reuse of unchanged results are the stage fun
 `infra.lifecycle.bookkeeping`.
 """
 
+# No `from __future__ import annotations` here: Dagster reads the asset function's `context` annotation
+# as a type, not as a string.
 import inspect
 import warnings
 from collections.abc import Iterator
