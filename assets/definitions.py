@@ -5,17 +5,15 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job
 
 from assets.catalog import factory_insights, template_catalog
-from assets.delivery import deployment, knowledge, release, telemetry
-from assets.design import artifacts, blueprint, intent, requirements, validation
-from assets.io import WorkspaceIOManager
 from assets.resources import ControlPlaneResource, DeliveryResource, GeneratorsResource, KnowledgeGraphResource
 from assets.sensors import build_failures, intake
+from assets.stages import LIFECYCLE_ASSETS
 from assets.vocabulary import ontology, pattern_library
 
 __all__ = ["LIFECYCLE", "defs", "lifecycle_job"]
 
-LIFECYCLE = [intent, requirements, blueprint, artifacts, validation, release, deployment, telemetry, knowledge]
-"""The lifecycle assets in the order a build materializes them."""
+LIFECYCLE = list(LIFECYCLE_ASSETS.values())
+"""The lifecycle assets in the order a build materializes them (the stage table's order)."""
 
 lifecycle = define_asset_job(
     "lifecycle",
@@ -37,7 +35,6 @@ def resources(home: str = "") -> dict[str, object]:
         "control": ControlPlaneResource(home=home),
         "generators": GeneratorsResource(home=home),
         "delivery": DeliveryResource(home=home),
-        "workspace_io": WorkspaceIOManager(home=home),
     }
 
 

@@ -7,22 +7,14 @@ are made once per process and shared between the assets that run in it.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from generators.agents.engineer import Engineer
-from generators.agents.tester import Tester
-from generators.packs import list_packs, load_pack
 from generators.pipeline import Planner
 from graph import KnowledgeGraph
 from infra.control import ControlPlane
-from infra.gitops import ProductRepository
-from infra.insights import load_insights
-from infra.lineage import LineageEmitter
-from infra.runtime import LocalRuntime
-from infra.workspace import ProductWorkspace
+from infra.lifecycle.context import shared_knowledge_graph, shared_planner
 from ontology.config import factory_home
 
 __all__ = [
@@ -37,23 +29,13 @@ def _home(home: str) -> Path:
     return Path(home).resolve() if home else factory_home()
 
 
-@cache
-def _knowledge_graph(home: Path) -> KnowledgeGraph:
-    return KnowledgeGraph(home)
-
-
-@cache
-def _planner(home: Path) -> Planner:
-    return Planner.from_env(_knowledge_graph(home))
-
-
 class KnowledgeGraphResource(ConfigurableResource):
     """The knowledge graph under `home`: RDF facts, property graph and vector memory."""
 
     home: str = ""
 
     def open(self) -> KnowledgeGraph:
-        return _knowledge_graph(_home(self.home))
+        return shared_knowledge_graph(_home(self.home))
 
 
 class ControlPlaneResource(ConfigurableResource):
@@ -70,37 +52,27 @@ class ControlPlaneResource(ConfigurableResource):
 
 
 class GeneratorsResource(ConfigurableResource):
-    """The agents: the planner (analyst and architect), the engineer and the tester."""
+    """The agents' settings: the template pack to render with and the time the product's tests may take.
+
+    An empty `template_version` means the installed version with the best pass rate in the factory
+    insights, else the latest installed one.
+    """
 
     home: str = ""
     test_timeout_s: float = 300.0
     template: str = "fastapi-service"
     template_version: str = ""
 
-    def template_pack(self) -> tuple[str, str]:
-        """The pack (name, version) to render with: the configured version, else the installed version
-        with the best pass rate in the factory insights, else the latest installed one."""
-        if self.template_version:
-            return self.template, self.template_version
-        versions = [p.version for p in list_packs() if p.name == self.template]
-        best = load_insights(_home(self.home)).best_version(self.template, versions)
-        return self.template, best or load_pack(self.template).version
-
     def planner(self) -> Planner:
-        return _planner(_home(self.home))
-
-    def engineer(self) -> Engineer:
-        return Engineer()
-
-    def tester(self) -> Tester:
-        return Tester()
+        return shared_planner(_home(self.home))
 
 
 class DeliveryResource(ConfigurableResource):
-    """Workspaces, product repositories, the local runtime and lineage emission under `home`.
+    """Where products are delivered: their workspaces, repositories, runtime and lineage events live under `home`.
 
     `lineage_url` sends OpenLineage events over HTTP (e.g. to Marquez); empty means
-    $OPENLINEAGE_URL, else the file under `home`/lineage.
+    $OPENLINEAGE_URL, else the file under `home`/lineage. `smoke_rounds` is how many rounds of
+    the smoke workload the telemetry stage drives.
     """
 
     home: str = ""
@@ -110,15 +82,3 @@ class DeliveryResource(ConfigurableResource):
     @property
     def root(self) -> Path:
         return _home(self.home)
-
-    def workspace(self, tenant: str, product: str) -> ProductWorkspace:
-        return ProductWorkspace(self.root, tenant, product)
-
-    def repository(self, tenant: str, product: str) -> ProductRepository:
-        return ProductRepository(self.root, tenant, product)
-
-    def runtime(self) -> LocalRuntime:
-        return LocalRuntime(self.root)
-
-    def lineage(self) -> LineageEmitter:
-        return LineageEmitter(self.root, self.lineage_url or None)

@@ -1,42 +1,59 @@
-"""What every lifecycle asset shares: the product partitions, lineage events, stage bookkeeping and reuse.
+"""The lifecycle assets, generated from the stage table: each a few lines around its stage function.
 
-A stage's output is a JSON-able dict that carries a `fingerprint` of everything it was made
-from (its code version and its inputs). When the stored output of the same partition has
-the same fingerprint, the stage reuses it and does no work: this is what makes a rebuild of
-an unchanged product a no-op (no new commit, no restart).
+An asset turns its partition (`<tenant>.<product>`) and its resources into a `StageContext`, runs
+the stage function on its upstream results, and turns the typed result into the materialization:
+its metadata, its data version (the result's fingerprint) and its blocking checks. The work, the
+facts, the control database and the reuse of unchanged results are the stage function's
+(`infra.lifecycle`); why reuse is decided there and not by Dagster's data versions alone is said in
+`infra.lifecycle.bookkeeping`.
 """
 
-from __future__ import annotations
-
-import hashlib
-import json
-import time
+# No `from __future__ import annotations` here: Dagster reads the asset function's `context` annotation
+# as a type, not as a string.
+import inspect
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, BetaWarning, DynamicPartitionsDefinition
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BetaWarning,
+    DataVersion,
+    DynamicPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
-from assets.resources import ControlPlaneResource, DeliveryResource, KnowledgeGraphResource
-from graph.facts import ProductFacts
-from infra.lineage import run_id as lineage_run_id
+from infra.lifecycle.bookkeeping import CODE_VERSION
+from infra.lifecycle.context import StageContext, StageSettings
+from infra.lifecycle.results import Markdown, MetadataPath, StageResult, Url
+from infra.lifecycle.stages import STAGES, BoundStage, run_stored
 from ontology.errors import InvalidInputError
 from ontology.refs import check_slug
 
-__all__ = ["PRODUCTS", "StageRun", "fingerprint", "partition_key", "split_key"]
+__all__ = [
+    "LIFECYCLE_ASSETS",
+    "PRODUCTS",
+    "RESOURCES",
+    "lifecycle_asset",
+    "partition_key",
+    "split_key",
+    "stage_context",
+]
 
 warnings.filterwarnings("ignore", category=BetaWarning)  # data versions on outputs are what make rebuilds no-ops
 
 PRODUCTS = DynamicPartitionsDefinition(name="product")
 """One partition per product: `<tenant>.<product>`."""
 
-CODE_VERSION = "1"
-
-PUBLISHED_AFTER = frozenset({"blueprint", "validation", "knowledge"})
-"""The stages after which the product's graph is rewritten with every stage's facts so far: the ones
-a blocking check follows and the last. Any stage that fails rewrites it too, so a build that stops
-leaves its chain in the graph, and a build writes the graph three times instead of once per stage."""
+RESOURCES = {"control", "delivery", "generators", "knowledge_graph"}
+"""The resources every lifecycle asset reads its settings from."""
 
 
 def partition_key(tenant: str, product: str) -> str:
@@ -50,83 +67,85 @@ def split_key(key: str) -> tuple[str, str]:
     return check_slug(tenant, "tenant"), check_slug(product, "product")
 
 
-def fingerprint(*parts: Any) -> str:
-    """A stable hash of JSON-able parts."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def stage_context(context: AssetExecutionContext) -> StageContext:
+    """The stage's context from the asset's partition and resources."""
+    r = context.resources
+    tenant, product = split_key(context.partition_key)
+    settings = StageSettings(
+        database_url=r.control.url,
+        lineage_url=r.delivery.lineage_url,
+        template=r.generators.template,
+        template_version=r.generators.template_version,
+        test_timeout_s=r.generators.test_timeout_s,
+        smoke_rounds=r.delivery.smoke_rounds,
+    )
+    return StageContext(
+        r.delivery.root,
+        tenant,
+        product,
+        context.run_id,
+        settings,
+        context.log.info,
+        knowledge_graph=r.knowledge_graph.open,
+        planner_source=r.generators.planner,
+    )
 
 
-class StageRun:
-    """One stage of one product's build: lineage START/COMPLETE/FAIL, its status and time in the control database."""
+def _metadata(result: StageResult) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for key, value in result.metadata().items():
+        if isinstance(value, Markdown):
+            shown[key] = MetadataValue.md(str(value))
+        elif isinstance(value, MetadataPath):
+            shown[key] = MetadataValue.path(str(value))
+        elif isinstance(value, Url):
+            shown[key] = MetadataValue.url(str(value))
+        else:
+            shown[key] = value
+    return shown
 
-    def __init__(
-        self,
-        context: AssetExecutionContext,
-        control: ControlPlaneResource,
-        delivery: DeliveryResource,
-        knowledge_graph: KnowledgeGraphResource,
-        upstream: Sequence[str] = (),
-    ) -> None:
-        self.context = context
-        self.asset = context.asset_key.to_user_string()
-        self.tenant, self.product = split_key(context.partition_key)
-        self.control = control.open()
-        self.delivery = delivery
-        self.knowledge_graph = knowledge_graph
-        self.workspace = delivery.workspace(self.tenant, self.product)
-        self.upstream = list(upstream)
 
-    def record(self, facts: ProductFacts) -> None:
-        """Keep this stage's facts (its PROV activity and what it made); the graph gets them at the next
-        publishing stage (see PUBLISHED_AFTER) or when a stage fails."""
-        self.workspace.save_facts(self.asset, facts)
-        if self.asset in PUBLISHED_AFTER:
-            self.publish(facts.trace_id)
+def _check_results(bound: BoundStage, result: StageResult) -> Iterator[AssetCheckResult]:
+    found = result.check_issues()
+    for name, description in bound.checks.items():
+        issues = found.get(name, [])
+        yield AssetCheckResult(
+            check_name=name,
+            passed=not issues,
+            severity=AssetCheckSeverity.ERROR,
+            description=description,
+            metadata={"issues": MetadataValue.md("\n".join(f"- {i}" for i in issues[:50]) or "none")},
+        )
 
-    def publish(self, trace_id: str) -> None:
-        """Replace the product's graph with every stage's facts recorded so far."""
-        self.workspace.publish(self.knowledge_graph.open(), trace_id)
 
-    def previous(
-        self, fp: str, still_valid: Callable[[dict[str, Any]], bool] = lambda _: True
-    ) -> dict[str, Any] | None:
-        """The stored output of this stage if it was made from the same inputs (and is still valid)."""
-        old = self.workspace.load_output(self.asset)
-        if old is not None and old.get("fingerprint") == fp and still_valid(old):
-            self.context.log.info(f"{self.asset}: unchanged inputs, reusing the stored result")
-            return {**old, "reused": True}
-        return None
+def lifecycle_asset(bound: BoundStage) -> AssetsDefinition:
+    """The asset of one stage of the table.
 
-    @contextmanager
-    def running(self, trace_id: str) -> Iterator[None]:
-        """Wrap the stage's work: lineage events, stage status and duration, failures recorded."""
-        lineage = self.delivery.lineage()
-        run = lineage_run_id(self.context.run_id, self.asset, self.context.partition_key)
-        common: dict[str, Any] = {
-            "job": self.asset,
-            "run_id": run,
-            "tenant": self.tenant,
-            "product": self.product,
-            "trace_id": trace_id,
-            "inputs": self.upstream,
-            "outputs": [self.asset],
-            "dagster_run_id": self.context.run_id,
-        }
-        lineage.emit("START", **common)
-        started = time.perf_counter()
-        try:
-            yield
-        except BaseException as exc:
-            lineage.emit("FAIL", **common, error=f"{type(exc).__name__}: {exc}"[:2000])
-            self._status("failed", time.perf_counter() - started)
-            if isinstance(exc, Exception):
-                try:  # the chain so far goes into the graph; the stage's own error is what gets reported
-                    self.publish(trace_id)
-                except Exception as publish_error:
-                    self.context.log.warning(f"{self.asset}: the facts so far were not written: {publish_error}")
-            raise
-        lineage.emit("COMPLETE", **common)
-        self._status("done", time.perf_counter() - started)
+    Its upstream assets are dependencies, not inputs: the stage reads their results from the product's
+    workspace, where each stage stores its own, so Dagster neither loads nor stores a value between the
+    steps (which would cost an IO manager call and an event in the run's log for each).
+    """
 
-    def _status(self, status: str, seconds: float) -> None:
-        self.control.set_stage(self.tenant, self.product, self.asset, status, round(seconds, 3))
+    @asset(
+        name=bound.name,
+        description=inspect.cleandoc(bound.doc),
+        deps=[AssetKey(name) for name in bound.row.inputs],
+        partitions_def=PRODUCTS,
+        group_name="lifecycle",
+        code_version=CODE_VERSION,
+        required_resource_keys=RESOURCES,
+        check_specs=[AssetCheckSpec(name, asset=bound.name, blocking=True) for name in bound.checks],
+    )
+    def stage_asset(context: AssetExecutionContext) -> MaterializeResult:
+        result = run_stored(stage_context(context), bound.name)
+        return MaterializeResult(
+            metadata=_metadata(result),
+            data_version=DataVersion(result.fingerprint),
+            check_results=list(_check_results(bound, result)),
+        )
+
+    return stage_asset
+
+
+LIFECYCLE_ASSETS: dict[str, AssetsDefinition] = {bound.name: lifecycle_asset(bound) for bound in STAGES}
+"""The lifecycle's assets by stage name, in table order."""

@@ -81,7 +81,13 @@ class ProductFacts:
     def intent(self, intent: Intent, requirements: Iterable[Requirement] = ()) -> str:
         iri = self.model(intent, self.iri("intent"), _short(intent.text))
         for i, req in enumerate(requirements):
-            self.link(iri, FAC.hasRequirement, self.model(req, self.iri("requirement", str(i)), _short(req.statement)))
+            self.requirement(iri, i, req)
+        return iri
+
+    def requirement(self, intent: str, i: int, requirement: Requirement) -> str:
+        """The `i`th requirement read from `intent`."""
+        iri = self.model(requirement, self.iri("requirement", str(i)), _short(requirement.statement))
+        self.link(intent, FAC.hasRequirement, iri)
         return iri
 
     def blueprint(self, blueprint: Blueprint) -> str:

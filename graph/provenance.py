@@ -8,51 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from rdflib import URIRef
 
 from graph.facts import ProductFacts
 from ontology.errors import InvalidInputError
-from ontology.namespaces import FAC, ID, PROV
+from ontology.lifecycle import ACTIVITIES, AgentRef
+from ontology.lifecycle import AGENTS as LIFECYCLE_AGENTS
+from ontology.namespaces import FAC, PROV
 
 __all__ = ["AGENTS", "STAGES", "AgentRef", "record_activity"]
 
 STAGES: dict[str, tuple[URIRef, URIRef]] = {
-    "analysis": (FAC.AnalysisActivity, FAC.AnalystAgent),
-    "design": (FAC.DesignActivity, FAC.ArchitectAgent),
-    "generation": (FAC.GenerationActivity, FAC.EngineerAgent),
-    "validation": (FAC.ValidationActivity, FAC.TesterAgent),
-    "release": (FAC.ReleaseActivity, FAC.ReleaseAgent),
-    "deployment": (FAC.DeploymentActivity, FAC.DeployerAgent),
-    "observation": (FAC.ObservationActivity, FAC.ObserverAgent),
+    name: (s.activity_class, s.agent_class)
+    for name, s in ACTIVITIES.items()
+    if s.activity_class is not None and s.agent_class is not None
 }
-"""Lifecycle stage -> (activity class, agent class)."""
+"""Lifecycle activity -> (activity class, agent class), read from the stage table (ontology.lifecycle)."""
 
-
-@dataclass(frozen=True)
-class AgentRef:
-    """Who did a stage: an agent's name, version and role."""
-
-    name: str
-    version: str
-    role: str
-
-    @property
-    def iri(self) -> str:
-        return str(ID[f"agent/{self.name}/{self.version}"])
-
-
-AGENTS = {
-    "analysis": AgentRef("analyst", "1.0.0", "turns an intent into requirements"),
-    "design": AgentRef("architect", "1.0.0", "turns requirements into a blueprint"),
-    "generation": AgentRef("engineer", "1.0.0", "renders a blueprint with a template pack"),
-    "validation": AgentRef("tester", "1.0.0", "runs the product's tests and linter"),
-    "release": AgentRef("release-manager", "1.0.0", "commits and tags the product"),
-    "deployment": AgentRef("deployer", "1.0.0", "starts the release and checks its health"),
-    "observation": AgentRef("observer", "1.0.0", "collects telemetry and checks objectives"),
-}
-"""The factory's own agent for each stage; the generator agents carry their own `ref` too."""
+AGENTS: dict[str, AgentRef] = dict(LIFECYCLE_AGENTS)
+"""The agent of each activity, as the stage table and the agent classes name it."""
 
 
 def record_activity(

@@ -1,6 +1,6 @@
 """Sample product builds: the facts a whole lifecycle records, for the demo, tests and benchmarks.
 
-They go through the same models, facts builder and provenance writer as real builds.
+They are written through the same recorder (graph.recorder) as the stages of a real build.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import hashlib
 from dataclasses import dataclass
 
 from graph.facts import ProductFacts
-from graph.provenance import AGENTS, record_activity
-from ontology.models import Attribute, Blueprint, Entity, Intent, Relationship, Requirement
-from ontology.namespaces import FAC
+from graph.provenance import AGENTS
+from graph.recorder import BuildRecorder
+from ontology.models import Attribute, Blueprint, Entity, Relationship, Requirement
 from ontology.refs import new_trace_id
 
-__all__ = ["DEMO_PRODUCTS", "SampleProduct", "build_facts"]
+__all__ = ["AGENTS", "DEMO_PRODUCTS", "SampleProduct", "build_facts"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,13 @@ def build_facts(
     """The facts of one complete build of `sample`: every lifecycle stage, with its provenance."""
     trace = trace_id or new_trace_id()
     t0 = started or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    step = dt.timedelta(seconds=1)
+
+    def at(i: int) -> dt.datetime:
+        return t0 + dt.timedelta(seconds=i)
+
     f = ProductFacts(sample.tenant, sample.product, trace)
-    product = f.product_node(sample.name, sample.intent, 1)
+    record = BuildRecorder(f)
+    record.intent(sample.name, sample.intent, 1)
     entities = [
         Entity(
             name=e,
@@ -104,18 +108,8 @@ def build_facts(
         for a, b in sample.relationships
     ]
     requirements = [Requirement(kind="entity", statement=f"The service manages {e.label.lower()}s") for e in entities]
-    intent = f.intent(Intent(text=sample.intent, tenant=sample.tenant, product=sample.product), requirements)
-    f.link(product, FAC.hasIntent, intent)
-    analysis = record_activity(
-        f,
-        "analysis",
-        AGENTS["analysis"],
-        t0,
-        t0 + step,
-        used=[intent],
-        generated=[f.iri("requirement", str(i)) for i in range(len(requirements))],
-    )
-    bp_model = Blueprint(
+    record.requirements(requirements, at(0), at(1))
+    blueprint = Blueprint(
         name=sample.name,
         slug=sample.product,
         tenant=sample.tenant,
@@ -123,76 +117,15 @@ def build_facts(
         entities=entities,
         relationships=rels,
     )
-    bp = f.blueprint(bp_model)
-    f.link(product, FAC.hasBlueprint, bp)
-    design = record_activity(
-        f, "design", AGENTS["design"], t0 + step, t0 + 2 * step, used=[intent], generated=[bp], informed_by=analysis
-    )
-    pack = f.template_pack("fastapi-service", "1.0.0")
-    files = f.artifacts(
-        (
-            (f"app/module_{i:03d}.py", hashlib.sha256(f"{trace}{i}".encode()).hexdigest(), 1000 + i)
-            for i in range(artifacts)
-        ),
-        bp,
-        pack,
-    )
-    generation = record_activity(
-        f,
-        "generation",
-        AGENTS["generation"],
-        t0 + 2 * step,
-        t0 + 3 * step,
-        used=[bp, pack],
-        generated=files,
-        informed_by=design,
-    )
-    report = f.validation(bp, True, 4 * len(entities), 0, 0)
-    validation = record_activity(
-        f,
-        "validation",
-        AGENTS["validation"],
-        t0 + 3 * step,
-        t0 + 4 * step,
-        used=files,
-        generated=[report],
-        informed_by=generation,
-    )
-    commit = hashlib.sha1(trace.encode()).hexdigest()
-    release = f.release(product, report, 1, commit, "r1")
-    rel_act = record_activity(
-        f,
-        "release",
-        AGENTS["release"],
-        t0 + 4 * step,
-        t0 + 5 * step,
-        used=[report],
-        generated=[release],
-        informed_by=validation,
-    )
-    deployment = f.deployment(release, "dev", "http://127.0.0.1:8000", "running")
-    dep_act = record_activity(
-        f,
-        "deployment",
-        AGENTS["deployment"],
-        t0 + 5 * step,
-        t0 + 6 * step,
-        used=[release],
-        generated=[deployment],
-        informed_by=rel_act,
-    )
-    signals = [
-        f.signal(deployment, metric, "*", value, metric)
-        for metric, value in (("latency_p95_ms", 12.5), ("error_rate", 0.0), ("requests", 120.0))
+    record.blueprint(blueprint, at(1), at(2))
+    files = [
+        (f"app/module_{i:03d}.py", hashlib.sha256(f"{trace}{i}".encode()).hexdigest(), 1000 + i)
+        for i in range(artifacts)
     ]
-    record_activity(
-        f,
-        "observation",
-        AGENTS["observation"],
-        t0 + 6 * step,
-        t0 + 7 * step,
-        used=[deployment],
-        generated=signals,
-        informed_by=dep_act,
-    )
+    record.artifacts(files, "fastapi-service", "1.0.0", at(2), at(3))
+    record.validation(True, 4 * len(entities), 0, 0, artifacts, at(3), at(4))
+    record.release(1, hashlib.sha1(trace.encode()).hexdigest(), "r1", at(4), at(5))
+    record.deployment(1, "dev", "http://127.0.0.1:8000", "running", at(5), at(6))
+    figures = (("latency_p95_ms", 12.5), ("error_rate", 0.0), ("requests", 120.0))
+    record.telemetry("dev", [(metric, "*", value, metric) for metric, value in figures], at(6), at(7))
     return f

@@ -9,6 +9,7 @@ from typing import Any
 from rdflib import URIRef
 
 from graph.provenance import STAGES
+from ontology.lifecycle import LIFECYCLE
 from ontology.namespaces import FAC
 from ontology.vocabulary import local_name
 
@@ -26,17 +27,8 @@ __all__ = [
     "TraceStep",
 ]
 
-CHAIN: dict[URIRef, str] = {
-    FAC.Intent: "intent",
-    FAC.Requirement: "requirements",
-    FAC.Blueprint: "blueprint",
-    FAC.Artifact: "artifacts",
-    FAC.ValidationReport: "validation",
-    FAC.Release: "release",
-    FAC.Deployment: "deployment",
-    FAC.TelemetrySignal: "telemetry",
-}
-"""The classes on a trace, in lifecycle order, with the stage each stands for."""
+CHAIN: dict[URIRef, str] = {s.trace_class: s.name for s in LIFECYCLE if s.trace_class is not None}
+"""The classes on a trace, in lifecycle order, with the stage each stands for (from the stage table)."""
 
 STAGE_ORDER = {stage: i for i, stage in enumerate(CHAIN.values())}
 

@@ -19,6 +19,7 @@ from infra.gitops import ProductRepository
 from infra.insights import FactoryInsights, compute_insights
 from infra.records import AuditEvent, BuildRecord, IntentRecord, ProductRecord
 from infra.workspace import ProductWorkspace
+from ontology.lifecycle import STAGE_NAMES
 
 __all__ = [
     "STAGES",
@@ -40,18 +41,8 @@ __all__ = [
     "trace_rows",
 ]
 
-STAGES = (
-    "intent",
-    "requirements",
-    "blueprint",
-    "artifacts",
-    "validation",
-    "release",
-    "deployment",
-    "telemetry",
-    "knowledge",
-)
-"""The lifecycle assets, in order, as the control database names their stages."""
+STAGES = STAGE_NAMES
+"""The lifecycle's stages, in order, as the stage table (and so the control database) names them."""
 
 MAX_FILE_BYTES = 300_000
 

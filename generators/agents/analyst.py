@@ -23,6 +23,7 @@ from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide
 from ontology.errors import FactoryError, InvalidInputError
+from ontology.lifecycle import ANALYST
 from ontology.models import Attribute, EntityNeed, RelationshipNeed, Requirements
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document"})
 class Analyst(Agent):
     """Reads an intent into entities, attributes, relationships, features and objectives."""
 
-    name: ClassVar[str] = "analyst"
-    role: ClassVar[str] = "turns an intent into requirements"
-    version: ClassVar[str] = "1.0.0"
+    name: ClassVar[str] = ANALYST.name  # its identity is stated once, in the stage table
+    role: ClassVar[str] = ANALYST.role
+    version: ClassVar[str] = ANALYST.version
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from generators.policy import looks_personal
 from graph import KnowledgeGraph
 from ontology.errors import FactoryError, InvalidInputError
 from ontology.identifiers import plural
+from ontology.lifecycle import ARCHITECT
 from ontology.models import Attribute, Blueprint, DomainPattern, EntityNeed, Requirements
 from ontology.namespaces import PAT
 
@@ -74,9 +75,9 @@ def product_slug(name: str) -> str:
 
 
 class Architect(Agent):
-    name: ClassVar[str] = "architect"
-    role: ClassVar[str] = "turns requirements into a blueprint"
-    version: ClassVar[str] = "1.0.0"
+    name: ClassVar[str] = ARCHITECT.name  # its identity is stated once, in the stage table
+    role: ClassVar[str] = ARCHITECT.role
+    version: ClassVar[str] = ARCHITECT.version
 
     def __init__(
         self,

@@ -1,14 +1,15 @@
 """What every agent is: a small class with a name, a role, a version and one method.
 
-The caller records each run as a PROV activity associated with the agent (see
-graph.provenance.record_activity, which takes `agent.ref`).
+An agent's name, version and role come from its row of the stage table (ontology.lifecycle),
+so the facts of every build describe it the same way; the stage recorder (graph.recorder)
+associates each run with it.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from graph.provenance import AgentRef
+from ontology.lifecycle import AgentRef
 
 __all__ = ["Agent"]
 

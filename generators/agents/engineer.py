@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from generators.agents.base import Agent
 from generators.packs import load_pack
 from generators.rendering import RenderResult, render_pack
+from ontology.lifecycle import ENGINEER
 from ontology.models import Blueprint
 
 __all__ = ["DEFAULT_PACK", "Engineer"]
@@ -16,9 +17,9 @@ DEFAULT_PACK: tuple[str, str | None] = ("fastapi-service", None)
 
 
 class Engineer(Agent):
-    name: ClassVar[str] = "engineer"
-    role: ClassVar[str] = "renders a blueprint into a service with a template pack"
-    version: ClassVar[str] = "1.0.0"
+    name: ClassVar[str] = ENGINEER.name  # its identity is stated once, in the stage table
+    role: ClassVar[str] = ENGINEER.role
+    version: ClassVar[str] = ENGINEER.version
 
     def render(
         self,

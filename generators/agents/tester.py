@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from generators.agents.base import Agent
 from ontology.errors import InvalidInputError
+from ontology.lifecycle import TESTER
 
 __all__ = ["LintFinding", "TestReport", "Tester"]
 
@@ -181,9 +182,9 @@ def _joined(runs: list[_Shard]) -> str:
 
 class Tester(Agent):
     __test__: ClassVar[bool] = False  # not a pytest test class
-    name: ClassVar[str] = "tester"
-    role: ClassVar[str] = "runs a product's own tests and linter and reports the outcome"
-    version: ClassVar[str] = "1.0.0"
+    name: ClassVar[str] = TESTER.name  # its identity is stated once, in the stage table
+    role: ClassVar[str] = TESTER.role
+    version: ClassVar[str] = TESTER.version
 
     def test(self, product_dir: Path | str, timeout_s: float = 300.0, workers: int | None = None) -> TestReport:
         """Run the product's pytest suite and `ruff check`; the report says what passed and what did not.

@@ -1,0 +1,137 @@
+"""The build recorder: the one way a lifecycle stage's facts and provenance are written.
+
+Each method records what one stage made (the nodes of the build's trace) and the PROV activity
+that made them, associated with the stage's agent from the stage table and informed by the
+activity before it. The stage functions of a real build and the sample builds of the demo,
+the tests and the benchmarks both write through it, so both describe a build the same way.
+References to earlier stages are the build's deterministic IRIs, so each stage can be recorded
+on its own (into its own facts) and the union is the whole build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from graph.facts import ProductFacts
+from graph.provenance import record_activity
+from ontology.lifecycle import ACTIVITIES
+from ontology.models import Blueprint, Intent, Requirement
+from ontology.namespaces import FAC
+
+__all__ = ["BuildRecorder", "Signal"]
+
+Signal = tuple[str, str, float, str]
+"""A telemetry figure: (metric, route, value, key); `key` names it uniquely within the build."""
+
+_ORDER = list(ACTIVITIES)
+
+
+class BuildRecorder:
+    """Records stages of one product build into `facts`."""
+
+    def __init__(self, facts: ProductFacts) -> None:
+        self.facts = facts
+
+    def _activity(
+        self,
+        name: str,
+        started: dt.datetime,
+        ended: dt.datetime | None,
+        used: Iterable[str],
+        generated: Iterable[str],
+    ) -> str:
+        stage = ACTIVITIES[name]
+        assert stage.agent is not None  # every activity of the table names its agent
+        i = _ORDER.index(name)
+        informed_by = self.facts.iri("activity", _ORDER[i - 1]) if i else None
+        return record_activity(self.facts, name, stage.agent, started, ended, used, generated, informed_by)
+
+    def intent(self, name: str, text: str, revision: int) -> str:
+        """The product at this revision and the intent a person submitted (no activity: a person did it)."""
+        f = self.facts
+        product = f.product_node(name, text, revision)
+        intent = f.intent(Intent(text=text, tenant=f.tenant, product=f.product))
+        f.link(product, FAC.hasIntent, intent)
+        return intent
+
+    def requirements(
+        self, requirements: Sequence[Requirement], started: dt.datetime, ended: dt.datetime | None
+    ) -> list[str]:
+        """What the analyst read from the intent: one node per requirement statement."""
+        f = self.facts
+        intent = f.iri("intent")
+        found = [f.requirement(intent, i, req) for i, req in enumerate(requirements)]
+        self._activity("analysis", started, ended, used=[intent], generated=found)
+        return found
+
+    def blueprint(
+        self, blueprint: Blueprint, started: dt.datetime, ended: dt.datetime | None, used: Iterable[str] = ()
+    ) -> str:
+        """The architect's blueprint; `used` names what else it was designed from (patterns, past products)."""
+        f = self.facts
+        bp = f.blueprint(blueprint)
+        f.link(f.iri("product"), FAC.hasBlueprint, bp)
+        self._activity("design", started, ended, used=[f.iri("intent"), *used], generated=[bp])
+        return bp
+
+    def artifacts(
+        self,
+        files: Iterable[tuple[str, str, int]],
+        pack: str,
+        version: str,
+        started: dt.datetime,
+        ended: dt.datetime | None,
+    ) -> list[str]:
+        """The rendered files as (path, sha256, size), rendered from the blueprint with template `pack`@`version`."""
+        f = self.facts
+        pack_iri = f.template_pack(pack, version)
+        made = f.artifacts(files, f.iri("blueprint"), pack_iri)
+        self._activity("generation", started, ended, used=[f.iri("blueprint"), pack_iri], generated=made)
+        return made
+
+    def validation(
+        self,
+        passed: bool,
+        tests_passed: int,
+        tests_failed: int,
+        lint_findings: int,
+        artifacts: int,
+        started: dt.datetime,
+        ended: dt.datetime | None,
+    ) -> str:
+        """The validation report over the build's `artifacts` files."""
+        f = self.facts
+        report = f.validation(f.iri("blueprint"), passed, tests_passed, tests_failed, lint_findings)
+        used = [f.iri("artifact", str(i)) for i in range(artifacts)]
+        self._activity("validation", started, ended, used=used, generated=[report])
+        return report
+
+    def release(
+        self, revision: int, commit: str, tag: str | None, started: dt.datetime, ended: dt.datetime | None
+    ) -> str:
+        """The release of `revision`: its commit and tag."""
+        f = self.facts
+        release = f.release(f.iri("product"), f.iri("validation"), revision, commit, tag)
+        self._activity("release", started, ended, used=[f.iri("validation")], generated=[release])
+        return release
+
+    def deployment(
+        self, revision: int, env: str, url: str, status: str, started: dt.datetime, ended: dt.datetime | None
+    ) -> str:
+        """The release of `revision` running in environment `env` at `url`."""
+        f = self.facts
+        release = f.iri("release", str(revision))
+        deployment = f.deployment(release, env, url, status)
+        self._activity("deployment", started, ended, used=[release], generated=[deployment])
+        return deployment
+
+    def telemetry(
+        self, env: str, signals: Iterable[Signal], started: dt.datetime, ended: dt.datetime | None
+    ) -> list[str]:
+        """The figures observed on the deployment in `env`."""
+        f = self.facts
+        deployment = f.iri("deployment", env)
+        made = [f.signal(deployment, metric, route, value, key) for metric, route, value, key in signals]
+        self._activity("observation", started, ended, used=[deployment], generated=made)
+        return made

@@ -1,0 +1,130 @@
+"""What every stage does around its work: lineage events, its status and time, its facts, and reuse.
+
+A stage's result carries a `fingerprint` of everything it was made from (the code version and
+its inputs). When the stored result of the same product has the same fingerprint (and is still
+valid), the stage reuses it and does no work: this is what makes a rebuild of an unchanged
+product a no-op (no new commit, no restart).
+
+Why not Dagster's data versions alone: a run that materializes an asset always executes its
+body, whatever the versions say (they mark staleness in the UI and drive automation, they do not
+skip a step that was asked for), and some results are reusable only while the world still
+matches them (the rendered tree on disk, the env branch in git, the process still answering),
+which no version of the inputs can tell. So the stage decides; the asset reports the fingerprint
+as its data version, so Dagster's staleness view agrees with what the stage did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from graph.facts import ProductFacts
+from graph.recorder import BuildRecorder
+from infra.lifecycle.context import StageContext
+from infra.lifecycle.results import StageResult
+from infra.lineage import run_id as lineage_run_id
+from ontology.lifecycle import stage as stage_row
+
+__all__ = ["CODE_VERSION", "StageRun", "fingerprint", "now"]
+
+CODE_VERSION = "1"
+"""Part of every fingerprint: raise it when a stage's work changes so that stored results are redone."""
+
+R = TypeVar("R", bound=StageResult)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of JSON-able parts."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class StageRun:
+    """One stage of one product's build: lineage START/COMPLETE/FAIL, its status and time in the control
+    database, its facts (kept per stage, published after the stages the table says), and reuse."""
+
+    def __init__(self, context: StageContext, name: str) -> None:
+        self.context = context
+        self.name = name
+        self.row = stage_row(name)
+
+    def recorder(self, trace_id: str) -> BuildRecorder:
+        """A recorder over empty facts for this stage of build `trace_id`."""
+        return BuildRecorder(self.context.workspace.facts(trace_id))
+
+    def record(self, facts: ProductFacts) -> None:
+        """Keep this stage's facts (replacing an earlier run's); the graph gets them after the table's last stage,
+        or earlier when a stage fails or a blocking check stops the build."""
+        self.context.workspace.save_facts(self.name, facts)
+        if self.row.publishes:
+            self.publish(facts.trace_id)
+
+    def publish(self, trace_id: str) -> None:
+        """Replace the product's graph with every stage's facts recorded so far."""
+        self.context.workspace.publish(self.context.graph(), trace_id)
+
+    def previous(self, fp: str, model: type[R], still_valid: Callable[[R], bool] = lambda _: True) -> R | None:
+        """The stored result of this stage if it was made from the same inputs (and is still valid)."""
+        stored = self.context.workspace.load_output(self.name)
+        if stored is None or stored.get("fingerprint") != fp:
+            return None
+        try:
+            old = model.model_validate(stored)
+        except ValueError:
+            return None  # stored by an older version of the stage: redo it
+        if not still_valid(old):
+            return None
+        self.context.log(f"{self.name}: unchanged inputs, reusing the stored result")
+        return self.keep(old.model_copy(update={"reused": True}))
+
+    def keep(self, result: R) -> R:
+        """Store the stage's result in the product's workspace (where the next stages and surfaces read it).
+
+        A result whose blocking checks found issues stops the build: the chain so far goes into the graph."""
+        self.context.workspace.save_output(self.name, result.model_dump(mode="json"))
+        if any(result.check_issues().values()):
+            self.publish(result.trace_id)
+        return result
+
+    @contextmanager
+    def running(self, trace_id: str) -> Iterator[None]:
+        """Wrap the stage's work: lineage events, stage status and duration, failures recorded."""
+        ctx = self.context
+        lineage = ctx.lineage()
+        common: dict[str, Any] = {
+            "job": self.name,
+            "run_id": lineage_run_id(ctx.run_id, self.name, ctx.partition),
+            "tenant": ctx.tenant,
+            "product": ctx.product,
+            "trace_id": trace_id,
+            "inputs": list(self.row.lineage_inputs),
+            "outputs": [self.name],
+            "dagster_run_id": ctx.run_id,
+        }
+        lineage.emit("START", **common)
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException as exc:
+            lineage.emit("FAIL", **common, error=f"{type(exc).__name__}: {exc}"[:2000])
+            self._status("failed", time.perf_counter() - started)
+            if isinstance(exc, Exception):
+                try:  # the chain so far goes into the graph; the stage's own error is what gets reported
+                    self.publish(trace_id)
+                except Exception as publish_error:
+                    ctx.log(f"{self.name}: the facts so far were not written: {publish_error}")
+            raise
+        lineage.emit("COMPLETE", **common)
+        self._status("done", time.perf_counter() - started)
+
+    def _status(self, status: str, seconds: float) -> None:
+        self.context.control.set_stage(self.context.tenant, self.context.product, self.name, status, round(seconds, 3))

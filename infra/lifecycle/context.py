@@ -1,0 +1,145 @@
+"""What a stage function runs with: the product, the factory home and the services under it.
+
+A `StageContext` is made by whoever runs a stage: the Dagster assets (from their resources),
+a test (on a temporary home) or any other executor. Heavy services (the knowledge graph with its
+embedding model, the planner) are made once per process and home and shared between stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generators.agents.engineer import Engineer
+from generators.agents.tester import Tester
+from generators.packs import list_packs, load_pack
+from infra.control import ControlPlane
+from infra.gitops import ProductRepository
+from infra.insights import load_insights
+from infra.lineage import LineageEmitter
+from infra.runtime import LocalRuntime
+from infra.workspace import ProductWorkspace
+from ontology.refs import ProductRef
+
+if TYPE_CHECKING:  # the engines load when a stage first needs them, not when the lifecycle is imported
+    from generators.pipeline import Planner
+    from graph.embeddings import SentenceEmbedder
+    from graph.knowledge_graph import KnowledgeGraph
+
+__all__ = ["StageContext", "StageSettings", "shared_embedder", "shared_knowledge_graph", "shared_planner"]
+
+
+@cache
+def shared_embedder() -> SentenceEmbedder:
+    """The embedding model, one per process: it is the same for every home, and loading it takes a while."""
+    from graph.embeddings import SentenceEmbedder
+
+    return SentenceEmbedder()
+
+
+@cache
+def shared_knowledge_graph(home: Path) -> KnowledgeGraph:
+    """The knowledge graph under `home`, one per process and home."""
+    from graph.knowledge_graph import KnowledgeGraph
+
+    return KnowledgeGraph(home, embedder=shared_embedder())
+
+
+@cache
+def shared_planner(home: Path) -> Planner:
+    """The planner (analyst and architect) over the knowledge graph under `home`, one per process."""
+    from generators.pipeline import Planner
+
+    return Planner.from_env(shared_knowledge_graph(home))
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """How stages run: what the Dagster resources configure, with the same defaults."""
+
+    database_url: str = ""
+    """A SQLAlchemy URL for the control database; empty: $FACTORY_DATABASE_URL, else SQLite under the home."""
+    lineage_url: str = ""
+    """Where OpenLineage events go over HTTP; empty: $OPENLINEAGE_URL, else the file under the home."""
+    template: str = "fastapi-service"
+    template_version: str = ""
+    """Empty: the installed version with the best pass rate in the factory insights, else the latest."""
+    test_timeout_s: float = 300.0
+    smoke_rounds: int = 2
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass
+class StageContext:
+    """One product's build under `home`: the services its stages use."""
+
+    home: Path
+    tenant: str
+    product: str
+    run_id: str = ""
+    """The id of the run this stage is part of (the Dagster run id); lineage run ids derive from it."""
+    settings: StageSettings = field(default_factory=StageSettings)
+    log: Callable[[str], None] = _ignore
+    knowledge_graph: Callable[[], KnowledgeGraph] | None = None
+    """Where the knowledge graph comes from; None: the one shared per process and home."""
+    planner_source: Callable[[], Planner] | None = None
+    """Where the planner comes from; None: one over `knowledge_graph` if given, else the one shared per process."""
+
+    def __post_init__(self) -> None:
+        self.ref = ProductRef(self.tenant, self.product)  # validated once, here
+
+    @property
+    def partition(self) -> str:
+        """The product as a partition key: `<tenant>.<product>`."""
+        return f"{self.tenant}.{self.product}"
+
+    @cached_property
+    def control(self) -> ControlPlane:
+        return ControlPlane(self.settings.database_url or None, self.home)
+
+    @cached_property
+    def workspace(self) -> ProductWorkspace:
+        return ProductWorkspace(self.home, self.tenant, self.product)
+
+    def graph(self) -> KnowledgeGraph:
+        return self.knowledge_graph() if self.knowledge_graph else shared_knowledge_graph(self.home)
+
+    def planner(self) -> Planner:
+        if self.planner_source:
+            return self.planner_source()
+        if self.knowledge_graph:
+            from generators.pipeline import Planner
+
+            return Planner.from_env(self.knowledge_graph())
+        return shared_planner(self.home)
+
+    def repository(self) -> ProductRepository:
+        return ProductRepository(self.home, self.tenant, self.product)
+
+    def runtime(self) -> LocalRuntime:
+        return LocalRuntime(self.home)
+
+    def lineage(self) -> LineageEmitter:
+        return LineageEmitter(self.home, self.settings.lineage_url or None)
+
+    def engineer(self) -> Engineer:
+        return Engineer()
+
+    def tester(self) -> Tester:
+        return Tester()
+
+    def template_pack(self) -> tuple[str, str]:
+        """The pack (name, version) to render with: the configured version, else the installed version
+        with the best pass rate in the factory insights, else the latest installed one."""
+        name = self.settings.template
+        if self.settings.template_version:
+            return name, self.settings.template_version
+        versions = [p.version for p in list_packs() if p.name == name]
+        best = load_insights(self.home).best_version(name, versions)
+        return name, best or load_pack(name).version

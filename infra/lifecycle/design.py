@@ -1,0 +1,139 @@
+"""The design stages: the submitted intent, the analyst's requirements and the architect's blueprint."""
+
+from __future__ import annotations
+
+from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
+from generators.pipeline import Analysis
+from generators.policy import policy_findings
+from infra.insights import load_insights
+from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
+from infra.lifecycle.context import StageContext
+from infra.lifecycle.results import BlueprintResult, IntentResult, RequirementsResult
+from ontology.errors import InvalidInputError, NotFoundError
+from ontology.models import Blueprint, Requirements
+from ontology.refs import new_trace_id
+
+__all__ = ["BLUEPRINT_CHECKS", "blueprint", "intent", "requirements"]
+
+BLUEPRINT_CHECKS = {
+    "blueprint_conforms": "The blueprint satisfies the SHACL shapes and the cross-reference rules.",
+    "policy": "Attributes that hold personal data are flagged pii.",
+}
+"""The blueprint's blocking checks: name -> what it checks."""
+
+
+def intent(ctx: StageContext) -> IntentResult:
+    """The business intent submitted for this product (its latest revision), with the build's trace id.
+
+    Every later stage carries this trace id; a changed intent starts a new revision and a new trace.
+    """
+    stage = StageRun(ctx, "intent")
+    record = ctx.control.latest_intent(ctx.tenant, ctx.product)
+    if record is None or record.id is None:
+        raise NotFoundError(f"no intent submitted for {ctx.tenant}/{ctx.product}: submit one with factory build")
+    trace_id = record.trace_id or new_trace_id()
+    ctx.control.set_intent_status(record.id, "building", trace_id=trace_id, run_id=ctx.run_id)
+    fp = fingerprint(CODE_VERSION, record.id, record.revision, record.text, record.blueprint_yaml, trace_id)
+    with stage.running(trace_id):
+        old = stage.previous(fp, IntentResult)
+        if old is not None:
+            return old
+        earlier = ctx.workspace.load_output("intent")
+        if earlier is None or earlier.get("trace_id") != trace_id:
+            ctx.workspace.clear_facts()  # a new revision: the old build's facts are replaced
+        rec = stage.recorder(trace_id)
+        rec.intent(ctx.product, record.text or "(a blueprint was submitted)", record.revision)
+        stage.record(rec.facts)
+        return stage.keep(
+            IntentResult(
+                tenant=ctx.tenant,
+                product=ctx.product,
+                intent_id=record.id,
+                revision=record.revision,
+                text=record.text,
+                blueprint_yaml=record.blueprint_yaml,
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
+        )
+
+
+def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
+    """What the analyst understood from the intent: entities, attributes, relationships, features and SLOs.
+
+    A submitted blueprint skips the analysis. Findings come from the pattern library and past products.
+    """
+    stage = StageRun(ctx, "requirements")
+    fp = fingerprint(CODE_VERSION, intent.fingerprint)
+    with stage.running(intent.trace_id):
+        old = stage.previous(fp, RequirementsResult)
+        if old is not None:
+            return old
+        started = now()
+        found: Requirements | None = None
+        source, fallback = "blueprint", None
+        if not intent.blueprint_yaml:
+            analysis = ctx.planner().analyse(intent.text, ctx.tenant)
+            found, source, fallback = analysis.requirements, analysis.source, analysis.fallback
+        statements = found.statements() if found else []
+        rec = stage.recorder(intent.trace_id)
+        rec.requirements(statements, started, now())
+        stage.record(rec.facts)
+        return stage.keep(
+            RequirementsResult(
+                requirements=found,
+                statements=[s.statement for s in statements],
+                source=source,
+                fallback=fallback,
+                trace_id=intent.trace_id,
+                fingerprint=fp,
+            )
+        )
+
+
+def blueprint(ctx: StageContext, intent: IntentResult, requirements: RequirementsResult) -> BlueprintResult:
+    """The product's blueprint: bounded contexts, entities, attributes, relationships, features and SLOs.
+
+    Designed by the architect from the requirements, the pattern library and similar past products
+    (or taken from a submitted blueprint); checked against the SHACL shapes and the factory policy.
+    """
+    stage = StageRun(ctx, "blueprint")
+    trace_id = intent.trace_id
+    fp = fingerprint(CODE_VERSION, requirements.fingerprint)
+    path = ctx.workspace.blueprint_path
+    with stage.running(trace_id):
+        old = stage.previous(fp, BlueprintResult)
+        if old is not None:
+            return old
+        started = now()
+        used: list[str] = []
+        notes: list[str] = []
+        bp: Blueprint
+        if intent.blueprint_yaml:
+            bp = load_blueprint(intent.blueprint_yaml)
+            if (bp.tenant, bp.slug) != (ctx.tenant, ctx.product):
+                raise InvalidInputError(f"the blueprint is for {bp.tenant}/{bp.slug}, not {ctx.tenant}/{ctx.product}")
+        else:
+            if requirements.requirements is None:
+                raise InvalidInputError("no requirements to design from: the intent was not analysed")
+            analysis = Analysis(requirements.requirements, requirements.source, requirements.fallback)
+            outcomes = load_insights(ctx.home).patterns
+            proposal = ctx.planner().design(analysis, ctx.tenant, ctx.product, outcomes)
+            bp, used, notes = proposal.blueprint, proposal.used, proposal.notes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_blueprint(bp))
+        rec = stage.recorder(trace_id)
+        rec.blueprint(bp, started, now(), used=used)
+        stage.record(rec.facts)
+        return stage.keep(
+            BlueprintResult(
+                blueprint=bp,
+                hash=bp.hash,
+                notes=notes,
+                used=used,
+                path=str(path),
+                checks={"blueprint_conforms": blueprint_issues(bp) + shacl_issues(bp), "policy": policy_findings(bp)},
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
+        )

@@ -1,0 +1,95 @@
+"""The generation stages: the rendered source tree and its validation (tests, lint, tenant scoping)."""
+
+from __future__ import annotations
+
+from generators.policy import policy_findings
+from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
+from infra.lifecycle.context import StageContext
+from infra.lifecycle.results import ArtifactsResult, BlueprintResult, ValidationResult
+from infra.workspace import tree_digest
+
+__all__ = ["VALIDATION_CHECKS", "artifacts", "validation"]
+
+VALIDATION_CHECKS = {
+    "tests_pass": "The product's own test suite passes.",
+    "lint_clean": "ruff finds nothing in the generated code.",
+    "tenant_scoped": "Every generated table is scoped by tenant_id.",
+}
+"""The validation's blocking checks: name -> what it checks."""
+
+
+def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
+    """The product's source tree, rendered from the blueprint with a versioned template pack.
+
+    Service code, tests, Dockerfile, Kubernetes manifests per environment, CI workflow and README;
+    the same blueprint and pack version always give byte-identical files.
+    """
+    stage = StageRun(ctx, "artifacts")
+    trace_id = blueprint.trace_id
+    pack = ctx.template_pack()
+    fp = fingerprint(CODE_VERSION, blueprint.fingerprint, pack)
+    render_dir = ctx.workspace.render_dir
+    with stage.running(trace_id):
+        old = stage.previous(fp, ArtifactsResult, lambda o: tree_digest(render_dir, o.files) == o.tree_hash)
+        if old is not None:
+            return old
+        started = now()
+        result = ctx.engineer().render(blueprint.blueprint, ctx.workspace.reset_render(), trace_id, pack)
+        rec = stage.recorder(trace_id)
+        rec.artifacts(((x.path, x.sha256, x.size) for x in result.files), result.pack, result.version, started, now())
+        stage.record(rec.facts)
+        listing = [x.path for x in result.files]
+        return stage.keep(
+            ArtifactsResult(
+                dir=str(render_dir),
+                template=f"{result.pack}@{result.version}",
+                files=listing,
+                bytes=sum(x.size for x in result.files),
+                tree_hash=tree_digest(render_dir, listing),
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
+        )
+
+
+def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: ArtifactsResult) -> ValidationResult:
+    """The validation report: the generated test suite's results, lint findings and the tenant-scoping policy.
+
+    A failing check blocks the release.
+    """
+    stage = StageRun(ctx, "validation")
+    trace_id = artifacts.trace_id
+    fp = fingerprint(CODE_VERSION, artifacts.fingerprint, artifacts.tree_hash)
+    with stage.running(trace_id):
+        old = stage.previous(fp, ValidationResult)
+        if old is not None:
+            return old
+        started = now()
+        root = ctx.workspace.render_dir
+        report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s)
+        tenancy = policy_findings(blueprint.blueprint, root)
+        passed = report.ok and not tenancy
+        rec = stage.recorder(trace_id)
+        failed = report.failed + report.errors
+        rec.validation(passed, report.passed, failed, len(report.lint), len(artifacts.files), started, now())
+        stage.record(rec.facts)
+        broken = report.failed or report.errors or report.timed_out or not report.passed
+        lint = [f"{x.path}:{x.line} {x.code} {x.message}" for x in report.lint]
+        return stage.keep(
+            ValidationResult(
+                passed=report.passed,
+                failed=report.failed,
+                errors=report.errors,
+                skipped=report.skipped,
+                duration_s=report.duration_s,
+                lint=lint,
+                ok=passed,
+                checks={
+                    "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
+                    "lint_clean": lint,
+                    "tenant_scoped": tenancy,
+                },
+                trace_id=trace_id,
+                fingerprint=fp,
+            )
+        )

@@ -1,0 +1,248 @@
+"""Each lifecycle stage as a plain function call on a temporary factory home, without Dagster.
+
+One home serves the module: the stages run in table order, each test checks one stage's result
+and what it wrote (facts, control database, git, the running service), as the build would.
+The real analyst, architect, engineer and tester run, git and the local runtime are real.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from graph import KnowledgeGraph
+from infra import runtime
+from infra.control import ControlPlane
+from infra.gitops import ProductRepository
+from infra.lifecycle import STAGES, StageContext, StageResult, delivery, design, generation, observation, run_stage
+from infra.lifecycle.results import (
+    ArtifactsResult,
+    BlueprintResult,
+    DeploymentResult,
+    IntentResult,
+    KnowledgeResult,
+    ReleaseResult,
+    RequirementsResult,
+    TelemetryResult,
+    ValidationResult,
+)
+from infra.lineage import read_events
+from ontology.errors import FactoryError, InvalidInputError, NotFoundError
+from ontology.lifecycle import ARCHITECT
+from tests.product_blueprints import clinic
+
+pytestmark = pytest.mark.slow
+
+INTENT = "A helpdesk where customers open support tickets."
+
+
+class Build:
+    """The module's product: its context and each stage's result so far."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        graph = KnowledgeGraph(home, embedder=None)
+        self.ctx = StageContext(home, "acme", "helpdesk", run_id="run-1", knowledge_graph=lambda: graph)
+        self.results: dict[str, StageResult] = {}
+
+    def run(self, name: str) -> Any:
+        self.results[name] = run_stage(self.ctx, name, self.results)
+        return self.results[name]
+
+    def facts(self, stage: str) -> Path:
+        return self.ctx.workspace.root / "facts" / f"{stage}.nq"
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    home = tmp_path_factory.mktemp("stages") / "home"
+    ControlPlane(None, home).submit_intent("acme", "helpdesk", INTENT)
+    product = Build(home)
+    yield product
+    for d in ControlPlane(None, home).deployments(None):
+        if d.pid and d.workdir:
+            runtime.stop(d.pid, Path(d.workdir))
+
+
+def test_a_product_without_an_intent_is_refused(tmp_path: Path) -> None:
+    ctx = StageContext(tmp_path, "acme", "nothing", knowledge_graph=lambda: KnowledgeGraph(tmp_path, embedder=None))
+    with pytest.raises(NotFoundError, match="no intent submitted for acme/nothing"):
+        design.intent(ctx)
+
+
+def test_a_context_refuses_a_bad_product_name(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="invalid product"):
+        StageContext(tmp_path, "acme", "../etc")
+
+
+def test_intent_starts_a_traced_build(build: Build) -> None:
+    result = build.run("intent")
+    assert isinstance(result, IntentResult) and not result.reused
+    assert (result.tenant, result.product, result.revision, result.text) == ("acme", "helpdesk", 1, INTENT)
+    record = build.ctx.control.latest_intent("acme", "helpdesk")
+    assert record is not None and record.status == "building" and record.trace_id == result.trace_id
+    assert build.facts("intent").stat().st_size > 0
+    events = [e for e in read_events(build.home) if e["job"]["name"] == "intent"]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+
+
+def test_requirements_come_from_the_analyst(build: Build) -> None:
+    result = build.run("requirements")
+    assert isinstance(result, RequirementsResult)
+    assert result.requirements is not None and result.source == "deterministic"
+    assert "support_ticket" in {e.name for e in result.requirements.entities}
+    assert result.statements and result.trace_id == build.results["intent"].trace_id
+
+
+def test_blueprint_is_designed_written_and_checked(build: Build) -> None:
+    result = build.run("blueprint")
+    assert isinstance(result, BlueprintResult)
+    assert "support_ticket" in {e.name for e in result.blueprint.entities}
+    assert result.check_issues() == {"blueprint_conforms": [], "policy": []}
+    assert Path(result.path).read_text().startswith(("name:", "slug:", "tenant:", "description:", "version:"))
+    assert build.facts("blueprint").stat().st_size > 0  # kept for the graph, published at the end
+
+
+def test_a_blueprint_that_fails_a_blocking_check_publishes_the_chain_so_far(tmp_path: Path) -> None:
+    data = clinic().model_copy(update={"tenant": "initech", "slug": "leaky"}).model_dump(mode="json")
+    for entity in data["entities"]:
+        for attr in entity["attributes"]:
+            attr["pii"] = False  # personal data left unflagged breaks the policy
+    home = tmp_path / "leaky"
+    ControlPlane(None, home).submit_intent("initech", "leaky", "", blueprint_yaml=yaml.safe_dump(data))
+    graph = KnowledgeGraph(home, embedder=None)
+    ctx = StageContext(home, "initech", "leaky", knowledge_graph=lambda: graph)
+    intent = design.intent(ctx)
+    result = design.blueprint(ctx, intent, design.requirements(ctx, intent))
+    assert result.check_issues()["policy"] and not result.check_issues()["blueprint_conforms"]
+    steps = graph.trace(result.trace_id, "initech")
+    assert {s.stage for s in steps} == {"intent", "blueprint"}  # a submitted blueprint has no requirements
+    assert {s.agent for s in steps if s.stage == "blueprint"} == {ARCHITECT.iri}
+
+
+def test_a_submitted_blueprint_for_another_product_is_refused(build: Build, tmp_path: Path) -> None:
+    bp = build.ctx.workspace.blueprint_path.read_text()
+    home = tmp_path / "other"
+    ControlPlane(None, home).submit_intent("acme", "other", "", blueprint_yaml=bp)
+    ctx = StageContext(home, "acme", "other", knowledge_graph=lambda: KnowledgeGraph(home, embedder=None))
+    intent = design.intent(ctx)
+    requirements = design.requirements(ctx, intent)
+    assert requirements.requirements is None and requirements.source == "blueprint"
+    with pytest.raises(InvalidInputError, match="the blueprint is for acme/helpdesk, not acme/other"):
+        design.blueprint(ctx, intent, requirements)
+    assert ctx.control.product("acme", "other").stage_map()["blueprint"] == "failed"  # type: ignore[union-attr]
+
+
+def test_artifacts_are_rendered_and_reused_while_the_tree_is_unchanged(build: Build) -> None:
+    result = build.run("artifacts")
+    assert isinstance(result, ArtifactsResult) and not result.reused
+    assert "app/main.py" in result.files and (Path(result.dir) / "app/main.py").is_file()
+    assert result.template.startswith("fastapi-service@")
+    again = generation.artifacts(build.ctx, build.results["blueprint"])  # type: ignore[arg-type]
+    assert again.reused and again.tree_hash == result.tree_hash
+    (Path(result.dir) / "app/main.py").write_text("# changed\n")
+    rendered = generation.artifacts(build.ctx, build.results["blueprint"])  # type: ignore[arg-type]
+    assert not rendered.reused and rendered.tree_hash == result.tree_hash  # the same blueprint renders the same
+
+
+def test_validation_runs_the_products_own_tests(build: Build) -> None:
+    result = build.run("validation")
+    assert isinstance(result, ValidationResult)
+    assert result.ok and result.passed > 0 and result.failed == result.errors == 0
+    assert result.check_issues() == {"tests_pass": [], "lint_clean": [], "tenant_scoped": []}
+
+
+def test_release_refuses_a_failed_validation(build: Build) -> None:
+    failed = build.results["validation"].model_copy(update={"ok": False, "fingerprint": "another"})
+    r = build.results
+    with pytest.raises(FactoryError, match="validation failed"):
+        delivery.release(build.ctx, r["intent"], r["blueprint"], r["artifacts"], failed)  # type: ignore[arg-type]
+
+
+def test_release_commits_tags_and_pushes_env_dev(build: Build) -> None:
+    result = build.run("release")
+    assert isinstance(result, ReleaseResult) and result.created
+    repo = ProductRepository(build.home, "acme", "helpdesk")
+    assert repo.env_head("dev") == result.commit
+    assert repo.trailers(result.commit)["Factory-Trace-Id"] == result.trace_id
+    assert build.ctx.control.product("acme", "helpdesk").repo_path == str(repo.path)  # type: ignore[union-attr]
+
+
+def test_deployment_runs_the_release_and_a_new_one_replaces_it(build: Build) -> None:
+    result = build.run("deployment")
+    assert isinstance(result, DeploymentResult)
+    assert httpx.get(result.url + "/health", timeout=5).status_code == 200
+    record = build.ctx.control.deployment("acme", "helpdesk")
+    assert record is not None and record.pid == result.pid and record.status == "running"
+    # the same release, still healthy: left running
+    same = delivery.deployment(build.ctx, build.results["intent"], build.results["release"])  # type: ignore[arg-type]
+    assert same.reused and same.pid == result.pid
+    # blue/green: the new process starts and is recorded before the old one is stopped
+    service = delivery.swap(build.ctx, record, result.commit, result.trace_id, 1)
+    assert service.pid != result.pid and httpx.get(service.url + "/health", timeout=5).status_code == 200
+    deadline = time.monotonic() + 10
+    while runtime.alive(result.pid, Path(result.workdir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not runtime.alive(result.pid, Path(result.workdir))
+    assert build.ctx.control.deployment("acme", "helpdesk").pid == service.pid  # type: ignore[union-attr]
+    # the recorded deployment is no longer the stored result's: the stage starts it again
+    again = build.run("deployment")
+    assert not again.reused and httpx.get(again.url + "/health", timeout=5).status_code == 200
+
+
+def test_telemetry_measures_the_service_against_its_objectives(build: Build) -> None:
+    result = build.run("telemetry")
+    assert isinstance(result, TelemetryResult)
+    assert result.requests > 0 and result.spans >= result.requests
+    assert result.overall.p95_ms >= result.overall.p50_ms > 0
+    assert result.objectives == build.results["blueprint"].blueprint.slo  # type: ignore[attr-defined]
+    assert {r.route for r in result.routes} and not result.unexpected
+
+
+def test_knowledge_records_the_whole_chain_and_the_build(build: Build) -> None:
+    result = build.run("knowledge")
+    assert isinstance(result, KnowledgeResult)
+    chain = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"]
+    assert result.stages == sorted(chain)
+    steps = build.ctx.graph().trace(result.trace_id, "acme")  # published once, after the last stage
+    assert [s for s in chain if s not in {step.stage for step in steps}] == []
+    assert {s.agent for s in steps if s.stage == "blueprint"} == {ARCHITECT.iri}
+    control = build.ctx.control
+    assert [b.trace_id for b in control.builds("acme")] == [result.trace_id]
+    assert control.latest_intent("acme", "helpdesk").status == "built"  # type: ignore[union-attr]
+    assert control.product("acme", "helpdesk").status == "built"  # type: ignore[union-attr]
+
+
+def test_every_stage_reuses_its_result_when_nothing_changed(build: Build) -> None:
+    commit = build.results["release"].commit  # type: ignore[attr-defined]
+    rerun = Build(build.home)
+    rerun.ctx = build.ctx
+    for stage in STAGES:
+        assert rerun.run(stage.name).reused, stage.name
+    assert rerun.results["release"].commit == commit  # type: ignore[attr-defined]
+    assert [b.trace_id for b in build.ctx.control.builds("acme")] == [build.results["intent"].trace_id]
+
+
+def test_the_stage_functions_are_the_tables(build: Build) -> None:
+    functions = {
+        "intent": design.intent,
+        "requirements": design.requirements,
+        "blueprint": design.blueprint,
+        "artifacts": generation.artifacts,
+        "validation": generation.validation,
+        "release": delivery.release,
+        "deployment": delivery.deployment,
+        "telemetry": observation.telemetry,
+        "knowledge": observation.knowledge,
+    }
+    assert {s.name: s.run for s in STAGES} == functions
+    for stage in STAGES:
+        assert stage.result.stage == stage.name
+        assert isinstance(build.results[stage.name], stage.result)
+        assert stage.doc.strip()
