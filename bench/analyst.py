@@ -178,7 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm = next(iter(corpora.values()), [])
     for planner in backends.values():
         if warm and planner.llm is None:
-            planner_run(planner)(warm[0].intent)  # load the model and the parser's data before timing
+            planner_run(planner)(warm[0].intent)  # load the parser's data and the model before timing
+            if embedder is not None:
+                planner.library.nearest("warm up", embedder)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for split, cases in corpora.items():
         out[split] = {}

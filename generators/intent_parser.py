@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
-from generators.lexicon import GENERIC_NOUNS, HAVE_VERBS, IRREGULAR_PAST, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
+from generators.lexicon import GENERIC_NOUNS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
@@ -60,7 +60,9 @@ class NounPhrase:
         """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
         if self.pronoun:
             return self.pronoun in _GENERIC_PRONOUNS
-        return self.head in PRODUCT_HEADS or (self.head in GENERIC_NOUNS and not self.named_by_pattern)
+        if self.head in PRODUCT_HEADS and not self.plural:
+            return True  # 'a booking app' is the product; 'applicants submit applications' are not
+        return self.head in GENERIC_NOUNS and not self.named_by_pattern
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
     for number, sentence in enumerate(sentences(text)):
-        tokens = tag(tokenize(sentence), pattern_words)
+        tokens = tag(tokenize(sentence))
         _SentenceParser(parsed, tokens, number, sentence, pattern_words).run()
     return parsed
 
@@ -122,7 +124,7 @@ class _SentenceParser:
         self.seen_verb = False
 
     def _chunk(self, tokens: list[Token]) -> list[Item]:
-        """Group runs of nouns (with the determiners before them) into noun phrases."""
+        """Group runs of adjectives and nouns ending in a noun (with the determiners before them) into phrases."""
         items: list[Item] = []
         i = 0
         while i < len(tokens):
@@ -130,8 +132,12 @@ class _SentenceParser:
             while j < len(tokens) and tokens[j].tag in ("DET", "MANY", "NUM"):
                 j += 1
             k = j
+            while k < len(tokens) and tokens[k].tag == "ADJ":
+                k += 1
             while k < len(tokens) and tokens[k].tag == "NOUN":
                 k += 1
+            while k > j and tokens[k - 1].tag != "NOUN":
+                k -= 1
             if k > j:
                 lead = tokens[i:j]
                 # "date of birth", "number of seats": one phrase; "rentals of vehicles" stays two
@@ -145,7 +151,8 @@ class _SentenceParser:
                     k += 2
                     while k < len(tokens) and tokens[k].tag == "NOUN":
                         k += 1
-                items.append(self._phrase(tokens[j:k], j, many=is_many(lead), single=_single(lead)))
+                words = tokens[j:k]
+                items.append(self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1])))
                 i = k
             elif tokens[i].tag == "PRON":
                 items.append(self._phrase([], i, pronoun=tokens[i].lower))
@@ -170,6 +177,10 @@ class _SentenceParser:
         cards = [t for t in items if isinstance(t, Token) and t.tag == "CARD"]
         while i < len(items):
             item = items[i]
+            if isinstance(item, NounPhrase) and i == 0 and self._tag(1) == "COLON":
+                item.role = "product"  # a heading: 'Warehouse inventory: warehouses hold bins'
+                i += 2
+                continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group), i
@@ -183,6 +194,9 @@ class _SentenceParser:
             i += 1
         if cards:
             self._cardinality(CARDINALITY_TOKENS[cards[0].lower])
+        if not self.seen_verb:
+            # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
+            self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
 
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
@@ -218,10 +232,13 @@ class _SentenceParser:
             prep = items[i]
             assert isinstance(prep, Token)
             if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
-                if head.head in PRODUCT_HEADS and prep.lower == "for":
+                if head.generic and head.head in PRODUCT_HEADS and prep.lower in ("for", "with", "of"):
                     group, end = self._group(i + 1, as_object=True)
-                    self._mark(group, "audience")
-                    self.audience, self.audience_end = group, end
+                    # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
+                    role: Role = "audience" if prep.lower == "for" else "listed"
+                    self._mark(group, role)
+                    if role == "audience":
+                        self.audience, self.audience_end = group, end
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
@@ -243,7 +260,7 @@ class _SentenceParser:
             and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
         )
         previous = items[i - 1] if i > 0 else None
-        participle = verb.lower != verb.lemma and (verb.lower.endswith("ed") or verb.lower in IRREGULAR_PAST)
+        participle = verb.penn in ("VBN", "VBD")
         if isinstance(previous, NounPhrase) and not before and participle:
             subject = self._resolve([previous])  # "order items chosen from menu items"
         elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:

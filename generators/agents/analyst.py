@@ -23,6 +23,7 @@ from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide
 from ontology.errors import FactoryError, InvalidInputError
+from ontology.identifiers import safe_identifier
 from ontology.models import Attribute, EntityNeed, RelationshipNeed, Requirements
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Analyst(Agent):
         order = sorted(refs, key=lambda pid: (refs[pid].phrase.sentence, refs[pid].phrase.position))
         parts, attributes = self._read_has_lists(parsed, refs)
         resolver.settle(refs, parsed, order)
+        _name_by_words(refs, order)
 
         entities = self._entities(refs, order, parts, notes)
         if not entities:
@@ -104,7 +106,7 @@ class Analyst(Agent):
         attributes: list[tuple[NounPhrase, NounPhrase, str]] = []
         for has in parsed.has_lists:
             owner = refs.get(has.owner.id)
-            owner_pattern = owner.name if owner is not None and owner.how in ("pattern", "synonym") else None
+            owner_pattern = owner.pattern if owner is not None and owner.how in ("pattern", "synonym") else None
             for item in has.items:
                 ref = refs.get(item.id)
                 if ref is None:
@@ -114,7 +116,8 @@ class Analyst(Agent):
                 )
                 is_part = (
                     item.many
-                    or (ref.how == "pattern" and ref.name is not None and ref.name not in ATTRIBUTE_LIKE)
+                    or (item.plural and not item.generic and infer_attribute(" ".join(item.lemmas)).type != "text")
+                    or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
                     or (related and item.plural)
@@ -140,9 +143,8 @@ class Analyst(Agent):
                 continue
             if ref.phrase.role == "item" and pid not in part_ids:
                 continue
-            pattern = self.library.get(ref.pattern) if ref.pattern else None
             how = "explicit" if ref.how == "noun" and ref.phrase.role == "owner" else ref.how
-            label = pattern.label if pattern else " ".join(w.capitalize() for w in ref.matched.split())
+            label = " ".join(w.capitalize() for w in ref.name.split("_"))
             entities[ref.name] = EntityNeed(
                 name=ref.name, label=label, pattern=ref.pattern, matched_by=how, phrase=ref.phrase.text
             )
@@ -253,6 +255,25 @@ class Analyst(Agent):
         return [
             f"similar past {m.kind}: {m.tenant}/{m.product} (cosine {m.score:.2f}) {m.text[:80]!r}" for m in matches
         ]
+
+
+def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
+    """Every entity takes the user's own words, never a pattern's: 'guests' is a guest, its pattern attendee.
+
+    A compound keeps its modifier ('purchase orders', 'stock items'); phrases that found the same
+    pattern are one entity, named as it was first written.
+    """
+    by_pattern: dict[str, str] = {}
+    for pid in sorted(order, key=lambda pid: not refs[pid].strong):  # a heading's word never names an entity
+        ref = refs[pid]
+        words = noun_words(ref.phrase)
+        if ref.name is None or not words:
+            continue
+        try:
+            own = safe_identifier(" ".join(words))
+        except InvalidInputError:
+            continue
+        ref.name = own if ref.pattern is None else by_pattern.setdefault(ref.pattern, own)
 
 
 def _checked(intent_text: str) -> str:
