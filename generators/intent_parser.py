@@ -20,6 +20,8 @@ LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per")
+_OWN_PREPS = words("with for of at from to")
+"""Prepositions whose noun is a thing of its own ('invoices with line items'), not a circumstance ('in May')."""
 _BLANK = Token("", "", "", "")
 _GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
 
@@ -185,6 +187,9 @@ class _SentenceParser:
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group), i
                 self._mark(self.last_group, "other")
+                persona = i == 2 and self._token(0).lower == "as"  # 'As a dispatcher I want ...'
+                if persona or (self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB"):
+                    self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
                 continue
@@ -243,8 +248,10 @@ class _SentenceParser:
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
                 for resolved in self._resolve([target]):
-                    # "data in one place": what hangs off a generic word is no sign of an entity
-                    self._mark([resolved], "aside" if head.generic else "attached")
+                    # "data in one place": what hangs off a generic word is no sign of an entity;
+                    # "applications to funding programs", "grants with disbursements": things of their own
+                    role: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
+                    self._mark([resolved], role)
                     self._link(head, resolved, "with", prep.lower, None)
                 return self._attachments(target, i + 2)
         return i

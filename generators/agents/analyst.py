@@ -23,7 +23,7 @@ from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide
 from ontology.errors import FactoryError, InvalidInputError
-from ontology.identifiers import safe_identifier
+from ontology.identifiers import label_of, safe_identifier
 from ontology.models import Attribute, EntityNeed, RelationshipNeed, Requirements
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class Analyst(Agent):
             if ref.phrase.role == "item" and pid not in part_ids:
                 continue
             how = "explicit" if ref.how == "noun" and ref.phrase.role == "owner" else ref.how
-            label = " ".join(w.capitalize() for w in ref.name.split("_"))
+            label = label_of(" ".join(w.capitalize() for w in noun_words(ref.phrase) or ref.name.split("_")))
             entities[ref.name] = EntityNeed(
                 name=ref.name, label=label, pattern=ref.pattern, matched_by=how, phrase=ref.phrase.text
             )
@@ -261,7 +261,8 @@ def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
     """Every entity takes the user's own words, never a pattern's: 'guests' is a guest, its pattern attendee.
 
     A compound keeps its modifier ('purchase orders', 'stock items'); phrases that found the same
-    pattern are one entity, named as it was first written.
+    pattern with the same head word are one entity ('pet owners' and 'owners'), named as first written;
+    two words for one pattern stay two entities ('treatments and prescriptions').
     """
     by_pattern: dict[str, str] = {}
     for pid in sorted(order, key=lambda pid: not refs[pid].strong):  # a heading's word never names an entity
@@ -273,7 +274,7 @@ def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
             own = safe_identifier(" ".join(words))
         except InvalidInputError:
             continue
-        ref.name = own if ref.pattern is None else by_pattern.setdefault(ref.pattern, own)
+        ref.name = own if ref.pattern is None else by_pattern.setdefault(f"{ref.pattern} {words[-1]}", own)
 
 
 def _checked(intent_text: str) -> str:
