@@ -237,7 +237,8 @@ class _SentenceParser:
             prep = items[i]
             assert isinstance(prep, Token)
             if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
-                if head.generic and head.head in PRODUCT_HEADS and prep.lower in ("for", "with", "of"):
+                product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
+                if head.generic and (product or prep.lower == "with"):
                     group, end = self._group(i + 1, as_object=True)
                     # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
                     role: Role = "audience" if prep.lower == "for" else "listed"

@@ -46,11 +46,13 @@ def clean_intent(text: str) -> tuple[str, int]:
 
 
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+(?!\d)|[.!?;]+(?=\s|$)|\n+")
+_WRAPPED = re.compile(r"(?<=[^\s.!?;:])[ \t]*\n[ \t]*(?=[a-z(])|(?<=[,])[ \t]*\n[ \t]*(?=[^\s\-*•\d])")
+"""A line break inside a sentence: a wrapped line goes on in lowercase, or after a comma, without a bullet."""
 
 
 def sentences(text: str) -> list[str]:
-    """Split on sentence ends, semicolons and line breaks; decimals such as 99.9 stay whole."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Split on sentence ends, semicolons, bullets and blank lines; wrapped lines and decimals (99.9) stay whole."""
+    return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
@@ -196,6 +198,19 @@ def tag(words: list[str]) -> list[Token]:
     for lower, p in zip(lowers, penn, strict=True):
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
+        if tags[i] == "TO" and _next(tags, i) == "NOUN" and _can_be(lowers[i + 1], "VERB"):
+            if (
+                i + 2 < len(tags)
+                and tags[i + 2] in _NOUN_PHRASE_START | {"PREP", "PART"}
+                and i
+                and tags[i - 1]
+                in (
+                    "VERB",
+                    "AUX",
+                    "PRON",
+                )
+            ):
+                tags[i + 1] = "VERB"  # 'I want to sign the consent form'
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)
@@ -244,7 +259,13 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             subject_plural = prev == "PRON" or (prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1])
             if no_verb_yet and not third and subject_plural:
                 tags[i] = "VERB"  # 'guests reserve rooms'
-            elif no_verb_yet and third and prev == "NOUN" and nxt != "PREP" and before in ("DET", "ADJ"):
+            elif (
+                no_verb_yet
+                and third
+                and prev == "NOUN"
+                and nxt != "PREP"
+                and (before in ("DET", "ADJ") or start == i - 1)
+            ):
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:
                 tags[i] = "VERB"  # 'owners register pets, book visits'

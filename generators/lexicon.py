@@ -43,7 +43,7 @@ GENERIC_NOUNS = words("""
     functionality option ability need kind type number amount part set report analytics overview summary
     status state access support card cash email phone sms money online help list backend frontend database
     screen page view form delete deletion soft restore undo export text error latency availability uptime
-    performance security backup sla slo percentile ms rate management desk front tracking handling
+    performance security backup slo percentile ms rate management desk front tracking handling
     """)
 """Nouns that never become an entity by themselves: the platform, its plumbing and its audience.
 
