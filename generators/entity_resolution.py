@@ -163,4 +163,10 @@ class Resolver:
 def noun_words(p: NounPhrase) -> list[str]:
     """The naming words of a phrase: its nouns in the singular, without adjectives or numbers; at most two."""
     words = [t.lemma for t in p.tokens if t.tag == "NOUN" and re.fullmatch(r"[a-z][a-z_]*", t.lemma)]
+    lowers = [t.lower for t in p.tokens]
+    if "of" in lowers and words:  # 'episode of care', 'bill of lading': the words from the last noun before 'of'
+        first = lowers.index("of")
+        before = [t.lemma for t in p.tokens[:first] if t.tag == "NOUN"]
+        after = [t.lemma for t in p.tokens[first + 1 :] if t.tag == "NOUN"]
+        return [*before[-1:], "of", *after[-2:]] if before and after else words[-2:]
     return words[-2:]

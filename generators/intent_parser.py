@@ -20,6 +20,7 @@ LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per")
+_MEASURES = words("number count amount quantity total list")
 _OWN_PREPS = words("with for of at from to")
 """Prepositions whose noun is a thing of its own ('invoices with line items'), not a circumstance ('in May')."""
 _BLANK = Token("", "", "", "")
@@ -99,9 +100,10 @@ class ParsedIntent:
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
-    for number, sentence in enumerate(sentences(text)):
+    all_sentences = sentences(text)
+    for number, sentence in enumerate(all_sentences):
         tokens = tag(tokenize(sentence))
-        _SentenceParser(parsed, tokens, number, sentence, pattern_words).run()
+        _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1).run()
     return parsed
 
 
@@ -110,9 +112,17 @@ Item = NounPhrase | Token
 
 class _SentenceParser:
     def __init__(
-        self, parsed: ParsedIntent, tokens: list[Token], number: int, sentence: str, pattern_words: frozenset[str]
+        self,
+        parsed: ParsedIntent,
+        tokens: list[Token],
+        number: int,
+        sentence: str,
+        pattern_words: frozenset[str],
+        *,
+        more: bool = False,
     ) -> None:
         self.parsed = parsed
+        self.more = more
         self.pattern_words = pattern_words
         self.number = number
         self.evidence = " ".join(sentence.split())[:200]
@@ -142,17 +152,14 @@ class _SentenceParser:
                 k -= 1
             if k > j:
                 lead = tokens[i:j]
-                # "date of birth", "number of seats": one phrase; "rentals of vehicles" stays two
-                while (
-                    k + 1 < len(tokens)
-                    and tokens[k].lower == "of"
-                    and tokens[k + 1].tag == "NOUN"
-                    and tokens[k - 1].lemma not in self.pattern_words
-                    and tokens[k + 1].lemma not in self.pattern_words
-                ):
-                    k += 2
-                    while k < len(tokens) and tokens[k].tag == "NOUN":
-                        k += 1
+                # "date of birth", "episode of care", "number of seats": one phrase; "rentals of vehicles" two
+                while k + 1 < len(tokens) and tokens[k].lower == "of" and tokens[k + 1].tag == "NOUN":
+                    end = k + 1
+                    while end < len(tokens) and tokens[end].tag == "NOUN":
+                        end += 1
+                    if tokens[end - 1].plural and tokens[k - 1].lemma not in _MEASURES:
+                        break
+                    k = end
                 words = tokens[j:k]
                 items.append(self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1])))
                 i = k
@@ -179,9 +186,11 @@ class _SentenceParser:
         cards = [t for t in items if isinstance(t, Token) and t.tag == "CARD"]
         while i < len(items):
             item = items[i]
-            if isinstance(item, NounPhrase) and i == 0 and self._tag(1) == "COLON":
-                item.role = "product"  # a heading: 'Warehouse inventory: warehouses hold bins'
-                i += 2
+            if i == 0 and self._heading_end() > 0:
+                i = self._heading_end()  # a heading: 'Warehouse inventory: warehouses hold bins'
+                for p in items[:i]:
+                    if isinstance(p, NounPhrase):
+                        p.role = "product"
                 continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
@@ -223,6 +232,18 @@ class _SentenceParser:
             i = j
         return group, i
 
+    def _heading_end(self) -> int:
+        """Where a heading ends: the words before a colon that opens a sentence with no verb before it,
+        or a whole first sentence that is one noun phrase followed by more ('University admissions')."""
+        tags = [it.tag if isinstance(it, Token) else "NP" for it in self.items]
+        if "COLON" in tags:
+            colon = tags.index("COLON")
+            if colon <= 6 and "VERB" not in tags[:colon] and "NP" in tags[:colon]:
+                return colon + 1
+        if self.number == 0 and self.more and tags == ["NP"]:
+            return 1
+        return 0
+
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
         k = j + 1
@@ -245,6 +266,13 @@ class _SentenceParser:
                     self._mark(group, role)
                     if role == "audience":
                         self.audience, self.audience_end = group, end
+                    return end
+                if prep.lower == "with" and not head.generic:
+                    # 'a campaign with a funding goal and reward tiers': a has-list, parts or attributes
+                    group, end = self._group(i + 1, as_object=True)
+                    parts = self._resolve(group)
+                    self._mark(parts, "item")
+                    self.parsed.has_lists.append(HasList(head, tuple(parts), "with", self.evidence))
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)

@@ -198,19 +198,10 @@ def tag(words: list[str]) -> list[Token]:
     for lower, p in zip(lowers, penn, strict=True):
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
-        if tags[i] == "TO" and _next(tags, i) == "NOUN" and _can_be(lowers[i + 1], "VERB"):
-            if (
-                i + 2 < len(tags)
-                and tags[i + 2] in _NOUN_PHRASE_START | {"PREP", "PART"}
-                and i
-                and tags[i - 1]
-                in (
-                    "VERB",
-                    "AUX",
-                    "PRON",
-                )
-            ):
-                tags[i + 1] = "VERB"  # 'I want to sign the consent form'
+        infinitive = i and tags[i - 1] in ("VERB", "AUX", "PRON") and _next(tags, i) == "NOUN"
+        objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
+        if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
+            tags[i + 1] = "VERB"  # 'I want to sign the consent form'
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
 from generators.entity_resolution import Referent, Resolver, noun_words
-from generators.intent_parser import HasList, NounPhrase, ParsedIntent, parse_intent
+from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
 from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
@@ -116,7 +116,7 @@ class Analyst(Agent):
                 )
                 is_part = (
                     item.many
-                    or (item.plural and not item.generic and infer_attribute(" ".join(item.lemmas)).type != "text")
+                    or (item.plural and not item.generic and infer_attribute(item.text.lower()).type != "text")
                     or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
@@ -214,13 +214,18 @@ class Analyst(Agent):
                 continue
             many = item.many or item.plural
             verb = "has" if has.verb == "have" else has.verb
-            decision = Decision(
-                a.name,
-                b.name,
-                "one-to-many" if many else "many-to-one",
-                f"{verb} many" if many and verb == "has" else verb,
-                f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
-            )
+            known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
+            if known is not None:
+                link = Link(has.owner, item, "with", verb, None, has.evidence)
+                decision = decide(link, a.name, b.name, (a.pattern, b.pattern), self.library)
+            else:
+                decision = Decision(
+                    a.name,
+                    b.name,
+                    "one-to-many" if many else "many-to-one",
+                    f"{verb} many" if many and verb == "has" else verb,
+                    f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
+                )
             stated.append(((has.owner.sentence, has.owner.position), decision, has.evidence))
         rels = RelationshipSet()
         for _, decision, evidence in sorted(stated, key=lambda s: s[0]):
