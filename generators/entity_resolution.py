@@ -148,7 +148,7 @@ class Resolver:
 
     def _as_noun(self, ref: Referent) -> None:
         words = noun_words(ref.phrase)
-        if not words or words[-1] in GENERIC_NOUNS or len(words[-1]) < 3:
+        if not words or (words[-1] in GENERIC_NOUNS and not ref.phrase.specific) or len(words[-1]) < 3:
             return
         if words[-1] in PRODUCT_HEADS and not ref.phrase.plural:
             return  # 'a booking app' is the product; 'applicants submit applications' are things it keeps

@@ -65,7 +65,12 @@ class NounPhrase:
             return self.pronoun in _GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural:
             return True  # 'a booking app' is the product; 'applicants submit applications' are not
-        return self.head in GENERIC_NOUNS and not self.named_by_pattern
+        return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
+
+    @property
+    def specific(self) -> bool:
+        """Whether a noun before the head narrows it to a thing of the domain: 'consent form', 'credit report'."""
+        return any(t.tag == "NOUN" and t.lemma not in GENERIC_NOUNS for t in self.tokens[:-1])
 
 
 @dataclass(frozen=True)

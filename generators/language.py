@@ -70,7 +70,7 @@ def tokenize(sentence: str) -> list[str]:
 
 # ---------------------------------------------------------------- lemmas
 
-_SINGULAR_ONLY = words("saas paas iaas analytics")
+_SINGULAR_ONLY = words("saas paas iaas analytics kubernetes")
 """Product words that end in -s and that no English dictionary lists."""
 
 
@@ -192,13 +192,14 @@ def tag(words: list[str]) -> list[Token]:
     """Tag the words of one sentence: Pattern's tagger, then the two rules of grammar in the module's docstring."""
     from textblob.en import parser  # Pattern's English lexicon and rules; read on first use
 
-    lowers = [w.lower() for w in words]
+    lowers = [_spelled(w.lower()) for w in words]
     penn = [t for _, t in parser.find_tags(list(lowers))] if lowers else []
     tags: list[str] = []
     for lower, p in zip(lowers, penn, strict=True):
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
-        infinitive = i and tags[i - 1] in ("VERB", "AUX", "PRON") and _next(tags, i) == "NOUN"
+        after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
+        infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
@@ -210,6 +211,19 @@ def tag(words: list[str]) -> list[Token]:
         lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
         out.append(Token(word, lower, t, lemma, p))
     return out
+
+
+@cache
+def _spelled(word: str) -> str:
+    """A word no dictionary knows, corrected where the typo is one letter left out or two letters swapped
+    ('prodcuts', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
+    Anything else (jargon, names) is kept as written."""
+    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word):
+        return word
+    inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
+    swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
+    known = [c for c in inserted | swapped if getAllLemmas(c)]
+    return known[0] if len(known) == 1 else word
 
 
 def _next(tags: list[str], i: int) -> str:
@@ -234,8 +248,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
         third = _third_person(lower)
         singular_noun = prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
-        if prev == "DET" and t == "VERB" and nxt == "NOUN":
-            tags[i] = t = "NOUN"  # 'a start time': nothing after a determiner is a verb
+        if prev == "DET" and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
+            tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
         elif prev == "DET" and t == "ADJ" and nxt not in ("NOUN", "ADJ"):
             tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
@@ -269,7 +283,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             verb_forms.add(third)
     if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ")
-        if (listed or tags[1] in ("DET", "PRON")) and "VERB" not in tags[1:]:
+        if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
 
 

@@ -41,9 +41,11 @@ GENERIC_NOUNS = words("""
     interface api dashboard portal website web site saas thing stuff lot everything something time day week month
     year history audit trail log webhook search archive trash change update workflow process feature
     functionality option ability need kind type number amount part set report analytics overview summary
-    status state access support card cash email phone sms money online help list backend frontend database
-    screen page view form delete deletion soft restore undo export text error latency availability uptime
-    performance security backup slo percentile ms rate management desk front tracking handling
+    status state access support card cash email phone sms money online help backend frontend database
+    screen view delete deletion soft restore undo export text error latency availability uptime
+    performance security backup slo percentile ms rate management desk front tracking handling reporting
+    login sso reminder notification moderation bot kubernetes redis cache kafka postgres postgresql graphql
+    microservice console cloud ios android sync
     """)
 """Nouns that never become an entity by themselves: the platform, its plumbing and its audience.
 
