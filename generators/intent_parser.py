@@ -310,7 +310,8 @@ class _SentenceParser:
             subject = self.last_group
         else:
             subject = self.subject
-        passive = any(t.lower in _BE for t in before) and verb.lower != verb.lemma
+        reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
+        passive = (reduced or any(t.lower in _BE for t in before)) and verb.lower != verb.lemma
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1
@@ -363,6 +364,8 @@ class _SentenceParser:
                     self._link(s, o, "belongs", "belongs to", "many-to-many" if o.many else "many-to-one")
                 elif passive and prep == "by":
                     self._link(o, s, "verb", verb, None)
+                elif passive and prep == "of":
+                    self._link(s, o, "passive", f"{verb} {prep}", "one-to-many")  # 'courses made of lessons'
                 elif passive and prep:
                     self._link(s, o, "passive", f"{verb} {prep}", "many-to-one")
                 elif not passive:

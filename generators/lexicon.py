@@ -13,6 +13,7 @@ __all__ = [
     "MANY_WORDS",
     "PERSON_NOUNS",
     "PRODUCT_HEADS",
+    "SHARING_VERBS",
     "SINGLE_WORDS",
     "TITLE_NOUNS",
     "words",
@@ -32,6 +33,12 @@ MANY_WORDS = words("many multiple several numerous various lots")
 
 HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture")
 """Verbs after which the intent names attributes or parts: 'an invoice has a number and line items'."""
+
+SHARING_VERBS = words(
+    "attend join enrol enroll reserve score review rate like follow save bookmark favourite favorite accept use "
+    "visit watch subscribe"
+)
+"""Verbs by which many take part in a thing that exists on its own: 'members attend events' is many-to-many."""
 
 LET_VERBS = words("let allow help enable permit want need require ask invite")
 """Verbs whose object is the subject of the next verb: 'lets owners register pets'."""

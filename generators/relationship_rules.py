@@ -1,7 +1,8 @@
 """Relationships from the links an intent states, with a cardinality for each pair of entities.
 
-Explicit words win ('belongs to', 'many-to-many', 'has many'); a verb or a preposition between
-two patterns takes the direction and cardinality the pattern library gives that pair; otherwise
+Explicit words win ('belongs to', 'many-to-many', 'has many'); a verb by which many take part in a
+thing that exists on its own ('members attend events', 'guests reserve rooms') is many-to-many; a
+verb or a preposition between two patterns takes the direction and cardinality the pattern library gives that pair; otherwise
 a verb reads one-to-many from its subject ('owners register pets'), a verb with a preposition
 many-to-many ('students enroll in courses'). Two one-to-many links in opposite directions
 between the same pair ('X have many Y and Y have many X') make one many-to-many.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
+from generators.lexicon import SHARING_VERBS
 from generators.patterns import PatternLibrary
 from ontology.models import Cardinality, RelationshipNeed
 
@@ -41,6 +43,8 @@ def decide(
     """The relationship one stated link makes between two resolved entities."""
     if link.cardinality is not None:
         return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
+    if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
+        return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' shares its object among many")
     a, b = patterns
     known = library.related(a, b) if a and b else None
     if known is not None:
