@@ -52,11 +52,20 @@ class NounPhrase:
 
     @property
     def plural(self) -> bool:
-        return bool(self.tokens) and self.tokens[-1].plural
+        head = self._head_token
+        return head is not None and head.plural
 
     @property
     def head(self) -> str:
-        return self.tokens[-1].lemma if self.tokens else ""
+        head = self._head_token
+        return head.lemma if head is not None else ""
+
+    @property
+    def _head_token(self) -> Token | None:
+        """The last noun, or the last before 'of' ('a number of guests' is one number)."""
+        lowers = [t.lower for t in self.tokens]
+        words = self.tokens[: lowers.index("of")] if "of" in lowers[1:] else self.tokens
+        return words[-1] if words else None
 
     @property
     def generic(self) -> bool:

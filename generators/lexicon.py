@@ -46,7 +46,7 @@ LET_VERBS = words("let allow help enable permit want need require ask invite")
 GENERIC_NOUNS = words("""
     service system platform app tool software solution way data information info detail tenant multitenant ui
     interface api dashboard portal website web site saas thing stuff lot everything something time day week month
-    year history audit trail log webhook search archive trash change update workflow process feature
+    year date range period history audit trail log webhook search archive trash change update workflow process feature
     functionality option ability need kind type number amount part set report analytics overview summary
     status state access support card cash email phone sms money online help backend frontend database
     screen view delete deletion soft restore undo export text error latency availability uptime

@@ -2,8 +2,8 @@
 
 Explicit words win ('belongs to', 'many-to-many', 'has many'); a verb by which many take part in a
 thing that exists on its own ('members attend events', 'guests reserve rooms') is many-to-many; a
-verb or a preposition between two patterns takes the direction and cardinality the pattern library gives that pair; otherwise
-a verb reads one-to-many from its subject ('owners register pets'), a verb with a preposition
+verb or a preposition between two patterns takes the direction and cardinality the pattern library
+gives that pair; otherwise a verb reads one-to-many from its subject ('owners register pets'), a verb with a preposition
 many-to-many ('students enroll in courses'). Two one-to-many links in opposite directions
 between the same pair ('X have many Y and Y have many X') make one many-to-many.
 """
