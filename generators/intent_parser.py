@@ -293,8 +293,8 @@ class _SentenceParser:
                 for resolved in self._resolve([target]):
                     # "data in one place": what hangs off a generic word is no sign of an entity;
                     # "applications to funding programs", "grants with disbursements": things of their own
-                    role: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
-                    self._mark([resolved], role)
+                    kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
+                    self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
                 return self._attachments(target, i + 2)
         return i
