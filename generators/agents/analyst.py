@@ -207,6 +207,13 @@ class Analyst(Agent):
             if a is None or b is None or a.name == b.name or a.name is None or b.name is None:
                 continue
             where = (link.source.sentence, min(link.source.position, link.target.position))
+            thing = _named_link(link, entities) if link.kind == "verb" else None
+            if thing is not None and thing not in (a.name, b.name):
+                # 'students enrol in courses ... every enrolment records a grade': the link is a thing
+                for end in (a.name, b.name):
+                    why = f"the intent names the link '{link.verb}' as {thing}"
+                    stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
+                continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
@@ -280,6 +287,15 @@ def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
         except InvalidInputError:
             continue
         ref.name = own if ref.pattern is None else by_pattern.setdefault(f"{ref.pattern} {words[-1]}", own)
+
+
+def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
+    """The entity that names what a verb does, when the intent has one: reserve -> reservation, enrol -> enrolment."""
+    verb = link.verb.split()[0]
+    stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
+    endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "ration", "ition")
+    nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
+    return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns), None)
 
 
 def _checked(intent_text: str) -> str:
