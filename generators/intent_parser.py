@@ -249,7 +249,7 @@ class _SentenceParser:
     def _heading_end(self) -> int:
         """Where a heading ends: the words before a colon that opens a sentence with no verb before it,
         or a whole first sentence that is one noun phrase followed by more ('University admissions')."""
-        tags = [it.tag if isinstance(it, Token) else "NP" for it in self.items]
+        tags = [it.tag if isinstance(it, Token) and it.penn != "VBG" else "NP" for it in self.items]
         if "COLON" in tags:
             colon = tags.index("COLON")
             if colon <= 6 and "VERB" not in tags[:colon] and "NP" in tags[:colon]:

@@ -61,7 +61,7 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)
 def tokenize(sentence: str) -> list[str]:
     """Words, numbers and the punctuation that matters; possessive 's is dropped, 'check-in' is one word."""
     out = []
-    for raw in _TOKEN.findall(sentence):
+    for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
         word = re.sub(r"['’]s?$", "", raw).replace("’", "'").replace("-", "_")
         if word:
             out.append(word)
@@ -209,6 +209,8 @@ def tag(words: list[str]) -> list[Token]:
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
         lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
+        if t == "NOUN" and re.fullmatch(r"[A-Z]{2,}s", word):
+            lemma = lower[:-1]  # an acronym's plural: 'POs', 'RFQs', 'SLAs'
         out.append(Token(word, lower, t, lemma, p))
     return out
 
