@@ -148,6 +148,7 @@ class _SentenceParser:
         self.audience: list[NounPhrase] = []
         self.audience_end = -1
         self.seen_verb = False
+        self.persona: list[NounPhrase] = []
 
     def _chunk(self, tokens: list[Token]) -> list[Item]:
         """Group runs of adjectives and nouns ending in a noun (with the determiners before them) into phrases."""
@@ -210,8 +211,10 @@ class _SentenceParser:
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group), i
                 self._mark(self.last_group, "other")
-                persona = i == 2 and self._token(0).lower == "as"  # 'As a dispatcher I want ...'
-                if persona or (self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB"):
+                if i == 2 and self._token(0).lower == "as":
+                    self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
+                    continue
+                if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
@@ -319,6 +322,8 @@ class _SentenceParser:
             subject = self.last_group
         else:
             subject = self.subject
+        if self.persona and [p.pronoun for p in subject] == ["i"]:
+            subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
         passive = (reduced or any(t.lower in _BE for t in before)) and verb.lower != verb.lemma
         negated = any(t.tag == "NEG" for t in before)
@@ -356,6 +361,9 @@ class _SentenceParser:
         domain_subject = [s for s in subject if not s.generic]
         if not domain_subject:
             self._mark(objects, "listed")
+            return
+        if verb in LET_VERBS:
+            self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
             return
         if verb in HAVE_VERBS and not passive:
             self._mark(domain_subject, "owner")

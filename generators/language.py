@@ -250,7 +250,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
         third = _third_person(lower)
         singular_noun = prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
-        if prev == "DET" and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
+        if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
         elif prev == "DET" and t == "ADJ" and nxt not in ("NOUN", "ADJ"):
             tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun

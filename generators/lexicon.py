@@ -28,7 +28,7 @@ def words(text: str) -> frozenset[str]:
 SINGLE_WORDS = words("a an one each every single")
 """Determiners that say 'exactly one' of the noun after them."""
 
-MANY_WORDS = words("many multiple several numerous various lots")
+MANY_WORDS = words("many multiple several numerous various lots more")
 """Quantifiers that make a relationship one-to-many from the side that has them."""
 
 HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture")
@@ -46,7 +46,8 @@ LET_VERBS = words("let allow help enable permit want need require ask invite")
 GENERIC_NOUNS = words("""
     service system platform app tool software solution way data information info detail tenant multitenant ui
     interface api dashboard portal website web site saas thing stuff lot everything something time day week month
-    year date range period history audit trail log webhook search archive trash change update workflow process feature
+    year date range period hour minute history audit trail log webhook search archive trash change update workflow
+    process feature
     functionality option ability need kind type number amount part set report analytics overview summary
     status state access support card cash email phone sms money online help backend frontend database
     screen view delete deletion soft restore undo export text error latency availability uptime
