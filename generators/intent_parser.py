@@ -21,8 +21,8 @@ LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per")
 _MEASURES = words("number count amount quantity total list")
-_OWN_PREPS = words("with for of at from to")
-"""Prepositions whose noun is a thing of its own ('invoices with line items'), not a circumstance ('in May')."""
+_OWN_PREPS = words("with for of at from to per on in")
+"""Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _BLANK = Token("", "", "", "")
 _GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
 
