@@ -325,7 +325,7 @@ class _SentenceParser:
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
-        passive = (reduced or any(t.lower in _BE for t in before)) and verb.lower != verb.lemma
+        passive = reduced or (any(t.lower in _BE for t in before) and verb.penn in ("VBN", "VBD"))
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1

@@ -11,6 +11,7 @@ __all__ = [
     "HAVE_VERBS",
     "LET_VERBS",
     "MANY_WORDS",
+    "MEMBER_VERBS",
     "PERSON_NOUNS",
     "PRODUCT_HEADS",
     "SHARING_VERBS",
@@ -35,10 +36,13 @@ HAVE_VERBS = words("have contain include hold store list carry keep record track
 """Verbs after which the intent names attributes or parts: 'an invoice has a number and line items'."""
 
 SHARING_VERBS = words(
-    "attend join enrol enroll reserve score review rate like follow save bookmark favourite favorite accept use "
+    "attend enrol enroll reserve score review rate like follow save bookmark favourite favorite accept use "
     "visit watch subscribe"
 )
 """Verbs by which many take part in a thing that exists on its own: 'members attend events' is many-to-many."""
+
+MEMBER_VERBS = words("join")
+"""Verbs that make the subject a member of one object: 'hackers join a team' (a team has many hackers)."""
 
 LET_VERBS = words("let allow help enable permit want need require ask invite")
 """Verbs whose object is the subject of the next verb: 'lets owners register pets'."""
