@@ -18,7 +18,7 @@ from graph.embeddings import SentenceEmbedder
 
 Floors = dict[str, float]
 
-DEV_FLOORS: Floors = {"entity_f1": 0.80, "relationship_f1": 0.45, "attribute_recall": 0.60}
+DEV_FLOORS: Floors = {"entity_f1": 0.83, "relationship_f1": 0.50, "attribute_recall": 0.62}
 """A little under what the analyst reaches on the dev split (docs/analyst.md has the figures)."""
 
 TEST_FLOORS: Floors = {"entity_f1": 0.0, "relationship_f1": 0.0, "attribute_recall": 0.0}
