@@ -52,7 +52,7 @@ GENERIC_NOUNS = words("""
     interface api dashboard portal website web site saas thing stuff lot everything something time day week month
     year date range period hour minute history audit trail log webhook search archive trash change update workflow
     process feature
-    functionality option ability need kind type number amount part set report analytics overview summary
+    functionality option ability need kind type number amount set report analytics overview summary
     status state access support card cash email phone sms money online help backend frontend database
     screen view delete deletion soft restore undo export text error latency availability uptime
     performance security backup slo percentile ms rate management desk front tracking handling reporting
