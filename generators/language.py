@@ -261,7 +261,10 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
             start = _clause_start(tags, i)
             no_verb_yet = "VERB" not in tags[start:i]
-            before = tags[i - 2] if i >= 2 else ""
+            run = i - 1
+            while run > 0 and tags[run - 1] == "NOUN":
+                run -= 1  # 'each table session logs the games': the determiner before the whole noun run
+            before = tags[run - 1] if run else ""
             subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] == "VERB"  # 'and invoice recipients pay'
             subject_plural = prev == "PRON" or (prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1])
             if no_verb_yet and not third and subject_plural:
@@ -271,7 +274,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and third
                 and prev == "NOUN"
                 and nxt != "PREP"
-                and (before in ("DET", "ADJ") or start == i - 1)
+                and (before in ("DET", "ADJ") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:
