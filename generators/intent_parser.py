@@ -365,6 +365,12 @@ class _SentenceParser:
         if verb in LET_VERBS:
             self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
             return
+        if passive and prep == "with":
+            for owner in domain_subject:  # 'each blast hole is logged with depth and charge'
+                self.parsed.has_lists.append(HasList(owner, tuple(objects), verb, self.evidence))
+            self._mark(domain_subject, "owner")
+            self._mark(objects, "item")
+            return
         if verb in HAVE_VERBS and not passive:
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")

@@ -250,6 +250,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
         third = _third_person(lower)
         singular_noun = prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
+        opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
+        if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
+            tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
         if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
         elif prev == "DET" and t == "ADJ" and nxt not in ("NOUN", "ADJ"):
