@@ -150,7 +150,7 @@ class Resolver:
         words = noun_words(ref.phrase)
         if not words or (words[-1] in GENERIC_NOUNS and not ref.phrase.specific) or len(words[-1]) < 3:
             return
-        if words[-1] in PRODUCT_HEADS and not ref.phrase.plural:
+        if words[-1] in PRODUCT_HEADS and not ref.phrase.plural and not ref.phrase.each:
             return  # 'a booking app' is the product; 'applicants submit applications' are things it keeps
         try:
             ref.name = safe_identifier(" ".join(words))

@@ -39,6 +39,8 @@ class NounPhrase:
     single: bool = False
     role: Role = "other"
     pronoun: str = ""
+    each: bool = False
+    """Whether 'each' or 'every' leads it: then it is one of many things, never the product itself."""
     named_by_pattern: bool = False
     """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
 
@@ -72,7 +74,7 @@ class NounPhrase:
         """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
         if self.pronoun:
             return self.pronoun in _GENERIC_PRONOUNS
-        if self.head in PRODUCT_HEADS and not self.plural:
+        if self.head in PRODUCT_HEADS and not self.plural and not self.each:
             return True  # 'a booking app' is the product; 'applicants submit applications' are not
         return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
 
@@ -176,7 +178,9 @@ class _SentenceParser:
                         break
                     k = end
                 words = tokens[j:k]
-                items.append(self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1])))
+                phrase = self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1]))
+                phrase.each = any(t.lower in ("each", "every") for t in lead)
+                items.append(phrase)
                 i = k
             elif tokens[i].tag == "PRON":
                 items.append(self._phrase([], i, pronoun=tokens[i].lower))
@@ -289,6 +293,7 @@ class _SentenceParser:
                     group, end = self._group(i + 1, as_object=True)
                     parts = self._resolve(group)
                     self._mark(parts, "item")
+                    self._mark([head], "owner")
                     self.parsed.has_lists.append(HasList(head, tuple(parts), "with", self.evidence))
                     return end
                 target = items[i + 1]

@@ -250,6 +250,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
         third = _third_person(lower)
         singular_noun = prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
+        base = not third and _verb_lemma(lower) == lower and not lower.endswith(("ed", "ing"))
+        if t == "VERB" and singular_noun and base and _can_be(lower, "NOUN") and nxt not in _NOUN_PHRASE_START:
+            tags[i] = t = "NOUN"  # 'a rate lock with an expiry date': one thing does not 'lock'
         opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
         if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun

@@ -101,7 +101,9 @@ class Analyst(Agent):
     ) -> tuple[list[tuple[HasList, NounPhrase]], list[tuple[NounPhrase, NounPhrase, str]]]:
         """Split each has-list into parts (relationships) and attributes."""
         elsewhere_keys = {r.name for r in refs.values() if r.name and r.phrase.role not in ("item", "product")}
-        elsewhere_heads = {r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed")}
+        elsewhere_heads = {
+            r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed", "owner")
+        }
         parts: list[tuple[HasList, NounPhrase]] = []
         attributes: list[tuple[NounPhrase, NounPhrase, str]] = []
         for has in parsed.has_lists:
