@@ -7,16 +7,12 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
+from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
-from generators.lexicon import GENERIC_NOUNS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
-Role = Literal["subject", "object", "listed", "owner", "item", "attached", "aside", "product", "audience", "other"]
-LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per")
@@ -24,93 +20,6 @@ _MEASURES = words("number count amount quantity total list")
 _OWN_PREPS = words("with for of at from to per on in")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _BLANK = Token("", "", "", "")
-_GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
-
-
-@dataclass
-class NounPhrase:
-    """A run of nouns with what came just before it ('many', 'a', 'each') and its place in the sentence."""
-
-    id: int
-    tokens: list[Token]
-    sentence: int
-    position: int
-    many: bool = False
-    single: bool = False
-    role: Role = "other"
-    pronoun: str = ""
-    each: bool = False
-    """Whether 'each' or 'every' leads it: then it is one of many things, never the product itself."""
-    named_by_pattern: bool = False
-    """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
-
-    @property
-    def lemmas(self) -> list[str]:
-        return [t.lemma for t in self.tokens]
-
-    @property
-    def text(self) -> str:
-        return " ".join(t.text for t in self.tokens)
-
-    @property
-    def plural(self) -> bool:
-        head = self._head_token
-        return head is not None and head.plural
-
-    @property
-    def head(self) -> str:
-        head = self._head_token
-        return head.lemma if head is not None else ""
-
-    @property
-    def _head_token(self) -> Token | None:
-        """The last noun, or the last before 'of' ('a number of guests' is one number)."""
-        lowers = [t.lower for t in self.tokens]
-        words = self.tokens[: lowers.index("of")] if "of" in lowers[1:] else self.tokens
-        return words[-1] if words else None
-
-    @property
-    def generic(self) -> bool:
-        """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
-        if self.pronoun:
-            return self.pronoun in _GENERIC_PRONOUNS
-        if self.head in PRODUCT_HEADS and not self.plural and not self.each:
-            return True  # 'a booking app' is the product; 'applicants submit applications' are not
-        return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
-
-    @property
-    def specific(self) -> bool:
-        """Whether a noun before the head narrows it to a thing of the domain: 'consent form', 'credit report'."""
-        return any(t.tag == "NOUN" and t.lemma not in GENERIC_NOUNS for t in self.tokens[:-1])
-
-
-@dataclass(frozen=True)
-class Link:
-    """A relationship the sentence states: source -verb-> target, with a cardinality when the words give one."""
-
-    source: NounPhrase
-    target: NounPhrase
-    kind: LinkKind
-    verb: str
-    cardinality: str | None
-    evidence: str
-
-
-@dataclass(frozen=True)
-class HasList:
-    """'X has a, b and c': the owner and the items, which may be attributes or parts."""
-
-    owner: NounPhrase
-    items: tuple[NounPhrase, ...]
-    verb: str
-    evidence: str
-
-
-@dataclass
-class ParsedIntent:
-    phrases: list[NounPhrase] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    has_lists: list[HasList] = field(default_factory=list)
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
@@ -424,7 +333,7 @@ class _SentenceParser:
         """Replace 'them'/'it'/'they' by the phrases they stand for (the last objects, else the subject)."""
         out: list[NounPhrase] = []
         for p in group:
-            if p.pronoun and p.pronoun not in _GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
+            if p.pronoun and p.pronoun not in GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
                 out += self.last_objects or self.subject
             else:
                 out.append(p)
