@@ -9,11 +9,12 @@ of a verb, an item of a list, the owner of attributes) and not a generic word.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from generators.intent_parser import NounPhrase, ParsedIntent
-from generators.lexicon import ADJECTIVES, GENERIC_NOUNS, PRODUCT_HEADS
+from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS
 from generators.patterns import Embedder, PatternLibrary
 from ontology.errors import InvalidInputError
 from ontology.identifiers import safe_identifier
@@ -54,7 +55,6 @@ class Resolver:
         self.library = library
         self.embedder = embedder
         self.threshold = threshold
-        self._similar: dict[str, tuple[str, float, str] | None] = {}
 
     def first_pass(self, parsed: ParsedIntent) -> dict[int, Referent]:
         """Exact matches only; phrases that need context or similarity keep their candidates."""
@@ -101,10 +101,7 @@ class Resolver:
                 self._by_context(ref, known, mentioned, linked.get(pid, set()))
                 if ref.pattern and ref.strong:
                     known.add(ref.pattern)
-        for pid in order:
-            ref = refs[pid]
-            if ref.name is None and ref.promotable:
-                self._by_similarity(ref)
+        self._by_similarity([refs[pid] for pid in order if refs[pid].name is None and refs[pid].promotable])
         for pid in order:
             ref = refs[pid]
             if ref.name is None and ref.promotable:
@@ -135,24 +132,26 @@ class Resolver:
         ref.score = float(best[0])
         ref.matched = f"{ref.matched} (by context)" if best[0] else ref.matched
 
-    def _by_similarity(self, ref: Referent) -> None:
-        if self.embedder is None:
+    def _by_similarity(self, refs: list[Referent]) -> None:
+        """The nearest pattern by meaning for each phrase, all phrases embedded in one batch."""
+        asked = [(r, " ".join(noun_words(r.phrase))) for r in refs]
+        asked = [(r, phrase) for r, phrase in asked if phrase]
+        if self.embedder is None or not asked:
             return
-        phrase = " ".join(noun_words(ref.phrase))
-        if not phrase:
-            return
-        if phrase not in self._similar:
-            found = self.library.nearest(phrase, self.embedder, self.threshold, frozenset(ref.modifiers))
-            self._similar[phrase] = None if found is None else (found.pattern.key, found.score, found.name)
-        hit = self._similar[phrase]
-        if hit is not None:
-            ref.name = ref.pattern = hit[0]
-            ref.how, ref.score, ref.matched = "similarity", hit[1], hit[2]
+        found = self.library.nearest_many(
+            [(phrase, frozenset(r.modifiers)) for r, phrase in asked], self.embedder, self.threshold
+        )
+        for (ref, _), hit in zip(asked, found, strict=True):
+            if hit is not None:
+                ref.name = ref.pattern = hit.pattern.key
+                ref.how, ref.score, ref.matched = "similarity", hit.score, hit.name
 
     def _as_noun(self, ref: Referent) -> None:
         words = noun_words(ref.phrase)
-        if not words or words[-1] in GENERIC_NOUNS or words[-1] in PRODUCT_HEADS or len(words[-1]) < 3:
+        if not words or (words[-1] in GENERIC_NOUNS and not ref.phrase.specific) or len(words[-1]) < 3:
             return
+        if words[-1] in PRODUCT_HEADS and not ref.phrase.plural and not ref.phrase.each:
+            return  # 'a booking app' is the product; 'applicants submit applications' are things it keeps
         try:
             ref.name = safe_identifier(" ".join(words))
         except InvalidInputError:
@@ -162,13 +161,12 @@ class Resolver:
 
 
 def noun_words(p: NounPhrase) -> list[str]:
-    """The naming words of a phrase: singular, without adjectives, participles or numbers; at most two."""
-    words = [
-        t.lemma
-        for t in p.tokens
-        if t.tag == "NOUN"
-        and t.lemma.isalpha()
-        and t.lemma not in ADJECTIVES
-        and not (t.lemma.endswith("ed") and t is not p.tokens[-1])
-    ]
+    """The naming words of a phrase: its nouns in the singular, without adjectives or numbers; at most two."""
+    words = [t.lemma for t in p.tokens if t.tag == "NOUN" and re.fullmatch(r"[a-z][a-z_]*", t.lemma)]
+    lowers = [t.lower for t in p.tokens]
+    if "of" in lowers and words:  # 'episode of care', 'bill of lading': the words from the last noun before 'of'
+        first = lowers.index("of")
+        before = [t.lemma for t in p.tokens[:first] if t.tag == "NOUN"]
+        after = [t.lemma for t in p.tokens[first + 1 :] if t.tag == "NOUN"]
+        return [*before[-1:], "of", *after[-2:]] if before and after else words[-2:]
     return words[-2:]

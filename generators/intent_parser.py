@@ -7,97 +7,28 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
+from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
-from generators.lexicon import GENERIC_NOUNS, HAVE_VERBS, IRREGULAR_PAST, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
-Role = Literal["subject", "object", "listed", "owner", "item", "attached", "aside", "product", "audience", "other"]
-LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per")
+_MEASURES = words("number count amount quantity total list")
+_OWN_PREPS = words("with for of at from to per on in")
+"""Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _BLANK = Token("", "", "", "")
-_GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
-
-
-@dataclass
-class NounPhrase:
-    """A run of nouns with what came just before it ('many', 'a', 'each') and its place in the sentence."""
-
-    id: int
-    tokens: list[Token]
-    sentence: int
-    position: int
-    many: bool = False
-    single: bool = False
-    role: Role = "other"
-    pronoun: str = ""
-    named_by_pattern: bool = False
-    """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
-
-    @property
-    def lemmas(self) -> list[str]:
-        return [t.lemma for t in self.tokens]
-
-    @property
-    def text(self) -> str:
-        return " ".join(t.text for t in self.tokens)
-
-    @property
-    def plural(self) -> bool:
-        return bool(self.tokens) and self.tokens[-1].plural
-
-    @property
-    def head(self) -> str:
-        return self.tokens[-1].lemma if self.tokens else ""
-
-    @property
-    def generic(self) -> bool:
-        """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
-        if self.pronoun:
-            return self.pronoun in _GENERIC_PRONOUNS
-        return self.head in PRODUCT_HEADS or (self.head in GENERIC_NOUNS and not self.named_by_pattern)
-
-
-@dataclass(frozen=True)
-class Link:
-    """A relationship the sentence states: source -verb-> target, with a cardinality when the words give one."""
-
-    source: NounPhrase
-    target: NounPhrase
-    kind: LinkKind
-    verb: str
-    cardinality: str | None
-    evidence: str
-
-
-@dataclass(frozen=True)
-class HasList:
-    """'X has a, b and c': the owner and the items, which may be attributes or parts."""
-
-    owner: NounPhrase
-    items: tuple[NounPhrase, ...]
-    verb: str
-    evidence: str
-
-
-@dataclass
-class ParsedIntent:
-    phrases: list[NounPhrase] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    has_lists: list[HasList] = field(default_factory=list)
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
-    for number, sentence in enumerate(sentences(text)):
-        tokens = tag(tokenize(sentence), pattern_words)
-        _SentenceParser(parsed, tokens, number, sentence, pattern_words).run()
+    all_sentences = sentences(text)
+    for number, sentence in enumerate(all_sentences):
+        tokens = tag(tokenize(sentence))
+        _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1).run()
     return parsed
 
 
@@ -106,9 +37,17 @@ Item = NounPhrase | Token
 
 class _SentenceParser:
     def __init__(
-        self, parsed: ParsedIntent, tokens: list[Token], number: int, sentence: str, pattern_words: frozenset[str]
+        self,
+        parsed: ParsedIntent,
+        tokens: list[Token],
+        number: int,
+        sentence: str,
+        pattern_words: frozenset[str],
+        *,
+        more: bool = False,
     ) -> None:
         self.parsed = parsed
+        self.more = more
         self.pattern_words = pattern_words
         self.number = number
         self.evidence = " ".join(sentence.split())[:200]
@@ -120,9 +59,10 @@ class _SentenceParser:
         self.audience: list[NounPhrase] = []
         self.audience_end = -1
         self.seen_verb = False
+        self.persona: list[NounPhrase] = []
 
     def _chunk(self, tokens: list[Token]) -> list[Item]:
-        """Group runs of nouns (with the determiners before them) into noun phrases."""
+        """Group runs of adjectives and nouns ending in a noun (with the determiners before them) into phrases."""
         items: list[Item] = []
         i = 0
         while i < len(tokens):
@@ -130,22 +70,26 @@ class _SentenceParser:
             while j < len(tokens) and tokens[j].tag in ("DET", "MANY", "NUM"):
                 j += 1
             k = j
+            while k < len(tokens) and tokens[k].tag == "ADJ":
+                k += 1
             while k < len(tokens) and tokens[k].tag == "NOUN":
                 k += 1
+            while k > j and tokens[k - 1].tag != "NOUN":
+                k -= 1
             if k > j:
                 lead = tokens[i:j]
-                # "date of birth", "number of seats": one phrase; "rentals of vehicles" stays two
-                while (
-                    k + 1 < len(tokens)
-                    and tokens[k].lower == "of"
-                    and tokens[k + 1].tag == "NOUN"
-                    and tokens[k - 1].lemma not in self.pattern_words
-                    and tokens[k + 1].lemma not in self.pattern_words
-                ):
-                    k += 2
-                    while k < len(tokens) and tokens[k].tag == "NOUN":
-                        k += 1
-                items.append(self._phrase(tokens[j:k], j, many=is_many(lead), single=_single(lead)))
+                # "date of birth", "episode of care", "number of seats": one phrase; "rentals of vehicles" two
+                while k + 1 < len(tokens) and tokens[k].lower == "of" and tokens[k + 1].tag == "NOUN":
+                    end = k + 1
+                    while end < len(tokens) and tokens[end].tag == "NOUN":
+                        end += 1
+                    if tokens[end - 1].plural and tokens[k - 1].lemma not in _MEASURES:
+                        break
+                    k = end
+                words = tokens[j:k]
+                phrase = self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1]))
+                phrase.each = any(t.lower in ("each", "every") for t in lead)
+                items.append(phrase)
                 i = k
             elif tokens[i].tag == "PRON":
                 items.append(self._phrase([], i, pronoun=tokens[i].lower))
@@ -170,10 +114,21 @@ class _SentenceParser:
         cards = [t for t in items if isinstance(t, Token) and t.tag == "CARD"]
         while i < len(items):
             item = items[i]
+            if i == 0 and self._heading_end() > 0:
+                i = self._heading_end()  # a heading: 'Warehouse inventory: warehouses hold bins'
+                for p in items[:i]:
+                    if isinstance(p, NounPhrase):
+                        p.role = "product"
+                continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group), i
                 self._mark(self.last_group, "other")
+                if i == 2 and self._token(0).lower == "as":
+                    self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
+                    continue
+                if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
+                    self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
                 continue
@@ -183,6 +138,9 @@ class _SentenceParser:
             i += 1
         if cards:
             self._cardinality(CARDINALITY_TOKENS[cards[0].lower])
+        if not self.seen_verb:
+            # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
+            self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
 
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
@@ -204,6 +162,18 @@ class _SentenceParser:
             i = j
         return group, i
 
+    def _heading_end(self) -> int:
+        """Where a heading ends: the words before a colon that opens a sentence with no verb before it,
+        or a whole first sentence that is one noun phrase followed by more ('University admissions')."""
+        tags = [it.tag if isinstance(it, Token) and it.penn != "VBG" else "NP" for it in self.items]
+        if "COLON" in tags:
+            colon = tags.index("COLON")
+            if colon <= 6 and "VERB" not in tags[:colon] and "NP" in tags[:colon]:
+                return colon + 1
+        if self.number == 0 and self.more and tags == ["NP"]:
+            return 1
+        return 0
+
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
         k = j + 1
@@ -218,16 +188,30 @@ class _SentenceParser:
             prep = items[i]
             assert isinstance(prep, Token)
             if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
-                if head.head in PRODUCT_HEADS and prep.lower == "for":
+                product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
+                if head.generic and (product or prep.lower == "with"):
                     group, end = self._group(i + 1, as_object=True)
-                    self._mark(group, "audience")
-                    self.audience, self.audience_end = group, end
+                    # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
+                    role: Role = "audience" if prep.lower == "for" else "listed"
+                    self._mark(group, role)
+                    if role == "audience":
+                        self.audience, self.audience_end = group, end
+                    return end
+                if prep.lower == "with" and not head.generic:
+                    # 'a campaign with a funding goal and reward tiers': a has-list, parts or attributes
+                    group, end = self._group(i + 1, as_object=True)
+                    parts = self._resolve(group)
+                    self._mark(parts, "item")
+                    self._mark([head], "owner")
+                    self.parsed.has_lists.append(HasList(head, tuple(parts), "with", self.evidence))
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
                 for resolved in self._resolve([target]):
-                    # "data in one place": what hangs off a generic word is no sign of an entity
-                    self._mark([resolved], "aside" if head.generic else "attached")
+                    # "data in one place": what hangs off a generic word is no sign of an entity;
+                    # "applications to funding programs", "grants with disbursements": things of their own
+                    kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
+                    self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
                 return self._attachments(target, i + 2)
         return i
@@ -243,7 +227,7 @@ class _SentenceParser:
             and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
         )
         previous = items[i - 1] if i > 0 else None
-        participle = verb.lower != verb.lemma and (verb.lower.endswith("ed") or verb.lower in IRREGULAR_PAST)
+        participle = verb.penn in ("VBN", "VBD")
         if isinstance(previous, NounPhrase) and not before and participle:
             subject = self._resolve([previous])  # "order items chosen from menu items"
         elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:
@@ -252,7 +236,10 @@ class _SentenceParser:
             subject = self.last_group
         else:
             subject = self.subject
-        passive = any(t.lower in _BE for t in before) and verb.lower != verb.lemma
+        if self.persona and [p.pronoun for p in subject] == ["i"]:
+            subject = self.persona
+        reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
+        passive = reduced or (any(t.lower in _BE for t in before) and verb.penn in ("VBN", "VBD"))
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1
@@ -289,6 +276,15 @@ class _SentenceParser:
         if not domain_subject:
             self._mark(objects, "listed")
             return
+        if verb in LET_VERBS:
+            self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
+            return
+        if passive and prep == "with":
+            for owner in domain_subject:  # 'each blast hole is logged with depth and charge'
+                self.parsed.has_lists.append(HasList(owner, tuple(objects), verb, self.evidence))
+            self._mark(domain_subject, "owner")
+            self._mark(objects, "item")
+            return
         if verb in HAVE_VERBS and not passive:
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
@@ -305,6 +301,8 @@ class _SentenceParser:
                     self._link(s, o, "belongs", "belongs to", "many-to-many" if o.many else "many-to-one")
                 elif passive and prep == "by":
                     self._link(o, s, "verb", verb, None)
+                elif passive and prep == "of":
+                    self._link(s, o, "passive", f"{verb} {prep}", "one-to-many")  # 'courses made of lessons'
                 elif passive and prep:
                     self._link(s, o, "passive", f"{verb} {prep}", "many-to-one")
                 elif not passive:
@@ -335,7 +333,7 @@ class _SentenceParser:
         """Replace 'them'/'it'/'they' by the phrases they stand for (the last objects, else the subject)."""
         out: list[NounPhrase] = []
         for p in group:
-            if p.pronoun and p.pronoun not in _GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
+            if p.pronoun and p.pronoun not in GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
                 out += self.last_objects or self.subject
             else:
                 out.append(p)

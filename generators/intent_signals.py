@@ -7,17 +7,8 @@ from __future__ import annotations
 
 import re
 
-from generators.language import sentences, singular
-from generators.lexicon import (
-    AUXILIARIES,
-    CONJUNCTIONS,
-    DETERMINERS,
-    PREPOSITIONS,
-    PRODUCT_HEADS,
-    PRONOUNS,
-    RELATIVES,
-    words,
-)
+from generators.language import sentences, tag, tokenize
+from generators.lexicon import PRODUCT_HEADS, words
 from ontology.models import Features, Objectives
 
 __all__ = ["read_features", "read_objectives", "read_product_name"]
@@ -97,13 +88,12 @@ def read_objectives(text: str) -> tuple[Objectives, list[str]]:
     return Objectives(**values), notes
 
 
-_STOP = DETERMINERS | PREPOSITIONS | CONJUNCTIONS | RELATIVES | AUXILIARIES | PRONOUNS
 _NAME_NOISE = words(
     "simple small little basic new modern multitenant cloud saas secure scalable lightweight hosted tiny "
     "complete full online"
 )
 _PLAIN_HEADS = words("service app application platform system tool portal saas software solution api backend")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|[^\sA-Za-z]")
+_MODIFIERS = frozenset({"NOUN", "ADJ", "VERB"})
 
 
 def read_product_name(text: str) -> str | None:
@@ -113,19 +103,19 @@ def read_product_name(text: str) -> str | None:
     in a word for the product itself (service, app, platform, tracker, helpdesk ...).
     """
     first = sentences(text)[:1]
-    words = _WORD.findall(first[0]) if first else []
-    for i, word in enumerate(words):
-        if singular(word.lower()) not in PRODUCT_HEADS:
+    tokens = tag(tokenize(first[0])) if first else []
+    for i, token in enumerate(tokens):
+        if token.tag != "NOUN" or token.lemma not in PRODUCT_HEADS:
             continue
         j, modifiers = i - 1, list[str]()
-        while j >= 0 and i - j <= 5 and words[j][0].isalpha() and words[j].lower() not in _STOP:
-            if words[j].lower() not in _NAME_NOISE:
-                modifiers.insert(0, words[j])
+        while j >= 0 and i - j <= 5 and tokens[j].tag in _MODIFIERS:
+            if tokens[j].lower not in _NAME_NOISE:
+                modifiers.insert(0, tokens[j].text.replace("_", "-"))
             j -= 1
-        if j >= 0 and (words[j].lower() not in DETERMINERS or j > 8):
+        if j >= 0 and (tokens[j].tag != "DET" or j > 8):
             continue
-        if modifiers or word.lower() not in _PLAIN_HEADS:
-            return " ".join(_title(w) for w in [*modifiers, word])
+        if modifiers or token.lower not in _PLAIN_HEADS:
+            return " ".join(_title(w) for w in [*modifiers, token.text])
     return None
 
 

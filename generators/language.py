@@ -1,29 +1,23 @@
-"""Small, deterministic English helpers: cleaning, sentences, tokens, lemmas and word tags.
+"""English for the analyst: cleaning, sentences, tokens, part-of-speech tags and lemmas.
 
-No model and no download: a handful of rules and the word lists of generators.lexicon are
-enough for the short, plain sentences people write as intents. Unknown words read as nouns.
+The tags come from Pattern's English tagger (a lexicon, morphology and context rules that ship
+inside the TextBlob package), the lemmas and each word's possible parts of speech from
+lemminflect's dictionary (also inside its package): nothing is downloaded. On top of them sit
+two rules of grammar that a tagger trained on news text misses in the short sentences of an
+intent: a noun-or-verb word between a subject and its object is a verb ('guests reserve rooms',
+'each visit records treatments'), and a word that closes a list of nouns is a noun ('imports and
+selects').
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
-from generators.lexicon import (
-    AUXILIARIES,
-    CONJUNCTIONS,
-    DETERMINERS,
-    IRREGULAR_PAST,
-    MANY_WORDS,
-    NEGATIONS,
-    NOT_PARTICIPLES,
-    NOUNISH_VERBS,
-    PREPOSITIONS,
-    PRONOUNS,
-    RELATIVES,
-    VERBS,
-    words,
-)
+from lemminflect import getAllLemmas, getLemma
+
+from generators.lexicon import MANY_WORDS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -34,7 +28,6 @@ __all__ = [
     "singular",
     "tag",
     "tokenize",
-    "verb_base",
 ]
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
@@ -53,127 +46,64 @@ def clean_intent(text: str) -> tuple[str, int]:
 
 
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+(?!\d)|[.!?;]+(?=\s|$)|\n+")
+_WRAPPED = re.compile(r"(?<=[^\s.!?;:])[ \t]*\n[ \t]*(?=[a-z(])|(?<=[,])[ \t]*\n[ \t]*(?=[^\s\-*•\d])")
+"""A line break inside a sentence: a wrapped line goes on in lowercase, or after a comma, without a bullet."""
 
 
 def sentences(text: str) -> list[str]:
-    """Split on sentence ends, semicolons and line breaks; decimals such as 99.9 stay whole."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Split on sentence ends, semicolons, bullets and blank lines; wrapped lines and decimals (99.9) stay whole."""
+    return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
 
 
 def tokenize(sentence: str) -> list[str]:
-    """Words, numbers and the punctuation that matters; possessive 's is dropped, hyphens split words."""
+    """Words, numbers and the punctuation that matters; possessive 's is dropped, 'check-in' is one word."""
     out = []
-    for raw in _TOKEN.findall(sentence.replace("-", " ")):
-        word = re.sub(r"['’]s$", "", raw)
-        word = word.replace("’", "'")
-        out.append(word)
+    for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
+        word = re.sub(r"['’]s?$", "", raw).replace("’", "'").replace("-", "_")
+        if word:
+            out.append(word)
     return out
 
 
 # ---------------------------------------------------------------- lemmas
 
-_IRREGULAR_SINGULAR = {
-    "people": "person",
-    "children": "child",
-    "men": "man",
-    "women": "woman",
-    "feet": "foot",
-    "teeth": "tooth",
-    "mice": "mouse",
-    "geese": "goose",
-    "criteria": "criterion",
-    "analyses": "analysis",
-    "diagnoses": "diagnosis",
-    "crises": "crisis",
-    "theses": "thesis",
-    "heroes": "hero",
-    "potatoes": "potato",
-    "tomatoes": "tomato",
-    "echoes": "echo",
-    "wives": "wife",
-    "knives": "knife",
-    "lives": "life",
-    "shelves": "shelf",
-    "halves": "half",
-    "wolves": "wolf",
-    "thieves": "thief",
-    "loaves": "loaf",
-    "calves": "calf",
-    "quizzes": "quiz",
-    "indices": "index",
-    "caches": "cache",
-    "niches": "niche",
-    "movies": "movie",
-    "cookies": "cookie",
-    "calories": "calorie",
-    "selfies": "selfie",
-    "hoodies": "hoodie",
-    "brownies": "brownie",
-    "smoothies": "smoothie",
-    "zombies": "zombie",
-    "rookies": "rookie",
-}
-_UNCOUNTABLE = words(
-    "news series species data information equipment software hardware feedback staff sms gps saas paas iaas "
-    "chaos kudos ethos cosmos lens canvas atlas alias bias gas analytics logistics physics mathematics "
-    "economics electronics goods premises this its was has does is us yes plus thus always perhaps whereas "
-    "his hers ours yours"
-)
+_SINGULAR_ONLY = words("saas paas iaas analytics kubernetes")
+"""Product words that end in -s and that no English dictionary lists."""
 
 
+@cache
+def _parts_of_speech(word: str) -> dict[str, tuple[str, ...]]:
+    """lemminflect's lemmas of a word for each part of speech it can be (NOUN, VERB, ADJ, ...)."""
+    return dict(getAllLemmas(word))
+
+
+@cache
 def singular(word: str) -> str:
-    """The singular of an English noun (lowercase): invoices -> invoice, categories -> category, people -> person."""
+    """The singular of an English noun, lowercase: invoices -> invoice, categories -> category, people -> person."""
     w = word.lower()
-    if w in _IRREGULAR_SINGULAR:
-        return _IRREGULAR_SINGULAR[w]
-    if len(w) <= 3 or w in _UNCOUNTABLE or not w.endswith("s") or w.endswith(("ss", "us", "is")):
+    if "_" in w:
+        head, _, last = w.rpartition("_")
+        return f"{head}_{singular(last)}"
+    if w == "people":
+        return "person"  # the dictionary lists it as a word of its own
+    nouns = _parts_of_speech(w).get("NOUN")
+    if nouns:
+        return nouns[0]
+    if len(w) <= 3 or w in _SINGULAR_ONLY or not w.endswith("s") or w.endswith(("ss", "us", "is")):
         return w
-    if w.endswith("ies") and len(w) > 4:
-        return w[:-3] + "y"
-    if w.endswith("sses") or w.endswith(("xes", "ches", "shes", "zzes")):
-        return w[:-2]
-    if w.endswith("uses") and w[-5] not in "aeiou":
-        return w[:-2]
-    return w[:-1]
+    return getLemma(w, upos="NOUN", lemmatize_oov=True)[0]
 
 
-def verb_base(word: str) -> str | None:
-    """The base form of a known verb in any of its forms (registers, booked, paying -> register, book, pay)."""
-    w = word.lower()
-    if w in VERBS:
-        return w
-    if w in IRREGULAR_PAST:
-        return IRREGULAR_PAST[w]
-    if w in ("has", "having"):
-        return "have"
-    candidates: list[str] = []
-    if w.endswith("ies"):
-        candidates.append(w[:-3] + "y")
-    if w.endswith("es"):
-        candidates.append(w[:-2])
-    if w.endswith("s"):
-        candidates.append(w[:-1])
-    if w.endswith("ied"):
-        candidates.append(w[:-3] + "y")
-    if w.endswith("ed"):
-        candidates += [w[:-1], w[:-2], w[:-3]]
-    if w.endswith("ing"):
-        candidates += [w[:-3], w[:-3] + "e", w[:-4]]
-    for c in candidates:
-        if c in VERBS:
-            return c
-    return None
+@cache
+def _verb_lemma(word: str) -> str:
+    return getLemma(word.lower(), upos="VERB", lemmatize_oov=True)[0]
 
 
-def _is_third_person(word: str) -> bool:
-    return word.endswith("s") and not word.endswith("ss")
-
-
-def _is_participle(word: str) -> bool:
-    return (word.endswith("ed") and word not in NOT_PARTICIPLES and len(word) > 4) or word in IRREGULAR_PAST
+def _can_be(word: str, upos: str) -> bool:
+    return upos in _parts_of_speech(word)
 
 
 # ---------------------------------------------------------------- tags
@@ -181,135 +111,191 @@ def _is_participle(word: str) -> bool:
 
 @dataclass(frozen=True)
 class Token:
-    """One word of a sentence with its coarse tag and lemma.
+    """One word of a sentence with its coarse tag, its lemma and its Penn Treebank tag.
 
-    Tags: DET, MANY, PREP, CONJ, REL, PRON, AUX, NEG, VERB, NOUN, NUM, CARD (a cardinality such as
-    one_to_many), COMMA, COLON, PUNCT.
+    Tags: DET, MANY, ADJ, ADV, PREP, PART, CONJ, REL, PRON, AUX, NEG, TO, VERB, NOUN, NUM,
+    CARD (a cardinality such as one_to_many), COMMA, COLON, PUNCT.
     """
 
     text: str
     lower: str
     tag: str
     lemma: str
+    penn: str = ""
 
     @property
     def plural(self) -> bool:
         return self.tag == "NOUN" and self.lemma != self.lower
 
 
-def _closed_class(w: str) -> str | None:
-    if w in CARDINALITY_TOKENS:
+_PENN = {
+    "CC": "CONJ",
+    "CD": "NUM",
+    "DT": "DET",
+    "PDT": "DET",
+    "PRP$": "DET",
+    "WP$": "DET",
+    "EX": "PRON",
+    "PRP": "PRON",
+    "WP": "REL",
+    "WDT": "REL",
+    "WRB": "REL",
+    "MD": "AUX",
+    "TO": "TO",
+    "IN": "PREP",
+    "RP": "PART",
+    "JJ": "ADJ",
+    "JJR": "ADJ",
+    "JJS": "ADJ",
+    "RB": "ADV",
+    "RBR": "ADV",
+    "RBS": "ADV",
+    "UH": "ADV",
+}
+_NEGATIONS = words("not never cannot without n't dont don't doesnt doesn't")
+_SUBORDINATORS = words("if because while once so when whenever where whether unless until")
+_QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something everything nothing what")
+_DETERMINER_WORDS = words("each every all any some no both either neither another other own")
+_AUXILIARY_LEMMAS = words("be do")
+_GET = words("get gets got")
+_NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
+
+
+def _coarse(lower: str, penn: str, previous: str | None) -> str:
+    """The coarse tag of a word from its Penn tag, with the function words an intent's grammar needs apart."""
+    if lower in CARDINALITY_TOKENS:
         return "CARD"
-    if w == ",":
-        return "COMMA"
-    if w == ":":
-        return "COLON"
-    if not w[0].isalnum():
+    if lower in (",", ":"):
+        return "COMMA" if lower == "," else "COLON"
+    if not lower[0].isalnum():
         return "PUNCT"
-    if w[0].isdigit():
+    if lower[0].isdigit():
         return "NUM"
-    for tag_name, members in (
-        ("MANY", MANY_WORDS),
-        ("DET", DETERMINERS),
-        ("NEG", NEGATIONS),
-        ("AUX", AUXILIARIES),
-        ("CONJ", CONJUNCTIONS),
-        ("REL", RELATIVES),
-        ("PRON", PRONOUNS),
-        ("PREP", PREPOSITIONS),
-    ):
-        if w in members:
-            return tag_name
-    return None
+    if lower in MANY_WORDS:
+        return "MANY"
+    if lower in _NEGATIONS:
+        return "NEG"
+    if lower == "that":
+        return "REL" if previous in ("NOUN", "PRON") else "DET"
+    if lower in _SUBORDINATORS:
+        return "REL"
+    if lower in _QUANTITY_PRONOUNS:
+        return "PRON"
+    if lower in _DETERMINER_WORDS:
+        return "DET"
+    if penn.startswith("VB"):
+        return "AUX" if lower in _GET or _verb_lemma(lower) in _AUXILIARY_LEMMAS else "VERB"
+    return _PENN.get(penn, "NOUN")
 
 
-def tag(words: list[str], pattern_words: frozenset[str] = frozenset()) -> list[Token]:
-    """Tag the words of one sentence; `pattern_words` are words the pattern library uses as nouns.
+def tag(words: list[str]) -> list[Token]:
+    """Tag the words of one sentence: Pattern's tagger, then the two rules of grammar in the module's docstring."""
+    from textblob.en import parser  # Pattern's English lexicon and rules; read on first use
 
-    A word that can be a verb is read as one where English needs a verb: after a noun that agrees
-    with it ('owners register', 'a visit records'), after a modal or 'to', or after 'and' in a
-    sentence that already has a verb of the same form, and before what could be its object.
-    """
-    lowers = [w.lower() for w in words]
-    tags: list[str | None] = [_closed_class(w) for w in lowers]
-    # "that" after a noun starts a clause; elsewhere it is a determiner
-    for i, w in enumerate(lowers):
-        if w == "that" and (i == 0 or tags[i - 1] is not None):
-            tags[i] = "DET"
-        if w == "to" and i + 1 < len(lowers) and tags[i + 1] is None and lowers[i + 1] in VERBS:
-            tags[i] = "TO"
-    out: list[Token] = []
-    seen_verb_forms: set[str] = set()
-    for i, w in enumerate(lowers):
-        t = tags[i]
-        if t is not None:
-            out.append(Token(words[i], w, t, w))
-            continue
-        base = verb_base(w)
-        if base is not None and _reads_as_verb(i, w, base, out, lowers, tags, pattern_words, seen_verb_forms):
-            form = "s" if _is_third_person(w) and w != base else ("ed" if _is_participle(w) else "base")
-            seen_verb_forms.add(form)
-            out.append(Token(words[i], w, "VERB", base))
-            continue
-        out.append(Token(words[i], w, "NOUN", singular(w)))
+    lowers = [_spelled(w.lower()) for w in words]
+    penn = [t for _, t in parser.find_tags(list(lowers))] if lowers else []
+    tags: list[str] = []
+    for lower, p in zip(lowers, penn, strict=True):
+        tags.append(_coarse(lower, p, tags[-1] if tags else None))
+    for i in range(len(tags)):
+        after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
+        infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
+        objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
+        if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
+            tags[i + 1] = "VERB"  # 'I want to sign the consent form'
+        if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
+            tags[i] = "PREP"
+    _repair(lowers, tags)
+    out = []
+    for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
+        lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
+        if t == "NOUN" and re.fullmatch(r"[A-Z]{2,}s", word):
+            lemma = lower[:-1]  # an acronym's plural: 'POs', 'RFQs', 'SLAs'
+        out.append(Token(word, lower, t, lemma, p))
     return out
 
 
-def _object_follows(i: int, lowers: list[str], tags: list[str | None]) -> bool:
-    if i + 1 >= len(lowers):
-        return False
-    nxt = tags[i + 1]
-    return nxt in (None, "DET", "MANY", "PREP", "NUM", "PRON", "CARD") or lowers[i + 1] in ("up", "out")
+@cache
+def _spelled(word: str) -> str:
+    """A word no dictionary knows, corrected where the typo is one letter left out or two letters swapped
+    ('prodcuts', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
+    Anything else (jargon, names) is kept as written."""
+    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word):
+        return word
+    inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
+    swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
+    known = [c for c in inserted | swapped if getAllLemmas(c)]
+    return known[0] if len(known) == 1 else word
 
 
-def _reads_as_verb(
-    i: int,
-    w: str,
-    base: str,
-    before: list[Token],
-    lowers: list[str],
-    tags: list[str | None],
-    pattern_words: frozenset[str],
-    seen_forms: set[str],
-) -> bool:
-    ambiguous = base in NOUNISH_VERBS or w in pattern_words or singular(w) in pattern_words
-    prev = before[-1] if before else None
-    third, participle, gerund = _is_third_person(w) and w != base, _is_participle(w), w.endswith("ing")
-    if participle and prev is not None and prev.tag == "AUX":
-        return True
-    if not _object_follows(i, lowers, tags) and (ambiguous or prev is None or prev.tag in ("DET", "PREP")):
-        return False
-    if prev is None:
-        return not ambiguous and not third
-    if prev.tag in ("AUX", "TO", "NEG"):
-        return not third or prev.lower in ("does",)
-    if prev.tag == "REL":
-        return True
-    if prev.tag == "PRON":
-        return prev.lower not in ("what",)
-    if prev.tag == "NOUN":
-        if third:
-            return not prev.plural
-        if gerund:
-            return prev.plural and not ambiguous
-        if participle:
-            return not ambiguous or _object_follows(i, lowers, tags)
-        return prev.plural or prev.lower in ("who",)
-    if prev.tag in ("CONJ", "COMMA"):
-        form = "s" if third else ("ed" if participle else "base")
-        if gerund:
-            return not ambiguous
-        compound = ambiguous and i + 2 < len(lowers) and tags[i + 1] is None and tags[i + 2] is None
-        if compound and verb_base(lowers[i + 2]) is not None:
-            return False  # "and invoice recipients pay ...": a compound subject, not a verb
-        return bool(seen_forms) and form in seen_forms and (not ambiguous or _next_is_noun(i, lowers, tags))
-    if prev.tag == "PREP":
-        return gerund and prev.lower in ("for", "by", "of", "about")
-    return False
+def _next(tags: list[str], i: int) -> str:
+    return tags[i + 1] if i + 1 < len(tags) else ""
 
 
-def _next_is_noun(i: int, lowers: list[str], tags: list[str | None]) -> bool:
-    return i + 1 < len(lowers) and tags[i + 1] in (None, "DET", "MANY", "PRON")
+def _third_person(lower: str) -> bool:
+    return lower.endswith("s") and _verb_lemma(lower) != lower
+
+
+def _clause_start(tags: list[str], i: int) -> int:
+    j = i
+    while j > 0 and tags[j - 1] not in ("COMMA", "CONJ", "REL", "COLON"):
+        j -= 1
+    return j
+
+
+def _repair(lowers: list[str], tags: list[str]) -> None:
+    """Verbs the tagger read as nouns between a subject and its object, and nouns it read as verbs in a list."""
+    verb_forms: set[bool] = set()
+    for i, lower in enumerate(lowers):
+        t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
+        third = _third_person(lower)
+        singular_noun = prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
+        base = not third and _verb_lemma(lower) == lower and not lower.endswith(("ed", "ing"))
+        if t == "VERB" and singular_noun and base and _can_be(lower, "NOUN") and nxt not in _NOUN_PHRASE_START:
+            tags[i] = t = "NOUN"  # 'a rate lock with an expiry date': one thing does not 'lock'
+        opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
+        if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
+            tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
+        if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
+            tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
+        elif prev == "DET" and t == "ADJ" and nxt not in ("NOUN", "ADJ"):
+            tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
+        elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
+            tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound
+        if t == "VERB" and lower.endswith("ing") and nxt == "NOUN" and (prev in ("", "DET", "ADJ") or singular_noun):
+            tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
+        if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
+            start = _clause_start(tags, i)
+            no_verb_yet = "VERB" not in tags[start:i]
+            run = i - 1
+            while run > 0 and tags[run - 1] == "NOUN":
+                run -= 1  # 'each table session logs the games': the determiner before the whole noun run
+            before = tags[run - 1] if run else ""
+            subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] == "VERB"  # 'and invoice recipients pay'
+            subject_plural = prev == "PRON" or (prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1])
+            if no_verb_yet and not third and subject_plural:
+                tags[i] = "VERB"  # 'guests reserve rooms'
+            elif (
+                no_verb_yet
+                and third
+                and prev == "NOUN"
+                and nxt != "PREP"
+                and (before in ("DET", "ADJ") or start == run)
+            ):
+                tags[i] = "VERB"  # 'each visit records treatments'
+            elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:
+                tags[i] = "VERB"  # 'owners register pets, book visits'
+        elif t == "VERB" and third and prev in ("COMMA", "CONJ") and nxt not in _NOUN_PHRASE_START:
+            if i >= 2 and tags[i - 2] == "NOUN" and third not in verb_forms:
+                tags[i] = "NOUN"  # 'imports and selects for a school'
+        elif t == "VERB" and prev in ("", "DET", "COMMA", "CONJ", "PREP") and nxt == "NOUN" and lower.endswith("ed"):
+            tags[i] = "ADJ"  # 'approved applications become grants'
+        if tags[i] == "VERB":
+            verb_forms.add(third)
+    if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:
+        listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ")
+        if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
+            tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
 
 
 def is_many(tokens: list[Token]) -> bool:

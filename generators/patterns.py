@@ -90,6 +90,8 @@ class PatternLibrary:
             if len(words) > 1 and key not in self._heads.get(words[-1], []):
                 self._heads.setdefault(words[-1], []).append(key)
         self._vectors: dict[int, tuple[Embedder, np.ndarray, list[str], list[str]]] = {}
+        self._nearest: dict[int, dict[str, tuple[str, float, str]]] = {}
+        """Per embedder: each phrase already embedded -> (nearest key, cosine, name)."""
         self._lock = threading.Lock()
 
     @classmethod
@@ -180,16 +182,30 @@ class PatternLibrary:
         an 'invoice recipient' is not an invoice) or a name that is the phrase with another ending
         ('renter' is not a 'rent', 'card' is not a 'cardholder'): those are different things.
         """
-        if not phrase.strip():
-            return None
+        return self.nearest_many([(phrase, exclude)], embedder, threshold)[0]
+
+    def nearest_many(
+        self, phrases: Sequence[tuple[str, frozenset[str]]], embedder: Embedder, threshold: float = DEFAULT_THRESHOLD
+    ) -> list[SimilarPattern | None]:
+        """`nearest` for many (phrase, exclude) pairs, embedding the phrases not seen before in one batch."""
         matrix, keys, texts = self._matrix(embedder)
-        vector = np.asarray(embedder([phrase]), dtype=np.float32)[0]
-        scores = matrix @ vector
-        best = int(np.argmax(scores))
-        score, key, name = float(scores[best]), keys[best], texts[best]
-        if score < threshold or key in exclude or _derived(phrase, name):
-            return None
-        return SimilarPattern(self._by_key[key], round(score, 4), name)
+        cache = self._nearest.setdefault(id(embedder), {})
+        new = sorted({p for p, _ in phrases if p.strip() and p not in cache})
+        if new:
+            if len(cache) > 50_000:
+                cache.clear()  # a long-running process keeps at most this many phrases
+            vectors = np.asarray(embedder(new), dtype=np.float32)
+            for text, scores in zip(new, vectors @ matrix.T, strict=True):
+                best = int(np.argmax(scores))
+                cache[text] = (keys[best], float(scores[best]), texts[best])
+        out: list[SimilarPattern | None] = []
+        for phrase, exclude in phrases:
+            hit = cache.get(phrase)
+            if hit is None or hit[1] < threshold or hit[0] in exclude or _derived(phrase, hit[2]):
+                out.append(None)
+            else:
+                out.append(SimilarPattern(self._by_key[hit[0]], round(hit[1], 4), hit[2]))
+        return out
 
 
 def _derived(phrase: str, name: str) -> bool:

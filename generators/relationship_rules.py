@@ -1,8 +1,9 @@
 """Relationships from the links an intent states, with a cardinality for each pair of entities.
 
-Explicit words win ('belongs to', 'many-to-many', 'has many'); a verb or a preposition between
-two patterns takes the direction and cardinality the pattern library gives that pair; otherwise
-a verb reads one-to-many from its subject ('owners register pets'), a verb with a preposition
+Explicit words win ('belongs to', 'many-to-many', 'has many'); a verb by which many take part in a
+thing that exists on its own ('members attend events', 'guests reserve rooms') is many-to-many; a
+verb or a preposition between two patterns takes the direction and cardinality the pattern library
+gives that pair; otherwise a verb reads one-to-many from its subject ('owners register pets'), a verb with a preposition
 many-to-many ('students enroll in courses'). Two one-to-many links in opposite directions
 between the same pair ('X have many Y and Y have many X') make one many-to-many.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
+from generators.lexicon import MEMBER_VERBS, SHARING_VERBS
 from generators.patterns import PatternLibrary
 from ontology.models import Cardinality, RelationshipNeed
 
@@ -41,6 +43,10 @@ def decide(
     """The relationship one stated link makes between two resolved entities."""
     if link.cardinality is not None:
         return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
+    if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
+        return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' shares its object among many")
+    if link.kind == "verb" and (link.verb.split()[0] in MEMBER_VERBS or link.verb.endswith(" in")):
+        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' makes the subject a member of one")
     a, b = patterns
     known = library.related(a, b) if a and b else None
     if known is not None:
@@ -78,8 +84,8 @@ class RelationshipSet:
                 f"relationship {d.source} -{d.verb or 'has'}-> {d.target} ({d.cardinality}): {d.why}; from {evidence!r}"
             )
             return
-        if old.cardinality == "many-to-many" or _one_side(old) == _one_side(new):
-            return
+        if old.cardinality == "many-to-many" or new.cardinality == "many-to-many" or _one_side(old) == _one_side(new):
+            return  # the first statement stands unless each side is said to have many of the other
         self._items[pair] = old.model_copy(update={"cardinality": "many-to-many"})
         self.notes.append(
             f"relationship {old.source} - {old.target} is many-to-many: each side has many of the other "

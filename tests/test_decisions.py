@@ -24,7 +24,7 @@ from ontology.models import QUESTION_KINDS
 from ontology.namespaces import FAC
 from ontology.vocabulary import ONTOLOGY_PATH, SHAPES_PATH, load_turtle
 
-INTENT = "Hotel: guests reserve rooms; participants attend workshops"
+INTENT = "Guests reserve rooms at hotels; participants attend workshops"
 DECISIONS_OF = """PREFIX fac: <https://softwarefactory.dev/ontology#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?user ?id ?choice WHERE {
@@ -94,7 +94,7 @@ def test_the_analyst_uses_the_tenants_past_decisions(tmp_path: Path) -> None:
         ("room", "attribute:hotel", "carol"),
     ]
     # the next intent of acme: hotel is not asked again, and room is an attribute of hotel
-    later = planner.propose("Hotel: guests reserve rooms and pay invoices", "acme")
+    later = planner.propose("Guests reserve rooms at hotels and pay invoices", "acme")
     asked = {q.id for q in later.requirements.open_questions}
     assert "hotel" not in asked and "room" not in asked
     remembered = {a.question.id: a for a in later.requirements.answers}

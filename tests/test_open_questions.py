@@ -175,11 +175,11 @@ def test_a_past_attribute_decision_waits_for_its_owner() -> None:
 
 def test_the_planner_rebuilds_the_blueprint_from_answers() -> None:
     planner = Planner()
-    intent = "Hotel: guests reserve rooms; participants attend workshops"
+    intent = "Guests reserve rooms at hotels; participants attend workshops"
     before = planner.propose(intent, "acme")
     ids = {q.id for q in before.requirements.open_questions}
     assert {"hotel", "guest", "room"} <= ids
-    after = planner.propose(intent, "acme", answers={"hotel": "ignore", "room": "attribute:attendee", "guest": "own"})
+    after = planner.propose(intent, "acme", answers={"hotel": "ignore", "room": "attribute:guest", "guest": "own"})
     names = {e.name for e in after.blueprint.entities}
     assert "hotel" not in names and "room" not in names and "guest" in names
     assert "room" in {a.name for a in after.blueprint.entity("guest").attributes}

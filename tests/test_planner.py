@@ -48,13 +48,13 @@ TEN_DOMAINS = [
     ),
     (
         "Event ticketing where venues host events and attendees buy tickets for events.",
-        {"venue", "event", "event_ticket"},
-        [("venue", "event"), ("event", "event_ticket")],
+        {"venue", "event", "ticket"},
+        [("venue", "event"), ("event", "ticket")],
     ),
     (
         "Property rentals: landlords list properties, tenants sign leases and pay rent payments.",
-        {"property", "lease", "payment"},
-        [("lease", "payment")],
+        {"property", "lease", "rent_payment"},
+        [("lease", "rent_payment")],
     ),
     (
         "Restaurant orders: guests place orders of menu items at tables.",

@@ -250,27 +250,28 @@ def test_new_product_asks_the_open_questions_and_rebuilds_from_the_answers(
     at = _app(home, monkeypatch, tenant=None)
     at.switch_page("pages/new_product.py").run()
     at.text_input(key="np_tenant").set_value("acme").run()
-    at.text_area(key="np_intent").set_value("Hotel: guests reserve rooms; participants attend workshops").run()
+    at.text_area(key="np_intent").set_value("Guests reserve rooms at hotels; participants attend workshops").run()
     at.button[0].click().run()
     _clean(at)
     assert "Open questions" in _texts(at, "subheader")
     radios = {r.key.rsplit("_", 1)[-1]: r for r in at.radio if r.key and r.key.startswith("np_q_")}
     assert {"hotel", "room", "guest"} <= set(radios)
-    assert radios["hotel"].value == "pattern"  # 'Hotel' is nearest in meaning to a booking: asked
+    assert radios["guest"].value == "pattern"  # 'guests' matched a pattern by synonym: asked, own word kept
     assert radios["room"].value == "entity" and radios["room"].options[-1] == "not part of the service: leave it out"
-    assert "name: booking" in str(at.text_area(key="np_yaml").value)
-    radios["hotel"].set_value("own")
-    radios["room"].set_value("attribute:attendee")
+    assert "name: guest" in str(at.text_area(key="np_yaml").value)
+    radios["guest"].set_value("own")
+    radios["room"].set_value("attribute:hotel")
     next(b for b in at.button if "Rebuild" in b.label).click().run()
     _clean(at)
     bp = load_blueprint(str(at.text_area(key="np_yaml").value))
     names = {e.name for e in bp.entities}
-    assert "hotel" in names and "booking" not in names and "room" not in names
-    assert "room" in {a.name for a in bp.entity("attendee").attributes}
+    assert "hotel" in names and "guest" in names and "room" not in names
+    assert "room" in {a.name for a in bp.entity("hotel").attributes}
+    assert bp.entity("guest").pattern is None
     decided = {d.subject: d.choice for d in past_decisions(KnowledgeGraph(home, embedder=None), "acme")}
-    assert decided["hotel:booking"] == "own" and decided["room"] == "attribute:attendee"
+    assert decided["guest:attendee"] == "own" and decided["room"] == "attribute:hotel"
     assert "Settled questions" in _texts(at, "subheader")  # every question was answered: nothing is open
-    assert {r.value for r in at.radio if r.key and r.key.endswith("_room")} == {"attribute:attendee"}
+    assert {r.value for r in at.radio if r.key and r.key.endswith("_room")} == {"attribute:hotel"}
     # the table beside the YAML: an edit rewrites the YAML and the diagram follows
     (table,) = at.data_editor
     assert list(table.value.columns) == ["entity", "attribute", "type", "required", "unique", "pii", "values"]

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, ClassVar
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
 from generators.entity_resolution import Referent, Resolver, noun_words
-from generators.intent_parser import HasList, NounPhrase, ParsedIntent, parse_intent
+from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
 from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide
 from ontology.errors import FactoryError, InvalidInputError
+from ontology.identifiers import label_of, safe_identifier
 from ontology.lifecycle import ANALYST
 from ontology.models import Attribute, EntityNeed, RelationshipNeed, Requirements
 
@@ -72,6 +73,7 @@ class Analyst(Agent):
         order = sorted(refs, key=lambda pid: (refs[pid].phrase.sentence, refs[pid].phrase.position))
         parts, attributes = self._read_has_lists(parsed, refs)
         resolver.settle(refs, parsed, order)
+        _name_by_words(refs, order)
 
         entities = self._entities(refs, order, parts, notes)
         if not entities:
@@ -100,12 +102,14 @@ class Analyst(Agent):
     ) -> tuple[list[tuple[HasList, NounPhrase]], list[tuple[NounPhrase, NounPhrase, str]]]:
         """Split each has-list into parts (relationships) and attributes."""
         elsewhere_keys = {r.name for r in refs.values() if r.name and r.phrase.role not in ("item", "product")}
-        elsewhere_heads = {r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed")}
+        elsewhere_heads = {
+            r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed", "owner")
+        }
         parts: list[tuple[HasList, NounPhrase]] = []
         attributes: list[tuple[NounPhrase, NounPhrase, str]] = []
         for has in parsed.has_lists:
             owner = refs.get(has.owner.id)
-            owner_pattern = owner.name if owner is not None and owner.how in ("pattern", "synonym") else None
+            owner_pattern = owner.pattern if owner is not None and owner.how in ("pattern", "synonym") else None
             for item in has.items:
                 ref = refs.get(item.id)
                 if ref is None:
@@ -115,7 +119,8 @@ class Analyst(Agent):
                 )
                 is_part = (
                     item.many
-                    or (ref.how == "pattern" and ref.name is not None and ref.name not in ATTRIBUTE_LIKE)
+                    or (item.plural and not item.generic and infer_attribute(item.text.lower()).type != "text")
+                    or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
                     or (related and item.plural)
@@ -141,9 +146,8 @@ class Analyst(Agent):
                 continue
             if ref.phrase.role == "item" and pid not in part_ids:
                 continue
-            pattern = self.library.get(ref.pattern) if ref.pattern else None
             how = "explicit" if ref.how == "noun" and ref.phrase.role == "owner" else ref.how
-            label = pattern.label if pattern else " ".join(w.capitalize() for w in ref.matched.split())
+            label = label_of(" ".join(w.capitalize() for w in noun_words(ref.phrase) or ref.name.split("_")))
             entities[ref.name] = EntityNeed(
                 name=ref.name, label=label, pattern=ref.pattern, matched_by=how, phrase=ref.phrase.text
             )
@@ -206,6 +210,13 @@ class Analyst(Agent):
             if a is None or b is None or a.name == b.name or a.name is None or b.name is None:
                 continue
             where = (link.source.sentence, min(link.source.position, link.target.position))
+            thing = _named_link(link, entities) if link.kind == "verb" else None
+            if thing is not None and thing not in (a.name, b.name):
+                # 'students enrol in courses ... every enrolment records a grade': the link is a thing
+                for end in (a.name, b.name):
+                    why = f"the intent names the link '{link.verb}' as {thing}"
+                    stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
+                continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
@@ -213,13 +224,18 @@ class Analyst(Agent):
                 continue
             many = item.many or item.plural
             verb = "has" if has.verb == "have" else has.verb
-            decision = Decision(
-                a.name,
-                b.name,
-                "one-to-many" if many else "many-to-one",
-                f"{verb} many" if many and verb == "has" else verb,
-                f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
-            )
+            known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
+            if known is not None:
+                link = Link(has.owner, item, "with", verb, None, has.evidence)
+                decision = decide(link, a.name, b.name, (a.pattern, b.pattern), self.library)
+            else:
+                decision = Decision(
+                    a.name,
+                    b.name,
+                    "one-to-many" if many else "many-to-one",
+                    f"{verb} many" if many and verb == "has" else verb,
+                    f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
+                )
             stated.append(((has.owner.sentence, has.owner.position), decision, has.evidence))
         rels = RelationshipSet()
         for _, decision, evidence in sorted(stated, key=lambda s: s[0]):
@@ -254,6 +270,35 @@ class Analyst(Agent):
         return [
             f"similar past {m.kind}: {m.tenant}/{m.product} (cosine {m.score:.2f}) {m.text[:80]!r}" for m in matches
         ]
+
+
+def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
+    """Every entity takes the user's own words, never a pattern's: 'guests' is a guest, its pattern attendee.
+
+    A compound keeps its modifier ('purchase orders', 'stock items'); phrases that found the same
+    pattern with the same head word are one entity ('pet owners' and 'owners'), named as first written;
+    two words for one pattern stay two entities ('treatments and prescriptions').
+    """
+    by_pattern: dict[str, str] = {}
+    for pid in sorted(order, key=lambda pid: not refs[pid].strong):  # a heading's word never names an entity
+        ref = refs[pid]
+        words = noun_words(ref.phrase)
+        if ref.name is None or not words:
+            continue
+        try:
+            own = safe_identifier(" ".join(words))
+        except InvalidInputError:
+            continue
+        ref.name = own if ref.pattern is None else by_pattern.setdefault(f"{ref.pattern} {words[-1]}", own)
+
+
+def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
+    """The entity that names what a verb does, when the intent has one: reserve -> reservation, enrol -> enrolment."""
+    verb = link.verb.split()[0]
+    stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
+    endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "ration", "ition")
+    nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
+    return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns), None)
 
 
 def _checked(intent_text: str) -> str:

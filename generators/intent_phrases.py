@@ -1,0 +1,105 @@
+"""What the intent parser finds in a sentence: noun phrases, the links between them and has-lists.
+
+Plain data with the few properties the analyst asks of a phrase (its head, whether it is plural,
+generic or narrowed by a domain noun); the parsing itself is in generators.intent_parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from generators.language import Token
+from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, words
+
+__all__ = ["GENERIC_PRONOUNS", "HasList", "Link", "LinkKind", "NounPhrase", "ParsedIntent", "Role"]
+
+Role = Literal["subject", "object", "listed", "owner", "item", "attached", "aside", "product", "audience", "other"]
+LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
+GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
+
+
+@dataclass
+class NounPhrase:
+    """A run of nouns with what came just before it ('many', 'a', 'each') and its place in the sentence."""
+
+    id: int
+    tokens: list[Token]
+    sentence: int
+    position: int
+    many: bool = False
+    single: bool = False
+    role: Role = "other"
+    pronoun: str = ""
+    each: bool = False
+    """Whether 'each' or 'every' leads it: then it is one of many things, never the product itself."""
+    named_by_pattern: bool = False
+    """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
+
+    @property
+    def lemmas(self) -> list[str]:
+        return [t.lemma for t in self.tokens]
+
+    @property
+    def text(self) -> str:
+        return " ".join(t.text for t in self.tokens)
+
+    @property
+    def plural(self) -> bool:
+        head = self._head_token
+        return head is not None and head.plural
+
+    @property
+    def head(self) -> str:
+        head = self._head_token
+        return head.lemma if head is not None else ""
+
+    @property
+    def _head_token(self) -> Token | None:
+        """The last noun, or the last before 'of' ('a number of guests' is one number)."""
+        lowers = [t.lower for t in self.tokens]
+        words = self.tokens[: lowers.index("of")] if "of" in lowers[1:] else self.tokens
+        return words[-1] if words else None
+
+    @property
+    def generic(self) -> bool:
+        """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
+        if self.pronoun:
+            return self.pronoun in GENERIC_PRONOUNS
+        if self.head in PRODUCT_HEADS and not self.plural and not self.each:
+            return True  # 'a booking app' is the product; 'applicants submit applications' are not
+        return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
+
+    @property
+    def specific(self) -> bool:
+        """Whether a noun before the head narrows it to a thing of the domain: 'consent form', 'credit report'."""
+        return any(t.tag == "NOUN" and t.lemma not in GENERIC_NOUNS for t in self.tokens[:-1])
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relationship the sentence states: source -verb-> target, with a cardinality when the words give one."""
+
+    source: NounPhrase
+    target: NounPhrase
+    kind: LinkKind
+    verb: str
+    cardinality: str | None
+    evidence: str
+
+
+@dataclass(frozen=True)
+class HasList:
+    """'X has a, b and c': the owner and the items, which may be attributes or parts."""
+
+    owner: NounPhrase
+    items: tuple[NounPhrase, ...]
+    verb: str
+    evidence: str
+
+
+@dataclass
+class ParsedIntent:
+    phrases: list[NounPhrase] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    has_lists: list[HasList] = field(default_factory=list)
