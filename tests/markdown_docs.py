@@ -11,18 +11,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Documents other developers are writing now: a link to one is not checked while it is missing, and its
-# commands are not checked. The list goes away once they are all in the repository.
-IN_PROGRESS = frozenset(
-    {
-        "docs/lifecycle.md",
-        "docs/analyst.md",
-        "docs/analyst-corpus.md",
-        "docs/open-questions.md",
-        "docs/use-cases.md",
-    }
-)
-
 _FENCE = re.compile(r"^ {0,3}(```|~~~)\s*([\w+-]*)")
 SHELL = frozenset({"bash", "sh", "shell", "console"})
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)

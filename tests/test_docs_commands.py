@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from studio.cli import app
-from tests.markdown_docs import IN_PROGRESS, ROOT, documentation, inline_code, read
+from tests.markdown_docs import ROOT, documentation, inline_code, read
 
 _PLACEHOLDER = re.compile(r"<[\w .-]+>")  # <trace_id>, <trace id>, <q>
 _SEPARATORS = {"&&", "||", "|", ";", ">", ">>", "<", "&"}
@@ -90,10 +90,6 @@ def documented_commands(files: list[Path]) -> list[tuple[str, list[str]]]:
     return found
 
 
-def _ours(files: list[Path]) -> list[Path]:
-    return [p for p in files if p.relative_to(ROOT).as_posix() not in IN_PROGRESS]
-
-
 def _root() -> TyperGroup:
     root = typer.main.get_command(app)
     assert isinstance(root, TyperGroup)
@@ -102,7 +98,7 @@ def _root() -> TyperGroup:
 
 def test_every_documented_command_and_option_exists() -> None:
     root = _root()
-    commands = documented_commands(_ours(documentation()))
+    commands = documented_commands(documentation())
     readme = [args for where, args in commands if where == "README.md"]
     assert len(readme) >= 19  # the README shows every command with an example
     problems = [f"{where}: factory {' '.join(args)}: {why}" for where, args in commands if (why := check(args, root))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.markdown_docs import IN_PROGRESS, ROOT, Markdown, anchors, documentation, links, read
+from tests.markdown_docs import ROOT, Markdown, anchors, documentation, links, read
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -33,8 +33,7 @@ def broken_links(files: list[Path], root: Path = ROOT) -> list[str]:
                 continue
             name = path.relative_to(root.resolve()).as_posix()
             if not path.exists():
-                if name not in IN_PROGRESS:
-                    problems.append(f"{where}: {target} (no such file)")
+                problems.append(f"{where}: {target} (no such file)")
                 continue
             if fragment and path.suffix == ".md" and fragment not in anchors(doc(path)):
                 problems.append(f"{where}: {target} (no heading #{fragment} in {name})")
@@ -56,7 +55,6 @@ def test_a_missing_file_or_heading_is_reported(tmp_path: Path) -> None:
         "[gone](docs/gone.md) does not, nor does [a heading](docs/guide.md#no-such-heading),\n"
         "nor ![a picture](docs/shots/missing.png), nor [far away](../../outside.md).\n"
         "[web](https://example.org/x.md), [mail](mailto:a@b.c) and [here](#title) are fine;\n"
-        "[a doc being written](docs/lifecycle.md) is skipped while it is missing.\n"
         "`[in code](docs/code.md)` is code.\n\n"
         "```\n[in a block](docs/block.md)\n```\n\n"
         "<!-- [in a comment](docs/comment.md) -->\n"
