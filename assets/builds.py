@@ -23,7 +23,7 @@ from assets.stages import PRODUCTS, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
 from infra.lifecycle.outcome import BuildResults, BuildSummary
-from infra.lifecycle.use_cases import Claim
+from infra.lifecycle.use_cases import INTENT_TAG, Claim
 from infra.workspace import ProductWorkspace
 from ontology.config import factory_home
 
@@ -191,9 +191,10 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
         error = (
             f"blocking check(s) failed: {', '.join(failed_check)}" if failed_check else "; ".join(failures) or "failed"
         )
-        latest = control.latest_intent(tenant, product)
-        if latest is not None and latest.id is not None:
-            control.set_intent_status(latest.id, "failed", detail=error[:500])
+        claimed = tags.get(INTENT_TAG, "")
+        failed = control.intent(int(claimed)) if claimed.isdigit() else control.latest_intent(tenant, product)
+        if failed is not None and failed.id is not None:
+            control.set_intent_status(failed.id, "failed", detail=error[:500])
         control.upsert_product(tenant, product, status="failed")
     if results.did_work:  # a build that did work refreshes the insights
         with execute_job(

@@ -9,6 +9,7 @@ from infra.insights import load_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import BlueprintResult, IntentResult, RequirementsResult
+from infra.records import IntentRecord
 from ontology.errors import InvalidInputError, NotFoundError
 from ontology.models import Blueprint, Requirements
 from ontology.refs import new_trace_id
@@ -22,15 +23,27 @@ BLUEPRINT_CHECKS = {
 """The blueprint's blocking checks: name -> what it checks."""
 
 
+def _claimed_intent(ctx: StageContext) -> IntentRecord:
+    """The intent the build claimed (`ctx.intent_id`), else the product's latest one."""
+    if ctx.intent_id is None:
+        record = ctx.control.latest_intent(ctx.tenant, ctx.product)
+        if record is None or record.id is None:
+            raise NotFoundError(f"no intent submitted for {ctx.tenant}/{ctx.product}: submit one with factory build")
+        return record
+    record = ctx.control.intent(ctx.intent_id)
+    if (record.tenant, record.product) != (ctx.tenant, ctx.product):
+        raise InvalidInputError(f"intent {ctx.intent_id} is for {record.tenant}/{record.product}, not {ctx.ref}")
+    return record
+
+
 def intent(ctx: StageContext) -> IntentResult:
-    """The business intent submitted for this product (its latest revision), with the build's trace id.
+    """The business intent this build claimed (without a claim: the latest revision), with the build's trace id.
 
     Every later stage carries this trace id; a changed intent starts a new revision and a new trace.
     """
     stage = StageRun(ctx, "intent")
-    record = ctx.control.latest_intent(ctx.tenant, ctx.product)
-    if record is None or record.id is None:
-        raise NotFoundError(f"no intent submitted for {ctx.tenant}/{ctx.product}: submit one with factory build")
+    record = _claimed_intent(ctx)
+    assert record.id is not None  # a stored record has its id
     trace_id = record.trace_id or new_trace_id()
     ctx.control.set_intent_status(record.id, "building", trace_id=trace_id, run_id=ctx.run_id)
     fp = fingerprint(CODE_VERSION, record.id, record.revision, record.text, record.blueprint_yaml, trace_id)
