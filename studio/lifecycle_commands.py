@@ -11,6 +11,7 @@ import typer
 from ontology.config import factory_home
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef, check_slug
+from studio.intent_input import intent_text
 from studio.output import console, print_json, print_table
 from studio.up_command import StopOnce, up
 
@@ -93,7 +94,13 @@ def _read_blueprint(path: Path) -> str:
 
 
 def build(
-    intent: Annotated[str | None, typer.Argument(help="The business intent, in plain words.")] = None,
+    intent: Annotated[
+        str | None,
+        typer.Argument(
+            help="The business intent in plain words: a sentence, a pasted '- item' list, or '-' for standard input."
+        ),
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the intent from this text file.")] = None,
     tenant: TenantOpt = "",
     product: Annotated[
         str | None, typer.Option("--product", "-p", help="Product slug or tenant/product (default: from intent).")
@@ -121,8 +128,9 @@ def build(
         runner = _Announced(executor, as_json)
         _report(build_claimed(ControlPlane(None, factory_home()), runner, ref, claim).result, as_json)
         return
+    intent = intent_text(intent, file)
     if blueprint is None and (not intent or not intent.strip()):
-        raise InvalidInputError("give an intent in quotes (or --blueprint FILE)")
+        raise InvalidInputError("give an intent in quotes, --file FILE, '-' for standard input (or --blueprint FILE)")
     blueprint_yaml = _read_blueprint(blueprint) if blueprint else None
     from generators.blueprint import load_blueprint
     from infra.control import ControlPlane
