@@ -5,6 +5,7 @@ from __future__ import annotations
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
 from generators.pipeline import Analysis
 from generators.policy import policy_findings
+from graph.decisions import past_decisions
 from infra.insights import load_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
@@ -71,13 +72,21 @@ def intent(ctx: StageContext) -> IntentResult:
         )
 
 
+def _decisions(ctx: StageContext) -> list[tuple[str, str, str]]:
+    """The tenant's decisions on open questions (kind, subject, choice), oldest first, as the planner applies them."""
+    return [(str(d.kind), d.subject, d.choice) for d in past_decisions(ctx.graph(), ctx.tenant)]
+
+
 def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
     """What the analyst understood from the intent: entities, attributes, relationships, features and SLOs.
 
-    A submitted blueprint skips the analysis. Findings come from the pattern library and past products.
+    A submitted blueprint skips the analysis. Findings come from the pattern library and past products;
+    the tenant's recorded decisions settle its open questions (a new decision makes the stage run again).
     """
     stage = StageRun(ctx, "requirements")
-    fp = fingerprint(CODE_VERSION, intent.fingerprint)
+    decided = _decisions(ctx) if not intent.blueprint_yaml else []
+    # the tenant's decisions settle the analyst's open questions: a new decision re-plans the product
+    fp = fingerprint(CODE_VERSION, intent.fingerprint, *([decided] if decided else []))
     with stage.running(intent.trace_id):
         old = stage.previous(fp, RequirementsResult)
         if old is not None:
