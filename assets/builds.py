@@ -1,7 +1,8 @@
 """Run the lifecycle for one product through the Dagster instance under $FACTORY_HOME.
 
 `factory build` and the Studio call `build_product`; it materializes the same assets the
-Dagster UI shows (the runs appear there), then refreshes the factory insights.
+Dagster UI shows (the runs appear there). The knowledge stage refreshes the factory insights itself,
+so a build is one Dagster run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
-from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
+from assets.definitions import LIFECYCLE, lifecycle_job
 from assets.stages import PRODUCTS, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
@@ -149,7 +150,7 @@ def build_product(
     executor: str = "in_process",
     tags: dict[str, str] | None = None,
 ) -> BuildOutcome:
-    """Materialize the lifecycle for the product's latest submitted intent, then refresh the insights.
+    """Materialize the lifecycle for the claimed intent (the `factory/intent` tag; else the product's latest).
 
     The lifecycle use cases (`infra.lifecycle.use_cases`) call this through `DagsterBuildRunner` once they
     hold the intent's claim; call it directly only for an intent you have claimed.
@@ -196,9 +197,4 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
         if failed is not None and failed.id is not None:
             control.set_intent_status(failed.id, "failed", detail=error[:500])
         control.upsert_product(tenant, product, status="failed")
-    if results.did_work:  # a build that did work refreshes the insights
-        with execute_job(
-            reconstructable(refresh_job), instance=instance, run_config=_executor("in_process"), raise_on_error=False
-        ):
-            pass
     return BuildOutcome(tenant, product, run_id, success, time.perf_counter() - started, stages, checks, results, error)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
-from generators.pipeline import Analysis
 from generators.policy import policy_findings
 from graph.decisions import past_decisions
 from infra.insights import load_insights
@@ -138,6 +137,8 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
         else:
             if requirements.requirements is None:
                 raise InvalidInputError("no requirements to design from: the intent was not analysed")
+            from generators.pipeline import Analysis  # the planner's engines load when a stage first plans
+
             analysis = Analysis(requirements.requirements, requirements.source, requirements.fallback)
             outcomes = load_insights(ctx.home).patterns
             proposal = ctx.planner().design(analysis, ctx.tenant, ctx.product, outcomes)
