@@ -331,7 +331,7 @@ def stage_table(builds: list[Build], noops: list[Build], steps: list[dict[str, f
         line = f"{label:14} {median(part(b) for b in builds):>9.2f}"
         out.append(line + (f" {median(part(b) for b in noops):>9.2f}" if noops else ""))
     out.append("(run, no stage: the Dagster lifecycle run's time outside the stages' own bodies;")
-    out.append(" refresh+intake: submitting the intent and starting the run; the knowledge stage refreshes the insights)")
+    out.append(" refresh+intake: submitting the intent and starting the run; the knowledge stage refreshes insights)")
     return "\n".join(out)
 
 

@@ -100,7 +100,8 @@ def test_an_intent_becomes_a_running_traced_service(env: dict[str, str], home: P
     assert s["tests"]["passed"] > 0 and s["tests"]["failed"] == 0
     # the service runs and answers
     assert httpx.get(s["service_url"] + "/health", timeout=5).status_code == 200
-    assert runtime.alive(s["pid"], Path(ControlPlane(None, home).deployment("acme", "helpdesk").workdir or ""))
+    deployed = ControlPlane(None, home).deployment("acme", "helpdesk")
+    assert deployed is not None and runtime.alive(s["pid"], Path(deployed.workdir or ""))
     # the commit carries the trailers, the bare remote's env/dev points at it
     repo = ProductRepository(home, "acme", "helpdesk")
     trailers = repo.trailers(s["commit"])
