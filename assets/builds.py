@@ -1,7 +1,8 @@
 """Run the lifecycle for one product through the Dagster instance under $FACTORY_HOME.
 
 `factory build` and the Studio call `build_product`; it materializes the same assets the
-Dagster UI shows (the runs appear there), then refreshes the factory insights.
+Dagster UI shows (the runs appear there). The knowledge stage refreshes the factory insights itself,
+so a build is one Dagster run.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
-from assets.definitions import LIFECYCLE, lifecycle_job, refresh_job
+from assets.definitions import LIFECYCLE, lifecycle_job
 from assets.stages import PRODUCTS, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
-from infra.lifecycle.use_cases import Claim
+from infra.lifecycle.outcome import BuildResults, BuildSummary
+from infra.lifecycle.use_cases import INTENT_TAG, Claim
 from infra.workspace import ProductWorkspace
 from ontology.config import factory_home
 
@@ -55,7 +57,7 @@ def factory_instance(home: Path | None = None) -> DagsterInstance:
 
 @dataclass
 class BuildOutcome:
-    """What one build did: each stage's status and output, its checks, and where the product lives."""
+    """What one build did: each stage's status and typed result, its checks, and where the product lives."""
 
     tenant: str
     product: str
@@ -64,46 +66,26 @@ class BuildOutcome:
     seconds: float
     stages: dict[str, str] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: BuildResults = field(default_factory=BuildResults)
     error: str | None = None
 
     @property
     def trace_id(self) -> str | None:
-        intent = self.outputs.get("intent")
-        return intent["trace_id"] if intent else None
+        return self.results.intent.trace_id if self.results.intent else None
 
-    def summary(self) -> dict[str, Any]:
-        """The figures people ask about first, as JSON-able data."""
-        out = self.outputs
-        validation = out.get("validation", {})
-        telemetry = out.get("telemetry", {})
-        return {
-            "tenant": self.tenant,
-            "product": self.product,
-            "success": self.success,
-            "trace_id": self.trace_id,
-            "revision": out.get("intent", {}).get("revision"),
-            "run_id": self.run_id,
-            "seconds": round(self.seconds, 2),
-            "stages": self.stages,
-            "checks": self.checks,
-            "repository": out.get("release", {}).get("repository"),
-            "commit": out.get("release", {}).get("commit"),
-            "new_commit": bool(out.get("release", {}).get("created")) and not out.get("release", {}).get("reused"),
-            "restarted": "deployment" in out and not out["deployment"].get("reused"),
-            "service_url": out.get("deployment", {}).get("url"),
-            "pid": out.get("deployment", {}).get("pid"),
-            "tests": {k: validation.get(k) for k in ("passed", "failed", "errors")} if validation else None,
-            "slo": {
-                "p50_ms": telemetry["overall"]["p50_ms"],
-                "p95_ms": telemetry["overall"]["p95_ms"],
-                "error_rate": telemetry["overall"]["error_rate"],
-                "breaches": telemetry["breaches"],
-            }
-            if telemetry
-            else None,
-            "error": self.error,
-        }
+    def summary(self) -> BuildSummary:
+        """The figures people ask about first."""
+        return BuildSummary.of(
+            self.results,
+            tenant=self.tenant,
+            product=self.product,
+            success=self.success,
+            run_id=self.run_id,
+            seconds=self.seconds,
+            stages=self.stages,
+            checks=self.checks,
+            error=self.error,
+        )
 
 
 _QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the summary says what failed
@@ -168,7 +150,7 @@ def build_product(
     executor: str = "in_process",
     tags: dict[str, str] | None = None,
 ) -> BuildOutcome:
-    """Materialize the lifecycle for the product's latest submitted intent, then refresh the insights.
+    """Materialize the lifecycle for the claimed intent (the `factory/intent` tag; else the product's latest).
 
     The lifecycle use cases (`infra.lifecycle.use_cases`) call this through `DagsterBuildRunner` once they
     hold the intent's claim; call it directly only for an intent you have claimed.
@@ -202,9 +184,7 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
     control = ControlPlane(None, root)
     workspace = ProductWorkspace(root, tenant, product)
     names = [a.key.to_user_string() for a in LIFECYCLE]
-    outputs = {n: v for n in names if (v := workspace.load_output(n)) is not None}
-    trace = outputs.get("intent", {}).get("trace_id")
-    outputs = {n: v for n, v in outputs.items() if v.get("trace_id") == trace}  # this build's, not an older one's
+    results = BuildResults.load(workspace)  # this build's results, not an older one's
     stages = {n: stages.get(n, "skipped") for n in names}
     failed_check = [name for name, ok in checks.items() if not ok]
     error = None
@@ -212,13 +192,9 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
         error = (
             f"blocking check(s) failed: {', '.join(failed_check)}" if failed_check else "; ".join(failures) or "failed"
         )
-        latest = control.latest_intent(tenant, product)
-        if latest is not None and latest.id is not None:
-            control.set_intent_status(latest.id, "failed", detail=error[:500])
+        claimed = tags.get(INTENT_TAG, "")
+        failed = control.intent(int(claimed)) if claimed.isdigit() else control.latest_intent(tenant, product)
+        if failed is not None and failed.id is not None:
+            control.set_intent_status(failed.id, "failed", detail=error[:500])
         control.upsert_product(tenant, product, status="failed")
-    if any(not v.get("reused") for v in outputs.values()):  # a build that did work refreshes the insights
-        with execute_job(
-            reconstructable(refresh_job), instance=instance, run_config=_executor("in_process"), raise_on_error=False
-        ):
-            pass
-    return BuildOutcome(tenant, product, run_id, success, time.perf_counter() - started, stages, checks, outputs, error)
+    return BuildOutcome(tenant, product, run_id, success, time.perf_counter() - started, stages, checks, results, error)

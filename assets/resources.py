@@ -8,14 +8,17 @@ are made once per process and shared between the assets that run in it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 
-from generators.pipeline import Planner
-from graph import KnowledgeGraph
 from infra.control import ControlPlane
 from infra.lifecycle.context import shared_knowledge_graph, shared_planner
 from ontology.config import factory_home
+
+if TYPE_CHECKING:  # the engines load when a stage first needs them
+    from generators.pipeline import Planner
+    from graph.knowledge_graph import KnowledgeGraph
 
 __all__ = [
     "ControlPlaneResource",

@@ -34,6 +34,7 @@ from infra.lifecycle.bookkeeping import CODE_VERSION
 from infra.lifecycle.context import StageContext, StageSettings
 from infra.lifecycle.results import Markdown, MetadataPath, StageResult, Url
 from infra.lifecycle.stages import STAGES, BoundStage, run_stored
+from infra.lifecycle.use_cases import INTENT_TAG
 from ontology.errors import InvalidInputError
 from ontology.refs import check_slug
 
@@ -79,15 +80,17 @@ def stage_context(context: AssetExecutionContext) -> StageContext:
         test_timeout_s=r.generators.test_timeout_s,
         smoke_rounds=r.delivery.smoke_rounds,
     )
+    claimed = context.run.tags.get(INTENT_TAG)  # the intent the build claimed; none from the Dagster UI
     return StageContext(
         r.delivery.root,
         tenant,
         product,
-        context.run_id,
+        context.run.run_id,
         settings,
         context.log.info,
         knowledge_graph=r.knowledge_graph.open,
         planner_source=r.generators.planner,
+        intent_id=int(claimed) if claimed and claimed.isdigit() else None,
     )
 
 

@@ -177,10 +177,10 @@ def _build(home: Path, outcome: BuildOutcome, seconds: float, created: bool) -> 
     row = ControlPlane(None, home).product(outcome.tenant, outcome.product)
     stats = factory_instance(home).get_run_stats(outcome.run_id)
     run_s = (stats.end_time or 0.0) - (stats.start_time or 0.0)
-    out = outcome.outputs
+    results = outcome.results
     summary = outcome.summary()
-    deployed = out.get("deployment", {})
-    pid, url, workdir = deployed.get("pid"), deployed.get("url"), deployed.get("workdir")
+    deployed = results.deployment
+    pid, url, workdir = (deployed.pid, deployed.url, deployed.workdir) if deployed else (None, None, None)
     healthy = bool(pid and url and workdir and runtime.alive(pid, Path(workdir)) and runtime.healthy(url))
     return Build(
         product=outcome.product,
@@ -188,13 +188,13 @@ def _build(home: Path, outcome: BuildOutcome, seconds: float, created: bool) -> 
         success=outcome.success,
         durations=row.duration_map() if row else {},
         statuses=outcome.stages,
-        entities=len(out.get("blueprint", {}).get("blueprint", {}).get("entities", [])),
-        revision=summary["revision"],
-        commit=summary["commit"],
+        entities=len(results.blueprint.blueprint.entities) if results.blueprint else 0,
+        revision=summary.revision,
+        commit=summary.commit,
         pid=pid,
         url=url,
         healthy=healthy,
-        reused=sum(1 for stage in STAGES if out.get(stage, {}).get("reused")),
+        reused=sum(1 for r in results.present().values() if r.reused),
         run_s=run_s,
         error=outcome.error,
         created=created,
@@ -331,7 +331,7 @@ def stage_table(builds: list[Build], noops: list[Build], steps: list[dict[str, f
         line = f"{label:14} {median(part(b) for b in builds):>9.2f}"
         out.append(line + (f" {median(part(b) for b in noops):>9.2f}" if noops else ""))
     out.append("(run, no stage: the Dagster lifecycle run's time outside the stages' own bodies;")
-    out.append(" refresh+intake: submitting the intent, starting the run and the factory_refresh job after it)")
+    out.append(" refresh+intake: submitting the intent and starting the run; the knowledge stage refreshes insights)")
     return "\n".join(out)
 
 

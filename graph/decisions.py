@@ -15,14 +15,17 @@ import datetime as dt
 import getpass
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from graph.facts import ProductFacts
-from graph.knowledge_graph import KnowledgeGraph
 from graph.names import decisions_graph
 from ontology.errors import FactoryError, InvalidInputError
 from ontology.models import Answer, PastDecision
 from ontology.namespaces import FAC, ID, PROV
 from ontology.refs import new_trace_id
+
+if TYPE_CHECKING:  # a caller passes the graph: importing the decisions loads no engine
+    from graph.knowledge_graph import KnowledgeGraph
 
 __all__ = ["PAST_DECISIONS", "DecisionFacts", "acting_user", "past_decisions", "person_iri", "record_decisions"]
 

@@ -13,10 +13,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from graph.files import write_atomically
-from infra.control import BuildRecord
+from graph.files import FileLock, write_atomically
+from infra.control import BuildRecord, ControlPlane
 
-__all__ = ["FactoryInsights", "Outcome", "compute_insights", "insights_path", "load_insights", "save_insights"]
+__all__ = [
+    "FactoryInsights",
+    "Outcome",
+    "compute_insights",
+    "insights_path",
+    "load_insights",
+    "refresh_insights",
+    "save_insights",
+]
 
 
 class Outcome(BaseModel):
@@ -98,6 +106,15 @@ def save_insights(home: Path, insights: FactoryInsights) -> Path:
     path = insights_path(home)
     write_atomically(path, insights.model_dump_json(indent=2).encode())
     return path
+
+
+def refresh_insights(home: Path, control: ControlPlane) -> FactoryInsights:
+    """Recompute the insights from every recorded build and save them: what a build's knowledge stage does
+    after it records the build. Builds that finish together take turns, so the last one saved has all."""
+    with FileLock(home / "locks" / "insights.lock").exclusive():
+        insights = compute_insights(control.builds())
+        save_insights(home, insights)
+    return insights
 
 
 def load_insights(home: Path) -> FactoryInsights:

@@ -12,13 +12,14 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graph import KnowledgeGraph
 from graph.facts import ProductFacts
 from graph.files import write_atomically
-from graph.knowledge_graph import WriteStats
 from ontology.refs import check_slug, check_trace_id
+
+if TYPE_CHECKING:  # the knowledge graph (Kùzu, polars) loads when a stage first publishes, not on import
+    from graph.knowledge_graph import KnowledgeGraph, WriteStats
 
 __all__ = ["ProductWorkspace", "tree_digest"]
 

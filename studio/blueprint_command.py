@@ -9,46 +9,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
 from graph.files import replacing
 from ontology.errors import InvalidInputError
 from ontology.models import Requirements
+from studio.intent_input import IntentCommand, intent_text
 
 __all__ = ["IntentCommand", "blueprint", "question_lines"]
 
 
-def _is_text(arg: str) -> bool:
-    """A word that starts with '-' but holds whitespace is text (a pasted '- item' list), never an option."""
-    return len(arg) > 1 and arg.startswith("-") and any(c.isspace() for c in arg)
-
-
-class IntentCommand(TyperCommand):
-    """A command whose argument may start with '-': such text is moved behind '--' before options are parsed."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: the click Context typer carries
-        cut = args.index("--") if "--" in args else len(args)
-        head, tail = args[:cut], args[cut + 1 :]
-        texts = [a for a in head if _is_text(a)]
-        if texts:
-            args = [*(a for a in head if not _is_text(a)), "--", *texts, *tail]
-        return super().parse_args(ctx, args)
-
-
 def _intent_text(intent: str | None, file: Path | None) -> str:
-    from generators.intent_source import read_intent_file, read_intent_stream
-
-    if intent is not None and file is not None:
-        raise InvalidInputError("give the intent as text or with --file, not both")
-    if file is not None:
-        return read_intent_file(file)
-    if intent == "-":
-        return read_intent_stream(sys.stdin.buffer)
-    if intent is None:
+    text = intent_text(intent, file)
+    if text is None:
         raise InvalidInputError(
             "give an intent in quotes, --file FILE, '-' to read it from standard input (or --schema)"
         )
-    return intent
+    return text
 
 
 def question_lines(requirements: Requirements) -> list[str]:

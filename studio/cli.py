@@ -16,6 +16,7 @@ from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
 from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
 from studio import blueprint_command, lifecycle_commands
+from studio.intent_input import IntentCommand
 from studio.output import console, error, print_json, print_table, print_trace
 
 if TYPE_CHECKING:
@@ -242,14 +243,14 @@ def kg_init() -> None:
 
 templates_app = typer.Typer(help="Template packs that render products.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
-app.command("build")(lifecycle_commands.build)
+app.command("build", cls=IntentCommand)(lifecycle_commands.build)
 app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("up")(lifecycle_commands.up)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)
 app.add_typer(lifecycle_commands.products_app, name="products")
 app.add_typer(lifecycle_commands.deployments_app, name="deployments")
-app.command("blueprint", cls=blueprint_command.IntentCommand)(blueprint_command.blueprint)
+app.command("blueprint", cls=IntentCommand)(blueprint_command.blueprint)
 
 
 @app.command("generate")

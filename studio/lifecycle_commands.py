@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ontology.config import factory_home
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef, check_slug
+from studio.intent_input import intent_text
 from studio.output import console, print_json, print_table
 from studio.up_command import StopOnce, up
 
 if TYPE_CHECKING:
     from assets.builds import BuildOutcome
+    from infra.lifecycle.outcome import BuildSummary
     from infra.lifecycle.use_cases import Claim
 
 __all__ = ["StopOnce", "approve", "build", "deployments_app", "products_app", "promote", "rebuild", "up"]
@@ -68,7 +70,7 @@ class _Announced:
 def _report(outcome: BuildOutcome, as_json: bool) -> None:
     summary = outcome.summary()
     if as_json:
-        print_json(summary)
+        print_json(summary.model_dump(mode="json"))
     else:
         _print_summary(summary)
     if not outcome.success:
@@ -92,7 +94,13 @@ def _read_blueprint(path: Path) -> str:
 
 
 def build(
-    intent: Annotated[str | None, typer.Argument(help="The business intent, in plain words.")] = None,
+    intent: Annotated[
+        str | None,
+        typer.Argument(
+            help="The business intent in plain words: a sentence, a pasted '- item' list, or '-' for standard input."
+        ),
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the intent from this text file.")] = None,
     tenant: TenantOpt = "",
     product: Annotated[
         str | None, typer.Option("--product", "-p", help="Product slug or tenant/product (default: from intent).")
@@ -120,8 +128,9 @@ def build(
         runner = _Announced(executor, as_json)
         _report(build_claimed(ControlPlane(None, factory_home()), runner, ref, claim).result, as_json)
         return
+    intent = intent_text(intent, file)
     if blueprint is None and (not intent or not intent.strip()):
-        raise InvalidInputError("give an intent in quotes (or --blueprint FILE)")
+        raise InvalidInputError("give an intent in quotes, --file FILE, '-' for standard input (or --blueprint FILE)")
     blueprint_yaml = _read_blueprint(blueprint) if blueprint else None
     from generators.blueprint import load_blueprint
     from infra.control import ControlPlane
@@ -160,30 +169,31 @@ def rebuild(
     _report(started.result, as_json)
 
 
-def _print_summary(s: dict[str, Any]) -> None:
-    rows = [[stage, status] for stage, status in s["stages"].items()]
-    print_table(["stage", "status"], rows, title=f"{s['tenant']}/{s['product']} r{s['revision']}")
+def _print_summary(s: BuildSummary) -> None:
+    rows = [[stage, status] for stage, status in s.stages.items()]
+    print_table(["stage", "status"], rows, title=f"{s.tenant}/{s.product} r{s.revision}")
+    slo = s.slo
     lines = [
-        ("trace id", s["trace_id"]),
-        ("dagster run", s["run_id"]),
-        ("repository", s["repository"]),
-        ("commit", f"{s['commit']} ({'new' if s['new_commit'] else 'unchanged'})" if s["commit"] else None),
-        ("service", f"{s['service_url']} (pid {s['pid']})" if s["service_url"] else None),
-        ("tests", f"{s['tests']['passed']} passed, {s['tests']['failed']} failed" if s["tests"] else None),
+        ("trace id", s.trace_id),
+        ("dagster run", s.run_id),
+        ("repository", s.repository),
+        ("commit", f"{s.commit} ({'new' if s.new_commit else 'unchanged'})" if s.commit else None),
+        ("service", f"{s.service_url} (pid {s.pid})" if s.service_url else None),
+        ("tests", f"{s.tests.passed} passed, {s.tests.failed} failed" if s.tests else None),
         (
             "slo",
-            f"p50 {s['slo']['p50_ms']:.1f} ms, p95 {s['slo']['p95_ms']:.1f} ms, errors {s['slo']['error_rate']:.2%}, "
-            f"{len(s['slo']['breaches'])} breach(es)"
-            if s["slo"]
+            f"p50 {slo.p50_ms:.1f} ms, p95 {slo.p95_ms:.1f} ms, errors {slo.error_rate:.2%}, "
+            f"{len(slo.breaches)} breach(es)"
+            if slo
             else None,
         ),
-        ("time", f"{s['seconds']:.1f} s"),
+        ("time", f"{s.seconds:.1f} s"),
     ]
     for label, value in lines:
         if value:
             console.print(f"[bold]{label:>11}[/]  {value}", highlight=False)
-    if s["error"]:
-        console.print(f"[bold red]build failed:[/] {s['error']}", highlight=False)
+    if s.error:
+        console.print(f"[bold red]build failed:[/] {s.error}", highlight=False)
 
 
 @products_app.command("list")

@@ -24,6 +24,7 @@ from graph import KnowledgeGraph
 from infra import runtime
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
+from infra.insights import load_insights
 from infra.lineage import read_events, validate_event
 from tests.product_blueprints import clinic
 
@@ -99,7 +100,8 @@ def test_an_intent_becomes_a_running_traced_service(env: dict[str, str], home: P
     assert s["tests"]["passed"] > 0 and s["tests"]["failed"] == 0
     # the service runs and answers
     assert httpx.get(s["service_url"] + "/health", timeout=5).status_code == 200
-    assert runtime.alive(s["pid"], Path(ControlPlane(None, home).deployment("acme", "helpdesk").workdir or ""))
+    deployed = ControlPlane(None, home).deployment("acme", "helpdesk")
+    assert deployed is not None and runtime.alive(s["pid"], Path(deployed.workdir or ""))
     # the commit carries the trailers, the bare remote's env/dev points at it
     repo = ProductRepository(home, "acme", "helpdesk")
     trailers = repo.trailers(s["commit"])
@@ -145,8 +147,10 @@ def test_the_runs_are_in_the_dagster_instance(env: dict[str, str], home: Path) -
 
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     instance = DagsterInstance.get()
-    runs = [r for r in instance.get_runs() if r.job_name == "lifecycle"]
-    assert runs and runs[0].tags["dagster/partition"] == "acme.helpdesk"
+    runs = instance.get_runs()
+    assert [r.job_name for r in runs] == ["lifecycle"]  # a build is one run: its knowledge stage refreshes the insights
+    assert runs[0].tags["dagster/partition"] == "acme.helpdesk"
+    assert load_insights(home).builds == 1
     assert instance.get_dynamic_partitions("product") == ["acme.helpdesk"]
     assert instance.get_latest_materialization_event(__import__("dagster").AssetKey("deployment")) is not None
 

@@ -20,6 +20,7 @@ from graph import KnowledgeGraph
 from infra import runtime
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
+from infra.insights import load_insights
 from infra.lifecycle import STAGES, StageContext, StageResult, delivery, design, generation, observation, run_stage
 from infra.lifecycle.results import (
     ArtifactsResult,
@@ -217,6 +218,9 @@ def test_knowledge_records_the_whole_chain_and_the_build(build: Build) -> None:
     assert [b.trace_id for b in control.builds("acme")] == [result.trace_id]
     assert control.latest_intent("acme", "helpdesk").status == "built"  # type: ignore[union-attr]
     assert control.product("acme", "helpdesk").status == "built"  # type: ignore[union-attr]
+    insights = load_insights(build.home)  # refreshed by the stage, for the architect's next plan
+    template = build.results["artifacts"].template  # type: ignore[attr-defined]
+    assert insights.builds == 1 and insights.templates[template].builds == 1
 
 
 def test_every_stage_reuses_its_result_when_nothing_changed(build: Build) -> None:

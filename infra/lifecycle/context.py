@@ -90,6 +90,9 @@ class StageContext:
     """Where the knowledge graph comes from; None: the one shared per process and home."""
     planner_source: Callable[[], Planner] | None = None
     """Where the planner comes from; None: one over `knowledge_graph` if given, else the one shared per process."""
+    intent_id: int | None = None
+    """The intent this build claimed (the run's `factory/intent` tag); None: the product's latest intent
+    (a materialization started from the Dagster UI, which claims nothing)."""
 
     def __post_init__(self) -> None:
         self.ref = ProductRef(self.tenant, self.product)  # validated once, here

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
-from generators.pipeline import Analysis
 from generators.policy import policy_findings
+from graph.decisions import past_decisions
 from infra.insights import load_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import BlueprintResult, IntentResult, RequirementsResult
+from infra.records import IntentRecord
 from ontology.errors import InvalidInputError, NotFoundError
 from ontology.models import Blueprint, Requirements
 from ontology.refs import new_trace_id
@@ -22,15 +23,27 @@ BLUEPRINT_CHECKS = {
 """The blueprint's blocking checks: name -> what it checks."""
 
 
+def _claimed_intent(ctx: StageContext) -> IntentRecord:
+    """The intent the build claimed (`ctx.intent_id`), else the product's latest one."""
+    if ctx.intent_id is None:
+        record = ctx.control.latest_intent(ctx.tenant, ctx.product)
+        if record is None or record.id is None:
+            raise NotFoundError(f"no intent submitted for {ctx.tenant}/{ctx.product}: submit one with factory build")
+        return record
+    record = ctx.control.intent(ctx.intent_id)
+    if (record.tenant, record.product) != (ctx.tenant, ctx.product):
+        raise InvalidInputError(f"intent {ctx.intent_id} is for {record.tenant}/{record.product}, not {ctx.ref}")
+    return record
+
+
 def intent(ctx: StageContext) -> IntentResult:
-    """The business intent submitted for this product (its latest revision), with the build's trace id.
+    """The business intent this build claimed (without a claim: the latest revision), with the build's trace id.
 
     Every later stage carries this trace id; a changed intent starts a new revision and a new trace.
     """
     stage = StageRun(ctx, "intent")
-    record = ctx.control.latest_intent(ctx.tenant, ctx.product)
-    if record is None or record.id is None:
-        raise NotFoundError(f"no intent submitted for {ctx.tenant}/{ctx.product}: submit one with factory build")
+    record = _claimed_intent(ctx)
+    assert record.id is not None  # a stored record has its id
     trace_id = record.trace_id or new_trace_id()
     ctx.control.set_intent_status(record.id, "building", trace_id=trace_id, run_id=ctx.run_id)
     fp = fingerprint(CODE_VERSION, record.id, record.revision, record.text, record.blueprint_yaml, trace_id)
@@ -58,13 +71,21 @@ def intent(ctx: StageContext) -> IntentResult:
         )
 
 
+def _decisions(ctx: StageContext) -> list[tuple[str, str, str]]:
+    """The tenant's decisions on open questions (kind, subject, choice), oldest first, as the planner applies them."""
+    return [(str(d.kind), d.subject, d.choice) for d in past_decisions(ctx.graph(), ctx.tenant)]
+
+
 def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
     """What the analyst understood from the intent: entities, attributes, relationships, features and SLOs.
 
-    A submitted blueprint skips the analysis. Findings come from the pattern library and past products.
+    A submitted blueprint skips the analysis. Findings come from the pattern library and past products;
+    the tenant's recorded decisions settle its open questions (a new decision makes the stage run again).
     """
     stage = StageRun(ctx, "requirements")
-    fp = fingerprint(CODE_VERSION, intent.fingerprint)
+    decided = _decisions(ctx) if not intent.blueprint_yaml else []
+    # the tenant's decisions settle the analyst's open questions: a new decision re-plans the product
+    fp = fingerprint(CODE_VERSION, intent.fingerprint, *([decided] if decided else []))
     with stage.running(intent.trace_id):
         old = stage.previous(fp, RequirementsResult)
         if old is not None:
@@ -116,6 +137,8 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
         else:
             if requirements.requirements is None:
                 raise InvalidInputError("no requirements to design from: the intent was not analysed")
+            from generators.pipeline import Analysis  # the planner's engines load when a stage first plans
+
             analysis = Analysis(requirements.requirements, requirements.source, requirements.fallback)
             outcomes = load_insights(ctx.home).patterns
             proposal = ctx.planner().design(analysis, ctx.tenant, ctx.product, outcomes)

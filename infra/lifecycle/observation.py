@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from infra.insights import refresh_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.delivery import ENV
@@ -87,7 +88,8 @@ def knowledge(
     """The finished build in the knowledge graph and the control database: the whole traced chain.
 
     The product's graph holds every stage's facts; the build's outcome (tests, build time, SLO
-    figures, patterns used) feeds the factory insights the architect reads for the next product.
+    figures, patterns used) feeds the factory insights the architect reads for the next product, which
+    this stage recomputes.
     """
     stage = StageRun(ctx, "knowledge")
     trace_id = intent.trace_id
@@ -126,6 +128,7 @@ def knowledge(
             status="built",
             service_url=deployment.url,
         )
+        refresh_insights(ctx.home, ctx.control)  # what the architect reads when it plans the next product
         ctx.control.set_intent_status(intent.intent_id, "built", trace_id=trace_id)
         return stage.keep(
             KnowledgeResult(

@@ -26,6 +26,7 @@ from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.refs import ProductRef
 
 __all__ = [
+    "INTENT_TAG",
     "Build",
     "BuildInProgressError",
     "BuildRunner",
@@ -39,6 +40,9 @@ __all__ = [
     "stop",
     "submit_and_build",
 ]
+
+INTENT_TAG = "factory/intent"
+"""The run tag that names the claimed intent's id: the intent stage builds exactly that intent."""
 
 R_co = TypeVar("R_co", covariant=True)
 R = TypeVar("R")
@@ -69,7 +73,7 @@ class Claim:
     def tags(self) -> dict[str, str]:
         """Labels for the run that builds this claim: which intent, revision and trace id."""
         return {
-            "factory/intent": str(self.intent_id),
+            INTENT_TAG: str(self.intent_id),
             "factory/revision": str(self.revision),
             "factory/trace_id": self.trace_id,
         }
