@@ -87,7 +87,11 @@ def _serving(folder: Path, app: str, env: dict[str, str], ready: str) -> Iterato
         yield base
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a request still in flight holds uvicorn's graceful shutdown
+            server.kill()
+            server.wait(timeout=30)
         if server.stdout:
             server.stdout.close()
 
@@ -126,6 +130,50 @@ def test_generated_products_hold_their_contract_at_the_shallow_depth(
     assert report.ok
     assert report.depth is ContractDepth.SHALLOW
     assert report.cases >= 3 * len(bp.entities)  # a few examples for each operation
+    assert report.phases["fuzzing"] == "success" and report.phases["stateful"] == "skip"
+    assert report.summary().startswith("contract (shallow): ")
+
+
+def _notes() -> Blueprint:
+    """Folders of notes: a small product for the deep run."""
+    return Blueprint.model_validate(
+        {
+            "name": "Notes",
+            "slug": "notes",
+            "tenant": "acme",
+            "entities": [
+                {"name": "folder", "attributes": [{"name": "name", "type": "string", "required": True}]},
+                {
+                    "name": "note",
+                    "attributes": [
+                        {"name": "title", "type": "string", "required": True},
+                        {"name": "price", "type": "money"},
+                        {"name": "remind_at", "type": "datetime"},
+                        {"name": "pinned", "type": "bool", "default": False},
+                    ],
+                },
+            ],
+            "relationships": [
+                {
+                    "source": "folder",
+                    "target": "note",
+                    "cardinality": "one-to-many",
+                    "source_role": "notes",
+                    "target_role": "folder",
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.slow
+def test_a_small_product_holds_its_contract_at_the_deep_depth_stateful_phase_included(tmp_path: Path) -> None:
+    with _product(tmp_path, _notes()) as base:
+        report = Tester().contract(base, ContractDepth.DEEP, tenant="acme", seed=20240101, timeout_s=600)
+    assert report.failures == (), "\n".join(f"{f.code} {f.check} {f.request_line()} {f.body}" for f in report.failures)
+    assert report.ok
+    assert report.phases == dict.fromkeys(("examples", "coverage", "fuzzing", "stateful"), "success")
+    assert report.cases >= 100 * 5  # at least 100 examples for each of the folder's operations
 
 
 def test_the_document_states_errors_bounds_formats_and_links_and_the_service_enforces_them(tmp_path: Path) -> None:

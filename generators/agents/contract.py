@@ -90,7 +90,17 @@ class ContractReport(BaseModel):
     timed_out: bool = False
     exit_code: int | None = None
     seed: int | None = None
+    phases: dict[str, str] = {}  # each phase run and how it ended: success, failure, skip, errored
     output: str = ""  # the tail of schemathesis's own output, for a person to read
+
+    def summary(self) -> str:
+        """One line: depth, cases, failures, time."""
+        errors = f", {len(self.errors)} errors" if self.errors else ""
+        late = ", timed out" if self.timed_out else ""
+        return (
+            f"contract ({self.depth.value}): {self.cases} cases, {len(self.failures)} failures{errors}{late} "
+            f"in {self.duration_s:.1f} s"
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -172,15 +182,28 @@ def _failures(events: Path) -> tuple[ContractFailure, ...]:
     return tuple(sorted(found.values(), key=lambda f: (f.operation, f.check, f.path)))
 
 
-def _summary(report: Path) -> tuple[int, tuple[str, ...], int | None]:
-    """(cases generated, errors, seed) from the JSON run report."""
+class _Summary(BaseModel):
+    cases: int = 0
+    errors: tuple[str, ...] = ()
+    seed: int | None = None
+    phases: dict[str, str] = {}
+
+
+def _summary(report: Path) -> _Summary:
+    """Cases generated, errors, seed and phases from the JSON run report."""
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return 0, ("schemathesis wrote no run report",), None
+        return _Summary(errors=("schemathesis wrote no run report",))
     errors = tuple(str(e.get("title") or e) if isinstance(e, dict) else str(e) for e in data.get("errors") or [])
     seed = data.get("seed")
-    return int((data.get("test_cases") or {}).get("generated") or 0), errors, seed if isinstance(seed, int) else None
+    phases = {str(k): str((v or {}).get("status")) for k, v in (data.get("phases") or {}).items()}
+    return _Summary(
+        cases=int((data.get("test_cases") or {}).get("generated") or 0),
+        errors=errors,
+        seed=seed if isinstance(seed, int) else None,
+        phases=phases,
+    )
 
 
 def check_contract(
@@ -255,8 +278,9 @@ def check_contract(
                 os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()
             timed_out = True
-        cases, errors, used_seed = _summary(report)
+        summary = _summary(report)
         failures = _failures(events)
+    errors = summary.errors
     if process.returncode not in (0, 1) and not timed_out and not errors:
         errors = (f"schemathesis ended with exit code {process.returncode}",)
     if process.returncode == 1 and not failures and not errors:
@@ -264,12 +288,13 @@ def check_contract(
     return ContractReport(
         depth=level,
         base_url=base_url,
-        cases=cases,
+        cases=summary.cases,
         failures=failures,
         errors=errors,
         duration_s=round(time.monotonic() - start, 3),
         timed_out=timed_out,
         exit_code=process.returncode,
-        seed=used_seed if used_seed is not None else seed,
+        seed=summary.seed if summary.seed is not None else seed,
+        phases=summary.phases,
         output=(output or "")[-OUTPUT_TAIL:] + (f"\ntimed out after {limit:g} s" if timed_out else ""),
     )
