@@ -55,7 +55,11 @@ def _free_port() -> int:
 
 @contextmanager
 def _serving(folder: Path, app: str, env: dict[str, str], ready: str) -> Iterator[str]:
-    """uvicorn serving `app` from `folder` on a free loopback port, until the block ends."""
+    """uvicorn serving `app` from `folder` on a free loopback port, until the block ends.
+
+    Its output goes to a file: a pipe nobody reads fills up under a fuzzer's thousands of requests
+    and stops the service in the middle of a write.
+    """
     port = _free_port()
     command = [
         sys.executable,
@@ -71,7 +75,9 @@ def _serving(folder: Path, app: str, env: dict[str, str], ready: str) -> Iterato
     ]
     if app.endswith("create_app"):
         command.insert(3, "--factory")
-    server = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = folder / f"uvicorn-{port}.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -81,7 +87,7 @@ def _serving(folder: Path, app: str, env: dict[str, str], ready: str) -> Iterato
                     break
             except httpx.TransportError:
                 pass
-            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+            assert server.poll() is None, log_path.read_text(encoding="utf-8", errors="replace")
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.2)
         yield base
@@ -92,8 +98,6 @@ def _serving(folder: Path, app: str, env: dict[str, str], ready: str) -> Iterato
         except subprocess.TimeoutExpired:  # a request still in flight holds uvicorn's graceful shutdown
             server.kill()
             server.wait(timeout=30)
-        if server.stdout:
-            server.stdout.close()
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
