@@ -18,6 +18,7 @@ from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.pipeline import Planner
 from graph.embeddings import SentenceEmbedder
+from infra.runtime import LocalRuntime
 from ontology.refs import new_trace_id
 
 INTENT = (
@@ -56,6 +57,12 @@ def main() -> None:
             renders.append(time.perf_counter() - start)
         lines = sum(len((result.out_dir / f.path).read_text(encoding="utf-8").splitlines()) for f in result.files)
         report = Tester().test(result.out_dir, timeout_s=600)
+        runtime = LocalRuntime(folder / "home")
+        service = runtime.start(result.out_dir, name=bp.slug, trace_id=new_trace_id())
+        try:
+            contract = Tester().contract(service.url, "shallow", tenant=bp.tenant)
+        finally:
+            runtime.stop(service)
     rows = [
         ("entities in the blueprint", f"{entities}", ""),
         ("intent -> blueprint, median", f"{median_ms(plans):.1f} ms", "<= 200 ms"),
@@ -66,6 +73,11 @@ def main() -> None:
         ("lines produced", f"{lines:,}", ""),
         ("generated test suite", f"{report.passed} passed, {report.failed} failed in {report.duration_s:.1f} s", ""),
         ("lint findings in generated code", f"{len(report.lint)}", "0"),
+        (
+            "contract (schemathesis, shallow)",
+            f"{contract.cases} cases, {len(contract.failures)} failures in {contract.duration_s:.1f} s",
+            "0 failures, ~5 s",
+        ),
     ]
     for name, value, goal in rows:
         print(f"{name:44} {value:>28}   {goal}")

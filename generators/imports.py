@@ -64,7 +64,8 @@ def _service(e: EntityContext) -> dict[str, set[str]]:
 
 def _router(e: EntityContext) -> dict[str, set[str]]:
     modules: dict[str, set[str]] = defaultdict(set)
-    modules["app.api.dependencies"] |= {"SessionDep", "TenantDep"}
+    modules["app.api.contract"].add("responses")
+    modules["app.api.dependencies"] |= {"RowId", "SessionDep", "TenantDep"}
     modules[f"app.application.services.{e.name}"].add(f"{e.cls}Service")
     modules[f"app.domain.entities.{e.name}"] |= {e.cls, f"{e.cls}Create", f"{e.cls}Filters", f"{e.cls}Update"}
     modules["app.domain.pagination"].add("Page")
@@ -75,6 +76,8 @@ def _router(e: EntityContext) -> dict[str, set[str]]:
     for end in e.links:
         modules["app.domain.pagination"].add("PageParams")
         modules[f"app.domain.entities.{end.other}"].add(end.other_cls)
+        if end.owner:
+            modules["app.api.dependencies"].add("OtherRowId")
     return modules
 
 

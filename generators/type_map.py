@@ -42,15 +42,15 @@ TYPES: dict[str, TypeInfo] = {
     "text": TypeInfo(
         "LongText", "Str", "Str", "Text()", 'f"{name} text {n}"', ('"x" * 10_001',), filterable=False, searchable=True
     ),
-    "int": TypeInfo("WholeNumber", "Int", "WholeNumber", "BigInteger()", "n", ('"not-a-number"', "1.5", "2**63")),
+    "int": TypeInfo("WholeNumber", "Int", "QueryWholeNumber", "BigInteger()", "n", ('"not-a-number"', "1.5", "2**63")),
     "decimal": TypeInfo(
         "Amount", "Number", "Amount", "DecimalText(6)", 'f"{n}.25"', ('"not-a-number"',), compare="decimal"
     ),
     "money": TypeInfo(
         "Money", "Number", "Money", "DecimalText(2)", 'f"{n}.50"', ('"1.234"', '"not-a-number"'), compare="decimal"
     ),
-    "bool": TypeInfo("Flag", "Bool", "Flag", "Boolean()", "n % 2 == 1", ('"not-a-flag"',)),
-    "date": TypeInfo("Day", "Day", "Day", "Date()", 'f"2024-01-{n % 28 + 1:02d}"', ('"2024-13-45"',)),
+    "bool": TypeInfo("Flag", "Bool", "QueryFlag", "Boolean()", "n % 2 == 1", ('"not-a-flag"',)),
+    "date": TypeInfo("CalendarDay", "Day", "CalendarDay", "Date()", 'f"2024-01-{n % 28 + 1:02d}"', ('"2024-13-45"',)),
     "datetime": TypeInfo(
         "Moment", "Instant", "Moment", "UTCDateTime()", 'f"2024-01-01T00:00:{n % 60:02d}Z"', ('"not-a-time"',)
     ),

@@ -286,3 +286,93 @@ def hostile(**features: bool) -> Blueprint:
             "features": features,
         }
     )
+
+
+def warehouse(**features: bool) -> Blueprint:
+    """Warehouses hold bins, bins hold stock of items, counts are recorded at a time: money,
+    decimal, datetime, enum, int and nested one-to-many and many-to-many relationships."""
+    return Blueprint.model_validate(
+        {
+            "name": "Acme Warehouse",
+            "slug": "warehouse",
+            "tenant": "acme",
+            "description": "Warehouses hold bins where items are stocked and counted.",
+            "entities": [
+                {
+                    "name": "warehouse",
+                    "attributes": _attrs(
+                        ("code", "string", {"required": True, "unique": True}),
+                        ("city", "string", {}),
+                        ("opened_on", "date", {}),
+                    ),
+                },
+                {
+                    "name": "bin",
+                    "attributes": _attrs(
+                        ("label", "string", {"required": True}),
+                        ("zone", "enum", {"enum_values": ["cold", "dry", "hazmat"], "default": "dry"}),
+                        ("capacity", "decimal", {}),
+                        ("last_counted_at", "datetime", {}),
+                    ),
+                },
+                {
+                    "name": "item",
+                    "attributes": _attrs(
+                        ("sku", "string", {"required": True, "unique": True}),
+                        ("unit_cost", "money", {"required": True}),
+                        ("weight_kg", "decimal", {}),
+                        ("active", "bool", {"default": True}),
+                        ("barcode", "uuid", {"unique": True}),
+                    ),
+                },
+                {
+                    "name": "stock_count",
+                    "attributes": _attrs(
+                        ("quantity", "int", {"required": True}),
+                        ("value", "money", {"default": 0}),
+                        ("counted_at", "datetime", {"required": True}),
+                        ("notes", "text", {}),
+                    ),
+                },
+                {
+                    "name": "supplier",
+                    "attributes": _attrs(
+                        ("name", "string", {"required": True}),
+                        ("email", "email", {"unique": True}),
+                        ("website", "url", {}),
+                    ),
+                },
+            ],
+            "relationships": [
+                {
+                    "source": "warehouse",
+                    "target": "bin",
+                    "cardinality": "one-to-many",
+                    "source_role": "bins",
+                    "target_role": "warehouse",
+                },
+                {
+                    "source": "bin",
+                    "target": "stock_count",
+                    "cardinality": "one-to-many",
+                    "source_role": "counts",
+                    "target_role": "bin",
+                },
+                {
+                    "source": "stock_count",
+                    "target": "item",
+                    "cardinality": "many-to-one",
+                    "source_role": "item",
+                    "target_role": "counts",
+                },
+                {
+                    "source": "supplier",
+                    "target": "item",
+                    "cardinality": "many-to-many",
+                    "source_role": "items",
+                    "target_role": "suppliers",
+                },
+            ],
+            "features": features,
+        }
+    )

@@ -137,14 +137,14 @@ def test_the_product_serves_http_with_telemetry_carrying_the_trace_id(served: tu
         assert nested["items"][0]["total"] == "12.50"
         assert client.get("/customers").status_code == 400
         assert client.get(f"/customers/{customer.json()['id']}", headers={"X-Tenant-ID": "other"}).status_code == 404
-        assert "/customers/{item_id}/invoices" in client.get("/openapi.json").json()["paths"]
+        assert "/customers/{id}/invoices" in client.get("/openapi.json").json()["paths"]
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "/customers/{item_id}/invoices" not in telemetry.read_text():
+    while time.monotonic() < deadline and "/customers/{id}/invoices" not in telemetry.read_text():
         time.sleep(0.1)
     spans = [json.loads(line) for line in telemetry.read_text().splitlines()]
     spans = [s for s in spans if s["kind"] == "span"]
     routes = {s["attributes"]["http.route"]: s for s in spans}
-    assert {"/health", "/customers", "/invoices", "/customers/{item_id}/invoices"} <= routes.keys()
+    assert {"/health", "/customers", "/invoices", "/customers/{id}/invoices"} <= routes.keys()
     for span in spans:
         assert span["resource"]["service.name"] == "invoicing"
         assert span["resource"]["factory.trace_id"] == TRACE

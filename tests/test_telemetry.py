@@ -31,9 +31,9 @@ SMOKE_TRACE = "fedcba9876543210fedcba9876543210"
 CRUD = [
     ("POST", "/{r}"),
     ("GET", "/{r}"),
-    ("GET", "/{r}/{{item_id}}"),
-    ("PATCH", "/{r}/{{item_id}}"),
-    ("DELETE", "/{r}/{{item_id}}"),
+    ("GET", "/{r}/{{id}}"),
+    ("PATCH", "/{r}/{{id}}"),
+    ("DELETE", "/{r}/{{id}}"),
 ]
 
 
@@ -69,10 +69,10 @@ def test_the_smoke_workload_gets_only_expected_answers(workload: tuple[SmokeResu
     for route in ("patients", "doctors", "appointments"):
         assert {(m, p.format(r=route)) for m, p in CRUD} <= seen
     # relationship lists and the many-to-many link were followed
-    assert {("GET", "/patients/{item_id}/appointments"), ("PUT", "/doctors/{item_id}/patients/{other_id}")} <= seen
+    assert {("GET", "/patients/{id}/appointments"), ("PUT", "/doctors/{id}/patients/{other_id}")} <= seen
     statuses = {(s.method, s.route, s.status_code) for s in spans}
     assert ("POST", "/patients", 422) in statuses  # the empty body
-    assert ("GET", "/patients/{item_id}", 404) in statuses  # the unknown id
+    assert ("GET", "/patients/{id}", 404) in statuses  # the unknown id
     assert any(s.status_code == 400 and s.tenant == "" for s in spans)  # no tenant header
 
 
@@ -87,7 +87,7 @@ def test_figures_per_route(workload: tuple[SmokeResult, list[SpanRecord]]) -> No
             assert 0 < figure.p50_ms <= figure.p95_ms
             assert figure.error_rate == 0
         assert figures[("POST", f"/{route}")].client_error_rate == pytest.approx(1 / 3)  # 2 created, 1 refused
-        assert figures[("GET", f"/{route}/{{item_id}}")].client_error_rate > 0  # read after delete, unknown id
+        assert figures[("GET", f"/{route}/{{id}}")].client_error_rate > 0  # read after delete, unknown id
     total = overall(spans)
     assert (total.method, total.route, total.count) == ("*", "*", len(spans))
     assert total.p50_ms <= total.p95_ms <= max(s.duration_ms for s in spans)

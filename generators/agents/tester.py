@@ -23,10 +23,13 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from generators.agents.base import Agent
+from generators.agents.contract import ContractDepth, ContractReport, check_contract
 from ontology.errors import InvalidInputError
 from ontology.lifecycle import TESTER
 
 __all__ = ["LintFinding", "TestReport", "Tester"]
+
+TENANT_HEADER = "X-Tenant-ID"  # the header a generated service reads its tenant from
 
 OUTPUT_TAIL = 4000
 
@@ -229,6 +232,27 @@ class Tester(Agent):
             exit_code=worst.returncode,
             output=_tail(_joined(runs) + lint_note),
         )
+
+    def contract(
+        self,
+        base_url: str,
+        depth: ContractDepth | str = ContractDepth.SHALLOW,
+        *,
+        tenant: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+        seed: int | None = None,
+    ) -> ContractReport:
+        """Fuzz a started service against its own OpenAPI document with schemathesis (`--checks all`).
+
+        `depth` "shallow" (3 examples per operation, examples and fuzzing phases, fixed seed: the
+        build's blocking check) or "deep" (100 per operation, every phase, stateful included).
+        `tenant` goes in the tenant header of every request. Each failure carries its request.
+        """
+        sent = dict(headers or {})
+        if tenant is not None:
+            sent.setdefault(TENANT_HEADER, tenant)
+        return check_contract(base_url, depth, headers=sent, timeout_s=timeout_s, seed=seed)
 
     def _lint(self, root: Path, env: dict[str, str], timeout_s: float) -> tuple[tuple[LintFinding, ...], str]:
         command = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "."]
