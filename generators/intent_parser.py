@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
-from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, SINGLE_WORDS, words
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
@@ -19,6 +19,9 @@ _ATTACH_PREPS = words("with for of in on at from against to per")
 _MEASURES = words("number count amount quantity total list")
 _OWN_PREPS = words("with for of at from to per on in")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
+_PLACE_PREPS = words("in into inside within at to from under onto")
+"""Prepositions that put the subject in one place, source or destination: 'classes are held in classrooms'."""
+_SUBJECT_PRONOUNS = words("they he she")
 _BLANK = Token("", "", "", "")
 
 
@@ -122,7 +125,7 @@ class _SentenceParser:
                 continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
-                self.last_group, self.last_group_end = self._resolve(group), i
+                self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
                 self._mark(self.last_group, "other")
                 if i == 2 and self._token(0).lower == "as":
                     self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
@@ -304,7 +307,13 @@ class _SentenceParser:
                 elif passive and prep == "of":
                     self._link(s, o, "passive", f"{verb} {prep}", "one-to-many")  # 'courses made of lessons'
                 elif passive and prep:
-                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-one")
+                    # 'students are enrolled on a course' (a verb that shares its object), 'musicians are booked
+                    # for concerts' (many for many): many-to-many; 'tasks are assigned to a member', 'classes
+                    # are held in classrooms' (a place, a source or a destination): each of many with one
+                    shared = verb in SHARING_VERBS or (
+                        s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
+                    )
+                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-many" if shared else "many-to-one")
                 elif not passive:
                     self._link(s, o, "verb", f"{verb} {prep}".strip(), None)
 
@@ -329,12 +338,16 @@ class _SentenceParser:
     def _tag(self, i: int) -> str:
         return self._token(i).tag
 
-    def _resolve(self, group: list[NounPhrase]) -> list[NounPhrase]:
-        """Replace 'them'/'it'/'they' by the phrases they stand for (the last objects, else the subject)."""
+    def _resolve(self, group: list[NounPhrase], *, as_subject: bool = False) -> list[NounPhrase]:
+        """Replace 'them'/'it'/'they' by the phrases they stand for: a subject 'they' or 'he' the last
+        subject ('learners take quizzes and pass when they complete a course'), any other the last objects."""
         out: list[NounPhrase] = []
         for p in group:
             if p.pronoun and p.pronoun not in GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
-                out += self.last_objects or self.subject
+                order = [self.subject, self.last_objects]
+                if not (as_subject and p.pronoun in _SUBJECT_PRONOUNS):
+                    order.reverse()
+                out += next((g for g in order if g), [])
             else:
                 out.append(p)
         return out
