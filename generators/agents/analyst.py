@@ -218,11 +218,14 @@ class Analyst(Agent):
                     stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
+        described = {h.owner.id for h in parsed.has_lists}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
             if a is None or b is None or a.name is None or b.name is None:
                 continue
-            many = item.many or item.plural
+            # 'every animal has a feeding plan with its diet items': a part described by its own
+            # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
+            many = item.many or item.plural or item.id in described
             verb = "has" if has.verb == "have" else has.verb
             known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
             if known is not None:
