@@ -38,6 +38,12 @@ ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document"})
 """Patterns that a has-list names in the singular as a field ('a review has a comment'), not as a link."""
 
 
+def _typed_value(item: NounPhrase) -> bool:
+    """Whether one of a plural item is a typed value ('prices', 'response deadlines', 'sizes'): a field
+    of its owner, not a thing of its own as 'line items' or 'documents' are."""
+    return infer_attribute(" ".join(item.lemmas).lower()).type not in ("string", "text")
+
+
 class Analyst(Agent):
     """Reads an intent into entities, attributes, relationships, features and objectives."""
 
@@ -119,7 +125,7 @@ class Analyst(Agent):
                 )
                 is_part = (
                     item.many
-                    or (item.plural and not item.generic and infer_attribute(item.text.lower()).type != "text")
+                    or (item.plural and not item.generic and not _typed_value(item))
                     or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
