@@ -132,11 +132,21 @@ class _SentenceParser:
                     continue
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
+                    i = self._copula(i)
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
                 continue
             if item.tag == "VERB":
                 i = self._verb(i)
+                continue
+            if item.lower in ("each", "every") and self._token(i + 1).lower == "with" and self.last_group:
+                # 'claims made of expense lines, each with a category and an amount': a has-list of the last group
+                group, i = self._group(i + 2, as_object=True)
+                parts, owners = self._resolve(group), [p for p in self.last_group if not p.generic]
+                for owner in owners:
+                    self.parsed.has_lists.append(HasList(owner, tuple(parts), "with", self.evidence))
+                self._mark(owners, "owner")
+                self._mark(parts, "item")
                 continue
             i += 1
         if cards:
@@ -176,6 +186,25 @@ class _SentenceParser:
         if self.number == 0 and self.more and tags == ["NP"]:
             return 1
         return 0
+
+    def _copula(self, i: int) -> int:
+        """'berths are on pontoons', 'each contest is for one district': each of the subject is in one of
+        the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
+        if self._tag(i + 1) != "PREP" or not isinstance(
+            self.items[i + 2] if i + 2 < len(self.items) else None, NounPhrase
+        ):
+            return i
+        prep = self._token(i + 1).lower
+        group, end = self._group(i + 2, as_object=True)
+        objects = self._resolve(group)
+        subject = [p for p in self.last_group if not p.generic]
+        self._mark(subject, "subject")
+        self._mark(objects, "object")
+        for s in subject:
+            for o in objects:
+                self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
+        self.subject, self.seen_verb = subject or self.subject, True
+        return end
 
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
