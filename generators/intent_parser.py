@@ -7,6 +7,7 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
+from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
 from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, SINGLE_WORDS, words
@@ -195,6 +196,10 @@ class _SentenceParser:
         ):
             return i
         prep = self._token(i + 1).lower
+        first = self.items[i + 2]
+        assert isinstance(first, NounPhrase)
+        if infer_attribute(" ".join(first.lemmas).lower()).type not in ("string", "text", "enum"):
+            return self._copula_values(i + 2)  # 'a booking is from a start time to an end time'
         group, end = self._group(i + 2, as_object=True)
         objects = self._resolve(group)
         subject = [p for p in self.last_group if not p.generic]
@@ -205,6 +210,23 @@ class _SentenceParser:
                 self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
         self.subject, self.seen_verb = subject or self.subject, True
         return end
+
+    def _copula_values(self, j: int) -> int:
+        """The values a copula gives its subject, with the prepositions between them: a has-list."""
+        values: list[NounPhrase] = []
+        while j < len(self.items):
+            item = self.items[j]
+            if isinstance(item, NounPhrase):
+                values.append(item)
+            elif item.tag not in ("PREP", "TO", "CONJ", "COMMA"):
+                break
+            j += 1
+        for owner in (p for p in self.last_group if not p.generic):
+            self.parsed.has_lists.append(HasList(owner, tuple(values), "be", self.evidence))
+            self._mark([owner], "owner")
+        self._mark(values, "item")
+        self.seen_verb = True
+        return j
 
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""

@@ -41,6 +41,8 @@ ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document"})
 def _typed_value(item: NounPhrase) -> bool:
     """Whether one of a plural item is a typed value ('prices', 'response deadlines', 'sizes'): a field
     of its owner, not a thing of its own as 'line items' or 'documents' are."""
+    if infer_attribute(item.text.lower()).type == "text":
+        return True  # 'notes'
     return infer_attribute(" ".join(item.lemmas).lower()).type not in ("string", "text")
 
 
