@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
-from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
-from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, SINGLE_WORDS, words
+from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
+from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
+from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per")
-_MEASURES = words("number count amount quantity total list")
 _OWN_PREPS = words("with for of at from to per on in")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _PLACE_PREPS = words("in into inside within at to from under onto")
@@ -36,9 +36,6 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     return parsed
 
 
-Item = NounPhrase | Token
-
-
 class _SentenceParser:
     def __init__(
         self,
@@ -55,7 +52,7 @@ class _SentenceParser:
         self.pattern_words = pattern_words
         self.number = number
         self.evidence = " ".join(sentence.split())[:200]
-        self.items = self._chunk(tokens)
+        self.items = chunk(tokens, self._phrase)
         self.subject: list[NounPhrase] = []
         self.last_group: list[NounPhrase] = []
         self.last_group_end = -1
@@ -64,44 +61,6 @@ class _SentenceParser:
         self.audience_end = -1
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
-
-    def _chunk(self, tokens: list[Token]) -> list[Item]:
-        """Group runs of adjectives and nouns ending in a noun (with the determiners before them) into phrases."""
-        items: list[Item] = []
-        i = 0
-        while i < len(tokens):
-            j = i
-            while j < len(tokens) and tokens[j].tag in ("DET", "MANY", "NUM"):
-                j += 1
-            k = j
-            while k < len(tokens) and tokens[k].tag == "ADJ":
-                k += 1
-            while k < len(tokens) and tokens[k].tag == "NOUN":
-                k += 1
-            while k > j and tokens[k - 1].tag != "NOUN":
-                k -= 1
-            if k > j:
-                lead = tokens[i:j]
-                # "date of birth", "episode of care", "number of seats": one phrase; "rentals of vehicles" two
-                while k + 1 < len(tokens) and tokens[k].lower == "of" and tokens[k + 1].tag == "NOUN":
-                    end = k + 1
-                    while end < len(tokens) and tokens[end].tag == "NOUN":
-                        end += 1
-                    if tokens[end - 1].plural and tokens[k - 1].lemma not in _MEASURES:
-                        break
-                    k = end
-                words = tokens[j:k]
-                phrase = self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1]))
-                phrase.each = any(t.lower in ("each", "every") for t in lead)
-                items.append(phrase)
-                i = k
-            elif tokens[i].tag == "PRON":
-                items.append(self._phrase([], i, pronoun=tokens[i].lower))
-                i += 1
-            else:
-                items.append(tokens[i])
-                i += 1
-        return items
 
     def _phrase(
         self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
@@ -418,7 +377,3 @@ class _SentenceParser:
         for p in group:
             if p.head in PRODUCT_HEADS and p.role == "other":
                 p.role = "product"
-
-
-def _single(lead: list[Token]) -> bool:
-    return any(t.lower in SINGLE_WORDS for t in lead)
