@@ -17,8 +17,8 @@ __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 
 _BE = words("is are was were be been being get gets got")
-_ATTACH_PREPS = words("with for of in on at from against to per")
-_OWN_PREPS = words("with for of at from to per on in")
+_ATTACH_PREPS = words("with for of in on at from against to per into")
+_OWN_PREPS = words("with for of at from to per on in into")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _PLACE_PREPS = words("in into inside within at to from under onto")
 """Prepositions that put the subject in one place, source or destination: 'classes are held in classrooms'."""

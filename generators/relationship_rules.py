@@ -61,8 +61,8 @@ def decide(
     if link.kind == "with":
         if link.verb == "with" and (link.target.plural or link.target.many):
             return Decision(source, target, "one-to-many", link.verb, "'with' and a plural")
-        if link.verb == "of" and link.target.plural and not link.source.plural:
-            # 'a gallery of proofs', 'a work package of task cards': one collection holds many
+        if link.target.plural and (link.verb == "into" or (link.verb == "of" and not link.source.plural)):
+            # 'a gallery of proofs', 'split projects into milestones': each one holds many
             return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural")
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one")
     if " " in link.verb:
