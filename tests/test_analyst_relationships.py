@@ -94,6 +94,9 @@ def test_a_part_described_by_its_own_has_list_is_the_owners_own(analyst: Analyst
 def test_plural_typed_values_in_a_has_list_are_attributes(analyst: Analyst) -> None:
     req = analyst.analyse("Menu items with prices and sizes. Customers order menu items.")
     assert not {"price", "size"} & {e.name for e in req.entities}
+    req = analyst.analyse("Every application has office actions with response deadlines. Attorneys file applications.")
+    assert "response_deadline" not in {e.name for e in req.entities}
+    assert any(a.startswith("response_deadline") for a in attributes(req, "office_action"))
 
 
 def test_a_thing_split_into_a_plural_holds_many(analyst: Analyst) -> None:

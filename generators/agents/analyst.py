@@ -43,7 +43,8 @@ def _typed_value(item: NounPhrase) -> bool:
     of its owner, not a thing of its own as 'line items' or 'documents' are."""
     if infer_attribute(item.text.lower()).type == "text":
         return True  # 'notes'
-    return infer_attribute(" ".join(item.lemmas).lower()).type not in ("string", "text")
+    one = (" ".join(item.lemmas).lower(), item.head)  # 'response deadlines': a deadline is a date
+    return any(infer_attribute(w).type not in ("string", "text") for w in one if w)
 
 
 class Analyst(Agent):
