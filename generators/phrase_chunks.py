@@ -31,7 +31,7 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
     i = 0
     while i < len(tokens):
         j = i
-        while j < len(tokens) and tokens[j].tag in ("DET", "MANY", "NUM"):
+        while j < len(tokens) and (tokens[j].tag in ("DET", "MANY", "NUM") or _between_counts(tokens, j)):
             j += 1
         k = j
         while k < len(tokens) and tokens[k].tag == "ADJ":
@@ -66,3 +66,16 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
 
 def _single(lead: list[Token]) -> bool:
     return any(t.lower in SINGLE_WORDS for t in lead)
+
+
+_COUNTS = ("MANY", "NUM")
+
+
+def _between_counts(tokens: list[Token], j: int) -> bool:
+    """'one or more proofs', 'two to four players': a range of counts leads one phrase."""
+    return (
+        tokens[j].lower in ("or", "to")
+        and 0 < j < len(tokens) - 1
+        and tokens[j - 1].tag in _COUNTS
+        and tokens[j + 1].tag in _COUNTS
+    )

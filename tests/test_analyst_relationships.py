@@ -103,3 +103,8 @@ def test_a_thing_split_into_a_plural_holds_many(analyst: Analyst) -> None:
     req = analyst.analyse("Managers split each project into milestones and milestones into tasks.")
     assert cardinality(req, "project", "milestone") == "one-to-many"
     assert cardinality(req, "milestone", "task") == "one-to-many"
+
+
+def test_a_range_of_counts_leads_one_phrase(analyst: Analyst) -> None:
+    req = analyst.analyse("Each print job has one or more proofs; a proof has a version.")
+    assert cardinality(req, "print_job", "proof") == "one-to-many"
