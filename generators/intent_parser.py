@@ -7,18 +7,22 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
+from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
-from generators.language import CARDINALITY_TOKENS, Token, is_many, sentences, tag, tokenize
-from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SINGLE_WORDS, words
+from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
+from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
+from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 
 _BE = words("is are was were be been being get gets got")
-_ATTACH_PREPS = words("with for of in on at from against to per")
-_MEASURES = words("number count amount quantity total list")
-_OWN_PREPS = words("with for of at from to per on in")
+_ATTACH_PREPS = words("with for of in on at from against to per into")
+_OWN_PREPS = words("with for of at from to per on in into")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
+_PLACE_PREPS = words("in into inside within at to from under onto")
+"""Prepositions that put the subject in one place, source or destination: 'classes are held in classrooms'."""
+_SUBJECT_PRONOUNS = words("they he she")
 _BLANK = Token("", "", "", "")
 
 
@@ -30,9 +34,6 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
         tokens = tag(tokenize(sentence))
         _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1).run()
     return parsed
-
-
-Item = NounPhrase | Token
 
 
 class _SentenceParser:
@@ -51,7 +52,7 @@ class _SentenceParser:
         self.pattern_words = pattern_words
         self.number = number
         self.evidence = " ".join(sentence.split())[:200]
-        self.items = self._chunk(tokens)
+        self.items = chunk(tokens, self._phrase)
         self.subject: list[NounPhrase] = []
         self.last_group: list[NounPhrase] = []
         self.last_group_end = -1
@@ -60,44 +61,6 @@ class _SentenceParser:
         self.audience_end = -1
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
-
-    def _chunk(self, tokens: list[Token]) -> list[Item]:
-        """Group runs of adjectives and nouns ending in a noun (with the determiners before them) into phrases."""
-        items: list[Item] = []
-        i = 0
-        while i < len(tokens):
-            j = i
-            while j < len(tokens) and tokens[j].tag in ("DET", "MANY", "NUM"):
-                j += 1
-            k = j
-            while k < len(tokens) and tokens[k].tag == "ADJ":
-                k += 1
-            while k < len(tokens) and tokens[k].tag == "NOUN":
-                k += 1
-            while k > j and tokens[k - 1].tag != "NOUN":
-                k -= 1
-            if k > j:
-                lead = tokens[i:j]
-                # "date of birth", "episode of care", "number of seats": one phrase; "rentals of vehicles" two
-                while k + 1 < len(tokens) and tokens[k].lower == "of" and tokens[k + 1].tag == "NOUN":
-                    end = k + 1
-                    while end < len(tokens) and tokens[end].tag == "NOUN":
-                        end += 1
-                    if tokens[end - 1].plural and tokens[k - 1].lemma not in _MEASURES:
-                        break
-                    k = end
-                words = tokens[j:k]
-                phrase = self._phrase(words, j, many=is_many(lead), single=_single(lead + words[:1]))
-                phrase.each = any(t.lower in ("each", "every") for t in lead)
-                items.append(phrase)
-                i = k
-            elif tokens[i].tag == "PRON":
-                items.append(self._phrase([], i, pronoun=tokens[i].lower))
-                i += 1
-            else:
-                items.append(tokens[i])
-                i += 1
-        return items
 
     def _phrase(
         self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
@@ -122,18 +85,28 @@ class _SentenceParser:
                 continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
-                self.last_group, self.last_group_end = self._resolve(group), i
+                self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
                 self._mark(self.last_group, "other")
                 if i == 2 and self._token(0).lower == "as":
                     self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
                     continue
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
+                    i = self._copula(i)
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
                 continue
             if item.tag == "VERB":
                 i = self._verb(i)
+                continue
+            if item.lower in ("each", "every") and self._token(i + 1).lower == "with" and self.last_group:
+                # 'claims made of expense lines, each with a category and an amount': a has-list of the last group
+                group, i = self._group(i + 2, as_object=True)
+                parts, owners = self._resolve(group), [p for p in self.last_group if not p.generic]
+                for owner in owners:
+                    self.parsed.has_lists.append(HasList(owner, tuple(parts), "with", self.evidence))
+                self._mark(owners, "owner")
+                self._mark(parts, "item")
                 continue
             i += 1
         if cards:
@@ -173,6 +146,46 @@ class _SentenceParser:
         if self.number == 0 and self.more and tags == ["NP"]:
             return 1
         return 0
+
+    def _copula(self, i: int) -> int:
+        """'berths are on pontoons', 'each contest is for one district': each of the subject is in one of
+        the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
+        if self._tag(i + 1) != "PREP" or not isinstance(
+            self.items[i + 2] if i + 2 < len(self.items) else None, NounPhrase
+        ):
+            return i
+        prep = self._token(i + 1).lower
+        first = self.items[i + 2]
+        assert isinstance(first, NounPhrase)
+        if infer_attribute(" ".join(first.lemmas).lower()).type not in ("string", "text", "enum"):
+            return self._copula_values(i + 2)  # 'a booking is from a start time to an end time'
+        group, end = self._group(i + 2, as_object=True)
+        objects = self._resolve(group)
+        subject = [p for p in self.last_group if not p.generic]
+        self._mark(subject, "subject")
+        self._mark(objects, "object")
+        for s in subject:
+            for o in objects:
+                self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
+        self.subject, self.seen_verb = subject or self.subject, True
+        return end
+
+    def _copula_values(self, j: int) -> int:
+        """The values a copula gives its subject, with the prepositions between them: a has-list."""
+        values: list[NounPhrase] = []
+        while j < len(self.items):
+            item = self.items[j]
+            if isinstance(item, NounPhrase):
+                values.append(item)
+            elif item.tag not in ("PREP", "TO", "CONJ", "COMMA"):
+                break
+            j += 1
+        for owner in (p for p in self.last_group if not p.generic):
+            self.parsed.has_lists.append(HasList(owner, tuple(values), "be", self.evidence))
+            self._mark([owner], "owner")
+        self._mark(values, "item")
+        self.seen_verb = True
+        return j
 
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
@@ -304,7 +317,13 @@ class _SentenceParser:
                 elif passive and prep == "of":
                     self._link(s, o, "passive", f"{verb} {prep}", "one-to-many")  # 'courses made of lessons'
                 elif passive and prep:
-                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-one")
+                    # 'students are enrolled on a course' (a verb that shares its object), 'musicians are booked
+                    # for concerts' (many for many): many-to-many; 'tasks are assigned to a member', 'classes
+                    # are held in classrooms' (a place, a source or a destination): each of many with one
+                    shared = verb in SHARING_VERBS or (
+                        s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
+                    )
+                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-many" if shared else "many-to-one")
                 elif not passive:
                     self._link(s, o, "verb", f"{verb} {prep}".strip(), None)
 
@@ -329,12 +348,16 @@ class _SentenceParser:
     def _tag(self, i: int) -> str:
         return self._token(i).tag
 
-    def _resolve(self, group: list[NounPhrase]) -> list[NounPhrase]:
-        """Replace 'them'/'it'/'they' by the phrases they stand for (the last objects, else the subject)."""
+    def _resolve(self, group: list[NounPhrase], *, as_subject: bool = False) -> list[NounPhrase]:
+        """Replace 'them'/'it'/'they' by the phrases they stand for: a subject 'they' or 'he' the last
+        subject ('learners take quizzes and pass when they complete a course'), any other the last objects."""
         out: list[NounPhrase] = []
         for p in group:
             if p.pronoun and p.pronoun not in GENERIC_PRONOUNS and p.pronoun not in ("what", "something"):
-                out += self.last_objects or self.subject
+                order = [self.subject, self.last_objects]
+                if not (as_subject and p.pronoun in _SUBJECT_PRONOUNS):
+                    order.reverse()
+                out += next((g for g in order if g), [])
             else:
                 out.append(p)
         return out
@@ -354,7 +377,3 @@ class _SentenceParser:
         for p in group:
             if p.head in PRODUCT_HEADS and p.role == "other":
                 p.role = "product"
-
-
-def _single(lead: list[Token]) -> bool:
-    return any(t.lower in SINGLE_WORDS for t in lead)

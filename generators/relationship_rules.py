@@ -61,6 +61,9 @@ def decide(
     if link.kind == "with":
         if link.verb == "with" and (link.target.plural or link.target.many):
             return Decision(source, target, "one-to-many", link.verb, "'with' and a plural")
+        if link.target.plural and (link.verb == "into" or (link.verb == "of" and not link.source.plural)):
+            # 'a gallery of proofs', 'split projects into milestones': each one holds many
+            return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural")
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one")
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")

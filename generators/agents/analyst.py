@@ -38,6 +38,15 @@ ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document"})
 """Patterns that a has-list names in the singular as a field ('a review has a comment'), not as a link."""
 
 
+def _typed_value(item: NounPhrase) -> bool:
+    """Whether one of a plural item is a typed value ('prices', 'response deadlines', 'sizes'): a field
+    of its owner, not a thing of its own as 'line items' or 'documents' are."""
+    if infer_attribute(item.text.lower()).type == "text":
+        return True  # 'notes'
+    one = (" ".join(item.lemmas).lower(), item.head)  # 'response deadlines': a deadline is a date
+    return any(infer_attribute(w).type not in ("string", "text") for w in one if w)
+
+
 class Analyst(Agent):
     """Reads an intent into entities, attributes, relationships, features and objectives."""
 
@@ -119,7 +128,7 @@ class Analyst(Agent):
                 )
                 is_part = (
                     item.many
-                    or (item.plural and not item.generic and infer_attribute(item.text.lower()).type != "text")
+                    or (item.plural and not item.generic and not _typed_value(item))
                     or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
@@ -218,11 +227,14 @@ class Analyst(Agent):
                     stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
+        described = {h.owner.id for h in parsed.has_lists}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
             if a is None or b is None or a.name is None or b.name is None:
                 continue
-            many = item.many or item.plural
+            # 'every animal has a feeding plan with its diet items': a part described by its own
+            # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
+            many = item.many or item.plural or item.id in described
             verb = "has" if has.verb == "have" else has.verb
             known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
             if known is not None:

@@ -1,0 +1,81 @@
+"""Noun phrases from tagged tokens: runs of adjectives and nouns ending in a noun, with what leads them.
+
+"many line items", "each blast hole", "date of birth" and "episode of care" are one phrase each; "rentals of
+vehicles" is two. The phrase objects are made by the caller (generators.intent_parser), which numbers them.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from generators.intent_phrases import NounPhrase
+from generators.language import Token, is_many
+from generators.lexicon import SINGLE_WORDS, words
+
+__all__ = ["Item", "PhraseMaker", "chunk"]
+
+Item = NounPhrase | Token
+_MEASURES = words("number count amount quantity total list")
+"""Heads that keep a plural after 'of' in their phrase: 'number of seats'."""
+
+
+class PhraseMaker(Protocol):
+    def __call__(
+        self, tokens: list[Token], position: int, *, many: bool = ..., single: bool = ..., pronoun: str = ...
+    ) -> NounPhrase: ...
+
+
+def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
+    """Group runs of adjectives and nouns ending in a noun (with the determiners before them) into phrases."""
+    items: list[Item] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and (tokens[j].tag in ("DET", "MANY", "NUM") or _between_counts(tokens, j)):
+            j += 1
+        k = j
+        while k < len(tokens) and tokens[k].tag == "ADJ":
+            k += 1
+        while k < len(tokens) and tokens[k].tag == "NOUN":
+            k += 1
+        while k > j and tokens[k - 1].tag != "NOUN":
+            k -= 1
+        if k > j:
+            lead = tokens[i:j]
+            # "date of birth", "episode of care", "number of seats": one phrase; "rentals of vehicles" two
+            while k + 1 < len(tokens) and tokens[k].lower == "of" and tokens[k + 1].tag == "NOUN":
+                end = k + 1
+                while end < len(tokens) and tokens[end].tag == "NOUN":
+                    end += 1
+                if tokens[end - 1].plural and tokens[k - 1].lemma not in _MEASURES:
+                    break
+                k = end
+            words = tokens[j:k]
+            phrase = phrase_of(words, j, many=is_many(lead), single=_single(lead + words[:1]))
+            phrase.each = any(t.lower in ("each", "every") for t in lead)
+            items.append(phrase)
+            i = k
+        elif tokens[i].tag == "PRON":
+            items.append(phrase_of([], i, pronoun=tokens[i].lower))
+            i += 1
+        else:
+            items.append(tokens[i])
+            i += 1
+    return items
+
+
+def _single(lead: list[Token]) -> bool:
+    return any(t.lower in SINGLE_WORDS for t in lead)
+
+
+_COUNTS = ("MANY", "NUM")
+
+
+def _between_counts(tokens: list[Token], j: int) -> bool:
+    """'one or more proofs', 'two to four players': a range of counts leads one phrase."""
+    return (
+        tokens[j].lower in ("or", "to")
+        and 0 < j < len(tokens) - 1
+        and tokens[j - 1].tag in _COUNTS
+        and tokens[j + 1].tag in _COUNTS
+    )

@@ -1,0 +1,110 @@
+"""The analyst's rules of English for relationships: copulas, passives, 'of', pronouns and 'each with'."""
+
+from __future__ import annotations
+
+import pytest
+
+from generators.agents.analyst import Analyst
+from ontology.models import Requirements
+
+INVERSE = {"one-to-many": "many-to-one", "many-to-one": "one-to-many", "many-to-many": "many-to-many"}
+
+
+@pytest.fixture(scope="module")
+def analyst() -> Analyst:
+    return Analyst()
+
+
+def cardinality(req: Requirements, a: str, b: str) -> str | None:
+    """The cardinality of the relationship between a and b, read from a's side; None when there is none."""
+    for r in req.relationships:
+        if (r.source, r.target) == (a, b):
+            return r.cardinality
+        if (r.source, r.target) == (b, a):
+            return INVERSE[r.cardinality]
+    return None
+
+
+def attributes(req: Requirements, name: str) -> list[str]:
+    return next([a.name for a in e.attributes] for e in req.entities if e.name == name)
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "expected"),
+    [
+        # a verb that shares its object stays many-to-many in the passive
+        ("Students are enrolled on a course. Courses have lessons.", "student", "course", "many-to-many"),
+        # many for many
+        ("Musicians are booked for concerts. Concerts have tickets.", "musician", "concert", "many-to-many"),
+        # a place, source or destination holds each of many
+        ("Meetings are held in rooms. Staff book meetings.", "meeting", "room", "many-to-one"),
+        ("Tasks are assigned to a member. Members own projects.", "task", "member", "many-to-one"),
+    ],
+)
+def test_a_passive_with_a_preposition(analyst: Analyst, intent: str, a: str, b: str, expected: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == expected
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "expected"),
+    [
+        ("Berths are on pontoons. Owners rent berths.", "berth", "pontoon", "many-to-one"),
+        ("Each contest is for one district. Candidates stand in contests.", "contest", "district", "many-to-one"),
+        ("Each booking is for many players. Players pay fees.", "booking", "player", "many-to-many"),
+    ],
+)
+def test_a_copula_with_a_preposition_links_its_subject(
+    analyst: Analyst, intent: str, a: str, b: str, expected: str
+) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == expected
+
+
+def test_a_copula_that_gives_values_names_attributes(analyst: Analyst) -> None:
+    req = analyst.analyse("Users book rooms. A booking is from a start time to an end time.")
+    assert {"start_time", "end_time"} <= set(attributes(req, "booking"))
+    assert not {"start_time", "end_time"} & {e.name for e in req.entities}
+
+
+def test_one_thing_of_a_plural_holds_many(analyst: Analyst) -> None:
+    req = analyst.analyse("Clients see a gallery of proofs. Photographers upload galleries.")
+    assert cardinality(req, "gallery", "proof") == "one-to-many"
+
+
+def test_a_subject_pronoun_stands_for_the_last_subject(analyst: Analyst) -> None:
+    req = analyst.analyse("Learners take quizzes and get a certificate when they complete a course.")
+    assert cardinality(req, "quiz", "course") is None
+    assert cardinality(req, "learner", "course") is not None
+
+
+def test_each_with_is_a_has_list_of_the_group_before_it(analyst: Analyst) -> None:
+    req = analyst.analyse("Berths are on pontoons, each with a length and a power supply. Owners rent berths.")
+    assert {"length", "power_supply"} <= set(attributes(req, "berth"))
+    assert not {"length", "power_supply"} & {e.name for e in req.entities}
+    req = analyst.analyse("Employees submit claims made of expense lines, each with an amount and a receipt photo.")
+    assert {"amount", "receipt_photo"} <= set(attributes(req, "expense_line"))
+
+
+def test_a_part_described_by_its_own_has_list_is_the_owners_own(analyst: Analyst) -> None:
+    req = analyst.analyse("Every animal has a feeding plan with its diet items. Keepers feed animals.")
+    assert cardinality(req, "animal", "feeding_plan") == "one-to-many"
+    req = analyst.analyse("Each event has a name, a start time and a venue.")
+    assert cardinality(req, "event", "venue") == "many-to-one"
+
+
+def test_plural_typed_values_in_a_has_list_are_attributes(analyst: Analyst) -> None:
+    req = analyst.analyse("Menu items with prices and sizes. Customers order menu items.")
+    assert not {"price", "size"} & {e.name for e in req.entities}
+    req = analyst.analyse("Every application has office actions with response deadlines. Attorneys file applications.")
+    assert "response_deadline" not in {e.name for e in req.entities}
+    assert any(a.startswith("response_deadline") for a in attributes(req, "office_action"))
+
+
+def test_a_thing_split_into_a_plural_holds_many(analyst: Analyst) -> None:
+    req = analyst.analyse("Managers split each project into milestones and milestones into tasks.")
+    assert cardinality(req, "project", "milestone") == "one-to-many"
+    assert cardinality(req, "milestone", "task") == "one-to-many"
+
+
+def test_a_range_of_counts_leads_one_phrase(analyst: Analyst) -> None:
+    req = analyst.analyse("Each print job has one or more proofs; a proof has a version.")
+    assert cardinality(req, "print_job", "proof") == "one-to-many"
