@@ -7,8 +7,9 @@ refuses bad input before any engine is imported.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ontology.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from graph.facts import ProductFacts
@@ -42,15 +43,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that holds `name` the first time it is asked for."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graph' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)

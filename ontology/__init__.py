@@ -6,9 +6,10 @@ references and `factory_home` can be imported by a command without it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError, QueryRefusedError, StoreBusyError
+from ontology.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ontology.namespaces import FAC, ID, PAT, PROV
@@ -25,15 +26,5 @@ __all__ = [
     "StoreBusyError",
 ]
 
-_NAMESPACES = frozenset({"FAC", "ID", "PAT", "PROV"})
 
-
-def __getattr__(name: str) -> Any:
-    """Import the namespaces the first time one of them is asked for."""
-    if name not in _NAMESPACES:
-        raise AttributeError(f"module 'ontology' has no attribute {name!r}")
-    from ontology import namespaces
-
-    value = getattr(namespaces, name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, {name: "ontology.namespaces" for name in ("FAC", "ID", "PAT", "PROV")})

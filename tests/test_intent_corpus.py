@@ -15,21 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.intents.counts import STYLES as CORPUS_STYLES
+
 CORPUS = Path(__file__).parent / "intents"
 SPLITS = ("test", "dev")
-STYLES = {
-    "noun-list",
-    "prose",
-    "bullets",
-    "user-stories",
-    "explicit-form",
-    "jargon",
-    "british",
-    "typos",
-    "reserved-words",
-    "ui-noise",
-    "mixed",
-}
+STYLES = set(CORPUS_STYLES)
 CARDINALITIES = {"one-to-many", "many-to-one", "many-to-many"}
 RECORD_KEYS = {"id", "domain", "style", "intent", "entities", "optional", "relationships", "attributes"}
 REQUIRED_KEYS = {"id", "domain", "style", "intent", "entities", "relationships"}
