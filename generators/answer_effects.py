@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from generators.attribute_inference import default_attributes, infer_attribute
 from generators.patterns import normalise
 from ontology.identifiers import safe_identifier
-from ontology.models import Answer, Cardinality, EntityNeed, OpenQuestion, RelationshipNeed, Requirements
+from ontology.models import (
+    Answer,
+    EntityNeed,
+    OpenQuestion,
+    RelationshipNeed,
+    Requirements,
+)
 
-__all__ = ["INVERSE", "apply_answers", "entity_label", "own_word", "short", "still_asked"]
-
-INVERSE: dict[str, Cardinality] = {
-    "one-to-many": "many-to-one",
-    "many-to-one": "one-to-many",
-    "many-to-many": "many-to-many",
-}
+__all__ = ["apply_answers", "entity_label", "own_word", "short", "still_asked"]
 
 _DETERMINERS = frozenset(
     ["the", "a", "an", "each", "every", "all", "their", "its", "his", "her", "our", "my", "your", "many", "some", "any"]

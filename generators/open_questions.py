@@ -23,11 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from generators.answer_effects import INVERSE, apply_answers, entity_label, own_word, short, still_asked
+from generators.answer_effects import apply_answers, entity_label, own_word, short, still_asked
 from generators.patterns import PatternLibrary, normalise
 from ontology.errors import InvalidInputError
 from ontology.identifiers import plural, safe_identifier
 from ontology.models import (
+    INVERSE_CARDINALITY,
     Answer,
     Cardinality,
     EntityNeed,
@@ -185,7 +186,7 @@ def _stated(rel: RelationshipNeed, requirements: Requirements, library: PatternL
     known = library.related(a, b) if a and b else None
     if known is None:
         return False
-    return (known.cardinality if known.source == a else INVERSE[known.cardinality]) == rel.cardinality
+    return (known.cardinality if known.source == a else INVERSE_CARDINALITY[known.cardinality]) == rel.cardinality
 
 
 def _cardinality_labels(source: str, target: str) -> dict[str, str]:
@@ -244,7 +245,7 @@ def _remembered(question: OpenQuestion, past: Mapping[tuple[str, str], PastDecis
     if decision is None and question.kind == "cardinality":  # decided on the pair the other way round
         a, _, b = question.subject.partition("-")
         decision = past.get((question.kind, f"{b}-{a}"))
-        choice = INVERSE.get(decision.choice) if decision else None
+        choice = INVERSE_CARDINALITY.get(decision.choice) if decision else None
     if decision is None or choice not in question.choices:
         return None
     return Answer(question=question, choice=choice, remembered=True, decided_by=decision.person)

@@ -16,16 +16,9 @@ from typing import cast
 from generators.intent_parser import Link
 from generators.lexicon import MEMBER_VERBS, SHARING_VERBS
 from generators.patterns import PatternLibrary
-from ontology.models import Cardinality, RelationshipNeed
+from ontology.models import INVERSE_CARDINALITY, Cardinality, RelationshipNeed
 
 __all__ = ["RelationshipSet", "decide"]
-
-
-_INVERSE: dict[str, Cardinality] = {
-    "one-to-many": "many-to-one",
-    "many-to-one": "one-to-many",
-    "many-to-many": "many-to-many",
-}
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ def decide(
         return Decision(
             source,
             target,
-            _INVERSE[known.cardinality] if flipped else known.cardinality,
+            INVERSE_CARDINALITY[known.cardinality] if flipped else known.cardinality,
             link.verb,
             f"cardinality from the pattern library ({known.source}.{known.source_role}: {known.cardinality})",
         )

@@ -20,6 +20,7 @@ from ontology.namespaces import FAC
 
 __all__ = [
     "DATA_TYPES",
+    "INVERSE_CARDINALITY",
     "QUESTION_KINDS",
     "Answer",
     "Attribute",
@@ -48,6 +49,12 @@ DataType = Literal[
 ]
 DATA_TYPES: tuple[str, ...] = get_args(DataType)
 Cardinality = Literal["one-to-many", "many-to-one", "many-to-many"]
+INVERSE_CARDINALITY: dict[str, Cardinality] = {
+    "one-to-many": "many-to-one",
+    "many-to-one": "one-to-many",
+    "many-to-many": "many-to-many",
+}
+"""The same relationship read from its other end."""
 RequirementKind = Literal["entity", "attribute", "relationship", "feature", "objective"]
 QuestionKind = Literal["entity-or-attribute", "attribute-or-entity", "cardinality", "pattern-match"]
 QUESTION_KINDS: tuple[str, ...] = get_args(QuestionKind)

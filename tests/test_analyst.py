@@ -12,9 +12,7 @@ from graph.embeddings import SentenceEmbedder
 from graph.knowledge_graph import KnowledgeGraph
 from graph.samples import DEMO_PRODUCTS, build_facts
 from ontology.errors import InvalidInputError
-from ontology.models import EntityNeed, Requirements
-
-INVERSE = {"one-to-many": "many-to-one", "many-to-one": "one-to-many", "many-to-many": "many-to-many"}
+from ontology.models import INVERSE_CARDINALITY, EntityNeed, Requirements
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +34,7 @@ def cardinality(req: Requirements, a: str, b: str) -> str | None:
         if (r.source, r.target) == (a, b):
             return r.cardinality
         if (r.source, r.target) == (b, a):
-            return INVERSE[r.cardinality]
+            return INVERSE_CARDINALITY[r.cardinality]
     return None
 
 

@@ -6,31 +6,12 @@ import pytest
 
 from generators.agents.analyst import Analyst
 from graph.embeddings import SentenceEmbedder
-from ontology.models import EntityNeed, Requirements
-
-INVERSE = {"one-to-many": "many-to-one", "many-to-one": "one-to-many", "many-to-many": "many-to-many"}
+from tests.test_analyst import cardinality, entity, names
 
 
 @pytest.fixture(scope="module")
 def analyst(embedder: SentenceEmbedder) -> Analyst:
     return Analyst(embedder=embedder)
-
-
-def names(req: Requirements) -> set[str]:
-    return {e.name for e in req.entities}
-
-
-def entity(req: Requirements, name: str) -> EntityNeed:
-    return next(e for e in req.entities if e.name == name)
-
-
-def cardinality(req: Requirements, a: str, b: str) -> str | None:
-    for r in req.relationships:
-        if (r.source, r.target) == (a, b):
-            return r.cardinality
-        if (r.source, r.target) == (b, a):
-            return INVERSE[r.cardinality]
-    return None
 
 
 def test_a_noun_list_gives_every_noun(analyst: Analyst) -> None:

@@ -6,23 +6,12 @@ import pytest
 
 from generators.agents.analyst import Analyst
 from ontology.models import Requirements
-
-INVERSE = {"one-to-many": "many-to-one", "many-to-one": "one-to-many", "many-to-many": "many-to-many"}
+from tests.test_analyst import cardinality
 
 
 @pytest.fixture(scope="module")
 def analyst() -> Analyst:
     return Analyst()
-
-
-def cardinality(req: Requirements, a: str, b: str) -> str | None:
-    """The cardinality of the relationship between a and b, read from a's side; None when there is none."""
-    for r in req.relationships:
-        if (r.source, r.target) == (a, b):
-            return r.cardinality
-        if (r.source, r.target) == (b, a):
-            return INVERSE[r.cardinality]
-    return None
 
 
 def attributes(req: Requirements, name: str) -> list[str]:
