@@ -82,6 +82,18 @@ def blueprint_issues(bp: Blueprint) -> list[str]:
                     f"(also attributes[{names[attr.name]}])"
                 )
             names.setdefault(attr.name, j)
+        renamed: dict[str, int] = {}
+        for j, attr in enumerate(ent.attributes):
+            old = attr.renamed_from
+            if old is None:
+                continue
+            if old in names:
+                issues.append(f"entities[{i}].attributes[{j}].renamed_from: {old!r} is still an attribute of {ent.name!r}")
+            elif old in renamed:
+                issues.append(
+                    f"entities[{i}].attributes[{j}].renamed_from: {old!r} is also renamed by attributes[{renamed[old]}]"
+                )
+            renamed.setdefault(old, j)
         members[ent.name] = set(names)
     for i, rel in enumerate(bp.relationships):
         for end in ("source", "target"):

@@ -1,7 +1,7 @@
 """Template packs: versioned folders `generators/templates/<name>/<version>/` with a manifest.
 
-A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version and
-optional per-file conditions) and a `files/` tree of templates. A file named `*.j2` is rendered,
+A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version,
+optional per-file conditions and `migrations: true` when its products carry generated migrations) and a `files/` tree of templates. A file named `*.j2` is rendered,
 any other file is copied; a path segment `__entity__` makes a template render once per entity,
 and a leading `dot-` in a segment becomes `.` (so `.github` survives packaging).
 """
@@ -33,7 +33,7 @@ MANIFEST = "manifest.yaml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 _PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
-_FIELDS = {"name", "version", "description", "parameters", "min_factory_version", "conditions"}
+_FIELDS = {"name", "version", "description", "parameters", "min_factory_version", "conditions", "migrations"}
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -84,6 +84,7 @@ class TemplatePack:
     root: Path
     parameters: tuple[PackParameter, ...] = ()
     conditions: dict[str, str] = field(default_factory=dict)
+    migrations: bool = False  # the rendered product carries migrations generated from the blueprints
 
     @property
     def files_root(self) -> Path:
@@ -169,6 +170,8 @@ def _read(root: Path) -> TemplatePack:
         raise _bad(path, "conditions must map template paths to expressions")
     if not (root / "files").is_dir():
         raise _bad(path, "the pack has no files/ folder")
+    if not isinstance(data.get("migrations", False), bool):
+        raise _bad(path, "migrations must be true or false")
     return TemplatePack(
         name=data["name"],
         version=data["version"],
@@ -177,6 +180,7 @@ def _read(root: Path) -> TemplatePack:
         root=root,
         parameters=_parameters(path, data.get("parameters")),
         conditions=dict(sorted(conditions.items())),
+        migrations=data.get("migrations", False),
     )
 
 

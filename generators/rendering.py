@@ -6,6 +6,8 @@
   must stay inside the output folder, and files are written atomically with LF newlines.
 * Iteration is sorted and nothing depends on time or chance: the same blueprint, pack version and
   trace id give byte-identical files. `.factory/answers.json` records what is needed to do it again.
+* A pack with `migrations: true` gets the product's Alembic migrations: the previous revision's scripts
+  carried forward, and one more for what changed in the tables (`generators.migrations`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from generators.blueprint import BlueprintError, blueprint_issues
 from generators.filters import FILTERS
+from generators.migrations import PreviousRevision, plan_migrations
 from generators.packs import TemplatePack
 from generators.render_context import EntityContext, ProductContext, build_context
 from graph.files import write_atomically
@@ -175,8 +178,12 @@ def render_pack(
     out_dir: Path,
     trace_id: str,
     parameters: dict[str, Any] | None = None,
+    previous: PreviousRevision | None = None,
 ) -> RenderResult:
-    """Render `pack` for `blueprint` into `out_dir` (new, empty, or a product rendered before)."""
+    """Render `pack` for `blueprint` into `out_dir` (new, empty, or a product rendered before).
+
+    `previous` is the product's last released revision: its migrations are carried forward and the
+    tables' changes since become the next one (a change that would lose data raises DataLossError)."""
     check_trace_id(trace_id)
     issues = blueprint_issues(blueprint)
     if issues:
@@ -184,6 +191,11 @@ def render_pack(
     params = pack.parameter_values(parameters)
     context = build_context(blueprint, trace_id)
     outputs = _render_all(pack, context, params)
+    if pack.migrations:
+        for path, data in plan_migrations(blueprint, previous).items():
+            if path in outputs:
+                raise InvalidInputError(f"a template of {pack.name} {pack.version} writes the migration {path}")
+            outputs[path] = data
     root = Path(out_dir)
     if root.exists() and not root.is_dir():
         raise InvalidInputError(f"{root} is a file, not a folder")

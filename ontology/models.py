@@ -71,6 +71,10 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _optional_identifier(value: str | None) -> str | None:
+    return None if value is None else _identifier(value)
+
+
 def _slug(value: str) -> str:
     if not SLUG.match(value):
         raise ValueError(f"{value[:60]!r} is not a slug: use lowercase letters, digits and inner hyphens")
@@ -113,6 +117,7 @@ class Attribute(OntologyModel):
         "unique": FAC.isUnique,
         "pii": FAC.isPii,
         "default_text": FAC.defaultValue,
+        "renamed_from": FAC.renamedFrom,
     }
 
     name: str = Field(description="Safe identifier (snake_case); any typed text is turned into one.")
@@ -123,8 +128,13 @@ class Attribute(OntologyModel):
     pii: bool = Field(False, description="Holds personally identifiable information.")
     default: Scalar | None = None
     enum_values: list[str] = Field(default_factory=list, max_length=100, description="Allowed values of an enum.")
+    renamed_from: str | None = Field(
+        None,
+        description="The name this attribute had in the previous revision: its column is renamed and keeps its values.",
+    )
 
     _check_name = field_validator("name")(_identifier)
+    _check_renamed_from = field_validator("renamed_from")(_optional_identifier)
 
     @model_validator(mode="before")
     @classmethod
@@ -149,6 +159,8 @@ class Attribute(OntologyModel):
             raise ValueError("enum_values repeat a value")
         if self.default is not None:
             _check_default(self)
+        if self.renamed_from == self.name:
+            raise ValueError(f"renamed_from names the attribute itself ({self.name!r})")
         return self
 
     @property
@@ -415,6 +427,7 @@ class Blueprint(OntologyModel):
         "domain_events": FAC.domainEvents,
         "slo_latency": FAC.sloLatencyP95Ms,
         "slo_error_rate": FAC.sloErrorRate,
+        "allowed_loss_text": FAC.allowsDataLoss,
     }
 
     name: str = Field(min_length=1, max_length=200, description="Product name, as people say it.")
@@ -426,8 +439,26 @@ class Blueprint(OntologyModel):
     relationships: list[Relationship] = Field(default_factory=list, max_length=500)
     features: Features = Field(default_factory=Features)
     slo: Objectives = Field(default_factory=Objectives)
+    allow_data_loss: list[str] = Field(
+        default_factory=list,
+        max_length=500,
+        description=(
+            "Changes from the previous revision that may lose stored values, each as the build names it: "
+            "'entity' (a dropped entity), 'entity.field' (a dropped or narrowed attribute or reference), "
+            "'entity.role' (a dropped many-to-many relationship), 'outbox' (domain events turned off)."
+        ),
+    )
 
     _check_slugs = field_validator("slug", "tenant")(_slug)
+
+    @field_validator("allow_data_loss")
+    @classmethod
+    def _loss_names(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parts = value.split(".")
+            if len(parts) > 2 or not all(IDENTIFIER.match(part) for part in parts):
+                raise ValueError(f"{value[:60]!r} is not 'entity' or 'entity.field'")
+        return sorted(set(values))
 
     @property
     def hash(self) -> str:
@@ -458,6 +489,10 @@ class Blueprint(OntologyModel):
     @property
     def slo_error_rate(self) -> float:
         return self.slo.error_rate
+
+    @property
+    def allowed_loss_text(self) -> str | None:
+        return "|".join(self.allow_data_loss) or None
 
     def entity(self, name: str) -> Entity:
         for e in self.entities:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from generators.agents.base import Agent
+from generators.migrations import PreviousRevision
 from generators.packs import load_pack
 from generators.rendering import RenderResult, render_pack
 from ontology.lifecycle import ENGINEER
@@ -28,10 +29,12 @@ class Engineer(Agent):
         trace_id: str,
         pack: tuple[str, str | None] = DEFAULT_PACK,
         parameters: dict[str, Any] | None = None,
+        previous: PreviousRevision | None = None,
     ) -> RenderResult:
         """Write the product of `blueprint` into `out_dir` with `pack` (name, version or None for the latest).
 
-        The same blueprint, pack version, trace id and parameters always give byte-identical files.
+        `previous` (the last released revision) makes the next migration of the product's schema. The
+        same blueprint, previous revision, pack version, trace id and parameters give byte-identical files.
         """
         name, version = pack
-        return render_pack(load_pack(name, version), blueprint, Path(out_dir), trace_id, parameters)
+        return render_pack(load_pack(name, version), blueprint, Path(out_dir), trace_id, parameters, previous)

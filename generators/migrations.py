@@ -1,0 +1,477 @@
+"""A product's schema migrations, computed from the difference between two revisions' blueprints.
+
+The first revision gets one migration that creates every table; each later revision whose tables
+differ gets one more, chained after the previous one, rendering Alembic operations: tables created,
+renamed and dropped, columns added, renamed (`renamed_from`), widened and dropped, constraints and
+indexes following their columns. Its `downgrade()` is the same difference taken backwards.
+
+A change that would lose stored values (a dropped entity, attribute, reference or feature column, a
+narrowed type) stops the build with one line naming each, until the blueprint lists them in
+`allow_data_loss`; a new required column without a default on a table that may hold rows stops it too.
+Revision ids are derived from the blueprints' hashes and the previous revision, never random, so the
+same two blueprints always give the same file.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from generators.render_context import build_context
+from generators.schema_tables import Column, Table, schema_tables
+from ontology.errors import InvalidInputError
+from ontology.models import Blueprint
+
+__all__ = ["DataLossError", "Migration", "PreviousRevision", "plan_migrations", "read_previous"]
+
+VERSIONS = "migrations/versions"
+"""Where a product keeps its migration scripts (the pack's alembic.ini points there)."""
+
+WIDENINGS = frozenset(
+    {("string", "text"), ("email", "text"), ("url", "text"), ("enum", "text"), ("email", "string"), ("enum", "string")}
+)
+"""(old type, new type) pairs whose new column holds every value of the old one unchanged."""
+
+_TRACE = "0" * 32
+_NAMES = re.compile(r"\b(Decimal|UUID|DecimalText|UTCDateTime|date|datetime)\b(?=[(.])|(?<=\()UTC(?=\))")  # the render context's trace id does not reach the tables
+
+
+class DataLossError(InvalidInputError):
+    """A blueprint change that would lose stored values, or cannot fill the rows stored before it."""
+
+
+@dataclass(frozen=True)
+class PreviousRevision:
+    """The product as its last release left it: its blueprint and its migration scripts (path -> bytes)."""
+
+    blueprint: Blueprint
+    migrations: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def head(self) -> str | None:
+        """The newest migration's revision id (None when there is none)."""
+        revisions: dict[str, str | None] = {}
+        for path, data in self.migrations.items():
+            revision, down = _revision_of(path, data)
+            revisions[revision] = down
+        heads = set(revisions) - {down for down in revisions.values() if down}
+        if len(heads) > 1:
+            raise InvalidInputError(f"the previous release's migrations have {len(heads)} heads: {sorted(heads)}")
+        return next(iter(heads), None)
+
+
+def _revision_of(path: str, data: bytes) -> tuple[str, str | None]:
+    """The `revision` and `down_revision` a migration script assigns."""
+    found: dict[str, str | None] = {}
+    try:
+        tree = ast.parse(data.decode("utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        raise InvalidInputError(f"{path} is not a readable migration script") from None
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    value = node.value
+                    if isinstance(value, ast.Constant) and (value.value is None or isinstance(value.value, str)):
+                        found[target.id] = value.value
+    revision = found.get("revision")
+    if not revision:
+        raise InvalidInputError(f"{path} assigns no revision: it is not a migration script")
+    return revision, found.get("down_revision")
+
+
+def read_previous(root: Path, answers_path: str) -> PreviousRevision | None:
+    """The revision rendered in `root` (its answers file's blueprint and its migration scripts), if any."""
+    try:
+        answers = json.loads((root / answers_path).read_text(encoding="utf-8"))
+        blueprint = Blueprint.model_validate(answers["blueprint"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    folder = root / VERSIONS
+    scripts = sorted(folder.glob("*.py")) if folder.is_dir() else []
+    return PreviousRevision(blueprint, {f"{VERSIONS}/{p.name}": p.read_bytes() for p in scripts})
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One generated migration script."""
+
+    path: str
+    revision: str
+    down_revision: str | None
+    changes: tuple[str, ...]
+    text: str
+
+
+# ---------------------------------------------------------------------------------------------- code
+
+
+def _q(text: str) -> str:
+    return json.dumps(text)
+
+
+def _column_code(c: Column, nullable: bool | None = None) -> str:
+    if c.primary_key:
+        return f"sa.Column({_q(c.name)}, {c.type}, primary_key=True)"
+    null = c.nullable if nullable is None else nullable
+    return f"sa.Column({_q(c.name)}, {c.type}, nullable={null})"
+
+
+def _fk_name(table: str, column: str) -> str:
+    return f"fk_{table}_{column}"
+
+
+def _ix_name(table: str, column: str) -> str:
+    return f"ix_{table}_{column}"
+
+
+@dataclass(frozen=True)
+class _Constraints:
+    """A table's named constraints and indexes: name -> what it is."""
+
+    unique: dict[str, tuple[str, ...]]
+    index: dict[str, str]
+    foreign: dict[str, tuple[str, str, str]]  # name -> (column, referred table, ondelete)
+
+
+def _constraints(table: Table, names: Mapping[str, str]) -> _Constraints:
+    return _Constraints(
+        unique=dict(table.unique),
+        index={_ix_name(table.name, c.name): c.name for c in table.columns if c.index},
+        foreign={
+            _fk_name(table.name, c.name): (c.name, names[c.references], c.ondelete or "")
+            for c in table.columns
+            if c.references
+        },
+    )
+
+
+class _Script:
+    """Lines of one function body, and the names the file must import."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.uses: set[str] = set()
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            self.lines.append(line)
+            self.uses.update(_NAMES.findall(line))
+
+    def batch(self, table: str, ops: list[str]) -> None:
+        if ops:
+            self.add(f"    with op.batch_alter_table({_q(table)}) as batch_op:", *(f"        {op}" for op in ops))
+
+    def create(self, table: Table, names: Mapping[str, str], defer_keys: bool) -> None:
+        rows = [f"        {_column_code(c)}," for c in table.columns]
+        cons = _constraints(table, names)
+        for name, (col, target, ondelete) in cons.foreign.items():
+            if not defer_keys:
+                rows.append(
+                    f"        sa.ForeignKeyConstraint([{_q(col)}], [{_q(target + '.id')}], "
+                    f"name={_q(name)}, ondelete={_q(ondelete)}),"
+                )
+        for name, cols in cons.unique.items():
+            rows.append(f"        sa.UniqueConstraint({', '.join(_q(c) for c in cols)}, name={_q(name)}),")
+        self.add(f"    op.create_table(", f"        {_q(table.name)},", *rows, "    )")
+        for name, col in cons.index.items():
+            self.add(f"    op.create_index({_q(name)}, {_q(table.name)}, [{_q(col)}])")
+
+
+# ---------------------------------------------------------------------------------------------- the difference
+
+
+@dataclass
+class _Diff:
+    """What going from one revision's tables to another's takes, and what it would cost."""
+
+    old: dict[str, Table]
+    new: dict[str, Table]
+    pairs: dict[str, dict[str, str]]  # table key -> new column key -> old column key
+    forward: bool = True
+    allowed: frozenset[str] = frozenset()
+    losses: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+    def lose(self, name: str, what: str) -> bool:
+        """Whether a loss may happen: going back always may; going forward only when allowed."""
+        if not self.forward or name in self.allowed:
+            return True
+        self.losses.append(f"{name} ({what})")
+        return False
+
+
+def _pairs(old: Mapping[str, Table], new: Mapping[str, Table]) -> dict[str, dict[str, str]]:
+    """For each table in both revisions: new column key -> the old column key it continues."""
+    out: dict[str, dict[str, str]] = {}
+    for key, table in new.items():
+        before = old.get(key)
+        if before is None:
+            continue
+        matched: dict[str, str] = {}
+        for c in table.columns:
+            if before.column(c.key) is not None:
+                matched[c.key] = c.key
+            elif c.renamed_from and before.column(c.renamed_from) is not None and table.column(c.renamed_from) is None:
+                matched[c.key] = c.renamed_from
+        out[key] = matched
+    return out
+
+
+def _creation_order(tables: list[Table], existing: set[str]) -> tuple[list[Table], set[str]]:
+    """Tables in an order where each one's foreign keys point to tables already there; and the keys whose
+    foreign keys must wait until every table exists (the tables of a cycle)."""
+    ready, order, deferred = set(existing), [], set()
+    waiting = sorted(tables, key=lambda t: t.key)
+    while waiting:
+        for table in waiting:
+            if all(c.references in ready or c.references == table.key for c in table.columns if c.references):
+                break
+        else:
+            table = waiting[0]
+            deferred.add(table.key)
+        waiting.remove(table)
+        order.append(table)
+        ready.add(table.key)
+    return order, deferred
+
+
+def _is_widening(old: Column, new: Column) -> bool:
+    return (old.kind, new.kind) in WIDENINGS
+
+
+def _table_changes(d: _Diff, key: str, up: _Script, names: Mapping[str, str], old_names: Mapping[str, str]) -> None:
+    old, new = d.old[key], d.new[key]
+    matched = d.pairs[key]
+    olds = {c.key: c for c in old.columns}
+    before, after = _constraints(old, old_names), _constraints(new, names)
+    first: list[str] = []  # drops, renames, type changes, new columns
+    fills: list[str] = []
+    second: list[str] = []  # NOT NULL, constraints, indexes
+    replaced: set[str] = set()
+    not_null: list[Column] = []
+    for col in new.columns:
+        prev = olds.get(matched.get(col.key, ""))
+        if prev is None or prev.type == col.type:
+            continue
+        if _is_widening(prev, col) or (not d.forward and _is_widening(col, prev)):
+            continue
+        if d.forward and not d.lose(col.label, f"{prev.kind} narrowed to {col.kind}"):
+            continue
+        replaced.add(col.key)
+    # 1. constraints and indexes that change or go (or whose column is replaced)
+    touched = {c.name for c in new.columns if c.key in replaced}
+    gone_unique = {n for n, cols in before.unique.items() if after.unique.get(n) != cols or touched & set(cols)}
+    gone_index = {n for n, col in before.index.items() if after.index.get(n) != col or col in touched}
+    gone_foreign = {n for n, spec in before.foreign.items() if after.foreign.get(n) != spec or spec[0] in touched}
+    first += [f'batch_op.drop_constraint({_q(n)}, type_="unique")' for n in sorted(gone_unique)]
+    first += [f"batch_op.drop_index({_q(n)})" for n in sorted(gone_index)]
+    first += [f'batch_op.drop_constraint({_q(n)}, type_="foreignkey")' for n in sorted(gone_foreign)]
+    # 2. columns that go
+    kept = set(matched.values())
+    for col in old.columns:
+        if col.key in kept:
+            continue
+        if not d.lose(col.label or f"{old.label}.{col.name}", "dropped"):
+            continue
+        first.append(f"batch_op.drop_column({_q(col.name)})")
+        d.changes.append(f"{old.name}: drop column {col.name}")
+    # 3. columns that stay: renamed, retyped, nullability
+    for col in new.columns:
+        if col.key not in matched:
+            continue
+        prev = olds[matched[col.key]]
+        if prev.name != col.name:
+            first.append(f"batch_op.alter_column({_q(prev.name)}, new_column_name={_q(col.name)})")
+            d.changes.append(f"{new.name}: rename column {prev.name} to {col.name}")
+        if col.key in replaced:
+            first.append(f"batch_op.drop_column({_q(col.name)})")
+            first.append(f"batch_op.add_column({_column_code(col, nullable=True)})")
+            d.changes.append(f"{new.name}: replace column {col.name} ({prev.kind} -> {col.kind}, values dropped)")
+            if not col.nullable:
+                not_null.append(col)
+            continue
+        if prev.type != col.type:
+            first.append(
+                f"batch_op.alter_column({_q(col.name)}, type_={col.type}, existing_type={prev.type}, "
+                f"existing_nullable={prev.nullable})"
+            )
+            d.changes.append(f"{new.name}: change column {col.name} from {prev.kind} to {col.kind}")
+        if prev.nullable and not col.nullable:
+            not_null.append(col)
+        elif col.nullable and not prev.nullable:
+            first.append(f"batch_op.alter_column({_q(col.name)}, existing_type={col.type}, nullable=True)")
+            d.changes.append(f"{new.name}: column {col.name} becomes optional")
+    # 4. new columns
+    for col in new.columns:
+        if col.key in matched:
+            continue
+        first.append(f"batch_op.add_column({_column_code(col, nullable=True)})")
+        d.changes.append(f"{new.name}: add column {col.name}")
+        if not col.nullable:
+            not_null.append(col)
+    # 5. values for columns that become NOT NULL, then the constraint
+    for col in not_null:
+        if col.fill is None:
+            if d.forward:
+                d.problems.append(
+                    f"{col.label} is required and has no default, so the rows stored before have no value for it: "
+                    "give it a default or make it optional"
+                )
+            continue
+        fills += [
+            f"    rows = sa.table({_q(new.name)}, sa.column({_q(col.name)}, {col.type}))",
+            f"    op.execute(rows.update().where(rows.c[{_q(col.name)}].is_(None)).values({{{_q(col.name)}: {col.fill}}}))",
+        ]
+        second.append(f"batch_op.alter_column({_q(col.name)}, existing_type={col.type}, nullable=False)")
+        d.changes.append(f"{new.name}: column {col.name} is required (rows stored before get {col.fill})")
+    for name, cols in after.unique.items():
+        if name not in before.unique or name in gone_unique:
+            second.append(f"batch_op.create_unique_constraint({_q(name)}, [{', '.join(_q(c) for c in cols)}])")
+    for name, col in after.index.items():
+        if name not in before.index or name in gone_index:
+            second.append(f"batch_op.create_index({_q(name)}, [{_q(col)}])")
+    for name, (col, target, ondelete) in after.foreign.items():
+        if name not in before.foreign or name in gone_foreign:
+            second.append(
+                f'batch_op.create_foreign_key({_q(name)}, {_q(target)}, [{_q(col)}], ["id"], ondelete={_q(ondelete)})'
+            )
+    up.batch(new.name, first)
+    up.add(*fills)
+    up.batch(new.name, second)
+
+
+def _difference(d: _Diff) -> _Script:
+    """The operations from `d.old` to `d.new`, in an order each database accepts."""
+    up = _Script()
+    names = {key: t.name for key, t in d.new.items()}
+    old_names = {key: t.name for key, t in d.old.items()}
+    merged_names = {**old_names, **names}
+    for key in sorted(set(d.old) & set(d.new)):
+        if d.old[key].name != d.new[key].name:
+            up.add(f"    op.rename_table({_q(d.old[key].name)}, {_q(d.new[key].name)})")
+            d.changes.append(f"rename table {d.old[key].name} to {d.new[key].name}")
+    created, deferred = _creation_order([d.new[k] for k in sorted(set(d.new) - set(d.old))], set(d.old) & set(d.new))
+    for table in created:
+        up.create(table, merged_names, table.key in deferred)
+        d.changes.append(f"create table {table.name}")
+    for table in created:
+        if table.key in deferred:
+            cons = _constraints(table, merged_names).foreign
+            up.batch(
+                table.name,
+                [
+                    f"batch_op.create_foreign_key({_q(n)}, {_q(t)}, [{_q(c)}], [\"id\"], ondelete={_q(o)})"
+                    for n, (c, t, o) in cons.items()
+                ],
+            )
+    for key in sorted(set(d.old) & set(d.new), key=lambda k: d.new[k].name):
+        _table_changes(d, key, up, merged_names, old_names)
+    dropped = [d.old[k] for k in sorted(set(d.old) - set(d.new))]
+    order, _ = _creation_order(dropped, set(d.old) - {t.key for t in dropped})
+    for table in reversed(order):
+        if d.lose(table.label, "dropped with its rows"):
+            up.add(f"    op.drop_table({_q(table.name)})")
+            d.changes.append(f"drop table {table.name}")
+    return up
+
+
+# ---------------------------------------------------------------------------------------------- the file
+
+
+def _imports(uses: set[str]) -> str:
+    stdlib: list[str] = []
+    dt = [name for name in ("UTC", "date", "datetime") if name in uses]
+    if "UTC" in uses and "datetime" not in dt:
+        dt.append("datetime")
+    if dt:
+        stdlib.append(f"from datetime import {', '.join(sorted(set(dt), key=lambda n: (n != 'UTC', n)))}")
+    if "Decimal" in uses:
+        stdlib.append("from decimal import Decimal")
+    if "UUID" in uses:
+        stdlib.append("from uuid import UUID")
+    blocks = ["\n".join(stdlib)] if stdlib else []
+    blocks.append("import sqlalchemy as sa\nfrom alembic import op")
+    app = sorted(name for name in ("DecimalText", "UTCDateTime") if name in uses)
+    if app:
+        blocks.append(f"from app.infrastructure.types import {', '.join(app)}")
+    return "\n\n".join(blocks)
+
+
+def _body(script: _Script) -> str:
+    return "\n".join(script.lines) if script.lines else "    pass"
+
+
+def _text(title: str, changes: list[str], revision: str, down: str | None, up: _Script, back: _Script) -> str:
+    listed = "\n".join(f"* {c}" for c in changes)
+    uses = up.uses | back.uses
+    return (
+        f'"""{title}\n\n{listed}\n\nGenerated by the software factory from the difference between two blueprints."""\n\n'
+        f"{_imports(uses)}\n\n"
+        f"revision = {_q(revision)}\n"
+        f"down_revision = {_q(down) if down else 'None'}\n"
+        "branch_labels = None\n"
+        "depends_on = None\n\n\n"
+        f"def upgrade() -> None:\n{_body(up)}\n\n\n"
+        f"def downgrade() -> None:\n{_body(back)}\n"
+    )
+
+
+def _tables(blueprint: Blueprint) -> dict[str, Table]:
+    return {t.key: t for t in schema_tables(blueprint, build_context(blueprint, _TRACE))}
+
+
+def _refuse(d: _Diff) -> None:
+    parts = []
+    if d.losses:
+        names = ", ".join(loss.split(" (")[0] for loss in d.losses)
+        parts.append(
+            f"the blueprint change would lose stored data: {'; '.join(d.losses)}; "
+            f"to accept that, list them in the blueprint's allow_data_loss: [{names}]"
+        )
+    parts.extend(d.problems)
+    if parts:
+        raise DataLossError("; ".join(parts))
+
+
+def plan_migrations(blueprint: Blueprint, previous: PreviousRevision | None) -> dict[str, bytes]:
+    """The product's migration scripts (path -> bytes): the previous release's, plus one for this blueprint's
+    changes when its tables differ. Raises DataLossError, naming each change, for a change that would lose data."""
+    carried = dict(previous.migrations) if previous else {}
+    head = previous.head if previous else None
+    new = _tables(blueprint)
+    if previous is None or head is None:
+        old: dict[str, Table] = {}
+        old_hash = ""
+        title = f"The tables of {blueprint.name}, as its first revision with migrations has them."
+    else:
+        old, old_hash = _tables(previous.blueprint), previous.blueprint.hash
+        title = f"{blueprint.name}: the tables' changes from blueprint {old_hash[:12]} to {blueprint.hash[:12]}."
+    pairs = _pairs(old, new)
+    forward = _Diff(old, new, pairs, True, frozenset(blueprint.allow_data_loss))
+    up = _difference(forward)
+    _refuse(forward)
+    if not forward.changes:
+        return carried
+    back_pairs = {key: {o: n for n, o in matched.items()} for key, matched in pairs.items()}
+    back = _difference(_Diff(new, old, back_pairs, False))
+    revision = hashlib.sha256(f"{head or ''}:{old_hash}:{blueprint.hash}".encode()).hexdigest()[:12]
+    number = len(carried) + 1
+    path = f"{VERSIONS}/{number:04d}_{revision}.py"
+    text = _text(title, forward.changes, revision, head, up, back)
+    return {**carried, path: text.encode("utf-8")}
+
+
+def migration_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """A digest of migration scripts, for a stage's fingerprint."""
+    digest = hashlib.sha256()
+    for path, data in sorted(files):
+        digest.update(PurePosixPath(path).as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
