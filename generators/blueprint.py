@@ -88,7 +88,8 @@ def blueprint_issues(bp: Blueprint) -> list[str]:
             if old is None:
                 continue
             if old in names:
-                issues.append(f"entities[{i}].attributes[{j}].renamed_from: {old!r} is still an attribute of {ent.name!r}")
+                where = f"entities[{i}].attributes[{j}].renamed_from"
+                issues.append(f"{where}: {old!r} is still an attribute of {ent.name!r}")
             elif old in renamed:
                 issues.append(
                     f"entities[{i}].attributes[{j}].renamed_from: {old!r} is also renamed by attributes[{renamed[old]}]"

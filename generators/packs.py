@@ -1,9 +1,10 @@
 """Template packs: versioned folders `generators/templates/<name>/<version>/` with a manifest.
 
 A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version,
-optional per-file conditions and `migrations: true` when its products carry generated migrations) and a `files/` tree of templates. A file named `*.j2` is rendered,
-any other file is copied; a path segment `__entity__` makes a template render once per entity,
-and a leading `dot-` in a segment becomes `.` (so `.github` survives packaging).
+optional per-file conditions and `migrations: true` when its products carry generated migrations)
+and a `files/` tree of templates. A file named `*.j2` is rendered, any other file is copied; a path
+segment `__entity__` makes a template render once per entity, and a leading `dot-` in a segment
+becomes `.` (so `.github` survives packaging).
 """
 
 from __future__ import annotations

@@ -96,9 +96,8 @@ def _service_columns(product: ProductContext, label: str) -> list[Column]:
                 Column(f"svc:{name}", name, "UTCDateTime()", "instant", False, fill=_NOW, label=f"{label}.{name}")
             )
     if product.soft_delete:
-        columns.append(
-            Column("svc:deleted_at", "deleted_at", "UTCDateTime()", "instant", True, index=True, label=f"{label}.deleted_at")
-        )
+        where = f"{label}.deleted_at"
+        columns.append(Column("svc:deleted_at", "deleted_at", "UTCDateTime()", "instant", True, True, label=where))
     return columns
 
 
@@ -143,7 +142,8 @@ def _link_table(link: LinkContext) -> Table:
         for side, name, entity in ends
     ]
     columns.append(Column("svc:tenant_id", "tenant_id", "sa.String(63)", "tenant", nullable=False, index=True))
-    return Table(f"link:{link.source}.{link.source_role}", link.table, f"{link.source}.{link.source_role}", tuple(columns))
+    name = f"{link.source}.{link.source_role}"
+    return Table(f"link:{name}", link.table, name, tuple(columns))
 
 
 def _outbox_table() -> Table:

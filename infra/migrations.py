@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from infra.runtime import DeploymentError
@@ -31,10 +32,13 @@ def has_migrations(release: Path) -> bool:
     return (release / CONFIG).is_file()
 
 
-def _alembic(release: Path, database_url: str, *args: str, python: str = sys.executable) -> str:
+def _alembic(
+    release: Path, database_url: str, *args: str, python: str = sys.executable, env: Mapping[str, str] | None = None
+) -> str:
     if not has_migrations(release):
         raise MigrationError(f"{release} carries no {CONFIG}: it has no migrations to run")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    base = os.environ if env is None else env
+    env = {key: value for key, value in base.items() if not key.startswith("OTEL_")}
     env.update(DATABASE_URL=database_url, PYTHONDONTWRITEBYTECODE="1")
     command = [python, "-m", "alembic", "-c", CONFIG, *args]
     try:
@@ -49,9 +53,18 @@ def _alembic(release: Path, database_url: str, *args: str, python: str = sys.exe
     return done.stdout
 
 
-def upgrade(release: Path, database_url: str, revision: str = "head", *, python: str = sys.executable) -> None:
-    """Bring the database up to `revision` of the release's migrations (its newest by default)."""
-    _alembic(release, database_url, "upgrade", revision, python=python)
+def upgrade(
+    release: Path,
+    database_url: str,
+    revision: str = "head",
+    *,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Bring the database up to `revision` of the release's migrations (its newest by default).
+
+    `env` is the environment the release's code sees (this process's by default), DATABASE_URL set over it."""
+    _alembic(release, database_url, "upgrade", revision, python=python, env=env)
 
 
 def downgrade(release: Path, database_url: str, revision: str, *, python: str = sys.executable) -> None:

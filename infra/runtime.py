@@ -1,9 +1,9 @@
 """The local runtime: a rendered service runs as a uvicorn process on loopback, in its own session.
 
 State lives under `<home>/runtime/`: `data/<name>/` (the service's SQLite database, kept across
-revisions), `logs/` (one log per started process) and `telemetry/<name>.jsonl` (the spans the
-service writes). Processes are identified by pid *and* by their command line and working folder
-(read from /proc), so a recycled pid is never signalled. Linux only.
+revisions and migrated by each one before it starts), `logs/` (one log per started process) and
+`telemetry/<name>.jsonl` (the spans the service writes). Processes are identified by pid *and* by
+their command line and working folder (read from /proc), so a recycled pid is never signalled. Linux only.
 """
 
 from __future__ import annotations
@@ -213,8 +213,10 @@ class LocalRuntime:
     ) -> ServiceProcess:
         """Run the service rendered in `source` on a free loopback port and wait until it is healthy.
 
-        `extra_env` is applied last, over the runtime's own variables. Raises DeploymentError, with the last
-        log lines, when the service exits or stays unhealthy; nothing is left running then."""
+        A source with migrations (alembic.ini) first brings its DATABASE_URL to their head, so the database
+        a service finds is always the one its code declares (a failed migration raises MigrationError and
+        starts nothing). `extra_env` is applied last, over the runtime's own variables. Raises DeploymentError,
+        with the last log lines, when the service exits or stays unhealthy; nothing is left running then."""
         check_trace_id(trace_id)
         workdir = source.resolve()
         if not (workdir / "app").is_dir():
@@ -232,6 +234,10 @@ class LocalRuntime:
             FACTORY_TRACE_ID=trace_id,
         )
         env.update(extra_env or {})
+        from infra import migrations  # it builds on this module's DeploymentError
+
+        if migrations.has_migrations(workdir):  # every deployment migrates its database before it starts
+            migrations.upgrade(workdir, env["DATABASE_URL"], python=self.python, env=env)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = logs / f"{name}-{port}.log"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from generators.migrations import PreviousRevision, migration_digest, plan_migrations, read_previous
 from generators.policy import policy_findings
+from generators.rendering import ANSWERS_PATH
+from infra.gitops import GENERATED_BRANCH
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import ArtifactsResult, BlueprintResult, ValidationResult
@@ -18,23 +24,39 @@ VALIDATION_CHECKS = {
 """The validation's blocking checks: name -> what it checks."""
 
 
+def previous_revision(ctx: StageContext) -> PreviousRevision | None:
+    """The product's last released render (the tip of its generated branch): its blueprint and migrations."""
+    repo = ctx.repository()
+    head = repo.head(GENERATED_BRANCH)
+    if head is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="factory-previous-") as scratch:
+        return read_previous(repo.export(head, Path(scratch) / "tree"), ANSWERS_PATH)
+
+
 def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
     """The product's source tree, rendered from the blueprint with a versioned template pack.
 
-    Service code, tests, Dockerfile, Kubernetes manifests per environment, CI workflow and README;
-    the same blueprint and pack version always give byte-identical files.
+    Service code, tests, Dockerfile, Kubernetes manifests per environment, CI workflow, README and the
+    database migrations: the last release's, plus one for what the blueprint changed in the tables (a
+    change that would lose stored data stops here until the blueprint allows it). The same blueprint,
+    last release and pack version always give byte-identical files.
     """
     stage = StageRun(ctx, "artifacts")
     trace_id = blueprint.trace_id
     pack = ctx.template_pack()
-    fp = fingerprint(CODE_VERSION, blueprint.fingerprint, pack)
     render_dir = ctx.workspace.render_dir
     with stage.running(trace_id):
+        previous = previous_revision(ctx)
+        migrations = migration_digest(plan_migrations(blueprint.blueprint, previous).items())
+        fp = fingerprint(CODE_VERSION, blueprint.fingerprint, pack, migrations)
         old = stage.previous(fp, ArtifactsResult, lambda o: tree_digest(render_dir, o.files) == o.tree_hash)
         if old is not None:
             return old
         started = now()
-        result = ctx.engineer().render(blueprint.blueprint, ctx.workspace.reset_render(), trace_id, pack)
+        result = ctx.engineer().render(
+            blueprint.blueprint, ctx.workspace.reset_render(), trace_id, pack, previous=previous
+        )
         rec = stage.recorder(trace_id)
         rec.artifacts(((x.path, x.sha256, x.size) for x in result.files), result.pack, result.version, started, now())
         stage.record(rec.facts)
