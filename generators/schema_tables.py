@@ -9,7 +9,7 @@ so two revisions' tables can be compared column by column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generators.context_models import EntityContext, LinkContext, ProductContext
 from ontology.models import Attribute, Blueprint
@@ -96,8 +96,8 @@ def _service_columns(product: ProductContext, label: str) -> list[Column]:
                 Column(f"svc:{name}", name, "UTCDateTime()", "instant", False, fill=_NOW, label=f"{label}.{name}")
             )
     if product.soft_delete:
-        where = f"{label}.deleted_at"
-        columns.append(Column("svc:deleted_at", "deleted_at", "UTCDateTime()", "instant", True, True, label=where))
+        deleted = Column("svc:deleted_at", "deleted_at", "UTCDateTime()", "instant", nullable=True, index=True)
+        columns.append(replace(deleted, label=f"{label}.deleted_at"))
     return columns
 
 

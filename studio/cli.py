@@ -262,14 +262,22 @@ def generate(
     trace_id: Annotated[str | None, typer.Option("--trace-id", help="Trace id to stamp (default: new).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Render a product from a blueprint with a template pack."""
+    """Render a product from a blueprint with a template pack.
+
+    Into a folder that holds an earlier render of the same product, it renders the next revision: the
+    earlier migrations are kept and the tables' changes become one more."""
     from generators.agents.engineer import Engineer
     from generators.blueprint import load_blueprint
+    from generators.migrations import read_previous
+    from generators.rendering import ANSWERS_PATH
     from ontology.refs import check_trace_id, new_trace_id
 
     bp = load_blueprint(blueprint_file)
     trace = check_trace_id(trace_id) if trace_id else new_trace_id()
-    result = Engineer().render(bp, output, trace, pack=(template, version))
+    previous = read_previous(output, ANSWERS_PATH)  # a render of this product there: its next revision
+    if previous is not None and (previous.blueprint.tenant, previous.blueprint.slug) != (bp.tenant, bp.slug):
+        previous = None
+    result = Engineer().render(bp, output, trace, pack=(template, version), previous=previous)
     files = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in result.files]
     if as_json:
         print_json({"output": str(output), "trace_id": trace, "files": files})

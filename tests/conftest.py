@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,46 @@ def demo_kg(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder
     graph.bootstrap()
     graph.write(*(build_facts(p) for p in DEMO_PRODUCTS))
     return graph
+
+
+POSTGRES_USERS = ("postgres", "root")
+"""Who the tests connect to PostgreSQL on 127.0.0.1:5432 as (trust authentication)."""
+
+
+def _postgres_admin() -> str | None:
+    """A connection string to the local server's `postgres` database, or None when none answers."""
+    import psycopg
+
+    for user in POSTGRES_USERS:
+        dsn = f"postgresql://{user}@127.0.0.1:5432/postgres"
+        try:
+            with psycopg.connect(dsn, connect_timeout=3):
+                return dsn
+        except psycopg.Error:
+            continue
+    return None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test (a SQLAlchemy URL), dropped afterwards.
+
+    Without a server on 127.0.0.1:5432 the test is skipped, except in CI (CI=true), where it fails."""
+    import psycopg
+    from psycopg import sql
+
+    admin = _postgres_admin()
+    if admin is None:
+        reason = "no PostgreSQL server answers on 127.0.0.1:5432 (user postgres or root, trust authentication)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"factory_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    user = admin.split("//", 1)[1].split("@", 1)[0]
+    try:
+        yield f"postgresql+psycopg://{user}@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -68,10 +68,13 @@ class TestReport(BaseModel):
         return self.passed > 0 and not (self.failed or self.errors or self.timed_out or self.lint)
 
 
-def _environment() -> dict[str, str]:
+def _environment(database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTHONPATH", None)
+    env.pop("DATABASE_URL", None)  # the suite's database is the caller's choice, never a stray variable's
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return env
 
 
@@ -189,16 +192,23 @@ class Tester(Agent):
     role: ClassVar[str] = TESTER.role
     version: ClassVar[str] = TESTER.version
 
-    def test(self, product_dir: Path | str, timeout_s: float = 300.0, workers: int | None = None) -> TestReport:
+    def test(
+        self,
+        product_dir: Path | str,
+        timeout_s: float = 300.0,
+        workers: int | None = None,
+        database_url: str | None = None,
+    ) -> TestReport:
         """Run the product's pytest suite and `ruff check`; the report says what passed and what did not.
 
         The suite's files are shared out between `workers` pytest processes run side by side
-        (default: one per CPU core, at most four), each with its own copy of the service.
+        (default: one per CPU core, at most four), each with its own copy of the service. The suite
+        runs on an in-memory SQLite database, or on `database_url` (migrated first) when given.
         """
         root = Path(product_dir).resolve()
         if not (root / "tests").is_dir():
             raise InvalidInputError(f"{product_dir} holds no product with a tests/ folder")
-        env = _environment()
+        env = _environment(database_url)
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="factory-tester-") as scratch:
             shards = _shards(root, workers if workers is not None else min(os.cpu_count() or 1, 4))
