@@ -121,7 +121,9 @@ def test_renamed_from_must_name_an_attribute_that_is_gone() -> None:
     from generators.blueprint import blueprint_issues
 
     bp = _changed(invoicing(), lambda d: _attribute(d, "invoice", "notes").update(renamed_from="number"))
-    assert blueprint_issues(bp) == ["entities[1].attributes[4].renamed_from: 'number' is still an attribute of 'invoice'"]
+    assert blueprint_issues(bp) == [
+        "entities[1].attributes[4].renamed_from: 'number' is still an attribute of 'invoice'"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- running them
@@ -132,7 +134,7 @@ def test_infra_migrations_refuse_a_release_without_migrations_and_report_a_failu
 ) -> None:
     (tmp_path / "app").mkdir()
     assert not migrations.has_migrations(tmp_path)
-    with pytest.raises(migrations.MigrationError, match="carries no alembic.ini"):
+    with pytest.raises(migrations.MigrationError, match=r"carries no alembic\.ini"):
         migrations.upgrade(tmp_path, "sqlite://")
     product = tmp_path / "product"
     Engineer().render(invoicing(), product, TRACE)
@@ -259,3 +261,68 @@ def test_the_products_own_suite_passes_on_postgresql(tmp_path: Path, postgres_ur
     report = Tester().test(tmp_path / "product", timeout_s=600, database_url=postgres_url)
     assert report.ok, report.output
     assert report.skipped == 0 and report.passed > 12 * len(bp.entities)
+
+
+# ---------------------------------------------------------------------------------------------- the lifecycle
+
+
+def test_a_deployed_product_keeps_its_rows_when_a_new_blueprint_is_built_and_deployed(tmp_path: Path) -> None:
+    from generators.blueprint import dump_blueprint
+    from graph import KnowledgeGraph
+    from infra import runtime
+    from infra.control import ControlPlane
+    from infra.lifecycle import StageContext, StageResult, run_stage
+
+    home = tmp_path / "home"
+    graph = KnowledgeGraph(home, embedder=None)
+    control = ControlPlane(None, home)
+    v1 = _changed(invoicing(), lambda d: d.update(entities=d["entities"][:2], relationships=d["relationships"][:1]))
+    v2 = _changed(
+        v1,
+        lambda d: (
+            _entity(d, "customer")["attributes"].append({"name": "phone", "type": "string", "pii": True}),
+            d["entities"].append({"name": "note", "attributes": [{"name": "body", "type": "text"}]}),
+            d["relationships"].append(
+                {"source": "customer", "target": "note", "source_role": "notes", "target_role": "customer"}
+            ),
+        ),
+    )
+
+    def build(bp: Blueprint) -> dict[str, StageResult]:
+        control.submit_intent("acme", "invoicing", "", blueprint_yaml=dump_blueprint(bp))
+        ctx = StageContext(home, "acme", "invoicing", run_id=f"run-{bp.hash[:8]}", knowledge_graph=lambda: graph)
+        results: dict[str, StageResult] = {}
+        for stage in ("intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment"):
+            results[stage] = run_stage(ctx, stage, results)
+            if stage == "validation":
+                assert results[stage].ok, results[stage].checks  # type: ignore[attr-defined]
+        return results
+
+    try:
+        first = build(v1)
+        url = first["deployment"].url  # type: ignore[attr-defined]
+        customer = httpx.post(f"{url}/customers", json={"name": "Ada", "active": True}, headers=TENANT, timeout=10)
+        assert customer.status_code == 201, customer.text
+        invoice = httpx.post(
+            f"{url}/invoices",
+            json={"number": "INV-1", "total": "19.90", "customer_id": customer.json()["id"]},
+            headers=TENANT,
+            timeout=10,
+        )
+        assert invoice.status_code == 201, invoice.text
+
+        second = build(v2)
+        assert second["deployment"].commit != first["deployment"].commit  # type: ignore[attr-defined]
+        files = second["artifacts"].files  # type: ignore[attr-defined]
+        assert len([p for p in files if p.startswith("migrations/versions/")]) == 2  # the first carried forward
+        url = second["deployment"].url  # type: ignore[attr-defined]
+        api = httpx.Client(base_url=url, headers=TENANT, timeout=10)
+        assert api.get(f"/customers/{customer.json()['id']}").json() == {**customer.json(), "phone": None}
+        assert api.get(f"/invoices/{invoice.json()['id']}").json() == invoice.json()
+        note = api.post("/notes", json={"body": "called back", "customer_id": customer.json()["id"]})
+        assert note.status_code == 201, note.text
+        assert api.get(f"/customers/{customer.json()['id']}/notes").json()["items"] == [note.json()]
+    finally:
+        for deployment in control.deployments(None):
+            if deployment.pid and deployment.workdir:
+                runtime.stop(deployment.pid, Path(deployment.workdir))
