@@ -8,8 +8,8 @@ indexes following their columns. Its `downgrade()` is the same difference taken 
 A change that would lose stored values (a dropped entity, attribute, reference or feature column, a
 narrowed type) stops the build with one line naming each, until the blueprint lists them in
 `allow_data_loss`; a new required column without a default on a table that may hold rows stops it too.
-Revision ids are derived from the blueprints' hashes and the previous revision, never random, so the
-same two blueprints always give the same file.
+Revision ids are derived from the two blueprints' tables and the previous revision, never random, so
+the same two blueprints always give the same file (and a change of labels or descriptions none).
 """
 
 from __future__ import annotations
@@ -440,6 +440,10 @@ def _refuse(d: _Diff) -> None:
         raise DataLossError("; ".join(parts))
 
 
+def _digest(tables: Mapping[str, Table]) -> str:
+    return hashlib.sha256(repr(sorted(tables.items())).encode()).hexdigest()
+
+
 def plan_migrations(blueprint: Blueprint, previous: PreviousRevision | None) -> dict[str, bytes]:
     """The product's migration scripts (path -> bytes): the previous release's, plus one for this blueprint's
     changes when its tables differ. Raises DataLossError, naming each change, for a change that would lose data."""
@@ -448,11 +452,10 @@ def plan_migrations(blueprint: Blueprint, previous: PreviousRevision | None) -> 
     new = _tables(blueprint)
     if previous is None or head is None:
         old: dict[str, Table] = {}
-        old_hash = ""
-        title = f"The tables of {blueprint.name}, as its first revision with migrations has them."
+        title = "The tables of the product's first revision with migrations."
     else:
-        old, old_hash = _tables(previous.blueprint), previous.blueprint.hash
-        title = f"{blueprint.name}: the tables' changes from blueprint {old_hash[:12]} to {blueprint.hash[:12]}."
+        old = _tables(previous.blueprint)
+        title = f"The tables' changes after revision {head}."
     pairs = _pairs(old, new)
     forward = _Diff(old, new, pairs, True, frozenset(blueprint.allow_data_loss))
     up = _difference(forward)
@@ -461,7 +464,8 @@ def plan_migrations(blueprint: Blueprint, previous: PreviousRevision | None) -> 
         return carried
     back_pairs = {key: {o: n for n, o in matched.items()} for key, matched in pairs.items()}
     back = _difference(_Diff(new, old, back_pairs, False))
-    revision = hashlib.sha256(f"{head or ''}:{old_hash}:{blueprint.hash}".encode()).hexdigest()[:12]
+    # derived from the previous revision and the two blueprints' tables: a change of labels changes nothing
+    revision = hashlib.sha256(f"{head or ''}:{_digest(old)}:{_digest(new)}".encode()).hexdigest()[:12]
     number = len(carried) + 1
     path = f"{VERSIONS}/{number:04d}_{revision}.py"
     text = _text(title, forward.changes, revision, head, up, back)
