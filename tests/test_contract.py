@@ -18,6 +18,7 @@ import pytest
 from generators.agents.contract import ContractDepth, check_contract
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
+from infra import migrations
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
 from tests.product_blueprints import clinic, invoicing, warehouse
@@ -111,7 +112,9 @@ def _environment(tmp_path: Path) -> dict[str, str]:
 def _product(tmp_path: Path, bp: Blueprint) -> Iterator[str]:
     product = tmp_path / "product"
     Engineer().render(bp, product, TRACE)
-    with _serving(product, "app.main:create_app", _environment(tmp_path), "/health") as base:
+    env = _environment(tmp_path)
+    migrations.upgrade(product, env["DATABASE_URL"])  # the service starts only on a migrated database
+    with _serving(product, "app.main:create_app", env, "/health") as base:
         yield base
 
 

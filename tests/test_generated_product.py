@@ -17,6 +17,7 @@ import pytest
 
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
+from infra import migrations
 from ontology.models import Blueprint
 from tests.product_blueprints import clinic, invoicing
 
@@ -99,6 +100,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'service.db'}",
         FACTORY_TELEMETRY_FILE=str(telemetry),
     )
+    migrations.upgrade(product, env["DATABASE_URL"])  # the service starts only on a migrated database
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port)]
     server = subprocess.Popen(command, cwd=product, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
