@@ -211,8 +211,15 @@ class PropertyGraph:
         self._db.close()
 
     def _add_missing_tables(self, tables: set[str]) -> None:
-        """Create the tables a newer ontology added (its new classes and properties) in an older database."""
+        """Create the tables a newer ontology added (its new classes and properties) in an older database,
+        and add the columns its new datatype properties gave the tables already there."""
         missing = [stmt for stmt in schema().ddl() if stmt.split()[3].split("(")[0] not in tables]
+        for table in schema().nodes.values():
+            if table.name not in tables:
+                continue
+            info = self._run(self._conn, f"CALL TABLE_INFO('{table.name}') RETURN name", None)[1]
+            known = {row[0] for row in info}
+            missing += [f"ALTER TABLE {table.name} ADD {c} {ty}" for c, ty in table.columns.items() if c not in known]
         if missing:
             with self._transaction():
                 for stmt in missing:

@@ -505,3 +505,16 @@ def test_a_session_over_many_tenants_keeps_only_a_few_databases_open(tmp_path: P
             assert kg._held is not None and len(kg._held.pgs) <= MAX_OPEN_TENANTS
         rows = kg.cypher("MATCH (p:Product) RETURN p.label", None).rows  # the admin walks every tenant
     assert sorted(r[0] for r in rows) == tenants
+
+
+def test_a_database_from_before_a_new_datatype_property_gets_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "tenant.kuzu"
+    graph = PropertyGraph(path, read_only=False)
+    graph.execute("ALTER TABLE Attribute DROP renamedFrom")  # as an older ontology left it
+    graph.close()
+    graph = PropertyGraph(path, read_only=False)
+    try:
+        columns = {row[0] for row in graph.execute("CALL TABLE_INFO('Attribute') RETURN name")[1]}
+    finally:
+        graph.close()
+    assert "renamedFrom" in columns
