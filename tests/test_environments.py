@@ -300,3 +300,17 @@ def test_rollback_refusals_are_one_line_with_a_non_zero_exit(product: Product) -
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode != 0 and len(lines) == 1 and "has no downgrade" in lines[0], done.stderr
     assert product.deployment("staging").commit == product.releases["one-way"]
+
+
+def test_stopping_one_environment_leaves_the_others_running(product: Product) -> None:
+    prod, staging = product.deployment("prod"), product.deployment("staging")
+    env = {**os.environ, "FACTORY_HOME": str(product.home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "studio", "deployments", "stop", "acme/helpdesk", "--env", "prod"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and f"stopped acme/helpdesk (prod, pid {prod.pid})" in done.stdout, done.stderr
+    assert product.deployment("prod").status == "stopped" and not runtime.alive(
+        prod.pid or 0, Path(prod.workdir or ".")
+    )
+    assert runtime.healthy(staging.url or "") and runtime.healthy(product.deployment("dev").url or "")

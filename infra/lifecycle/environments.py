@@ -14,8 +14,10 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from graph.files import FileLock
 from graph.recorder import BuildRecorder
 from infra import governance
 from infra import migrations as schema
@@ -95,18 +97,26 @@ def deploy(
     return record
 
 
+def _one_at_a_time(ctx: StageContext, env: str) -> AbstractContextManager[None]:
+    """One promotion or rollback of an environment at a time, across processes."""
+    folder = ctx.home / "runtime" / "releases"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(folder / f".{service_name(ctx, env)}.lock", what=f"{ctx.ref} {env}").exclusive()
+
+
 def promote(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int = SMOKE_ROUNDS) -> DeploymentRecord:
     """Promote the previous environment's commit to `env` and run it there (governed: prod needs an approval).
 
     `env/<env>` moves only once the release runs and passed its checks; a failed one is audited as failed."""
     source = previous_env(env)
-    governance.promote(
-        ctx.control,
-        ctx.repository(),
-        env,
-        actor=actor,
-        deploy=lambda commit: deploy(ctx, env, commit, after=source, smoke_rounds=smoke_rounds),
-    )
+    with _one_at_a_time(ctx, env):
+        governance.promote(
+            ctx.control,
+            ctx.repository(),
+            env,
+            actor=actor,
+            deploy=lambda commit: deploy(ctx, env, commit, after=source, smoke_rounds=smoke_rounds),
+        )
     record = ctx.control.deployment(ctx.tenant, ctx.product, env)
     assert record is not None
     return record
@@ -161,6 +171,15 @@ def rollback(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int = SMO
     and its code, health and smoke gated; `env/<env>` follows. Refused, with nothing changed, when there is no
     earlier release or the schema cannot be taken back; a previous release that fails to start leaves the
     current one running on its own schema."""
+    if env not in PROMOTED:
+        raise InvalidInputError(
+            f"cannot roll back {str(env)[:40]!r}: roll back one of {', '.join(PROMOTED)} (dev follows the builds)"
+        )
+    with _one_at_a_time(ctx, env):
+        return _rollback(ctx, env, actor=actor, smoke_rounds=smoke_rounds)
+
+
+def _rollback(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int) -> DeploymentRecord:
     control, ref = ctx.control, ctx.ref
 
     def refuse(why: str) -> RollbackRefused:
@@ -168,10 +187,6 @@ def rollback(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int = SMO
         control.audit("rollback", "refused", tenant=ref.tenant, product=ref.product, actor=actor, detail=detail)
         return RollbackRefused(why)
 
-    if env not in PROMOTED:
-        raise InvalidInputError(
-            f"cannot roll back {str(env)[:40]!r}: roll back one of {', '.join(PROMOTED)} (dev follows the builds)"
-        )
     current = control.deployment(ref.tenant, ref.product, env)
     if current is None or current.status != "running" or not current.commit or not current.workdir:
         raise refuse(f"{ref} has no running release in {env} to roll back")
