@@ -129,8 +129,12 @@ def _previous(control_releases: list[EnvironmentRelease], commit: str) -> Enviro
 
 def _copy_database(database: Path, target: Path) -> None:
     """A consistent copy of a service's SQLite database, even while the service writes to it."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as source, sqlite3.connect(target) as copy:
+    source, copy = sqlite3.connect(database), sqlite3.connect(target)
+    try:
         source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
 
 
 def _schema_step(ctx: StageContext, env: str, running: Path, previous: Path, what: str) -> tuple[str, str] | None:
