@@ -14,6 +14,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -74,20 +75,26 @@ def deploy(
     after: str | None,
     smoke_rounds: int = SMOKE_ROUNDS,
     rolled_back: bool = False,
+    undo: Callable[[], object] | None = None,
 ) -> DeploymentRecord:
     """Run release `commit` in `env` (blue/green, migrations, health and smoke gated), record it and write its facts.
 
-    `after` names the environment it was promoted from (None for a rollback). The release already running and
-    answering there is left as it is."""
+    `after` names the environment it was promoted from (None for a rollback); `undo` runs when the release
+    does not take the traffic. The release already running and answering there is left as it is."""
     repo = ctx.repository()
     revision, tag, trace_id = _release_of(repo, commit)
     current = ctx.control.deployment(ctx.tenant, ctx.product, env)
     if current is not None and _running(current, commit):
         return current
     started = now()
-    service = swap(
-        ctx, current, commit, trace_id, revision, env, smoke_rounds=max(1, smoke_rounds), rolled_back=rolled_back
-    )
+    try:
+        service = swap(
+            ctx, current, commit, trace_id, revision, env, smoke_rounds=max(1, smoke_rounds), rolled_back=rolled_back
+        )
+    except FactoryError:
+        if undo is not None:
+            undo()
+        raise
     facts = ctx.workspace.facts(trace_id)
     BuildRecorder(facts).promotion(revision, commit, tag, env, service.url, "running", started, now(), after)
     ctx.workspace.save_environment_facts(env, facts)
@@ -211,12 +218,11 @@ def _rollback(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int) -> 
     try:
         if step is not None:
             schema.downgrade(running, database_url, step[0])
-        try:
-            record = deploy(ctx, env, target.commit, after=None, smoke_rounds=smoke_rounds, rolled_back=True)
-        except FactoryError:
-            if step is not None:  # the current release keeps the traffic: give it its schema back
-                schema.upgrade(running, database_url, step[1])
-            raise
+        give_back = None if step is None else (lambda: schema.upgrade(running, database_url, step[1]))
+        # a previous release that does not start leaves the current one the traffic: its schema goes back up
+        record = deploy(
+            ctx, env, target.commit, after=None, smoke_rounds=smoke_rounds, rolled_back=True, undo=give_back
+        )
         ctx.repository().promote(env, commit=target.commit)
     except FactoryError as error:
         control.audit("rollback", "failed", tenant=ref.tenant, product=ref.product, actor=actor,
