@@ -160,7 +160,7 @@ class ProductFacts:
         self.link(report, FAC.validates, blueprint)
         return report
 
-    def release(self, product: str, report: str, revision: int, commit: str, tag: str | None) -> str:
+    def release(self, product: str, report: str | None, revision: int, commit: str, tag: str | None) -> str:
         release = self.node(
             FAC.Release,
             self.iri("release", str(revision)),
@@ -168,7 +168,8 @@ class ProductFacts:
             {FAC.commit: commit, FAC.tag: tag},
         )
         self.link(release, FAC.releaseOf, product)
-        self.link(release, FAC.validatedBy, report)
+        if report is not None:
+            self.link(release, FAC.validatedBy, report)
         return release
 
     def deployment(self, release: str, env: str, url: str, status: str) -> str:

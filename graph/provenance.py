@@ -39,8 +39,11 @@ def record_activity(
     used: Iterable[str] = (),
     generated: Iterable[str] = (),
     informed_by: str | None = None,
+    key: str | None = None,
 ) -> str:
-    """Record one run of `stage` by `agent` in the build's facts; returns the activity IRI."""
+    """Record one run of `stage` by `agent` in the build's facts; returns the activity IRI.
+
+    `key` tells apart runs of the same stage in one build (a deployment to each environment)."""
     if stage not in STAGES:
         raise InvalidInputError(f"unknown lifecycle stage {stage!r}: use one of {', '.join(STAGES)}")
     activity_cls, agent_cls = STAGES[stage]
@@ -49,8 +52,8 @@ def record_activity(
     )
     activity = facts.node(
         activity_cls,
-        facts.iri("activity", stage),
-        f"{stage} of {facts.product}",
+        facts.iri("activity", stage, *([key] if key else [])),
+        f"{stage} of {facts.product}" + (f" ({key})" if key else ""),
         {FAC.stage: stage, PROV.startedAtTime: started, PROV.endedAtTime: ended},
     )
     facts.link(activity, PROV.wasAssociatedWith, agent.iri)

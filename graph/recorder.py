@@ -126,6 +126,31 @@ class BuildRecorder:
         self._activity("deployment", started, ended, used=[release], generated=[deployment])
         return deployment
 
+    def promotion(
+        self,
+        revision: int,
+        commit: str,
+        tag: str | None,
+        env: str,
+        url: str,
+        status: str,
+        started: dt.datetime,
+        ended: dt.datetime | None,
+        after: str | None = None,
+    ) -> str:
+        """Release `revision` (`commit`, `tag`) running in `env` after a promotion (from environment `after`)
+        or a rollback: its own deployment activity, so the trace runs on from the dev deployment to prod."""
+        f = self.facts
+        release = f.release(f.iri("product"), None, revision, commit, tag)  # it may be an older build's release
+        deployment = f.deployment(release, env, url, status)
+        informed_by = None if after is None else f.iri("activity", "deployment", *([after] if after != "dev" else []))
+        stage = ACTIVITIES["deployment"]
+        assert stage.agent is not None
+        record_activity(
+            f, "deployment", stage.agent, started, ended, [release], [deployment], informed_by=informed_by, key=env
+        )
+        return deployment
+
     def telemetry(
         self, env: str, signals: Iterable[Signal], started: dt.datetime, ended: dt.datetime | None
     ) -> list[str]:

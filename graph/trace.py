@@ -116,8 +116,9 @@ class TraceStep:
     ended: str | None
 
     @property
-    def order(self) -> tuple[int, str, str]:
-        return (STAGE_ORDER[self.stage], self.label, self.node)
+    def order(self) -> tuple[int, str, str, str]:
+        """Lifecycle order; within a stage, as it happened (the dev, then the staging, then the prod deployment)."""
+        return (STAGE_ORDER[self.stage], str(self.started or ""), self.label, self.node)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

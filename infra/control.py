@@ -33,6 +33,7 @@ from infra.records import (
     AuditEvent,
     BuildRecord,
     DeploymentRecord,
+    EnvironmentRelease,
     IntentRecord,
     ProductRecord,
     check_choice,
@@ -62,7 +63,9 @@ __all__ = [
 
 _Row = TypeVar("_Row", bound=SQLModel)
 _T = TypeVar("_T")
-_TABLES = (IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord)
+_TABLES = (
+    IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord, EnvironmentRelease
+)  # fmt: skip
 
 
 class ControlPlane(IntentClaims):
@@ -315,6 +318,40 @@ class ControlPlane(IntentClaims):
             checked = check_choice(status, DEPLOYMENT_STATUSES, "deployment status")
             query = query.where(DeploymentRecord.status == checked)
         return self._all(query, DeploymentRecord.tenant, tenant)
+
+    def record_release(
+        self, tenant: str, product: str, env: str, commit: str, *, revision: int | None, trace_id: str | None,
+        rolled_back: bool = False,
+    ) -> EnvironmentRelease:  # fmt: skip
+        """Note that `commit` now takes `env`'s traffic; the release it follows is "replaced" (or "rolled-back")."""
+        tenant, product, env = check_slug(tenant, "tenant"), check_slug(product, "product"), check_env(env)
+        with self._session(write=True) as session:
+            query = select(EnvironmentRelease).where(
+                EnvironmentRelease.tenant == tenant,
+                EnvironmentRelease.product == product,
+                EnvironmentRelease.env == env,
+                EnvironmentRelease.status == "running",
+            )
+            for old in session.exec(query).all():
+                old.status = "rolled-back" if rolled_back else "replaced"
+                session.add(old)
+            row = EnvironmentRelease(
+                tenant=tenant, product=product, env=env, commit=check_commit(commit), revision=revision,
+                trace_id=trace_id,
+            )  # fmt: skip
+            session.add(row)
+            session.flush()
+            return row
+
+    def releases(self, tenant: str, product: str, env: str) -> list[EnvironmentRelease]:
+        """The releases that took `env`'s traffic, newest first."""
+        query = (
+            select(EnvironmentRelease)
+            .where(col(EnvironmentRelease.product) == check_slug(product, "product"))
+            .where(col(EnvironmentRelease.env) == check_env(env))
+            .order_by(col(EnvironmentRelease.id).desc())
+        )
+        return self._all(query, EnvironmentRelease.tenant, tenant)
 
     # governance ----------------------------------------------------------------------------------
 

@@ -343,6 +343,10 @@ class ProductRepository:
         """The git trailers (Factory-Trace-Id, Blueprint-Hash, Template, ...) of a commit or tag."""
         return _parse_trailers(self.repo.git.log("-1", "--format=%(trailers:only,unfold)", self._commit(commit)))
 
+    def tag_at(self, commit: str) -> str | None:
+        """The newest tag on a commit (a release's `r<revision>`), or None."""
+        return self._tag_at(self._commit(commit))
+
     def diff(self, old: str, new: str) -> str:
         """The unified diff between two commits or tags."""
         return str(self.repo.git.diff("--no-color", "--no-ext-diff", self._commit(old), self._commit(new)))

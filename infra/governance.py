@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository, previous_env
 from infra.records import ApprovalRecord
@@ -16,8 +18,18 @@ class GovernanceError(FactoryError):
     """A promotion the factory's rules do not allow (yet)."""
 
 
-def promote(control: ControlPlane, repo: ProductRepository, env: str, *, actor: str) -> str:
-    """Promote the previous environment's commit to `env`; prod needs an approval of exactly that commit."""
+def promote(
+    control: ControlPlane,
+    repo: ProductRepository,
+    env: str,
+    *,
+    actor: str,
+    deploy: Callable[[str], object] | None = None,
+) -> str:
+    """Promote the previous environment's commit to `env`; prod needs an approval of exactly that commit.
+
+    `deploy(commit)` runs once the promotion is allowed and before `env/<env>` moves: when it fails, the
+    branch stays where it was and the failure is audited."""
     where = f"{repo.tenant}/{repo.product}"
     previous = previous_env(env)
     commit = repo.env_head(previous)
@@ -33,6 +45,8 @@ def promote(control: ControlPlane, repo: ProductRepository, env: str, *, actor: 
             f'`factory approve {repo.tenant}/{repo.product} --env {env} --reason "..."`'
         )
     try:
+        if deploy is not None:
+            deploy(commit)
         promoted = repo.promote(env, commit=commit)
     except FactoryError as error:
         _audit(control, repo, "promote", "failed", actor, f"{env} at {commit[:7]}: {error}")

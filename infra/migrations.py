@@ -16,7 +16,7 @@ from pathlib import Path
 
 from infra.runtime import DeploymentError
 
-__all__ = ["MigrationError", "current", "downgrade", "has_migrations", "upgrade"]
+__all__ = ["MigrationError", "current", "downgrade", "has_migrations", "head", "upgrade"]
 
 CONFIG = "alembic.ini"
 TIMEOUT_S = 120.0
@@ -80,3 +80,14 @@ def current(release: Path, database_url: str, *, python: str = sys.executable) -
         if word:
             return word
     return None
+
+
+def head(release: Path, *, python: str = sys.executable) -> str | None:
+    """The newest revision of the release's migrations (None when it carries none); several heads are refused."""
+    if not has_migrations(release):
+        return None
+    out = _alembic(release, "sqlite://", "heads", python=python)
+    heads = [line.split(" ", 1)[0].strip() for line in out.splitlines() if line.strip()]
+    if len(heads) > 1:
+        raise MigrationError(f"{release} has {len(heads)} migration heads ({', '.join(heads)}): merge them first")
+    return heads[0] if heads else None

@@ -23,10 +23,12 @@ __all__ = [
     "MAX_BLUEPRINT_CHARS",
     "MAX_INTENT_CHARS",
     "MAX_REASON_CHARS",
+    "RELEASE_STATUSES",
     "ApprovalRecord",
     "AuditEvent",
     "BuildRecord",
     "DeploymentRecord",
+    "EnvironmentRelease",
     "IntentRecord",
     "ProductRecord",
     "check_choice",
@@ -42,6 +44,8 @@ IN_PROGRESS = ("queued", "building")
 APPROVAL_DECISIONS = ("approved", "rejected")
 AUDIT_OUTCOMES = ("ok", "refused", "failed")
 DEPLOYMENT_STATUSES = ("running", "stopped", "failed")
+RELEASE_STATUSES = ("running", "replaced", "rolled-back")
+"""An environment's releases: the one it runs, those a newer one replaced, those a rollback took back."""
 MAX_INTENT_CHARS = 20_000
 MAX_BLUEPRINT_CHARS = 200_000
 MAX_REASON_CHARS = 2_000
@@ -164,6 +168,20 @@ class DeploymentRecord(SQLModel, table=True):
     workdir: str | None = None
     status: str = "running"
     started_at: datetime = Field(default_factory=utcnow)
+
+
+class EnvironmentRelease(SQLModel, table=True):
+    """One release that took traffic in an environment: the history a rollback goes back through."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str
+    env: str
+    commit: str
+    revision: int | None = None
+    trace_id: str | None = None
+    status: str = "running"
+    deployed_at: datetime = Field(default_factory=utcnow)
 
 
 def clean_text(value: str, what: str, limit: int, *, empty_ok: bool = False) -> str:

@@ -197,6 +197,10 @@ class LocalRuntime:
         """Where the service `name` keeps its database; every revision of it uses the same one."""
         return self.root / "data" / check_slug(name, "service name")
 
+    def database_url(self, name: str) -> str:
+        """The SQLAlchemy URL of the database the service `name` runs on (its `DATABASE_URL`)."""
+        return f"sqlite:///{(self.data_dir(name) / 'service.db').resolve()}"
+
     def telemetry_path(self, name: str) -> Path:
         """The JSON-lines file the service `name` appends its spans and metrics to."""
         return self.root / "telemetry" / f"{check_slug(name, 'service name')}.jsonl"
@@ -229,7 +233,7 @@ class LocalRuntime:
         env.update(
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONUNBUFFERED="1",
-            DATABASE_URL=f"sqlite:///{(data / 'service.db').resolve()}",
+            DATABASE_URL=self.database_url(name),
             FACTORY_TELEMETRY_FILE=str(telemetry.resolve()),
             FACTORY_TRACE_ID=trace_id,
         )

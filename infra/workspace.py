@@ -101,10 +101,14 @@ class ProductWorkspace:
         for path in self._facts_dir().glob("*.nq"):
             path.unlink()
 
+    def save_environment_facts(self, env: str, facts: ProductFacts) -> None:
+        """Keep what runs in a promoted environment (replacing what ran there before); a new build keeps it."""
+        write_atomically(self.root / "environments" / f"{check_slug(env, 'environment')}.nq", facts.nquads())
+
     def union(self, trace_id: str) -> ProductFacts:
-        """The facts of every stage recorded so far, as one build."""
+        """The facts of every stage recorded so far, as one build, and of what runs in the promoted environments."""
         merged = self.facts(check_trace_id(trace_id))
-        for path in sorted(self._facts_dir().glob("*.nq")):
+        for path in [*sorted(self._facts_dir().glob("*.nq")), *sorted((self.root / "environments").glob("*.nq"))]:
             merged.add_nquads(path)
         return merged
 

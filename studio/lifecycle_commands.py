@@ -1,4 +1,4 @@
-"""Commands of the production lifecycle: build, rebuild, products, approve, promote, deployments (and up)."""
+"""Commands of the production lifecycle: build, rebuild, products, approve, promote, rollback, deployments, up."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from infra.lifecycle.outcome import BuildSummary
     from infra.lifecycle.use_cases import Claim
 
-__all__ = ["StopOnce", "approve", "build", "deployments_app", "products_app", "promote", "rebuild", "up"]
+__all__ = ["StopOnce", "approve", "build", "deployments_app", "products_app", "promote", "rebuild", "rollback", "up"]
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="The tenant the product belongs to.")]
 ProductArg = Annotated[str, typer.Argument(help="The product as tenant/product (or its slug, with --tenant).")]
@@ -254,8 +254,23 @@ def promote(
     from infra.lifecycle.use_cases import promote as governed_promote
 
     home = factory_home()
-    commit = governed_promote(ControlPlane(None, home), home, ref, env, actor=_actor())
-    console.print(f"promoted {ref} to env/{env} at {commit[:12]}")
+    d = governed_promote(ControlPlane(None, home), home, ref, env, actor=_actor())
+    console.print(f"promoted {ref} to {env} at {(d.commit or '')[:12]} (revision {d.revision}): {d.url}, pid {d.pid}")
+
+
+def rollback(
+    product: ProductArg,
+    tenant: TenantOpt = "",
+    env: EnvOpt = "staging",
+) -> None:
+    """Return an environment to its previous release: schema (the migration's downgrade) and code."""
+    ref = _ref(product, tenant)
+    from infra.control import ControlPlane
+    from infra.lifecycle.use_cases import rollback as governed_rollback
+
+    home = factory_home()
+    d = governed_rollback(ControlPlane(None, home), home, ref, env, actor=_actor())
+    console.print(f"rolled {ref} {env} back to {(d.commit or '')[:12]} (revision {d.revision}): {d.url}, pid {d.pid}")
 
 
 @deployments_app.command("list")
@@ -302,15 +317,16 @@ def deployments_stop(
     ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="The product's tenant.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Stop every running deployment.")] = False,
+    env: Annotated[str, typer.Option("--env", "-e", help="The product's environment: dev, staging or prod.")] = "dev",
 ) -> None:
-    """Stop a product's running service (or --all of them)."""
+    """Stop a product's running service in an environment (or --all of them, in every environment)."""
     if all_ == (product is not None):
         raise InvalidInputError("give a product (like acme/lending) or --all")
     ref = _ref(product, tenant) if product is not None else None
     from infra.control import ControlPlane
     from infra.lifecycle.use_cases import stop
 
-    stopped = stop(ControlPlane(None, factory_home()), ref, actor=_actor())
+    stopped = stop(ControlPlane(None, factory_home()), ref, env=env, actor=_actor())
     for d in stopped:
         console.print(f"stopped {d.tenant}/{d.product} ({d.env}, pid {d.pid})")
     if not stopped:

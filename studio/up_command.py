@@ -124,7 +124,7 @@ def up(
                 built = submit_and_build(control, DagsterBuildRunner(), ref, text, actor="factory up")
                 _print_summary(built.result.summary())
         for d in control.deployments(None, status="running"):
-            console.print(f"service     {d.url}  ({d.tenant}/{d.product}, pid {d.pid})")
+            console.print(f"service     {d.url}  ({d.tenant}/{d.product} {d.env}, pid {d.pid})")
         if once:
             return
         console.print("Ctrl-C stops the servers this command started.")

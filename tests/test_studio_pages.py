@@ -12,6 +12,7 @@ from graph.embeddings import SentenceEmbedder
 from graph.samples import DEMO_PRODUCTS, build_facts
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
+from infra.lifecycle.use_cases import stop
 from infra.workspace import ProductWorkspace
 from studio import seeding
 
@@ -193,27 +194,32 @@ def test_templates_page_shows_packs_with_tenant_outcomes(studio_home, monkeypatc
 def test_governance_approves_with_a_reason_and_promotes(tmp_path, monkeypatch) -> None:
     home = tmp_path / "home"
     _seed(home, None)
-    at = _app(home, monkeypatch)
-    at.switch_page("pages/governance.py").run()
-    _clean(at)
-    assert list(at.dataframe[0].value["product"]) == ["invoicing"]  # pending for prod
-    at.button[1].click().run()  # promote to staging (the default) needs no approval
-    assert any("Promoted invoicing to staging" in s for s in _texts(at, "success"))
-    at.radio[1].set_value("prod")  # form widgets take their values when the form is submitted
-    at.button[1].click().run()
-    assert any("needs an approval" in e for e in _texts(at, "error"))
-    at.button[0].click().run()  # a decision without a reason
-    assert any("give a reason" in e for e in _texts(at, "error"))
-    at.text_input(key="decide_reason").set_value("reviewed the diff")
-    at.button[0].click().run()
-    assert any("approved invoicing" in s for s in _texts(at, "success"))
-    at.radio[1].set_value("prod")
-    at.button[1].click().run()
-    assert any("Promoted invoicing to prod" in s for s in _texts(at, "success"))
-    actions = list(at.dataframe[-1].value["action"])
-    assert actions[:4] == ["promote", "approve", "promote", "promote"]
-    control = ControlPlane(None, home)
-    assert control.approvals("acme")[0].reason == "reviewed the diff"
+    try:
+        at = _app(home, monkeypatch)
+        at.switch_page("pages/governance.py").run()
+        _clean(at)
+        assert list(at.dataframe[0].value["product"]) == ["invoicing"]  # pending for prod
+        at.button[1].click().run()  # promote to staging (the default) needs no approval
+        assert any("Promoted invoicing to staging" in s for s in _texts(at, "success"))
+        at.radio[1].set_value("prod")  # form widgets take their values when the form is submitted
+        at.button[1].click().run()
+        assert any("needs an approval" in e for e in _texts(at, "error"))
+        at.button[0].click().run()  # a decision without a reason
+        assert any("give a reason" in e for e in _texts(at, "error"))
+        at.text_input(key="decide_reason").set_value("reviewed the diff")
+        at.button[0].click().run()
+        assert any("approved invoicing" in s for s in _texts(at, "success"))
+        at.radio[1].set_value("prod")
+        at.button[1].click().run()
+        assert any("Promoted invoicing to prod" in s for s in _texts(at, "success"))
+        actions = list(at.dataframe[-1].value["action"])
+        assert actions[:4] == ["promote", "approve", "promote", "promote"]
+        control = ControlPlane(None, home)
+        assert control.approvals("acme")[0].reason == "reviewed the diff"
+        running = {d.env: d.commit for d in control.deployments("acme", status="running")}
+        assert running["staging"] == running["prod"] == ProductRepository(home, "acme", "invoicing").env_head("prod")
+    finally:  # the promotions started staging and prod services
+        stop(ControlPlane(None, home), actor="test")
 
 
 def test_new_product_proposes_a_blueprint_to_edit(tmp_path, monkeypatch) -> None:

@@ -94,6 +94,9 @@ class StageContext:
     """The intent this build claimed (the run's `factory/intent` tag); None: the product's latest intent
     (a materialization started from the Dagster UI, which claims nothing)."""
 
+    control_plane: ControlPlane | None = None
+    """The control database to use (a use case passes its own); None: the one the settings name."""
+
     def __post_init__(self) -> None:
         self.ref = ProductRef(self.tenant, self.product)  # validated once, here
 
@@ -104,7 +107,7 @@ class StageContext:
 
     @cached_property
     def control(self) -> ControlPlane:
-        return ControlPlane(self.settings.database_url or None, self.home)
+        return self.control_plane or ControlPlane(self.settings.database_url or None, self.home)
 
     @cached_property
     def workspace(self) -> ProductWorkspace:

@@ -22,9 +22,10 @@ from infra.lifecycle.results import (
 )
 from infra.records import DeploymentRecord
 from infra.runtime import ServiceProcess
+from infra.telemetry import WorkloadError, smoke
 from ontology.errors import FactoryError
 
-__all__ = ["ENV", "deployment", "release", "release_dir", "swap"]
+__all__ = ["ENV", "deployment", "release", "release_dir", "service_name", "swap"]
 
 ENV = "dev"
 """The environment a build deploys to; staging and prod are reached by promotion."""
@@ -90,30 +91,58 @@ def _still_running(current: DeploymentRecord | None, old: DeploymentResult) -> b
     )
 
 
-def release_dir(ctx: StageContext, commit: str) -> Path:
-    """Where release `commit` of the product runs from."""
-    return ctx.home / "runtime" / "releases" / f"{ctx.tenant}-{ctx.product}-{ENV}-{commit[:12]}"
+def service_name(ctx: StageContext, env: str = ENV) -> str:
+    """The product's service in `env`: its database, telemetry and logs are its own."""
+    return f"{ctx.tenant}-{ctx.product}-{env}"
+
+
+def release_dir(ctx: StageContext, commit: str, env: str = ENV) -> Path:
+    """Where release `commit` of the product runs from in `env`."""
+    return ctx.home / "runtime" / "releases" / f"{service_name(ctx, env)}-{commit[:12]}"
+
+
+def _smoke_gate(ctx: StageContext, service: ServiceProcess, trace_id: str, rounds: int) -> None:
+    """Refuse a started release whose smoke workload does not get the expected answers (it is stopped)."""
+    try:
+        result = smoke(service.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds)
+        why = "; ".join(result.unexpected[:2])  # an answer that was not the expected one
+    except WorkloadError as error:
+        why = str(error)
+    if why:
+        local.stop(service.pid, service.workdir)
+        raise local.DeploymentError(f"{service.name} at {service.url} failed its smoke test: {why[:400]}")
 
 
 def swap(
-    ctx: StageContext, current: DeploymentRecord | None, commit: str, trace_id: str, revision: int
+    ctx: StageContext,
+    current: DeploymentRecord | None,
+    commit: str,
+    trace_id: str,
+    revision: int | None,
+    env: str = ENV,
+    *,
+    smoke_rounds: int = 0,
+    rolled_back: bool = False,
 ) -> ServiceProcess:
-    """Start release `commit` beside the running revision (`current`), record it, then stop the old one.
+    """Start release `commit` in `env` beside the running one (`current`), record it, then stop the old one.
 
+    The new release runs its migrations and must answer its health check (and, with `smoke_rounds`, a smoke
+    workload) before it is recorded: one that fails is stopped and `current` keeps the traffic and its record.
     The same release that no longer answers is restarted in place.
     """
-    name = f"{ctx.tenant}-{ctx.product}-{ENV}"
-    workdir = release_dir(ctx, commit)
+    workdir = release_dir(ctx, commit, env)
     if current is not None and current.workdir == str(workdir) and current.pid:
         local.stop(current.pid, workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
     ctx.repository().export(commit, workdir)
-    service = ctx.runtime().start(workdir, name=name, trace_id=trace_id)
+    service = ctx.runtime().start(workdir, name=service_name(ctx, env), trace_id=trace_id)
+    if smoke_rounds:
+        _smoke_gate(ctx, service, trace_id, smoke_rounds)
     ctx.control.upsert_deployment(
         ctx.tenant,
         ctx.product,
-        ENV,
+        env,
         url=service.url,
         port=service.port,
         pid=service.pid,
@@ -122,6 +151,9 @@ def swap(
         trace_id=trace_id,
         workdir=str(workdir),
         status="running",
+    )
+    ctx.control.record_release(
+        ctx.tenant, ctx.product, env, commit, revision=revision, trace_id=trace_id, rolled_back=rolled_back
     )
     if current is not None and current.pid and current.pid != service.pid and current.workdir:
         local.stop(current.pid, Path(current.workdir))  # the old revision goes once the new one is healthy

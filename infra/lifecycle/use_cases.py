@@ -1,4 +1,4 @@
-"""The lifecycle's use cases: submit an intent and build it, rebuild, approve, promote, stop.
+"""The lifecycle's use cases: submit an intent and build it, rebuild, approve, promote, roll back, stop.
 
 The command line, the Studio, the intake sensor (and an HTTP API) call these and nothing else to
 change a product's lifecycle. A build is run by a `BuildRunner` the caller passes (Dagster's, in
@@ -12,10 +12,10 @@ intent twice. A claim whose holder is gone (a killed build) may be taken over by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from infra import governance, runtime
 from infra.control import CLAIMABLE, ControlPlane
@@ -24,6 +24,12 @@ from infra.lifecycle.claims import holder_gone, new_claim, process_claim
 from infra.records import IN_PROGRESS, ApprovalRecord, DeploymentRecord, IntentRecord
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.refs import ProductRef
+
+if TYPE_CHECKING:
+    from graph.knowledge_graph import KnowledgeGraph
+    from infra.lifecycle.context import StageContext
+
+GraphSource = Callable[[], "KnowledgeGraph"]
 
 __all__ = [
     "INTENT_TAG",
@@ -37,6 +43,7 @@ __all__ = [
     "check_blueprint",
     "promote",
     "rebuild",
+    "rollback",
     "stop",
     "submit_and_build",
 ]
@@ -215,9 +222,33 @@ def approve(
     return governance.approve(control, repo, env, "approved" if approved else "rejected", reason, actor)
 
 
-def promote(control: ControlPlane, home: Path, ref: ProductRef, env: str, *, actor: str) -> str:
-    """Promote the previous environment's commit to `env` (prod needs an approval); the promoted commit."""
-    return governance.promote(control, ProductRepository(home, ref.tenant, ref.product), env, actor=actor)
+def _context(control: ControlPlane, home: Path, ref: ProductRef, graph: GraphSource | None) -> StageContext:
+    from infra.lifecycle.context import StageContext  # the stages' modules load when an environment changes
+
+    return StageContext(home, ref.tenant, ref.product, control_plane=control, knowledge_graph=graph)
+
+
+def promote(
+    control: ControlPlane, home: Path, ref: ProductRef, env: str, *, actor: str, graph: GraphSource | None = None
+) -> DeploymentRecord:
+    """Promote the previous environment's commit to `env` (prod needs an approval) and run it there.
+
+    The commit runs as `env`'s own service on its own database, migrated, health-checked and smoke-tested
+    before it takes the traffic; `env/<env>` moves then. A release that fails leaves the previous one running.
+    `graph` gives the knowledge graph the deployment is recorded in (default: the home's)."""
+    from infra.lifecycle import environments
+
+    return environments.promote(_context(control, home, ref, graph), env, actor=actor)
+
+
+def rollback(
+    control: ControlPlane, home: Path, ref: ProductRef, env: str, *, actor: str, graph: GraphSource | None = None
+) -> DeploymentRecord:
+    """Return `env` to its previous release, schema (the downgrade) and code; refused, with nothing changed,
+    when there is none or the schema cannot be taken back (audited either way)."""
+    from infra.lifecycle import environments
+
+    return environments.rollback(_context(control, home, ref, graph), env, actor=actor)
 
 
 def stop(

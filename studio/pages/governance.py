@@ -53,8 +53,8 @@ def approvals() -> None:
         if st.form_submit_button("Promote"):
             with state.guard("Promoting"):
                 ref = ProductRef(owner[str(product)], str(product))
-                commit = use_cases.promote(control, state.home(), ref, str(env), actor=state.actor())
-                st.success(f"Promoted {product} to {env} at {commit[:12]}.")
+                d = use_cases.promote(control, state.home(), ref, str(env), actor=state.actor())
+                st.success(f"Promoted {product} to {env} at {(d.commit or '')[:12]}: running at {d.url}.")
 
 
 def findings() -> None:

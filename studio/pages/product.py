@@ -161,6 +161,14 @@ def deployment_tab(p: ProductRecord) -> None:
             }
         )
     st.dataframe(rows, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+    history = [
+        {"env": r.env, "commit": r.commit[:12], "revision": r.revision, "status": r.status, "since": r.deployed_at}
+        for d in deployments
+        for r in state.control().releases(p.tenant, p.product, d.env)
+    ]
+    if history:
+        st.caption("Releases each environment ran, newest first (`factory rollback` returns to the one before)")
+        st.dataframe(history, hide_index=True)
     running = [d for d in deployments if d.status == "running"]
     if running and st.button("Stop the service", key="stop_service"):
         with state.guard("Stopping the service"):
