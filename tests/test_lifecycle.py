@@ -34,6 +34,7 @@ FACTORY = str(Path(sys.executable).with_name("factory"))
 HELPDESK = "A helpdesk where customers open support tickets."
 HELPDESK_V2 = "A helpdesk where customers open support tickets and add comments to them."
 HELPDESK_V3 = "A helpdesk where customers open support tickets, add comments to them and receive notifications."
+HELPDESK_V4 = f"{HELPDESK_V3[:-1]} by email."
 STAGES = ["intent", "requirements", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"]
 
 
@@ -207,7 +208,10 @@ def test_a_persons_edit_survives_a_rebuild_and_a_conflict_stops_the_release(env:
     repo.repo.index.add(["app/config.py"])
     repo.repo.index.commit("Hand-tuned description")
     head = repo.head()
+    # (going back to the first intent would drop the comments and notifications: refused before any release)
     code, s = build(env, HELPDESK, "--tenant", "acme", "--product", "helpdesk")
+    assert code == 1 and s["stages"]["artifacts"] == "failed" and "allow_data_loss" in s["error"], s
+    code, s = build(env, HELPDESK_V4, "--tenant", "acme", "--product", "helpdesk")
     assert code == 1 and not s["success"]
     assert s["stages"]["release"] == "failed" and s["stages"]["deployment"] == "skipped"
     assert "app/config.py" in s["error"]
@@ -215,7 +219,7 @@ def test_a_persons_edit_survives_a_rebuild_and_a_conflict_stops_the_release(env:
     assert ControlPlane(None, home).latest_intent("acme", "helpdesk").status == "failed"  # type: ignore[union-attr]
     # putting the generated line back lets the same build through
     subprocess.run(["git", "revert", "--no-edit", "HEAD"], cwd=repo.path, check=True, capture_output=True, env=env)
-    code, s = build(env, HELPDESK, "--tenant", "acme", "--product", "helpdesk")
+    code, s = build(env, HELPDESK_V4, "--tenant", "acme", "--product", "helpdesk")
     assert code == 0, s
 
 

@@ -176,7 +176,7 @@ def service_on(tmp_path: Path) -> Iterator[Any]:
 
 
 def _write_rows(api: httpx.Client) -> dict[str, dict[str, Any]]:
-    """A customer, an invoice and a payment with values at the edges of their types."""
+    """A customer, an invoice, a payment and a line item with values at the edges of their types."""
     customer = api.post("/customers", json={"name": "N" * 255, "email": "ada@example.com", "active": False})
     assert customer.status_code == 201, customer.text
     invoice = api.post("/invoices", json={
@@ -189,7 +189,13 @@ def _write_rows(api: httpx.Client) -> dict[str, dict[str, Any]]:
         "reference": "00000000-0000-4000-8000-000000000042", "invoice_id": invoice.json()["id"],
     })  # fmt: skip
     assert payment.status_code == 201, payment.text
-    return {"customers": customer.json(), "invoices": invoice.json(), "payments": payment.json()}
+    item = api.post("/line-items", json={
+        "description": "hours", "quantity": 2**53 - 1, "unit_price": "-0.01", "tax_rate": "0.123456",
+        "invoice_id": invoice.json()["id"],
+    })  # fmt: skip
+    assert item.status_code == 201, item.text
+    rows = {"customers": customer, "invoices": invoice, "payments": payment, "line-items": item}
+    return {name: response.json() for name, response in rows.items()}
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:
