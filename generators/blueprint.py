@@ -96,6 +96,12 @@ def blueprint_issues(bp: Blueprint) -> list[str]:
                 issues.append(f"relationships[{i}].{end}: {role!r} is already a member of {owner!r}")
             else:
                 members[owner].add(role)
+    roles = set(bp.access.roles)
+    for i, grant in enumerate(bp.access.grants):
+        if grant.role not in roles:
+            issues.append(f"access.grants[{i}].role: no role {grant.role!r} in access.roles")
+        if grant.entity != "*" and grant.entity not in index:
+            issues.append(f"access.grants[{i}].entity: no entity {grant.entity!r}")
     return issues
 
 
@@ -121,6 +127,8 @@ def shacl_issues(bp: Blueprint) -> list[str]:
             places[facts.iri("entity", ent.name, attr.name)] = f"entities[{i}].attributes[{j}]"
     for i, rel in enumerate(bp.relationships):
         places[facts.iri("relationship", rel.source, rel.source_role)] = f"relationships[{i}]"
+    for i in range(len(bp.access.grants)):
+        places[facts.iri("grant", str(i))] = f"access.grants[{i}]"
     from rdflib.namespace import SH
 
     issues = []
