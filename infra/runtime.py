@@ -1,8 +1,9 @@
 """The local runtime: a rendered service runs as a uvicorn process on loopback, in its own session.
 
 State lives under `<home>/runtime/`: `data/<name>/` (the service's SQLite database, kept across
-revisions), `logs/` (one log per started process) and `telemetry/<name>.jsonl` (the spans the
-service writes). Processes are identified by pid *and* by their command line and working folder
+revisions), `logs/` (one log per started process), `telemetry/<name>.jsonl` (the spans the
+service writes) and `keys/<name>/` (the key the factory signs the service's bearer tokens with;
+see `infra.service_tokens`). Processes are identified by pid *and* by their command line and working folder
 (read from /proc), so a recycled pid is never signalled. Linux only.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from ontology.errors import FactoryError
+from infra.service_tokens import ServiceTokens
 from ontology.refs import check_slug, check_trace_id
 
 __all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "healthy", "stop"]
@@ -197,6 +199,10 @@ class LocalRuntime:
         """Where the service `name` keeps its database; every revision of it uses the same one."""
         return self.root / "data" / check_slug(name, "service name")
 
+    def tokens(self, name: str) -> ServiceTokens:
+        """The signing key of the service `name`: its tokens and the headers every request to it carries."""
+        return ServiceTokens(self.root, name)
+
     def telemetry_path(self, name: str) -> Path:
         """The JSON-lines file the service `name` appends its spans and metrics to."""
         return self.root / "telemetry" / f"{check_slug(name, 'service name')}.jsonl"
@@ -213,7 +219,8 @@ class LocalRuntime:
     ) -> ServiceProcess:
         """Run the service rendered in `source` on a free loopback port and wait until it is healthy.
 
-        `extra_env` is applied last, over the runtime's own variables. Raises DeploymentError, with the last
+        The service trusts only tokens of `self.tokens(name)`. `extra_env` is applied last, over the runtime's
+        own variables. Raises DeploymentError, with the last
         log lines, when the service exits or stays unhealthy; nothing is left running then."""
         check_trace_id(trace_id)
         workdir = source.resolve()
@@ -231,6 +238,8 @@ class LocalRuntime:
             FACTORY_TELEMETRY_FILE=str(telemetry.resolve()),
             FACTORY_TRACE_ID=trace_id,
         )
+        env = {key: value for key, value in env.items() if not key.startswith("AUTH_")}  # none of the factory's own
+        env.update(self.tokens(name).service_env(workdir))
         env.update(extra_env or {})
         port = _free_port()
         url = f"http://127.0.0.1:{port}"

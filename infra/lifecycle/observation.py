@@ -8,7 +8,7 @@ from pathlib import Path
 from infra.insights import refresh_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
-from infra.lifecycle.delivery import ENV
+from infra.lifecycle.delivery import ENV, service_name
 from infra.lifecycle.results import (
     ArtifactsResult,
     BlueprintResult,
@@ -39,7 +39,8 @@ def telemetry(ctx: StageContext, blueprint: BlueprintResult, deployment: Deploym
         if old is not None:
             return old
         started = now()
-        result = smoke(deployment.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds)
+        headers = ctx.runtime().tokens(service_name(ctx)).headers(ctx.tenant)
+        result = smoke(deployment.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds, headers=headers)
         spans = wait_for_spans(
             Path(deployment.telemetry_file), trace_id=trace_id, count=result.requests, since=result.started_at
         )
