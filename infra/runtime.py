@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from ontology.errors import FactoryError
 from infra.service_tokens import ServiceTokens
+from ontology.errors import FactoryError
 from ontology.refs import check_slug, check_trace_id
 
 __all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "healthy", "stop"]

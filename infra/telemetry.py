@@ -481,7 +481,8 @@ def smoke(
     """Drive every entity collection of the service at `base_url` `rounds` times, then the refusals.
 
     `headers` go with every request (the bearer token and tenant header of `ServiceTokens.headers`);
-    without them only the tenant header is sent. Raises WorkloadError when the OpenAPI document cannot be read or names no collection."""
+    without them only the tenant header is sent. Raises WorkloadError when the OpenAPI document cannot
+    be read or names no collection."""
     check_trace_id(trace_id)
     started = datetime.now(UTC).isoformat()
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s) as client:

@@ -201,7 +201,12 @@ def test_the_document_states_errors_bounds_formats_and_links_and_the_service_enf
             "bearerFormat": "JWT",
             "description": spec["components"]["securitySchemes"]["HTTPBearer"]["description"],
         }
-        assert all(op["security"] == [{"HTTPBearer": []}] for p, item in paths.items() if p != "/health" for op in item.values())
+        assert all(
+            op["security"] == [{"HTTPBearer": []}]
+            for p, item in paths.items()
+            if p != "/health"
+            for op in item.values()
+        )
         links = paths["/bins"]["post"]["responses"]["201"]["links"]
         assert links["read_bin"] == {"operationId": "read_bin", "parameters": {"id": "$response.body#/id"}}
         assert {"update_bin", "delete_bin", "list_counts_of_bin"} <= links.keys()
