@@ -25,13 +25,18 @@ from ontology.errors import InvalidInputError
 from ontology.models import DEFAULT_ROLES
 from ontology.refs import check_slug
 
-__all__ = ["ISSUER", "TENANT_HEADER", "TOKEN_TTL_S", "ServiceTokens", "product_roles"]
+__all__ = ["ISSUER", "TENANT_HEADER", "TOKEN_TTL_S", "ServiceTokens", "product_roles", "service_name"]
 
 ISSUER = "urn:software-factory:runtime"
 """The issuer the factory names in the tokens it signs for the services it runs."""
 TENANT_HEADER = "X-Tenant-ID"
 TOKEN_TTL_S = 3600  # longer than the deepest contract run (1800 s)
 ACCESS_MODULE = Path("app") / "api" / "access.py"
+
+
+def service_name(tenant: str, product: str, env: str) -> str:
+    """The runtime name of a product's service in `env`: its keys, data and telemetry go by it."""
+    return check_slug(f"{tenant}-{product}-{env}", "service name")
 
 
 def product_roles(workdir: Path) -> tuple[str, ...]:

@@ -185,6 +185,13 @@ def test_a_changed_intent_builds_a_new_revision_with_a_diff(env: dict[str, str],
     comments = s["service_url"] + "/comments"
     assert httpx.get(comments, headers=tokens.headers("acme"), timeout=5).status_code == 200
     assert httpx.get(comments, headers={"X-Tenant-ID": "acme"}, timeout=5).status_code == 401  # a token is needed
+    viewer = factory(env, "deployments", "token", "acme/helpdesk", "--role", "viewer")
+    assert viewer.returncode == 0 and len(viewer.stdout.splitlines()) == 1, viewer.stderr
+    as_viewer = {"Authorization": f"Bearer {viewer.stdout.strip()}"}
+    assert httpx.get(comments, headers=as_viewer, timeout=5).status_code == 200
+    assert httpx.post(comments, json={}, headers=as_viewer, timeout=5).status_code == 403  # a viewer may not create
+    unknown = factory(env, "deployments", "token", "acme/helpdesk", "--role", "owner")
+    assert unknown.returncode != 0 and "no role owner" in unknown.stderr and unknown.stdout == ""
     # the product's graph holds the new build only
     assert kg(home).trace(old_trace or "", "acme") == []
     assert activities(home, "acme", s["trace_id"])["design"] == 1

@@ -22,9 +22,10 @@ from infra.lifecycle.results import (
 )
 from infra.records import DeploymentRecord
 from infra.runtime import ServiceProcess
+from infra.service_tokens import service_name
 from ontology.errors import FactoryError
 
-__all__ = ["ENV", "deployment", "release", "release_dir", "service_name", "swap"]
+__all__ = ["ENV", "deployment", "release", "release_dir", "swap"]
 
 ENV = "dev"
 """The environment a build deploys to; staging and prod are reached by promotion."""
@@ -95,11 +96,6 @@ def release_dir(ctx: StageContext, commit: str) -> Path:
     return ctx.home / "runtime" / "releases" / f"{ctx.tenant}-{ctx.product}-{ENV}-{commit[:12]}"
 
 
-def service_name(ctx: StageContext) -> str:
-    """The runtime name of the product's running service (its keys, data and telemetry go by it)."""
-    return f"{ctx.tenant}-{ctx.product}-{ENV}"
-
-
 def swap(
     ctx: StageContext, current: DeploymentRecord | None, commit: str, trace_id: str, revision: int
 ) -> ServiceProcess:
@@ -107,7 +103,7 @@ def swap(
 
     The same release that no longer answers is restarted in place.
     """
-    name = service_name(ctx)
+    name = service_name(ctx.tenant, ctx.product, ENV)
     workdir = release_dir(ctx, commit)
     if current is not None and current.workdir == str(workdir) and current.pid:
         local.stop(current.pid, workdir)
