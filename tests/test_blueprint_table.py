@@ -44,6 +44,13 @@ def test_edits_add_rename_retype_and_remove() -> None:
     trimmed = blueprint_from_rows(BP, without)
     assert removed not in {e.name for e in trimmed.entities}
     assert all(removed not in (r.source, r.target) for r in trimmed.relationships)
+    granted = BP.model_copy(
+        update={
+            "access": BP.access.model_validate({"grants": [{"role": "viewer", "entity": removed, "actions": ["read"]}]})
+        }
+    )
+    assert [g.entity for g in blueprint_from_rows(granted, without).access.grants] == []  # its grants go with it
+    assert blueprint_from_rows(granted, gone).access == granted.access
 
 
 @pytest.mark.parametrize(
