@@ -102,6 +102,17 @@ def blueprint_issues(bp: Blueprint) -> list[str]:
             issues.append(f"access.grants[{i}].role: no role {grant.role!r} in access.roles")
         if grant.entity != "*" and grant.entity not in index:
             issues.append(f"access.grants[{i}].entity: no entity {grant.entity!r}")
+    if issues:
+        return issues
+    for ent in bp.entities:
+        missing = [
+            action for action in ("read", "create", "update", "delete") if not bp.access.allowed(ent.name, action)
+        ]
+        if missing:
+            issues.append(
+                f"access.grants: no role may {' or '.join(missing)} {ent.name!r} rows; grant each action to a role "
+                "(the service has every route of every entity)"
+            )
     return issues
 
 

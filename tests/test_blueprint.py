@@ -117,6 +117,10 @@ def test_yaml_round_trip_and_stable_hash(tmp_path: Path) -> None:
         ),
         (lambda d: d.update(access={"grants": [{"role": "admin", "actions": []}]}), "access.grants[0].actions"),
         (lambda d: d.update(access={"grants": [{"role": "admin", "actions": ["read", "read"]}]}), "repeat an action"),
+        (
+            lambda d: d.update(access={"grants": [{"role": "admin", "actions": ["read", "create", "update"]}]}),
+            "access.grants: no role may delete 'customer' rows",
+        ),
     ],
 )
 def test_every_error_names_its_place(edit: object, place: str) -> None:
@@ -207,19 +211,28 @@ def test_access_grants_per_entity_round_trip_and_change_the_hash(tmp_path: Path)
         "grants": [
             {"role": "clerk", "entity": "invoice", "actions": ["read", "create", "update"]},
             {"role": "auditor", "entity": "*", "actions": ["read", "pii"]},
+            {"role": "clerk", "entity": "customer", "actions": ["create", "update", "delete"]},
+            {"role": "auditor", "entity": "invoice", "actions": ["delete"]},
         ],
     }
     bp = parse_blueprint(data)
     assert bp.access.allowed("invoice", "create") == ("clerk",)
-    assert bp.access.allowed("customer", "create") == ()
+    assert bp.access.allowed("customer", "create") == ("clerk",)
+    assert bp.access.allowed("invoice", "delete") == ("auditor",)
     assert bp.access.allowed("customer", "read") == ("auditor",)  # viewer: named, but granted nothing
     assert bp.access.allowed("customer", "pii") == ("auditor",)
     assert bp.hash != load_blueprint(HAND_WRITTEN).hash
     path = tmp_path / "bp.yaml"
     path.write_text(dump_blueprint(bp))
     assert load_blueprint(path) == bp
-    only_roles = parse_blueprint({**base(), "access": {"roles": ["viewer", "clerk"]}})
-    assert [(g.role, g.actions) for g in only_roles.access.grants] == [("viewer", ["read"])]
+    more_roles = parse_blueprint({**base(), "access": {"roles": ["viewer", "editor", "admin", "clerk"]}})
+    assert more_roles.access.grants == load_blueprint(HAND_WRITTEN).access.grants  # clerk: nothing yet
+    assert issues_of({**base(), "access": {"roles": ["viewer", "clerk"]}}) == [
+        "access.grants: no role may create or update or delete 'customer' rows; grant each action to a role "
+        "(the service has every route of every entity)",
+        "access.grants: no role may create or update or delete 'invoice' rows; grant each action to a role "
+        "(the service has every route of every entity)",
+    ]
 
 
 def test_the_access_section_is_in_the_json_schema_and_the_shapes() -> None:
