@@ -71,7 +71,8 @@ def main() -> None:
             try:
                 spec = httpx.get(f"{service.url}/openapi.json", timeout=10).json()
                 operations = sum(len(ops) for ops in spec["paths"].values())
-                report = Tester().contract(service.url, args.depth, tenant=bp.tenant)
+                headers = runtime.tokens(bp.slug).headers(bp.tenant)
+                report = Tester().contract(service.url, args.depth, headers=headers)
             finally:
                 runtime.stop(service)
             print(

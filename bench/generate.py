@@ -60,7 +60,7 @@ def main() -> None:
         runtime = LocalRuntime(folder / "home")
         service = runtime.start(result.out_dir, name=bp.slug, trace_id=new_trace_id())
         try:
-            contract = Tester().contract(service.url, "shallow", tenant=bp.tenant)
+            contract = Tester().contract(service.url, "shallow", headers=runtime.tokens(bp.slug).headers(bp.tenant))
         finally:
             runtime.stop(service)
     rows = [

@@ -234,12 +234,14 @@ def baseline(run: Run, planner: Planner, product: str, text: str) -> dict[str, f
 
     start = time.perf_counter()
     workdir = repo.export(result.commit, home / "releases" / f"{product}-{result.commit[:12]}")
-    service = runtime.LocalRuntime(home).start(workdir, name=f"{TENANT}-{product}-dev", trace_id=trace_id)
+    local = runtime.LocalRuntime(home)
+    service = local.start(workdir, name=f"{TENANT}-{product}-dev", trace_id=trace_id)
     run.services.append(service)
     steps["deploy"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    workload = smoke(service.url, tenant=TENANT, trace_id=trace_id, rounds=2)
+    headers = local.tokens(service.name).headers(TENANT)
+    workload = smoke(service.url, tenant=TENANT, trace_id=trace_id, rounds=2, headers=headers)
     wait_for_spans(service.telemetry_path, trace_id=trace_id, count=workload.requests, since=workload.started_at)
     steps["smoke"] = time.perf_counter() - start
 

@@ -109,6 +109,23 @@ def blueprint_issues(bp: Blueprint) -> list[str]:
                 issues.append(f"relationships[{i}].{end}: {role!r} is already a member of {owner!r}")
             else:
                 members[owner].add(role)
+    roles = set(bp.access.roles)
+    for i, grant in enumerate(bp.access.grants):
+        if grant.role not in roles:
+            issues.append(f"access.grants[{i}].role: no role {grant.role!r} in access.roles")
+        if grant.entity != "*" and grant.entity not in index:
+            issues.append(f"access.grants[{i}].entity: no entity {grant.entity!r}")
+    if issues:
+        return issues
+    for ent in bp.entities:
+        missing = [
+            action for action in ("read", "create", "update", "delete") if not bp.access.allowed(ent.name, action)
+        ]
+        if missing:
+            issues.append(
+                f"access.grants: no role may {' or '.join(missing)} {ent.name!r} rows; grant each action to a role "
+                "(the service has every route of every entity)"
+            )
     return issues
 
 
@@ -134,6 +151,8 @@ def shacl_issues(bp: Blueprint) -> list[str]:
             places[facts.iri("entity", ent.name, attr.name)] = f"entities[{i}].attributes[{j}]"
     for i, rel in enumerate(bp.relationships):
         places[facts.iri("relationship", rel.source, rel.source_role)] = f"relationships[{i}]"
+    for i in range(len(bp.access.grants)):
+        places[facts.iri("grant", str(i))] = f"access.grants[{i}]"
     from rdflib.namespace import SH
 
     issues = []

@@ -99,6 +99,7 @@ def blueprint_from_rows(bp: Blueprint, rows: Sequence[Mapping[str, Any]]) -> Blu
         raise InvalidInputError("the table has no rows: a blueprint needs at least one entity with an attribute")
     data["entities"] = list(entities.values())
     data["relationships"] = [r for r in data["relationships"] if r["source"] in entities and r["target"] in entities]
+    data["access"]["grants"] = [g for g in data["access"]["grants"] if g["entity"] == "*" or g["entity"] in entities]
     return parse_blueprint(data)
 
 

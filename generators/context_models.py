@@ -120,6 +120,15 @@ class EntityContext:
     search_param: str | None
     rows: int  # how many rows the tests can create with distinct samples
     imports: Mapping[str, str] = field(default_factory=dict)  # first-party import block per file kind
+    access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # action -> roles granted it
+
+    def denied(self, action: str, roles: tuple[str, ...]) -> tuple[str, ...]:
+        """The roles of `roles` not granted `action` on this entity."""
+        return tuple(r for r in roles if r not in self.access.get(action, ()))
+
+    @property
+    def pii_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.attributes if a.pii)
 
     @property
     def needed(self) -> tuple[AttributeContext, ...]:
@@ -188,6 +197,7 @@ class ProductContext:
     domain_events: bool
     p95_latency_ms: float
     error_rate: float
+    roles: tuple[str, ...] = ()  # the roles a token can carry, from the blueprint's access section
 
     def entity(self, name: str) -> EntityContext:
         for e in self.entities:

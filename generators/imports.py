@@ -65,6 +65,8 @@ def _service(e: EntityContext) -> dict[str, set[str]]:
 def _router(e: EntityContext) -> dict[str, set[str]]:
     modules: dict[str, set[str]] = defaultdict(set)
     modules["app.api.contract"].add("responses")
+    modules["app.api.auth"] |= {"PrincipalDep", "allow", "check_query"}
+    modules["app.api.access"] |= {"visible", "visible_page"}
     modules["app.api.dependencies"] |= {"RowId", "SessionDep", "TenantDep"}
     modules[f"app.application.services.{e.name}"].add(f"{e.cls}Service")
     modules[f"app.domain.entities.{e.name}"] |= {e.cls, f"{e.cls}Create", f"{e.cls}Filters", f"{e.cls}Update"}

@@ -32,7 +32,7 @@ from generators.naming import (
 )
 from generators.type_map import SAMPLE_CAPACITY, TYPES, default_literal, enum_literal, invalid_enum_value
 from ontology.identifiers import plural
-from ontology.models import Attribute, Blueprint, Entity, Relationship
+from ontology.models import ACCESS_ACTIONS, Attribute, Blueprint, Entity, Relationship
 
 __all__ = [
     "AttributeContext",
@@ -215,7 +215,14 @@ def build_context(bp: Blueprint, trace_id: str) -> ProductContext:
     links = _relationships(bp, drafts, classes, tables)
     features = bp.features
     entities = [_entity(d, features.search) for d in drafts.values()]
-    entities = [replace(e, imports=entity_imports(e, features)) for e in entities]
+    entities = [
+        replace(
+            e,
+            imports=entity_imports(e, features),
+            access={action: bp.access.allowed(e.name, action) for action in ACCESS_ACTIONS},
+        )
+        for e in entities
+    ]
     return ProductContext(
         name=bp.name,
         slug=bp.slug,
@@ -232,4 +239,5 @@ def build_context(bp: Blueprint, trace_id: str) -> ProductContext:
         domain_events=features.domain_events,
         p95_latency_ms=bp.slo.p95_latency_ms,
         error_rate=bp.slo.error_rate,
+        roles=tuple(bp.access.roles),
     )

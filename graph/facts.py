@@ -112,6 +112,9 @@ class ProductFacts:
             self.link(bp, FAC.hasRelationship, r)
             self.link(r, FAC.relationshipSource, entities[rel.source])
             self.link(r, FAC.relationshipTarget, entities[rel.target])
+        for i, grant in enumerate(blueprint.access.grants):
+            label = f"{grant.role}: {grant.actions_text} on {grant.entity}"
+            self.link(bp, FAC.hasAccessGrant, self.model(grant, self.iri("grant", str(i)), label))
         return bp
 
     # ------------------------------------------------------------------ the later stages

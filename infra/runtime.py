@@ -1,8 +1,9 @@
 """The local runtime: a rendered service runs as a uvicorn process on loopback, in its own session.
 
 State lives under `<home>/runtime/`: `data/<name>/` (the service's SQLite database, kept across
-revisions and migrated by each one before it starts), `logs/` (one log per started process) and
-`telemetry/<name>.jsonl` (the spans the service writes). Processes are identified by pid *and* by
+revisions and migrated by each one before it starts), `logs/` (one log per started process),
+`telemetry/<name>.jsonl` (the spans the service writes) and `keys/<name>/` (the key the factory signs
+the service's bearer tokens with; see `infra.service_tokens`). Processes are identified by pid *and* by
 their command line and working folder (read from /proc), so a recycled pid is never signalled. Linux only.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from infra.service_tokens import ServiceTokens
 from ontology.errors import FactoryError
 from ontology.refs import check_slug, check_trace_id
 
@@ -201,6 +203,10 @@ class LocalRuntime:
         """The SQLAlchemy URL of the database the service `name` runs on (its `DATABASE_URL`)."""
         return f"sqlite:///{(self.data_dir(name) / 'service.db').resolve()}"
 
+    def tokens(self, name: str) -> ServiceTokens:
+        """The signing key of the service `name`: its tokens and the headers every request to it carries."""
+        return ServiceTokens(self.root, name)
+
     def telemetry_path(self, name: str) -> Path:
         """The JSON-lines file the service `name` appends its spans and metrics to."""
         return self.root / "telemetry" / f"{check_slug(name, 'service name')}.jsonl"
@@ -219,8 +225,9 @@ class LocalRuntime:
 
         A source with migrations (alembic.ini) first brings its DATABASE_URL to their head, so the database
         a service finds is always the one its code declares (a failed migration raises MigrationError and
-        starts nothing). `extra_env` is applied last, over the runtime's own variables. Raises DeploymentError,
-        with the last log lines, when the service exits or stays unhealthy; nothing is left running then."""
+        starts nothing). The service trusts only tokens of `self.tokens(name)`. `extra_env` is applied last,
+        over the runtime's own variables. Raises DeploymentError, with the last log lines, when the service
+        exits or stays unhealthy; nothing is left running then."""
         check_trace_id(trace_id)
         workdir = source.resolve()
         if not (workdir / "app").is_dir():
@@ -237,6 +244,8 @@ class LocalRuntime:
             FACTORY_TELEMETRY_FILE=str(telemetry.resolve()),
             FACTORY_TRACE_ID=trace_id,
         )
+        env = {key: value for key, value in env.items() if not key.startswith("AUTH_")}  # none of the factory's own
+        env.update(self.tokens(name).service_env(workdir))
         env.update(extra_env or {})
         from infra import migrations  # it builds on this module's DeploymentError
 

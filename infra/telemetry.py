@@ -1,8 +1,9 @@
 """Telemetry of a running service: a smoke workload driven by its OpenAPI, and figures from its spans.
 
 `smoke` reads `/openapi.json`, finds every entity collection and exercises it (create, list,
-read, change, relationship lists, links, delete) plus requests that must be refused, each one
-carrying the tenant header and a W3C `traceparent` with the factory trace id. `read_spans` parses
+read, change, relationship lists, links, delete) plus requests that must be refused (no token, a
+forged tenant header), each one carrying the caller's headers (a bearer token and the tenant header,
+from `infra.service_tokens`) and a W3C `traceparent` with the factory trace id. `read_spans` parses
 the JSON-lines file the service writes; `route_figures` and `overall` turn spans into counts,
 nearest-rank percentiles and error rates, and `slo_breaches` compares them with objectives.
 """
@@ -42,7 +43,8 @@ __all__ = [
 ]
 
 TENANT_HEADER = "X-Tenant-ID"
-REFUSED = frozenset({400, 401, 403, 422})  # what a request without the tenant header may get
+REFUSED = frozenset({400, 401, 403, 422})  # what a request without a token and tenant header may get
+FORGED_TENANT = "smoke-forged-tenant"  # a tenant the smoke's token does not act for
 _CHILD_DOC = re.compile(r"whose (\S+) is this")  # the generated docstring of a child list route
 _SCHEMA_REF = "#/components/schemas/"
 
@@ -323,8 +325,15 @@ def _value(schema: Mapping[str, Any], token: str, number: int) -> Any:
 class _Smoke:
     """One run of the workload against one service."""
 
-    def __init__(self, client: httpx.Client, spec: Mapping[str, Any], tenant: str, trace_id: str, started: str) -> None:
-        self.client, self.tenant, self.trace_id = client, tenant, trace_id
+    def __init__(
+        self,
+        client: httpx.Client,
+        spec: Mapping[str, Any],
+        headers: Mapping[str, str],
+        trace_id: str,
+        started: str,
+    ) -> None:
+        self.client, self.headers, self.trace_id = client, headers, trace_id
         self.result = SmokeResult(requests=1, started_at=started)  # the OpenAPI document was the first request
         self.schemas: Mapping[str, Any] = spec.get("components", {}).get("schemas", {})
         self.paths: Mapping[str, Mapping[str, Any]] = spec.get("paths", {})
@@ -334,12 +343,22 @@ class _Smoke:
         self.ids: dict[str, str] = {}  # collection route -> id of the row created in this round
 
     def send(
-        self, method: str, path: str, expect: int | frozenset[int], *, tenant: bool = True, payload: Any = None
+        self,
+        method: str,
+        path: str,
+        expect: int | frozenset[int],
+        *,
+        tenant: bool = True,
+        payload: Any = None,
+        forged: bool = False,
     ) -> httpx.Response | None:
-        """One request with the trace context; an answer other than `expect` is recorded as unexpected."""
+        """One request with the trace context and, unless `tenant` is false, the caller's headers (with the
+        tenant header naming another tenant when `forged`); an answer other than `expect` is recorded."""
         headers = {"traceparent": f"00-{self.trace_id}-{secrets.token_hex(8)}-01"}
         if tenant:
-            headers[TENANT_HEADER] = self.tenant
+            headers.update(self.headers)
+        if forged:
+            headers[TENANT_HEADER] = FORGED_TENANT
         self.result.requests += 1
         try:
             answer = self.client.request(method, path, headers=headers, json=payload)
@@ -435,7 +454,8 @@ class _Smoke:
                         self.send("DELETE", link, frozenset({200, 204}))
 
     def refusals(self, order: list[_Collection]) -> None:
-        """Requests the service must refuse: empty or unknown bodies, unknown ids, no tenant header."""
+        """Requests the service must refuse: empty or unknown bodies, unknown ids, no token or tenant header,
+        and a tenant header naming a tenant the token does not act for (when the caller sends a token)."""
         for c in order:
             if c.create.get("required"):
                 self.send("POST", c.route, 422, payload={})
@@ -445,12 +465,24 @@ class _Smoke:
         tenanted = next((c for c in order if c.tenant_header), None)
         if tenanted is not None:
             self.send("GET", tenanted.route, REFUSED, tenant=False)
+            if "Authorization" in self.headers and self.headers.get(TENANT_HEADER) != FORGED_TENANT:
+                self.send("GET", tenanted.route, 403, forged=True)
 
 
-def smoke(base_url: str, *, tenant: str, trace_id: str, rounds: int = 2, timeout_s: float = 10.0) -> SmokeResult:
+def smoke(
+    base_url: str,
+    *,
+    tenant: str,
+    trace_id: str,
+    rounds: int = 2,
+    timeout_s: float = 10.0,
+    headers: Mapping[str, str] | None = None,
+) -> SmokeResult:
     """Drive every entity collection of the service at `base_url` `rounds` times, then the refusals.
 
-    Raises WorkloadError when the OpenAPI document cannot be read or names no collection."""
+    `headers` go with every request (the bearer token and tenant header of `ServiceTokens.headers`);
+    without them only the tenant header is sent. Raises WorkloadError when the OpenAPI document cannot
+    be read or names no collection."""
     check_trace_id(trace_id)
     started = datetime.now(UTC).isoformat()
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s) as client:
@@ -460,7 +492,8 @@ def smoke(base_url: str, *, tenant: str, trace_id: str, rounds: int = 2, timeout
             spec = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise WorkloadError(f"cannot read {base_url}/openapi.json ({exc}): is the service running?") from exc
-        run = _Smoke(client, spec if isinstance(spec, dict) else {}, tenant, trace_id, started)
+        sent = dict(headers) if headers is not None else {TENANT_HEADER: tenant}
+        run = _Smoke(client, spec if isinstance(spec, dict) else {}, sent, trace_id, started)
         order = _parents_first(run.collections)
         if not order:
             raise WorkloadError(f"{base_url}/openapi.json names no entity collection: nothing to exercise")

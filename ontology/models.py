@@ -19,9 +19,15 @@ from ontology.identifiers import check_no_path, label_of, safe_identifier
 from ontology.namespaces import FAC
 
 __all__ = [
+    "ACCESS_ACTIONS",
     "DATA_TYPES",
+    "DEFAULT_GRANTS",
+    "DEFAULT_ROLES",
     "INVERSE_CARDINALITY",
     "QUESTION_KINDS",
+    "Access",
+    "AccessAction",
+    "AccessGrant",
     "Answer",
     "Attribute",
     "Blueprint",
@@ -234,6 +240,85 @@ class BoundedContext(OntologyModel):
         return _normalise_name(data, "context")
 
 
+AccessAction = Literal["read", "create", "update", "delete", "pii"]
+ACCESS_ACTIONS: tuple[str, ...] = get_args(AccessAction)
+DEFAULT_ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
+DEFAULT_GRANTS: dict[str, tuple[AccessAction, ...]] = {
+    "viewer": ("read",),
+    "editor": ("read", "create", "update"),
+    "admin": ("read", "create", "update", "delete", "pii"),
+}
+"""What each default role may do on every entity: only an admin deletes and reads personal data."""
+
+
+class AccessGrant(OntologyModel):
+    """Actions a role may take on one entity (or on every entity: `*`); `pii` lets it read personal data."""
+
+    rdf_class: ClassVar[URIRef] = FAC.AccessGrant
+    rdf_fields: ClassVar[dict[str, URIRef]] = {
+        "role": FAC.grantRole,
+        "entity": FAC.grantEntity,
+        "actions_text": FAC.grantActions,
+    }
+
+    role: str = Field(description="A role of the access section.")
+    entity: str = Field("*", description="An entity name, or '*' for every entity.")
+    actions: list[AccessAction] = Field(min_length=1, max_length=len(ACCESS_ACTIONS))
+
+    _check_role = field_validator("role")(_identifier)
+
+    @field_validator("entity")
+    @classmethod
+    def _entity_or_all(cls, value: str) -> str:
+        return value if value == "*" else _identifier(value)
+
+    @field_validator("actions")
+    @classmethod
+    def _distinct(cls, value: list[AccessAction]) -> list[AccessAction]:
+        if len(set(value)) != len(value):
+            raise ValueError("actions repeat an action")
+        return value
+
+    @property
+    def actions_text(self) -> str:
+        return " ".join(self.actions)
+
+
+def _default_grants(roles: list[str]) -> list[AccessGrant]:
+    return [AccessGrant(role=r, actions=list(DEFAULT_GRANTS[r])) for r in DEFAULT_ROLES if r in roles]
+
+
+class Access(BaseModel):
+    """Who may do what in the generated service: the roles a token can carry and what each may do.
+
+    Without grants, the default roles keep their safe defaults (viewer reads, editor also creates and
+    changes, admin also deletes and reads personal data); other roles may do nothing until granted."""
+
+    model_config = ConfigDict(extra="forbid")
+    roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES), min_length=1, max_length=50)
+    grants: list[AccessGrant] = Field(default_factory=lambda: _default_grants(list(DEFAULT_ROLES)), max_length=1000)
+
+    @field_validator("roles")
+    @classmethod
+    def _safe_distinct_roles(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("roles repeat a role")
+        return [_identifier(v) for v in values]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_grants_for_default_roles(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "grants" not in data and isinstance(data.get("roles"), list):
+            roles = [r for r in data["roles"] if isinstance(r, str)]
+            data = {**data, "grants": [g.model_dump() for g in _default_grants(roles)]}
+        return data
+
+    def allowed(self, entity: str, action: str) -> tuple[str, ...]:
+        """The roles granted `action` on `entity`, in the order of `roles`."""
+        granted = {g.role for g in self.grants if g.entity in (entity, "*") and action in g.actions}
+        return tuple(r for r in self.roles if r in granted)
+
+
 class Features(BaseModel):
     """Optional behaviour of the generated service; multi-tenancy is always on."""
 
@@ -428,6 +513,7 @@ class Blueprint(OntologyModel):
         "slo_latency": FAC.sloLatencyP95Ms,
         "slo_error_rate": FAC.sloErrorRate,
         "allowed_loss_text": FAC.allowsDataLoss,
+        "access_roles": FAC.accessRoles,
     }
 
     name: str = Field(min_length=1, max_length=200, description="Product name, as people say it.")
@@ -448,6 +534,7 @@ class Blueprint(OntologyModel):
             "'entity.role' (a dropped many-to-many relationship), 'outbox' (domain events turned off)."
         ),
     )
+    access: Access = Field(default_factory=Access, description="Roles and what each may do; safe defaults.")
 
     _check_slugs = field_validator("slug", "tenant")(_slug)
 
@@ -493,6 +580,9 @@ class Blueprint(OntologyModel):
     @property
     def allowed_loss_text(self) -> str | None:
         return "|".join(self.allow_data_loss) or None
+
+    def access_roles(self) -> str:
+        return " ".join(self.access.roles)
 
     def entity(self, name: str) -> Entity:
         for e in self.entities:

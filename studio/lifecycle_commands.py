@@ -310,6 +310,25 @@ def deployments_list(
         print_table(list(rows[0]) if rows else ["deployments"], [list(r.values()) for r in rows])
 
 
+@deployments_app.command("token")
+def deployments_token(
+    product: ProductArg,
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="The product's tenant.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", "-r", help="A role of the product (repeatable; default: all).")
+    ] = None,
+    ttl: Annotated[int, typer.Option("--ttl", help="Seconds the token is valid (1-86400).")] = 900,
+) -> None:
+    """Print a bearer token for the product's running service, alone on standard output (for scripts)."""
+    ref = _ref(product, tenant)
+    from infra.control import ControlPlane
+    from infra.lifecycle.use_cases import service_token
+
+    home = factory_home()
+    token = service_token(ControlPlane(None, home), home, ref, roles=role or (), ttl_s=ttl, actor=_actor())
+    print(token)
+
+
 @deployments_app.command("stop")
 def deployments_stop(
     product: Annotated[

@@ -10,6 +10,7 @@ from generators.blueprint import BlueprintError
 from generators.blueprint_table import COLUMNS, attribute_rows, blueprint_from_rows
 from graph.samples import DEMO_PRODUCTS
 from ontology.errors import InvalidInputError
+from ontology.models import AccessGrant
 from studio.seeding import blueprint_of
 
 BP = blueprint_of(DEMO_PRODUCTS[0])  # acme/invoicing
@@ -44,6 +45,10 @@ def test_edits_add_rename_retype_and_remove() -> None:
     trimmed = blueprint_from_rows(BP, without)
     assert removed not in {e.name for e in trimmed.entities}
     assert all(removed not in (r.source, r.target) for r in trimmed.relationships)
+    extra = AccessGrant(role="viewer", entity=removed, actions=["pii"])
+    granted = BP.model_copy(update={"access": BP.access.model_copy(update={"grants": [*BP.access.grants, extra]})})
+    assert blueprint_from_rows(granted, without).access.grants == BP.access.grants  # its grants go with it
+    assert blueprint_from_rows(granted, gone).access == granted.access
 
 
 @pytest.mark.parametrize(

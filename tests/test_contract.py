@@ -19,6 +19,7 @@ from generators.agents.contract import ContractDepth, check_contract
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from infra import migrations
+from infra.service_tokens import ServiceTokens
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
 from tests.product_blueprints import clinic, invoicing, warehouse
@@ -109,13 +110,15 @@ def _environment(tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def _product(tmp_path: Path, bp: Blueprint) -> Iterator[str]:
+def _product(tmp_path: Path, bp: Blueprint) -> Iterator[tuple[str, dict[str, str]]]:
+    """The product served on loopback, and the headers of a request for its tenant (a token with every role)."""
     product = tmp_path / "product"
     Engineer().render(bp, product, TRACE)
-    env = _environment(tmp_path)
+    tokens = ServiceTokens(tmp_path / "runtime", bp.slug)
+    env = {**_environment(tmp_path), **tokens.service_env(product)}
     migrations.upgrade(product, env["DATABASE_URL"])  # the service starts only on a migrated database
     with _serving(product, "app.main:create_app", env, "/health") as base:
-        yield base
+        yield base, tokens.headers(bp.tenant)
 
 
 PRODUCTS: list[tuple[Callable[..., Blueprint], dict[str, bool]]] = [
@@ -130,8 +133,8 @@ def test_generated_products_hold_their_contract_at_the_shallow_depth(
     tmp_path: Path, make: Callable[..., Blueprint], features: dict[str, bool]
 ) -> None:
     bp = make(**features)
-    with _product(tmp_path, bp) as base:
-        report = Tester().contract(base, "shallow", tenant=bp.tenant)
+    with _product(tmp_path, bp) as (base, headers):
+        report = Tester().contract(base, "shallow", headers=headers)
     assert report.failures == (), "\n".join(f"{f.code} {f.check} {f.request_line()} {f.body}" for f in report.failures)
     assert report.errors == ()
     assert report.ok
@@ -175,8 +178,8 @@ def _notes() -> Blueprint:
 
 @pytest.mark.slow
 def test_a_small_product_holds_its_contract_at_the_deep_depth_stateful_phase_included(tmp_path: Path) -> None:
-    with _product(tmp_path, _notes()) as base:
-        report = Tester().contract(base, ContractDepth.DEEP, tenant="acme", seed=20240101, timeout_s=600)
+    with _product(tmp_path, _notes()) as (base, headers):
+        report = Tester().contract(base, ContractDepth.DEEP, headers=headers, seed=20240101, timeout_s=600)
     assert report.failures == (), "\n".join(f"{f.code} {f.check} {f.request_line()} {f.body}" for f in report.failures)
     assert report.ok
     assert report.phases == dict.fromkeys(("examples", "coverage", "fuzzing", "stateful"), "success")
@@ -184,16 +187,28 @@ def test_a_small_product_holds_its_contract_at_the_deep_depth_stateful_phase_inc
 
 
 def test_the_document_states_errors_bounds_formats_and_links_and_the_service_enforces_them(tmp_path: Path) -> None:
-    with _product(tmp_path, warehouse()) as base, httpx.Client(base_url=base, timeout=10) as client:
+    with _product(tmp_path, warehouse()) as (base, acme), httpx.Client(base_url=base, timeout=10) as client:
         spec = client.get("/openapi.json").json()
-        acme = {"X-Tenant-ID": "acme"}
         paths, schemas = spec["paths"], spec["components"]["schemas"]
-        assert set(paths["/bins"]["get"]["responses"]) == {"200", "400", "422"}
-        assert set(paths["/bins"]["post"]["responses"]) == {"201", "400", "409", "422"}
-        assert set(paths["/bins/{id}"]["get"]["responses"]) == {"200", "400", "404", "422"}
-        assert set(paths["/bins/{id}"]["patch"]["responses"]) == {"200", "400", "404", "409", "422"}
-        error = paths["/bins/{id}"]["get"]["responses"]["404"]["content"]["application/json"]["schema"]
-        assert schemas[error["$ref"].rsplit("/", 1)[-1]]["required"] == ["detail"]
+        assert set(paths["/bins"]["get"]["responses"]) == {"200", "400", "401", "403", "422"}
+        assert set(paths["/bins"]["post"]["responses"]) == {"201", "400", "401", "403", "409", "422"}
+        assert set(paths["/bins/{id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "422"}
+        assert set(paths["/bins/{id}"]["patch"]["responses"]) == {"200", "400", "401", "403", "404", "409", "422"}
+        for code in ("401", "403", "404"):
+            error = paths["/bins/{id}"]["get"]["responses"][code]["content"]["application/json"]["schema"]
+            assert schemas[error["$ref"].rsplit("/", 1)[-1]]["required"] == ["detail"]
+        assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": spec["components"]["securitySchemes"]["HTTPBearer"]["description"],
+        }
+        assert all(
+            op["security"] == [{"HTTPBearer": []}]
+            for p, item in paths.items()
+            if p != "/health"
+            for op in item.values()
+        )
         links = paths["/bins"]["post"]["responses"]["201"]["links"]
         assert links["read_bin"] == {"operationId": "read_bin", "parameters": {"id": "$response.body#/id"}}
         assert {"update_bin", "delete_bin", "list_counts_of_bin"} <= links.keys()

@@ -18,6 +18,7 @@ import pytest
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from infra import migrations
+from infra.service_tokens import ServiceTokens
 from ontology.models import Blueprint
 from tests.product_blueprints import clinic, invoicing
 
@@ -89,8 +90,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The invoicing product served by uvicorn on loopback, with telemetry to a JSON-lines file."""
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, ServiceTokens]]:
+    """The invoicing product served by uvicorn on loopback, with telemetry to a JSON-lines file,
+    trusting the tokens of a factory key."""
     product = tmp_path / "product"
     Engineer().render(invoicing(**ALL_ON), product, TRACE)
     telemetry = tmp_path / "telemetry.jsonl"
@@ -100,6 +102,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'service.db'}",
         FACTORY_TELEMETRY_FILE=str(telemetry),
     )
+    tokens = ServiceTokens(tmp_path / "runtime", "invoicing")
+    env.update(tokens.service_env(product))
     migrations.upgrade(product, env["DATABASE_URL"])  # the service starts only on a migrated database
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port)]
@@ -116,7 +120,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.2)
-        yield base, telemetry
+        yield base, telemetry, tokens
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -124,9 +128,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             server.stdout.close()
 
 
-def test_the_product_serves_http_with_telemetry_carrying_the_trace_id(served: tuple[str, Path]) -> None:
-    base, telemetry = served
-    acme = {"X-Tenant-ID": "acme"}
+def test_the_product_serves_http_with_telemetry_carrying_the_trace_id(
+    served: tuple[str, Path, ServiceTokens],
+) -> None:
+    base, telemetry, tokens = served
+    acme = tokens.headers("acme")
     with httpx.Client(base_url=base, timeout=10) as client:
         customer = client.post("/customers", json={"name": "Ada", "email": "ada@example.com"}, headers=acme)
         assert customer.status_code == 201, customer.text
@@ -137,8 +143,10 @@ def test_the_product_serves_http_with_telemetry_carrying_the_trace_id(served: tu
         nested = client.get(f"/customers/{customer.json()['id']}/invoices", headers=acme).json()
         assert [item["number"] for item in nested["items"]] == ["INV-1"]
         assert nested["items"][0]["total"] == "12.50"
-        assert client.get("/customers").status_code == 400
-        assert client.get(f"/customers/{customer.json()['id']}", headers={"X-Tenant-ID": "other"}).status_code == 404
+        assert client.get("/customers", headers={"X-Tenant-ID": "acme"}).status_code == 401  # no token
+        customer_path = f"/customers/{customer.json()['id']}"
+        assert client.get(customer_path, headers=tokens.headers("other")).status_code == 404
+        assert client.get(customer_path, headers={**tokens.headers("other"), "X-Tenant-ID": "acme"}).status_code == 403
         assert "/customers/{id}/invoices" in client.get("/openapi.json").json()["paths"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "/customers/{id}/invoices" not in telemetry.read_text():

@@ -182,7 +182,17 @@ def test_a_changed_intent_builds_a_new_revision_with_a_diff(env: dict[str, str],
     # the new revision replaced the old service: new pid, old one gone, the new one healthy
     assert old is not None and old.pid != s["pid"]
     assert not runtime.alive(old.pid or 0, Path(old.workdir or ""))
-    assert httpx.get(s["service_url"] + "/comments", headers={"X-Tenant-ID": "acme"}, timeout=5).status_code == 200
+    tokens = runtime.LocalRuntime(home).tokens("acme-helpdesk-dev")
+    comments = s["service_url"] + "/comments"
+    assert httpx.get(comments, headers=tokens.headers("acme"), timeout=5).status_code == 200
+    assert httpx.get(comments, headers={"X-Tenant-ID": "acme"}, timeout=5).status_code == 401  # a token is needed
+    viewer = factory(env, "deployments", "token", "acme/helpdesk", "--role", "viewer")
+    assert viewer.returncode == 0 and len(viewer.stdout.splitlines()) == 1, viewer.stderr
+    as_viewer = {"Authorization": f"Bearer {viewer.stdout.strip()}"}
+    assert httpx.get(comments, headers=as_viewer, timeout=5).status_code == 200
+    assert httpx.post(comments, json={}, headers=as_viewer, timeout=5).status_code == 403  # a viewer may not create
+    unknown = factory(env, "deployments", "token", "acme/helpdesk", "--role", "owner")
+    assert unknown.returncode != 0 and "no role owner" in unknown.stderr and unknown.stdout == ""
     # the product's graph holds the new build only
     assert kg(home).trace(old_trace or "", "acme") == []
     assert activities(home, "acme", s["trace_id"])["design"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -77,7 +78,7 @@ def test_a_started_service_is_healthy_in_its_own_session_and_stops(
     assert service.telemetry_path == tmp_path / "home/runtime/telemetry/clinic.jsonl"
     assert "Uvicorn running" in service.log_path.read_text()
     assert ServiceProcess.from_dict(service.as_dict()) == service
-    answer = httpx.get(f"{service.url}/patients", headers={"X-Tenant-ID": "acme"}, timeout=5)
+    answer = httpx.get(f"{service.url}/patients", headers=runtime.tokens("clinic").headers("acme"), timeout=5)
     assert answer.status_code == 200 and answer.json()["total"] == 0
 
     assert runtime.stop(service) is True
@@ -92,7 +93,7 @@ def test_replace_starts_the_new_revision_before_stopping_the_old_one(
 ) -> None:
     old = runtime.start(product, name="clinic", trace_id=TRACE)
     started.append(old)
-    tenant = {"X-Tenant-ID": "acme"}
+    tenant = runtime.tokens("clinic").headers("acme")
     created = httpx.post(f"{old.url}/patients", json={"full_name": "Ada"}, headers=tenant, timeout=5)
     assert created.status_code == 201, created.text
     revision = tmp_path / "revision-2"
@@ -143,6 +144,44 @@ def test_replace_starts_the_new_revision_before_stopping_the_old_one(
     with pytest.raises(DeploymentError):
         runtime.replace(new, _broken_app(tmp_path / "broken"), name="clinic", trace_id=TRACE)
     assert alive(new.pid, revision) and healthy(new.url)  # a failed revision leaves the running one alone
+
+
+def test_a_started_service_trusts_only_its_own_tokens_for_their_own_tenant(
+    runtime: LocalRuntime, product: Path, started: list[ServiceProcess], tmp_path: Path
+) -> None:
+    service = runtime.start(product, name="clinic", trace_id=TRACE)
+    started.append(service)
+    tokens = runtime.tokens("clinic")
+    keys = tmp_path / "home/runtime/keys/clinic"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert stat.S_IMODE((keys / "signing-key.pem").stat().st_mode) == 0o600
+    assert tokens.roles() == ("viewer", "editor", "admin")  # what the product declares
+    patients = f"{service.url}/patients"
+    acme = tokens.headers("acme")
+    row = httpx.post(patients, json={"full_name": "Ada"}, headers=acme, timeout=5)
+    assert row.status_code == 201, row.text
+    item = f"{patients}/{row.json()['id']}"
+    assert httpx.get(item, headers=acme, timeout=5).status_code == 200
+    # no token, even with the tenant header: 401
+    assert httpx.get(item, headers={"X-Tenant-ID": "acme"}, timeout=5).status_code == 401
+    # a token of another tenant with a forged tenant header: 403; without the header: not found
+    globex = tokens.headers("globex")
+    assert httpx.get(item, headers={**globex, "X-Tenant-ID": "acme"}, timeout=5).status_code == 403
+    assert httpx.get(item, headers={"Authorization": globex["Authorization"]}, timeout=5).status_code == 404
+    # a token signed by another key (another service's), or for another audience: 401
+    other = LocalRuntime(tmp_path / "other-home").tokens("clinic")
+    other.service_env(product)
+    assert httpx.get(item, headers=other.headers("acme"), timeout=5).status_code == 401
+    stranger = runtime.tokens("billing")
+    stranger.service_env(product)
+    assert httpx.get(item, headers=stranger.headers("acme"), timeout=5).status_code == 401
+    # an expired token: 401; a viewer may read but not delete, and sees no personal data
+    expired = {"Authorization": f"Bearer {tokens.token('acme', ttl_s=-120)}"}
+    assert httpx.get(item, headers=expired, timeout=5).status_code == 401
+    viewer = {"Authorization": f"Bearer {tokens.token('acme', ['viewer'])}"}
+    assert "full_name" not in httpx.get(item, headers=viewer, timeout=5).json()  # pii, for roles granted pii only
+    assert httpx.delete(item, headers=viewer, timeout=5).status_code == 403
+    assert httpx.get(item, headers=acme, timeout=5).json()["full_name"] == "Ada"
 
 
 def test_stop_refuses_a_process_that_is_not_our_service(product: Path, tmp_path: Path) -> None:

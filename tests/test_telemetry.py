@@ -50,7 +50,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
 @pytest.fixture(scope="module")
 def workload(service: ServiceProcess) -> tuple[SmokeResult, list[SpanRecord]]:
     """Two smoke rounds, and the spans they left in the service's telemetry file."""
-    result = smoke(service.url, tenant="acme", trace_id=SMOKE_TRACE, rounds=2)
+    headers = LocalRuntime(service.workdir.parent / "home").tokens(service.name).headers("acme")
+    result = smoke(service.url, tenant="acme", trace_id=SMOKE_TRACE, rounds=2, headers=headers)
     spans = wait_for_spans(service.telemetry_path, trace_id=SMOKE_TRACE, count=result.requests, timeout_s=10)
     return result, spans
 
@@ -64,7 +65,7 @@ def test_the_smoke_workload_gets_only_expected_answers(workload: tuple[SmokeResu
     assert len(spans) == result.requests
     assert {s.trace_id for s in spans} == {SMOKE_TRACE}  # the traceparent was continued
     assert {s.factory_trace_id for s in spans} == {DEPLOY_TRACE}
-    assert {s.tenant for s in spans} == {"acme", ""}  # "" for the OpenAPI document and the tenant-less probe
+    assert {s.tenant for s in spans} == {"acme", ""}  # "" for the OpenAPI document and the refused probes
     seen = {(s.method, s.route) for s in spans}
     for route in ("patients", "doctors", "appointments"):
         assert {(m, p.format(r=route)) for m, p in CRUD} <= seen
@@ -73,7 +74,8 @@ def test_the_smoke_workload_gets_only_expected_answers(workload: tuple[SmokeResu
     statuses = {(s.method, s.route, s.status_code) for s in spans}
     assert ("POST", "/patients", 422) in statuses  # the empty body
     assert ("GET", "/patients/{id}", 404) in statuses  # the unknown id
-    assert any(s.status_code == 400 and s.tenant == "" for s in spans)  # no tenant header
+    assert any(s.status_code == 401 and s.tenant == "" for s in spans)  # no token
+    assert any(s.status_code == 403 and s.tenant == "" for s in spans)  # a tenant header the token does not grant
 
 
 def test_figures_per_route(workload: tuple[SmokeResult, list[SpanRecord]]) -> None:

@@ -22,6 +22,7 @@ from infra.lifecycle.results import (
 )
 from infra.records import DeploymentRecord
 from infra.runtime import ServiceProcess
+from infra.service_tokens import service_name
 from infra.telemetry import WorkloadError, smoke
 from ontology.errors import FactoryError
 
@@ -91,20 +92,16 @@ def _still_running(current: DeploymentRecord | None, old: DeploymentResult) -> b
     )
 
 
-def service_name(ctx: StageContext, env: str = ENV) -> str:
-    """The product's service in `env`: its database, telemetry and logs are its own."""
-    return f"{ctx.tenant}-{ctx.product}-{env}"
-
-
 def release_dir(ctx: StageContext, commit: str, env: str = ENV) -> Path:
     """Where release `commit` of the product runs from in `env`."""
-    return ctx.home / "runtime" / "releases" / f"{service_name(ctx, env)}-{commit[:12]}"
+    return ctx.home / "runtime" / "releases" / f"{service_name(ctx.tenant, ctx.product, env)}-{commit[:12]}"
 
 
 def _smoke_gate(ctx: StageContext, service: ServiceProcess, trace_id: str, rounds: int) -> None:
     """Refuse a started release whose smoke workload does not get the expected answers (it is stopped)."""
     try:
-        result = smoke(service.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds)
+        headers = ctx.runtime().tokens(service.name).headers(ctx.tenant)
+        result = smoke(service.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds, headers=headers)
         why = "; ".join(result.unexpected[:2])  # an answer that was not the expected one
     except WorkloadError as error:
         why = str(error)
@@ -136,7 +133,7 @@ def swap(
     if workdir.exists():
         shutil.rmtree(workdir)
     ctx.repository().export(commit, workdir)
-    service = ctx.runtime().start(workdir, name=service_name(ctx, env), trace_id=trace_id)
+    service = ctx.runtime().start(workdir, name=service_name(ctx.tenant, ctx.product, env), trace_id=trace_id)
     if smoke_rounds:
         _smoke_gate(ctx, service, trace_id, smoke_rounds)
     ctx.control.upsert_deployment(

@@ -26,8 +26,9 @@ from infra import runtime as local
 from infra.gitops import ENVIRONMENTS, ProductRepository, previous_env
 from infra.lifecycle.bookkeeping import now
 from infra.lifecycle.context import StageContext
-from infra.lifecycle.delivery import release_dir, service_name, swap
+from infra.lifecycle.delivery import release_dir, swap
 from infra.records import DeploymentRecord, EnvironmentRelease
+from infra.service_tokens import service_name
 from ontology.errors import FactoryError, InvalidInputError
 
 __all__ = ["PROMOTED", "RollbackRefused", "deploy", "promote", "rollback"]
@@ -108,7 +109,7 @@ def _one_at_a_time(ctx: StageContext, env: str) -> AbstractContextManager[None]:
     """One promotion or rollback of an environment at a time, across processes."""
     folder = ctx.home / "runtime" / "releases"
     folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(folder / f".{service_name(ctx, env)}.lock", what=f"{ctx.ref} {env}").exclusive()
+    return FileLock(folder / f".{service_name(ctx.tenant, ctx.product, env)}.lock", what=f"{ctx.ref} {env}").exclusive()
 
 
 def promote(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int = SMOKE_ROUNDS) -> DeploymentRecord:
@@ -149,7 +150,7 @@ def _schema_step(ctx: StageContext, env: str, running: Path, previous: Path, wha
     None when its schema is the one the previous release needs. Refused when no downgrade can get there; the
     downgrade is tried on a copy of the database first."""
     runtime = ctx.runtime()
-    name = service_name(ctx, env)
+    name = service_name(ctx.tenant, ctx.product, env)
     old_head, new_head = schema.head(previous), schema.head(running)
     if new_head is None or old_head == new_head:
         return None  # the running release changed no schema through migrations
@@ -214,7 +215,7 @@ def _rollback(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int) -> 
         step = _schema_step(ctx, env, running, previous, what)
     except RollbackRefused as refused:
         raise refuse(str(refused)) from None
-    database_url = ctx.runtime().database_url(service_name(ctx, env))
+    database_url = ctx.runtime().database_url(service_name(ctx.tenant, ctx.product, env))
     try:
         if step is not None:
             schema.downgrade(running, database_url, step[0])

@@ -19,6 +19,7 @@ from infra.lifecycle.results import (
     TelemetryResult,
     ValidationResult,
 )
+from infra.service_tokens import service_name
 from infra.telemetry import overall, route_figures, slo_breaches, smoke, wait_for_spans
 
 __all__ = ["knowledge", "telemetry"]
@@ -39,7 +40,8 @@ def telemetry(ctx: StageContext, blueprint: BlueprintResult, deployment: Deploym
         if old is not None:
             return old
         started = now()
-        result = smoke(deployment.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds)
+        headers = ctx.runtime().tokens(service_name(ctx.tenant, ctx.product, ENV)).headers(ctx.tenant)
+        result = smoke(deployment.url, tenant=ctx.tenant, trace_id=trace_id, rounds=rounds, headers=headers)
         spans = wait_for_spans(
             Path(deployment.telemetry_file), trace_id=trace_id, count=result.requests, since=result.started_at
         )

@@ -22,6 +22,7 @@ from infra.control import CLAIMABLE, ControlPlane
 from infra.gitops import ProductRepository
 from infra.lifecycle.claims import holder_gone, new_claim, process_claim
 from infra.records import IN_PROGRESS, ApprovalRecord, DeploymentRecord, IntentRecord
+from infra.service_tokens import service_name
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.refs import ProductRef
 
@@ -44,6 +45,7 @@ __all__ = [
     "promote",
     "rebuild",
     "rollback",
+    "service_token",
     "stop",
     "submit_and_build",
 ]
@@ -278,3 +280,30 @@ def stop(
         control.audit("deployment.stop", "ok", tenant=d.tenant, product=d.product, actor=actor,
                       detail=f"{d.env}, pid {d.pid}")  # fmt: skip
     return stopped
+
+
+def service_token(
+    control: ControlPlane,
+    home: Path,
+    ref: ProductRef,
+    *,
+    roles: Sequence[str] = (),
+    ttl_s: int = 900,
+    env: str = "dev",
+    actor: str,
+) -> str:
+    """A bearer token of the factory for the product's running service in `env`, acting for its tenant
+    with `roles` (default: every role the product declares), valid `ttl_s` seconds; audited."""
+    found = control.deployment(ref.tenant, ref.product, env)
+    if found is None or found.status != "running":
+        raise InvalidInputError(f"{ref} has no running deployment in {env}: build it first")
+    if not 1 <= ttl_s <= 86_400:
+        raise InvalidInputError(f"invalid token lifetime {ttl_s}: use 1-86400 seconds")
+    tokens = runtime.LocalRuntime(home).tokens(service_name(ref.tenant, ref.product, env))
+    unknown = sorted(set(roles) - set(tokens.roles()))
+    if unknown:
+        raise InvalidInputError(f"{ref} has no role {', '.join(unknown)}: its roles are {', '.join(tokens.roles())}")
+    token = tokens.token(ref.tenant, list(roles) or None, ttl_s=ttl_s)
+    control.audit("deployment.token", "ok", tenant=ref.tenant, product=ref.product, actor=actor,
+                  detail=f"{env}, roles {', '.join(roles) or 'all'}, {ttl_s} s")  # fmt: skip
+    return token
