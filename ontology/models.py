@@ -581,6 +581,7 @@ class Blueprint(OntologyModel):
     def allowed_loss_text(self) -> str | None:
         return "|".join(self.allow_data_loss) or None
 
+    @property
     def access_roles(self) -> str:
         return " ".join(self.access.roles)
 

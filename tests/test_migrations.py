@@ -24,7 +24,6 @@ from ontology.models import Blueprint
 from tests.product_blueprints import invoicing
 
 TRACE = "0123456789abcdef0123456789abcdef"
-TENANT = {"X-Tenant-ID": "acme"}
 
 
 def _changed(bp: Blueprint, change: Any) -> Blueprint:
@@ -154,7 +153,8 @@ class _Service:
     def start(self, source: Path) -> httpx.Client:
         self.stop()
         self.running = self.runtime.start(source, name="acme-invoicing", trace_id=TRACE, extra_env=self.env)
-        return httpx.Client(base_url=self.running.url, headers=TENANT, timeout=10)
+        headers = self.runtime.tokens("acme-invoicing").headers("acme")  # a token with every role
+        return httpx.Client(base_url=self.running.url, headers=headers, timeout=10)
 
     def stop(self) -> None:
         if self.running is not None:
@@ -278,6 +278,7 @@ def test_a_deployed_product_keeps_its_rows_when_a_new_blueprint_is_built_and_dep
     from infra import runtime
     from infra.control import ControlPlane
     from infra.lifecycle import StageContext, StageResult, run_stage
+    from infra.service_tokens import service_name
 
     home = tmp_path / "home"
     graph = KnowledgeGraph(home, embedder=None)
@@ -304,15 +305,17 @@ def test_a_deployed_product_keeps_its_rows_when_a_new_blueprint_is_built_and_dep
                 assert results[stage].ok, results[stage].checks  # type: ignore[attr-defined]
         return results
 
+    tokens = runtime.LocalRuntime(home).tokens(service_name("acme", "invoicing", "dev"))
     try:
         first = build(v1)
+        headers = tokens.headers("acme")  # a token with every role
         url = first["deployment"].url  # type: ignore[attr-defined]
-        customer = httpx.post(f"{url}/customers", json={"name": "Ada", "active": True}, headers=TENANT, timeout=10)
+        customer = httpx.post(f"{url}/customers", json={"name": "Ada", "active": True}, headers=headers, timeout=10)
         assert customer.status_code == 201, customer.text
         invoice = httpx.post(
             f"{url}/invoices",
             json={"number": "INV-1", "total": "19.90", "customer_id": customer.json()["id"]},
-            headers=TENANT,
+            headers=headers,
             timeout=10,
         )
         assert invoice.status_code == 201, invoice.text
@@ -322,7 +325,7 @@ def test_a_deployed_product_keeps_its_rows_when_a_new_blueprint_is_built_and_dep
         files = second["artifacts"].files  # type: ignore[attr-defined]
         assert len([p for p in files if p.startswith("migrations/versions/")]) == 2  # the first carried forward
         url = second["deployment"].url  # type: ignore[attr-defined]
-        api = httpx.Client(base_url=url, headers=TENANT, timeout=10)
+        api = httpx.Client(base_url=url, headers=headers, timeout=10)
         assert api.get(f"/customers/{customer.json()['id']}").json() == {**customer.json(), "phone": None}
         assert api.get(f"/invoices/{invoice.json()['id']}").json() == invoice.json()
         note = api.post("/notes", json={"body": "called back", "customer_id": customer.json()["id"]})
