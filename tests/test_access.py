@@ -263,7 +263,7 @@ def test_a_tenant_policy_adds_a_forbid_and_a_bad_policy_is_refused(tmp_path: Pat
     check = ["policy", "test", "--as", "bo", "--action", "stop", "--product", "acme/shop"]
     assert factory(tmp_path, ops, *check).returncode == 0
     bad = tmp_path / "bad.cedar"
-    bad.write_text('permit (principal, action, resource) when { context.nonsense };\n')
+    bad.write_text("permit (principal, action, resource) when { context.nonsense };\n")
     refused(factory(tmp_path, ops, "policy", "set", str(bad), "--tenant", "acme"), "not valid")
     rule = tmp_path / "acme.cedar"
     rule.write_text(

@@ -1,9 +1,11 @@
-"""Governance: pending approvals (approve or reject with a reason), promotions, policy findings, the audit log."""
+"""Governance: pending approvals (approve or reject with a reason), promotions, policy findings, the access
+policy in force, and the audit log with the verification of its hash chain."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from infra.access import policy_text
 from infra.insights import load_insights
 from infra.lifecycle import use_cases
 from infra.workspace import ProductWorkspace
@@ -77,8 +79,18 @@ def findings() -> None:
         st.success("No policy findings.")
 
 
+def policy() -> None:
+    with st.expander("The access policy in force (Cedar)"):
+        st.code(policy_text(state.home(), state.tenant()), language="text")
+
+
 def audit() -> None:
     st.subheader("Audit log")
+    verdict = state.control().verify_audit()
+    if verdict.ok:
+        st.success(f"The audit chain holds: {verdict.entries} entries, head {verdict.head or '-'}.")
+    else:
+        st.error(f"The audit chain is broken: {verdict.problem}.")
     events = state.control().audit_log(state.tenant(), limit=500)
     if events:
         st.dataframe(views.audit_rows(events), hide_index=True)
@@ -92,5 +104,7 @@ with state.guard("Reading the approvals"):
     approvals()
 with state.guard("Reading the policy findings"):
     findings()
+with state.guard("Reading the policy"):
+    policy()
 with state.guard("Reading the audit log"):
     audit()
