@@ -228,12 +228,13 @@ def revision_authors(control: ControlPlane, home: Path, ref: ProductRef, env: st
     """
     from infra.gitops import ProductRepository, previous_env
 
+    intents = [i for i in control.intents(ref.tenant) if i.product == ref.product]
+    if not (Path(home).resolve() / "repos" / ref.tenant / ref.product / ".git").exists():
+        return frozenset(i.actor for i in intents)  # opening the repository would create it: asking changes nothing
     repo = ProductRepository(home, ref.tenant, ref.product)
     commit = repo.env_head(previous_env(env))
     trace = repo.trailers(commit).get("Factory-Trace-Id") if commit else None
     builds = [b for b in control.builds(ref.tenant, ref.product) if trace and b.trace_id == trace]
-    intents = control.intents(ref.tenant)
-    intents = [i for i in intents if i.product == ref.product]
     if not builds:
         return frozenset(i.actor for i in intents)
     revision = builds[0].revision

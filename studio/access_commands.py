@@ -157,7 +157,8 @@ def users_add(
     for resource in [Resource.scope(t) for t in tenants] if tenants and not factory_admin else [Resource.scope(None)]:
         who.allow("members", resource)
     accounts = Accounts(who.control)
-    if not accounts.any() and not factory_admin:
+    first = not accounts.any()
+    if first and not factory_admin:
         raise InvalidInputError("the first account must be a factory admin: pass --factory-admin")
     password = None if service else _read_password(password_stdin)
     generated = not service and password is None
@@ -167,6 +168,8 @@ def users_add(
     console.print(f"added {'service account' if service else 'user'} {name}", highlight=False)
     if generated:
         console.print(f"password {password}  (shown once: keep it)", highlight=False)
+    if first:
+        console.print(f"this home has accounts now: sign in with `factory login {name}`", highlight=False)
 
 
 @users_app.command("grant")

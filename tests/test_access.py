@@ -92,6 +92,7 @@ class Site:
             "envs": {env: repo.env_head(env) for env in ("dev", "staging", "prod")},
             "policies": sorted(p.name for p in (self.home / "policies").glob("*")),
             "graph": (self.home / "graph").exists(),
+            "repos": sorted(p.name for p in (self.home / "repos" / "acme").iterdir()),
         }
 
     def refusals(self) -> int:
@@ -118,6 +119,7 @@ VIEWER_ATTEMPTS = [
     ["promote", "acme/shop", "--env", "staging"],
     ["approve", "acme/shop", "--env", "prod", "--reason", "looks fine"],
     ["approve", "acme/shop", "--env", "prod", "--reason", "no", "--reject"],
+    ["approve", "acme/unbuilt", "--env", "prod", "--reason", "looks fine"],
     ["kg", "import", "README.md", "--tenant", "acme"],
     ["kg", "init"],
     ["users", "add", "eve", "--role", "acme:admin", "--service"],
@@ -295,3 +297,18 @@ def test_an_edited_or_deleted_audit_entry_is_found(tmp_path: Path) -> None:
     assert not verdict.ok and verdict.broken_at == 3 and "missing" in (verdict.problem or "")
     listed = json.loads(factory(tmp_path, None, "audit", "list", "--json").stdout)
     assert [row["id"] for row in listed][:3] == [5, 4, 3] and all(row["hash"] for row in listed)
+
+
+def test_an_audit_table_from_before_the_chain_is_upgraded_and_its_old_entries_counted(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "control.db") as db:
+        db.execute(
+            "CREATE TABLE auditevent (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, actor VARCHAR NOT NULL, "
+            "action VARCHAR NOT NULL, outcome VARCHAR NOT NULL, tenant VARCHAR, product VARCHAR, detail TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO auditevent VALUES (1, '2026-01-01 00:00:00.000000', 'ann', 'promote', 'ok', 'acme', 'shop', '')"
+        )
+    control = ControlPlane(None, tmp_path)
+    control.audit("approve", "ok", tenant="acme", product="shop", actor="ann", detail="board 42")
+    verdict = control.verify_audit()
+    assert verdict.ok and (verdict.unchained, verdict.entries) == (1, 1)
