@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from infra.access import policy_text
+from infra.access import Resource, policy_text, revision_authors
 from infra.insights import load_insights
 from infra.lifecycle import use_cases
 from infra.workspace import ProductWorkspace
@@ -43,6 +43,8 @@ def approvals() -> None:
                     raise InvalidInputError("give a reason: it is recorded in the audit log with the decision")
                 ref = ProductRef(owner[str(product)], str(product))
                 approved = decision == "approved"
+                authors = revision_authors(control, state.home(), ref, "prod")
+                state.allow("approve" if approved else "reject", Resource.of(ref, env="prod", authors=authors))
                 record = use_cases.approve(
                     control, state.home(), ref, "prod", approved=approved, reason=reason, actor=state.actor()
                 )
@@ -55,6 +57,7 @@ def approvals() -> None:
         if st.form_submit_button("Promote"):
             with state.guard("Promoting"):
                 ref = ProductRef(owner[str(product)], str(product))
+                state.allow("promote", Resource.of(ref, env=str(env)))
                 commit = use_cases.promote(control, state.home(), ref, str(env), actor=state.actor())
                 st.success(f"Promoted {product} to {env} at {commit[:12]}.")
 
