@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlmodel import Session, col, select
 
 from infra.records import AuditEvent
@@ -23,6 +23,8 @@ __all__ = ["GENESIS", "AuditVerdict", "add_chain_columns", "append", "entry_hash
 
 GENESIS = "0" * 64
 _BATCH = 1000
+_CHAIN_LOCK = 0x5F_A0D1_7C4A_1A
+"""The PostgreSQL advisory lock that appends to the audit chain hold until their transaction ends."""
 
 
 def _stamp(at: datetime) -> str:
@@ -40,6 +42,8 @@ def entry_hash(prev_hash: str, event: AuditEvent) -> str:
 
 def append(session: Session, event: AuditEvent) -> AuditEvent:
     """Add `event` to the chain in this (write) session: it follows the newest chained entry."""
+    if session.get_bind().dialect.name == "postgresql":  # writers take turns at the chain's end (SQLite's always do)
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     query = select(AuditEvent.hash).where(col(AuditEvent.hash).is_not(None)).order_by(col(AuditEvent.id).desc())
     last = session.exec(query.limit(1)).first()
     event.at = event.at.astimezone(UTC) if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
