@@ -77,7 +77,7 @@ def test_a_builder_cannot_approve_its_own_revision_in_the_studio(home: Path) -> 
     at = signed_in("bob", tenant="acme")
     at.switch_page("pages/governance.py").run()
     at.text_input(key="decide_reason").set_value("my own work is fine")
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Record the decision").click().run()
     assert any("bob may not approve acme/shop (prod)" in e for e in _texts(at, "error"))
     assert ControlPlane(None, home).approvals() == []
 
@@ -85,6 +85,8 @@ def test_a_builder_cannot_approve_its_own_revision_in_the_studio(home: Path) -> 
 def test_a_viewer_cannot_promote_in_the_studio(home: Path) -> None:
     at = signed_in("val", tenant="acme")
     at.switch_page("pages/governance.py").run()
-    at.button[1].click().run()
+    assert any("shown to the tenant's approvers" in c for c in _texts(at, "caption"))
+    assert "Record the decision" not in [b.label for b in at.button]  # no pending approvals, no decision form
+    next(b for b in at.button if b.label == "Promote").click().run()
     assert any("val may not promote acme/shop" in e for e in _texts(at, "error"))
     assert ProductRepository(home, "acme", "shop").env_head("prod") is None
