@@ -32,6 +32,7 @@ __all__ = [
     "Decision",
     "Principal",
     "Resource",
+    "approvals_of",
     "authorize",
     "decide",
     "policy_file",
@@ -83,10 +84,14 @@ class Resource:
     """Who submitted or built the revision an approval is about (separation of duties)."""
     subject: str = ""
     """The account an account or token change is about."""
+    approvals: int = 0
+    """How many people approved the commit a promotion would take (a tenant policy may want two for prod)."""
 
     @classmethod
-    def of(cls, ref: ProductRef, *, env: str = "", authors: frozenset[str] = frozenset()) -> Resource:
-        return cls(ref.tenant, ref.product, env, authors)
+    def of(
+        cls, ref: ProductRef, *, env: str = "", authors: frozenset[str] = frozenset(), approvals: int = 0
+    ) -> Resource:
+        return cls(ref.tenant, ref.product, env, authors, approvals=approvals)
 
     @classmethod
     def scope(cls, tenant: str | None) -> Resource:
@@ -165,7 +170,7 @@ def decide(principal: Principal, action: str, resource: Resource, home: Path) ->
         "action": f'Factory::Action::"{action}"',
         "resource": resource._uid(),
         "context": {"roles": roles, "env": resource.env, "authors": sorted(resource.authors),
-                    "subject": resource.subject},
+                    "subject": resource.subject, "approvals": resource.approvals},
     }  # fmt: skip
     entities: list[dict[str, Any]] = [
         {
@@ -229,7 +234,7 @@ def revision_authors(control: ControlPlane, home: Path, ref: ProductRef, env: st
     from infra.gitops import ProductRepository, previous_env
 
     intents = [i for i in control.intents(ref.tenant) if i.product == ref.product]
-    if not (Path(home).resolve() / "repos" / ref.tenant / ref.product / ".git").exists():
+    if not _released(home, ref):
         return frozenset(i.actor for i in intents)  # opening the repository would create it: asking changes nothing
     repo = ProductRepository(home, ref.tenant, ref.product)
     commit = repo.env_head(previous_env(env))
@@ -247,3 +252,22 @@ def revision_authors(control: ControlPlane, home: Path, ref: ProductRef, env: st
             if found and int(found.group(1)) == revision:
                 authors.add(event.actor)
     return frozenset(authors)
+
+
+def _released(home: Path, ref: ProductRef) -> bool:
+    """Whether the product has a repository (opening one that does not exist would create it)."""
+    return (Path(home).resolve() / "repos" / ref.tenant / ref.product / ".git").exists()
+
+
+def approvals_of(control: ControlPlane, home: Path, ref: ProductRef, env: str) -> int:
+    """How many people's latest decision on the commit a promotion to `env` would take is an approval."""
+    from infra.gitops import ProductRepository, previous_env
+
+    if not _released(home, ref):
+        return 0
+    commit = ProductRepository(home, ref.tenant, ref.product).env_head(previous_env(env))
+    latest: dict[str, str] = {}
+    for record in reversed(control.approvals(ref.tenant)):  # oldest first: each person's last decision wins
+        if (record.product, record.env, record.commit) == (ref.product, env, commit):
+            latest[record.actor] = record.decision
+    return sum(1 for decision in latest.values() if decision == "approved")

@@ -257,9 +257,12 @@ def promote(
 ) -> None:
     """Promote the product's release to staging (from dev) or prod (from staging; needs an approval)."""
     ref = _ref(product, tenant)
+    from infra.access import Resource, approvals_of
     from infra.lifecycle.use_cases import promote as governed_promote
+    from studio.access_commands import signed_in
 
-    who = _allowed("promote", ref)
+    who = signed_in()
+    who.allow("promote", Resource.of(ref, env=env, approvals=approvals_of(who.control, who.home, ref, env)))
     commit = governed_promote(who.control, who.home, ref, env, actor=who.name)
     console.print(f"promoted {ref} to env/{env} at {commit[:12]}")
 

@@ -312,3 +312,35 @@ def test_an_audit_table_from_before_the_chain_is_upgraded_and_its_old_entries_co
     control.audit("approve", "ok", tenant="acme", product="shop", actor="ann", detail="board 42")
     verdict = control.verify_audit()
     assert verdict.ok and (verdict.unchained, verdict.entries) == (1, 1)
+
+
+def test_the_default_policy_checks_against_the_schema() -> None:
+    import cedarpy
+
+    from infra.access import _POLICIES
+
+    schema = (_POLICIES / "schema.cedarschema").read_text()
+    result = cedarpy.validate_policies((_POLICIES / "factory.cedar").read_text(), schema)
+    assert result.validation_passed, [str(e) for e in result.errors]
+
+
+def test_a_tenant_policy_can_require_two_approvals_for_prod(tmp_path: Path) -> None:
+    site = Site(tmp_path / "home")
+    Accounts(site.control).add_user("amy", actor="test", password=PASSWORD, roles=[("acme", "approver")])
+    amy, _ = Accounts(site.control).create_token("amy", actor="test")
+    rule = tmp_path / "acme.cedar"
+    rule.write_text(
+        '@reason("prod needs two approvals")\n'
+        'forbid (principal, action == Factory::Action::"promote", resource)\n'
+        'when { context.env == "prod" && context.approvals < 2 };\n'
+    )
+    boss = site.tokens["boss"]
+    assert factory(site.home, boss, "policy", "set", str(rule), "--tenant", "acme").returncode == 0
+    approve = ["approve", "acme/shop", "--env", "prod", "--reason", "reviewed"]
+    assert factory(site.home, site.tokens["ann"], *approve).returncode == 0
+    refused(factory(site.home, boss, "promote", "acme/shop", "--env", "prod"), "prod needs two approvals")
+    assert ProductRepository(site.home, "acme", "shop").env_head("prod") is None
+    assert factory(site.home, amy, *approve).returncode == 0
+    done = factory(site.home, boss, "promote", "acme/shop", "--env", "prod")
+    assert done.returncode == 0, done.stderr
+    assert ProductRepository(site.home, "acme", "shop").env_head("prod") is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from infra.access import Resource, decide, policy_text, revision_authors
+from infra.access import Resource, approvals_of, decide, policy_text, revision_authors
 from infra.insights import load_insights
 from infra.lifecycle import use_cases
 from infra.workspace import ProductWorkspace
@@ -63,7 +63,8 @@ def approvals() -> None:
         if st.form_submit_button("Promote"):
             with state.guard("Promoting"):
                 ref = ProductRef(owner[str(product)], str(product))
-                state.allow("promote", Resource.of(ref, env=str(env)))
+                approved_by = approvals_of(control, state.home(), ref, str(env))
+                state.allow("promote", Resource.of(ref, env=str(env), approvals=approved_by))
                 commit = use_cases.promote(control, state.home(), ref, str(env), actor=state.actor())
                 st.success(f"Promoted {product} to {env} at {commit[:12]}.")
 
