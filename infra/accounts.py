@@ -23,7 +23,7 @@ from infra.audit import append
 from infra.control import ControlPlane
 from infra.records import AuditEvent, MembershipRecord, TokenRecord, UserRecord, check_choice, clean_text, utcnow
 from ontology.errors import InvalidInputError, NotFoundError
-from ontology.refs import check_slug
+from ontology.refs import SLUG_PATTERN, check_slug
 
 __all__ = ["ACCOUNT_KINDS", "TOKEN_PREFIX", "Accounts", "credentials_path", "local_admin", "parse_role"]
 
@@ -103,7 +103,9 @@ class Accounts:
                 session.add(MembershipRecord(user=name, tenant=tenant, role=role))
             granted = ", ".join(f"{t}:{r}" for t, r in roles or []) or "no role"
             admin = ", factory admin" if factory_admin else ""
-            self._audit(session, actor, "users.add", "ok", f"{kind} {name}: {granted}{admin}")
+            tenants = {t for t, _ in roles or []}
+            only = next(iter(tenants)) if len(tenants) == 1 else None  # its tenant's admins see it in their log
+            self._audit(session, actor, "users.add", "ok", f"{kind} {name}: {granted}{admin}", only)
             session.flush()
             return user
 
@@ -167,7 +169,8 @@ class Accounts:
         valid = _hasher.verify(password, stored) and user is not None and not user.disabled
         if not valid or user is None:
             with self._write() as session:
-                self._audit(session, name[:200] or "?", "auth.login", "refused", "wrong name or password")
+                who = name if SLUG_PATTERN.match(name) else "?"
+                self._audit(session, who, "auth.login", "refused", "wrong name or password")
             raise AccessDenied("sign-in failed: wrong account name or password (or the account is disabled)")
         return user
 
