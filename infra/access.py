@@ -35,6 +35,7 @@ __all__ = [
     "approvals_of",
     "authorize",
     "decide",
+    "missing_role",
     "policy_file",
     "policy_text",
     "revision_authors",
@@ -196,7 +197,7 @@ def authorize(
     decision = decide(principal, action, resource, home)
     if decision.allowed:
         return decision
-    why = decision.reasons[0] if decision.reasons else _missing_role(principal, action, resource)
+    why = decision.reasons[0] if decision.reasons else missing_role(principal, action, resource)
     message = f"{principal.name} may not {action} {resource.describe()}: {why}"
     if control is not None:
         control.audit(action, "refused", tenant=resource.tenant, product=resource.product, actor=principal.name,
@@ -204,7 +205,8 @@ def authorize(
     raise AccessDenied(message)
 
 
-def _missing_role(principal: Principal, action: str, resource: Resource) -> str:
+def missing_role(principal: Principal, action: str, resource: Resource) -> str:
+    """Why nothing allowed `action`: the roles the principal has where it asked."""
     if resource.tenant is None:
         return "it needs the factory admin role"
     have = ", ".join(sorted(principal.roles.get(resource.tenant, ()))) or "no role"

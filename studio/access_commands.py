@@ -17,7 +17,17 @@ from typing import Annotated
 
 import typer
 
-from infra.access import ACTIONS, AccessDenied, Principal, Resource, authorize, decide, policy_text, set_policy
+from infra.access import (
+    ACTIONS,
+    AccessDenied,
+    Principal,
+    Resource,
+    authorize,
+    decide,
+    missing_role,
+    policy_text,
+    set_policy,
+)
 from infra.accounts import Accounts, credentials_path, parse_role
 from infra.control import ControlPlane
 from ontology.config import factory_home
@@ -325,7 +335,7 @@ def policy_test(
     decision = decide(principal, action, resource, who.home)
     verdict = "allow" if decision.allowed else "deny"
     console.print(f"{verdict}: {account} {action} {resource.describe()}", highlight=False)
-    for reason in decision.reasons:
+    for reason in decision.reasons or (missing_role(principal, action, resource),):
         console.print(f"  because {reason}", highlight=False)
     if not decision.allowed:
         raise typer.Exit(1)
