@@ -47,6 +47,14 @@ ACTIONS = (
     "read", "build", "rebuild", "stop", "promote", "approve", "reject", "import", "delete", "members", "tokens",
     "policy",
 )  # fmt: skip
+_PHRASES = {
+    "members": "manage the members of",
+    "tokens": "manage tokens in",
+    "policy": "change the policy of",
+    "import": "import into",
+    "delete": "delete from",
+}
+"""How a refusal names the actions that are not verbs of their own."""
 _POLICIES = Path(__file__).with_name("policies")
 _MAX_POLICY_CHARS = 100_000
 
@@ -198,7 +206,7 @@ def authorize(
     if decision.allowed:
         return decision
     why = decision.reasons[0] if decision.reasons else missing_role(principal, action, resource)
-    message = f"{principal.name} may not {action} {resource.describe()}: {why}"
+    message = f"{principal.name} may not {_PHRASES.get(action, action)} {resource.describe()}: {why}"
     if control is not None:
         control.audit(action, "refused", tenant=resource.tenant, product=resource.product, actor=principal.name,
                       detail=message)  # fmt: skip

@@ -185,6 +185,22 @@ def test_a_token_of_one_tenant_reads_nothing_of_another(site: Site, args: list[s
     assert "shop" not in done.stdout and "acme" not in done.stdout
 
 
+def test_a_tenant_admin_administers_its_own_tenant_only(site: Site) -> None:
+    gus = site.tokens["gus"]
+    added = factory(site.home, gus, "users", "add", "globex-ci", "--service", "--role", "globex:builder")
+    assert added.returncode == 0, added.stderr
+    made = factory(site.home, gus, "tokens", "create", "globex-ci", "--days", "7")
+    assert made.returncode == 0 and made.stdout.strip().splitlines()[-1].startswith("sft_"), made.stderr
+    refused(
+        factory(site.home, gus, "users", "add", "mole", "--service", "--role", "acme:admin"),
+        "gus may not manage the members of acme",
+    )
+    refused(factory(site.home, gus, "users", "add", "king", "--service", "--factory-admin"), "factory admin role")
+    refused(factory(site.home, gus, "tokens", "create", "bob"), "gus may not manage tokens in acme")
+    assert {u.name for u in Accounts(site.control).users()} >= {"globex-ci"}
+    assert not {"mole", "king"} & {u.name for u in Accounts(site.control).users()}
+
+
 def test_listings_without_a_tenant_show_only_the_principals_tenants(site: Site) -> None:
     mine = json.loads(factory(site.home, site.tokens["gus"], "products", "list", "--json").stdout)
     theirs = json.loads(factory(site.home, site.tokens["val"], "products", "list", "--json").stdout)
