@@ -86,8 +86,13 @@ class SignedIn:
 
 
 def _stored_token(home: Path) -> str | None:
+    """The token `factory login` stored; one that others may read is not used (as ssh does with keys)."""
     path = credentials_path(home)
-    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+    if not path.is_file():
+        return None
+    if path.stat().st_mode & 0o077:
+        raise AccessDenied(f"{path} can be read by others: run `chmod 600 {path}`, or sign in again")
+    return path.read_text(encoding="utf-8").strip() or None
 
 
 def signed_in(control: ControlPlane | None = None) -> SignedIn:

@@ -247,6 +247,9 @@ def test_login_stores_a_token_only_its_owner_reads_and_a_wrong_password_is_refus
     assert stat.S_IMODE(credentials_path(home).stat().st_mode) == 0o600
     listed = factory(home, None, "products", "list", "--json")  # signed in: no FACTORY_TOKEN needed
     assert [row["product"] for row in json.loads(listed.stdout)] == ["shop"]
+    credentials_path(home).chmod(0o644)
+    refused(factory(home, None, "products", "list"), "can be read by others")
+    credentials_path(home).chmod(0o600)
     assert factory(home, None, "logout").returncode == 0
     assert not credentials_path(home).exists()
     refused(factory(home, None, "products", "list"), "sign in first")
