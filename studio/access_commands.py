@@ -86,7 +86,7 @@ class SignedIn:
 
 
 def _stored_token(home: Path) -> str | None:
-    """The token `factory login` stored; one that others may read is not used (as ssh does with keys)."""
+    """The token `factory login` stored; a file that others may read is refused, not used."""
     path = credentials_path(home)
     if not path.is_file():
         return None
