@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from infra.audit import AuditVerdict, add_chain_columns, append, verify_chain
 from infra.intent_claims import CLAIMABLE, IntentClaims, add_missing_columns, claiming
 from infra.records import (
     APPROVAL_DECISIONS,
@@ -35,7 +36,10 @@ from infra.records import (
     DeploymentRecord,
     EnvironmentRelease,
     IntentRecord,
+    MembershipRecord,
     ProductRecord,
+    TokenRecord,
+    UserRecord,
     check_choice,
     check_commit,
     check_env,
@@ -58,13 +62,17 @@ __all__ = [
     "ControlPlane",
     "DeploymentRecord",
     "IntentRecord",
+    "MembershipRecord",
     "ProductRecord",
+    "TokenRecord",
+    "UserRecord",
 ]
 
 _Row = TypeVar("_Row", bound=SQLModel)
 _T = TypeVar("_T")
 _TABLES = (
-    IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord, EnvironmentRelease
+    IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord, EnvironmentRelease,
+    UserRecord, MembershipRecord, TokenRecord,
 )  # fmt: skip
 
 
@@ -90,6 +98,7 @@ class ControlPlane(IntentClaims):
         with self._session(write=True) as session:
             SQLModel.metadata.create_all(session.connection(), tables=_tables())
             add_missing_columns(session.connection())
+            add_chain_columns(session.connection())
 
     @contextmanager
     def _session(self, *, write: bool = False) -> Iterator[Session]:
@@ -163,8 +172,8 @@ class ControlPlane(IntentClaims):
                     latest.status, latest.detail, latest.updated_at = "submitted", None, utcnow()
                     note = f"resubmitted failed revision {latest.revision}"
             session.add(record)
-            session.add(AuditEvent(actor=actor, action="intent.submit", outcome="ok", tenant=tenant, product=product,
-                                   detail=note))  # fmt: skip
+            append(session, AuditEvent(actor=actor, action="intent.submit", outcome="ok", tenant=tenant,
+                                       product=product, detail=note))  # fmt: skip
             session.flush()
             if claim is not None and record.id is not None:
                 session.exec(claiming(record.id, claim, CLAIMABLE, None))
@@ -386,14 +395,25 @@ class ControlPlane(IntentClaims):
         self, action: str, outcome: str, *, tenant: str | None = None, product: str | None = None,
         actor: str = "factory", detail: str = "",
     ) -> AuditEvent:  # fmt: skip
-        """Append an event to the audit log."""
-        return self._add(AuditEvent(
+        """Append an event to the audit chain (see `infra.audit`)."""
+        event = AuditEvent(
             actor=clean_text(actor, "actor", 200), action=clean_text(action, "action", 100),
             outcome=check_choice(outcome, AUDIT_OUTCOMES, "audit outcome"),
             tenant=None if tenant is None else check_slug(tenant, "tenant"),
             product=None if product is None else check_slug(product, "product"),
             detail=clean_text(detail, "detail", MAX_INTENT_CHARS, empty_ok=True),
-        ))  # fmt: skip
+        )  # fmt: skip
+
+        def write() -> AuditEvent:
+            with self._session(write=True) as session:
+                return append(session, AuditEvent.model_validate(event.model_dump()))
+
+        return _retrying(write)
+
+    def verify_audit(self) -> AuditVerdict:
+        """Recompute the audit chain: how many entries hold together, and the first altered or missing one."""
+        with self._session() as session:
+            return verify_chain(session)
 
     def audit_log(self, tenant: str | None = None, limit: int = 200) -> list[AuditEvent]:
         """The newest audit events first, optionally of one tenant."""

@@ -30,7 +30,10 @@ __all__ = [
     "DeploymentRecord",
     "EnvironmentRelease",
     "IntentRecord",
+    "MembershipRecord",
     "ProductRecord",
+    "TokenRecord",
+    "UserRecord",
     "check_choice",
     "check_commit",
     "check_env",
@@ -139,7 +142,7 @@ class ApprovalRecord(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what, when, and whether it was allowed."""
+    """Who did what, when, and whether it was allowed; chained: each entry carries the hash of the one before."""
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
@@ -149,6 +152,45 @@ class AuditEvent(SQLModel, table=True):
     tenant: str | None = Field(default=None, index=True)
     product: str | None = None
     detail: str = Field(default="", sa_type=Text)
+    prev_hash: str | None = Field(default=None, unique=True)
+    """The previous entry's hash (unique: two writers can never both extend the chain from one entry)."""
+    hash: str | None = None
+
+
+class UserRecord(SQLModel, table=True):
+    """An account: a person (with a password) or a service account (with API tokens only)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str = "user"
+    password_hash: str | None = None
+    factory_admin: bool = False
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = ""
+
+
+class MembershipRecord(SQLModel, table=True):
+    """One role of an account in one tenant."""
+
+    __table_args__ = (UniqueConstraint("user", "tenant", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(index=True)
+    tenant: str = Field(index=True)
+    role: str
+
+
+class TokenRecord(SQLModel, table=True):
+    """An API token of an account: only its SHA-256 digest is stored; it expires and can be revoked."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(index=True)
+    label: str = ""
+    digest: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 class DeploymentRecord(SQLModel, table=True):

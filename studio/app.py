@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from infra.accounts import Accounts
 from ontology.refs import check_slug
 from studio import state, views
 
@@ -28,11 +29,34 @@ def _keep_tenant() -> None:
     st.session_state["tenant"] = st.session_state["_tenant_widget"]
 
 
+def sign_in() -> None:
+    """The one page of a Studio nobody has signed in to (a home with accounts)."""
+    st.title("Sign in")
+    with st.form("sign_in"):
+        name = st.text_input("Account", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        with state.guard("Signing in"):
+            user = Accounts(state.control()).sign_in(check_slug(name.strip(), "account name"), password)
+            st.session_state["account"] = user.name
+    if st.session_state.get("account"):
+        st.rerun()
+
+
+def sign_out() -> None:
+    st.session_state.pop("account", None)
+    st.session_state.pop("tenant", None)
+
+
 def tenant_selector() -> None:
-    """The sidebar's tenant selector: a tenant's view shows only its products and knowledge."""
+    """The sidebar's tenant selector: a tenant's view shows only its products and knowledge; a member
+    sees only its own tenants, a factory admin every tenant."""
+    who = state.principal()
+    assert who is not None
     known: list[str] = []
     with state.guard("Reading the tenants"):
-        known = views.tenants(state.control())
+        known = views.tenants(state.control()) if who.factory_admin else who.tenants()
     wanted = st.session_state.pop("_next_tenant", None)
     from_url = st.query_params.get("tenant")
     if from_url and from_url != st.session_state.get("_url_tenant"):
@@ -40,8 +64,16 @@ def tenant_selector() -> None:
         with state.guard("The tenant in the address"):
             wanted = check_slug(from_url, "tenant")
     if wanted and wanted not in known:
-        known = sorted({*known, wanted})
-    options = [*known, state.ADMIN]
+        if who.factory_admin:
+            known = sorted({*known, wanted})
+        else:
+            st.sidebar.warning(f"You are not a member of tenant {wanted}.")
+            wanted = None
+    options = [*known, state.ADMIN] if who.factory_admin else known
+    if not options:
+        st.sidebar.warning("Your account has no role in any tenant yet: ask an admin.")
+        st.session_state["tenant"] = None
+        return
     if wanted:
         st.session_state["tenant"] = wanted
     elif st.session_state.get("tenant") not in options:
@@ -57,8 +89,16 @@ def tenant_selector() -> None:
     elif "tenant" in st.query_params:
         del st.query_params["tenant"]
     st.sidebar.caption(f"Factory home `{state.home()}`")
+    if who.local:
+        st.sidebar.caption(f"Local admin ({who.name}): this home has no accounts.")
+    else:
+        st.sidebar.caption(f"Signed in as **{who.name}**")
+        st.sidebar.button("Sign out", key="sign_out", on_click=sign_out)
 
 
+if state.principal() is None:
+    sign_in()
+    st.stop()
 navigation = st.navigation(PAGES)
 tenant_selector()
 navigation.run()

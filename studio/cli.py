@@ -15,7 +15,7 @@ import typer
 from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
 from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
-from studio import blueprint_command, lifecycle_commands
+from studio import access_commands, blueprint_command, lifecycle_commands, policy_commands
 from studio.intent_input import IntentCommand
 from studio.output import console, error, print_json, print_table, print_trace
 
@@ -37,7 +37,7 @@ app.add_typer(query_app, name="query")
 app.add_typer(kg_app, name="kg")
 
 TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant whose graphs the query sees.")]
-AdminOpt = Annotated[bool, typer.Option("--admin", help="Factory admin: see every tenant.")]
+AdminOpt = Annotated[bool, typer.Option("--admin", help="Every tenant (needs the factory admin role).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ParamOpt = Annotated[
     list[str] | None,
@@ -52,11 +52,20 @@ def _kg() -> KnowledgeGraph:
 
 
 def _scope(tenant: str | None, admin: bool) -> str | None:
+    """The tenant a query sees, if the principal may read it; every tenant (None) only for a factory admin."""
     if admin and tenant:
         raise InvalidInputError("give either --tenant or --admin, not both")
     if not admin and not tenant:
         raise InvalidInputError("give --tenant T (or --admin to see every tenant)")
+    _allowed("read", tenant)
     return tenant
+
+
+def _allowed(action: str, tenant: str | None) -> access_commands.SignedIn:
+    """Go on if the principal may do `action` in `tenant` (None: the whole factory); else one line."""
+    from infra.access import Resource
+
+    return access_commands.allowed(action, Resource.scope(tenant))
 
 
 def _params(pairs: list[str] | None) -> dict[str, str]:
@@ -157,6 +166,7 @@ def trace(
     as_json: JsonOpt = False,
 ) -> None:
     """Walk one build's chain: intent, requirements, blueprint, artifacts, validation, release, deployment..."""
+    _allowed("read", tenant)
     steps = _kg().trace(trace_id, tenant, engine)
     if not steps:
         raise InvalidInputError(f"no facts carry trace id {trace_id}")
@@ -189,6 +199,7 @@ def search(
 @kg_app.command("stats")
 def kg_stats(as_json: JsonOpt = False) -> None:
     """Sizes of the RDF store and of each tenant's property graph."""
+    _allowed("read", None)
     stats = _kg().stats()
     if as_json:
         print_json(stats)
@@ -208,6 +219,7 @@ def kg_export(
     tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant's products.")] = None,
 ) -> None:
     """Export one tenant, or the whole graph, as N-Quads."""
+    _allowed("read", tenant)
     kg = _kg()
     if output is None:
         count = kg.export_nquads(sys.stdout.buffer, tenant)
@@ -228,14 +240,17 @@ def kg_import(
     """Import N-Quads; each graph in the file replaces the stored one, and the projection is rebuilt."""
     if not source.is_file():
         raise InvalidInputError(f"no such file: {source}")
+    who = _allowed("import", tenant)
     with source.open("rb") as data:
         count = _kg().import_nquads(data, tenant)
+    who.control.audit("kg.import", "ok", tenant=tenant, actor=who.name, detail=f"{count} quads from {source.name}")
     console.print(f"imported {count:,} quads from {source}")
 
 
 @kg_app.command("init")
 def kg_init() -> None:
     """Load the ontology and the pattern library into the knowledge graph."""
+    _allowed("import", None)
     kg = _kg()
     kg.bootstrap()
     console.print(f"ontology and pattern library loaded into {kg.home}")
@@ -252,6 +267,12 @@ app.command("rollback")(lifecycle_commands.rollback)
 app.add_typer(lifecycle_commands.products_app, name="products")
 app.add_typer(lifecycle_commands.deployments_app, name="deployments")
 app.command("blueprint", cls=IntentCommand)(blueprint_command.blueprint)
+app.command("login")(access_commands.login)
+app.command("logout")(access_commands.logout)
+app.add_typer(access_commands.users_app, name="users")
+app.add_typer(access_commands.tokens_app, name="tokens")
+app.add_typer(policy_commands.policy_app, name="policy")
+app.add_typer(policy_commands.audit_app, name="audit")
 
 
 @app.command("generate")
@@ -304,6 +325,7 @@ def demo() -> None:
     """Load the ontology and sample products, then run a trace, a SPARQL, a Cypher query and a search."""
     from studio.demo import run_demo
 
+    _allowed("import", None)
     run_demo(_kg())
 
 

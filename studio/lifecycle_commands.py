@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from assets.builds import BuildOutcome
     from infra.lifecycle.outcome import BuildSummary
     from infra.lifecycle.use_cases import Claim
+    from studio.access_commands import SignedIn
 
 __all__ = ["StopOnce", "approve", "build", "deployments_app", "products_app", "promote", "rebuild", "rollback", "up"]
 
@@ -32,11 +32,12 @@ products_app = typer.Typer(help="Products the factory has built.", no_args_is_he
 deployments_app = typer.Typer(help="Running services of the local runtime.", no_args_is_help=True)
 
 
-def _actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+def _allowed(action: str, ref: ProductRef) -> SignedIn:
+    """Who runs the command, if the policy lets them do `action` to the product (else one line, audited)."""
+    from infra.access import Resource
+    from studio.access_commands import allowed
+
+    return allowed(action, Resource.of(ref))
 
 
 def _ref(product: str, tenant: str | None) -> ProductRef:
@@ -120,10 +121,11 @@ def build(
     if product is not None:
         check_slug(product, "product")
     _check_executor(executor)
-    if claim is not None:  # the Studio's build process: the Studio submitted and claimed the intent
+    if claim is not None:  # the Studio's build process: the Studio authorized, submitted and claimed the intent
         from infra.control import ControlPlane
         from infra.lifecycle.use_cases import build_claimed
 
+        # No second authorize: the claim (a random token only its holder knows) is what this process holds.
         ref = ProductRef(tenant, check_slug(product or "", "product"))
         runner = _Announced(executor, as_json)
         _report(build_claimed(ControlPlane(None, factory_home()), runner, ref, claim).result, as_json)
@@ -133,7 +135,6 @@ def build(
         raise InvalidInputError("give an intent in quotes, --file FILE, '-' for standard input (or --blueprint FILE)")
     blueprint_yaml = _read_blueprint(blueprint) if blueprint else None
     from generators.blueprint import load_blueprint
-    from infra.control import ControlPlane
     from infra.lifecycle.use_cases import submit_and_build
 
     if blueprint_yaml is not None:
@@ -142,13 +143,14 @@ def build(
             raise InvalidInputError(f"the blueprint is for {bp.tenant}/{bp.slug}: pass --tenant {bp.tenant}")
         product = bp.slug
     slug = check_slug(product, "product") if product else _product_slug(intent or "", tenant)
+    who = _allowed("build", ProductRef(tenant, slug))
     started = submit_and_build(
-        ControlPlane(None, factory_home()),
+        who.control,
         _Announced(executor, as_json),
         ProductRef(tenant, slug),
         (intent or "").strip(),
         blueprint_yaml=blueprint_yaml,
-        actor=_actor(),
+        actor=who.name,
     )
     _report(started.result, as_json)
 
@@ -162,10 +164,10 @@ def rebuild(
     """Build the product's latest intent again: unchanged stages are reused, a stopped service is started."""
     ref = _ref(product, tenant)
     _check_executor(executor)
-    from infra.control import ControlPlane
     from infra.lifecycle.use_cases import rebuild as rebuild_product
 
-    started = rebuild_product(ControlPlane(None, factory_home()), _Announced(executor, as_json), ref, actor=_actor())
+    who = _allowed("rebuild", ref)
+    started = rebuild_product(who.control, _Announced(executor, as_json), ref, actor=who.name)
     _report(started.result, as_json)
 
 
@@ -202,11 +204,13 @@ def products_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Products with their revision, status, trace id and service URL."""
-    from infra.control import ControlPlane
+    from studio.access_commands import signed_in
 
     if tenant is not None:
         check_slug(tenant, "tenant")
-    records = ControlPlane(None, factory_home()).products(tenant)
+    who = signed_in()
+    tenants = who.tenants(tenant)
+    records = [r for r in who.control.products(tenant) if tenants is None or r.tenant in tenants]
     rows = [
         {
             "tenant": r.tenant,
@@ -235,11 +239,14 @@ def approve(
 ) -> None:
     """Approve (or reject) promoting the product's current release to an environment."""
     ref = _ref(product, tenant)
-    from infra.control import ControlPlane
+    from infra.access import Resource, revision_authors
     from infra.lifecycle.use_cases import approve as decide
+    from studio.access_commands import signed_in
 
-    home = factory_home()
-    record = decide(ControlPlane(None, home), home, ref, env, approved=not reject, reason=reason, actor=_actor())
+    who = signed_in()
+    authors = revision_authors(who.control, who.home, ref, env)
+    who.allow("reject" if reject else "approve", Resource.of(ref, env=env, authors=authors))
+    record = decide(who.control, who.home, ref, env, approved=not reject, reason=reason, actor=who.name)
     console.print(f"{record.decision} {ref} at {record.commit[:12]} for {env}: {record.reason}")
 
 
@@ -250,11 +257,13 @@ def promote(
 ) -> None:
     """Promote the product's release to staging (from dev) or prod (from staging; needs an approval)."""
     ref = _ref(product, tenant)
-    from infra.control import ControlPlane
+    from infra.access import Resource, approvals_of
     from infra.lifecycle.use_cases import promote as governed_promote
+    from studio.access_commands import signed_in
 
-    home = factory_home()
-    d = governed_promote(ControlPlane(None, home), home, ref, env, actor=_actor())
+    who = signed_in()
+    who.allow("promote", Resource.of(ref, env=env, approvals=approvals_of(who.control, who.home, ref, env)))
+    d = governed_promote(who.control, who.home, ref, env, actor=who.name)
     console.print(f"promoted {ref} to {env} at {(d.commit or '')[:12]} (revision {d.revision}): {d.url}, pid {d.pid}")
 
 
@@ -265,11 +274,12 @@ def rollback(
 ) -> None:
     """Return an environment to its previous release: schema (the migration's downgrade) and code."""
     ref = _ref(product, tenant)
-    from infra.control import ControlPlane
+    from infra.access import Resource
     from infra.lifecycle.use_cases import rollback as governed_rollback
+    from studio.access_commands import allowed
 
-    home = factory_home()
-    d = governed_rollback(ControlPlane(None, home), home, ref, env, actor=_actor())
+    who = allowed("rollback", Resource.of(ref, env=env))
+    d = governed_rollback(who.control, who.home, ref, env, actor=who.name)
     console.print(f"rolled {ref} {env} back to {(d.commit or '')[:12]} (revision {d.revision}): {d.url}, pid {d.pid}")
 
 
@@ -280,12 +290,16 @@ def deployments_list(
 ) -> None:
     """Deployments with URL, pid, revision and whether they still answer."""
     from infra import runtime
-    from infra.control import ControlPlane
+    from studio.access_commands import signed_in
 
     if tenant is not None:
         check_slug(tenant, "tenant")
+    who = signed_in()
+    tenants = who.tenants(tenant)
     rows = []
-    for d in ControlPlane(None, factory_home()).deployments(tenant):
+    for d in who.control.deployments(tenant):
+        if tenants is not None and d.tenant not in tenants:
+            continue
         live = (
             d.status == "running"
             and bool(d.pid and d.workdir and d.url)
@@ -321,11 +335,12 @@ def deployments_token(
 ) -> None:
     """Print a bearer token for the product's running service, alone on standard output (for scripts)."""
     ref = _ref(product, tenant)
-    from infra.control import ControlPlane
+    from infra.access import Resource
     from infra.lifecycle.use_cases import service_token
+    from studio.access_commands import allowed
 
-    home = factory_home()
-    token = service_token(ControlPlane(None, home), home, ref, roles=role or (), ttl_s=ttl, actor=_actor())
+    who = allowed("service_token", Resource.of(ref))
+    token = service_token(who.control, who.home, ref, roles=role or (), ttl_s=ttl, actor=who.name)
     print(token)
 
 
@@ -342,10 +357,12 @@ def deployments_stop(
     if all_ == (product is not None):
         raise InvalidInputError("give a product (like acme/lending) or --all")
     ref = _ref(product, tenant) if product is not None else None
-    from infra.control import ControlPlane
+    from infra.access import Resource
     from infra.lifecycle.use_cases import stop
+    from studio.access_commands import allowed
 
-    stopped = stop(ControlPlane(None, factory_home()), ref, env=env, actor=_actor())
+    who = allowed("stop", Resource.scope(None) if ref is None else Resource.of(ref))
+    stopped = stop(who.control, ref, env=env, actor=who.name)
     for d in stopped:
         console.print(f"stopped {d.tenant}/{d.product} ({d.env}, pid {d.pid})")
     if not stopped:

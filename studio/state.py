@@ -18,6 +18,8 @@ import streamlit as st
 from generators.pipeline import Planner
 from graph import KnowledgeGraph
 from graph.embeddings import SentenceEmbedder
+from infra.access import AccessDenied, Principal, Resource, authorize
+from infra.accounts import Accounts, local_admin
 from infra.control import ControlPlane
 from ontology.config import factory_home
 from ontology.errors import FactoryError
@@ -25,12 +27,14 @@ from ontology.errors import FactoryError
 __all__ = [
     "ADMIN",
     "actor",
+    "allow",
     "control",
     "dagster_url",
     "guard",
     "home",
     "knowledge_graph",
     "planner",
+    "principal",
     "request_tenant",
     "tenant",
     "tenant_label",
@@ -82,10 +86,43 @@ def planner() -> Planner:
     return _planner(str(home()))
 
 
+def principal() -> Principal | None:
+    """Who uses the Studio: the signed-in account (read again on every run, so a disabled one is out at
+    once), the local admin of a home without accounts, or None (not signed in)."""
+    accounts = Accounts(control())
+    name = st.session_state.get("account")
+    if name:
+        try:
+            user = accounts.user(str(name))
+        except FactoryError:
+            user = None
+        if user is not None and not user.disabled:
+            return accounts.principal(user)
+        st.session_state.pop("account", None)
+    return None if accounts.any() else local_admin()
+
+
+def allow(action: str, resource: Resource) -> Principal:
+    """Go on if the signed-in principal may do `action` to `resource`; else AccessDenied (audited)."""
+    who = principal()
+    if who is None:
+        raise AccessDenied("sign in first")
+    authorize(who, action, resource, home=home(), control=control())
+    return who
+
+
 def tenant() -> str | None:
-    """The tenant chosen in the sidebar; None for the factory admin's view of every tenant."""
+    """The tenant chosen in the sidebar; None for the factory admin's view of every tenant.
+
+    A principal who is not a factory admin only ever gets one of its own tenants: anything else stops the page.
+    """
     chosen = st.session_state.get("tenant")
-    return None if chosen in (None, ADMIN) else str(chosen)
+    chosen = None if chosen in (None, ADMIN) else str(chosen)
+    who = principal()
+    if who is None or (not who.factory_admin and chosen not in who.tenants()):
+        st.error("Choose one of your tenants in the sidebar.", icon=":material/lock:")
+        st.stop()
+    return chosen
 
 
 def tenant_label() -> str:
@@ -100,7 +137,10 @@ def request_tenant(name: str) -> None:
 
 
 def actor() -> str:
-    """Who acts, as recorded in the audit log."""
+    """Who acts, as recorded in the audit log: the signed-in account's name (the OS user, for the local admin)."""
+    who = principal()
+    if who is not None and not who.local:
+        return who.name
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -72,6 +72,7 @@ def up(
     from infra.control import ControlPlane
     from infra.lifecycle.use_cases import stop as stop_deployments
     from infra.lifecycle.use_cases import submit_and_build
+    from studio.access_commands import first_admin
     from studio.lifecycle_commands import _print_summary
 
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -98,6 +99,7 @@ def up(
     }  # fmt: skip
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
+    first_admin(control, home)  # on an empty home: the first account, and this machine's command line signed in
     running_before = {d.pid for d in control.deployments(None, status="running")}
     stop = StopOnce()
     if not once:  # a kill stops the servers too, as Ctrl-C does, and so does a closed terminal (unless under nohup)

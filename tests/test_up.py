@@ -78,6 +78,8 @@ def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
         stop(up)
         out, err = up.communicate(timeout=60)
     assert f"http://127.0.0.1:{dagster_port}" in out and f"http://127.0.0.1:{studio_port}" in out
+    assert "first admin  admin, password" in out  # an empty home gets its first account, printed once
+    assert (tmp_path / "home" / "credentials").stat().st_mode & 0o077 == 0
     # `up` stopped the servers itself (they never see the signal), and reports none as failed
     assert up.returncode == 130 and "error" not in err and "Traceback" not in err, (up.returncode, err)
     for port in (dagster_port, studio_port):  # nothing it started is left listening

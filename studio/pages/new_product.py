@@ -13,9 +13,10 @@ from generators.blueprint import MAX_BLUEPRINT_BYTES, BlueprintError, dump_bluep
 from generators.blueprint_table import attribute_rows, blueprint_from_rows
 from generators.pipeline import Proposal
 from graph.decisions import record_decisions
+from infra.access import Resource
 from ontology.errors import InvalidInputError
 from ontology.models import DATA_TYPES, Answer, Blueprint, OpenQuestion
-from ontology.refs import check_slug
+from ontology.refs import ProductRef, check_slug
 from studio import diagrams, jobs, state
 
 EXAMPLE = "A multi-tenant invoicing service where customers receive invoices with line items and pay them by card."
@@ -200,6 +201,7 @@ def submit(tenant: str, product: str, intent: str, bp: Blueprint | None) -> None
             product = state.planner().propose(intent, tenant).blueprint.slug
     if blueprint_yaml is None and not intent.strip():
         raise InvalidInputError("the intent is empty: say in a sentence or two what the service is for")
+    state.allow("build", Resource.of(ProductRef(tenant, product)))
     job = jobs.start_build(
         state.control(), state.home(), tenant, product, intent, blueprint_yaml=blueprint_yaml, actor=state.actor()
     )

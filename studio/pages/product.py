@@ -9,6 +9,7 @@ import streamlit as st
 
 from generators.blueprint import parse_blueprint
 from infra import runtime
+from infra.access import Resource
 from infra.gitops import ProductRepository
 from infra.lifecycle import use_cases
 from infra.records import ProductRecord
@@ -52,6 +53,7 @@ def header(p: ProductRecord) -> None:
         )
     if st.button("Rebuild", key="rebuild", help="Build the latest intent again: unchanged stages are reused."):
         with state.guard("Starting the rebuild"):
+            state.allow("rebuild", Resource.of(ProductRef(p.tenant, p.product)))
             job = jobs.start_rebuild(
                 state.control(), state.home(), ProductRef(p.tenant, p.product), actor=state.actor()
             )
@@ -173,6 +175,7 @@ def deployment_tab(p: ProductRecord) -> None:
     if running and st.button("Stop the service", key="stop_service"):
         with state.guard("Stopping the service"):
             ref = ProductRef(p.tenant, p.product)
+            state.allow("stop", Resource.of(ref))
             for d in running:
                 use_cases.stop(state.control(), ref, env=d.env, actor=state.actor())
             st.success(f"Stopped {ref}.")
