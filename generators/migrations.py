@@ -17,17 +17,24 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from generators.migration_code import (
+    Script,
+    column_code,
+    constraints,
+    create_foreign_key,
+    quote,
+    script_text,
+)
 from generators.render_context import build_context
 from generators.schema_tables import Column, Table, schema_tables
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
 
-__all__ = ["DataLossError", "Migration", "PreviousRevision", "plan_migrations", "read_previous"]
+__all__ = ["VERSIONS", "DataLossError", "PreviousRevision", "migration_digest", "plan_migrations", "read_previous"]
 
 VERSIONS = "migrations/versions"
 """Where a product keeps its migration scripts (the pack's alembic.ini points there)."""
@@ -38,8 +45,6 @@ WIDENINGS = frozenset(
 """(old type, new type) pairs whose new column holds every value of the old one unchanged."""
 
 _TRACE = "0" * 32  # the render context's trace id does not reach the tables
-_NAMES = re.compile(r"\b(Decimal|UUID|DecimalText|UTCDateTime|date|datetime)\b(?=[(.])|(?<=\()UTC(?=\))")
-"""The names a migration's code may use that need an import."""
 
 
 class DataLossError(InvalidInputError):
@@ -97,97 +102,6 @@ def read_previous(root: Path, answers_path: str) -> PreviousRevision | None:
     folder = root / VERSIONS
     scripts = sorted(folder.glob("*.py")) if folder.is_dir() else []
     return PreviousRevision(blueprint, {f"{VERSIONS}/{p.name}": p.read_bytes() for p in scripts})
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One generated migration script."""
-
-    path: str
-    revision: str
-    down_revision: str | None
-    changes: tuple[str, ...]
-    text: str
-
-
-# ---------------------------------------------------------------------------------------------- code
-
-
-def _q(text: str) -> str:
-    return json.dumps(text)
-
-
-def _column_code(c: Column, nullable: bool | None = None) -> str:
-    if c.primary_key:
-        return f"sa.Column({_q(c.name)}, {c.type}, primary_key=True)"
-    null = c.nullable if nullable is None else nullable
-    return f"sa.Column({_q(c.name)}, {c.type}, nullable={null})"
-
-
-def _fk_name(table: str, column: str) -> str:
-    return f"fk_{table}_{column}"
-
-
-def _create_foreign_key(name: str, spec: tuple[str, str, str]) -> str:
-    column, target, ondelete = spec
-    return f'batch_op.create_foreign_key({_q(name)}, {_q(target)}, [{_q(column)}], ["id"], ondelete={_q(ondelete)})'
-
-
-def _ix_name(table: str, column: str) -> str:
-    return f"ix_{table}_{column}"
-
-
-@dataclass(frozen=True)
-class _Constraints:
-    """A table's named constraints and indexes: name -> what it is."""
-
-    unique: dict[str, tuple[str, ...]]
-    index: dict[str, str]
-    foreign: dict[str, tuple[str, str, str]]  # name -> (column, referred table, ondelete)
-
-
-def _constraints(table: Table, names: Mapping[str, str]) -> _Constraints:
-    return _Constraints(
-        unique=dict(table.unique),
-        index={_ix_name(table.name, c.name): c.name for c in table.columns if c.index},
-        foreign={
-            _fk_name(table.name, c.name): (c.name, names[c.references], c.ondelete or "")
-            for c in table.columns
-            if c.references
-        },
-    )
-
-
-class _Script:
-    """Lines of one function body, and the names the file must import."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.uses: set[str] = set()
-
-    def add(self, *lines: str) -> None:
-        for line in lines:
-            self.lines.append(line)
-            self.uses.update(_NAMES.findall(line))
-
-    def batch(self, table: str, ops: list[str]) -> None:
-        if ops:
-            self.add(f"    with op.batch_alter_table({_q(table)}) as batch_op:", *(f"        {op}" for op in ops))
-
-    def create(self, table: Table, names: Mapping[str, str], defer_keys: bool) -> None:
-        rows = [f"        {_column_code(c)}," for c in table.columns]
-        cons = _constraints(table, names)
-        for name, (col, target, ondelete) in cons.foreign.items():
-            if not defer_keys:
-                rows.append(
-                    f"        sa.ForeignKeyConstraint([{_q(col)}], [{_q(target + '.id')}], "
-                    f"name={_q(name)}, ondelete={_q(ondelete)}),"
-                )
-        for name, cols in cons.unique.items():
-            rows.append(f"        sa.UniqueConstraint({', '.join(_q(c) for c in cols)}, name={_q(name)}),")
-        self.add("    op.create_table(", f"        {_q(table.name)},", *rows, "    )")
-        for name, col in cons.index.items():
-            self.add(f"    op.create_index({_q(name)}, {_q(table.name)}, [{_q(col)}])")
 
 
 # ---------------------------------------------------------------------------------------------- the difference
@@ -253,11 +167,11 @@ def _is_widening(old: Column, new: Column) -> bool:
     return (old.kind, new.kind) in WIDENINGS
 
 
-def _table_changes(d: _Diff, key: str, up: _Script, names: Mapping[str, str], old_names: Mapping[str, str]) -> None:
+def _table_changes(d: _Diff, key: str, up: Script, names: Mapping[str, str], old_names: Mapping[str, str]) -> None:
     old, new = d.old[key], d.new[key]
     matched = d.pairs[key]
     olds = {c.key: c for c in old.columns}
-    before, after = _constraints(old, old_names), _constraints(new, names)
+    before, after = constraints(old, old_names), constraints(new, names)
     first: list[str] = []  # drops, renames, type changes, new columns
     fills: list[str] = []
     second: list[str] = []  # NOT NULL, constraints, indexes
@@ -277,9 +191,9 @@ def _table_changes(d: _Diff, key: str, up: _Script, names: Mapping[str, str], ol
     gone_unique = {n for n, cols in before.unique.items() if after.unique.get(n) != cols or touched & set(cols)}
     gone_index = {n for n, col in before.index.items() if after.index.get(n) != col or col in touched}
     gone_foreign = {n for n, spec in before.foreign.items() if after.foreign.get(n) != spec or spec[0] in touched}
-    first += [f'batch_op.drop_constraint({_q(n)}, type_="unique")' for n in sorted(gone_unique)]
-    first += [f"batch_op.drop_index({_q(n)})" for n in sorted(gone_index)]
-    first += [f'batch_op.drop_constraint({_q(n)}, type_="foreignkey")' for n in sorted(gone_foreign)]
+    first += [f'batch_op.drop_constraint({quote(n)}, type_="unique")' for n in sorted(gone_unique)]
+    first += [f"batch_op.drop_index({quote(n)})" for n in sorted(gone_index)]
+    first += [f'batch_op.drop_constraint({quote(n)}, type_="foreignkey")' for n in sorted(gone_foreign)]
     # 2. columns that go
     kept = set(matched.values())
     for col in old.columns:
@@ -287,7 +201,7 @@ def _table_changes(d: _Diff, key: str, up: _Script, names: Mapping[str, str], ol
             continue
         if not d.lose(col.label or f"{old.label}.{col.name}", "dropped"):
             continue
-        first.append(f"batch_op.drop_column({_q(col.name)})")
+        first.append(f"batch_op.drop_column({quote(col.name)})")
         d.changes.append(f"{old.name}: drop column {col.name}")
     # 3. columns that stay: renamed, retyped, nullability
     for col in new.columns:
@@ -295,31 +209,31 @@ def _table_changes(d: _Diff, key: str, up: _Script, names: Mapping[str, str], ol
             continue
         prev = olds[matched[col.key]]
         if prev.name != col.name:
-            first.append(f"batch_op.alter_column({_q(prev.name)}, new_column_name={_q(col.name)})")
+            first.append(f"batch_op.alter_column({quote(prev.name)}, new_column_name={quote(col.name)})")
             d.changes.append(f"{new.name}: rename column {prev.name} to {col.name}")
         if col.key in replaced:
-            first.append(f"batch_op.drop_column({_q(col.name)})")
-            first.append(f"batch_op.add_column({_column_code(col, nullable=True)})")
+            first.append(f"batch_op.drop_column({quote(col.name)})")
+            first.append(f"batch_op.add_column({column_code(col, nullable=True)})")
             d.changes.append(f"{new.name}: replace column {col.name} ({prev.kind} -> {col.kind}, values dropped)")
             if not col.nullable:
                 not_null.append(col)
             continue
         if prev.type != col.type:
             first.append(
-                f"batch_op.alter_column({_q(col.name)}, type_={col.type}, existing_type={prev.type}, "
+                f"batch_op.alter_column({quote(col.name)}, type_={col.type}, existing_type={prev.type}, "
                 f"existing_nullable={prev.nullable})"
             )
             d.changes.append(f"{new.name}: change column {col.name} from {prev.kind} to {col.kind}")
         if prev.nullable and not col.nullable:
             not_null.append(col)
         elif col.nullable and not prev.nullable:
-            first.append(f"batch_op.alter_column({_q(col.name)}, existing_type={col.type}, nullable=True)")
+            first.append(f"batch_op.alter_column({quote(col.name)}, existing_type={col.type}, nullable=True)")
             d.changes.append(f"{new.name}: column {col.name} becomes optional")
     # 4. new columns
     for col in new.columns:
         if col.key in matched:
             continue
-        first.append(f"batch_op.add_column({_column_code(col, nullable=True)})")
+        first.append(f"batch_op.add_column({column_code(col, nullable=True)})")
         d.changes.append(f"{new.name}: add column {col.name}")
         if not col.nullable:
             not_null.append(col)
@@ -332,36 +246,36 @@ def _table_changes(d: _Diff, key: str, up: _Script, names: Mapping[str, str], ol
                     "give it a default or make it optional"
                 )
             continue
-        quoted = _q(col.name)
+        quoted = quote(col.name)
         fills += [
-            f"    rows = sa.table({_q(new.name)}, sa.column({quoted}, {col.type}))",
+            f"    rows = sa.table({quote(new.name)}, sa.column({quoted}, {col.type}))",
             f"    op.execute(rows.update().where(rows.c[{quoted}].is_(None)).values({{{quoted}: {col.fill}}}))",
         ]
-        second.append(f"batch_op.alter_column({_q(col.name)}, existing_type={col.type}, nullable=False)")
+        second.append(f"batch_op.alter_column({quote(col.name)}, existing_type={col.type}, nullable=False)")
         d.changes.append(f"{new.name}: column {col.name} is required (rows stored before get {col.fill})")
     for name, cols in after.unique.items():
         if name not in before.unique or name in gone_unique:
-            second.append(f"batch_op.create_unique_constraint({_q(name)}, [{', '.join(_q(c) for c in cols)}])")
+            second.append(f"batch_op.create_unique_constraint({quote(name)}, [{', '.join(quote(c) for c in cols)}])")
     for name, indexed in after.index.items():
         if name not in before.index or name in gone_index:
-            second.append(f"batch_op.create_index({_q(name)}, [{_q(indexed)}])")
+            second.append(f"batch_op.create_index({quote(name)}, [{quote(indexed)}])")
     for name, spec in after.foreign.items():
         if name not in before.foreign or name in gone_foreign:
-            second.append(_create_foreign_key(name, spec))
+            second.append(create_foreign_key(name, spec))
     up.batch(new.name, first)
     up.add(*fills)
     up.batch(new.name, second)
 
 
-def _difference(d: _Diff) -> _Script:
+def _difference(d: _Diff) -> Script:
     """The operations from `d.old` to `d.new`, in an order each database accepts."""
-    up = _Script()
+    up = Script()
     names = {key: t.name for key, t in d.new.items()}
     old_names = {key: t.name for key, t in d.old.items()}
     merged_names = {**old_names, **names}
     for key in sorted(set(d.old) & set(d.new)):
         if d.old[key].name != d.new[key].name:
-            up.add(f"    op.rename_table({_q(d.old[key].name)}, {_q(d.new[key].name)})")
+            up.add(f"    op.rename_table({quote(d.old[key].name)}, {quote(d.new[key].name)})")
             d.changes.append(f"rename table {d.old[key].name} to {d.new[key].name}")
     created, deferred = _creation_order([d.new[k] for k in sorted(set(d.new) - set(d.old))], set(d.old) & set(d.new))
     for table in created:
@@ -369,58 +283,17 @@ def _difference(d: _Diff) -> _Script:
         d.changes.append(f"create table {table.name}")
     for table in created:
         if table.key in deferred:
-            foreign = _constraints(table, merged_names).foreign
-            up.batch(table.name, [_create_foreign_key(name, spec) for name, spec in foreign.items()])
+            foreign = constraints(table, merged_names).foreign
+            up.batch(table.name, [create_foreign_key(name, spec) for name, spec in foreign.items()])
     for key in sorted(set(d.old) & set(d.new), key=lambda k: d.new[k].name):
         _table_changes(d, key, up, merged_names, old_names)
     dropped = [d.old[k] for k in sorted(set(d.old) - set(d.new))]
     order, _ = _creation_order(dropped, set(d.old) - {t.key for t in dropped})
     for table in reversed(order):
         if d.lose(table.label, "dropped with its rows"):
-            up.add(f"    op.drop_table({_q(table.name)})")
+            up.add(f"    op.drop_table({quote(table.name)})")
             d.changes.append(f"drop table {table.name}")
     return up
-
-
-# ---------------------------------------------------------------------------------------------- the file
-
-
-def _imports(uses: set[str]) -> str:
-    stdlib: list[str] = []
-    dt = [name for name in ("UTC", "date", "datetime") if name in uses]
-    if "UTC" in uses and "datetime" not in dt:
-        dt.append("datetime")
-    if dt:
-        stdlib.append(f"from datetime import {', '.join(sorted(set(dt), key=lambda n: (n != 'UTC', n)))}")
-    if "Decimal" in uses:
-        stdlib.append("from decimal import Decimal")
-    if "UUID" in uses:
-        stdlib.append("from uuid import UUID")
-    blocks = ["\n".join(stdlib)] if stdlib else []
-    blocks.append("import sqlalchemy as sa\nfrom alembic import op")
-    app = sorted(name for name in ("DecimalText", "UTCDateTime") if name in uses)
-    if app:
-        blocks.append(f"from app.infrastructure.types import {', '.join(app)}")
-    return "\n\n".join(blocks)
-
-
-def _body(script: _Script) -> str:
-    return "\n".join(script.lines) if script.lines else "    pass"
-
-
-def _text(title: str, changes: list[str], revision: str, down: str | None, up: _Script, back: _Script) -> str:
-    listed = "\n".join(f"* {c}" for c in changes)
-    uses = up.uses | back.uses
-    return (
-        f'"""{title}\n\n{listed}\n\nGenerated by the software factory from the difference of two blueprints."""\n\n'
-        f"{_imports(uses)}\n\n"
-        f"revision = {_q(revision)}\n"
-        f"down_revision = {_q(down) if down else 'None'}\n"
-        "branch_labels = None\n"
-        "depends_on = None\n\n\n"
-        f"def upgrade() -> None:\n{_body(up)}\n\n\n"
-        f"def downgrade() -> None:\n{_body(back)}\n"
-    )
 
 
 def _tables(blueprint: Blueprint) -> dict[str, Table]:
@@ -468,7 +341,7 @@ def plan_migrations(blueprint: Blueprint, previous: PreviousRevision | None) -> 
     revision = hashlib.sha256(f"{head or ''}:{_digest(old)}:{_digest(new)}".encode()).hexdigest()[:12]
     number = len(carried) + 1
     path = f"{VERSIONS}/{number:04d}_{revision}.py"
-    text = _text(title, forward.changes, revision, head, up, back)
+    text = script_text(title, forward.changes, revision, head, up, back)
     return {**carried, path: text.encode("utf-8")}
 
 

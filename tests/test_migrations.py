@@ -335,3 +335,46 @@ def test_a_deployed_product_keeps_its_rows_when_a_new_blueprint_is_built_and_dep
         for deployment in control.deployments(None):
             if deployment.pid and deployment.workdir:
                 runtime.stop(deployment.pid, Path(deployment.workdir))
+
+
+def test_a_release_starts_only_on_a_database_at_its_migrations(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    first, second = _revisions(tmp_path)
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    # the service itself refuses a database no migration has touched, saying what to run
+    code = "from app.main import create_app; create_app()"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=first, env={"DATABASE_URL": url}, capture_output=True, text=True
+    )
+    assert run.returncode != 0 and "run `alembic upgrade head`" in run.stderr
+    # an older release cannot start on a database a newer one migrated: it must be taken down first
+    migrations.upgrade(second, url)
+    runtime = LocalRuntime(tmp_path / "home")
+    with pytest.raises(migrations.MigrationError, match=r"alembic upgrade head in .* failed"):
+        runtime.start(first, name="acme-invoicing", trace_id=TRACE, extra_env={"DATABASE_URL": url})
+    migrations.downgrade(second, url, "-1")
+    service = runtime.start(first, name="acme-invoicing", trace_id=TRACE, extra_env={"DATABASE_URL": url})
+    try:
+        assert httpx.get(service.url + "/customers", headers=TENANT, timeout=10).status_code == 200
+    finally:
+        runtime.stop(service)
+
+
+def test_factory_generate_into_an_earlier_render_writes_the_next_migration(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from generators.blueprint import dump_blueprint
+    from studio.cli import app
+
+    v1 = invoicing()
+    (tmp_path / "v1.yaml").write_text(dump_blueprint(v1), encoding="utf-8")
+    (tmp_path / "v2.yaml").write_text(dump_blueprint(_changed(v1, _next_revision)), encoding="utf-8")
+    out = tmp_path / "product"
+    for name in ("v1.yaml", "v2.yaml"):
+        result = CliRunner().invoke(app, ["generate", str(tmp_path / name), "-o", str(out), "--trace-id", TRACE])
+        assert result.exit_code == 0, result.output
+    scripts = sorted(p.name for p in (out / "migrations" / "versions").glob("*.py"))
+    assert [s[:5] for s in scripts] == ["0001_", "0002_"]
+    assert scripts[0] in {Path(p).name for p in plan_migrations(v1, None)}  # the first one carried unchanged
