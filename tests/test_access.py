@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from generators.agents.engineer import Engineer
 from infra.access import Principal, Resource, decide, policy_text
 from infra.accounts import Accounts, credentials_path
 from infra.control import ControlPlane
@@ -26,6 +27,7 @@ from infra.gitops import ProductRepository
 from infra.records import TokenRecord, utcnow
 from ontology.refs import new_trace_id
 from studio.access_commands import first_admin
+from tests.product_blueprints import invoicing
 
 FACTORY = [sys.executable, "-m", "studio"]
 PASSWORD = "correct-horse-battery-staple"
@@ -345,6 +347,11 @@ def test_the_default_policy_checks_against_the_schema() -> None:
 
 def test_a_tenant_policy_can_require_two_approvals_for_prod(tmp_path: Path) -> None:
     site = Site(tmp_path / "home")
+    rendered = tmp_path / "shop"  # a promotion starts the release, so staging holds a service that runs
+    Engineer().render(invoicing().model_copy(update={"tenant": "acme", "slug": "shop"}), rendered, site.trace)
+    repo = ProductRepository(site.home, "acme", "shop")
+    repo.release(rendered, trace_id=site.trace, blueprint_hash="abc124", template="t@1", revision=1)
+    repo.promote("staging")
     Accounts(site.control).add_user("amy", actor="test", password=PASSWORD, roles=[("acme", "approver")])
     amy, _ = Accounts(site.control).create_token("amy", actor="test")
     rule = tmp_path / "acme.cedar"
@@ -361,5 +368,8 @@ def test_a_tenant_policy_can_require_two_approvals_for_prod(tmp_path: Path) -> N
     assert ProductRepository(site.home, "acme", "shop").env_head("prod") is None
     assert factory(site.home, amy, *approve).returncode == 0
     done = factory(site.home, boss, "promote", "acme/shop", "--env", "prod")
-    assert done.returncode == 0, done.stderr
-    assert ProductRepository(site.home, "acme", "shop").env_head("prod") is not None
+    try:
+        assert done.returncode == 0, done.stderr
+        assert ProductRepository(site.home, "acme", "shop").env_head("prod") is not None
+    finally:
+        assert factory(site.home, boss, "deployments", "stop", "--all").returncode == 0
