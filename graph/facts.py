@@ -18,7 +18,10 @@ from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relatio
 from ontology.namespaces import FAC, ID, PAT, RDF, RDFS
 from ontology.refs import check_trace_id
 
-__all__ = ["ProductFacts"]
+__all__ = ["ContractFinding", "ProductFacts"]
+
+ContractFinding = tuple[str, str, int | None]
+"""A failure of a contract run: (the request line that reproduces it, the check that failed, the status answered)."""
 
 _TYPE = ox.NamedNode(str(RDF.type))
 _LABEL = ox.NamedNode(str(RDFS.label))
@@ -190,6 +193,24 @@ class ProductFacts:
         )
         self.link(sig, FAC.observes, deployment)
         return sig
+
+    def contract_run(self, depth: str, cases: int, holds: bool, failures: Iterable[ContractFinding]) -> str:
+        """A contract run of `depth` (shallow or deep) with its failures, each with its reproducing request."""
+        run = self.node(
+            FAC.ContractRun,
+            self.iri("contract", depth),
+            f"{depth} contract run",
+            {FAC.contractDepth: depth, FAC.contractCases: cases, FAC.contractHolds: holds},
+        )
+        for i, (request, check, status) in enumerate(failures):
+            failure = self.node(
+                FAC.ContractFailure,
+                self.iri("contract", depth, str(i)),
+                _short(f"{check}: {request}"),
+                {FAC.requestLine: request, FAC.failedCheck: check, FAC.responseStatus: status},
+            )
+            self.link(run, FAC.hasContractFailure, failure)
+        return run
 
     def attribute(self, attr: Attribute, iri: str) -> str:
         self.model(attr, iri, attr.label or attr.name)

@@ -21,6 +21,7 @@ from infra import governance, runtime
 from infra.control import CLAIMABLE, ControlPlane
 from infra.gitops import ProductRepository
 from infra.lifecycle.claims import holder_gone, new_claim, process_claim
+from infra.lifecycle.contract import check_promotion
 from infra.records import IN_PROGRESS, ApprovalRecord, DeploymentRecord, IntentRecord
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.refs import ProductRef
@@ -216,7 +217,9 @@ def approve(
 
 
 def promote(control: ControlPlane, home: Path, ref: ProductRef, env: str, *, actor: str) -> str:
-    """Promote the previous environment's commit to `env` (prod needs an approval); the promoted commit."""
+    """Promote the previous environment's commit to `env` (prod needs an approval, staging a deep contract run
+    that held on that commit); the promoted commit."""
+    check_promotion(control, home, ref, env, actor=actor)
     return governance.promote(control, ProductRepository(home, ref.tenant, ref.product), env, actor=actor)
 
 
