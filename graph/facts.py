@@ -38,6 +38,7 @@ class ProductFacts:
         self._g = ox.NamedNode(self.graph)
         self._trace = ox.Literal(trace_id)
         self.quads: list[ox.Quad] = []
+        self._nodes: set[str] = set()
 
     def nquads(self) -> bytes:
         """These facts as N-Quads text, to keep them in a file."""
@@ -58,6 +59,7 @@ class ProductFacts:
         values: Mapping[URIRef, Value | None] | None = None,
     ) -> str:
         """Record a node of class `cls` with its label, the trace id and datatype values."""
+        self._nodes.add(iri)
         s = ox.NamedNode(iri)
         add = self.quads.append
         add(ox.Quad(s, _TYPE, ox.NamedNode(str(cls)), self._g))
@@ -67,6 +69,10 @@ class ProductFacts:
             if value is not None:
                 add(ox.Quad(s, ox.NamedNode(str(prop)), literal(value), self._g))
         return iri
+
+    def recorded(self, iri: str) -> bool:
+        """Whether these facts already hold the node `iri` (an agent that did two of the build's stages)."""
+        return iri in self._nodes
 
     def link(self, subject: str, prop: URIRef, obj: str) -> None:
         self.quads.append(ox.Quad(ox.NamedNode(subject), ox.NamedNode(str(prop)), ox.NamedNode(obj), self._g))

@@ -147,7 +147,7 @@ LIFECYCLE: tuple[Stage, ...] = (
     Stage(
         "contract",
         ("intent", "deployment"),
-        FAC.ContractRun,
+        None,  # its run is not a step of the trace: a contract run is also part of the validation report
         "contract",
         FAC.ContractActivity,
         TESTER,

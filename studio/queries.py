@@ -25,6 +25,11 @@ SPARQL_EXAMPLES: dict[str, str] = {
     "  ?report fac:validates ?bp ; fac:passed ?passed ; fac:testsPassed ?tests ; fac:testsFailed ?failed .\n"
     "  ?p fac:hasBlueprint ?bp ; fac:slug ?product .\n"
     "} LIMIT 200",
+    "Contract failures and their requests": _PREFIXES + "SELECT ?depth ?check ?status ?request WHERE {\n"
+    "  ?run fac:contractDepth ?depth ; fac:hasContractFailure ?f .\n"
+    "  ?f fac:failedCheck ?check ; fac:requestLine ?request .\n"
+    "  OPTIONAL { ?f fac:responseStatus ?status }\n"
+    "} LIMIT 200",
 }
 
 CYPHER_EXAMPLES: dict[str, str] = {
