@@ -102,7 +102,7 @@ def _serving(ctx: StageContext, source: Path, trace_id: str, depth: ContractDept
         "FACTORY_TELEMETRY_FILE": str((scratch / "telemetry.jsonl").resolve()),
     }
     try:
-        service = runtime.start(source, name=name, trace_id=trace_id, extra_env=env)
+        service = runtime.start(source, name=name, trace_id=trace_id, extra_env=env, bound=True)
         try:
             yield service
         finally:
