@@ -19,7 +19,7 @@ lifecycle = define_asset_job(
     "lifecycle",
     selection=AssetSelection.assets(*LIFECYCLE),
     description="Build one product: intent to requirements, blueprint, code, validation, release, deployment, "
-    "telemetry and knowledge.",
+    "telemetry, the deep contract run and knowledge.",
 )
 refresh = define_asset_job(
     "factory_refresh",

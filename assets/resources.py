@@ -75,12 +75,14 @@ class DeliveryResource(ConfigurableResource):
 
     `lineage_url` sends OpenLineage events over HTTP (e.g. to Marquez); empty means
     $OPENLINEAGE_URL, else the file under `home`/lineage. `smoke_rounds` is how many rounds of
-    the smoke workload the telemetry stage drives.
+    the smoke workload the telemetry stage drives. `contract_examples` is how many examples per
+    operation the deep contract run sends; 0 means $FACTORY_CONTRACT_EXAMPLES, else 100.
     """
 
     home: str = ""
     lineage_url: str = ""
     smoke_rounds: int = 2
+    contract_examples: int = 0
 
     @property
     def root(self) -> Path:

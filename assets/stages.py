@@ -79,6 +79,7 @@ def stage_context(context: AssetExecutionContext) -> StageContext:
         template_version=r.generators.template_version,
         test_timeout_s=r.generators.test_timeout_s,
         smoke_rounds=r.delivery.smoke_rounds,
+        contract_examples=r.delivery.contract_examples,
     )
     claimed = context.run.tags.get(INTENT_TAG)  # the intent the build claimed; none from the Dagster UI
     return StageContext(

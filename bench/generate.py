@@ -1,6 +1,12 @@
-"""Generation benchmark: intent -> blueprint, blueprint -> files, and the generated test suite's run.
+"""Generation benchmark: intent -> blueprint, blueprint -> files, the generated test suite's and contract runs,
+and whole builds of 5-entity products through the lifecycle.
 
-    python -m bench.generate            # 20 repeats of each step
+    python -m bench.generate              # 20 repeats of each step, 3 builds
+    python -m bench.generate --builds 0   # the steps only
+
+A build's figures: its wall time, the validation stage (test suite and shallow contract run side by side),
+the shallow run's own time, and the deep contract stage after the deployment (its examples per operation
+are $FACTORY_CONTRACT_EXAMPLES, else 100), with the build's time without it.
 
 Baseline measured in the same run: the same blueprint rendered cold (a fresh Engineer and
 template cache), against the warm render the factory does after its first product.
@@ -9,6 +15,8 @@ template cache), against the warm render the factory does after its first produc
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -31,10 +39,50 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
+def builds(count: int) -> list[tuple[str, str, str]]:
+    """Build `count` 5-entity products through the lifecycle in a temporary home; rows for the report."""
+    from bench import lifecycle
+    from infra.lifecycle.outcome import BuildResults
+    from infra.workspace import ProductWorkspace
+
+    run = lifecycle.Run(Path(tempfile.mkdtemp(prefix="bench-generate-builds-")))
+    done: list[lifecycle.Build] = []
+    shallow: list[float] = []
+    try:
+        home = lifecycle.use_home(run.root / "home")
+        for product, text in lifecycle.PRODUCTS[:count]:
+            built = lifecycle.build(home, product, text, "in_process")
+            if not built.success:
+                raise SystemExit(f"the build of {product} failed: {built.error}")
+            done.append(built)
+            validation = BuildResults.load(ProductWorkspace(home, lifecycle.TENANT, product)).validation
+            if validation is not None and validation.contract is not None:
+                shallow.append(validation.contract.duration_s)
+    finally:
+        lifecycle.stop_services(run)
+        shutil.rmtree(run.root, ignore_errors=True)
+    whole = [b.seconds for b in done]
+    deep = [b.durations.get("contract", 0.0) for b in done]
+    validation_s = [b.durations.get("validation", 0.0) for b in done]
+    examples = os.environ.get("FACTORY_CONTRACT_EXAMPLES") or "100"
+    without = [w - d for w, d in zip(whole, deep, strict=True)]
+    return [
+        (f"builds of 5-entity products ({len(done)})", f"{statistics.median(whole):.1f} s median", ""),
+        ("  without the deep contract stage", f"{statistics.median(without):.1f} s median",
+         "<= 15 s"),
+        ("  validation stage (tests + shallow contract)", f"{statistics.median(validation_s):.1f} s median", ""),
+        ("  shallow contract run inside it", f"{statistics.median(shallow or [0.0]):.1f} s median", "~5 s"),
+        (f"  deep contract stage ({examples} examples/op)", f"{statistics.median(deep):.1f} s median", ""),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--builds", type=int, default=3, help="5-entity products built through the lifecycle (0-3)")
     args = parser.parse_args()
+    if not 0 <= args.builds <= 3:
+        parser.error("--builds takes 0 to 3 products")
     embedder = SentenceEmbedder()
     embedder(["warm up"])  # the model is loaded once per process; the goal is for a loaded model
     planner = Planner(embedder)
@@ -56,7 +104,9 @@ def main() -> None:
             result = Engineer().render(bp, folder / f"p{i}", new_trace_id())
             renders.append(time.perf_counter() - start)
         lines = sum(len((result.out_dir / f.path).read_text(encoding="utf-8").splitlines()) for f in result.files)
+        suite_start = time.perf_counter()
         report = Tester().test(result.out_dir, timeout_s=600)
+        suite_s = time.perf_counter() - suite_start
         runtime = LocalRuntime(folder / "home")
         service = runtime.start(result.out_dir, name=bp.slug, trace_id=new_trace_id())
         try:
@@ -78,7 +128,10 @@ def main() -> None:
             f"{contract.cases} cases, {len(contract.failures)} failures in {contract.duration_s:.1f} s",
             "0 failures, ~5 s",
         ),
+        ("test suite and lint, alone (baseline)", f"{suite_s:.1f} s", ""),
     ]
+    if args.builds:
+        rows += builds(args.builds)
     for name, value, goal in rows:
         print(f"{name:44} {value:>28}   {goal}")
 

@@ -18,7 +18,10 @@ from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relatio
 from ontology.namespaces import FAC, ID, PAT, RDF, RDFS
 from ontology.refs import check_trace_id
 
-__all__ = ["ProductFacts"]
+__all__ = ["ContractFinding", "ProductFacts"]
+
+ContractFinding = tuple[str, str, int | None]
+"""A failure of a contract run: (the request line that reproduces it, the check that failed, the status answered)."""
 
 _TYPE = ox.NamedNode(str(RDF.type))
 _LABEL = ox.NamedNode(str(RDFS.label))
@@ -35,6 +38,7 @@ class ProductFacts:
         self._g = ox.NamedNode(self.graph)
         self._trace = ox.Literal(trace_id)
         self.quads: list[ox.Quad] = []
+        self._nodes: set[str] = set()
 
     def nquads(self) -> bytes:
         """These facts as N-Quads text, to keep them in a file."""
@@ -55,6 +59,7 @@ class ProductFacts:
         values: Mapping[URIRef, Value | None] | None = None,
     ) -> str:
         """Record a node of class `cls` with its label, the trace id and datatype values."""
+        self._nodes.add(iri)
         s = ox.NamedNode(iri)
         add = self.quads.append
         add(ox.Quad(s, _TYPE, ox.NamedNode(str(cls)), self._g))
@@ -64,6 +69,10 @@ class ProductFacts:
             if value is not None:
                 add(ox.Quad(s, ox.NamedNode(str(prop)), literal(value), self._g))
         return iri
+
+    def recorded(self, iri: str) -> bool:
+        """Whether these facts already hold the node `iri` (an agent that did two of the build's stages)."""
+        return iri in self._nodes
 
     def link(self, subject: str, prop: URIRef, obj: str) -> None:
         self.quads.append(ox.Quad(ox.NamedNode(subject), ox.NamedNode(str(prop)), ox.NamedNode(obj), self._g))
@@ -194,6 +203,24 @@ class ProductFacts:
         )
         self.link(sig, FAC.observes, deployment)
         return sig
+
+    def contract_run(self, depth: str, cases: int, holds: bool, failures: Iterable[ContractFinding]) -> str:
+        """A contract run of `depth` (shallow or deep) with its failures, each with its reproducing request."""
+        run = self.node(
+            FAC.ContractRun,
+            self.iri("contract", depth),
+            f"{depth} contract run",
+            {FAC.contractDepth: depth, FAC.contractCases: cases, FAC.contractHolds: holds},
+        )
+        for i, (request, check, status) in enumerate(failures):
+            failure = self.node(
+                FAC.ContractFailure,
+                self.iri("contract", depth, str(i)),
+                _short(f"{check}: {request}"),
+                {FAC.requestLine: request, FAC.failedCheck: check, FAC.responseStatus: status},
+            )
+            self.link(run, FAC.hasContractFailure, failure)
+        return run
 
     def attribute(self, attr: Attribute, iri: str) -> str:
         self.model(attr, iri, attr.label or attr.name)

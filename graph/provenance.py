@@ -47,9 +47,9 @@ def record_activity(
     if stage not in STAGES:
         raise InvalidInputError(f"unknown lifecycle stage {stage!r}: use one of {', '.join(STAGES)}")
     activity_cls, agent_cls = STAGES[stage]
-    facts.node(
-        agent_cls, agent.iri, f"{agent.name} {agent.version}", {FAC.agentVersion: agent.version, FAC.role: agent.role}
-    )
+    if not facts.recorded(agent.iri):
+        values = {FAC.agentVersion: agent.version, FAC.role: agent.role}
+        facts.node(agent_cls, agent.iri, f"{agent.name} {agent.version}", values)
     activity = facts.node(
         activity_cls,
         facts.iri("activity", stage, *([key] if key else [])),

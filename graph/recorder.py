@@ -13,16 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from graph.facts import ProductFacts
+from graph.facts import ContractFinding, ProductFacts
 from graph.provenance import record_activity
 from ontology.lifecycle import ACTIVITIES
 from ontology.models import Blueprint, Intent, Requirement
 from ontology.namespaces import FAC
 
-__all__ = ["BuildRecorder", "Signal"]
+__all__ = ["BuildRecorder", "ContractFigures", "ContractFinding", "Signal"]
 
 Signal = tuple[str, str, float, str]
 """A telemetry figure: (metric, route, value, key); `key` names it uniquely within the build."""
+
+ContractFigures = tuple[int, bool, Sequence[ContractFinding]]
+"""A contract run's figures: (cases sent, whether the contract held, its failures)."""
 
 _ORDER = list(ACTIVITIES)
 
@@ -99,12 +102,18 @@ class BuildRecorder:
         artifacts: int,
         started: dt.datetime,
         ended: dt.datetime | None,
+        contract: ContractFigures | None = None,
     ) -> str:
-        """The validation report over the build's `artifacts` files."""
+        """The validation report over the build's `artifacts` files, with its shallow `contract` run if one ran."""
         f = self.facts
         report = f.validation(f.iri("blueprint"), passed, tests_passed, tests_failed, lint_findings)
+        made = [report]
+        if contract is not None:
+            run = f.contract_run("shallow", *contract)
+            f.link(report, FAC.hasContractRun, run)
+            made.append(run)
         used = [f.iri("artifact", str(i)) for i in range(artifacts)]
-        self._activity("validation", started, ended, used=used, generated=[report])
+        self._activity("validation", started, ended, used=used, generated=made)
         return report
 
     def release(
@@ -160,3 +169,14 @@ class BuildRecorder:
         made = [f.signal(deployment, metric, route, value, key) for metric, route, value, key in signals]
         self._activity("observation", started, ended, used=[deployment], generated=made)
         return made
+
+    def contract(
+        self, revision: int, contract: ContractFigures, started: dt.datetime, ended: dt.datetime | None
+    ) -> str:
+        """The deep contract run of the deployed release of `revision`, with its failures."""
+        f = self.facts
+        release = f.iri("release", str(revision))
+        run = f.contract_run("deep", *contract)
+        f.link(run, FAC.fuzzedRelease, release)
+        self._activity("contract", started, ended, used=[release], generated=[run])
+        return run

@@ -123,9 +123,11 @@ def build_facts(
         for i in range(artifacts)
     ]
     record.artifacts(files, "fastapi-service", "1.0.0", at(2), at(3))
-    record.validation(True, 4 * len(entities), 0, 0, artifacts, at(3), at(4))
+    operations = 6 * len(entities)  # list, create, read, change, delete and a nested list, about
+    record.validation(True, 4 * len(entities), 0, 0, artifacts, at(3), at(4), (3 * operations, True, []))
     record.release(1, hashlib.sha1(trace.encode()).hexdigest(), "r1", at(4), at(5))
     record.deployment(1, "dev", "http://127.0.0.1:8000", "running", at(5), at(6))
     figures = (("latency_p95_ms", 12.5), ("error_rate", 0.0), ("requests", 120.0))
     record.telemetry("dev", [(metric, "*", value, metric) for metric, value in figures], at(6), at(7))
+    record.contract(1, (100 * operations, True, []), at(7), at(8))
     return f

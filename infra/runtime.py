@@ -188,6 +188,15 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> tuple[str, ...]:
     return tuple(line for line in text.splitlines() if line.strip())[-lines:]
 
 
+_BOUND = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: kept across the exec below\n"
+    "if os.getppid() == 1: sys.exit(0)  # the starter is already gone\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+"""Runs the rest of its arguments with Python once the kernel is told to stop it with its starter (Linux)."""
+
+
 class LocalRuntime:
     """Starts, replaces and stops rendered services as local processes; state under `<home>/runtime/`."""
 
@@ -220,13 +229,16 @@ class LocalRuntime:
         health_path: str = "/health",
         timeout_s: float = 30.0,
         extra_env: Mapping[str, str] | None = None,
+        bound: bool = False,
     ) -> ServiceProcess:
         """Run the service rendered in `source` on a free loopback port and wait until it is healthy.
 
         A source with migrations (alembic.ini) first brings its DATABASE_URL to their head, so the database
         a service finds is always the one its code declares (a failed migration raises MigrationError and
         starts nothing). The service trusts only tokens of `self.tokens(name)`. `extra_env` is applied last,
-        over the runtime's own variables. Raises DeploymentError, with the last log lines, when the service
+        over the runtime's own variables. A `bound` service (a throwaway copy a stage starts for itself) is
+        sent SIGTERM when the thread that started it ends, so a build that is killed leaves none running.
+        Raises DeploymentError, with the last log lines, when the service
         exits or stays unhealthy; nothing is left running then."""
         check_trace_id(trace_id)
         workdir = source.resolve()
@@ -255,6 +267,8 @@ class LocalRuntime:
         url = f"http://127.0.0.1:{port}"
         log_path = logs / f"{name}-{port}.log"
         command = [self.python, "-m", "uvicorn", "--factory", APP_FACTORY, "--host", "127.0.0.1", "--port", str(port)]
+        if bound:
+            command = [self.python, "-c", _BOUND, *command[1:]]
         started_at = datetime.now(UTC).isoformat()
         with log_path.open("wb") as log:
             child = subprocess.Popen(

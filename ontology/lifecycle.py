@@ -52,7 +52,9 @@ class AgentRef:
 ANALYST = AgentRef("analyst", "1.0.0", "turns an intent into requirements")
 ARCHITECT = AgentRef("architect", "1.0.0", "turns requirements into a blueprint")
 ENGINEER = AgentRef("engineer", "1.0.0", "renders a blueprint into a service with a template pack")
-TESTER = AgentRef("tester", "1.0.0", "runs a product's own tests and linter and reports the outcome")
+TESTER = AgentRef(
+    "tester", "1.0.0", "runs a product's own tests and linter, fuzzes its contract and reports the outcome"
+)
 RELEASE_MANAGER = AgentRef("release-manager", "1.0.0", "commits and tags the product")
 DEPLOYER = AgentRef("deployer", "1.0.0", "starts the release and checks its health")
 OBSERVER = AgentRef("observer", "1.0.0", "collects telemetry and checks objectives")
@@ -143,11 +145,21 @@ LIFECYCLE: tuple[Stage, ...] = (
         derived_from=("deployment",),
     ),
     Stage(
+        "contract",
+        ("intent", "deployment"),
+        None,  # its run is not a step of the trace: a contract run is also part of the validation report
+        "contract",
+        FAC.ContractActivity,
+        TESTER,
+        FAC.TesterAgent,
+        derived_from=("deployment",),
+    ),
+    Stage(
         "knowledge",
-        ("intent", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"),
+        ("intent", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry", "contract"),
         None,
         publishes=True,
-        derived_from=("telemetry",),
+        derived_from=("telemetry", "contract"),
     ),
 )
 """The lifecycle in the order a build runs it."""

@@ -25,6 +25,12 @@ SPARQL_EXAMPLES: dict[str, str] = {
     "  ?report fac:validates ?bp ; fac:passed ?passed ; fac:testsPassed ?tests ; fac:testsFailed ?failed .\n"
     "  ?p fac:hasBlueprint ?bp ; fac:slug ?product .\n"
     "} LIMIT 200",
+    "Contract runs and the requests that failed": _PREFIXES
+    + "SELECT ?trace ?depth ?cases ?holds ?check ?status ?request WHERE {\n"
+    "  ?run fac:contractDepth ?depth ; fac:contractCases ?cases ; fac:contractHolds ?holds ; fac:traceId ?trace .\n"
+    "  OPTIONAL { ?run fac:hasContractFailure ?f . ?f fac:failedCheck ?check ; fac:requestLine ?request .\n"
+    "             OPTIONAL { ?f fac:responseStatus ?status } }\n"
+    "} LIMIT 200",
 }
 
 CYPHER_EXAMPLES: dict[str, str] = {

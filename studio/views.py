@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from generators.agents.contract import ContractReport
 from generators.packs import TemplatePack
 from graph import QueryResult, TraceStep
 from infra.control import ControlPlane
@@ -23,9 +24,11 @@ from ontology.lifecycle import STAGE_NAMES
 
 __all__ = [
     "STAGES",
+    "ContractView",
     "FileView",
     "Promotion",
     "audit_rows",
+    "contract_view",
     "factory_figures",
     "file_tree",
     "latest_intents",
@@ -256,6 +259,54 @@ def telemetry_rows(telemetry: dict[str, Any] | None) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class ContractView:
+    """A product's contract runs (the shallow one of its validation, the deep one after its deployment) and
+    every failure they found, each with the request that reproduces it."""
+
+    runs: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+
+def contract_view(workspace: ProductWorkspace) -> ContractView:
+    """The contract runs stored by the validation and the contract stage, as tables."""
+    found: list[tuple[str, ContractReport]] = []
+    validation = workspace.load_output("validation") or {}
+    deep = workspace.load_output("contract") or {}
+    for commit, stored in (("", validation.get("contract")), (str(deep.get("commit", "")), deep.get("report"))):
+        if isinstance(stored, dict):
+            try:
+                found.append((commit, ContractReport.model_validate(stored)))
+            except ValueError:
+                continue  # stored by another version: nothing to show of it
+    runs = [
+        {
+            "depth": r.depth.value,
+            "commit": commit[:12],
+            "holds": r.ok,
+            "cases": r.cases,
+            "failures": len(r.failures),
+            "errors": "; ".join(r.errors)[:300],
+            "seconds": r.duration_s,
+        }
+        for commit, r in found
+    ]
+    failures = [
+        {
+            "depth": r.depth.value,
+            "request": f.request_line(),
+            "status": f.status_code,
+            "problem": f.title,
+            "check": f.check,
+            "operation": f.operation,
+            "body": json.dumps(f.body)[:300] if f.body is not None else "",
+        }
+        for _, r in found
+        for f in r.failures
+    ]
+    return ContractView(runs, failures)
 
 
 # ---------------------------------------------------------------------------------------- governance

@@ -1,4 +1,5 @@
-"""Shared fixtures: a private FACTORY_HOME for every test, one embedding model per run, demo graphs."""
+"""Shared fixtures: a private FACTORY_HOME for every test (and a small deep contract run), one embedding model
+per run, demo graphs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def factory_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own FACTORY_HOME, so nothing is written in the repository."""
     home = tmp_path / "factory-home"
     monkeypatch.setenv("FACTORY_HOME", str(home))
+    # the builds' deep contract run sends 2 examples per operation here (every phase still runs), not 100
+    monkeypatch.setenv("FACTORY_CONTRACT_EXAMPLES", "2")
     return home
 
 

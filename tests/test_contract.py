@@ -263,3 +263,5 @@ def test_bad_arguments_are_one_line_errors() -> None:
         check_contract("http://127.0.0.1:1", "medium")
     with pytest.raises(InvalidInputError, match="no http"):
         check_contract("127.0.0.1:1")
+    with pytest.raises(InvalidInputError, match="max_examples must be at least 1"):
+        check_contract("http://127.0.0.1:1", "deep", max_examples=0)

@@ -47,7 +47,15 @@ def test_the_lifecycle_definitions_load() -> None:
     job = defs.resolve_job_def("lifecycle")
     assert job.partitions_def is not None and job.partitions_def.name == "product"  # type: ignore[attr-defined]
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {"blueprint_conforms", "policy", "tests_pass", "lint_clean", "tenant_scoped"}
+    assert checks == {
+        "blueprint_conforms",
+        "policy",
+        "tests_pass",
+        "lint_clean",
+        "tenant_scoped",
+        "contract_holds",
+        "deep_contract_holds",
+    }
     assert {s.name for s in defs.sensors or []} == {"intake", "build_failures"}
     assert all((a.__doc__ or "").strip() for a in (intent, knowledge))
 

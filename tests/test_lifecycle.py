@@ -90,13 +90,15 @@ def test_an_intent_becomes_a_running_traced_service(env: dict[str, str], home: P
     code, s = build(env, HELPDESK, "--tenant", "acme", "--product", "helpdesk")
     assert code == 0, s
     assert s["success"] and s["revision"] == 1 and s["new_commit"]
-    assert all(s["stages"][stage] == "done" for stage in [*STAGES, "knowledge"]), s["stages"]
+    assert all(s["stages"][stage] == "done" for stage in [*STAGES, "contract", "knowledge"]), s["stages"]
     assert s["checks"] == {
         "blueprint_conforms": True,
         "policy": True,
         "tests_pass": True,
         "lint_clean": True,
         "tenant_scoped": True,
+        "contract_holds": True,
+        "deep_contract_holds": True,
     }
     assert s["tests"]["passed"] > 0 and s["tests"]["failed"] == 0
     # the service runs and answers
@@ -114,7 +116,7 @@ def test_an_intent_becomes_a_running_traced_service(env: dict[str, str], home: P
     chain = {step.stage for step in kg(home).trace(s["trace_id"], "acme")}
     assert set(STAGES) <= chain, chain
     assert activities(home, "acme", s["trace_id"]) == dict.fromkeys(
-        ["analysis", "design", "generation", "validation", "release", "deployment", "observation"], 1
+        ["analysis", "design", "generation", "validation", "release", "deployment", "observation", "contract"], 1
     )
     # telemetry per route, recorded as signals of the deployment
     assert s["slo"]["p95_ms"] >= s["slo"]["p50_ms"] > 0
@@ -136,7 +138,7 @@ def test_every_materialization_emitted_valid_openlineage_events(env: dict[str, s
     for event in events:
         by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
         assert event["run"]["facets"]["factory"]["traceId"]
-    for stage in [*STAGES, "knowledge"]:
+    for stage in [*STAGES, "contract", "knowledge"]:
         assert by_job[stage][:2] == ["START", "COMPLETE"], (stage, by_job.get(stage))
     release = next(e for e in events if e["job"]["name"] == "release" and e["eventType"] == "COMPLETE")
     assert release["outputs"][0]["namespace"] == "factory://acme/helpdesk"
@@ -276,7 +278,7 @@ def test_a_build_killed_midway_completes_when_run_again(env: dict[str, str], hom
     code, s = build(env, "--tenant", "globex", "--blueprint", str(blueprint))
     assert code == 0, s
     assert activities(home, "globex", s["trace_id"]) == dict.fromkeys(
-        ["analysis", "design", "generation", "validation", "release", "deployment", "observation"], 1
+        ["analysis", "design", "generation", "validation", "release", "deployment", "observation", "contract"], 1
     )
     repo = ProductRepository(home, "globex", "clinic")
     assert [c for c in repo.history() if c.trailers.get("Factory-Trace-Id")] and len(repo.history()) <= 3

@@ -357,7 +357,8 @@ def test_a_release_starts_only_on_a_database_at_its_migrations(tmp_path: Path) -
     migrations.downgrade(second, url, "-1")
     service = runtime.start(first, name="acme-invoicing", trace_id=TRACE, extra_env={"DATABASE_URL": url})
     try:
-        assert httpx.get(service.url + "/customers", headers=TENANT, timeout=10).status_code == 200
+        headers = runtime.tokens("acme-invoicing").headers("acme")
+        assert httpx.get(service.url + "/customers", headers=headers, timeout=10).status_code == 200
     finally:
         runtime.stop(service)
 

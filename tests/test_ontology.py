@@ -42,8 +42,8 @@ ISSUE_CLASSES = [
     "Approval",
     "DomainPattern",
 ]
-STAGE_CLASSES = ["Analysis", "Design", "Generation", "Validation", "Release", "Deployment", "Observation"]
-AGENT_CLASSES = ["Analyst", "Architect", "Engineer", "Tester", "Release", "Deployer", "Observer"]
+STAGE_CLASSES = ["Analysis", "Design", "Generation", "Validation", "Release", "Deployment", "Observation", "Contract"]
+AGENT_CLASSES = ["Analyst", "Architect", "Engineer", "Tester", "Release", "Deployer", "Observer", "Tester"]
 ISSUE_PATTERNS = [
     "customer",
     "contact",

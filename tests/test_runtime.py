@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +87,26 @@ def test_a_started_service_is_healthy_in_its_own_session_and_stops(
     assert not Path(f"/proc/{service.pid}").exists()  # reaped, not left a zombie
     assert not healthy(service.url)
     assert stop(service.pid, product) is False  # already gone
+
+
+def test_a_bound_service_stops_when_the_thread_that_started_it_ends(
+    runtime: LocalRuntime, product: Path, started: list[ServiceProcess]
+) -> None:
+    seen: list[bool] = []
+
+    def start() -> None:  # a stage's throwaway copy, whose starter dies without stopping it (a killed build)
+        started.append(runtime.start(product, name="clinic-copy", trace_id=TRACE, bound=True))
+        seen.append(alive(started[0].pid, product))  # the uvicorn itself, not a wrapper, is identified as ours
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    starter.join()
+    service = started[0]
+    assert seen == [True]
+    deadline = time.monotonic() + 30
+    while alive(service.pid, product) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(service.pid, product) and not healthy(service.url)
 
 
 def test_replace_starts_the_new_revision_before_stopping_the_old_one(

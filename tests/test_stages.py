@@ -16,15 +16,29 @@ import httpx
 import pytest
 import yaml
 
+from generators.agents.engineer import Engineer
 from graph import KnowledgeGraph
 from infra import runtime
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
+from infra.governance import GovernanceError
 from infra.insights import load_insights
-from infra.lifecycle import STAGES, StageContext, StageResult, delivery, design, generation, observation, run_stage
+from infra.lifecycle import (
+    STAGES,
+    StageContext,
+    StageResult,
+    StageSettings,
+    delivery,
+    design,
+    generation,
+    observation,
+    run_stage,
+)
+from infra.lifecycle import contract as contract_stage
 from infra.lifecycle.results import (
     ArtifactsResult,
     BlueprintResult,
+    ContractResult,
     DeploymentResult,
     IntentResult,
     KnowledgeResult,
@@ -33,9 +47,13 @@ from infra.lifecycle.results import (
     TelemetryResult,
     ValidationResult,
 )
+from infra.lifecycle.use_cases import promote
 from infra.lineage import read_events
+from infra.workspace import tree_digest
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.lifecycle import ARCHITECT
+from ontology.refs import ProductRef, new_trace_id
+from studio.views import contract_view
 from tests.product_blueprints import clinic
 
 pytestmark = pytest.mark.slow
@@ -156,7 +174,9 @@ def test_validation_runs_the_products_own_tests(build: Build) -> None:
     result = build.run("validation")
     assert isinstance(result, ValidationResult)
     assert result.ok and result.passed > 0 and result.failed == result.errors == 0
-    assert result.check_issues() == {"tests_pass": [], "lint_clean": [], "tenant_scoped": []}
+    assert result.check_issues() == {"tests_pass": [], "lint_clean": [], "tenant_scoped": [], "contract_holds": []}
+    assert result.contract is not None and result.contract.ok and result.contract.depth == "shallow"
+    assert result.metadata()["contract_cases"] == result.contract.cases > 0
 
 
 def test_release_refuses_a_failed_validation(build: Build) -> None:
@@ -206,6 +226,84 @@ def test_telemetry_measures_the_service_against_its_objectives(build: Build) -> 
     assert {r.route for r in result.routes} and not result.unexpected
 
 
+def test_staging_waits_for_a_deep_contract_run_of_the_deployed_commit_that_held(build: Build) -> None:
+    ref = ProductRef("acme", "helpdesk")
+    repo = ProductRepository(build.home, "acme", "helpdesk")
+    with pytest.raises(GovernanceError, match="deep contract run has not run"):
+        promote(build.ctx.control, build.home, ref, "staging", actor="alice")
+    assert repo.env_head("staging") is None  # nothing changed
+    refused = build.ctx.control.audit_log("acme")[0]
+    assert (refused.action, refused.outcome, refused.actor) == ("promote", "refused", "alice")
+    result = build.run("contract")
+    assert isinstance(result, ContractResult) and result.ok
+    assert result.commit == build.results["deployment"].commit  # type: ignore[attr-defined]
+    assert result.examples == 2 and result.check_issues() == {"deep_contract_holds": []}
+    assert result.report.phases["stateful"] == "success" and result.report.cases > 0
+    assert promote(build.ctx.control, build.home, ref, "staging", actor="alice") == result.commit
+    assert repo.env_head("staging") == result.commit
+
+
+def test_the_deep_run_sends_100_examples_per_operation_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(contract_stage.EXAMPLES_ENV)
+    assert contract_stage.deep_examples(StageSettings()) == 100
+    assert contract_stage.deep_examples(StageSettings(contract_examples=7)) == 7
+    monkeypatch.setenv(contract_stage.EXAMPLES_ENV, "lots")
+    with pytest.raises(InvalidInputError, match="FACTORY_CONTRACT_EXAMPLES must be a whole number"):
+        contract_stage.deep_examples(StageSettings())
+
+
+def test_a_service_that_breaks_its_contract_fails_both_runs_and_stays_out_of_staging(tmp_path: Path) -> None:
+    bp = clinic()
+    home = tmp_path / "broken"
+    graph = KnowledgeGraph(home, embedder=None)
+    ctx = StageContext(home, bp.tenant, bp.slug, knowledge_graph=lambda: graph)
+    trace = new_trace_id()
+    root = ctx.workspace.reset_render()
+    files = [f.path for f in Engineer().render(bp, root, trace).files]
+    route = root / "app/api/routers/appointment.py"  # the list answers its JSON as text/plain, undocumented
+    text = route.read_text(encoding="utf-8")
+    plain = 'return Response(service.list(filters).model_dump_json(), media_type="text/plain")'
+    route.write_text(text.replace("return service.list(filters)", plain, 1), encoding="utf-8")
+    assert route.read_text(encoding="utf-8") != text
+    blueprint = BlueprintResult(blueprint=bp, hash="0" * 64, trace_id=trace, fingerprint="blueprint")
+    artifacts = ArtifactsResult(
+        dir=str(root), template="fastapi-service@1.0.0", files=files, bytes=0,
+        tree_hash=tree_digest(root, files), trace_id=trace, fingerprint="artifacts",
+    )  # fmt: skip
+    validation = generation.validation(ctx, blueprint, artifacts)
+    issues = validation.check_issues()
+    assert not validation.ok and issues["tests_pass"] == [] and issues["tenant_scoped"] == []  # only the contract
+    assert any(i.startswith("`GET /appointments") and "content_type" in i for i in issues["contract_holds"]), issues
+    # the failure and its request are in the knowledge graph (published: a blocking check failed) and the Studio
+    requests = graph.sparql(
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?request WHERE { "
+        "?report fac:hasContractRun ?run . ?run fac:contractHolds false ; fac:hasContractFailure ?f . "
+        "?f fac:requestLine ?request }",
+        bp.tenant,
+    ).rows
+    assert any(str(row[0]).startswith("GET /appointments") for row in requests), requests
+    shown = contract_view(ctx.workspace)
+    assert shown.runs[0]["depth"] == "shallow" and not shown.runs[0]["holds"]
+    assert any(f["request"].startswith("GET /appointments") and f["status"] == 200 for f in shown.failures)
+    # released anyway (by hand, as a person could), its deep run fails and staging refuses the commit
+    released = ctx.repository().release(
+        ctx.workspace.clean_copy(files), trace_id=trace, blueprint_hash="0" * 64, template="fastapi", revision=1
+    )
+    intent = IntentResult(
+        tenant=bp.tenant, product=bp.slug, intent_id=1, revision=1, text="", trace_id=trace, fingerprint="intent"
+    )
+    deployed = DeploymentResult(
+        url="", pid=0, port=0, workdir=str(root), log="", telemetry_file="", commit=released.commit,
+        environment="dev", trace_id=trace, fingerprint="deployment",
+    )  # fmt: skip
+    deep = contract_stage.contract(ctx, intent, deployed)
+    assert not deep.ok and any("`GET /appointments" in i for i in deep.check_issues()["deep_contract_holds"])
+    assert {run["depth"] for run in contract_view(ctx.workspace).runs} == {"shallow", "deep"}
+    with pytest.raises(GovernanceError, match="deep contract run failed"):
+        promote(ctx.control, home, ProductRef(bp.tenant, bp.slug), "staging", actor="alice")
+    assert ctx.repository().env_head("staging") is None
+
+
 def test_knowledge_records_the_whole_chain_and_the_build(build: Build) -> None:
     result = build.run("knowledge")
     assert isinstance(result, KnowledgeResult)
@@ -243,6 +341,7 @@ def test_the_stage_functions_are_the_tables(build: Build) -> None:
         "release": delivery.release,
         "deployment": delivery.deployment,
         "telemetry": observation.telemetry,
+        "contract": contract_stage.contract,
         "knowledge": observation.knowledge,
     }
     assert {s.name: s.run for s in STAGES} == functions

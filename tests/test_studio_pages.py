@@ -42,10 +42,12 @@ def _seed(home: Path, embedder: SentenceEmbedder | None) -> dict[str, str]:
     bp = seeding.blueprint_of(INVOICING)
     seeding.release_sample(home, control, bp, traces["invoicing"], 1)
     changed = bp.model_copy(update={"description": "Invoices, line items and card payments."})
-    seeding.release_sample(home, control, changed, traces["invoicing"], 2)
+    head = seeding.release_sample(home, control, changed, traces["invoicing"], 2)
     ProductRepository(home, "acme", "invoicing").promote("staging")
     ws = ProductWorkspace(home, "acme", "invoicing")
     ws.save_output("telemetry", TELEMETRY)
+    deep = {"depth": "deep", "base_url": "http://127.0.0.1:1", "cases": 2400, "duration_s": 40.0}
+    ws.save_output("contract", {"commit": head, "examples": 100, "report": deep, "checks": {}, **_stored(traces)})
     ws.save_output(
         "validation",
         {
@@ -55,11 +57,29 @@ def _seed(home: Path, embedder: SentenceEmbedder | None) -> dict[str, str]:
             "errors": 0,
             "skipped": 0,
             "duration_s": 3.5,
-            "checks": {"tests_pass": [], "lint_clean": []},
+            "checks": {"tests_pass": [], "lint_clean": [], "contract_holds": ["`POST /invoices` answered 500"]},
             "lint": [],
+            "contract": {"depth": "shallow", "base_url": "http://127.0.0.1:1", "cases": 80, "failures": [CRASH]},
         },
     )
     return traces
+
+
+CRASH = {
+    "check": "not_a_server_error",
+    "code": "ST100",
+    "title": "Server error",
+    "message": "",
+    "operation": "POST /invoices",
+    "method": "POST",
+    "path": "/invoices",
+    "body": {"number": "x"},
+    "status_code": 500,
+}
+
+
+def _stored(traces: dict[str, str]) -> dict[str, str]:
+    return {"trace_id": traces["invoicing"], "fingerprint": "seeded"}
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +143,12 @@ def test_product_page_shows_blueprint_files_releases_and_telemetry(studio_home, 
     codes = _texts(at, "code")
     assert any("app/" in c and "README.md" in c for c in codes)  # the file tree
     assert any(c.startswith("diff --git") and "Invoices, line items and card payments." in c for c in codes)
-    releases = at.dataframe[1].value
+    tables = [d.value for d in at.dataframe]
+    failures = next(t for t in tables if "request" in t.columns)  # the Validation tab's contract failures
+    assert list(failures["request"]) == ["POST /invoices"] and list(failures["status"]) == [500]
+    runs = next(t for t in tables if "holds" in t.columns)
+    assert list(runs["depth"]) == ["shallow", "deep"] and list(runs["holds"]) == [False, True]
+    releases = next(t for t in tables if "tags" in t.columns)
     assert list(releases["tags"][:2]) == ["r2", "r1"] and set(releases["trace"][:2]) == {traces["invoicing"]}
     assert "Requests" in [m.label for m in at.metric]
     at.selectbox(key="product_choice").set_value("acme/helpdesk").run()

@@ -215,12 +215,13 @@ def check_contract(
     timeout_s: float | None = None,
     seed: int | None = None,
     schema_path: str = "/openapi.json",
+    max_examples: int | None = None,
 ) -> ContractReport:
     """Fuzz the service at `base_url` (already started) against its own OpenAPI document.
 
     `headers` go with every request (the tenant header of a generated product). The shallow depth
     uses a fixed seed unless `seed` says otherwise; the deep one a random one. `timeout_s` defaults
-    to 120 s shallow and 1800 s deep.
+    to 120 s shallow and 1800 s deep. `max_examples` replaces the depth's examples per operation.
     """
     try:
         level = ContractDepth(depth)
@@ -229,6 +230,10 @@ def check_contract(
     if not base_url.startswith(("http://", "https://")):
         raise InvalidInputError(f"{base_url!r} is no http(s) address of a started service")
     examples, phases, workers = _PLANS[level]
+    if max_examples is not None:
+        if max_examples < 1:
+            raise InvalidInputError(f"max_examples must be at least 1, not {max_examples}")
+        examples = max_examples
     limit = timeout_s if timeout_s is not None else (120.0 if level is ContractDepth.SHALLOW else 1800.0)
     if seed is None and level is ContractDepth.SHALLOW:
         seed = SHALLOW_SEED

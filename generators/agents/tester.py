@@ -252,17 +252,19 @@ class Tester(Agent):
         headers: dict[str, str] | None = None,
         timeout_s: float | None = None,
         seed: int | None = None,
+        max_examples: int | None = None,
     ) -> ContractReport:
         """Fuzz a started service against its own OpenAPI document with schemathesis (`--checks all`).
 
         `depth` "shallow" (3 examples per operation, examples and fuzzing phases, fixed seed: the
         build's blocking check) or "deep" (100 per operation, every phase, stateful included).
-        `tenant` goes in the tenant header of every request. Each failure carries its request.
+        `tenant` goes in the tenant header of every request; `max_examples` replaces the depth's examples per
+        operation. Each failure carries its request.
         """
         sent = dict(headers or {})
         if tenant is not None:
             sent.setdefault(TENANT_HEADER, tenant)
-        return check_contract(base_url, depth, headers=sent, timeout_s=timeout_s, seed=seed)
+        return check_contract(base_url, depth, headers=sent, timeout_s=timeout_s, seed=seed, max_examples=max_examples)
 
     def _lint(self, root: Path, env: dict[str, str], timeout_s: float) -> tuple[tuple[LintFinding, ...], str]:
         command = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "."]

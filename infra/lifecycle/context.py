@@ -69,6 +69,8 @@ class StageSettings:
     """Empty: the installed version with the best pass rate in the factory insights, else the latest."""
     test_timeout_s: float = 300.0
     smoke_rounds: int = 2
+    contract_examples: int = 0
+    """Examples per operation of the deep contract run; 0: $FACTORY_CONTRACT_EXAMPLES, else 100."""
 
 
 def _ignore(_: str) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from generators.agents.contract import ContractDepth
 from generators.migrations import PreviousRevision, migration_digest, plan_migrations, read_previous
 from generators.policy import policy_findings
 from generators.rendering import ANSWERS_PATH
 from infra.gitops import GENERATED_BRANCH
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
+from infra.lifecycle.contract import contract_figures, contract_issues, fuzz_copy
 from infra.lifecycle.results import ArtifactsResult, BlueprintResult, ValidationResult
 from infra.workspace import tree_digest
 
@@ -20,6 +23,7 @@ VALIDATION_CHECKS = {
     "tests_pass": "The product's own test suite passes.",
     "lint_clean": "ruff finds nothing in the generated code.",
     "tenant_scoped": "Every generated table is scoped by tenant_id.",
+    "contract_holds": "The started service keeps its OpenAPI contract under a shallow schemathesis run.",
 }
 """The validation's blocking checks: name -> what it checks."""
 
@@ -75,25 +79,34 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
 
 
 def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: ArtifactsResult) -> ValidationResult:
-    """The validation report: the generated test suite's results, lint findings and the tenant-scoping policy.
+    """The validation report: the generated test suite's results, lint findings, the tenant-scoping policy
+    and a shallow contract run.
 
-    A failing check blocks the release.
+    While the test suite runs, the rendered service is started on its own throwaway database and fuzzed
+    against its own OpenAPI document (a few examples per operation); each failure names the request that
+    reproduces it. A failing check blocks the release.
     """
     stage = StageRun(ctx, "validation")
     trace_id = artifacts.trace_id
-    fp = fingerprint(CODE_VERSION, artifacts.fingerprint, artifacts.tree_hash)
+    fp = fingerprint(CODE_VERSION, artifacts.fingerprint, artifacts.tree_hash, "contract")
     with stage.running(trace_id):
         old = stage.previous(fp, ValidationResult)
         if old is not None:
             return old
         started = now()
         root = ctx.workspace.render_dir
-        report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s)
+        with ThreadPoolExecutor(1, thread_name_prefix="contract") as pool:  # beside the suite: it mostly waits
+            fuzzing = pool.submit(fuzz_copy, ctx, root, trace_id, ContractDepth.SHALLOW)
+            report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s)
+            contract = fuzzing.result()
+        ctx.log(contract.summary())
         tenancy = policy_findings(blueprint.blueprint, root)
-        passed = report.ok and not tenancy
+        broken_contract = contract_issues(contract)
+        passed = report.ok and not tenancy and not broken_contract
         rec = stage.recorder(trace_id)
         failed = report.failed + report.errors
-        rec.validation(passed, report.passed, failed, len(report.lint), len(artifacts.files), started, now())
+        figures = contract_figures(contract)
+        rec.validation(passed, report.passed, failed, len(report.lint), len(artifacts.files), started, now(), figures)
         stage.record(rec.facts)
         broken = report.failed or report.errors or report.timed_out or not report.passed
         lint = [f"{x.path}:{x.line} {x.code} {x.message}" for x in report.lint]
@@ -110,7 +123,9 @@ def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: Artifac
                     "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
                     "lint_clean": lint,
                     "tenant_scoped": tenancy,
+                    "contract_holds": broken_contract,
                 },
+                contract=contract,
                 trace_id=trace_id,
                 fingerprint=fp,
             )

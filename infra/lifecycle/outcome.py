@@ -14,6 +14,7 @@ from infra.lifecycle.results import (
     RESULTS,
     ArtifactsResult,
     BlueprintResult,
+    ContractResult,
     DeploymentResult,
     IntentResult,
     KnowledgeResult,
@@ -39,6 +40,7 @@ class BuildResults(BaseModel):
     release: ReleaseResult | None = None
     deployment: DeploymentResult | None = None
     telemetry: TelemetryResult | None = None
+    contract: ContractResult | None = None
     knowledge: KnowledgeResult | None = None
 
     @classmethod

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from generators.agents.contract import ContractReport
 from infra.telemetry import RouteFigure
 from ontology.models import Blueprint, Objectives, Requirements
 
@@ -20,6 +21,7 @@ __all__ = [
     "RESULTS",
     "ArtifactsResult",
     "BlueprintResult",
+    "ContractResult",
     "DeploymentResult",
     "IntentResult",
     "KnowledgeResult",
@@ -153,6 +155,8 @@ class ValidationResult(CheckedResult):
     duration_s: float
     lint: list[str] = Field(default_factory=list)
     ok: bool
+    contract: ContractReport | None = None
+    """The shallow contract run against the rendered service, started for it (None: stored before it ran)."""
 
     def metadata(self) -> dict[str, MetadataValue]:
         return {
@@ -161,6 +165,7 @@ class ValidationResult(CheckedResult):
             "tests_failed": self.failed + self.errors,
             "lint_findings": len(self.lint),
             "duration_s": self.duration_s,
+            **(contract_metadata(self.contract) if self.contract else {}),
         }
 
 
@@ -230,6 +235,41 @@ class TelemetryResult(StageResult):
         }
 
 
+class ContractResult(CheckedResult):
+    stage: ClassVar[str] = "contract"
+
+    commit: str
+    """The deployed commit the run fuzzed (promotion to staging reads it)."""
+    examples: int
+    """Examples per operation the run asked for."""
+    report: ContractReport
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def metadata(self) -> dict[str, MetadataValue]:
+        return {
+            **super().metadata(),
+            "commit": self.commit,
+            "examples": self.examples,
+            **contract_metadata(self.report),
+        }
+
+
+def contract_metadata(report: ContractReport) -> dict[str, MetadataValue]:
+    """A contract run's figures, and its failures' reproducing requests as a Markdown list."""
+    shown: dict[str, MetadataValue] = {
+        "contract_cases": report.cases,
+        "contract_failures": len(report.failures),
+        "contract_s": report.duration_s,
+    }
+    if report.failures:
+        lines = [f"- `{f.request_line()}` -> {f.status_code}: {f.title} ({f.check})" for f in report.failures[:50]]
+        shown["contract_requests"] = Markdown("\n".join(lines))
+    return shown
+
+
 class KnowledgeResult(StageResult):
     stage: ClassVar[str] = "knowledge"
 
@@ -258,6 +298,7 @@ RESULTS: dict[str, type[StageResult]] = {
         ReleaseResult,
         DeploymentResult,
         TelemetryResult,
+        ContractResult,
         KnowledgeResult,
     )
 }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.lifecycle import delivery, design, generation, observation
+from infra.lifecycle import contract, delivery, design, generation, observation
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import RESULTS, StageResult
 from ontology.errors import NotFoundError
@@ -52,11 +52,13 @@ _FUNCTIONS: dict[str, StageFunction] = {
     "release": delivery.release,
     "deployment": delivery.deployment,
     "telemetry": observation.telemetry,
+    "contract": contract.contract,
     "knowledge": observation.knowledge,
 }
 _CHECKS: dict[str, Mapping[str, str]] = {
     "blueprint": design.BLUEPRINT_CHECKS,
     "validation": generation.VALIDATION_CHECKS,
+    "contract": contract.CONTRACT_CHECKS,
 }
 
 STAGES: tuple[BoundStage, ...] = tuple(

@@ -21,6 +21,7 @@ from infra import governance, runtime
 from infra.control import CLAIMABLE, ControlPlane
 from infra.gitops import ProductRepository
 from infra.lifecycle.claims import holder_gone, new_claim, process_claim
+from infra.lifecycle.contract import check_promotion
 from infra.records import IN_PROGRESS, ApprovalRecord, DeploymentRecord, IntentRecord
 from infra.service_tokens import service_name
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
@@ -237,9 +238,11 @@ def promote(
 
     The commit runs as `env`'s own service on its own database, migrated, health-checked and smoke-tested
     before it takes the traffic; `env/<env>` moves then. A release that fails leaves the previous one running.
-    `graph` gives the knowledge graph the deployment is recorded in (default: the home's)."""
+    Staging takes only a commit whose deep contract run held. `graph` gives the knowledge graph the deployment
+    is recorded in (default: the home's)."""
     from infra.lifecycle import environments
 
+    check_promotion(control, home, ref, env, actor=actor)
     return environments.promote(_context(control, home, ref, graph), env, actor=actor)
 
 

@@ -110,6 +110,15 @@ def validation_tab(ws: ProductWorkspace) -> None:
     )
     if out.get("lint"):
         st.dataframe([{"finding": str(x)} for x in out["lint"]], hide_index=True)
+    contract = views.contract_view(ws)
+    st.subheader("Contract under fuzzing")
+    if not contract.runs:
+        st.info("No contract run yet: the validation runs a shallow one, the contract stage a deep one.")
+        return
+    st.dataframe(contract.runs, hide_index=True)
+    if contract.failures:
+        st.caption("Each failure with the request that reproduces it")
+        st.dataframe(contract.failures, hide_index=True)
 
 
 def releases_tab(p: ProductRecord) -> None:
