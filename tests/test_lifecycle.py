@@ -234,7 +234,9 @@ def test_a_persons_edit_survives_a_rebuild_and_a_conflict_stops_the_release(env:
     assert code == 0, s
 
 
-def test_staging_waits_for_factory_contract_and_prod_for_a_recorded_approval(env: dict[str, str], home: Path) -> None:
+def test_staging_waits_for_factory_contract_and_prod_for_a_recorded_approval(
+    env: dict[str, str], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = ProductRepository(home, "acme", "helpdesk")
     dev = repo.env_head("dev") or ""
     # no daemon here: the deep contract run that follows a build under `factory up` has not run
@@ -244,7 +246,8 @@ def test_staging_waits_for_factory_contract_and_prod_for_a_recorded_approval(env
     deep = factory(env, "contract", "acme/helpdesk")
     assert deep.returncode == 0, deep.stdout + deep.stderr
     assert f"acme/helpdesk at {dev[:12]}: contract (deep):" in deep.stdout and "0 failures" in deep.stdout
-    runs = __import__("dagster").DagsterInstance.get().get_runs(limit=1)  # DAGSTER_HOME: the earlier test's
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    runs = __import__("dagster").DagsterInstance.get().get_runs(limit=1)  # the run is in the factory's instance
     assert runs[0].job_name == "deep_contract" and runs[0].tags["dagster/partition"] == "acme.helpdesk"
     assert ControlPlane(None, home).product("acme", "helpdesk").stage_map()["contract"] == "done"  # type: ignore[union-attr]
     run = factory(env, "promote", "helpdesk", "--tenant", "acme", "--env", "staging")
