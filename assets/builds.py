@@ -2,7 +2,8 @@
 
 `factory build` and the Studio call `build_product`; it materializes the same assets the
 Dagster UI shows (the runs appear there). The knowledge stage refreshes the factory insights itself,
-so a build is one Dagster run.
+so a build is one Dagster run. `factory contract` calls `run_deep_contract`: the `deep_contract` job
+the `after_build` sensor requests after every build, run now in this process.
 """
 
 from __future__ import annotations
@@ -19,16 +20,26 @@ from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
-from assets.definitions import LIFECYCLE, lifecycle_job
+from assets.definitions import LIFECYCLE, deep_contract_job, lifecycle_job
 from assets.stages import PRODUCTS, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
 from infra.lifecycle.outcome import BuildResults, BuildSummary
+from infra.lifecycle.results import ContractResult
 from infra.lifecycle.use_cases import INTENT_TAG, Claim
 from infra.workspace import ProductWorkspace
 from ontology.config import factory_home
+from ontology.errors import NotFoundError
 
-__all__ = ["BuildOutcome", "DagsterBuildRunner", "build_product", "dagster_home", "factory_instance"]
+__all__ = [
+    "BuildOutcome",
+    "ContractOutcome",
+    "DagsterBuildRunner",
+    "build_product",
+    "dagster_home",
+    "factory_instance",
+    "run_deep_contract",
+]
 
 _TEMPLATE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 _DEFAULT_YAML = "telemetry:\n  enabled: false\n"
@@ -159,12 +170,56 @@ def build_product(
         return _build_product(tenant, product, home, executor, tags or {})
 
 
-def _build_product(tenant: str, product: str, home: Path | None, executor: str, tags: dict[str, str]) -> BuildOutcome:
-    root = (home or factory_home()).resolve()
-    instance = factory_instance(root)
+def _partition(instance: DagsterInstance, tenant: str, product: str) -> str:
     key = partition_key(tenant, product)
     if not instance.has_dynamic_partition(PRODUCTS.name or "product", key):
         instance.add_dynamic_partitions(PRODUCTS.name or "product", [key])
+    return key
+
+
+@dataclass
+class ContractOutcome:
+    """What one deep contract run did: its Dagster run, whether it held, and its stored result."""
+
+    run_id: str
+    success: bool
+    result: ContractResult | None
+    error: str | None = None
+
+
+def run_deep_contract(tenant: str, product: str, *, home: Path | None = None) -> ContractOutcome:
+    """Run the deep contract stage now, in this process, on the product's current dev deployment: the
+    `deep_contract` job (the run appears in the Dagster UI like the ones the sensor requests)."""
+    root = (home or factory_home()).resolve()
+    workspace = ProductWorkspace(root, tenant, product)
+    if workspace.load_output("deployment") is None:
+        raise NotFoundError(f"{tenant}/{product} has no dev deployment yet: build it first")
+    with _keeping_sigterm_handler():
+        instance = factory_instance(root)
+        key = _partition(instance, tenant, product)
+        with execute_job(
+            reconstructable(deep_contract_job),
+            instance=instance,
+            run_config=_executor("in_process"),
+            tags={"factory/trigger": "cli", "dagster/partition": key},
+            raise_on_error=False,
+        ) as run:
+            success, run_id = run.success, run.run_id
+            failures = [_reason(e) for e in run.all_events if e.is_step_failure]
+            failed_checks = [e.check_name for e in run.get_asset_check_evaluations() if not e.passed]
+    stored = workspace.load_output("contract")
+    result = ContractResult.model_validate(stored) if stored is not None and not failures else None
+    error = None
+    if not success:
+        checks = f"blocking check(s) failed: {', '.join(failed_checks)}" if failed_checks else ""
+        error = checks or "; ".join(failures) or "failed"
+    return ContractOutcome(run_id, success, result, error)
+
+
+def _build_product(tenant: str, product: str, home: Path | None, executor: str, tags: dict[str, str]) -> BuildOutcome:
+    root = (home or factory_home()).resolve()
+    instance = factory_instance(root)
+    key = _partition(instance, tenant, product)
     started = time.perf_counter()
     with execute_job(
         reconstructable(lifecycle_job),

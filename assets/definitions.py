@@ -5,22 +5,18 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job
 
 from assets.catalog import factory_insights, template_catalog
+from assets.jobs import BUILD, deep_contract, lifecycle
 from assets.resources import ControlPlaneResource, DeliveryResource, GeneratorsResource, KnowledgeGraphResource
-from assets.sensors import build_failures, intake
+from assets.sensors import after_build, build_failures, intake
 from assets.stages import LIFECYCLE_ASSETS
 from assets.vocabulary import ontology, pattern_library
+from ontology.lifecycle import DEEP_CONTRACT
 
-__all__ = ["LIFECYCLE", "defs", "lifecycle_job"]
+__all__ = ["LIFECYCLE", "deep_contract_job", "defs", "lifecycle_job"]
 
-LIFECYCLE = list(LIFECYCLE_ASSETS.values())
-"""The lifecycle assets in the order a build materializes them (the stage table's order)."""
+LIFECYCLE = BUILD
+"""The assets a build materializes, in the order it does (the stage table's `lifecycle` rows)."""
 
-lifecycle = define_asset_job(
-    "lifecycle",
-    selection=AssetSelection.assets(*LIFECYCLE),
-    description="Build one product: intent to requirements, blueprint, code, validation, release, deployment, "
-    "telemetry, the deep contract run and knowledge.",
-)
 refresh = define_asset_job(
     "factory_refresh",
     selection=AssetSelection.assets(template_catalog, factory_insights),
@@ -39,9 +35,9 @@ def resources(home: str = "") -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[ontology, pattern_library, template_catalog, factory_insights, *LIFECYCLE],
-    jobs=[lifecycle, refresh],
-    sensors=[intake, build_failures],
+    assets=[ontology, pattern_library, template_catalog, factory_insights, *LIFECYCLE_ASSETS.values()],
+    jobs=[lifecycle, deep_contract, refresh],
+    sensors=[intake, build_failures, after_build],
     resources=resources(),
 )
 
@@ -49,6 +45,11 @@ defs = Definitions(
 def lifecycle_job() -> JobDefinition:
     """The lifecycle job with its resources, for `reconstructable` (the multiprocess executor needs it)."""
     return defs.resolve_job_def("lifecycle")
+
+
+def deep_contract_job() -> JobDefinition:
+    """The deep contract run's job with its resources, for `reconstructable`."""
+    return defs.resolve_job_def(DEEP_CONTRACT)
 
 
 def refresh_job() -> JobDefinition:

@@ -1,20 +1,27 @@
-"""Sensors: submitted intents become product partitions and lifecycle runs; failed runs are recorded."""
+"""Sensors: submitted intents become product partitions and lifecycle runs; failed runs are recorded; every
+finished build is followed by its deep contract run."""
 
 from dagster import (
+    AssetKey,
     DefaultSensorStatus,
+    EventLogEntry,
     RunFailureSensorContext,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
+    SkipReason,
+    asset_sensor,
     run_failure_sensor,
     sensor,
 )
 
+from assets.jobs import deep_contract
 from assets.resources import ControlPlaneResource
 from assets.stages import PRODUCTS, partition_key, split_key
 from infra.lifecycle.use_cases import Claim, build_submitted
+from ontology.lifecycle import BUILD
 
-__all__ = ["build_failures", "intake"]
+__all__ = ["after_build", "build_failures", "intake"]
 
 
 class RunRequester:
@@ -55,3 +62,25 @@ def build_failures(context: RunFailureSensorContext, control: ControlPlaneResour
     if record is not None and record.id is not None and record.status != "built":
         plane.set_intent_status(record.id, "failed", detail=reason)
     plane.upsert_product(tenant, product, status="failed")
+
+
+@asset_sensor(
+    asset_key=AssetKey(BUILD[-1]),
+    job=deep_contract,
+    minimum_interval_seconds=5,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def after_build(context: SensorEvaluationContext, asset_event: EventLogEntry) -> RunRequest | SkipReason:
+    """A build that reached its last stage (knowledge) is followed by the deep contract run of its product:
+    one run per build (its run key is the build's run), in the background, off the build's critical path."""
+    event = asset_event.dagster_event
+    key = event.partition if event is not None else None
+    if not key:
+        return SkipReason("a knowledge materialization without a product partition")
+    split_key(key)  # a partition the lifecycle did not make is refused, not fuzzed
+    build = asset_event.run_id or f"{key}-{asset_event.timestamp}"  # a knowledge reported without a run: its time
+    return RunRequest(
+        partition_key=key,
+        run_key=f"deep-contract-{build}",
+        tags={"factory/trigger": "after-build", "factory/build-run": build},
+    )

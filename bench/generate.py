@@ -41,6 +41,7 @@ def median_ms(samples: list[float]) -> float:
 
 def builds(count: int) -> list[tuple[str, str, str]]:
     """Build `count` 5-entity products through the lifecycle in a temporary home; rows for the report."""
+    from assets.builds import run_deep_contract
     from bench import lifecycle
     from infra.lifecycle.outcome import BuildResults
     from infra.workspace import ProductWorkspace
@@ -48,6 +49,7 @@ def builds(count: int) -> list[tuple[str, str, str]]:
     run = lifecycle.Run(Path(tempfile.mkdtemp(prefix="bench-generate-builds-")))
     done: list[lifecycle.Build] = []
     shallow: list[float] = []
+    deep: list[float] = []
     try:
         home = lifecycle.use_home(run.root / "home")
         for product, text in lifecycle.PRODUCTS[:count]:
@@ -58,21 +60,21 @@ def builds(count: int) -> list[tuple[str, str, str]]:
             validation = BuildResults.load(ProductWorkspace(home, lifecycle.TENANT, product)).validation
             if validation is not None and validation.contract is not None:
                 shallow.append(validation.contract.duration_s)
+            started = time.perf_counter()  # the deep contract run, after the build (its own Dagster job)
+            if not run_deep_contract(lifecycle.TENANT, product, home=home).success:
+                raise SystemExit(f"the deep contract run of {product} failed")
+            deep.append(time.perf_counter() - started)
     finally:
         lifecycle.stop_services(run)
         shutil.rmtree(run.root, ignore_errors=True)
     whole = [b.seconds for b in done]
-    deep = [b.durations.get("contract", 0.0) for b in done]
     validation_s = [b.durations.get("validation", 0.0) for b in done]
     examples = os.environ.get("FACTORY_CONTRACT_EXAMPLES") or "100"
-    without = [w - d for w, d in zip(whole, deep, strict=True)]
     return [
-        (f"builds of 5-entity products ({len(done)})", f"{statistics.median(whole):.1f} s median", ""),
-        ("  without the deep contract stage", f"{statistics.median(without):.1f} s median",
-         "<= 15 s"),
+        (f"builds of 5-entity products ({len(done)})", f"{statistics.median(whole):.1f} s median", "<= 15 s"),
         ("  validation stage (tests + shallow contract)", f"{statistics.median(validation_s):.1f} s median", ""),
         ("  shallow contract run inside it", f"{statistics.median(shallow or [0.0]):.1f} s median", "~5 s"),
-        (f"  deep contract stage ({examples} examples/op)", f"{statistics.median(deep):.1f} s median", ""),
+        (f"deep contract run after each ({examples} examples/op)", f"{statistics.median(deep):.1f} s median", ""),
     ]  # fmt: skip
 
 

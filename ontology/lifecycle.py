@@ -2,7 +2,7 @@
 
 Each row names a stage (also its Dagster asset key), the PROV activity it records with its
 class, the agent that does it, the class its nodes carry on a build's trace, the stages it reads
-and whether the product's graph is published after it. The table is data in the vocabulary
+whether the product's graph is published after it and the Dagster job that runs it. The table is data in the vocabulary
 layer so that every layer can read it: the provenance writer and the trace queries (`graph`),
 the stage functions (`infra.lifecycle`), the Dagster assets generated from it (`assets`), the
 Studio and the command line. The agents' identities (name, version, role) are stated here once;
@@ -23,6 +23,8 @@ __all__ = [
     "AGENTS",
     "ANALYST",
     "ARCHITECT",
+    "BUILD",
+    "DEEP_CONTRACT",
     "DEPLOYER",
     "ENGINEER",
     "LIFECYCLE",
@@ -76,9 +78,13 @@ class Stage:
     agent: AgentRef | None = None
     agent_class: URIRef | None = None
     publishes: bool = False
-    """Whether the product's graph is rewritten with every stage's facts so far after it: the last stage.
+    """Whether the product's graph is rewritten with every stage's facts so far after it: the last stage of
+    its job (knowledge ends a build; the deep contract run, a job of its own after it, adds its facts itself).
     A stage that fails, and a stage whose blocking check fails, publish too, so a build that stops leaves
     its chain in the graph; a build that runs through writes the graph once."""
+    job: str = "lifecycle"
+    """The Dagster job that runs it: `lifecycle` (a build) or `deep_contract` (after a build succeeds, in the
+    background, or now with `factory contract`)."""
     derived_from: tuple[str, ...] | None = None
     """The inputs its output is derived from, as its lineage events name them (None: all its inputs); a
     stage may read an earlier result for a detail (the trace id, the revision) without deriving from it."""
@@ -145,6 +151,13 @@ LIFECYCLE: tuple[Stage, ...] = (
         derived_from=("deployment",),
     ),
     Stage(
+        "knowledge",
+        ("intent", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry"),
+        None,
+        publishes=True,
+        derived_from=("telemetry",),
+    ),
+    Stage(
         "contract",
         ("intent", "deployment"),
         None,  # its run is not a step of the trace: a contract run is also part of the validation report
@@ -152,19 +165,21 @@ LIFECYCLE: tuple[Stage, ...] = (
         FAC.ContractActivity,
         TESTER,
         FAC.TesterAgent,
-        derived_from=("deployment",),
-    ),
-    Stage(
-        "knowledge",
-        ("intent", "blueprint", "artifacts", "validation", "release", "deployment", "telemetry", "contract"),
-        None,
         publishes=True,
-        derived_from=("telemetry", "contract"),
+        derived_from=("deployment",),
+        job="deep_contract",
     ),
 )
-"""The lifecycle in the order a build runs it."""
+"""The lifecycle in the order it runs: a build (the `lifecycle` job, intent to knowledge), then the deep
+contract run of the deployed commit (the `deep_contract` job), off the build's critical path."""
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in LIFECYCLE)
+
+BUILD: tuple[str, ...] = tuple(s.name for s in LIFECYCLE if s.job == "lifecycle")
+"""The stages a build runs (the `lifecycle` job), in order."""
+
+DEEP_CONTRACT = "deep_contract"
+"""The job of the deep contract run, after a build."""
 
 ACTIVITIES: dict[str, Stage] = {s.activity: s for s in LIFECYCLE if s.activity}
 """The stages that record a PROV activity, by activity name, in lifecycle order."""

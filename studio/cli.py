@@ -260,6 +260,7 @@ templates_app = typer.Typer(help="Template packs that render products.", no_args
 app.add_typer(templates_app, name="templates")
 app.command("build", cls=IntentCommand)(lifecycle_commands.build)
 app.command("rebuild")(lifecycle_commands.rebuild)
+app.command("contract")(lifecycle_commands.contract)
 app.command("up")(lifecycle_commands.up)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)

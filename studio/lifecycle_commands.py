@@ -1,4 +1,5 @@
-"""Commands of the production lifecycle: build, rebuild, products, approve, promote, rollback, deployments, up."""
+"""Commands of the production lifecycle: build, rebuild, contract, products, approve, promote, rollback,
+deployments, up."""
 
 from __future__ import annotations
 
@@ -20,7 +21,18 @@ if TYPE_CHECKING:
     from infra.lifecycle.use_cases import Claim
     from studio.access_commands import SignedIn
 
-__all__ = ["StopOnce", "approve", "build", "deployments_app", "products_app", "promote", "rebuild", "rollback", "up"]
+__all__ = [
+    "StopOnce",
+    "approve",
+    "build",
+    "contract",
+    "deployments_app",
+    "products_app",
+    "promote",
+    "rebuild",
+    "rollback",
+    "up",
+]
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="The tenant the product belongs to.")]
 ProductArg = Annotated[str, typer.Argument(help="The product as tenant/product (or its slug, with --tenant).")]
@@ -169,6 +181,27 @@ def rebuild(
     who = _allowed("rebuild", ref)
     started = rebuild_product(who.control, _Announced(executor, as_json), ref, actor=who.name)
     _report(started.result, as_json)
+
+
+def contract(product: ProductArg, tenant: TenantOpt = "") -> None:
+    """Fuzz the product's dev deployment deeply now (the deep contract run every build is followed by in the
+    background): the summary and each failure's request; promotion to staging waits for a run that held."""
+    ref = _ref(product, tenant)
+    from assets.builds import run_deep_contract
+    from infra.lifecycle.contract import contract_issues
+
+    who = _allowed("build", ref)
+    console.print(f"fuzzing {ref}'s dev deployment deeply …")
+    outcome = run_deep_contract(ref.tenant, ref.product, home=who.home)
+    result = outcome.result
+    if result is not None:
+        console.print(f"{ref} at {result.commit[:12]}: {result.report.summary()}", highlight=False, soft_wrap=True)
+        for issue in contract_issues(result.report):
+            console.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"dagster run  {outcome.run_id}", highlight=False, soft_wrap=True)
+    if not outcome.success:
+        console.print(f"deep contract run failed: {outcome.error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _print_summary(s: BuildSummary) -> None:

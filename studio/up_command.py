@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -30,21 +29,6 @@ DEMO_INTENTS = (
     ),
     ("acme", "clinic", "A clinic booking service where patients book appointments with doctors."),
 )
-
-DEMO_CONTRACT_EXAMPLES = "10"
-"""Examples per operation of the demo builds' deep contract run (every phase still runs): it keeps `factory up`
-to a few minutes. Other builds send 100 unless $FACTORY_CONTRACT_EXAMPLES says otherwise, as it does here if set."""
-
-
-@contextlib.contextmanager
-def _demo_contract_examples() -> Iterator[None]:
-    saved = os.environ.get("FACTORY_CONTRACT_EXAMPLES")
-    os.environ.setdefault("FACTORY_CONTRACT_EXAMPLES", DEMO_CONTRACT_EXAMPLES)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("FACTORY_CONTRACT_EXAMPLES", None)
 
 
 def _check_port_free(host: str, port: int, option: str) -> None:
@@ -139,8 +123,8 @@ def up(
             for tenant, product, text in DEMO_INTENTS:
                 console.print(f"building demo product {tenant}/{product} …")
                 ref = ProductRef(tenant, product)
-                with _demo_contract_examples():
-                    built = submit_and_build(control, DagsterBuildRunner(), ref, text, actor="factory up")
+                # its deep contract run (100 examples per operation) follows in the daemon, off this path
+                built = submit_and_build(control, DagsterBuildRunner(), ref, text, actor="factory up")
                 _print_summary(built.result.summary())
         for d in control.deployments(None, status="running"):
             console.print(f"service     {d.url}  ({d.tenant}/{d.product} {d.env}, pid {d.pid})")

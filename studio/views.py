@@ -20,7 +20,7 @@ from infra.gitops import ProductRepository
 from infra.insights import FactoryInsights, compute_insights
 from infra.records import AuditEvent, BuildRecord, IntentRecord, ProductRecord
 from infra.workspace import ProductWorkspace
-from ontology.lifecycle import STAGE_NAMES
+from ontology.lifecycle import BUILD, STAGE_NAMES
 
 __all__ = [
     "STAGES",
@@ -117,11 +117,12 @@ class StageProgress:
 
 
 def stage_progress(stages: dict[str, str]) -> StageProgress:
-    """Progress of the lifecycle from a product's stage map."""
-    done = sum(1 for s in STAGES if stages.get(s) in ("done", "skipped", "reused"))
-    running = next((s for s in STAGES if stages.get(s) == "running"), None)
-    failed = [s for s in STAGES if stages.get(s) == "failed"]
-    return StageProgress(done, len(STAGES), running, failed)
+    """Progress of a build (the stages of the `lifecycle` job; the deep contract run follows it) from a
+    product's stage map."""
+    done = sum(1 for s in BUILD if stages.get(s) in ("done", "skipped", "reused"))
+    running = next((s for s in BUILD if stages.get(s) == "running"), None)
+    failed = [s for s in BUILD if stages.get(s) == "failed"]
+    return StageProgress(done, len(BUILD), running, failed)
 
 
 # ---------------------------------------------------------------------------------------- trace

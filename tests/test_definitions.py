@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import DagsterInstance, SensorResult, build_sensor_context, materialize
+from dagster import (
+    AssetMaterialization,
+    DagsterInstance,
+    RunRequest,
+    SensorResult,
+    build_sensor_context,
+    materialize,
+)
 
 from assets.definitions import defs
 from assets.delivery import knowledge
 from assets.design import intent
 from assets.resources import ControlPlaneResource, KnowledgeGraphResource
-from assets.sensors import intake
+from assets.sensors import after_build, intake
 from assets.vocabulary import ontology, pattern_library
 from graph import KnowledgeGraph
 from infra.control import ControlPlane
@@ -56,7 +63,9 @@ def test_the_lifecycle_definitions_load() -> None:
         "contract_holds",
         "deep_contract_holds",
     }
-    assert {s.name for s in defs.sensors or []} == {"intake", "build_failures"}
+    assert {s.name for s in defs.sensors or []} == {"intake", "build_failures", "after_build"}
+    deep = defs.resolve_job_def("deep_contract")
+    assert deep.partitions_def is not None and deep.partitions_def.name == "product"  # type: ignore[attr-defined]
     assert all((a.__doc__ or "").strip() for a in (intent, knowledge))
 
 
@@ -77,3 +86,28 @@ def test_the_intake_sensor_turns_each_submitted_intent_into_one_run(tmp_path: Pa
             build_sensor_context(instance=instance, resources={"control": ControlPlaneResource(home=str(tmp_path))})
         )
         assert isinstance(again, SensorResult) and not again.run_requests
+
+
+def test_every_finished_build_is_followed_by_one_deep_contract_run() -> None:
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("product", ["acme.helpdesk", "globex.clinic"])
+
+        def tick(cursor: str | None) -> tuple[list[str], str | None]:
+            context = build_sensor_context(instance=instance, cursor=cursor)
+            requests = [r for r in after_build(context) if isinstance(r, RunRequest)]
+            assert all(r.partition_key == "acme.helpdesk" for r in requests), requests
+            return [r.run_key or "" for r in requests], context.cursor
+
+        keys, cursor = tick(None)
+        assert keys == []  # no build yet
+        # a build that reached knowledge (its last stage): one deep contract run of the same product
+        instance.report_runless_asset_event(AssetMaterialization("knowledge", partition="acme.helpdesk"))
+        instance.report_runless_asset_event(AssetMaterialization("deployment", partition="globex.clinic"))
+        first, cursor = tick(cursor)
+        assert len(first) == 1 and after_build.job_name == "deep_contract"
+        # the cursor moved past it: the same build is not fuzzed twice; the next build is
+        keys, cursor = tick(cursor)
+        assert keys == []
+        instance.report_runless_asset_event(AssetMaterialization("knowledge", partition="acme.helpdesk"))
+        keys, cursor = tick(cursor)
+        assert len(keys) == 1 and keys != first

@@ -11,8 +11,8 @@ from assets.definitions import LIFECYCLE, defs
 from graph.provenance import AGENTS, STAGES
 from graph.trace import CHAIN
 from infra.lifecycle import STAGES as BOUND
+from ontology.lifecycle import BUILD, STAGE_NAMES
 from ontology.lifecycle import LIFECYCLE as TABLE
-from ontology.lifecycle import STAGE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ("ontology", "graph", "generators", "infra")
@@ -22,10 +22,12 @@ SHELLS = {"dagster", "streamlit", "typer"}
 def test_the_table_the_trace_chain_and_the_asset_graph_list_the_same_stages() -> None:
     names = [s.name for s in TABLE]
     assert names == list(STAGE_NAMES) == [s.name for s in BOUND]
-    # the trace chain: every stage that puts nodes on a trace, in table order (knowledge adds none of its own)
-    assert list(CHAIN.values()) == [s.name for s in TABLE if s.trace_class is not None] == names[:-1]
-    # the Dagster asset graph: one asset per stage, in table order, reading the table's inputs
-    assert [a.key.to_user_string() for a in LIFECYCLE] == names
+    # the trace chain: every stage that puts nodes on a trace, in table order (knowledge and the deep contract
+    # run add none of their own)
+    assert list(CHAIN.values()) == [s.name for s in TABLE if s.trace_class is not None] == names[:-2]
+    # the Dagster asset graph: one asset per stage, in table order, reading the table's inputs; a build is the
+    # `lifecycle` rows, ending at knowledge, and the deep contract run is a job of its own after it
+    assert [a.key.to_user_string() for a in LIFECYCLE] == list(BUILD) == names[:-1] and BUILD[-1] == "knowledge"
     graph = defs.resolve_asset_graph()
     lifecycle = {k.to_user_string() for k in graph.get_all_asset_keys()} & set(names)
     assert lifecycle == set(names)
@@ -33,8 +35,12 @@ def test_the_table_the_trace_chain_and_the_asset_graph_list_the_same_stages() ->
         node = graph.get(AssetKey(stage.asset_key))
         assert {p.to_user_string() for p in node.parent_keys} == set(stage.inputs), stage.name
         assert all(names.index(i) < names.index(stage.name) for i in stage.inputs), stage.name
-    job = defs.resolve_job_def("lifecycle")
-    assert {n.name for n in job.graph.node_defs} >= set(names)
+    for job in ("lifecycle", "deep_contract"):
+        nodes = {n.name for n in defs.resolve_job_def(job).graph.node_defs}
+        assert nodes == {s.name for s in TABLE if s.job == job}, job
+    assert "contract" not in {n.name for n in defs.resolve_job_def("lifecycle").graph.node_defs}
+    # the graph is published after the last stage of each job
+    assert [s.name for s in TABLE if s.publishes] == ["knowledge", "contract"]
 
 
 def test_provenance_reads_its_activities_and_agents_from_the_table() -> None:

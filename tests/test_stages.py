@@ -229,7 +229,7 @@ def test_telemetry_measures_the_service_against_its_objectives(build: Build) -> 
 def test_staging_waits_for_a_deep_contract_run_of_the_deployed_commit_that_held(build: Build) -> None:
     ref = ProductRef("acme", "helpdesk")
     repo = ProductRepository(build.home, "acme", "helpdesk")
-    with pytest.raises(GovernanceError, match="deep contract run has not run"):
+    with pytest.raises(GovernanceError, match=r"no deep contract run of \w{7} yet: run `factory contract acme/helpd"):
         promote(build.ctx.control, build.home, ref, "staging", actor="alice")
     assert repo.env_head("staging") is None  # nothing changed
     refused = build.ctx.control.audit_log("acme")[0]
@@ -239,7 +239,14 @@ def test_staging_waits_for_a_deep_contract_run_of_the_deployed_commit_that_held(
     assert result.commit == build.results["deployment"].commit  # type: ignore[attr-defined]
     assert result.examples == 2 and result.check_issues() == {"deep_contract_holds": []}
     assert result.report.phases["stateful"] == "success" and result.report.cases > 0
-    assert promote(build.ctx.control, build.home, ref, "staging", actor="alice") == result.commit
+    # it runs after the build's last stage, so it puts its own facts into the product's graph
+    deep = build.ctx.graph().sparql(
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?depth ?holds WHERE { "
+        "?run fac:contractDepth ?depth ; fac:contractHolds ?holds }",
+        "acme",
+    )
+    assert ("deep", "true") in {(str(depth), str(holds).lower()) for depth, holds in deep.rows}, deep.rows
+    assert promote(build.ctx.control, build.home, ref, "staging", actor="alice").commit == result.commit
     assert repo.env_head("staging") == result.commit
 
 
@@ -262,8 +269,9 @@ def test_a_service_that_breaks_its_contract_fails_both_runs_and_stays_out_of_sta
     files = [f.path for f in Engineer().render(bp, root, trace).files]
     route = root / "app/api/routers/appointment.py"  # the list answers its JSON as text/plain, undocumented
     text = route.read_text(encoding="utf-8")
-    plain = 'return Response(service.list(filters).model_dump_json(), media_type="text/plain")'
-    route.write_text(text.replace("return service.list(filters)", plain, 1), encoding="utf-8")
+    listed = "visible_page(who.roles, ENTITY, service.list(filters))"
+    plain = f'return Response({listed}.model_dump_json(), media_type="text/plain")'
+    route.write_text(text.replace(f"return {listed}", plain, 1), encoding="utf-8")
     assert route.read_text(encoding="utf-8") != text
     blueprint = BlueprintResult(blueprint=bp, hash="0" * 64, trace_id=trace, fingerprint="blueprint")
     artifacts = ArtifactsResult(
@@ -341,8 +349,8 @@ def test_the_stage_functions_are_the_tables(build: Build) -> None:
         "release": delivery.release,
         "deployment": delivery.deployment,
         "telemetry": observation.telemetry,
-        "contract": contract_stage.contract,
         "knowledge": observation.knowledge,
+        "contract": contract_stage.contract,
     }
     assert {s.name: s.run for s in STAGES} == functions
     for stage in STAGES:

@@ -62,8 +62,8 @@ class StageRun:
         return BuildRecorder(self.context.workspace.facts(trace_id))
 
     def record(self, facts: ProductFacts) -> None:
-        """Keep this stage's facts (replacing an earlier run's); the graph gets them after the table's last stage,
-        or earlier when a stage fails or a blocking check stops the build."""
+        """Keep this stage's facts (replacing an earlier run's); the graph gets them after the last stage of the
+        stage's job (the table's `publishes`), or earlier when a stage fails or a blocking check stops the build."""
         self.context.workspace.save_facts(self.name, facts)
         if self.row.publishes:
             self.publish(facts.trace_id)

@@ -4,8 +4,9 @@ Both runs start their own copy of the service on a loopback port with a throwawa
 telemetry file under the product's workspace (the running deployment's data and spans are left
 alone), fuzz it with the tester's schemathesis run and stop it. The shallow run (a few examples
 per operation) is the validation's blocking check `contract_holds`; the deep run (at least 100
-examples per operation, stateful phase included) is its own stage after the deployment, and
-promotion to staging is refused for a commit whose deep run failed or has not run.
+examples per operation, stateful phase included) is its own stage after the deployment, run by a
+job of its own once a build has succeeded (off the build's critical path), or now by `factory
+contract`; promotion to staging is refused for a commit whose deep run failed or has not run.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def contract(ctx: StageContext, intent: IntentResult, deployment: DeploymentResu
     and the stateful phase that chains create, read, change and delete through the document's links.
     It runs on a copy of the release with its own throwaway database, so the deployment's data is
     left alone. A commit already fuzzed is not fuzzed again. A failure blocks promotion to staging;
-    each one carries the request that reproduces it.
+    each one carries the request that reproduces it. It runs after the build (the `deep_contract`
+    job) and puts its facts into the product's graph itself.
     """
     stage = StageRun(ctx, "contract")
     trace_id = intent.trace_id
@@ -194,10 +196,13 @@ def check_promotion(control: ControlPlane, home: Path, ref: ProductRef, env: str
     if result is not None and result.commit == commit and result.ok:
         return
     if result is None or result.commit != commit:
-        why = f"its deep contract run has not run: build it again (`factory rebuild {ref}`), then promote"
+        why = f"no deep contract run of {commit[:7]} yet: run `factory contract {ref}`"
     else:
         first = contract_issues(result.report)[0]
-        why = f"its deep contract run failed ({result.report.summary()}; first: {first}): fix it and build again"
+        why = (
+            f"its deep contract run failed ({result.report.summary()}; first: {first}): "
+            f"fix it, build again and run `factory contract {ref}`"
+        )
     control.audit("promote", "refused", tenant=ref.tenant, product=ref.product, actor=actor,
                   detail=f"staging at {commit[:7]}: {why}"[:500])  # fmt: skip
     raise GovernanceError(f"staging promotion of {ref} at {commit[:7]} refused: {why}")

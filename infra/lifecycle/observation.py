@@ -12,7 +12,6 @@ from infra.lifecycle.delivery import ENV
 from infra.lifecycle.results import (
     ArtifactsResult,
     BlueprintResult,
-    ContractResult,
     DeploymentResult,
     IntentResult,
     KnowledgeResult,
@@ -87,18 +86,17 @@ def knowledge(
     release: ReleaseResult,
     deployment: DeploymentResult,
     telemetry: TelemetryResult,
-    contract: ContractResult,
 ) -> KnowledgeResult:
     """The finished build in the knowledge graph and the control database: the whole traced chain.
 
-    The product's graph holds every stage's facts (the contract runs' failures with their requests
-    among them); the build's outcome (tests, build time, SLO
-    figures, patterns used) feeds the factory insights the architect reads for the next product, which
-    this stage recomputes.
+    The product's graph holds every stage's facts (the shallow contract run's failures with their
+    requests among them; the deep contract run, after the build, adds its own); the build's outcome
+    (tests, build time, SLO figures, patterns used) feeds the factory insights the architect reads for
+    the next product, which this stage recomputes.
     """
     stage = StageRun(ctx, "knowledge")
     trace_id = intent.trace_id
-    fp = fingerprint(CODE_VERSION, telemetry.fingerprint, contract.fingerprint, release.commit)
+    fp = fingerprint(CODE_VERSION, telemetry.fingerprint, release.commit)
     with stage.running(trace_id):
         old = stage.previous(fp, KnowledgeResult)
         if old is not None:

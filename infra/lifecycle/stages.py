@@ -1,9 +1,10 @@
 """The stage table bound to what runs it: each stage's row, its stage function, its result model and checks.
 
 The rows themselves (name, asset key, PROV activity and agent, inputs, whether the graph is
-published after it) are `ontology.lifecycle.LIFECYCLE`, data every layer can read; this module
-adds the executable side. The Dagster assets are generated from `STAGES`; any other executor
-runs a build by calling `run_stage` (or `run_stored`) in table order.
+published after it, the job that runs it) are `ontology.lifecycle.LIFECYCLE`, data every layer can
+read; this module adds the executable side. The Dagster assets are generated from `STAGES`; any
+other executor runs a build by calling `run_stage` (or `run_stored`) in table order for the
+`lifecycle` rows (`ontology.lifecycle.BUILD`), and the deep contract run after it.
 """
 
 from __future__ import annotations

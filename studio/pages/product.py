@@ -42,7 +42,7 @@ def header(p: ProductRecord) -> None:
     cols = st.columns(4)
     cols[0].metric("Revision", p.revision)
     cols[1].metric("Status", p.status)
-    cols[2].metric("Stages done", f"{views.stage_progress(p.stage_map()).done}/{len(views.STAGES)}")
+    cols[2].metric("Stages done", f"{views.stage_progress(p.stage_map()).done}/{views.stage_progress({}).total}")
     cols[3].metric("Updated", p.updated_at.strftime("%Y-%m-%d %H:%M"))
     if p.trace_id:
         st.page_link(
