@@ -23,12 +23,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from assets.builds import BuildOutcome, build_product, factory_instance
 from assets.definitions import LIFECYCLE
+from generators.agents.contract import ContractDepth
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.pipeline import Planner
@@ -36,6 +38,8 @@ from graph import KnowledgeGraph
 from infra import runtime
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
+from infra.lifecycle.context import StageContext
+from infra.lifecycle.contract import fuzz_copy
 from infra.telemetry import smoke, wait_for_spans
 from ontology.refs import new_trace_id
 
@@ -202,7 +206,8 @@ def _build(home: Path, outcome: BuildOutcome, seconds: float, created: bool) -> 
 
 
 def baseline(run: Run, planner: Planner, product: str, text: str) -> dict[str, float]:
-    """The same product's work done directly: plan, render, test, release, start (health-checked), smoke."""
+    """The same product's work done directly: plan, render, release, test (the product's suite with the shallow
+    contract run beside it, as the validation does), start (health-checked), smoke."""
     home = run.root / "baseline"
     folder = home / "products" / product
     trace_id = new_trace_id()
@@ -227,10 +232,16 @@ def baseline(run: Run, planner: Planner, product: str, text: str) -> dict[str, f
     steps["release"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    report = Tester().test(rendered.out_dir, timeout_s=600)
+    ctx = StageContext(home, TENANT, product)
+    with ThreadPoolExecutor(1) as pool:
+        fuzzing = pool.submit(fuzz_copy, ctx, rendered.out_dir, trace_id, ContractDepth.SHALLOW)
+        report = Tester().test(rendered.out_dir, timeout_s=600)
+        contract = fuzzing.result()
     steps["test"] = time.perf_counter() - start
     if not report.ok:
         raise RuntimeError(f"baseline: the tests of {product} failed: {report.output[-500:]}")
+    if not contract.ok:
+        raise RuntimeError(f"baseline: the contract of {product} does not hold: {contract.summary()}")
 
     start = time.perf_counter()
     workdir = repo.export(result.commit, home / "releases" / f"{product}-{result.commit[:12]}")
