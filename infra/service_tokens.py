@@ -21,15 +21,15 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from generators.agents.tester import TENANT_HEADER
 from ontology.errors import InvalidInputError
 from ontology.models import DEFAULT_ROLES
 from ontology.refs import check_slug
 
-__all__ = ["ISSUER", "TENANT_HEADER", "TOKEN_TTL_S", "ServiceTokens", "product_roles", "service_name"]
+__all__ = ["ISSUER", "TOKEN_TTL_S", "ServiceTokens", "product_roles", "service_name"]
 
 ISSUER = "urn:software-factory:runtime"
 """The issuer the factory names in the tokens it signs for the services it runs."""
-TENANT_HEADER = "X-Tenant-ID"
 TOKEN_TTL_S = 3600  # longer than the deepest contract run (1800 s)
 ACCESS_MODULE = Path("app") / "api" / "access.py"
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from generators.agents.tester import TENANT_HEADER
 from ontology.errors import FactoryError
 from ontology.refs import check_trace_id
 
@@ -42,7 +43,6 @@ __all__ = [
     "wait_for_spans",
 ]
 
-TENANT_HEADER = "X-Tenant-ID"
 REFUSED = frozenset({400, 401, 403, 422})  # what a request without a token and tenant header may get
 FORGED_TENANT = "smoke-forged-tenant"  # a tenant the smoke's token does not act for
 _CHILD_DOC = re.compile(r"whose (\S+) is this")  # the generated docstring of a child list route

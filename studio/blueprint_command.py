@@ -13,7 +13,7 @@ import typer
 from graph.files import replacing
 from ontology.errors import InvalidInputError
 from ontology.models import Requirements
-from studio.intent_input import IntentCommand, intent_text
+from studio.intent_input import IntentArg, IntentCommand, IntentFileOpt, intent_text
 
 __all__ = ["IntentCommand", "blueprint", "question_lines"]
 
@@ -67,13 +67,8 @@ def _envelope(proposal: Any, recorded: int) -> dict[str, Any]:
 
 
 def blueprint(
-    intent: Annotated[
-        str | None,
-        typer.Argument(
-            help="The business intent in plain words: a sentence, a pasted '- item' list, or '-' for standard input."
-        ),
-    ] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the intent from this text file.")] = None,
+    intent: IntentArg = None,
+    file: IntentFileOpt = None,
     tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant the product is for.")] = None,
     product: Annotated[str | None, typer.Option("--product", help="Product slug (default: from the intent).")] = None,
     answer: Annotated[

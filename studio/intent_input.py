@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from typer.core import TyperCommand
 
 from ontology.errors import InvalidInputError
 
-__all__ = ["IntentCommand", "intent_text"]
+__all__ = ["IntentArg", "IntentCommand", "IntentFileOpt", "intent_text"]
+
+IntentArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The business intent in plain words: a sentence, a pasted '- item' list, or '-' for standard input."
+    ),
+]
+IntentFileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="Read the intent from this text file.")]
 
 
 def _is_text(arg: str) -> bool:

@@ -11,7 +11,7 @@ import typer
 from ontology.config import factory_home
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef, check_slug
-from studio.intent_input import intent_text
+from studio.intent_input import IntentArg, IntentFileOpt, intent_text
 from studio.output import console, print_json, print_table
 from studio.up_command import StopOnce, up
 
@@ -107,13 +107,8 @@ def _read_blueprint(path: Path) -> str:
 
 
 def build(
-    intent: Annotated[
-        str | None,
-        typer.Argument(
-            help="The business intent in plain words: a sentence, a pasted '- item' list, or '-' for standard input."
-        ),
-    ] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the intent from this text file.")] = None,
+    intent: IntentArg = None,
+    file: IntentFileOpt = None,
     tenant: TenantOpt = "",
     product: Annotated[
         str | None, typer.Option("--product", "-p", help="Product slug or tenant/product (default: from intent).")

@@ -26,7 +26,7 @@ from infra.service_tokens import service_name
 from infra.telemetry import WorkloadError, smoke
 from ontology.errors import FactoryError
 
-__all__ = ["ENV", "deployment", "release", "release_dir", "service_name", "swap"]
+__all__ = ["ENV", "deployment", "release", "release_dir", "swap"]
 
 ENV = "dev"
 """The environment a build deploys to; staging and prod are reached by promotion."""
