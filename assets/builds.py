@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,13 +187,18 @@ class ContractOutcome:
     error: str | None = None
 
 
-def run_deep_contract(tenant: str, product: str, *, home: Path | None = None) -> ContractOutcome:
+def run_deep_contract(
+    tenant: str, product: str, *, home: Path | None = None, starting: Callable[[], None] | None = None
+) -> ContractOutcome:
     """Run the deep contract stage now, in this process, on the product's current dev deployment: the
-    `deep_contract` job (the run appears in the Dagster UI like the ones the sensor requests)."""
+    `deep_contract` job (the run appears in the Dagster UI like the ones the sensor requests). `starting` is
+    called once the product is known to have a deployment, just before the run."""
     root = (home or factory_home()).resolve()
     workspace = ProductWorkspace(root, tenant, product)
     if workspace.load_output("deployment") is None:
         raise NotFoundError(f"{tenant}/{product} has no dev deployment yet: build it first")
+    if starting is not None:
+        starting()
     with _keeping_sigterm_handler():
         instance = factory_instance(root)
         key = _partition(instance, tenant, product)

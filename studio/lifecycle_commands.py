@@ -186,8 +186,12 @@ def contract(product: ProductArg, tenant: TenantOpt = "") -> None:
     from infra.lifecycle.contract import contract_issues
 
     who = _allowed("build", ref)
-    console.print(f"fuzzing {ref}'s dev deployment deeply …")
-    outcome = run_deep_contract(ref.tenant, ref.product, home=who.home)
+    outcome = run_deep_contract(
+        ref.tenant,
+        ref.product,
+        home=who.home,
+        starting=lambda: console.print(f"fuzzing {ref}'s dev deployment deeply …"),
+    )
     result = outcome.result
     if result is not None:
         console.print(f"{ref} at {result.commit[:12]}: {result.report.summary()}", highlight=False, soft_wrap=True)

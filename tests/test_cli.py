@@ -131,6 +131,7 @@ def test_a_query_with_too_many_rows_returns_the_first_and_says_so(home: Path) ->
         (["query", "cypher", "MATCH (n) RETURN n", "-t", "../../etc"], ["invalid tenant"]),
         (["query", "cypher", "MATCH (n) RETURN n", "-t", "nobody"], ["no products"]),
         (["trace", "not-a-trace"], ["trace id"]),
+        (["contract", "acme/never-built"], ["no dev deployment", "build it first"]),
         (["trace", "0" * 32], ["no facts"]),
         (["search", "   ", "-t", "acme"], ["empty"]),
         (["kg", "import", "/no/such/file.nq"], ["no such file"]),
