@@ -1,6 +1,7 @@
 """The RDF store: Oxigraph on disk, one named graph per product build.
 
-This module and `graph/facts.py` are the only ones that touch pyoxigraph (a test walks the
+This module, `graph/remote_store.py` (the same store on a SPARQL server) and `graph/facts.py` are the
+only ones that touch pyoxigraph (a test walks the
 tree to keep it so). Facts builds its quads as Oxigraph terms directly, because a build's
 facts are minted at ingest speed and converting them from a neutral form would cost a second
 pass over every quad. Everything else reaches the store through the KnowledgeGraph facade
@@ -217,10 +218,12 @@ class RdfStore:
         *,
         graphs: list[str] | None,
         bindings: Mapping[str, Value] | None = None,
+        timeout_s: float | None = None,
     ) -> Answer:
         """Run a SPARQL query; `graphs` restricts the dataset (None: every graph, for admins).
 
         `bindings` are plain values bound to the query's variables (a `URIRef` binds an IRI).
+        `timeout_s` is for the server store's sake: an embedded query is stopped between rows by the caller.
         """
         subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
             ox.Variable(k): term(v) for k, v in (bindings or {}).items()
