@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import io
 import json
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -248,6 +249,34 @@ class KnowledgeGraph:
             return WriteStats(
                 sum(len(q) for q in graphs.values()), rows, stored - started, time.perf_counter() - stored
             )
+
+    def rebuild_tenant(self, tenant: str) -> WriteStats:
+        """Rebuild `tenant`'s property graph and vectors from its graphs in the RDF store, the source of truth.
+
+        The tenant's Kùzu database is removed and written anew, so it works on a fresh disk (a second
+        machine reading a shared SPARQL server) and after a lost or damaged one. The graphs stay marked
+        pending until the new database is complete: a crash mid-way is finished by the next writer.
+        """
+        check_slug(tenant, "tenant")
+        with self._session(write=True) as s:
+            graphs = self._graphs(s, tenant)
+            if not graphs:
+                raise NotFoundError(f"tenant {tenant!r} has no products in the RDF store to rebuild from")
+            self._mark_pending(graphs, add=True)
+            if tenant in s.pgs:
+                s.pgs.pop(tenant).close()
+            for old in s.kuzu_dir.glob(f"{tenant}.kz*"):  # the database file and its write-ahead log
+                if old.name == f"{tenant}.kz" or old.name.startswith(f"{tenant}.kz."):
+                    if old.is_dir():
+                        shutil.rmtree(old)
+                    else:
+                        old.unlink()
+            started = time.perf_counter()
+            quads = {g: list(s.rdf.quads(g)) for g in graphs}
+            read = time.perf_counter()
+            rows = self._project(s, graphs, quads)
+            self._mark_pending(graphs, add=False)
+            return WriteStats(sum(map(len, quads.values())), rows, read - started, time.perf_counter() - read)
 
     def delete_product(self, tenant: str, product: str) -> None:
         """Remove a product's graph and its projection."""
