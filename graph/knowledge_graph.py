@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import io
 import json
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -34,6 +35,7 @@ from graph.names import (
 from graph.projection import Embedder, project
 from graph.property_graph import Projection, PropertyGraph, memory_identity
 from graph.rdf_store import Quad, RdfStore, Value, read_nquads, read_turtle
+from graph.remote_store import RemoteRdfStore
 from graph.trace import (
     CYPHER_TRACE,
     CYPHER_TRACE_AGENTS,
@@ -45,7 +47,7 @@ from graph.trace import (
     STAGE_OF_TABLE,
     TraceStep,
 )
-from ontology.config import factory_home
+from ontology.config import factory_home, sparql_url
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError, QueryTimeoutError
 from ontology.refs import check_slug, check_trace_id
 from ontology.vocabulary import ONTOLOGY_PATH, PATTERNS_PATH
@@ -114,7 +116,7 @@ def _return_freed_memory() -> None:
 
 @dataclass
 class _Session:
-    rdf: RdfStore
+    rdf: RdfStore | RemoteRdfStore
     kuzu_dir: Path
     write: bool
     pgs: dict[str, PropertyGraph] = field(default_factory=dict)  # in order of use, the latest last
@@ -151,8 +153,18 @@ class _Session:
 class KnowledgeGraph:
     """RDF facts in Oxigraph, their Kùzu projection and the vector memory, kept in step."""
 
-    def __init__(self, home: Path | None = None, *, embedder: Any = _DEFAULT, lock_timeout_s: float = 300.0):
+    def __init__(
+        self,
+        home: Path | None = None,
+        *,
+        embedder: Any = _DEFAULT,
+        lock_timeout_s: float = 300.0,
+        sparql: str | object | None = _DEFAULT,
+    ):
+        """`sparql` is the SPARQL server's base URL that holds the RDF store (default: FACTORY_SPARQL_URL;
+        None: the embedded store under `home`). The property graph and vectors stay under `home` either way."""
         self.home = (home or factory_home()).resolve()
+        self.sparql_url: str | None = sparql_url() if sparql is _DEFAULT else sparql  # type: ignore[assignment]
         self.folder = self.home / "graph"
         locks = self.folder / "locks"
         self._lock = FileLock(
@@ -178,13 +190,18 @@ class KnowledgeGraph:
         if held is not None:
             raise RuntimeError("a read session is held: release it before writing")
         with self._lock.exclusive() if write else self._lock.shared():
-            session = _Session(RdfStore(self.folder / "rdf", read_only=not write), self.folder / "kuzu", write)
+            session = _Session(self._open_rdf(write), self.folder / "kuzu", write)
             try:
                 if write:
                     self._finish_pending(session)
                 yield session
             finally:
                 session.close()
+
+    def _open_rdf(self, write: bool) -> RdfStore | RemoteRdfStore:
+        if self.sparql_url is not None:
+            return RemoteRdfStore(self.sparql_url, read_only=not write)
+        return RdfStore(self.folder / "rdf", read_only=not write)
 
     @contextmanager
     def hold(self, write: bool = False) -> Iterator[KnowledgeGraph]:
@@ -232,6 +249,34 @@ class KnowledgeGraph:
             return WriteStats(
                 sum(len(q) for q in graphs.values()), rows, stored - started, time.perf_counter() - stored
             )
+
+    def rebuild_tenant(self, tenant: str) -> WriteStats:
+        """Rebuild `tenant`'s property graph and vectors from its graphs in the RDF store, the source of truth.
+
+        The tenant's Kùzu database is removed and written anew, so it works on a fresh disk (a second
+        machine reading a shared SPARQL server) and after a lost or damaged one. The graphs stay marked
+        pending until the new database is complete: a crash mid-way is finished by the next writer.
+        """
+        check_slug(tenant, "tenant")
+        with self._session(write=True) as s:
+            graphs = self._graphs(s, tenant)
+            if not graphs:
+                raise NotFoundError(f"tenant {tenant!r} has no products in the RDF store to rebuild from")
+            self._mark_pending(graphs, add=True)
+            if tenant in s.pgs:
+                s.pgs.pop(tenant).close()
+            for old in s.kuzu_dir.glob(f"{tenant}.kz*"):  # the database file and its write-ahead log
+                if old.name == f"{tenant}.kz" or old.name.startswith(f"{tenant}.kz."):
+                    if old.is_dir():
+                        shutil.rmtree(old)
+                    else:
+                        old.unlink()
+            started = time.perf_counter()
+            quads = {g: list(s.rdf.quads(g)) for g in graphs}
+            read = time.perf_counter()
+            rows = self._project(s, graphs, quads)
+            self._mark_pending(graphs, add=False)
+            return WriteStats(sum(map(len, quads.values())), rows, read - started, time.perf_counter() - read)
 
     def delete_product(self, tenant: str, product: str) -> None:
         """Remove a product's graph and its projection."""
@@ -374,7 +419,7 @@ class KnowledgeGraph:
         with self._session(write=False) as s:
             graphs = None if tenant is None else [*self._graphs(s, tenant), *self._decisions(s, tenant), *SHARED_GRAPHS]
             try:
-                answer = s.rdf.query(query, graphs=graphs, bindings=params)
+                answer = s.rdf.query(query, graphs=graphs, bindings=params, timeout_s=timeout_s)
                 if answer.boolean is not None:
                     return QueryResult(answer.columns, list(answer.rows), boolean=answer.boolean)
                 columns = answer.columns

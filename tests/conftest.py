@@ -12,6 +12,7 @@ import pytest
 
 from graph import KnowledgeGraph, ProductFacts
 from graph.embeddings import SentenceEmbedder
+from graph.remote_store import local_server
 from graph.samples import DEMO_PRODUCTS, build_facts
 
 
@@ -20,6 +21,7 @@ def factory_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own FACTORY_HOME, so nothing is written in the repository."""
     home = tmp_path / "factory-home"
     monkeypatch.setenv("FACTORY_HOME", str(home))
+    monkeypatch.delenv("FACTORY_SPARQL_URL", raising=False)  # the embedded RDF store unless a test says otherwise
     # the builds' deep contract run sends 2 examples per operation here (every phase still runs), not 100
     monkeypatch.setenv("FACTORY_CONTRACT_EXAMPLES", "2")
     return home
@@ -52,6 +54,39 @@ def shared_kg(tmp_path_factory: pytest.TempPathFactory, demo_builds: list[Produc
     graph.bootstrap()
     graph.write(*demo_builds)
     return graph
+
+
+RDF_BACKENDS = ("embedded", "server")
+"""Where the RDF store lives: on disk under FACTORY_HOME, or on an Oxigraph SPARQL server (FACTORY_SPARQL_URL)."""
+
+
+@pytest.fixture(params=RDF_BACKENDS)
+def backend_kg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KnowledgeGraph]:
+    """`kg` on each RDF backend in turn: the embedded store, then a fresh Oxigraph server on loopback."""
+    if request.param == "embedded":
+        graph = KnowledgeGraph(tmp_path / "kg", embedder=None, sparql=None)
+        graph.bootstrap()
+        yield graph
+        return
+    with local_server() as url:
+        graph = KnowledgeGraph(tmp_path / "kg", embedder=None, sparql=url)
+        graph.bootstrap()
+        yield graph
+
+
+@pytest.fixture(scope="session", params=RDF_BACKENDS)
+def shared_backend_kg(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_builds: list[ProductFacts]
+) -> Iterator[KnowledgeGraph]:
+    """`shared_kg` on each RDF backend in turn (read only: never write to it)."""
+    if request.param == "embedded":
+        yield request.getfixturevalue("shared_kg")
+        return
+    with local_server() as url:
+        graph = KnowledgeGraph(tmp_path_factory.mktemp("shared-server") / "kg", embedder=None, sparql=url)
+        graph.bootstrap()
+        graph.write(*demo_builds)
+        yield graph
 
 
 @pytest.fixture(scope="session")

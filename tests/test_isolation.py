@@ -25,10 +25,10 @@ def leaks(values: set[str]) -> set[str]:
     return {v for v in values if "/acme/" in v or v in {"invoicing", "helpdesk"}}
 
 
-def test_each_tenant_sees_its_own_products(shared_kg: KnowledgeGraph) -> None:
-    assert seen(shared_kg, SLUGS, "globex") == {"clinic"}
-    assert seen(shared_kg, SLUGS, "acme") == {"invoicing", "helpdesk"}
-    assert shared_kg.tenant_graphs("globex") == [product_graph("globex", "clinic")]
+def test_each_tenant_sees_its_own_products(shared_backend_kg: KnowledgeGraph) -> None:
+    assert seen(shared_backend_kg, SLUGS, "globex") == {"clinic"}
+    assert seen(shared_backend_kg, SLUGS, "acme") == {"invoicing", "helpdesk"}
+    assert shared_backend_kg.tenant_graphs("globex") == [product_graph("globex", "clinic")]
 
 
 @pytest.mark.parametrize(
@@ -49,19 +49,19 @@ def test_each_tenant_sees_its_own_products(shared_kg: KnowledgeGraph) -> None:
         PREFIX + f"DESCRIBE <{ACME_GRAPH}> <https://softwarefactory.dev/id/acme/invoicing/product>",
     ],
 )
-def test_sparql_cannot_reach_another_tenants_graphs(shared_kg: KnowledgeGraph, query: str) -> None:
-    assert leaks(seen(shared_kg, query, "globex")) == set()
+def test_sparql_cannot_reach_another_tenants_graphs(shared_backend_kg: KnowledgeGraph, query: str) -> None:
+    assert leaks(seen(shared_backend_kg, query, "globex")) == set()
     # the same query run by the admin does reach acme's facts: the restriction, not the query, hides them
-    assert leaks(seen(shared_kg, query, None)) != set()
+    assert leaks(seen(shared_backend_kg, query, None)) != set()
 
 
-def test_ask_about_another_tenants_graph_is_false(shared_kg: KnowledgeGraph) -> None:
+def test_ask_about_another_tenants_graph_is_false(shared_backend_kg: KnowledgeGraph) -> None:
     for query in (
         f"ASK {{ GRAPH <{ACME_GRAPH}> {{ ?s ?p ?o }} }}",
         f"ASK FROM NAMED <{ACME_GRAPH}> {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g = <{ACME_GRAPH}>) }}",
     ):
-        assert shared_kg.sparql(query, "globex").boolean is False
-        assert shared_kg.sparql(query, "acme").boolean is True
+        assert shared_backend_kg.sparql(query, "globex").boolean is False
+        assert shared_backend_kg.sparql(query, "acme").boolean is True
 
 
 def test_every_tenant_reads_the_shared_ontology_and_patterns(shared_kg: KnowledgeGraph) -> None:

@@ -57,10 +57,10 @@ def typed_nodes_and_links(facts: ProductFacts) -> tuple[int, int]:
 
 
 def test_trace_walks_the_whole_chain_in_order_with_its_agents(
-    shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]
+    shared_backend_kg: KnowledgeGraph, demo_builds: list[ProductFacts]
 ) -> None:
     builds = demo_builds
-    steps = shared_kg.trace(builds[0].trace_id)
+    steps = shared_backend_kg.trace(builds[0].trace_id)
     assert stages(steps) == CHAIN
     assert {(s.tenant, s.product) for s in steps} == {("acme", "invoicing")}
     assert [s.stage for s in steps] == sorted((s.stage for s in steps), key=CHAIN.index)
@@ -76,10 +76,12 @@ def test_trace_walks_the_whole_chain_in_order_with_its_agents(
     assert sum(1 for s in steps if s.stage == "telemetry") == 3
 
 
-def test_the_property_graph_gives_the_same_trace(shared_kg: KnowledgeGraph, demo_builds: list[ProductFacts]) -> None:
+def test_the_property_graph_gives_the_same_trace(
+    shared_backend_kg: KnowledgeGraph, demo_builds: list[ProductFacts]
+) -> None:
     for build in demo_builds:
-        rdf = shared_kg.trace(build.trace_id, tenant=build.tenant)
-        kuzu = shared_kg.trace(build.trace_id, tenant=build.tenant, engine="kuzu")
+        rdf = shared_backend_kg.trace(build.trace_id, tenant=build.tenant)
+        kuzu = shared_backend_kg.trace(build.trace_id, tenant=build.tenant, engine="kuzu")
         assert stages(rdf) == CHAIN
         assert kuzu == rdf
 
@@ -259,23 +261,23 @@ def test_values_keep_their_types(shared_kg: KnowledgeGraph) -> None:
 # ---------------------------------------------------------------- rebuilds and deletes
 
 
-def test_rebuild_replaces_the_product_graph_everywhere(kg: KnowledgeGraph) -> None:
+def test_rebuild_replaces_the_product_graph_everywhere(backend_kg: KnowledgeGraph) -> None:
     first = build_facts(DEMO_PRODUCTS[0], artifacts=30)
-    kg.write(first)
-    shared = kg.stats()["triples"] - len(first.quads)
+    backend_kg.write(first)
+    shared = backend_kg.stats()["triples"] - len(first.quads)
     second = build_facts(DEMO_PRODUCTS[0], artifacts=5)
-    kg.write(second)
+    backend_kg.write(second)
     # the old-only facts are gone from both stores
     old_only = first.iri("artifact", "29")
-    assert kg.sparql(f"ASK {{ <{old_only}> ?p ?o }}", "acme").boolean is False
-    assert kg.cypher("MATCH (a:Artifact) WHERE a.iri = $iri RETURN a.key", "acme", {"iri": old_only}).rows == []
-    assert kg.sparql(COUNT_ARTIFACTS, "acme").rows == [[5]]
-    assert kg.cypher("MATCH (a:Artifact) RETURN count(a)", "acme").rows == [[5]]
+    assert backend_kg.sparql(f"ASK {{ <{old_only}> ?p ?o }}", "acme").boolean is False
+    assert backend_kg.cypher("MATCH (a:Artifact) WHERE a.iri = $iri RETURN a.key", "acme", {"iri": old_only}).rows == []
+    assert backend_kg.sparql(COUNT_ARTIFACTS, "acme").rows == [[5]]
+    assert backend_kg.cypher("MATCH (a:Artifact) RETURN count(a)", "acme").rows == [[5]]
     # the old trace id is gone, the new one walks the whole chain on both engines
-    assert kg.trace(first.trace_id) == []
-    assert kg.trace(first.trace_id, "acme", engine="kuzu") == []
-    assert stages(kg.trace(second.trace_id, "acme", engine="kuzu")) == CHAIN
-    after = kg.stats()
+    assert backend_kg.trace(first.trace_id) == []
+    assert backend_kg.trace(first.trace_id, "acme", engine="kuzu") == []
+    assert stages(backend_kg.trace(second.trace_id, "acme", engine="kuzu")) == CHAIN
+    after = backend_kg.stats()
     assert after["triples"] == shared + len(second.quads)
     assert after["products"] == 1
     assert after["tenants"]["acme"]["nodes"] == typed_nodes_and_links(second)[0]
@@ -302,29 +304,29 @@ def test_a_rebuild_leaves_the_tenants_other_products_alone(kg: KnowledgeGraph) -
     assert stages(kg.trace(helpdesk.trace_id)) == CHAIN
 
 
-def test_delete_product_removes_its_graph_and_its_projection(kg: KnowledgeGraph) -> None:
+def test_delete_product_removes_its_graph_and_its_projection(backend_kg: KnowledgeGraph) -> None:
     builds = [build_facts(p) for p in DEMO_PRODUCTS]
-    kg.write(*builds)
-    before = kg.stats()
-    kg.delete_product("acme", "helpdesk")
-    after = kg.stats()
+    backend_kg.write(*builds)
+    before = backend_kg.stats()
+    backend_kg.delete_product("acme", "helpdesk")
+    after = backend_kg.stats()
     assert after["triples"] == before["triples"] - len(builds[1].quads)
-    assert kg.tenant_graphs("acme") == [product_graph("acme", "invoicing")]
-    assert kg.cypher("MATCH (p:Product) RETURN p.slug", "acme").rows == [["invoicing"]]
-    assert kg.cypher("MATCH (n) WHERE n.product = 'helpdesk' RETURN count(n)", "acme").rows == [[0]]
-    assert kg.trace(builds[1].trace_id) == []
+    assert backend_kg.tenant_graphs("acme") == [product_graph("acme", "invoicing")]
+    assert backend_kg.cypher("MATCH (p:Product) RETURN p.slug", "acme").rows == [["invoicing"]]
+    assert backend_kg.cypher("MATCH (n) WHERE n.product = 'helpdesk' RETURN count(n)", "acme").rows == [[0]]
+    assert backend_kg.trace(builds[1].trace_id) == []
     assert after["tenants"]["globex"] == before["tenants"]["globex"]
     with pytest.raises(NotFoundError):
-        kg.delete_product("acme", "helpdesk")
+        backend_kg.delete_product("acme", "helpdesk")
     with pytest.raises(NotFoundError):
-        kg.delete_product("globex", "invoicing")  # another tenant's product is not found in this one
+        backend_kg.delete_product("globex", "invoicing")  # another tenant's product is not found in this one
 
 
 # ---------------------------------------------------------------- the projection
 
 
-def test_projection_is_in_step_with_the_rdf_store(shared_kg: KnowledgeGraph) -> None:
-    kg = shared_kg
+def test_projection_is_in_step_with_the_rdf_store(shared_backend_kg: KnowledgeGraph) -> None:
+    kg = shared_backend_kg
     for tenant in ("acme", "globex"):
         # the product graphs only: the shared pattern library holds attributes and relationships too
         in_products = f"FILTER(STRSTARTS(STR(?g), '{tenant_graph_prefix(tenant)}'))"
