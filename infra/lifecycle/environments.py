@@ -146,11 +146,8 @@ def promote(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int = SMOK
 
 def _approvals(ctx: StageContext, env: str, commit: str) -> list[str]:
     """The keys of the approvals a promotion of `commit` to `env` takes: each person's latest decision, if approved."""
-    latest: dict[str, ApprovalRecord] = {}
-    for record in reversed(ctx.control.approvals(ctx.tenant)):  # oldest first: each person's last decision wins
-        if (record.product, record.env, record.commit) == (ctx.product, env, commit):
-            latest[record.actor] = record
-    return [_approval_key(r) for r in latest.values() if r.decision == "approved"]
+    latest = governance.latest_decisions(ctx.control, ctx.tenant, ctx.product, env, commit)
+    return [_approval_key(r) for r in latest if r.decision == "approved"]
 
 
 def _approval_key(record: ApprovalRecord) -> str:
