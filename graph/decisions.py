@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from graph.facts import ProductFacts
+from graph.facts import ProductFacts, person_iri
 from graph.names import decisions_graph
-from ontology.errors import FactoryError, InvalidInputError
+from ontology.errors import FactoryError
 from ontology.models import Answer, PastDecision
 from ontology.namespaces import FAC, ID, PROV
 from ontology.refs import new_trace_id
@@ -27,7 +26,16 @@ from ontology.refs import new_trace_id
 if TYPE_CHECKING:  # a caller passes the graph: importing the decisions loads no engine
     from graph.knowledge_graph import KnowledgeGraph
 
-__all__ = ["PAST_DECISIONS", "DecisionFacts", "acting_user", "past_decisions", "person_iri", "record_decisions"]
+__all__ = [
+    "PAST_DECISIONS",
+    "POLICY_VERSIONS",
+    "DecisionFacts",
+    "acting_user",
+    "past_decisions",
+    "person_iri",
+    "record_decisions",
+    "record_policy",
+]
 
 PAST_DECISIONS = """PREFIX fac: <https://softwarefactory.dev/ontology#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
@@ -39,7 +47,14 @@ SELECT ?kind ?subject ?choice ?person ?at WHERE {
 } ORDER BY ?at ?subject"""
 """A tenant's decisions, oldest first (so that the latest on a subject wins)."""
 
-_USER = re.compile(r"[^A-Za-z0-9_.-]")
+POLICY_VERSIONS = """PREFIX fac: <https://softwarefactory.dev/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?scope ?version ?digest ?person ?at WHERE {
+  ?policy a fac:Policy ; fac:policyScope ?scope ; fac:policyVersion ?version ; fac:policyDigest ?digest ;
+          prov:wasGeneratedBy ?change .
+  ?change a fac:PolicyActivity ; prov:startedAtTime ?at ; prov:wasAssociatedWith/fac:userName ?person .
+} ORDER BY ?version"""
+"""The versions of a tenant's policy (`?scope` bound), oldest first, with who put each in force and when."""
 
 
 def acting_user() -> str:
@@ -48,14 +63,6 @@ def acting_user() -> str:
         return getpass.getuser() or "someone"
     except (KeyError, OSError):
         return "someone"
-
-
-def person_iri(user: str) -> str:
-    """The IRI of a person, from their user name (anything outside [A-Za-z0-9_.-] becomes '_')."""
-    name = " ".join(str(user).split())
-    if not name or len(name) > 200:
-        raise InvalidInputError(f"invalid user name {name[:60]!r}: give 1-200 characters")
-    return str(ID[f"person/{_USER.sub('_', name)}"])
 
 
 class DecisionFacts(ProductFacts):
@@ -88,7 +95,7 @@ def record_decisions(
     user = " ".join((user or acting_user()).split())
     started = when or dt.datetime.now(dt.UTC)
     facts = DecisionFacts(tenant, new_trace_id())
-    person = facts.node(FAC.Person, person_iri(user), user, {FAC.userName: user})
+    person = facts.person(user)
     iris = []
     for i, answer in enumerate(given):
         q = answer.question
@@ -108,6 +115,31 @@ def record_decisions(
         iris.append(made)
     kg.write(facts, replace=False)
     return iris
+
+
+def record_policy(
+    kg: KnowledgeGraph, tenant: str, in_force: str, rule: str, user: str, when: dt.datetime | None = None
+) -> int:
+    """Record that `user` put `rule` (the tenant's own policy text) in force for `tenant`, so that the policy
+    in force is the text `in_force`: a policy change that generated the next version of the tenant's policy,
+    known by the SHA-256 of `in_force` (the IRI an approval under it uses). Returns the version number."""
+    rows = kg.sparql(POLICY_VERSIONS, tenant, {"scope": tenant}).records()
+    version = max((int(row["version"]) for row in rows), default=0) + 1
+    started = when or dt.datetime.now(dt.UTC)
+    facts = DecisionFacts(tenant, new_trace_id())
+    person = facts.person(user)
+    change = facts.node(
+        FAC.PolicyActivity,
+        facts.iri("policy-change"),
+        f"{user} set the policy of {tenant} (version {version})",
+        {PROV.startedAtTime: started, PROV.endedAtTime: started},
+    )
+    facts.link(change, PROV.wasAssociatedWith, person)
+    policy = facts.policy(tenant, in_force, version, rule)
+    facts.link(policy, PROV.wasGeneratedBy, change)
+    facts.link(policy, PROV.wasAttributedTo, person)
+    kg.write(facts, replace=False)
+    return version
 
 
 def past_decisions(kg: KnowledgeGraph, tenant: str) -> list[PastDecision]:

@@ -6,6 +6,8 @@ Every node it records carries its class, its label and the build's trace id, so 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -14,11 +16,12 @@ from rdflib import URIRef
 
 from graph.names import node_iri, product_graph
 from graph.rdf_store import Value, literal, read_nquads, to_nquads
+from ontology.errors import InvalidInputError
 from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relationship, Requirement
 from ontology.namespaces import FAC, ID, PAT, RDF, RDFS
 from ontology.refs import check_trace_id
 
-__all__ = ["ContractFinding", "ProductFacts"]
+__all__ = ["ContractFinding", "ProductFacts", "person_iri", "policy_iri"]
 
 ContractFinding = tuple[str, str, int | None]
 """A failure of a contract run: (the request line that reproduces it, the check that failed, the status answered)."""
@@ -26,6 +29,20 @@ ContractFinding = tuple[str, str, int | None]
 _TYPE = ox.NamedNode(str(RDF.type))
 _LABEL = ox.NamedNode(str(RDFS.label))
 _TRACE = ox.NamedNode(str(FAC.traceId))
+_USER = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def person_iri(user: str) -> str:
+    """The IRI of a person, from their user name (anything outside [A-Za-z0-9_.-] becomes '_')."""
+    name = " ".join(str(user).split())
+    if not name or len(name) > 200:
+        raise InvalidInputError(f"invalid user name {name[:60]!r}: give 1-200 characters")
+    return str(ID[f"person/{_USER.sub('_', name)}"])
+
+
+def policy_iri(digest: str) -> str:
+    """The IRI of the policy whose text has SHA-256 `digest` (the same text is the same policy everywhere)."""
+    return str(ID[f"policy/{digest}"])
 
 
 class ProductFacts:
@@ -125,6 +142,36 @@ class ProductFacts:
             label = f"{grant.role}: {grant.actions_text} on {grant.entity}"
             self.link(bp, FAC.hasAccessGrant, self.model(grant, self.iri("grant", str(i)), label))
         return bp
+
+    # ------------------------------------------------------------------ people and governance
+    def person(self, user: str) -> str:
+        """A person, known by the account name they act under (never a secret: no password, no token)."""
+        name = " ".join(str(user).split())
+        return self.node(FAC.Person, person_iri(name), name, {FAC.userName: name})
+
+    def policy(self, tenant: str, text: str, version: int | None = None, rule: str | None = None) -> str:
+        """The policy in force for `tenant` whose full text is `text`, known by its SHA-256; a version a person
+        set carries its number and the tenant's own `rule` text."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        label = f"policy of {tenant} sha256 {digest[:12]}" + (f" (version {version})" if version else "")
+        values = {FAC.policyDigest: digest, FAC.policyScope: tenant, FAC.policyVersion: version, FAC.rule: rule}
+        # the policy in force is known by its text; a version is one person's setting of it (a text set again
+        # is a new version of the same digest)
+        iri = policy_iri(digest) if version is None else str(ID[f"{tenant}/_policy/{version}"])
+        return self.node(FAC.Policy, iri, label, values)
+
+    def approval(self, key: str, release: str, env: str, decision: str, reason: str) -> str:
+        """A person's decision (`approved` or `rejected`) on promoting `release` to `env`; `key` names it."""
+        environment = self.node(FAC.Environment, str(ID[f"environment/{env}"]), env, {FAC.environmentName: env})
+        approval = self.node(
+            FAC.Approval,
+            self.iri("approval", key),
+            f"{decision} for {env}: {_short(reason, 80)}",
+            {FAC.decision: decision, FAC.reason: reason},
+        )
+        self.link(approval, FAC.approves, release)
+        self.link(approval, FAC.targetEnvironment, environment)
+        return approval
 
     # ------------------------------------------------------------------ the later stages
     def product_node(self, name: str, description: str, revision: int) -> str:

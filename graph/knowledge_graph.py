@@ -37,11 +37,15 @@ from graph.property_graph import Projection, PropertyGraph, memory_identity
 from graph.rdf_store import Quad, RdfStore, Value, read_nquads, read_turtle
 from graph.remote_store import RemoteRdfStore
 from graph.trace import (
+    APPROVAL,
     CYPHER_TRACE,
     CYPHER_TRACE_AGENTS,
+    CYPHER_TRACE_APPROVALS,
     CYPHER_TRACE_GENERATIONS,
+    CYPHER_TRACE_REQUESTERS,
     SPARQL_TRACE,
     SPARQL_TRACE_ACTIVITIES,
+    SPARQL_TRACE_APPROVALS,
     SPARQL_TRACE_GRAPHS,
     STAGE_OF_CLASS,
     STAGE_OF_TABLE,
@@ -489,10 +493,12 @@ class KnowledgeGraph:
                         continue  # another tenant's build stays invisible
                     nodes = s.rdf.query(SPARQL_TRACE, graphs=[graph], bindings=bound)
                     activities = s.rdf.query(SPARQL_TRACE_ACTIVITIES, graphs=[graph])
-                    details = {a["activity"]: (a["agent"], a["started"], a["ended"]) for a in activities.records()}
+                    details = {
+                        a["activity"]: (a["agent"], a["started"], a["ended"], a["person"]) for a in activities.records()
+                    }
                     for sol in nodes.records():
                         activity = sol["activity"]
-                        agent, started, ended = details.get(activity, (None, None, None))
+                        agent, started, ended, person = details.get(activity, (None, None, None, None))
                         steps.append(
                             TraceStep(
                                 STAGE_OF_CLASS[sol["type"]],
@@ -505,6 +511,23 @@ class KnowledgeGraph:
                                 agent,
                                 started,
                                 ended,
+                                person,
+                            )
+                        )
+                    for a in s.rdf.query(SPARQL_TRACE_APPROVALS, graphs=[graph], bindings=bound).records():
+                        steps.append(
+                            TraceStep(
+                                APPROVAL,
+                                a["node"],
+                                a["label"] or "",
+                                graph,
+                                name.tenant,
+                                name.product,
+                                a["activity"],
+                                a["agent"],
+                                a["started"],
+                                a["ended"],
+                                a["person"],
                             )
                         )
         elif engine == "kuzu":
@@ -513,16 +536,37 @@ class KnowledgeGraph:
             bound_trace = {"trace": trace_id}
             with self._session(write=False) as s:  # internal ids hold within one session's snapshot
                 pg = s.pg(check_slug(tenant, "tenant"))
-                (_, found_nodes), (_, generations), (_, agents) = pg.execute_together(
-                    [(q, bound_trace) for q in (CYPHER_TRACE, CYPHER_TRACE_GENERATIONS, CYPHER_TRACE_AGENTS)]
+                queries = (CYPHER_TRACE, CYPHER_TRACE_GENERATIONS, CYPHER_TRACE_AGENTS, CYPHER_TRACE_REQUESTERS,
+                           CYPHER_TRACE_APPROVALS)  # fmt: skip
+                (_, found_nodes), (_, generations), (_, agents), (_, requesters), (_, approvals) = pg.execute_together(
+                    [(q, bound_trace) for q in queries]
                 )
             agent_of = {_internal_id(a): agent for a, agent in agents}
+            person_of = {_internal_id(a): person for a, person in requesters}
             made_by: dict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
             for n, a, activity, started, ended in generations:
-                made_by[_internal_id(n)].append((activity, agent_of.get(_internal_id(a)), started, ended))
+                key = _internal_id(a)
+                made_by[_internal_id(n)].append((activity, agent_of.get(key), started, ended, person_of.get(key)))
+            for node, label, graph, activity, agent, person, started, ended in approvals:
+                name = parse_graph(graph)
+                steps.append(
+                    TraceStep(
+                        APPROVAL,
+                        node,
+                        label or "",
+                        graph,
+                        tenant,
+                        name.product if name else "",
+                        activity,
+                        agent,
+                        started,
+                        ended,
+                        person,
+                    )
+                )
             for kind, n, node, label, graph in found_nodes:
                 name = parse_graph(graph)
-                for generation in made_by.get(_internal_id(n)) or [(None, None, None, None)]:
+                for generation in made_by.get(_internal_id(n)) or [(None, None, None, None, None)]:
                     steps.append(  # as on the RDF side, a step for each activity that generated the node
                         TraceStep(
                             STAGE_OF_TABLE[kind],

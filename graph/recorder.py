@@ -17,7 +17,7 @@ from graph.facts import ContractFinding, ProductFacts
 from graph.provenance import record_activity
 from ontology.lifecycle import ACTIVITIES
 from ontology.models import Blueprint, Intent, Requirement
-from ontology.namespaces import FAC
+from ontology.namespaces import FAC, PROV
 
 __all__ = ["BuildRecorder", "ContractFigures", "ContractFinding", "Signal"]
 
@@ -146,19 +146,63 @@ class BuildRecorder:
         started: dt.datetime,
         ended: dt.datetime | None,
         after: str | None = None,
+        *,
+        requested_by: str | None = None,
+        approvals: Sequence[str] = (),
+        policy: tuple[str, str] | None = None,
     ) -> str:
         """Release `revision` (`commit`, `tag`) running in `env` after a promotion (from environment `after`)
-        or a rollback: its own deployment activity, so the trace runs on from the dev deployment to prod."""
+        or a rollback: its own deployment activity, so the trace runs on from the dev deployment to prod.
+
+        The person who asked for it is `requested_by`; the activity used the `approvals` (keys of
+        approvals recorded with `approval`) that let it through and the `policy` (tenant, text) in force."""
         f = self.facts
         release = f.release(f.iri("product"), None, revision, commit, tag)  # it may be an older build's release
         deployment = f.deployment(release, env, url, status)
         informed_by = None if after is None else f.iri("activity", "deployment", *([after] if after != "dev" else []))
         stage = ACTIVITIES["deployment"]
         assert stage.agent is not None
-        record_activity(
-            f, "deployment", stage.agent, started, ended, [release], [deployment], informed_by=informed_by, key=env
+        used = [release, *(f.iri("approval", key) for key in approvals)]
+        if policy is not None:
+            used.append(f.policy(*policy))
+        activity = record_activity(
+            f, "deployment", stage.agent, started, ended, used, [deployment], informed_by=informed_by, key=env
         )
+        if requested_by is not None:
+            f.link(activity, FAC.requestedBy, f.person(requested_by))
         return deployment
+
+    def approval(
+        self,
+        key: str,
+        revision: int,
+        commit: str,
+        tag: str | None,
+        env: str,
+        decision: str,
+        reason: str,
+        person: str,
+        policy: tuple[str, str],
+        at: dt.datetime,
+    ) -> str:
+        """A person's decision on promoting release `revision` (`commit`, `tag`) to `env`: an approval activity
+        associated with `person` that used the release and the `policy` (tenant, text) in force, and generated
+        the approval (attributed to the person). `key` names the decision (its id in the control database)."""
+        f = self.facts
+        release = f.release(f.iri("product"), None, revision, commit, tag)
+        approval = f.approval(key, release, env, decision, reason)
+        who = f.person(person)
+        activity = f.node(
+            FAC.ApprovalActivity,
+            f.iri("activity", "approval", key),
+            f"{person} {decision} {env} at {commit[:7]}",
+            {PROV.startedAtTime: at, PROV.endedAtTime: at},
+        )
+        f.link(activity, PROV.wasAssociatedWith, who)
+        f.links(activity, PROV.used, [release, f.policy(*policy)])
+        f.link(approval, PROV.wasGeneratedBy, activity)
+        f.link(approval, PROV.wasAttributedTo, who)
+        return approval
 
     def telemetry(
         self, env: str, signals: Iterable[Signal], started: dt.datetime, ended: dt.datetime | None

@@ -18,9 +18,12 @@ __all__ = [
     "CHAIN",
     "CYPHER_TRACE",
     "CYPHER_TRACE_AGENTS",
+    "CYPHER_TRACE_APPROVALS",
     "CYPHER_TRACE_GENERATIONS",
+    "CYPHER_TRACE_REQUESTERS",
     "SPARQL_TRACE",
     "SPARQL_TRACE_ACTIVITIES",
+    "SPARQL_TRACE_APPROVALS",
     "SPARQL_TRACE_GRAPHS",
     "STAGE_OF_CLASS",
     "STAGE_OF_TABLE",
@@ -31,6 +34,9 @@ CHAIN: dict[URIRef, str] = {s.trace_class: s.name for s in LIFECYCLE if s.trace_
 """The classes on a trace, in lifecycle order, with the stage each stands for (from the stage table)."""
 
 STAGE_ORDER = {stage: i for i, stage in enumerate(CHAIN.values())}
+APPROVAL = "approval"
+"""The trace step of a person's decision on a promotion: it sorts with the deployments, as it happened."""
+STAGE_ORDER[APPROVAL] = STAGE_ORDER["deployment"]
 
 SPARQL_TRACE_GRAPHS = (
     "PREFIX fac: <https://softwarefactory.dev/ontology#>\n"
@@ -60,16 +66,30 @@ trace id, never spliced into the text. Starting from the few nodes of each chain
 every node carrying the trace id) keeps the index lookups few."""
 
 SPARQL_TRACE_ACTIVITIES = (
-    _PREFIXES + "SELECT ?activity ?agent ?started ?ended WHERE {\n"
+    _PREFIXES + "SELECT ?activity ?agent ?started ?ended ?person WHERE {\n"
     f"  VALUES ?class {{ {' '.join(f'<{c}>' for c in ACTIVITY_CLASSES)} }}\n"
     "  ?activity a ?class .\n"
     "  OPTIONAL { ?activity prov:wasAssociatedWith ?agent }\n"
     "  OPTIONAL { ?activity prov:startedAtTime ?started }\n"
     "  OPTIONAL { ?activity prov:endedAtTime ?ended }\n"
+    "  OPTIONAL { ?activity fac:requestedBy/fac:userName ?person }\n"
     "}"
 )
-"""The lifecycle activities of one graph with their agent and times: looked up once each, not once per
-node they generated, and joined to the nodes by `activity`."""
+"""The lifecycle activities of one graph with their agent, times and the person who asked for them (a
+promotion, a rollback): looked up once each, not once per node they generated, and joined to the nodes by
+`activity`."""
+
+SPARQL_TRACE_APPROVALS = (
+    _PREFIXES + "SELECT ?trace ?node ?label ?activity ?agent ?person ?started ?ended WHERE {\n"
+    "  ?node a fac:Approval ; fac:traceId ?trace ; prov:wasGeneratedBy ?activity .\n"
+    "  ?activity a fac:ApprovalActivity ; prov:wasAssociatedWith ?agent ; prov:startedAtTime ?started .\n"
+    "  ?agent fac:userName ?person .\n"
+    "  OPTIONAL { ?node rdfs:label ?label }\n"
+    "  OPTIONAL { ?activity prov:endedAtTime ?ended }\n"
+    "}"
+)
+"""The people's decisions on promoting the build's release within one graph (`?trace` bound), with who took
+each and when."""
 
 _CHAIN_LABELS = ":".join(local_name(c) for c in CHAIN)
 
@@ -95,6 +115,19 @@ CYPHER_TRACE_AGENTS = (
 of one that follows every node's optional activity and agent (the optional matches cost most), and
 faster still side by side, each on a connection of its own."""
 
+CYPHER_TRACE_REQUESTERS = (
+    "MATCH (a:LifecycleActivity)-[:requestedBy]->(p:Person) WHERE a.traceId = $trace "
+    "RETURN id(a) AS activity_id, p.userName AS person"
+)
+"""The person who asked for each of the build's activities that a person asked for (promotions, rollbacks)."""
+
+CYPHER_TRACE_APPROVALS = (
+    "MATCH (n:Approval)-[:wasGeneratedBy]->(a:ApprovalActivity)-[:wasAssociatedWith]->(p:Person) "
+    "WHERE n.traceId = $trace RETURN n.iri AS node, n.label AS label, n.graph AS graph, a.iri AS activity, "
+    "p.iri AS agent, p.userName AS person, a.startedAtTime AS started, a.endedAtTime AS ended"
+)
+"""The people's decisions on promoting the build's release, in one tenant's property graph."""
+
 STAGE_OF_CLASS = {str(c): stage for c, stage in CHAIN.items()}
 """The stage each chain class (a node's type IRI in the RDF store) stands for."""
 
@@ -114,6 +147,8 @@ class TraceStep:
     agent: str | None
     started: str | None
     ended: str | None
+    person: str | None = None
+    """The person behind the step: who asked for a promotion or rollback, who approved or rejected one."""
 
     @property
     def order(self) -> tuple[int, str, str, str]:

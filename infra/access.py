@@ -274,12 +274,11 @@ def _released(home: Path, ref: ProductRef) -> bool:
 def approvals_of(control: ControlPlane, home: Path, ref: ProductRef, env: str) -> int:
     """How many people's latest decision on the commit a promotion to `env` would take is an approval."""
     from infra.gitops import ProductRepository, previous_env
+    from infra.governance import latest_decisions
 
     if not _released(home, ref):
         return 0
     commit = ProductRepository(home, ref.tenant, ref.product).env_head(previous_env(env))
-    latest: dict[str, str] = {}
-    for record in reversed(control.approvals(ref.tenant)):  # oldest first: each person's last decision wins
-        if (record.product, record.env, record.commit) == (ref.product, env, commit):
-            latest[record.actor] = record.decision
-    return sum(1 for decision in latest.values() if decision == "approved")
+    if commit is None:
+        return 0
+    return sum(1 for r in latest_decisions(control, ref.tenant, ref.product, env, commit) if r.decision == "approved")

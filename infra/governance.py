@@ -9,7 +9,7 @@ from infra.gitops import ProductRepository, previous_env
 from infra.records import ApprovalRecord
 from ontology.errors import FactoryError
 
-__all__ = ["APPROVAL_REQUIRED", "GovernanceError", "approve", "promote"]
+__all__ = ["APPROVAL_REQUIRED", "GovernanceError", "approve", "latest_decisions", "promote"]
 
 APPROVAL_REQUIRED = frozenset({"prod"})
 
@@ -54,6 +54,16 @@ def promote(
     note = f", approved by {approval.actor}" if approval is not None else ""
     _audit(control, repo, "promote", "ok", actor, f"{env} at {promoted[:7]}{note}")
     return promoted
+
+
+def latest_decisions(control: ControlPlane, tenant: str, product: str, env: str, commit: str) -> list[ApprovalRecord]:
+    """Each person's latest decision on promoting exactly `commit` of the product to `env`, oldest first."""
+    latest: dict[str, ApprovalRecord] = {}
+    for record in reversed(control.approvals(tenant)):  # oldest first: each person's last decision wins
+        if (record.product, record.env, record.commit) == (product, env, commit):
+            latest.pop(record.actor, None)
+            latest[record.actor] = record
+    return list(latest.values())
 
 
 def approve(

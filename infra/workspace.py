@@ -105,10 +105,16 @@ class ProductWorkspace:
         """Keep what runs in a promoted environment (replacing what ran there before); a new build keeps it."""
         write_atomically(self.root / "environments" / f"{check_slug(env, 'environment')}.nq", facts.nquads())
 
+    def save_governance_facts(self, key: str, facts: ProductFacts) -> None:
+        """Keep a person's governance decision on the product (an approval or a rejection); every build keeps it."""
+        write_atomically(self.root / "governance" / f"{check_slug(key, 'decision')}.nq", facts.nquads())
+
     def union(self, trace_id: str) -> ProductFacts:
-        """The facts of every stage recorded so far, as one build, and of what runs in the promoted environments."""
+        """The facts of every stage recorded so far, as one build, of what runs in the promoted environments and
+        of the decisions people took on its promotions."""
         merged = self.facts(check_trace_id(trace_id))
-        for path in [*sorted(self._facts_dir().glob("*.nq")), *sorted((self.root / "environments").glob("*.nq"))]:
+        kept = [self._facts_dir(), self.root / "environments", self.root / "governance"]
+        for path in [p for folder in kept for p in sorted(folder.glob("*.nq"))]:
             merged.add_nquads(path)
         return merged
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from infra.accounts import Accounts
+from infra.sessions import issue_session
 from ontology.refs import check_slug
 from studio import state, views
 
@@ -29,9 +30,27 @@ def _keep_tenant() -> None:
     st.session_state["tenant"] = st.session_state["_tenant_widget"]
 
 
+def _providers() -> list[str | None]:
+    """The identity providers of the `[auth]` section: its named `[auth.NAME]` tables, or the one it describes."""
+    auth = st.secrets["auth"]
+    named = [str(k) for k, v in auth.items() if hasattr(v, "keys")]
+    return [*named] or [None]  # st.login(None) uses the [auth] section itself
+
+
 def sign_in() -> None:
-    """The one page of a Studio nobody has signed in to (a home with accounts)."""
+    """The one page of a Studio nobody has signed in to: an identity provider's button where one is configured,
+    and the local accounts' form where the home has accounts."""
     st.title("Sign in")
+    problem = st.session_state.pop("_session_problem", None)
+    if problem:
+        st.warning(problem)
+    if state.oidc_enabled():
+        for provider in _providers():
+            label = f"Sign in with {provider}" if provider else "Sign in with your identity provider"
+            if st.button(label, key=f"oidc_{provider or 'default'}", type="primary"):
+                st.login(provider)
+        if not Accounts(state.control()).any():
+            return
     with st.form("sign_in"):
         name = st.text_input("Account", key="sign_in_name")
         password = st.text_input("Password", type="password", key="sign_in_password")
@@ -39,14 +58,18 @@ def sign_in() -> None:
     if submitted:
         with state.guard("Signing in"):
             user = Accounts(state.control()).sign_in(check_slug(name.strip(), "account name"), password)
-            st.session_state["account"] = user.name
-    if st.session_state.get("account"):
+            st.session_state[state.SESSION] = issue_session(state.home(), user.name)
+    if st.session_state.get(state.SESSION):
         st.rerun()
 
 
 def sign_out() -> None:
-    st.session_state.pop("account", None)
+    """End the session's sign-in (and the identity provider's cookie, for a person it signed in)."""
+    st.session_state.pop(state.SESSION, None)
     st.session_state.pop("tenant", None)
+    st.session_state.pop("_oidc_seen", None)
+    if state.oidc_enabled() and st.user.is_logged_in:
+        st.logout()
 
 
 def tenant_selector() -> None:

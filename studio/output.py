@@ -38,15 +38,27 @@ def error(message: str) -> None:
     _err.print(f"[bold red]error:[/] {first}", highlight=False, markup=True, soft_wrap=True)
 
 
+_ONE_LINE_EACH = ("deployment", "approval")
+
+
+def _who(step: TraceStep) -> str:
+    """The agent of a step, and the person who asked for it; a person's decision is theirs."""
+    if step.stage == "approval":
+        return step.person or "person"
+    agent = (step.agent or "person").split("/agent/", 1)[-1]
+    return f"{agent} for {step.person}" if step.person else agent
+
+
 def print_trace(steps: Sequence[TraceStep]) -> None:
-    """A build's chain, one line per stage: how many things it made, the first of them, and who made them."""
+    """A build's chain, one line per stage: how many things it made, the first of them, and who made them;
+    one line per deployment (dev, staging, prod) and per person's decision on a promotion, with the people."""
     stages: dict[str, list[TraceStep]] = {}
     for step in steps:
         stages.setdefault(step.stage, []).append(step)
     first = steps[0]
     rows = []
     for stage, items in stages.items():
-        agent = (items[0].agent or "person").split("/agent/", 1)[-1]
-        more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
-        rows.append([stage, len(items), items[0].label + more, agent, items[0].started or ""])
+        for group in [[s] for s in items] if stage in _ONE_LINE_EACH else [items]:
+            more = f" (+{len(group) - 1} more)" if len(group) > 1 else ""
+            rows.append([stage, len(group), group[0].label + more, _who(group[0]), group[0].started or ""])
     print_table(["stage", "items", "first", "agent", "started"], rows, title=f"trace of {first.tenant}/{first.product}")

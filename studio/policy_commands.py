@@ -67,8 +67,14 @@ def policy_set(
     who = allowed("policy", Resource.scope(tenant))
     target = set_policy(who.home, tenant, text)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    who.control.audit("policy.set", "ok", tenant=tenant, actor=who.name, detail=f"sha256 {digest}…")
-    console.print(f"policy of {tenant} set ({target})", highlight=False)
+    from graph import KnowledgeGraph  # the graph's engines load only for this command
+    from graph.decisions import record_policy
+
+    in_force = policy_text(who.home, tenant)
+    detail = f"sha256 {digest}…, in force sha256 {hashlib.sha256(in_force.encode()).hexdigest()}"
+    who.control.audit("policy.set", "ok", tenant=tenant, actor=who.name, detail=detail)
+    version = record_policy(KnowledgeGraph(who.home, embedder=None), tenant, in_force, text, who.name)
+    console.print(f"policy of {tenant} set: version {version} ({target})", highlight=False)
 
 
 # audit ---------------------------------------------------------------------------------------

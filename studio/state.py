@@ -9,11 +9,13 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from generators.pipeline import Planner
 from graph import KnowledgeGraph
@@ -21,11 +23,14 @@ from graph.embeddings import SentenceEmbedder
 from infra.access import AccessDenied, Principal, Resource, authorize
 from infra.accounts import Accounts, local_admin
 from infra.control import ControlPlane
+from infra.oidc import principal_from_claims, role_map
+from infra.sessions import session_account, session_hours
 from ontology.config import factory_home
 from ontology.errors import FactoryError
 
 __all__ = [
     "ADMIN",
+    "SESSION",
     "actor",
     "allow",
     "control",
@@ -33,6 +38,7 @@ __all__ = [
     "guard",
     "home",
     "knowledge_graph",
+    "oidc_enabled",
     "planner",
     "principal",
     "request_tenant",
@@ -86,19 +92,64 @@ def planner() -> Planner:
     return _planner(str(home()))
 
 
+SESSION = "session"
+"""The session-state key of a password sign-in's signed session value (`infra.sessions`)."""
+
+
+def oidc_enabled() -> bool:
+    """Whether Streamlit's secrets configure an OpenID Connect provider (an `[auth]` section): sign-in by `st.login`."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
+        return False
+
+
+def _end_session(accounts: Accounts, why: str, who: str = "?") -> None:
+    """Forget the session's sign-in, say why on the sign-in page, and put the refusal on the audit chain once."""
+    st.session_state.pop(SESSION, None)
+    st.session_state.pop("tenant", None)
+    st.session_state["_session_problem"] = why
+    accounts.control.audit("auth.session", "refused", actor=who, detail=why[:500])
+
+
+def _oidc_principal(accounts: Accounts) -> Principal | None:
+    """The person the identity provider signed in, with the roles their groups give (None: the sign-in is
+    too old, or the role map cannot be read; the sign-in page says which)."""
+    claims = st.user.to_dict()
+    issued = claims.get("iat")
+    try:
+        who = principal_from_claims(claims, role_map(home()))
+        if isinstance(issued, int | float) and time.time() - issued > 3600 * session_hours():
+            raise AccessDenied("the sign-in expired: sign in again")
+    except FactoryError as problem:
+        if st.session_state.get("_oidc_problem") != str(problem):
+            st.session_state["_oidc_problem"] = str(problem)
+            _end_session(accounts, str(problem), str(claims.get("email") or "?")[:200])
+        st.session_state["_session_problem"] = str(problem)
+        return None
+    if st.session_state.get("_oidc_seen") != who.name:  # a sign-in is audited once, not on every page run
+        st.session_state["_oidc_seen"] = who.name
+        accounts.control.audit("auth.oidc", "ok", actor=who.name, detail=f"groups {claims.get('groups', [])}"[:500])
+    return who
+
+
 def principal() -> Principal | None:
-    """Who uses the Studio: the signed-in account (read again on every run, so a disabled one is out at
-    once), the local admin of a home without accounts, or None (not signed in)."""
+    """Who uses the Studio: the account of a signed session (checked, and the account read again, on every
+    run: a forged, altered or expired session gets nothing, a disabled account is out at once), the person an
+    OpenID Connect provider signed in, the local admin of a home without accounts, or None (not signed in)."""
     accounts = Accounts(control())
-    name = st.session_state.get("account")
-    if name:
+    value = st.session_state.get(SESSION)
+    if value:
         try:
-            user = accounts.user(str(name))
-        except FactoryError:
-            user = None
-        if user is not None and not user.disabled:
-            return accounts.principal(user)
-        st.session_state.pop("account", None)
+            user = accounts.user(session_account(home(), str(value)))
+        except FactoryError as problem:
+            _end_session(accounts, str(problem))
+        else:
+            if not user.disabled:
+                return accounts.principal(user)
+            _end_session(accounts, f"the account {user.name} is disabled", user.name)
+    if oidc_enabled():
+        return _oidc_principal(accounts) if st.user.is_logged_in else None
     return None if accounts.any() else local_admin()
 
 

@@ -1,8 +1,13 @@
-"""`factory up`: the Dagster UI and daemon and the Studio on loopback, with the demo products built."""
+"""`factory up`: the Dagster UI and daemon and the Studio, with the demo products built.
+
+They serve on loopback unless told otherwise; beyond loopback only with sign-in configured (local accounts,
+or OpenID Connect), and then the Dagster UI, which has no sign-in of its own, is started read-only.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
@@ -19,7 +24,7 @@ from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
 from studio.output import console
 
-__all__ = ["DEMO_INTENTS", "StopOnce", "up"]
+__all__ = ["DEMO_INTENTS", "StopOnce", "check_exposure", "is_loopback", "server_commands", "up"]
 
 DEMO_INTENTS = (
     (
@@ -43,6 +48,52 @@ def _check_port_free(host: str, port: int, option: str) -> None:
             raise InvalidInputError(f"port {port} on {host} is in use: stop what holds it, or pass {option}") from None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (localhost, 127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, home: Path) -> None:
+    """Refuse to serve beyond loopback unless someone must sign in: the home has accounts, or an OpenID
+    Connect provider is configured (Streamlit's `[auth]` secrets). Nothing is written to find out."""
+    from infra.oidc import oidc_configured
+
+    if is_loopback(host) or oidc_configured():
+        return
+    has_accounts = False
+    if home.exists() or os.environ.get("FACTORY_DATABASE_URL"):
+        from infra.accounts import Accounts
+        from infra.control import ControlPlane
+
+        has_accounts = Accounts(ControlPlane(None, home)).any()
+    if not has_accounts:
+        raise InvalidInputError(
+            f"{host[:100]} is not a loopback address, and nobody would have to sign in: add an account first "
+            "(`factory users add NAME --factory-admin`) or configure OpenID Connect ([auth] in .streamlit/secrets.toml)"
+        )
+
+
+def server_commands(host: str, dagster_port: int, studio_port: int) -> dict[str, list[str]]:
+    """The servers `up` starts: the Dagster UI (read-only beyond loopback: it has no sign-in of its own), the
+    Dagster daemon and the Studio."""
+    bin_dir = Path(sys.executable).parent
+    webserver = [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-m", "assets.definitions"]
+    return {
+        "dagster-webserver": webserver if is_loopback(host) else [*webserver, "--read-only"],
+        "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-m", "assets.definitions"],
+        "studio": [
+            sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("app.py")),
+            "--server.address", host, "--server.port", str(studio_port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+        ],
+    }  # fmt: skip
+
+
 class StopOnce:
     """Handler of the signals that stop `up`: the first raises KeyboardInterrupt, any that follow do nothing.
 
@@ -61,13 +112,18 @@ class StopOnce:
 
 
 def up(
-    host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to serve on; beyond loopback only with sign-in configured (the Dagster UI read-only)."
+        ),
+    ] = "127.0.0.1",
     dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
     studio_port: Annotated[int, typer.Option(help="Port of the Studio.")] = 8501,
     demo: Annotated[bool, typer.Option(help="Build the demo products if there are none.")] = True,
     once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
 ) -> None:
-    """Start the Dagster UI and daemon and the Studio on loopback, build the demo products, print the URLs."""
+    """Start the Dagster UI and daemon and the Studio (on loopback unless --host), build the demos, print the URLs."""
     from assets.builds import DagsterBuildRunner, factory_instance
     from infra.control import ControlPlane
     from infra.lifecycle.use_cases import stop as stop_deployments
@@ -75,28 +131,16 @@ def up(
     from studio.access_commands import first_admin
     from studio.lifecycle_commands import _print_summary
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise InvalidInputError(f"{host} is not a loopback address: the factory serves on 127.0.0.1 only")
+    home = factory_home()
+    check_exposure(host, home)
     if not once:  # before any build: a server that cannot listen would otherwise fail only after the demo builds
         for option, port in (("--dagster-port", dagster_port), ("--studio-port", studio_port)):
             _check_port_free(host, port, option)
-    home = factory_home()
     home.mkdir(parents=True, exist_ok=True)
     factory_instance(home).dispose()  # its storage is created once, here, before servers and builds open it together
-    bin_dir = Path(sys.executable).parent
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    commands = {
-        "dagster-webserver": [
-            str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-m", "assets.definitions",
-        ],
-        "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-m", "assets.definitions"],
-        "studio": [
-            sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("app.py")),
-            "--server.address", host, "--server.port", str(studio_port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-        ],
-    }  # fmt: skip
+    commands = server_commands(host, dagster_port, studio_port)
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
     first_admin(control, home)  # on an empty home: the first account, and this machine's command line signed in

@@ -129,7 +129,7 @@ def stage_progress(stages: dict[str, str]) -> StageProgress:
 
 
 def trace_rows(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
-    """The trace as a table: stage, what was made, by which activity and agent, when."""
+    """The trace as a table: stage, what was made, by which activity and agent, for (or by) which person, when."""
     return [
         {
             "stage": s.stage,
@@ -137,6 +137,7 @@ def trace_rows(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
             "node": s.node,
             "activity": _local(s.activity),
             "agent": _local(s.agent, 2),
+            "person": s.person,
             "started": s.started,
             "ended": s.ended,
         }

@@ -6,6 +6,7 @@ attempt runs the real `factory` command line in a subprocess with the attacker's
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -20,6 +21,8 @@ import pytest
 from sqlmodel import select
 
 from generators.agents.engineer import Engineer
+from graph import KnowledgeGraph
+from graph.decisions import POLICY_VERSIONS
 from infra.access import Principal, Resource, decide, policy_text
 from infra.accounts import Accounts, credentials_path
 from infra.control import ControlPlane
@@ -298,6 +301,15 @@ def test_a_tenant_policy_adds_a_forbid_and_a_bad_policy_is_refused(tmp_path: Pat
     assert denied.returncode == 1 and "no one stops acme services by hand" in denied.stdout
     assert "no one stops" in policy_text(tmp_path, "acme") and "no one stops" not in policy_text(tmp_path, "globex")
     assert [e.action for e in control.audit_log("acme", limit=1)] == ["policy.set"]
+    # each policy put in force is a version in the tenant's graph: its digest, who set it, its text
+    rule.write_text(rule.read_text() + "// the same rule, restated\n")
+    assert factory(tmp_path, ops, "policy", "set", str(rule), "--tenant", "acme").returncode == 0
+    kg = KnowledgeGraph(tmp_path, embedder=None)
+    versions = kg.sparql(POLICY_VERSIONS, "acme", {"scope": "acme"}).records()
+    in_force = hashlib.sha256(policy_text(tmp_path, "acme").encode()).hexdigest()
+    assert [(int(v["version"]), v["person"]) for v in versions] == [(1, "ops"), (2, "ops")]
+    assert versions[-1]["digest"] == in_force != versions[0]["digest"]
+    assert kg.sparql(POLICY_VERSIONS, "globex", {"scope": "acme"}).records() == []  # another tenant sees none
 
 
 def test_an_edited_or_deleted_audit_entry_is_found(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ migrations (one whose schema has no downgrade), rollbacks, and the trace from th
 from __future__ import annotations
 
 import configparser
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -21,6 +22,7 @@ import pytest
 
 from graph import KnowledgeGraph
 from infra import migrations, runtime
+from infra.access import policy_text
 from infra.control import ControlPlane
 from infra.gitops import ProductRepository
 from infra.governance import GovernanceError
@@ -160,7 +162,12 @@ def test_prod_needs_an_approval_then_runs_and_the_trace_reaches_it(product: Prod
     with pytest.raises(GovernanceError, match="needs an approval"):
         product.promote("prod")
     assert product.control.deployment(REF.tenant, REF.product, "prod") is None  # nothing started
-    approve(product.control, product.home, REF, "prod", approved=True, reason="change board 42", actor="bob")
+    graph = {"graph": lambda: product.kg}
+    approve(product.control, product.home, REF, "prod", approved=False, reason="not on a Friday", actor="carol",
+            **graph)  # fmt: skip
+    with pytest.raises(GovernanceError, match="rejected by carol"):
+        product.promote("prod")
+    approve(product.control, product.home, REF, "prod", approved=True, reason="change board 42", actor="bob", **graph)
     prod = product.promote("prod")
     assert prod.commit == product.repo.env_head("staging") == product.repo.env_head("prod")
     assert httpx.get(f"{prod.url}/health", timeout=5).status_code == 200
@@ -173,6 +180,25 @@ def test_prod_needs_an_approval_then_runs_and_the_trace_reaches_it(product: Prod
             "dev deployment", "staging deployment", "prod deployment"
         ]  # fmt: skip
         assert all(s.activity and s.agent for s in deployments.values())  # each by its own deployment activity
+        # the trace goes on through staging and prod with the people: who decided, then who promoted
+        people = [(s.stage, s.person) for s in steps if s.stage in ("approval", "deployment")]
+        assert people == [("deployment", None), ("deployment", "alice"), ("approval", "carol"),
+                          ("approval", "bob"), ("deployment", "alice")]  # fmt: skip
+        decisions = [s for s in steps if s.stage == "approval"]
+        assert [s.label.split(":")[0] for s in decisions] == ["rejected for prod", "approved for prod"]
+        assert all(s.agent and s.agent.endswith(f"/person/{s.person}") and s.activity for s in decisions)
+    # SPARQL finds the approval of prod, the person behind it, the release and the policy in force it used
+    approvals = product.kg.sparql(
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> PREFIX prov: <http://www.w3.org/ns/prov#> "
+        "SELECT ?who ?commit ?digest WHERE { ?a a fac:Approval ; fac:decision 'approved' ; "
+        "fac:targetEnvironment/fac:environmentName 'prod' ; fac:approves/fac:commit ?commit ; "
+        "prov:wasGeneratedBy ?act . ?act prov:wasAssociatedWith/fac:userName ?who ; "
+        "prov:used/fac:policyDigest ?digest . "
+        "?deploy a fac:DeploymentActivity ; prov:used ?a ; fac:requestedBy/fac:userName 'alice' }",
+        "acme",
+    ).rows
+    in_force = hashlib.sha256(policy_text(product.home, "acme").encode()).hexdigest()
+    assert [tuple(map(str, row)) for row in approvals] == [("bob", prod.commit, in_force)]
     # the deployment node says where it runs and which release (commit) it is
     rows = product.kg.sparql(
         "PREFIX fac: <https://softwarefactory.dev/ontology#> SELECT ?url ?status ?commit WHERE { "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from pathlib import Path
 from typing import get_args
@@ -16,6 +17,7 @@ from rdflib.term import Node
 from generators.patterns import pattern_library
 from graph.property_graph import FIXED_COLUMNS, MEMORY_TABLE, PropertyGraph, schema
 from graph.provenance import STAGES
+from graph.recorder import BuildRecorder
 from graph.samples import DEMO_PRODUCTS, SampleProduct, build_facts
 from ontology import models
 from ontology.namespaces import FAC, PAT
@@ -427,3 +429,32 @@ def test_the_pattern_library_conforms_to_the_shapes_and_a_broken_pattern_does_no
     broken.set((PAT["customer.email"], FAC.dataType, Literal("mail")))
     conforms, messages = _validate(broken)
     assert not conforms and "an attribute's data type must be one of the known types" in messages
+
+
+def _governed_build() -> tuple[Graph, str]:
+    """A complete build whose release a person rejected, another approved, and a third promoted to prod."""
+    facts = build_facts(DEMO_PRODUCTS[0])
+    record = BuildRecorder(facts)
+    commit = next(q.object.value for q in facts.quads if q.predicate.value == str(FAC.commit))
+    policy = (facts.tenant, "permit (principal, action, resource);\n")
+    at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    record.approval("decision-1", 1, commit, "r1", "prod", "rejected", "not on a Friday", "carol", policy, at)
+    record.approval("decision-2", 1, commit, "r1", "prod", "approved", "change board 42", "bob", policy, at)
+    record.promotion(
+        1, commit, "r1", "prod", "http://127.0.0.1:8001", "running", at, at, "staging",
+        requested_by="alice", approvals=["decision-2"], policy=policy,
+    )  # fmt: skip
+    return _graph_of(facts.quads), facts.iri("approval", "decision-2")
+
+
+def test_approvals_and_the_promotion_they_let_through_conform_to_the_shapes() -> None:
+    g, approval = _governed_build()
+    conforms, messages = _validate(g)
+    assert conforms, messages
+    by = g.value(g.value(URIRef(approval), PROV.wasGeneratedBy), PROV.wasAssociatedWith)
+    assert g.value(by, FAC.userName) == Literal("bob") and (by, RDF.type, FAC.Person) in g
+    # a person is their name and nothing else: no password hash, no token
+    assert {p for p, _ in g.predicate_objects(by)} == {RDF.type, RDFS.label, FAC.traceId, FAC.userName}
+    g.remove((g.value(URIRef(approval), PROV.wasGeneratedBy), PROV.wasAssociatedWith, by))
+    conforms, messages = _validate(g)
+    assert not conforms and "every approval is associated with the person who gave it" in messages

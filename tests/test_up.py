@@ -14,6 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra.accounts import Accounts
+from infra.control import ControlPlane
+from infra.oidc import oidc_configured
+from ontology.errors import InvalidInputError
+from studio.up_command import check_exposure, server_commands
+
 pytestmark = pytest.mark.slow
 
 FACTORY = str(Path(sys.executable).with_name("factory"))
@@ -107,10 +113,35 @@ def test_a_stop_signal_that_follows_the_first_does_not_cut_the_cleanup_short() -
     assert (run.returncode, run.stdout.strip()) == (0, "cleaned up"), run.stderr
 
 
-def test_up_refuses_a_non_loopback_address(tmp_path: Path) -> None:
-    env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
-    run = subprocess.run([FACTORY, "up", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and "loopback" in run.stderr
+def test_up_beyond_loopback_needs_sign_in_and_serves_dagster_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "FACTORY_HOME": str(home), "HOME": str(tmp_path)}  # no Streamlit secrets: no OIDC
+    env.pop("FACTORY_DATABASE_URL", None)
+    up = [FACTORY, "up", "--host", "0.0.0.0", "--once", "--no-demo"]
+    run = subprocess.run(up, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "0.0.0.0 is not a loopback address, and nobody would have to sign in" in run.stderr
+    assert not home.exists()  # refused before anything was written
+    # with an account, or with OpenID Connect configured, it serves; the Dagster UI then read-only
+    Accounts(ControlPlane(None, home)).add_user("root", actor="test", password="p" * 12, factory_admin=True)
+    run = subprocess.run(up, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    secrets = tmp_path / "elsewhere" / ".streamlit" / "secrets.toml"
+    secrets.parent.mkdir(parents=True)
+    assert not oidc_configured([secrets])
+    secrets.write_text('[auth]\nredirect_uri = "https://factory.example/oauth2callback"\n')
+    assert oidc_configured([secrets])
+    monkeypatch.setenv("HOME", str(tmp_path))  # where Streamlit's secrets are looked for: none here
+    monkeypatch.chdir(tmp_path)
+    check_exposure("127.0.0.1", tmp_path / "empty")  # loopback needs nothing
+    with pytest.raises(InvalidInputError, match="nobody would have to sign in"):
+        check_exposure("10.1.2.3", tmp_path / "empty")
+    for host, read_only in (("127.0.0.1", False), ("::1", False), ("localhost", False), ("0.0.0.0", True)):
+        webserver = server_commands(host, 3000, 8501)["dagster-webserver"]
+        assert ("--read-only" in webserver) is read_only, host
+        assert webserver[webserver.index("-h") + 1] == host
 
 
 def test_up_refuses_a_port_in_use_before_it_starts_or_builds_anything(tmp_path: Path) -> None:

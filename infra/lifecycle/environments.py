@@ -6,15 +6,18 @@ workload before it takes the traffic; a release that fails any of them is stoppe
 keeps the traffic and its record. The releases an environment ran are kept in the control database
 (`EnvironmentRelease`), and what runs there is written to the product's graph as a deployment of that
 release, with the trace id of the build that made it, so `factory trace` runs from the intent to prod.
+The people are there too: who asked for each promotion or rollback, and each approval or rejection as a
+PROV activity of the person who gave it, under the policy in force (`fac:Policy`, known by its SHA-256).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -23,15 +26,16 @@ from graph.recorder import BuildRecorder
 from infra import governance
 from infra import migrations as schema
 from infra import runtime as local
+from infra.access import policy_text
 from infra.gitops import ENVIRONMENTS, ProductRepository, previous_env
 from infra.lifecycle.bookkeeping import now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.delivery import release_dir, swap
-from infra.records import DeploymentRecord, EnvironmentRelease
+from infra.records import ApprovalRecord, DeploymentRecord, EnvironmentRelease
 from infra.service_tokens import service_name
 from ontology.errors import FactoryError, InvalidInputError
 
-__all__ = ["PROMOTED", "RollbackRefused", "deploy", "promote", "rollback"]
+__all__ = ["PROMOTED", "RollbackRefused", "deploy", "promote", "record_approval", "rollback"]
 
 PROMOTED = ENVIRONMENTS[1:]
 """The environments a promotion reaches (dev follows the builds)."""
@@ -77,11 +81,15 @@ def deploy(
     smoke_rounds: int = SMOKE_ROUNDS,
     rolled_back: bool = False,
     undo: Callable[[], object] | None = None,
+    actor: str | None = None,
+    approvals: Sequence[str] = (),
 ) -> DeploymentRecord:
     """Run release `commit` in `env` (blue/green, migrations, health and smoke gated), record it and write its facts.
 
     `after` names the environment it was promoted from (None for a rollback); `undo` runs when the release
-    does not take the traffic. The release already running and answering there is left as it is."""
+    does not take the traffic. The release already running and answering there is left as it is. The facts
+    name the person who asked for it (`actor`), the `approvals` (their keys) that let it through and the policy
+    in force."""
     repo = ctx.repository()
     revision, tag, trace_id = _release_of(repo, commit)
     current = ctx.control.deployment(ctx.tenant, ctx.product, env)
@@ -97,7 +105,10 @@ def deploy(
             undo()
         raise
     facts = ctx.workspace.facts(trace_id)
-    BuildRecorder(facts).promotion(revision, commit, tag, env, service.url, "running", started, now(), after)
+    BuildRecorder(facts).promotion(
+        revision, commit, tag, env, service.url, "running", started, now(), after,
+        requested_by=actor, approvals=approvals, policy=(ctx.tenant, policy_text(ctx.home, ctx.tenant)),
+    )  # fmt: skip
     ctx.workspace.save_environment_facts(env, facts)
     ctx.workspace.publish(ctx.graph(), trace_id)
     record = ctx.control.deployment(ctx.tenant, ctx.product, env)
@@ -123,11 +134,40 @@ def promote(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int = SMOK
             ctx.repository(),
             env,
             actor=actor,
-            deploy=lambda commit: deploy(ctx, env, commit, after=source, smoke_rounds=smoke_rounds),
-        )
+            deploy=lambda commit: deploy(
+                ctx, env, commit, after=source, smoke_rounds=smoke_rounds, actor=actor,
+                approvals=_approvals(ctx, env, commit),
+            ),
+        )  # fmt: skip
     record = ctx.control.deployment(ctx.tenant, ctx.product, env)
     assert record is not None
     return record
+
+
+def _approvals(ctx: StageContext, env: str, commit: str) -> list[str]:
+    """The keys of the approvals a promotion of `commit` to `env` takes: each person's latest decision, if approved."""
+    latest = governance.latest_decisions(ctx.control, ctx.tenant, ctx.product, env, commit)
+    return [_approval_key(r) for r in latest if r.decision == "approved"]
+
+
+def _approval_key(record: ApprovalRecord) -> str:
+    return f"decision-{record.id}"
+
+
+def record_approval(ctx: StageContext, record: ApprovalRecord) -> str:
+    """Write a person's decision on a promotion into the product's graph (kept through every later build): an
+    approval activity of that person, under the policy in force now, on the release of the decided commit."""
+    revision, tag, trace_id = _release_of(ctx.repository(), record.commit)
+    facts = ctx.workspace.facts(trace_id)
+    key = _approval_key(record)
+    at = record.at if record.at.tzinfo else record.at.replace(tzinfo=dt.UTC)
+    approval = BuildRecorder(facts).approval(
+        key, revision, record.commit, tag, record.env, record.decision, record.reason, record.actor,
+        (ctx.tenant, policy_text(ctx.home, ctx.tenant)), at,
+    )  # fmt: skip
+    ctx.workspace.save_governance_facts(key, facts)
+    ctx.workspace.publish(ctx.graph(), trace_id)
+    return approval
 
 
 def _previous(control_releases: list[EnvironmentRelease], commit: str) -> EnvironmentRelease | None:
@@ -222,8 +262,9 @@ def _rollback(ctx: StageContext, env: str, *, actor: str, smoke_rounds: int) -> 
         give_back = None if step is None else (lambda: schema.upgrade(running, database_url, step[1]))
         # a previous release that does not start leaves the current one the traffic: its schema goes back up
         record = deploy(
-            ctx, env, target.commit, after=None, smoke_rounds=smoke_rounds, rolled_back=True, undo=give_back
-        )
+            ctx, env, target.commit, after=None, smoke_rounds=smoke_rounds, rolled_back=True, undo=give_back,
+            actor=actor,
+        )  # fmt: skip
         ctx.repository().promote(env, commit=target.commit)
     except FactoryError as error:
         control.audit("rollback", "failed", tenant=ref.tenant, product=ref.product, actor=actor,

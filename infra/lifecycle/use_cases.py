@@ -218,11 +218,24 @@ def build_submitted(control: ControlPlane, runner: BuildRunner[R], *, limit: int
 
 
 def approve(
-    control: ControlPlane, home: Path, ref: ProductRef, env: str, *, approved: bool, reason: str, actor: str
+    control: ControlPlane,
+    home: Path,
+    ref: ProductRef,
+    env: str,
+    *,
+    approved: bool,
+    reason: str,
+    actor: str,
+    graph: GraphSource | None = None,
 ) -> ApprovalRecord:
-    """Record a person's decision on promoting the product's next commit to `env` (audited)."""
+    """Record a person's decision on promoting the product's next commit to `env` (audited), and write it into
+    the product's knowledge graph (`graph`, default: the home's) as that person's approval activity."""
+    from infra.lifecycle import environments
+
     repo = ProductRepository(home, ref.tenant, ref.product)
-    return governance.approve(control, repo, env, "approved" if approved else "rejected", reason, actor)
+    record = governance.approve(control, repo, env, "approved" if approved else "rejected", reason, actor)
+    environments.record_approval(_context(control, home, ref, graph), record)
+    return record
 
 
 def _context(control: ControlPlane, home: Path, ref: ProductRef, graph: GraphSource | None) -> StageContext:

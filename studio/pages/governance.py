@@ -52,8 +52,9 @@ def approvals() -> None:
                     authors = revision_authors(control, state.home(), ref, "prod")
                     state.allow("approve" if approved else "reject", Resource.of(ref, env="prod", authors=authors))
                     record = use_cases.approve(
-                        control, state.home(), ref, "prod", approved=approved, reason=reason, actor=state.actor()
-                    )
+                        control, state.home(), ref, "prod", approved=approved, reason=reason, actor=state.actor(),
+                        graph=state.knowledge_graph,
+                    )  # fmt: skip
                     st.success(f"{record.decision} {product} at {record.commit[:12]} for prod.")
     with st.form("promote"):
         st.markdown("**Promote** (dev → staging, or staging → prod once approved)")
@@ -65,7 +66,9 @@ def approvals() -> None:
                 ref = ProductRef(owner[str(product)], str(product))
                 approved_by = approvals_of(control, state.home(), ref, str(env))
                 state.allow("promote", Resource.of(ref, env=str(env), approvals=approved_by))
-                d = use_cases.promote(control, state.home(), ref, str(env), actor=state.actor())
+                d = use_cases.promote(
+                    control, state.home(), ref, str(env), actor=state.actor(), graph=state.knowledge_graph
+                )
                 st.success(f"Promoted {product} to {env} at {(d.commit or '')[:12]}: running at {d.url}.")
 
 
