@@ -158,6 +158,19 @@ def nats_from_env() -> NatsPublisher | None:
 # the dispatcher ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What one attempt of a delivery met."""
+
+    delivery: WebhookDelivery
+    endpoint: WebhookEndpoint
+    status: int | None
+    error: str | None
+    retry_after: float | None
+    elapsed_ms: float
+    at: datetime
+
+
 class EventDispatcher:
     """Delivers the outbox: one `run_once` is a pass over what is due; `run_forever` repeats it."""
 
@@ -194,8 +207,9 @@ class EventDispatcher:
             except FactoryError as error:
                 report.errors.append(str(error))
         self._fan_out()
-        for delivery in self._due():
-            self._send(delivery, report)
+        due = self._due()
+        if due:
+            self._settle([self._send(delivery) for delivery in due], report)
         return report
 
     def run_forever(self, stop: threading.Event, interval_s: float = 0.5) -> None:
@@ -211,19 +225,25 @@ class EventDispatcher:
 
     # NATS --------------------------------------------------------------------------------------
 
+    def _any(self, query: Any) -> bool:
+        """Whether a query finds a row, read without the write lock (an idle pass never takes it)."""
+        with self.control._session() as session:
+            return session.exec(query.limit(1)).first() is not None
+
     def _publish(self) -> int:
         assert self.nats is not None
         now = utcnow()
+        query = (
+            select(EventRecord)
+            .where(col(EventRecord.published_at).is_(None))
+            .where((col(EventRecord.publish_lease).is_(None)) | (col(EventRecord.publish_lease) < now))
+            .order_by(col(EventRecord.id))
+            .limit(self.batch)
+        )
+        if not self._any(query):
+            return 0
         with self.control._session(write=True) as session:
-            query = (
-                select(EventRecord)
-                .where(col(EventRecord.published_at).is_(None))
-                .where((col(EventRecord.publish_lease).is_(None)) | (col(EventRecord.publish_lease) < now))
-                .order_by(col(EventRecord.id))
-                .limit(self.batch)
-                .with_for_update(skip_locked=True)
-            )
-            rows = list(session.exec(query).all())
+            rows = list(session.exec(query.with_for_update(skip_locked=True)).all())
             for row in rows:
                 row.publish_lease = now + self.lease
                 session.add(row)
@@ -244,15 +264,11 @@ class EventDispatcher:
 
     def _fan_out(self) -> None:
         """A delivery row for each event not yet fanned out and each enabled endpoint of its tenant that wants it."""
+        query = select(EventRecord).where(col(EventRecord.fanned_out_at).is_(None)).order_by(col(EventRecord.id))
+        if not self._any(query):
+            return
         with self.control._session(write=True) as session:
-            query = (
-                select(EventRecord)
-                .where(col(EventRecord.fanned_out_at).is_(None))
-                .order_by(col(EventRecord.id))
-                .limit(self.batch * 5)
-                .with_for_update(skip_locked=True)
-            )
-            rows = list(session.exec(query).all())
+            rows = list(session.exec(query.limit(self.batch * 5).with_for_update(skip_locked=True)).all())
             if not rows:
                 return
             tenants = sorted({r.tenant for r in rows})
@@ -274,29 +290,31 @@ class EventDispatcher:
     def _due(self) -> list[WebhookDelivery]:
         """Claim the deliveries due now (of enabled endpoints), leasing them to this pass."""
         now = utcnow()
+        query = (
+            select(WebhookDelivery)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
+            .where(WebhookDelivery.status == "pending")
+            .where(col(WebhookDelivery.next_attempt_at) <= now)
+            .where(col(WebhookEndpoint.disabled_at).is_(None))
+            .order_by(col(WebhookDelivery.event_seq), col(WebhookDelivery.id))
+            .limit(self.batch)
+        )
+        if not self._any(query):
+            return []
         with self.control._session(write=True) as session:
-            query = (
-                select(WebhookDelivery)
-                .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
-                .where(WebhookDelivery.status == "pending")
-                .where(col(WebhookDelivery.next_attempt_at) <= now)
-                .where(col(WebhookEndpoint.disabled_at).is_(None))
-                .order_by(col(WebhookDelivery.event_seq), col(WebhookDelivery.id))
-                .limit(self.batch)
-                .with_for_update(skip_locked=True, of=WebhookDelivery)
-            )
-            rows = list(session.exec(query).all())
+            rows = list(session.exec(query.with_for_update(skip_locked=True, of=WebhookDelivery)).all())
             for row in rows:
                 row.next_attempt_at = now + self.lease
                 session.add(row)
             return rows
 
-    def _send(self, delivery: WebhookDelivery, report: DispatchReport) -> None:
+    def _send(self, delivery: WebhookDelivery) -> _Outcome | None:
+        """One attempt of one delivery (None: its endpoint or event is gone, or the endpoint was disabled)."""
         with self.control._session() as session:
             endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
             event = session.get(EventRecord, delivery.event_seq)
         if endpoint is None or event is None or endpoint.disabled_at is not None:
-            return  # removed or disabled meanwhile
+            return None
         body = structured(event)
         now = datetime.now(UTC)
         stamp = int(now.timestamp())
@@ -321,7 +339,7 @@ class EventDispatcher:
         except httpx.HTTPError as failed:
             error = f"{type(failed).__name__}: {failed}"[:500]
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self._settle(delivery, endpoint, status, error, retry_after, elapsed_ms, report)
+        return _Outcome(delivery, endpoint, status, error, retry_after, elapsed_ms, utcnow())
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         """POST to the address the host resolved to and was checked at (not a second, unchecked lookup)."""
@@ -337,38 +355,40 @@ class EventDispatcher:
         response.read()
         return response
 
-    def _settle(
-        self, delivery: WebhookDelivery, endpoint: WebhookEndpoint, status: int | None, error: str | None,
-        retry_after: float | None, elapsed_ms: float, report: DispatchReport,
-    ) -> None:  # fmt: skip
-        now = utcnow()
+    def _settle(self, outcomes: Sequence[_Outcome | None], report: DispatchReport) -> None:
+        """Record a pass's attempts and move each delivery on, in one transaction."""
         with self.control._session(write=True) as session:
-            row = session.get(WebhookDelivery, delivery.id)
-            if row is None:
-                return
-            assert row.id is not None
-            session.add(WebhookAttempt(delivery_id=row.id, endpoint_id=row.endpoint_id, event_seq=row.event_seq,
-                                       at=now, status_code=status, error=error,
-                                       duration_ms=round(elapsed_ms, 2)))  # fmt: skip
-            row.attempts += 1
-            row.last_status, row.last_error = status, error
-            if error is None:
-                row.status, row.delivered_at = "delivered", now
-                report.delivered += 1
-            elif status == 410:
-                self._disable(session, endpoint, now)
-                row.status, row.last_error = "dead", "410 Gone: the endpoint is disabled"
-                report.dead += 1
-            elif row.attempts > len(self.schedule):
-                row.status = "dead"
-                report.dead += 1
-            else:
-                wait = self.schedule[row.attempts - 1]
-                if retry_after is not None:
-                    wait = max(wait, min(retry_after, MAX_RETRY_AFTER_S))
-                row.next_attempt_at = now + timedelta(seconds=wait)
-                report.retrying += 1
-            session.add(row)
+            for outcome in outcomes:
+                if outcome is not None:
+                    self._settle_one(session, outcome, report)
+
+    def _settle_one(self, session: Any, outcome: _Outcome, report: DispatchReport) -> None:
+        row = session.get(WebhookDelivery, outcome.delivery.id)
+        if row is None:
+            return
+        now, status, error = outcome.at, outcome.status, outcome.error
+        session.add(WebhookAttempt(delivery_id=row.id, endpoint_id=row.endpoint_id, event_seq=row.event_seq,
+                                   at=now, status_code=status, error=error,
+                                   duration_ms=round(outcome.elapsed_ms, 2)))  # fmt: skip
+        row.attempts += 1
+        row.last_status, row.last_error = status, error
+        if error is None:
+            row.status, row.delivered_at = "delivered", now
+            report.delivered += 1
+        elif status == 410:
+            self._disable(session, outcome.endpoint, now)
+            row.status, row.last_error = "dead", "410 Gone: the endpoint is disabled"
+            report.dead += 1
+        elif row.attempts > len(self.schedule):
+            row.status = "dead"
+            report.dead += 1
+        else:
+            wait = self.schedule[row.attempts - 1]
+            if outcome.retry_after is not None:
+                wait = max(wait, min(outcome.retry_after, MAX_RETRY_AFTER_S))
+            row.next_attempt_at = now + timedelta(seconds=wait)
+            report.retrying += 1
+        session.add(row)
 
     def _disable(self, session: Any, endpoint: WebhookEndpoint, now: datetime) -> None:
         """410 Gone: the endpoint is disabled and its other pending deliveries become dead letters (replayable)."""
