@@ -7,6 +7,7 @@ receiver on loopback; the signatures are checked by the `standardwebhooks` packa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -107,7 +108,14 @@ def nats_stream() -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:10]
     stream, subject = f"EVENTS_TEST_{tag}", f"events-test.{tag}"
     yield stream, subject
-    asyncio.run(_nats(lambda js: js.delete_stream(stream)))
+
+    async def drop(js: Any) -> None:
+        from nats.js.errors import NotFoundError
+
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(stream)
+
+    asyncio.run(_nats(drop))
 
 
 async def _nats(work: Any) -> Any:
@@ -335,6 +343,54 @@ def test_a_dispatcher_killed_between_sending_and_marking_loses_nothing(
     received = [h["webhook-id"] for h, _ in receiver.bodies("/crash")]
     assert sorted(received) == sorted([ids[0], *ids]) and set(received) == set(ids)  # at least once; dedup: once
     assert [h["Nats-Msg-Id"] for h, _ in _stream_messages(stream, subject)] == ids  # JetStream dropped the repeat
+
+
+RELAY_SCRIPT = """
+import json, sys, time, uuid
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+from app.domain.events import DomainEvent
+from app.infrastructure.outbox import OutboxEvent, record_event
+from app.main import create_app
+
+app = create_app()
+with TestClient(app):  # the service's lifespan starts the relay (NATS_URL is set)
+    with Session(app.state.engine) as session:
+        record_event(session, DomainEvent("invoice", "created", "acme", uuid.uuid4(), {"number": "INV-1"}))
+        session.commit()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with Session(app.state.engine) as session:
+            row = session.exec(select(OutboxEvent)).one()
+        if row.published_at is not None:
+            break
+        time.sleep(0.05)
+print(json.dumps({"id": str(row.id), "published": row.published_at is not None}))
+"""
+
+
+def test_a_generated_services_outbox_relay_publishes_cloudevents_with_its_trace_id(
+    tmp_path: Path, nats_stream: tuple[str, str]
+) -> None:
+    from generators.agents.engineer import Engineer
+    from tests.product_blueprints import invoicing
+
+    stream, subject = nats_stream
+    trace = uuid.uuid4().hex
+    product = tmp_path / "invoicing"
+    Engineer().render(invoicing(), product, trace)
+    env = {**os.environ, "NATS_URL": NATS_URL, "NATS_STREAM": stream, "NATS_SUBJECT": subject,
+           "DATABASE_URL": "sqlite://", "PYTHONPATH": str(product)}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", RELAY_SCRIPT], cwd=product, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["published"]
+    ((headers, body),) = _stream_messages(stream, subject)
+    event = _cloud_event(body)
+    assert headers["Nats-Msg-Id"] == event.get_id() == outcome["id"]
+    assert event.get_extension("traceid") == trace and event.get_extension("tenant") == "acme"
+    assert event.get_type().endswith("invoice.created") and event.get_data() == {"number": "INV-1"}
 
 
 def test_the_command_line_manages_webhooks_and_reads_the_feed(
