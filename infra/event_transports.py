@@ -204,8 +204,8 @@ class EventDispatcher:
         if self.nats is not None:
             try:
                 report.published = self._publish()
-            except FactoryError as error:
-                report.errors.append(str(error))
+            except Exception as error:  # the broker is away: webhooks still go out, NATS on a later pass
+                report.errors.append(f"NATS: {error or type(error).__name__}")
         self._fan_out()
         due = self._due()
         if due:

@@ -151,13 +151,27 @@ def public_addresses(host: str, port: int) -> list[str]:
         raise InvalidInputError(f"webhook host {host[:80]!r} does not resolve")
     if not _allow_private():
         for address in found:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global or ip.is_multicast:
+            if not _public(ipaddress.ip_address(address.split("%", 1)[0])):
                 raise InvalidInputError(
                     f"webhook host {host[:80]!r} resolves to {address}, a private, loopback or reserved address: "
                     f"the factory does not call its own network (set {ALLOW_PRIVATE_ENV}=1 to allow it)"
                 )
     return found
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable, and so is any IPv4 address embedded in it (mapped, 6to4, Teredo, NAT64)."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        if ip in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        return all(_public(inner) for inner in embedded if inner is not None)
+    return True
 
 
 # endpoints -----------------------------------------------------------------------------------

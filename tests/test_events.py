@@ -200,13 +200,21 @@ def test_each_lifecycle_change_writes_its_event_and_a_failed_change_writes_none(
     assert len(webhooks.list_events(control, "acme")) == len(events)
 
 
-def test_the_feed_on_postgresql_takes_sequences_in_commit_order(postgres_url: str) -> None:
+def test_the_outbox_on_postgresql_keeps_commit_order_and_delivers(
+    postgres_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTORY_WEBHOOKS_ALLOW_PRIVATE", "1")
     control = ControlPlane(postgres_url)
+    webhooks.add_webhook(control, "acme", receiver.url("/postgres"), actor="ann")
     for i in range(3):
         control.submit_intent("acme", f"shop-{i}", "A shop that sells tea.")
     events = webhooks.list_events(control, "acme", after=0)
     assert [e.product for e in events] == ["shop-0", "shop-1", "shop-2"]
     assert webhooks.list_events(control, "acme", after=events[-1].id or 0) == []
+    with EventDispatcher(control) as dispatcher:
+        assert dispatcher.run_once().delivered == 3
+        assert dispatcher.run_once().idle
+    assert [h["webhook-id"] for h, _ in receiver.bodies("/postgres")] == [e.event_id for e in events]
     control.engine.dispose()
 
 
@@ -284,6 +292,7 @@ def test_webhook_addresses_outside_the_public_internet_are_refused(
         "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/hook", "http://192.168.0.1/",
         "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://0.0.0.0/", "ftp://example.com/",
         "http://user:pw@example.com/", "javascript:alert(1)", "http://no-such-host.invalid/",
+        "http://[::ffff:127.0.0.1]/", "http://[64:ff9b::a00:1]/", "http://[2002:a00:1::]/", "http://[fd00::1]/",
     ):  # fmt: skip
         with pytest.raises(InvalidInputError):
             webhooks.check_url(url)
