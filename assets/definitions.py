@@ -7,7 +7,7 @@ from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job
 from assets.catalog import factory_insights, template_catalog
 from assets.jobs import BUILD, deep_contract, lifecycle
 from assets.resources import ControlPlaneResource, DeliveryResource, GeneratorsResource, KnowledgeGraphResource
-from assets.sensors import after_build, build_failures, intake
+from assets.sensors import after_build, build_failures, event_delivery, intake
 from assets.stages import LIFECYCLE_ASSETS
 from assets.vocabulary import ontology, pattern_library
 from ontology.lifecycle import DEEP_CONTRACT
@@ -37,7 +37,7 @@ def resources(home: str = "") -> dict[str, object]:
 defs = Definitions(
     assets=[ontology, pattern_library, template_catalog, factory_insights, *LIFECYCLE_ASSETS.values()],
     jobs=[lifecycle, deep_contract, refresh],
-    sensors=[intake, build_failures, after_build],
+    sensors=[intake, build_failures, after_build, event_delivery],
     resources=resources(),
 )
 

@@ -1,5 +1,5 @@
 """Sensors: submitted intents become product partitions and lifecycle runs; failed runs are recorded; every
-finished build is followed by its deep contract run."""
+finished build is followed by its deep contract run; the event outbox is delivered."""
 
 from dagster import (
     AssetKey,
@@ -18,10 +18,11 @@ from dagster import (
 from assets.jobs import deep_contract
 from assets.resources import ControlPlaneResource
 from assets.stages import PRODUCTS, partition_key, split_key
+from infra.event_transports import dispatch_events
 from infra.lifecycle.use_cases import Claim, build_submitted
 from ontology.lifecycle import BUILD
 
-__all__ = ["after_build", "build_failures", "intake"]
+__all__ = ["after_build", "build_failures", "event_delivery", "intake"]
 
 
 class RunRequester:
@@ -83,4 +84,16 @@ def after_build(context: SensorEvaluationContext, asset_event: EventLogEntry) ->
         partition_key=key,
         run_key=f"deep-contract-{build}",
         tags={"factory/trigger": "after-build", "factory/build-run": build},
+    )
+
+
+@sensor(minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
+def event_delivery(context: SensorEvaluationContext, control: ControlPlaneResource) -> SkipReason:
+    """The factory's lifecycle events go out: to NATS JetStream when `FACTORY_NATS_URL` is set, and to the
+    tenants' webhooks (signed, retried on a schedule, dead-lettered after the last attempt)."""
+    report = dispatch_events(control.open())
+    for line in report.errors:
+        context.log.warning(line)
+    return SkipReason(
+        f"published {report.published}, delivered {report.delivered}, retrying {report.retrying}, dead {report.dead}"
     )

@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from infra.audit import AuditVerdict, add_chain_columns, append, verify_chain
+from infra.events import add_event
 from infra.intent_claims import CLAIMABLE, IntentClaims, add_missing_columns, claiming
 from infra.records import (
     APPROVAL_DECISIONS,
@@ -35,11 +36,15 @@ from infra.records import (
     BuildRecord,
     DeploymentRecord,
     EnvironmentRelease,
+    EventRecord,
     IntentRecord,
     MembershipRecord,
     ProductRecord,
     TokenRecord,
     UserRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
     check_choice,
     check_commit,
     check_env,
@@ -72,8 +77,10 @@ _Row = TypeVar("_Row", bound=SQLModel)
 _T = TypeVar("_T")
 _TABLES = (
     IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord, EnvironmentRelease,
-    UserRecord, MembershipRecord, TokenRecord,
+    UserRecord, MembershipRecord, TokenRecord, EventRecord, WebhookEndpoint, WebhookDelivery, WebhookAttempt,
 )  # fmt: skip
+_STAGE_EVENTS = {"running": "stage.started", "failed": "stage.failed"}
+"""The event of a stage status; every other status (done, skipped, reused) is "stage.completed"."""
 
 
 class ControlPlane(IntentClaims):
@@ -108,12 +115,6 @@ class ControlPlane(IntentClaims):
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
             session.commit()
-
-    def _add(self, row: _Row) -> _Row:
-        with self._session(write=True) as session:
-            session.add(row)
-            session.flush()
-            return row
 
     def _first(self, query: SelectOfScalar[_Row]) -> _Row | None:
         with self._session() as session:
@@ -178,6 +179,10 @@ class ControlPlane(IntentClaims):
             if claim is not None and record.id is not None:
                 session.exec(claiming(record.id, claim, CLAIMABLE, None))
                 session.refresh(record)
+            if created or note.startswith("resubmitted"):
+                data = {"intent_id": record.id, "revision": record.revision, "actor": actor, "note": note}
+                add_event(session, "intent.submitted", tenant=tenant, product=product, trace_id=record.trace_id,
+                          data=data)  # fmt: skip
             return record, created
 
     def latest_intent(self, tenant: str, product: str) -> IntentRecord | None:
@@ -217,7 +222,10 @@ class ControlPlane(IntentClaims):
 
     # products, builds and deployments ------------------------------------------------------------
 
-    def _upsert(self, model: type[_Row], keys: dict[str, Any], fields: dict[str, Any], stamp: str | None) -> _Row:
+    def _upsert(
+        self, model: type[_Row], keys: dict[str, Any], fields: dict[str, Any], stamp: str | None,
+        then: Callable[[Session, _Row], object] | None = None,
+    ) -> _Row:  # fmt: skip
         allowed = set(model.model_fields) - set(keys) - {"id"}
         unknown = sorted(set(fields) - allowed)
         if unknown:
@@ -242,6 +250,8 @@ class ControlPlane(IntentClaims):
                     setattr(row, name, value)
                 session.add(row)
                 session.flush()
+                if then is not None:
+                    then(session, row)
                 return row
 
         return _retrying(write)
@@ -251,8 +261,13 @@ class ControlPlane(IntentClaims):
         keys = {"tenant": check_slug(tenant, "tenant"), "product": check_slug(product, "product")}
         return self._upsert(ProductRecord, keys, fields, "updated_at")
 
-    def set_stage(self, tenant: str, product: str, stage: str, status: str, duration_s: float | None = None) -> None:
-        """Set one stage's status (and duration) of a product, keeping the other stages as they are."""
+    def set_stage(
+        self, tenant: str, product: str, stage: str, status: str, duration_s: float | None = None,
+        trace_id: str | None = None,
+    ) -> None:  # fmt: skip
+        """Set one stage's status (and duration) of a product, keeping the other stages as they are.
+
+        The stage's event (started, completed or failed) is written in the same transaction."""
         tenant, product = check_slug(tenant, "tenant"), check_slug(product, "product")
 
         def write() -> None:
@@ -264,6 +279,11 @@ class ControlPlane(IntentClaims):
                     row.durations = {**row.durations, stage: float(duration_s)}
                 row.updated_at = utcnow()
                 session.add(row)
+                data: dict[str, Any] = {"stage": stage, "status": status}
+                if duration_s is not None:
+                    data["duration_s"] = float(duration_s)
+                add_event(session, _STAGE_EVENTS.get(status, "stage.completed"), tenant=tenant, product=product,
+                          trace_id=trace_id or row.trace_id, data=data)  # fmt: skip
 
         _retrying(write)
 
@@ -281,14 +301,22 @@ class ControlPlane(IntentClaims):
         patterns: Sequence[str] | str = "", tests_passed: int = 0, tests_failed: int = 0, lint_findings: int = 0,
         duration_s: float = 0.0, p95_ms: float | None = None, error_rate: float | None = None, slo_breaches: int = 0,
     ) -> BuildRecord:  # fmt: skip
-        """Record the outcome of one build (passed or failed)."""
-        return self._add(BuildRecord(
+        """Record the outcome of one build (passed or failed); breached SLOs are an event in the same transaction."""
+        row = BuildRecord(
             tenant=check_slug(tenant, "tenant"), product=check_slug(product, "product"), revision=revision,
             trace_id=trace_id, template=template, passed=bool(passed),
             patterns=patterns if isinstance(patterns, str) else ",".join(patterns),
             tests_passed=tests_passed, tests_failed=tests_failed, lint_findings=lint_findings,
             duration_s=duration_s, p95_ms=p95_ms, error_rate=error_rate, slo_breaches=slo_breaches,
-        ))  # fmt: skip
+        )  # fmt: skip
+        with self._session(write=True) as session:
+            session.add(row)
+            session.flush()
+            if slo_breaches > 0:
+                add_event(session, "slo.breached", tenant=row.tenant, product=row.product, trace_id=trace_id,
+                          data={"revision": revision, "breaches": slo_breaches, "p95_ms": p95_ms,
+                                "error_rate": error_rate})  # fmt: skip
+            return row
 
     def builds(self, tenant: str | None = None, product: str | None = None) -> list[BuildRecord]:
         """Finished builds, newest first, optionally of one tenant (and product)."""
@@ -308,7 +336,7 @@ class ControlPlane(IntentClaims):
             "product": check_slug(product, "product"),
             "env": check_env(env),
         }
-        return self._upsert(DeploymentRecord, keys, fields, None)
+        return self._upsert(DeploymentRecord, keys, fields, None, _deployment_event if "status" in fields else None)
 
     def deployment(self, tenant: str, product: str, env: str = "dev") -> DeploymentRecord | None:
         """Where the product runs in `env`, or None."""
@@ -350,6 +378,14 @@ class ControlPlane(IntentClaims):
             )  # fmt: skip
             session.add(row)
             session.flush()
+            add_event(
+                session,
+                "release.made",
+                tenant=tenant,
+                product=product,
+                trace_id=trace_id,
+                data={"env": env, "commit": row.commit, "revision": revision, "rolled_back": rolled_back},
+            )
             return row
 
     def releases(self, tenant: str, product: str, env: str) -> list[EnvironmentRelease]:
@@ -367,12 +403,24 @@ class ControlPlane(IntentClaims):
     def decide(
         self, tenant: str, product: str, env: str, commit: str, decision: str, reason: str, actor: str
     ) -> ApprovalRecord:
-        """Record an approval or rejection of promoting exactly `commit` to `env`."""
-        return self._add(ApprovalRecord(
+        """Record an approval or rejection of promoting exactly `commit` to `env` (and its event)."""
+        row = ApprovalRecord(
             tenant=check_slug(tenant, "tenant"), product=check_slug(product, "product"), env=check_env(env),
             commit=check_commit(commit), decision=check_choice(decision, APPROVAL_DECISIONS, "decision"),
             reason=clean_text(reason, "reason", MAX_REASON_CHARS), actor=clean_text(actor, "actor", 200),
-        ))  # fmt: skip
+        )  # fmt: skip
+        with self._session(write=True) as session:
+            session.add(row)
+            session.flush()
+            kind = "promotion.approved" if row.decision == "approved" else "promotion.rejected"
+            add_event(
+                session,
+                kind,
+                tenant=row.tenant,
+                product=row.product,
+                data={"env": row.env, "commit": row.commit, "actor": row.actor, "reason": row.reason},
+            )
+            return row
 
     def approval_for(self, tenant: str, product: str, env: str, commit: str) -> ApprovalRecord | None:
         """The latest decision on promoting exactly this commit to `env`, or None."""
@@ -393,10 +441,12 @@ class ControlPlane(IntentClaims):
 
     def audit(
         self, action: str, outcome: str, *, tenant: str | None = None, product: str | None = None,
-        actor: str = "factory", detail: str = "",
+        actor: str = "factory", detail: str = "", event: tuple[str, dict[str, Any]] | None = None,
+        trace_id: str | None = None,
     ) -> AuditEvent:  # fmt: skip
-        """Append an event to the audit chain (see `infra.audit`)."""
-        event = AuditEvent(
+        """Append an event to the audit chain (see `infra.audit`); with `event` (type, data), a lifecycle
+        event of the tenant's product is written in the same transaction."""
+        audited = AuditEvent(
             actor=clean_text(actor, "actor", 200), action=clean_text(action, "action", 100),
             outcome=check_choice(outcome, AUDIT_OUTCOMES, "audit outcome"),
             tenant=None if tenant is None else check_slug(tenant, "tenant"),
@@ -406,7 +456,25 @@ class ControlPlane(IntentClaims):
 
         def write() -> AuditEvent:
             with self._session(write=True) as session:
-                return append(session, AuditEvent.model_validate(event.model_dump()))
+                entry = append(session, AuditEvent.model_validate(audited.model_dump()))
+                if event is not None and audited.tenant is not None:
+                    add_event(session, event[0], tenant=audited.tenant, product=audited.product, trace_id=trace_id,
+                              data=event[1])  # fmt: skip
+                return entry
+
+        return _retrying(write)
+
+    def emit(
+        self, kind: str, tenant: str, product: str | None = None, *, trace_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> EventRecord:  # fmt: skip
+        """Write a lifecycle event that is a change of its own (a check's verdict kept outside this database)."""
+        tenant = check_slug(tenant, "tenant")
+        product = None if product is None else check_slug(product, "product")
+
+        def write() -> EventRecord:
+            with self._session(write=True) as session:
+                return add_event(session, kind, tenant=tenant, product=product, trace_id=trace_id, data=data)
 
         return _retrying(write)
 
@@ -419,6 +487,13 @@ class ControlPlane(IntentClaims):
         """The newest audit events first, optionally of one tenant."""
         query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(max(0, limit))
         return self._all(query, AuditEvent.tenant, tenant)
+
+
+def _deployment_event(session: Session, row: DeploymentRecord) -> None:
+    """A deployment that starts running, or stops (or fails), is an event in its own transaction."""
+    kind = "deployment.started" if row.status == "running" else "deployment.stopped"
+    data = {"env": row.env, "status": row.status, "url": row.url, "revision": row.revision, "commit": row.commit}
+    add_event(session, kind, tenant=row.tenant, product=row.product, trace_id=row.trace_id, data=data)
 
 
 def _tables() -> list[Table]:

@@ -39,7 +39,10 @@ def promote(
     approval = control.approval_for(repo.tenant, repo.product, env, commit) if env in APPROVAL_REQUIRED else None
     if env in APPROVAL_REQUIRED and (approval is None or approval.decision != "approved"):
         why = "no approval" if approval is None else f"rejected by {approval.actor}: {approval.reason}"
-        _audit(control, repo, "promote", "refused", actor, f"{env} at {commit[:7]}: {why}")
+        asked = {"env": env, "commit": commit, "actor": actor}
+        requested = ("promotion.requested", asked) if approval is None else None
+        control.audit("promote", "refused", tenant=repo.tenant, product=repo.product, actor=actor,
+                      detail=f"{env} at {commit[:7]}: {why}", event=requested)  # fmt: skip
         raise GovernanceError(
             f"{env} promotion of {where} at {commit[:7]} needs an approval ({why}): run "
             f'`factory approve {repo.tenant}/{repo.product} --env {env} --reason "..."`'

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -29,11 +30,15 @@ __all__ = [
     "BuildRecord",
     "DeploymentRecord",
     "EnvironmentRelease",
+    "EventRecord",
     "IntentRecord",
     "MembershipRecord",
     "ProductRecord",
     "TokenRecord",
     "UserRecord",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "check_choice",
     "check_commit",
     "check_env",
@@ -224,6 +229,75 @@ class EnvironmentRelease(SQLModel, table=True):
     trace_id: str | None = None
     status: str = "running"
     deployed_at: datetime = Field(default_factory=utcnow)
+
+
+class EventRecord(SQLModel, table=True):
+    """One lifecycle event in the outbox, written in the transaction of the change it tells of.
+
+    The id is the feed's sequence (ids are taken in commit order); `event_id` is the CloudEvent id a
+    consumer de-duplicates by. `published_at` is set once the broker acknowledged it, `fanned_out_at` once
+    a delivery row was made for each matching webhook endpoint.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)
+    type: str = Field(index=True)
+    tenant: str = Field(index=True)
+    product: str | None = None
+    trace_id: str | None = None
+    time: datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    published_at: datetime | None = Field(default=None, index=True)
+    publish_lease: datetime | None = None
+    fanned_out_at: datetime | None = Field(default=None, index=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A tenant's webhook: where its events go, which types, and the secret(s) that sign them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    url: str = Field(sa_type=Text)
+    event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """The CloudEvent types it wants; empty: all."""
+    secret: str = Field(repr=False)
+    previous_secret: str | None = Field(default=None, repr=False)
+    """The secret before the last rotation: deliveries are signed with both until `previous_until`."""
+    previous_until: datetime | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = ""
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint: pending until a 2xx answer, dead after the last attempt of the schedule."""
+
+    __table_args__ = (UniqueConstraint("endpoint_id", "event_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = Field(index=True)
+    event_seq: int
+    tenant: str = Field(index=True)
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    delivered_at: datetime | None = None
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One HTTP request of a delivery: when, what came back, how long it took."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(index=True)
+    endpoint_id: int = Field(index=True)
+    event_seq: int
+    at: datetime = Field(default_factory=utcnow)
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    duration_ms: float = 0.0
 
 
 def clean_text(value: str, what: str, limit: int, *, empty_ok: bool = False) -> str:

@@ -15,7 +15,7 @@ import typer
 from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
 from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
-from studio import access_commands, blueprint_command, lifecycle_commands, policy_commands
+from studio import access_commands, blueprint_command, event_commands, lifecycle_commands, policy_commands
 from studio.intent_input import IntentCommand
 from studio.output import console, error, print_json, print_table, print_trace
 
@@ -288,6 +288,8 @@ app.add_typer(access_commands.users_app, name="users")
 app.add_typer(access_commands.tokens_app, name="tokens")
 app.add_typer(policy_commands.policy_app, name="policy")
 app.add_typer(policy_commands.audit_app, name="audit")
+app.add_typer(event_commands.events_app, name="events")
+app.add_typer(event_commands.webhooks_app, name="webhooks")
 
 
 @app.command("generate")

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -126,6 +127,7 @@ def up(
     """Start the Dagster UI and daemon and the Studio (on loopback unless --host), build the demos, print the URLs."""
     from assets.builds import DagsterBuildRunner, factory_instance
     from infra.control import ControlPlane
+    from infra.event_transports import EventDispatcher, nats_from_env
     from infra.lifecycle.use_cases import stop as stop_deployments
     from infra.lifecycle.use_cases import submit_and_build
     from studio.access_commands import first_admin
@@ -146,6 +148,10 @@ def up(
     first_admin(control, home)  # on an empty home: the first account, and this machine's command line signed in
     running_before = {d.pid for d in control.deployments(None, status="running")}
     stop = StopOnce()
+    delivering = threading.Event()
+    if not once:  # events go out within a second (the daemon's sensor is the slower fallback)
+        dispatcher = EventDispatcher(control, nats=nats_from_env())
+        threading.Thread(target=dispatcher.run_forever, args=(delivering,), name="events", daemon=True).start()
     if not once:  # a kill stops the servers too, as Ctrl-C does, and so does a closed terminal (unless under nohup)
         signal.signal(signal.SIGTERM, stop)
         for sig in (signal.SIGINT, signal.SIGHUP):  # ignored ones stay ignored (a background job, nohup)
@@ -183,6 +189,7 @@ def up(
         if not once:  # the services this command deployed stop with it; --once leaves them running
             stop.stopping = True  # from here on a stop signal changes nothing
             stop_deployments(control, actor="factory up", keep_pids=list(running_before))
+            delivering.set()
         for process in started.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

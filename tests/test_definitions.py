@@ -63,7 +63,7 @@ def test_the_lifecycle_definitions_load() -> None:
         "contract_holds",
         "deep_contract_holds",
     }
-    assert {s.name for s in defs.sensors or []} == {"intake", "build_failures", "after_build"}
+    assert {s.name for s in defs.sensors or []} == {"intake", "build_failures", "after_build", "event_delivery"}
     deep = defs.resolve_job_def("deep_contract")
     assert deep.partitions_def is not None and deep.partitions_def.name == "product"  # type: ignore[attr-defined]
     assert all((a.__doc__ or "").strip() for a in (intent, knowledge))

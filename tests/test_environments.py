@@ -24,6 +24,7 @@ from graph import KnowledgeGraph
 from infra import migrations, runtime
 from infra.access import policy_text
 from infra.control import ControlPlane
+from infra.events import EVENT_TYPE_PREFIX
 from infra.gitops import ProductRepository
 from infra.governance import GovernanceError
 from infra.lifecycle import STAGES, StageContext, StageResult, environments, run_stage
@@ -32,6 +33,7 @@ from infra.lifecycle.environments import RollbackRefused
 from infra.lifecycle.use_cases import approve, rollback
 from infra.records import DeploymentRecord
 from infra.runtime import DeploymentError
+from infra.webhooks import list_events
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
 
@@ -207,6 +209,14 @@ def test_prod_needs_an_approval_then_runs_and_the_trace_reaches_it(product: Prod
         "acme",
     ).rows
     assert [tuple(map(str, row)) for row in rows] == [(prod.url, "running", prod.commit)]
+    # each step was an event, written with its change: the build's stages, the request, the approval, the release
+    feed = list_events(product.control, "acme", limit=1000)
+    events = [(e.type.removeprefix(EVENT_TYPE_PREFIX), e.data.get("env")) for e in feed if e.product == REF.product]
+    assert events[0] == ("intent.submitted", None) and ("stage.completed", None) in events
+    asked = events.index(("promotion.requested", "prod"))
+    assert {("promotion.approved", "prod"), ("release.made", "prod"), ("deployment.started", "prod")} <= set(
+        events[asked:]
+    )
 
 
 def test_a_release_that_does_not_start_leaves_the_previous_one_running(product: Product) -> None:

@@ -91,7 +91,12 @@ class StageRun:
 
         A result whose blocking checks found issues stops the build: the chain so far goes into the graph."""
         self.context.workspace.save_output(self.name, result.model_dump(mode="json"))
-        if any(result.check_issues().values()):
+        found = {name: issues for name, issues in result.check_issues().items() if issues}
+        if found:
+            ctx = self.context
+            checks = {name: issues[:20] for name, issues in found.items()}
+            ctx.control.emit("check.failed", ctx.tenant, ctx.product, trace_id=result.trace_id,
+                             data={"stage": self.name, "checks": checks})  # fmt: skip
             self.publish(result.trace_id)
         return result
 
@@ -111,12 +116,13 @@ class StageRun:
             "dagster_run_id": ctx.run_id,
         }
         lineage.emit("START", **common)
+        self._status("running", None, trace_id)
         started = time.perf_counter()
         try:
             yield
         except BaseException as exc:
             lineage.emit("FAIL", **common, error=f"{type(exc).__name__}: {exc}"[:2000])
-            self._status("failed", time.perf_counter() - started)
+            self._status("failed", time.perf_counter() - started, trace_id)
             if isinstance(exc, Exception):
                 try:  # the chain so far goes into the graph; the stage's own error is what gets reported
                     self.publish(trace_id)
@@ -124,7 +130,9 @@ class StageRun:
                     ctx.log(f"{self.name}: the facts so far were not written: {publish_error}")
             raise
         lineage.emit("COMPLETE", **common)
-        self._status("done", time.perf_counter() - started)
+        self._status("done", time.perf_counter() - started, trace_id)
 
-    def _status(self, status: str, seconds: float) -> None:
-        self.context.control.set_stage(self.context.tenant, self.context.product, self.name, status, round(seconds, 3))
+    def _status(self, status: str, seconds: float | None, trace_id: str) -> None:
+        duration = None if seconds is None else round(seconds, 3)
+        ctx = self.context
+        ctx.control.set_stage(ctx.tenant, ctx.product, self.name, status, duration, trace_id=trace_id)
