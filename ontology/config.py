@@ -1,13 +1,117 @@
-"""Where the factory keeps its state: `$FACTORY_HOME`, read without importing any engine."""
+"""The factory's configuration, read from the environment in this one place without importing any engine.
+
+`FACTORY_HOME` (default `./.factory`) holds all state of the embedded profile. `FACTORY_PROFILE` picks
+how the factory runs: `embedded` (the default: SQLite, in-process runs, Oxigraph and Kùzu on disk, nothing
+to install) or `scaled` (the control database and Dagster's instance on PostgreSQL, builds through
+Dagster's run queue, the RDF store behind a SPARQL server). Each backing service is named by its own URL:
+
+* `FACTORY_DATABASE_URL`: the control database (a SQLAlchemy URL; SQLite under the home when unset);
+* `DAGSTER_POSTGRES_URL`: the Dagster instance's run, event-log and schedule storage (scaled);
+* `FACTORY_BROKER_URL`: the Celery broker (`amqp://` RabbitMQ or `redis://` Redis) of the workers;
+* `FACTORY_SPARQL_URL`: a SPARQL 1.1 server holding the RDF store (the embedded Oxigraph when unset).
+
+The scaled profile needs the first two; a URL set under the embedded profile is used all the same.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["factory_home"]
+from ontology.errors import InvalidInputError
+
+__all__ = [
+    "PROFILES",
+    "ConfigError",
+    "Settings",
+    "database_url",
+    "factory_home",
+    "redact",
+    "settings",
+]
+
+PROFILES = ("embedded", "scaled")
+SCALED_NEEDS = ("FACTORY_DATABASE_URL", "DAGSTER_POSTGRES_URL")
+"""The variables the scaled profile cannot run without."""
+_SCHEMES = {
+    "FACTORY_DATABASE_URL": ("sqlite", "postgresql"),
+    "DAGSTER_POSTGRES_URL": ("postgresql", "postgres"),
+    "FACTORY_BROKER_URL": ("amqp", "pyamqp", "redis", "rediss"),
+    "FACTORY_SPARQL_URL": ("http", "https"),
+}
+
+
+class ConfigError(InvalidInputError):
+    """The factory's environment names an unknown profile, a malformed URL, or lacks one the profile needs."""
 
 
 def factory_home() -> Path:
     """`$FACTORY_HOME`, or `./.factory`: the folder that holds all of the factory's state."""
     return Path(os.environ.get("FACTORY_HOME") or ".factory").resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The profile and the backing services' URLs (None: the embedded engine under the home)."""
+
+    profile: str
+    home: Path
+    database_url: str | None
+    dagster_postgres_url: str | None
+    broker_url: str | None
+    sparql_url: str | None
+
+    @property
+    def scaled(self) -> bool:
+        return self.profile == "scaled"
+
+
+def settings() -> Settings:
+    """The configuration as the environment says now; ConfigError names the first thing wrong with it."""
+    profile = (os.environ.get("FACTORY_PROFILE") or "embedded").strip().lower()
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown FACTORY_PROFILE {profile[:40]!r}: use one of {', '.join(PROFILES)}")
+    urls = {name: _url(name) for name in _SCHEMES}
+    if profile == "scaled":
+        missing = [name for name in SCALED_NEEDS if urls[name] is None]
+        if missing:
+            raise ConfigError(
+                f"FACTORY_PROFILE=scaled needs {' and '.join(missing)}: set it to a postgresql:// URL "
+                "(see docs/scaling.md)"
+            )
+    return Settings(
+        profile=profile,
+        home=factory_home(),
+        database_url=urls["FACTORY_DATABASE_URL"],
+        dagster_postgres_url=urls["DAGSTER_POSTGRES_URL"],
+        broker_url=urls["FACTORY_BROKER_URL"],
+        sparql_url=urls["FACTORY_SPARQL_URL"],
+    )
+
+
+def database_url() -> str | None:
+    """`FACTORY_DATABASE_URL` checked, or None (the control database is SQLite under the home)."""
+    return _url("FACTORY_DATABASE_URL")
+
+
+def _url(name: str) -> str | None:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return None
+    scheme = value.split("://", 1)[0].split("+", 1)[0].lower() if "://" in value else ""
+    if scheme not in _SCHEMES[name]:
+        raise ConfigError(
+            f"{name} must be a {' or '.join(s + '://' for s in _SCHEMES[name])} URL, not {redact(value)!r}"
+        )
+    return value
+
+
+def redact(url: str) -> str:
+    """The URL without its password, to be shown in a message."""
+    if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
+        return url[:80]
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.split("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"[:80]
