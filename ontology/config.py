@@ -11,6 +11,8 @@ Dagster's run queue, the RDF store behind a SPARQL server). Each backing service
 * `FACTORY_SPARQL_URL`: a SPARQL 1.1 server holding the RDF store (the embedded Oxigraph when unset).
 
 The scaled profile needs the first two; a URL set under the embedded profile is used all the same.
+Dagster's run queue (scaled) starts at most `FACTORY_MAX_RUNS` runs at once (default 3), and at most
+`FACTORY_TENANT_RUNS` of one tenant (default 1), so one tenant cannot starve the others.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class Settings:
     dagster_postgres_url: str | None
     broker_url: str | None
     sparql_url: str | None
+    max_runs: int = 3
+    """Runs Dagster's queue starts at once (scaled profile)."""
+    tenant_runs: int = 1
+    """Runs of one tenant the queue starts at once (its `factory/tenant` tag)."""
 
     @property
     def scaled(self) -> bool:
@@ -87,7 +93,18 @@ def settings() -> Settings:
         dagster_postgres_url=urls["DAGSTER_POSTGRES_URL"],
         broker_url=urls["FACTORY_BROKER_URL"],
         sparql_url=urls["FACTORY_SPARQL_URL"],
+        max_runs=_count("FACTORY_MAX_RUNS", 3),
+        tenant_runs=_count("FACTORY_TENANT_RUNS", 1),
     )
+
+
+def _count(name: str, default: int) -> int:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise ConfigError(f"{name} must be a whole number from 1 to 1000, not {value[:20]!r}")
+    return int(value)
 
 
 def database_url() -> str | None:
@@ -101,17 +118,16 @@ def _url(name: str) -> str | None:
         return None
     scheme = value.split("://", 1)[0].split("+", 1)[0].lower() if "://" in value else ""
     if scheme not in _SCHEMES[name]:
-        raise ConfigError(
-            f"{name} must be a {' or '.join(s + '://' for s in _SCHEMES[name])} URL, not {redact(value)!r}"
-        )
+        schemes = ", ".join(f"{s}://" for s in _SCHEMES[name])
+        raise ConfigError(f"{name} must be a URL starting with one of {schemes}, not {redact(value)!r}")
     return value
 
 
 def redact(url: str) -> str:
     """The URL without its password, to be shown in a message."""
     if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
-        return url[:80]
+        return url[:120]
     scheme, rest = url.split("://", 1)
     credentials, host = rest.split("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"[:80]
+    user, _, password = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if password else ''}@{host}"[:120]
