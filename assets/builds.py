@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
 
 from assets.definitions import LIFECYCLE, deep_contract_job, lifecycle_job
@@ -26,9 +27,9 @@ from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
 from infra.lifecycle.outcome import BuildResults, BuildSummary
 from infra.lifecycle.results import ContractResult
-from infra.lifecycle.use_cases import INTENT_TAG, Claim
+from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG, Claim
 from infra.workspace import ProductWorkspace
-from ontology.config import factory_home
+from ontology.config import Settings, factory_home, settings
 from ontology.errors import NotFoundError
 
 __all__ = [
@@ -38,21 +39,57 @@ __all__ = [
     "build_product",
     "dagster_home",
     "factory_instance",
+    "instance_yaml",
     "run_deep_contract",
 ]
 
 _TEMPLATE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 _DEFAULT_YAML = "telemetry:\n  enabled: false\n"
+_OURS = "# Dagster instance settings for the factory"
+"""How a dagster.yaml the factory wrote begins: one without it is a person's, and is left as it is."""
+
+
+def instance_yaml(config: Settings) -> str:
+    """The dagster.yaml of the profile: the repository's (SQLite under DAGSTER_HOME, runs started where they
+    are asked for) when embedded; when scaled, dagster-postgres storage and the QueuedRunCoordinator with
+    its run limit and a per-tenant limit on the `factory/tenant` tag, served by the daemon."""
+    if not config.scaled:
+        return _TEMPLATE_YAML.read_text() if _TEMPLATE_YAML.is_file() else f"{_OURS}.\n{_DEFAULT_YAML}"
+    scaled = {
+        "storage": {"postgres": {"postgres_url": {"env": "DAGSTER_POSTGRES_URL"}}},
+        "run_coordinator": {
+            "module": "dagster._core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "max_concurrent_runs": config.max_runs,
+                "tag_concurrency_limits": [
+                    {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": config.tenant_runs}
+                ],
+            },
+        },
+        "telemetry": {"enabled": False},
+    }
+    header = (
+        f"{_OURS}, scaled profile (FACTORY_PROFILE=scaled): written by the factory from its environment.\n"
+        "# Runs, event logs and schedules live in PostgreSQL (DAGSTER_POSTGRES_URL); runs wait in Dagster's queue\n"
+        "# and the daemon starts them (FACTORY_MAX_RUNS at once, FACTORY_TENANT_RUNS of one tenant).\n"
+    )
+    return header + yaml.safe_dump(scaled, sort_keys=False)
 
 
 def dagster_home(home: Path | None = None) -> Path:
-    """Point DAGSTER_HOME at `<home>/dagster` (unless set) and give it the repository's dagster.yaml."""
+    """Point DAGSTER_HOME at `<home>/dagster` (unless set) and give it the profile's dagster.yaml.
+
+    The factory rewrites a dagster.yaml it wrote when the profile or its limits change; one a person wrote
+    (without the factory's first line) is kept as it is."""
     folder = Path(os.environ.get("DAGSTER_HOME") or (home or factory_home()) / "dagster").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(folder)
     target = folder / "dagster.yaml"
-    if not target.exists():  # several processes may start at once: each writes whole files only
-        write_atomically(target, _TEMPLATE_YAML.read_bytes() if _TEMPLATE_YAML.is_file() else _DEFAULT_YAML.encode())
+    wanted = instance_yaml(settings())
+    present = target.read_text() if target.exists() else None
+    if present is None or (present.startswith(_OURS) and present != wanted):
+        write_atomically(target, wanted.encode())  # several processes may start at once: whole files only
     return folder
 
 
@@ -225,7 +262,7 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
         reconstructable(lifecycle_job),
         instance=instance,
         run_config=_executor(executor),
-        tags={"factory/trigger": "cli", **tags, "dagster/partition": key},
+        tags={"factory/trigger": "cli", **tags, TENANT_TAG: tenant, "dagster/partition": key},
         raise_on_error=False,
     ) as result:
         success = result.success

@@ -6,7 +6,8 @@ to install) or `scaled` (the control database and Dagster's instance on PostgreS
 Dagster's run queue, the RDF store behind a SPARQL server). Each backing service is named by its own URL:
 
 * `FACTORY_DATABASE_URL`: the control database (a SQLAlchemy URL; SQLite under the home when unset);
-* `DAGSTER_POSTGRES_URL`: the Dagster instance's run, event-log and schedule storage (scaled);
+* `DAGSTER_POSTGRES_URL`: the Dagster instance's run, event-log and schedule storage (scaled), a
+  `postgresql+psycopg2://` URL (dagster-postgres works with the psycopg2 driver only);
 * `FACTORY_BROKER_URL`: the Celery broker (`amqp://` RabbitMQ or `redis://` Redis) of the workers;
 * `FACTORY_SPARQL_URL`: a SPARQL 1.1 server holding the RDF store (the embedded Oxigraph when unset).
 
@@ -38,7 +39,7 @@ SCALED_NEEDS = ("FACTORY_DATABASE_URL", "DAGSTER_POSTGRES_URL")
 """The variables the scaled profile cannot run without."""
 _SCHEMES = {
     "FACTORY_DATABASE_URL": ("sqlite", "postgresql"),
-    "DAGSTER_POSTGRES_URL": ("postgresql", "postgres"),
+    "DAGSTER_POSTGRES_URL": ("postgresql+psycopg2",),
     "FACTORY_BROKER_URL": ("amqp", "pyamqp", "redis", "rediss"),
     "FACTORY_SPARQL_URL": ("http", "https"),
 }
@@ -83,7 +84,7 @@ def settings() -> Settings:
         missing = [name for name in SCALED_NEEDS if urls[name] is None]
         if missing:
             raise ConfigError(
-                f"FACTORY_PROFILE=scaled needs {' and '.join(missing)}: set it to a postgresql:// URL "
+                f"FACTORY_PROFILE=scaled needs {' and '.join(missing)}: set it to a PostgreSQL URL "
                 "(see docs/scaling.md)"
             )
     return Settings(
@@ -116,7 +117,9 @@ def _url(name: str) -> str | None:
     value = (os.environ.get(name) or "").strip()
     if not value:
         return None
-    scheme = value.split("://", 1)[0].split("+", 1)[0].lower() if "://" in value else ""
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if name != "DAGSTER_POSTGRES_URL":  # dagster-postgres works with psycopg2 only: its URL names that driver
+        scheme = scheme.split("+", 1)[0]
     if scheme not in _SCHEMES[name]:
         schemes = ", ".join(f"{s}://" for s in _SCHEMES[name])
         raise ConfigError(f"{name} must be a URL starting with one of {schemes}, not {redact(value)!r}")

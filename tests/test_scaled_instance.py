@@ -1,0 +1,93 @@
+"""The scaled profile's Dagster instance on a fresh PostgreSQL database: the daemon takes a build from the queue.
+
+An intent is submitted to a control database on the same PostgreSQL database; the real `dagster-daemon` runs
+the intake sensor, which requests the build; the QueuedRunCoordinator queues it and the daemon starts it. The
+blueprint's policy check stops the build right after the blueprint (no service is deployed, so nothing is
+left running), and the failure sensor marks the intent failed: the whole loop ran on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assets.builds import dagster_home, factory_instance, instance_yaml
+from infra.control import ControlPlane
+from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG
+from ontology.config import settings
+from tests.product_blueprints import clinic
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stopping_blueprint() -> str:
+    data = clinic().model_copy(update={"tenant": "acme", "slug": "helpdesk"}).model_dump(mode="json")
+    for entity in data["entities"]:
+        for attr in entity["attributes"]:
+            attr["pii"] = False  # the policy check fails: the build stops after the blueprint, quickly
+    return yaml.safe_dump(data)
+
+
+@pytest.mark.slow
+def test_the_scaled_instance_runs_a_build_from_its_queue(
+    factory_home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("FACTORY_PROFILE", "scaled")
+    monkeypatch.setenv("FACTORY_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", plain)
+    monkeypatch.setenv("FACTORY_MAX_RUNS", "2")
+    folder = dagster_home(factory_home)
+    written = (folder / "dagster.yaml").read_text()
+    assert written == instance_yaml(settings()) and "QueuedRunCoordinator" in written and plain not in written
+    instance = factory_instance(factory_home)
+    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+    coordinator = instance.run_coordinator
+    assert type(coordinator).__name__ == "QueuedRunCoordinator"
+    assert coordinator.get_run_queue_config().max_concurrent_runs == 2  # type: ignore[attr-defined]
+
+    control = ControlPlane()
+    record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_stopping_blueprint())
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
+    log = (factory_home / "daemon.log").open("wb")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "assets.definitions"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            intent = control.intent(record.id or 0)
+            if intent.status == "failed":
+                break
+            assert daemon.poll() is None, (factory_home / "daemon.log").read_text()[-2000:]
+            time.sleep(2)
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+    log.close()
+    tail = (factory_home / "daemon.log").read_text()[-3000:]
+    assert intent.status == "failed" and "Steps failed: ['blueprint']" in (intent.detail or ""), tail
+    runs = instance.get_runs()
+    builds = [run for run in runs if run.tags.get(INTENT_TAG) == str(record.id)]
+    assert len(builds) == 1 and builds[0].job_name == "lifecycle"  # one build of the intent, not two
+    build = builds[0]
+    assert build.tags[TENANT_TAG] == "acme" and build.tags["factory/trigger"] == "intake"
+    from dagster import DagsterEventType
+
+    kinds = [e.dagster_event.event_type for e in instance.all_logs(build.run_id) if e.dagster_event is not None]
+    assert DagsterEventType.RUN_ENQUEUED in kinds and DagsterEventType.RUN_DEQUEUED in kinds  # through the queue
+    assert kinds.index(DagsterEventType.RUN_ENQUEUED) < kinds.index(DagsterEventType.RUN_START)
+    assert build.status.value == "FAILURE"
