@@ -97,7 +97,11 @@ def _dagster_storage(config: Settings) -> Check:
 def _runs(config: Settings) -> Check:
     part = "run coordinator and executor"
     if not config.scaled:
-        return Check(part, "runs start in the process that asks for them; in-process or multiprocess executor")
+        return Check(
+            part,
+            "`factory build` runs in its own process, the daemon's runs start as they come (no limit); "
+            "in-process or multiprocess executor",
+        )
     return Check(
         part,
         f"Dagster's queue (QueuedRunCoordinator, served by the daemon): {config.max_runs} runs at once, "
