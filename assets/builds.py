@@ -8,6 +8,7 @@ the `after_build` sensor requests after every build, run now in this process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -19,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
+from dagster import (
+    DagsterEvent,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    QueuedRunCoordinator,
+    execute_job,
+    reconstructable,
+)
 
 from assets.definitions import LIFECYCLE, deep_contract_job, lifecycle_job
 from assets.stages import PRODUCTS, partition_key
@@ -30,7 +39,7 @@ from infra.lifecycle.results import ContractResult
 from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG, Claim
 from infra.workspace import ProductWorkspace
 from ontology.config import Settings, factory_home, settings
-from ontology.errors import NotFoundError
+from ontology.errors import FactoryError, NotFoundError
 
 __all__ = [
     "BuildOutcome",
@@ -224,6 +233,49 @@ class ContractOutcome:
     error: str | None = None
 
 
+QUEUE_WAIT_S = 3600.0
+"""How long `factory build` waits, in the scaled profile, for its queued run to finish."""
+_DAEMON_SILENT_S = 120.0
+
+
+def _through_the_queue(
+    instance: DagsterInstance, tags: dict[str, str], run_config: dict[str, Any]
+) -> tuple[str, list[DagsterEvent]]:
+    """Submit the lifecycle run to Dagster's queue (the scaled profile) and wait for the daemon to run it."""
+    from dagster._cli.job import execute_launch_command
+    from dagster_shared.cli import WorkspaceOpts
+
+    beats = instance.get_daemon_heartbeats()
+    beat = beats.get("QUEUED_RUN_COORDINATOR")
+    if beat is None or time.time() - beat.timestamp > _DAEMON_SILENT_S:
+        raise FactoryError(
+            "no Dagster daemon serves the run queue (FACTORY_PROFILE=scaled): start it with `factory up` "
+            "or `dagster-daemon run -m assets.definitions`, then build again"
+        )
+    run = execute_launch_command(
+        instance=instance,
+        workspace_opts=WorkspaceOpts(module_name=("assets.definitions",)),
+        job_name="lifecycle",
+        tags=json.dumps(tags),
+        config_json=json.dumps(run_config),
+    )
+    deadline = time.monotonic() + QUEUE_WAIT_S
+    while time.monotonic() < deadline:
+        current = instance.get_run_by_id(run.run_id)
+        if current is not None and current.is_finished:
+            break
+        time.sleep(1.0)
+    else:
+        raise FactoryError(f"build run {run.run_id} did not finish within {QUEUE_WAIT_S:.0f} s: see the Dagster UI")
+    events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event is not None]
+    return run.run_id, events
+
+
+def _succeeded(instance: DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.status == DagsterRunStatus.SUCCESS
+
+
 def run_deep_contract(tenant: str, product: str, *, home: Path | None = None) -> ContractOutcome:
     """Run the deep contract stage now, in this process, on the product's current dev deployment: the
     `deep_contract` job (the run appears in the Dagster UI like the ones the sensor requests)."""
@@ -258,21 +310,29 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
     instance = factory_instance(root)
     key = _partition(instance, tenant, product)
     started = time.perf_counter()
-    with execute_job(
-        reconstructable(lifecycle_job),
-        instance=instance,
-        run_config=_executor(executor),
-        tags={"factory/trigger": "cli", **tags, TENANT_TAG: tenant, "dagster/partition": key},
-        raise_on_error=False,
-    ) as result:
-        success = result.success
-        run_id = result.run_id
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        failures = [_reason(e) for e in result.all_events if e.is_step_failure]
-        stages: dict[str, str] = {}
-        for e in result.all_events:
-            if e.step_key and (e.is_step_success or e.is_step_failure or e.is_step_skipped):
-                stages[e.step_key] = "done" if e.is_step_success else "failed" if e.is_step_failure else "skipped"
+    run_tags = {"factory/trigger": "cli", **tags, TENANT_TAG: tenant, "dagster/partition": key}
+    if isinstance(instance.run_coordinator, QueuedRunCoordinator) and settings().scaled:
+        run_id, events = _through_the_queue(instance, run_tags, _executor(executor))
+        success = _succeeded(instance, run_id)
+    else:
+        with execute_job(
+            reconstructable(lifecycle_job),
+            instance=instance,
+            run_config=_executor(executor),
+            tags=run_tags,
+            raise_on_error=False,
+        ) as result:
+            success, run_id, events = result.success, result.run_id, list(result.all_events)
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in events
+        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+    failures = [_reason(e) for e in events if e.is_step_failure]
+    stages: dict[str, str] = {}
+    for e in events:
+        if e.step_key and (e.is_step_success or e.is_step_failure or e.is_step_skipped):
+            stages[e.step_key] = "done" if e.is_step_success else "failed" if e.is_step_failure else "skipped"
     control = ControlPlane(None, root)
     workspace = ProductWorkspace(root, tenant, product)
     names = [a.key.to_user_string() for a in LIFECYCLE]

@@ -105,7 +105,7 @@ def _runs(config: Settings) -> Check:
     return Check(
         part,
         f"Dagster's queue (QueuedRunCoordinator, served by the daemon): {config.max_runs} runs at once, "
-        f"{config.tenant_runs} per tenant; multiprocess executor",
+        f"{config.tenant_runs} per tenant; in-process or multiprocess executor in the run workers it starts",
     )
 
 

@@ -1,9 +1,10 @@
-"""The scaled profile's Dagster instance on a fresh PostgreSQL database: the daemon takes a build from the queue.
+"""The scaled profile's Dagster instance on a fresh PostgreSQL database: the daemon takes builds from the queue.
 
 An intent is submitted to a control database on the same PostgreSQL database; the real `dagster-daemon` runs
 the intake sensor, which requests the build; the QueuedRunCoordinator queues it and the daemon starts it. The
 blueprint's policy check stops the build right after the blueprint (no service is deployed, so nothing is
-left running), and the failure sensor marks the intent failed: the whole loop ran on PostgreSQL.
+left running), and the failure sensor marks the intent failed: the whole loop ran on PostgreSQL. A person's build (`factory build`'s
+runner) is queued the same way and waits for its run, refused in one line while no daemon serves the queue.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ import pytest
 import yaml
 from dagster import DagsterEventType
 
-from assets.builds import dagster_home, factory_instance, instance_yaml
+from assets.builds import DagsterBuildRunner, dagster_home, factory_instance, instance_yaml
 from infra.control import ControlPlane
-from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG
+from infra.lifecycle.claims import process_claim
+from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG, Claim
 from ontology.config import settings
+from ontology.errors import FactoryError
 from tests.product_blueprints import clinic
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _stopping_blueprint() -> str:
-    data = clinic().model_copy(update={"tenant": "acme", "slug": "helpdesk"}).model_dump(mode="json")
+def _stopping_blueprint(tenant: str = "acme") -> str:
+    data = clinic().model_copy(update={"tenant": tenant, "slug": "helpdesk"}).model_dump(mode="json")
     for entity in data["entities"]:
         for attr in entity["attributes"]:
             attr["pii"] = False  # the policy check fails: the build stops after the blueprint, quickly
@@ -56,6 +59,11 @@ def test_the_scaled_instance_runs_a_build_from_its_queue(
     assert coordinator.get_run_queue_config().max_concurrent_runs == 2  # type: ignore[attr-defined]
 
     control = ControlPlane()
+    runner = DagsterBuildRunner(home=factory_home)
+    mine, _ = control.submit_intent("globex", "helpdesk", "", blueprint_yaml=_stopping_blueprint("globex"),
+                                    claim=process_claim("cli"))  # fmt: skip
+    with pytest.raises(FactoryError, match="no Dagster daemon serves the run queue"):
+        runner.build(Claim.of(mine))  # nothing would ever take it from the queue: refused before it is queued
     record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_stopping_blueprint())
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
     log = (factory_home / "daemon.log").open("wb")
@@ -71,6 +79,7 @@ def test_the_scaled_instance_runs_a_build_from_its_queue(
                 break
             assert daemon.poll() is None, (factory_home / "daemon.log").read_text()[-2000:]
             time.sleep(2)
+        queued = runner.build(Claim.of(control.intent(mine.id or 0)))  # `factory build`: through the queue too
     finally:
         daemon.terminate()
         try:
@@ -92,4 +101,11 @@ def test_the_scaled_instance_runs_a_build_from_its_queue(
     launched = [line for line in full.splitlines() if "QueuedRunCoordinatorDaemon" in line and "Launched 1 run" in line]
     assert launched, tail  # and the daemon's queue took it out and started it
     assert kinds.index(DagsterEventType.RUN_ENQUEUED) < kinds.index(DagsterEventType.RUN_START)
+    assert not queued.success and queued.error == "blocking check(s) failed: policy"  # the same outcome as in-process
+    assert queued.stages["blueprint"] == "failed" and queued.stages["artifacts"] == "skipped"
+    run = instance.get_run_by_id(queued.run_id)
+    assert run is not None and run.tags[TENANT_TAG] == "globex" and run.tags[INTENT_TAG] == str(mine.id)
+    kinds = [e.dagster_event.event_type for e in instance.all_logs(queued.run_id) if e.dagster_event is not None]
+    assert DagsterEventType.RUN_ENQUEUED in kinds
+    assert control.intent(mine.id or 0).status == "failed"
     assert build.status.value == "FAILURE"
