@@ -8,6 +8,7 @@ the `after_build` sensor requests after every build, run now in this process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -18,7 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterEvent, DagsterInstance, execute_job, reconstructable
+import yaml
+from dagster import (
+    DagsterEvent,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    QueuedRunCoordinator,
+    execute_job,
+    reconstructable,
+)
 
 from assets.definitions import LIFECYCLE, deep_contract_job, lifecycle_job
 from assets.stages import PRODUCTS, partition_key
@@ -26,10 +36,10 @@ from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
 from infra.lifecycle.outcome import BuildResults, BuildSummary
 from infra.lifecycle.results import ContractResult
-from infra.lifecycle.use_cases import INTENT_TAG, Claim
+from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG, Claim
 from infra.workspace import ProductWorkspace
-from ontology.config import factory_home
-from ontology.errors import NotFoundError
+from ontology.config import Settings, factory_home, settings
+from ontology.errors import FactoryError, NotFoundError
 
 __all__ = [
     "BuildOutcome",
@@ -38,21 +48,57 @@ __all__ = [
     "build_product",
     "dagster_home",
     "factory_instance",
+    "instance_yaml",
     "run_deep_contract",
 ]
 
 _TEMPLATE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 _DEFAULT_YAML = "telemetry:\n  enabled: false\n"
+_OURS = "# Dagster instance settings for the factory"
+"""How a dagster.yaml the factory wrote begins: one without it is a person's, and is left as it is."""
+
+
+def instance_yaml(config: Settings) -> str:
+    """The dagster.yaml of the profile: the repository's (SQLite under DAGSTER_HOME, runs started where they
+    are asked for) when embedded; when scaled, dagster-postgres storage and the QueuedRunCoordinator with
+    its run limit and a per-tenant limit on the `factory/tenant` tag, served by the daemon."""
+    if not config.scaled:
+        return _TEMPLATE_YAML.read_text() if _TEMPLATE_YAML.is_file() else f"{_OURS}.\n{_DEFAULT_YAML}"
+    scaled = {
+        "storage": {"postgres": {"postgres_url": {"env": "DAGSTER_POSTGRES_URL"}}},
+        "run_coordinator": {
+            "module": "dagster._core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "max_concurrent_runs": config.max_runs,
+                "tag_concurrency_limits": [
+                    {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": config.tenant_runs}
+                ],
+            },
+        },
+        "telemetry": {"enabled": False},
+    }
+    header = (
+        f"{_OURS}, scaled profile (FACTORY_PROFILE=scaled): written by the factory from its environment.\n"
+        "# Runs, event logs and schedules live in PostgreSQL (DAGSTER_POSTGRES_URL); runs wait in Dagster's queue\n"
+        "# and the daemon starts them (FACTORY_MAX_RUNS at once, FACTORY_TENANT_RUNS of one tenant).\n"
+    )
+    return header + yaml.safe_dump(scaled, sort_keys=False)
 
 
 def dagster_home(home: Path | None = None) -> Path:
-    """Point DAGSTER_HOME at `<home>/dagster` (unless set) and give it the repository's dagster.yaml."""
+    """Point DAGSTER_HOME at `<home>/dagster` (unless set) and give it the profile's dagster.yaml.
+
+    The factory rewrites a dagster.yaml it wrote when the profile or its limits change; one a person wrote
+    (without the factory's first line) is kept as it is."""
     folder = Path(os.environ.get("DAGSTER_HOME") or (home or factory_home()) / "dagster").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(folder)
     target = folder / "dagster.yaml"
-    if not target.exists():  # several processes may start at once: each writes whole files only
-        write_atomically(target, _TEMPLATE_YAML.read_bytes() if _TEMPLATE_YAML.is_file() else _DEFAULT_YAML.encode())
+    wanted = instance_yaml(settings())
+    present = target.read_text() if target.exists() else None
+    if present is None or (present.startswith(_OURS) and present != wanted):
+        write_atomically(target, wanted.encode())  # several processes may start at once: whole files only
     return folder
 
 
@@ -187,6 +233,49 @@ class ContractOutcome:
     error: str | None = None
 
 
+QUEUE_WAIT_S = 3600.0
+"""How long `factory build` waits, in the scaled profile, for its queued run to finish."""
+_DAEMON_SILENT_S = 120.0
+
+
+def _through_the_queue(
+    instance: DagsterInstance, tags: dict[str, str], run_config: dict[str, Any]
+) -> tuple[str, list[DagsterEvent]]:
+    """Submit the lifecycle run to Dagster's queue (the scaled profile) and wait for the daemon to run it."""
+    from dagster._cli.job import execute_launch_command
+    from dagster_shared.cli import WorkspaceOpts
+
+    beats = instance.get_daemon_heartbeats()
+    beat = beats.get("QUEUED_RUN_COORDINATOR")
+    if beat is None or time.time() - beat.timestamp > _DAEMON_SILENT_S:
+        raise FactoryError(
+            "no Dagster daemon serves the run queue (FACTORY_PROFILE=scaled): start it with `factory up` "
+            "or `dagster-daemon run -m assets.definitions`, then build again"
+        )
+    run = execute_launch_command(
+        instance=instance,
+        workspace_opts=WorkspaceOpts(module_name=("assets.definitions",)),
+        job_name="lifecycle",
+        tags=json.dumps(tags),
+        config_json=json.dumps(run_config),
+    )
+    deadline = time.monotonic() + QUEUE_WAIT_S
+    while time.monotonic() < deadline:
+        current = instance.get_run_by_id(run.run_id)
+        if current is not None and current.is_finished:
+            break
+        time.sleep(1.0)
+    else:
+        raise FactoryError(f"build run {run.run_id} did not finish within {QUEUE_WAIT_S:.0f} s: see the Dagster UI")
+    events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event is not None]
+    return run.run_id, events
+
+
+def _succeeded(instance: DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.status == DagsterRunStatus.SUCCESS
+
+
 def run_deep_contract(
     tenant: str, product: str, *, home: Path | None = None, starting: Callable[[], None] | None = None
 ) -> ContractOutcome:
@@ -226,21 +315,29 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
     instance = factory_instance(root)
     key = _partition(instance, tenant, product)
     started = time.perf_counter()
-    with execute_job(
-        reconstructable(lifecycle_job),
-        instance=instance,
-        run_config=_executor(executor),
-        tags={"factory/trigger": "cli", **tags, "dagster/partition": key},
-        raise_on_error=False,
-    ) as result:
-        success = result.success
-        run_id = result.run_id
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        failures = [_reason(e) for e in result.all_events if e.is_step_failure]
-        stages: dict[str, str] = {}
-        for e in result.all_events:
-            if e.step_key and (e.is_step_success or e.is_step_failure or e.is_step_skipped):
-                stages[e.step_key] = "done" if e.is_step_success else "failed" if e.is_step_failure else "skipped"
+    run_tags = {"factory/trigger": "cli", **tags, TENANT_TAG: tenant, "dagster/partition": key}
+    if isinstance(instance.run_coordinator, QueuedRunCoordinator) and settings().scaled:
+        run_id, events = _through_the_queue(instance, run_tags, _executor(executor))
+        success = _succeeded(instance, run_id)
+    else:
+        with execute_job(
+            reconstructable(lifecycle_job),
+            instance=instance,
+            run_config=_executor(executor),
+            tags=run_tags,
+            raise_on_error=False,
+        ) as result:
+            success, run_id, events = result.success, result.run_id, list(result.all_events)
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in events
+        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+    failures = [_reason(e) for e in events if e.is_step_failure]
+    stages: dict[str, str] = {}
+    for e in events:
+        if e.step_key and (e.is_step_success or e.is_step_failure or e.is_step_skipped):
+            stages[e.step_key] = "done" if e.is_step_success else "failed" if e.is_step_failure else "skipped"
     control = ControlPlane(None, root)
     workspace = ProductWorkspace(root, tenant, product)
     names = [a.key.to_user_string() for a in LIFECYCLE]

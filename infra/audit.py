@@ -14,12 +14,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from infra.records import AuditEvent
 
-__all__ = ["GENESIS", "AuditVerdict", "add_chain_columns", "append", "entry_hash", "verify_chain"]
+__all__ = ["GENESIS", "AuditVerdict", "append", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 _BATCH = 1000
@@ -102,14 +102,3 @@ def verify_chain(session: Session) -> AuditVerdict:
 
 def _broken(entries: int, unchained: int, at: int, problem: str) -> AuditVerdict:
     return AuditVerdict(entries, unchained, None, at, problem)
-
-
-def add_chain_columns(connection: Connection) -> None:
-    """An audit table created before the chain gets its two columns (the unique index on prev_hash too)."""
-    table = str(AuditEvent.__tablename__)
-    have = {c["name"] for c in inspect(connection).get_columns(table)}
-    for name in ("prev_hash", "hash"):
-        if name not in have:
-            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} VARCHAR")
-    if "prev_hash" not in have:
-        connection.exec_driver_sql(f"CREATE UNIQUE INDEX ix_{table}_prev_hash_chain ON {table} (prev_hash)")

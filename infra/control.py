@@ -1,13 +1,13 @@
 """The control database: intake of intents, product and build status, approvals, audit and deployments.
 
 SQLite under `$FACTORY_HOME/control.db` by default (WAL, busy timeout, writes in `BEGIN IMMEDIATE`
-transactions so several processes share it), or any SQLAlchemy URL in `FACTORY_DATABASE_URL`.
-An explicit `url` wins over the variable, and the variable over `home`.
+transactions so several processes share it), or any SQLAlchemy URL in `FACTORY_DATABASE_URL` (PostgreSQL
+for the scaled profile, see `ontology.config`). An explicit `url` wins over the variable, and the variable
+over `home`. Opening it brings its schema to the newest migration (`infra.control_schema`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,9 +20,10 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from infra.audit import AuditVerdict, add_chain_columns, append, verify_chain
+from infra import control_schema
+from infra.audit import AuditVerdict, append, verify_chain
 from infra.events import add_event
-from infra.intent_claims import CLAIMABLE, IntentClaims, add_missing_columns, claiming
+from infra.intent_claims import CLAIMABLE, IntentClaims, claiming
 from infra.records import (
     APPROVAL_DECISIONS,
     AUDIT_OUTCOMES,
@@ -51,7 +52,7 @@ from infra.records import (
     clean_text,
     utcnow,
 )
-from ontology.config import factory_home
+from ontology.config import database_url, factory_home
 from ontology.errors import InvalidInputError, NotFoundError
 from ontology.refs import check_slug
 
@@ -59,6 +60,7 @@ __all__ = [
     "APPROVAL_DECISIONS",
     "AUDIT_OUTCOMES",
     "CLAIMABLE",
+    "CONTROL_TABLES",
     "DEPLOYMENT_STATUSES",
     "INTENT_STATUSES",
     "ApprovalRecord",
@@ -71,14 +73,16 @@ __all__ = [
     "ProductRecord",
     "TokenRecord",
     "UserRecord",
+    "control_tables",
 ]
 
 _Row = TypeVar("_Row", bound=SQLModel)
 _T = TypeVar("_T")
-_TABLES = (
+CONTROL_TABLES: tuple[type[SQLModel], ...] = (
     IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord, EnvironmentRelease,
     UserRecord, MembershipRecord, TokenRecord, EventRecord, WebhookEndpoint, WebhookDelivery, WebhookAttempt,
 )  # fmt: skip
+"""The control database's tables. A new one is listed here and gets a migration (see `infra.control_schema`)."""
 _STAGE_EVENTS = {"running": "stage.started", "failed": "stage.failed"}
 """The event of a stage status; every other status (done, skipped, reused) is "stage.completed"."""
 
@@ -87,7 +91,7 @@ class ControlPlane(IntentClaims):
     """The factory's control database; open one per process, it is safe to share between threads."""
 
     def __init__(self, url: str | None = None, home: Path | None = None) -> None:
-        url = url or os.environ.get("FACTORY_DATABASE_URL") or None
+        url = url or database_url()
         if url is None:
             root = home if home is not None else factory_home()
             root.mkdir(parents=True, exist_ok=True)
@@ -102,10 +106,7 @@ class ControlPlane(IntentClaims):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
-        with self._session(write=True) as session:
-            SQLModel.metadata.create_all(session.connection(), tables=_tables())
-            add_missing_columns(session.connection())
-            add_chain_columns(session.connection())
+        self.schema = control_schema.upgrade(self.engine)
 
     @contextmanager
     def _session(self, *, write: bool = False) -> Iterator[Session]:
@@ -496,8 +497,9 @@ def _deployment_event(session: Session, row: DeploymentRecord) -> None:
     add_event(session, kind, tenant=row.tenant, product=row.product, trace_id=row.trace_id, data=data)
 
 
-def _tables() -> list[Table]:
-    return [SQLModel.metadata.tables[str(model.__tablename__)] for model in _TABLES]
+def control_tables() -> list[Table]:
+    """The tables of `CONTROL_TABLES`, as their classes declare them."""
+    return [SQLModel.metadata.tables[str(model.__tablename__)] for model in CONTROL_TABLES]
 
 
 def _latest_intent(tenant: str, product: str) -> SelectOfScalar[IntentRecord]:

@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, inspect, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select, update
 from sqlmodel.sql.expression import SelectOfScalar
 
 from infra.records import IN_PROGRESS, MAX_INTENT_CHARS, IntentRecord, clean_text, utcnow
 from ontology.refs import new_trace_id
 
-__all__ = ["CLAIMABLE", "IntentClaims", "add_missing_columns", "claiming"]
+__all__ = ["CLAIMABLE", "IntentClaims", "claiming"]
 
 CLAIMABLE = ("submitted", "built", "failed")
 """Intent statuses a person's build may claim: not while another build holds it ("queued", "building")."""
@@ -111,10 +111,3 @@ def claiming(id: int, claim: str, statuses: Sequence[str], held_by: str | None) 
             trace_id=func.coalesce(col(IntentRecord.trace_id), new_trace_id()),
         )
     )
-
-
-def add_missing_columns(connection: Connection) -> None:
-    """Columns added since a database was created (`IntentRecord.claim`) are added to it."""
-    have = {c["name"] for c in inspect(connection).get_columns(str(IntentRecord.__tablename__))}
-    if "claim" not in have:
-        connection.exec_driver_sql(f"ALTER TABLE {IntentRecord.__tablename__} ADD COLUMN claim VARCHAR")

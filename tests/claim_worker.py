@@ -1,6 +1,6 @@
 """One side of the claim race in tests/test_claims.py, run as a process of its own.
 
-`python -m tests.claim_worker ROLE HOME READY GO` opens the control database in HOME, touches READY,
+`python -m tests.claim_worker ROLE URL READY GO` opens the control database at URL, touches READY,
 waits for GO, then claims as ROLE says and prints the intent ids it won as JSON:
 `sensor` claims submitted intents as the intake sensor does; `person` submits each product's intent
 again and claims it in the same transaction, as `factory build` does.
@@ -24,8 +24,8 @@ def text(i: int) -> str:
     return f"Shop {i} sells things to customers."
 
 
-def main(role: str, home: Path, ready: Path, go: Path) -> None:
-    plane = ControlPlane(home=home)
+def main(role: str, url: str, ready: Path, go: Path) -> None:
+    plane = ControlPlane(url)
     ready.touch()
     while not go.exists():
         time.sleep(0.01)
@@ -43,4 +43,4 @@ def main(role: str, home: Path, ready: Path, go: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))

@@ -124,12 +124,7 @@ def postgres_url() -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
-    admin = _postgres_admin()
-    if admin is None:
-        reason = "no PostgreSQL server answers on 127.0.0.1:5432 (user postgres or root, trust authentication)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    admin = _postgres_admin_or_fail()
     name = f"factory_test_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -139,3 +134,62 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _postgres_admin_or_fail() -> str:
+    """The admin connection string; without a server the test is skipped, or fails under CI=true."""
+    admin = _postgres_admin()
+    if admin is None:
+        reason = "no PostgreSQL server answers on 127.0.0.1:5432 (user postgres or root, trust authentication)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return admin
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One new PostgreSQL database for the whole run (a SQLAlchemy URL), dropped at its end.
+
+    Tests that share it each work in a schema of their own (`postgres_schema_url`)."""
+    import psycopg
+    from psycopg import sql
+
+    admin = _postgres_admin_or_fail()
+    name = f"factory_run_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    user = admin.split("//", 1)[1].split("@", 1)[0]
+    try:
+        yield f"postgresql+psycopg://{user}@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_database: str) -> Iterator[str]:
+    """An empty schema of its own in the run's PostgreSQL database: a URL whose search path is that schema."""
+    import psycopg
+    from psycopg import sql
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = postgres_database.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield f"{postgres_database}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def control_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty control database: a SQLite file, then a PostgreSQL schema (tests run once on each)."""
+    if request.param == "sqlite":
+        folder = tmp_path / "control"
+        folder.mkdir()
+        return f"sqlite:///{folder / 'control.db'}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url

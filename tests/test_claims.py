@@ -1,4 +1,4 @@
-"""Claiming an intent for a build, on a real SQLite control database: one winner, whoever races.
+"""Claiming an intent for a build, on real SQLite and PostgreSQL control databases: one winner, whoever races.
 
 The intake sensor and a person's `factory build` race for the same intents in two processes; threads
 race for one intent; a build whose process is gone leaves a claim the next build may take over.
@@ -24,20 +24,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def control(tmp_path: Path) -> ControlPlane:
-    return ControlPlane(home=tmp_path / "home")
+def control(control_url: str) -> ControlPlane:
+    return ControlPlane(control_url)
 
 
-def test_the_sensor_and_a_person_in_two_processes_never_claim_the_same_intent(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    seed = ControlPlane(home=home)
+def test_the_sensor_and_a_person_in_two_processes_never_claim_the_same_intent(tmp_path: Path, control_url: str) -> None:
+    seed = ControlPlane(control_url)
     ids = {seed.submit_intent(TENANT, f"shop-{i}", text(i))[0].id for i in range(PRODUCTS)}
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     workers = {}
     for role in ("sensor", "person"):
         ready = tmp_path / f"ready-{role}"
-        command = [sys.executable, "-m", "tests.claim_worker", role, str(home), str(ready), str(go)]
+        command = [sys.executable, "-m", "tests.claim_worker", role, control_url, str(ready), str(go)]
         workers[role] = (subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=ROOT), ready)
     deadline = time.monotonic() + 60
     while not all(ready.exists() for _, ready in workers.values()) and time.monotonic() < deadline:
@@ -125,15 +124,3 @@ def test_a_claim_whose_process_is_gone_may_be_taken_over(control: ControlPlane) 
     taken = control.claim_intent(record.id, mine, held_by=dead)
     assert taken is not None and taken.claim == mine
     assert control.claim_intent(record.id, process_claim("cli"), held_by=dead) is None  # taken once only
-
-
-def test_a_database_from_before_claims_gets_the_column(tmp_path: Path) -> None:
-    import sqlite3
-
-    home = tmp_path / "home"
-    ControlPlane(home=home).submit_intent("acme", "billing", "Invoices for customers.")
-    with sqlite3.connect(home / "control.db") as db:
-        db.execute("ALTER TABLE intentrecord DROP COLUMN claim")
-    plane = ControlPlane(home=home)
-    record = plane.claim_intent(1, new_claim("cli"))
-    assert record is not None and record.status == "queued"

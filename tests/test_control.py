@@ -1,4 +1,5 @@
-"""The control database on real SQLite: intake revisions, claims across threads and processes, tenants, approvals."""
+"""The control database on real SQLite and real PostgreSQL: intake revisions, claims across threads and processes,
+tenants, approvals (each test runs once on each engine, see the `control_url` fixture)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ COMMIT_B = "b" * 40
 
 
 @pytest.fixture
-def control(tmp_path: Path) -> ControlPlane:
-    return ControlPlane(home=tmp_path / "home")
+def control(control_url: str) -> ControlPlane:
+    return ControlPlane(control_url)
 
 
 def test_first_intent_is_revision_one_and_the_same_text_adds_no_revision(control: ControlPlane) -> None:
@@ -105,14 +106,13 @@ def test_intent_status_moves_and_unknown_ones_are_refused(control: ControlPlane)
         control.intent(9999)
 
 
-def test_claims_from_many_threads_never_overlap(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    seed = ControlPlane(home=home)
+def test_claims_from_many_threads_never_overlap(control_url: str) -> None:
+    seed = ControlPlane(control_url)
     ids = {seed.submit_intent("acme", f"shop-{i}", f"Shop {i} sells things.")[0].id for i in range(40)}
     claims: list[list[int]] = [[] for _ in range(4)]
 
     def claim(slot: int) -> None:
-        plane = ControlPlane(home=home)
+        plane = ControlPlane(control_url)
         while batch := plane.claim_submitted(limit=3):
             claims[slot].extend(r.id or 0 for r in batch)
 
@@ -129,9 +129,8 @@ def test_claims_from_many_threads_never_overlap(tmp_path: Path) -> None:
 
 CLAIMER = """
 import json, sys
-from pathlib import Path
 from infra.control import ControlPlane
-plane = ControlPlane(home=Path(sys.argv[1]))
+plane = ControlPlane(sys.argv[1])
 got = []
 while batch := plane.claim_submitted(limit=1):
     got.extend(r.id for r in batch)
@@ -139,14 +138,13 @@ print(json.dumps(got))
 """
 
 
-def test_claims_from_two_processes_never_overlap(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    seed = ControlPlane(home=home)
+def test_claims_from_two_processes_never_overlap(control_url: str) -> None:
+    seed = ControlPlane(control_url)
     for i in range(30):
         seed.submit_intent("globex", f"clinic-{i}", f"Clinic {i} books appointments.")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     workers = [
-        subprocess.Popen([sys.executable, "-c", CLAIMER, str(home)], stdout=subprocess.PIPE, env=env, cwd=ROOT)
+        subprocess.Popen([sys.executable, "-c", CLAIMER, control_url], stdout=subprocess.PIPE, env=env, cwd=ROOT)
         for _ in range(2)
     ]
     results = [json.loads(w.communicate(timeout=60)[0]) for w in workers]

@@ -35,6 +35,7 @@ GraphSource = Callable[[], "KnowledgeGraph"]
 
 __all__ = [
     "INTENT_TAG",
+    "TENANT_TAG",
     "Build",
     "BuildInProgressError",
     "BuildRunner",
@@ -53,6 +54,8 @@ __all__ = [
 
 INTENT_TAG = "factory/intent"
 """The run tag that names the claimed intent's id: the intent stage builds exactly that intent."""
+TENANT_TAG = "factory/tenant"
+"""The run tag that names the tenant: the scaled profile's run queue limits how many of one tenant run at once."""
 
 R_co = TypeVar("R_co", covariant=True)
 R = TypeVar("R")
@@ -84,6 +87,7 @@ class Claim:
         """Labels for the run that builds this claim: which intent, revision and trace id."""
         return {
             INTENT_TAG: str(self.intent_id),
+            TENANT_TAG: self.ref.tenant,
             "factory/revision": str(self.revision),
             "factory/trace_id": self.trace_id,
         }
