@@ -33,12 +33,21 @@ def test_a_new_database_gets_exactly_the_tables_the_classes_declare(control_url:
     assert _differences(plane.engine) == []  # a class changed without a revision shows up here
 
 
+BEFORE_MIGRATIONS = frozenset({
+    "intentrecord", "productrecord", "buildrecord", "approvalrecord", "auditevent", "deploymentrecord",
+    "environmentrelease", "userrecord", "membershiprecord", "tokenrecord",
+})  # fmt: skip
+"""The tables the factory made with `create_all` before its schema had migrations."""
+
+
 def _made_before_migrations(url: str, variant: str) -> Engine:
     """A control database as the factory made it before migrations: `create_all`, rows, audit entries."""
     engine = create_engine(url)
     later = LATER_COLUMNS if variant == "before-claims" else {}  # the oldest had neither claims nor the chain
     old = MetaData()
     for table in control.control_tables():
+        if table.name not in BEFORE_MIGRATIONS:
+            continue  # a table that came with a later revision: no database made before migrations has it
         dropped = later.get(table.name, ())
         columns = [
             Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, index=c.index)
