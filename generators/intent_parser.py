@@ -122,8 +122,17 @@ class _SentenceParser:
         while i < len(items) and isinstance(items[i], NounPhrase):
             head = items[i]
             assert isinstance(head, NounPhrase)
-            group.append(head)
             i += 1
+            while self._tag(i) == "POS" and isinstance(items[i + 1] if i + 1 < len(items) else None, NounPhrase):
+                # "the member's investment choice": the group holds the thing owned; each owner has many
+                owned = items[i + 1]
+                assert isinstance(owned, NounPhrase)
+                for owner in self._resolve([head]):
+                    if not any(p.role == "product" and p.head == owner.head for p in self.parsed.phrases):
+                        self._mark([owner], "listed")  # not 'the club's teams' in 'Cricket club: ...'
+                    self._link(owner, owned, "with", "'s", "one-to-many")
+                head, i = owned, i + 2
+            group.append(head)
             i = self._attachments(head, i)
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
@@ -190,6 +199,8 @@ class _SentenceParser:
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
         k = j + 1
+        while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
+            k += 2  # "and a character's inventory holds items"
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
         return self._tag(k) == "VERB"

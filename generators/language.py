@@ -58,13 +58,22 @@ def sentences(text: str) -> list[str]:
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
 
 
+_CONTRACTED = frozenset("it that there here what who where he she let".split())
+"""Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
+
+
 def tokenize(sentence: str) -> list[str]:
-    """Words, numbers and the punctuation that matters; possessive 's is dropped, 'check-in' is one word."""
+    """Words, numbers and the punctuation that matters; a possessive 's is a word of its own ('the member 's
+    plan'), a plural's bare apostrophe is dropped; 'check-in' is one word."""
     out = []
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
-        word = re.sub(r"['’]s?$", "", raw).replace("’", "'").replace("-", "_")
+        possessive = re.search(r"['’]s?$", raw)
+        word = raw[: possessive.start()] if possessive else raw
+        word = word.replace("’", "'").replace("-", "_")
         if word:
             out.append(word)
+            if possessive and possessive.group(0)[1:] == "s" and word.lower() not in _CONTRACTED:
+                out.append("'s")
     return out
 
 
@@ -114,7 +123,7 @@ class Token:
     """One word of a sentence with its coarse tag, its lemma and its Penn Treebank tag.
 
     Tags: DET, MANY, ADJ, ADV, PREP, PART, CONJ, REL, PRON, AUX, NEG, TO, VERB, NOUN, NUM,
-    CARD (a cardinality such as one_to_many), COMMA, COLON, PUNCT.
+    CARD (a cardinality such as one_to_many), POS (a possessive 's), COMMA, COLON, PUNCT.
     """
 
     text: str
@@ -167,6 +176,8 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "CARD"
     if lower in (",", ":"):
         return "COMMA" if lower == "," else "COLON"
+    if lower == "'s":
+        return "POS"
     if not lower[0].isalnum():
         return "PUNCT"
     if lower[0].isdigit():
@@ -280,7 +291,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and third
                 and prev == "NOUN"
                 and nxt != "PREP"
-                and (before in ("DET", "ADJ") or start == run)
+                and (before in ("DET", "ADJ", "POS") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:
