@@ -251,7 +251,8 @@ class _SentenceParser:
             and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
         )
         previous = items[i - 1] if i > 0 else None
-        participle = verb.penn in ("VBN", "VBD")
+        # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
+        participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
         if isinstance(previous, NounPhrase) and not before and participle:
             subject = self._resolve([previous])  # "order items chosen from menu items"
         elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:
@@ -263,7 +264,7 @@ class _SentenceParser:
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
-        passive = reduced or (any(t.lower in _BE for t in before) and verb.penn in ("VBN", "VBD"))
+        passive = reduced or (any(t.lower in _BE for t in before) and participle)
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1

@@ -79,7 +79,7 @@ def tokenize(sentence: str) -> list[str]:
 
 # ---------------------------------------------------------------- lemmas
 
-_SINGULAR_ONLY = words("saas paas iaas analytics kubernetes")
+_SINGULAR_ONLY = words("saas paas iaas analytics kubernetes postgres")
 """Product words that end in -s and that no English dictionary lists."""
 
 
@@ -167,6 +167,7 @@ _QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something 
 _DETERMINER_WORDS = words("each every all any some no both either neither another other own")
 _AUXILIARY_LEMMAS = words("be do")
 _GET = words("get gets got")
+_BE_FORMS = words("is are was were be been being")
 _NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
 
 
@@ -273,6 +274,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
             tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound
+        if t in ("NOUN", "ADJ") and prev == "AUX" and lower.endswith("ed") and lowers[i - 1] in _BE_FORMS:
+            if _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
+                tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
         if t == "VERB" and lower.endswith("ing") and nxt == "NOUN" and (prev in ("", "DET", "ADJ") or singular_noun):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
@@ -282,8 +286,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             while run > 0 and tags[run - 1] == "NOUN":
                 run -= 1  # 'each table session logs the games': the determiner before the whole noun run
             before = tags[run - 1] if run else ""
-            subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] == "VERB"  # 'and invoice recipients pay'
+            # 'and invoice recipients pay', 'and room inspections are carried out'
+            subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("VERB", "AUX")
             subject_plural = prev == "PRON" or (prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1])
+            if prev == "NOUN" and not third and not subject_plural and "PREP" in tags[start:run]:
+                # 'users from each group book instruments': the subject is the plural before the preposition
+                first = tags.index("NOUN", start) if "NOUN" in tags[start:run] else -1
+                while 0 <= first < run and tags[first + 1] == "NOUN":
+                    first += 1
+                subject_plural = first >= 0 and tags[first + 1] == "PREP" and singular(lowers[first]) != lowers[first]
             if no_verb_yet and not third and subject_plural:
                 tags[i] = "VERB"  # 'guests reserve rooms'
             elif (
