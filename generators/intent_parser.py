@@ -61,6 +61,7 @@ class _SentenceParser:
         self.audience_end = -1
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
+        self.plural_subjects: list[list[NounPhrase]] = []
 
     def _phrase(
         self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
@@ -280,6 +281,8 @@ class _SentenceParser:
             objects = self._resolve(group)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
         self.subject = subject
+        if any(s.plural for s in subject):
+            self.plural_subjects.append(subject)
         if objects:
             self.last_objects = objects
             self.last_group, self.last_group_end = objects, j
@@ -369,6 +372,11 @@ class _SentenceParser:
                 order = [self.subject, self.last_objects]
                 if not (as_subject and p.pronoun in _SUBJECT_PRONOUNS):
                     order.reverse()
+                if p.pronoun in ("they", "them"):  # 'learners take quizzes (each attempt is scored) when they ...'
+                    plural = [g for g in order if any(q.plural for q in g)]
+                    if as_subject and p.pronoun == "they":
+                        plural = [g for g in plural if g is self.subject] + self.plural_subjects[-1:] + plural
+                    order = plural + order
                 out += next((g for g in order if g), [])
             else:
                 out.append(p)

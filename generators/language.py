@@ -17,7 +17,7 @@ from functools import cache
 
 from lemminflect import getAllLemmas, getLemma
 
-from generators.lexicon import MANY_WORDS, words
+from generators.lexicon import HAVE_VERBS, MANY_WORDS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -277,7 +277,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t in ("NOUN", "ADJ") and prev == "AUX" and lower.endswith("ed") and lowers[i - 1] in _BE_FORMS:
             if _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
                 tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
-        if t == "VERB" and lower.endswith("ing") and nxt == "NOUN" and (prev in ("", "DET", "ADJ") or singular_noun):
+        owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
+        if t == "VERB" and lower.endswith("ing") and nxt == "NOUN" and (prev in ("", "DET", "ADJ") or singular_noun or owned):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
             start = _clause_start(tags, i)

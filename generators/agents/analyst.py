@@ -316,7 +316,7 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
         if ref.name is None or not ref.strong:
             continue
         words = noun_words(ref.phrase)
-        if len(words) >= 2 and "of" not in words and not words[-2].endswith("ing"):  # not 'visiting boats'
+        if len(words) >= 2 and "of" not in words:
             compounds.setdefault(words[-1], set()).add(ref.name)
         elif len(words) == 1 and words[0] not in modifiers and len(compounds.get(words[0], ())) == 1:
             if ref.name == words[0]:
