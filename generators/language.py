@@ -290,7 +290,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             # 'and invoice recipients pay', 'and room inspections are carried out'
             subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("VERB", "AUX")
             subject_plural = prev == "PRON" or (prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1])
-            if prev == "NOUN" and not third and not subject_plural and "PREP" in tags[start:run]:
+            gap = [lowers[k] for k in range(start, run) if tags[k] == "PREP"]
+            plural_next = nxt != "NOUN" or singular(lowers[i + 1]) != lowers[i + 1]  # not 'a credit card number'
+            if prev == "NOUN" and not third and not subject_plural and gap and "with" not in gap and plural_next:
                 # 'users from each group book instruments': the subject is the plural before the preposition
                 first = tags.index("NOUN", start) if "NOUN" in tags[start:run] else -1
                 while 0 <= first < run and tags[first + 1] == "NOUN":
