@@ -135,6 +135,7 @@ class _SentenceParser:
                 head, i = owned, i + 2
             group.append(head)
             i = self._attachments(head, i)
+            i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
                 j += 1
@@ -144,6 +145,18 @@ class _SentenceParser:
                 break
             i = j
         return group, i
+
+    def _past_parenthesis(self, i: int) -> int:
+        """The index after a parenthesis of examples that opens at items[i]; else i. A parenthesis with a verb
+        ('(each attempt is scored)') is a clause of its own and is read as one."""
+        if self._token(i).lower != "(":
+            return i
+        for k in range(i + 1, len(self.items)):
+            if self._tag(k) in ("VERB", "AUX"):
+                return i
+            if self._token(k).lower == ")":
+                return k + 1
+        return i
 
     def _heading_end(self) -> int:
         """Where a heading ends: the words before a colon that opens a sentence with no verb before it,

@@ -278,7 +278,12 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             if _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
                 tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
-        if t == "VERB" and lower.endswith("ing") and nxt == "NOUN" and (prev in ("", "DET", "ADJ") or singular_noun or owned):
+        if (
+            t == "VERB"
+            and lower.endswith("ing")
+            and nxt == "NOUN"
+            and (prev in ("", "DET", "ADJ") or singular_noun or owned)
+        ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
             start = _clause_start(tags, i)
