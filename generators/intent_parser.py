@@ -26,6 +26,12 @@ _SUBJECT_PRONOUNS = words("they he she")
 _BLANK = Token("", "", "", "")
 
 
+def _is_value(phrase: NounPhrase) -> bool:
+    """Whether a phrase names a value (a name, a date, an amount) rather than a thing: by its inferred type."""
+    attribute = infer_attribute(" ".join(phrase.lemmas).lower())
+    return attribute.type not in ("string", "text") or attribute.name in ("name", "title", "email", "phone")
+
+
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
@@ -128,6 +134,13 @@ class _SentenceParser:
                 # "the member's investment choice": the group holds the thing owned; each owner has many
                 owned = items[i + 1]
                 assert isinstance(owned, NounPhrase)
+                if not owned.plural and _is_value(owned):
+                    # "the customer's name and email": values of the owner, who stands in the group for them
+                    for owner in self._resolve([head]):
+                        self.parsed.has_lists.append(HasList(owner, (owned,), "'s", self.evidence))
+                    self._mark([owned], "item")
+                    i += 2
+                    break
                 for owner in self._resolve([head]):
                     if not any(p.role == "product" and p.head == owner.head for p in self.parsed.phrases):
                         self._mark([owner], "listed")  # not 'the club's teams' in 'Cricket club: ...'
