@@ -58,7 +58,7 @@ def sentences(text: str) -> list[str]:
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
 
 
-_CONTRACTED = frozenset("it that there here what who where he she let".split())
+_CONTRACTED = words("it that there here what who where he she let")
 """Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
 
 
@@ -274,9 +274,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
             tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound
-        if t in ("NOUN", "ADJ") and prev == "AUX" and lower.endswith("ed") and lowers[i - 1] in _BE_FORMS:
-            if _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
-                tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
+        after_be = prev == "AUX" and lowers[i - 1] in _BE_FORMS and lower.endswith("ed")
+        if t in ("NOUN", "ADJ") and after_be and _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
+            tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
         if (
             t == "VERB"

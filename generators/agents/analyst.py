@@ -318,9 +318,8 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
         words = noun_words(ref.phrase)
         if len(words) >= 2 and "of" not in words:
             compounds.setdefault(words[-1], set()).add(ref.name)
-        elif len(words) == 1 and words[0] not in modifiers and len(compounds.get(words[0], ())) == 1:
-            if ref.name == words[0]:
-                ref.name = next(iter(compounds[words[0]]))
+        elif len(words) == 1 and ref.name == words[0] and len(compounds.get(words[0], ())) == 1:
+            ref.name = ref.name if words[0] in modifiers else next(iter(compounds[words[0]]))
 
 
 def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
