@@ -45,6 +45,10 @@ class Referent:
         """Whether this phrase makes its entity part of the product (a synonym needs a grammatical role)."""
         if self.name is None or self.phrase.role in WEAK_ROLES:
             return False
+        if self.how == "synonym" and self.phrase.role == "listed" and self.phrase.tokens:
+            # 'SSO login, analytics and email reminders': a list of the platform's own words names no entity
+            nouns = [t.lemma for t in self.phrase.tokens if t.tag == "NOUN"]
+            return not nouns or not all(n in GENERIC_NOUNS for n in nouns)
         return self.how != "synonym" or self.phrase.role != "other"
 
 

@@ -26,6 +26,12 @@ _SUBJECT_PRONOUNS = words("they he she")
 _BLANK = Token("", "", "", "")
 
 
+def _is_value(phrase: NounPhrase) -> bool:
+    """Whether a phrase names a value (a name, a date, an amount) rather than a thing: by its inferred type."""
+    attribute = infer_attribute(" ".join(phrase.lemmas).lower())
+    return attribute.type not in ("string", "text") or attribute.name in ("name", "title", "email", "phone")
+
+
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
@@ -61,6 +67,7 @@ class _SentenceParser:
         self.audience_end = -1
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
+        self.plural_subjects: list[list[NounPhrase]] = []
 
     def _phrase(
         self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
@@ -122,9 +129,26 @@ class _SentenceParser:
         while i < len(items) and isinstance(items[i], NounPhrase):
             head = items[i]
             assert isinstance(head, NounPhrase)
-            group.append(head)
             i += 1
+            while self._tag(i) == "POS" and isinstance(items[i + 1] if i + 1 < len(items) else None, NounPhrase):
+                # "the member's investment choice": the group holds the thing owned; each owner has many
+                owned = items[i + 1]
+                assert isinstance(owned, NounPhrase)
+                if not owned.plural and _is_value(owned):
+                    # "the customer's name and email": values of the owner, who stands in the group for them
+                    for owner in self._resolve([head]):
+                        self.parsed.has_lists.append(HasList(owner, (owned,), "'s", self.evidence))
+                    self._mark([owned], "item")
+                    i += 2
+                    break
+                for owner in self._resolve([head]):
+                    if not any(p.role == "product" and p.head == owner.head for p in self.parsed.phrases):
+                        self._mark([owner], "listed")  # not 'the club's teams' in 'Cricket club: ...'
+                    self._link(owner, owned, "with", "'s", "one-to-many")
+                head, i = owned, i + 2
+            group.append(head)
             i = self._attachments(head, i)
+            i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
                 j += 1
@@ -134,6 +158,18 @@ class _SentenceParser:
                 break
             i = j
         return group, i
+
+    def _past_parenthesis(self, i: int) -> int:
+        """The index after a parenthesis of examples that opens at items[i]; else i. A parenthesis with a verb
+        ('(each attempt is scored)') is a clause of its own and is read as one."""
+        if self._token(i).lower != "(":
+            return i
+        for k in range(i + 1, len(self.items)):
+            if self._tag(k) in ("VERB", "AUX"):
+                return i
+            if self._token(k).lower == ")":
+                return k + 1
+        return i
 
     def _heading_end(self) -> int:
         """Where a heading ends: the words before a colon that opens a sentence with no verb before it,
@@ -190,6 +226,8 @@ class _SentenceParser:
     def _starts_clause(self, j: int) -> bool:
         """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
         k = j + 1
+        while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
+            k += 2  # "and a character's inventory holds items"
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
         return self._tag(k) == "VERB"
@@ -240,7 +278,8 @@ class _SentenceParser:
             and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
         )
         previous = items[i - 1] if i > 0 else None
-        participle = verb.penn in ("VBN", "VBD")
+        # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
+        participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
         if isinstance(previous, NounPhrase) and not before and participle:
             subject = self._resolve([previous])  # "order items chosen from menu items"
         elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:
@@ -252,7 +291,7 @@ class _SentenceParser:
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
-        passive = reduced or (any(t.lower in _BE for t in before) and verb.penn in ("VBN", "VBD"))
+        passive = reduced or (any(t.lower in _BE for t in before) and participle)
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1
@@ -268,6 +307,8 @@ class _SentenceParser:
             objects = self._resolve(group)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
         self.subject = subject
+        if any(s.plural for s in subject):
+            self.plural_subjects.append(subject)
         if objects:
             self.last_objects = objects
             self.last_group, self.last_group_end = objects, j
@@ -357,6 +398,11 @@ class _SentenceParser:
                 order = [self.subject, self.last_objects]
                 if not (as_subject and p.pronoun in _SUBJECT_PRONOUNS):
                     order.reverse()
+                if p.pronoun in ("they", "them"):  # 'learners take quizzes (each attempt is scored) when they ...'
+                    plural = [g for g in order if any(q.plural for q in g)]
+                    if as_subject and p.pronoun == "they":
+                        plural = [g for g in plural if g is self.subject] + self.plural_subjects[-1:] + plural
+                    order = plural + order
                 out += next((g for g in order if g), [])
             else:
                 out.append(p)

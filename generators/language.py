@@ -17,7 +17,7 @@ from functools import cache
 
 from lemminflect import getAllLemmas, getLemma
 
-from generators.lexicon import MANY_WORDS, words
+from generators.lexicon import HAVE_VERBS, MANY_WORDS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -58,19 +58,28 @@ def sentences(text: str) -> list[str]:
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
 
 
+_CONTRACTED = words("it that there here what who where he she let")
+"""Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
+
+
 def tokenize(sentence: str) -> list[str]:
-    """Words, numbers and the punctuation that matters; possessive 's is dropped, 'check-in' is one word."""
+    """Words, numbers and the punctuation that matters; a possessive 's is a word of its own ('the member 's
+    plan'), a plural's bare apostrophe is dropped; 'check-in' is one word."""
     out = []
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
-        word = re.sub(r"['’]s?$", "", raw).replace("’", "'").replace("-", "_")
+        possessive = re.search(r"['’]s?$", raw)
+        word = raw[: possessive.start()] if possessive else raw
+        word = word.replace("’", "'").replace("-", "_")
         if word:
             out.append(word)
+            if possessive and possessive.group(0)[1:] == "s" and word.lower() not in _CONTRACTED:
+                out.append("'s")
     return out
 
 
 # ---------------------------------------------------------------- lemmas
 
-_SINGULAR_ONLY = words("saas paas iaas analytics kubernetes")
+_SINGULAR_ONLY = words("saas paas iaas analytics kubernetes postgres")
 """Product words that end in -s and that no English dictionary lists."""
 
 
@@ -114,7 +123,7 @@ class Token:
     """One word of a sentence with its coarse tag, its lemma and its Penn Treebank tag.
 
     Tags: DET, MANY, ADJ, ADV, PREP, PART, CONJ, REL, PRON, AUX, NEG, TO, VERB, NOUN, NUM,
-    CARD (a cardinality such as one_to_many), COMMA, COLON, PUNCT.
+    CARD (a cardinality such as one_to_many), POS (a possessive 's), COMMA, COLON, PUNCT.
     """
 
     text: str
@@ -158,6 +167,7 @@ _QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something 
 _DETERMINER_WORDS = words("each every all any some no both either neither another other own")
 _AUXILIARY_LEMMAS = words("be do")
 _GET = words("get gets got")
+_BE_FORMS = words("is are was were be been being")
 _NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
 
 
@@ -167,6 +177,8 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "CARD"
     if lower in (",", ":"):
         return "COMMA" if lower == "," else "COLON"
+    if lower == "'s":
+        return "POS"
     if not lower[0].isalnum():
         return "PUNCT"
     if lower[0].isdigit():
@@ -262,7 +274,16 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
             tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound
-        if t == "VERB" and lower.endswith("ing") and nxt == "NOUN" and (prev in ("", "DET", "ADJ") or singular_noun):
+        after_be = prev == "AUX" and lowers[i - 1] in _BE_FORMS and lower.endswith("ed")
+        if t in ("NOUN", "ADJ") and after_be and _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
+            tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
+        owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
+        if (
+            t == "VERB"
+            and lower.endswith("ing")
+            and nxt == "NOUN"
+            and (prev in ("", "DET", "ADJ") or singular_noun or owned)
+        ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
             start = _clause_start(tags, i)
@@ -271,8 +292,17 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             while run > 0 and tags[run - 1] == "NOUN":
                 run -= 1  # 'each table session logs the games': the determiner before the whole noun run
             before = tags[run - 1] if run else ""
-            subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] == "VERB"  # 'and invoice recipients pay'
+            # 'and invoice recipients pay', 'and room inspections are carried out'
+            subject = nxt == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("VERB", "AUX")
             subject_plural = prev == "PRON" or (prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1])
+            gap = [lowers[k] for k in range(start, run) if tags[k] == "PREP"]
+            plural_next = nxt != "NOUN" or singular(lowers[i + 1]) != lowers[i + 1]  # not 'a credit card number'
+            if prev == "NOUN" and not third and not subject_plural and gap and "with" not in gap and plural_next:
+                # 'users from each group book instruments': the subject is the plural before the preposition
+                first = tags.index("NOUN", start) if "NOUN" in tags[start:run] else -1
+                while 0 <= first < run and tags[first + 1] == "NOUN":
+                    first += 1
+                subject_plural = first >= 0 and tags[first + 1] == "PREP" and singular(lowers[first]) != lowers[first]
             if no_verb_yet and not third and subject_plural:
                 tags[i] = "VERB"  # 'guests reserve rooms'
             elif (
@@ -280,7 +310,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and third
                 and prev == "NOUN"
                 and nxt != "PREP"
-                and (before in ("DET", "ADJ") or start == run)
+                and (before in ("DET", "ADJ", "POS") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:

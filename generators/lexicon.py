@@ -57,7 +57,7 @@ GENERIC_NOUNS = words("""
     screen view delete deletion soft restore undo export text error latency availability uptime
     performance security backup slo percentile ms rate management desk front tracking handling reporting
     login sso reminder notification moderation bot kubernetes redis cache kafka postgres postgresql graphql
-    microservice console cloud ios android sync
+    microservice console cloud ios android sync yaml json xml csv pdf html spreadsheet excel
     """)
 """Nouns that never become an entity by themselves: the platform, its plumbing and its audience.
 

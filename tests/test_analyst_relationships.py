@@ -97,3 +97,32 @@ def test_a_thing_split_into_a_plural_holds_many(analyst: Analyst) -> None:
 def test_a_range_of_counts_leads_one_phrase(analyst: Analyst) -> None:
     req = analyst.analyse("Each print job has one or more proofs; a proof has a version.")
     assert cardinality(req, "print_job", "proof") == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "expected"),
+    [
+        # a possessive: each owner has many of the thing owned, which keeps its own name
+        (
+            "Borrowers submit loan applications. Underwriters review each borrower's credit report.",
+            "borrower",
+            "credit_report",
+            "one-to-many",
+        ),
+        # a participle the tagger does not know is still a passive verb
+        ("Environments hold services. Secrets are scoped per environment.", "secret", "environment", "many-to-one"),
+        # 'users from each group book rooms': the plural before the preposition is the subject of 'book'
+        ("Users from each group book rooms. Rooms have a capacity.", "user", "room", "one-to-many"),
+    ],
+)
+def test_possessives_participles_and_subjects_across_a_preposition(
+    analyst: Analyst, intent: str, a: str, b: str, expected: str
+) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == expected
+
+
+def test_a_short_name_after_a_compound_is_the_same_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("Each push triggers a pipeline run, and a run produces artifacts.")
+    names = {e.name for e in req.entities}
+    assert "pipeline_run" in names and "run" not in names
+    assert cardinality(req, "pipeline_run", "artifact") == "one-to-many"

@@ -302,13 +302,31 @@ def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
         except InvalidInputError:
             continue
         ref.name = own if ref.pattern is None else by_pattern.setdefault(f"{ref.pattern} {words[-1]}", own)
+    _bare_heads_refer_back(refs, order)
+
+
+def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
+    """'each push triggers a pipeline run ... a run can be approved': a one-word phrase after the only compound
+    entity with that head word is a short name for it, unless the word qualifies another thing ('purchase
+    orders ... order items belong to orders': an order is a thing of its own)."""
+    compounds: dict[str, set[str]] = {}
+    modifiers = {w for r in refs.values() if r.name and r.strong for w in noun_words(r.phrase)[:-1]}
+    for pid in order:  # in the order of the text
+        ref = refs[pid]
+        if ref.name is None or not ref.strong:
+            continue
+        words = noun_words(ref.phrase)
+        if len(words) >= 2 and "of" not in words:
+            compounds.setdefault(words[-1], set()).add(ref.name)
+        elif len(words) == 1 and ref.name == words[0] and len(compounds.get(words[0], ())) == 1:
+            ref.name = ref.name if words[0] in modifiers else next(iter(compounds[words[0]]))
 
 
 def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
     """The entity that names what a verb does, when the intent has one: reserve -> reservation, enrol -> enrolment."""
     verb = link.verb.split()[0]
     stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
-    endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "ration", "ition")
+    endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "cation", "ration", "ition")
     nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
     return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns), None)
 
