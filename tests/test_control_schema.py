@@ -151,7 +151,9 @@ def test_a_new_table_gets_its_revision_from_the_classes(tmp_path: Path, monkeypa
         url = f"sqlite:///{tmp_path / 'old.db'}"
         ControlPlane(url)  # at the baseline: no widget table yet
         written = control_schema.revision("scale widgets")
-        assert written.parent == scripts / "versions" and written.name.startswith("0002_")
+        assert written.parent == scripts / "versions" and written.name.startswith(
+            f"{int(control_schema.head()) + 1:04d}_"
+        )
         source = written.read_text()
         assert '"scalewidget",' in source and 'op.drop_table("scalewidget")' in source  # written, and formatted
         assert control_schema.head() == "0002"

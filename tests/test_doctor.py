@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from infra import control_schema
 from infra.control import ControlPlane
 from infra.doctor import diagnose
 from ontology.config import ConfigError, redact, settings
@@ -65,14 +66,14 @@ def test_the_scaled_profile_against_the_local_servers(
     found = {check.part: check for check in diagnose()}
     assert list(found) == PARTS
     assert found["control database"].problem == (
-        "has no schema revision (new, or made before migrations), this factory expects 0001: "
+        f"has no schema revision (new, or made before migrations), this factory expects {control_schema.head()}: "
         "any factory command upgrades it"
     )
     ControlPlane()  # opening it upgrades it
     found = {check.part: check for check in diagnose()}
     assert all(check.ok for check in found.values()), [c.problem for c in found.values() if not c.ok]
     assert found["control database"].backend.startswith("PostgreSQL postgresql+psycopg://")
-    assert "schema at revision 0001" in found["control database"].backend
+    assert f"schema at revision {control_schema.head()}" in found["control database"].backend
     assert "QueuedRunCoordinator" in found["run coordinator and executor"].backend
     assert found["broker"].backend == "RabbitMQ amqp://guest:***@127.0.0.1:5672//"  # the password is never shown
     monkeypatch.setenv("FACTORY_BROKER_URL", "redis://127.0.0.1:6379/0")
