@@ -15,7 +15,7 @@ import typer
 from graph import USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
 from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
-from studio import access_commands, blueprint_command, lifecycle_commands, policy_commands
+from studio import access_commands, api_command, blueprint_command, lifecycle_commands, policy_commands
 from studio.intent_input import IntentCommand
 from studio.output import console, error, print_json, print_table, print_trace
 
@@ -262,6 +262,7 @@ app.command("build", cls=IntentCommand)(lifecycle_commands.build)
 app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("contract")(lifecycle_commands.contract)
 app.command("up")(lifecycle_commands.up)
+app.command("api")(api_command.api)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)
 app.command("rollback")(lifecycle_commands.rollback)

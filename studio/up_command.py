@@ -1,4 +1,4 @@
-"""`factory up`: the Dagster UI and daemon and the Studio on loopback, with the demo products built."""
+"""`factory up`: the Dagster UI and daemon, the Studio and the HTTP API on loopback, with the demo products built."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import typer
 from ontology.config import factory_home
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
+from studio.api_command import API_PORT
 from studio.output import console
 
 __all__ = ["DEMO_INTENTS", "StopOnce", "up"]
@@ -64,10 +65,11 @@ def up(
     host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
     dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
     studio_port: Annotated[int, typer.Option(help="Port of the Studio.")] = 8501,
+    api_port: Annotated[int, typer.Option(help="Port of the factory's HTTP API.")] = API_PORT,
     demo: Annotated[bool, typer.Option(help="Build the demo products if there are none.")] = True,
     once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
 ) -> None:
-    """Start the Dagster UI and daemon and the Studio on loopback, build the demo products, print the URLs."""
+    """Start the Dagster UI and daemon, the Studio and the HTTP API on loopback, build the demo products, print the URLs."""
     from assets.builds import DagsterBuildRunner, factory_instance
     from infra.control import ControlPlane
     from infra.lifecycle.use_cases import stop as stop_deployments
@@ -78,7 +80,8 @@ def up(
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise InvalidInputError(f"{host} is not a loopback address: the factory serves on 127.0.0.1 only")
     if not once:  # before any build: a server that cannot listen would otherwise fail only after the demo builds
-        for option, port in (("--dagster-port", dagster_port), ("--studio-port", studio_port)):
+        ports = (("--dagster-port", dagster_port), ("--studio-port", studio_port), ("--api-port", api_port))
+        for option, port in ports:
             _check_port_free(host, port, option)
     home = factory_home()
     home.mkdir(parents=True, exist_ok=True)
@@ -96,6 +99,7 @@ def up(
             "--server.address", host, "--server.port", str(studio_port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
         ],
+        "api": [sys.executable, "-m", "studio", "api", "--host", host, "--port", str(api_port)],
     }  # fmt: skip
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
@@ -118,6 +122,7 @@ def up(
                 )
             console.print(f"Dagster UI  http://{host}:{dagster_port}")
             console.print(f"Studio      http://{host}:{studio_port}")
+            console.print(f"API         http://{host}:{api_port}  (OpenAPI /openapi.json, docs /docs)")
             console.print(f"logs        {logs}")
         if demo and not control.products(None):
             for tenant, product, text in DEMO_INTENTS:
