@@ -14,9 +14,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint, delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy import delete
 from sqlmodel import Field, SQLModel, col, select
 
 from infra.control import ControlPlane
@@ -112,6 +111,5 @@ class IdempotencyKeys:
     def forget(self, actor: str, key: str) -> None:
         """Drop the key of a submission that failed, so the client may try again with it."""
         with self.control._session(write=True) as session:
-            session.exec(
-                delete(IdempotencyRecord).where(col(IdempotencyRecord.actor) == actor, col(IdempotencyRecord.key) == key)
-            )
+            mine = (col(IdempotencyRecord.actor) == actor, col(IdempotencyRecord.key) == key)
+            session.exec(delete(IdempotencyRecord).where(*mine))

@@ -30,7 +30,7 @@ from infra.control import ControlPlane
 from infra.idempotency import IdempotencyKeys, fingerprint
 from infra.lifecycle import use_cases
 from infra.lifecycle.claims import holder_gone, process_claim
-from infra.records import IN_PROGRESS, IntentRecord
+from infra.records import IN_PROGRESS, DeploymentRecord, IntentRecord
 from ontology.config import factory_home
 from ontology.errors import NotFoundError, QueryTimeoutError
 from ontology.refs import ProductRef
@@ -175,17 +175,26 @@ def _product_of(who: SignedIn, ref: ProductRef) -> None:
         raise NotFoundError(f"no product {ref}")
 
 
-def _deployment(d: Any) -> Deployment:
-    return Deployment(
-        tenant=d.tenant, product=d.product, env=d.env, url=d.url, revision=d.revision, commit=d.commit,
-        trace_id=d.trace_id, status=d.status, started_at=d.started_at,
-    )  # fmt: skip
+def _deployment(d: DeploymentRecord) -> Deployment:
+    return Deployment.model_validate(d, from_attributes=True)
 
 
+_SSE_EVENT = {
+    "type": "object",
+    "description": "One event (before OpenAPI 3.2 the schema of a stream describes each event).",
+    "required": ["event", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "The event's number in this stream."},
+        "event": {"type": "string", "enum": ["progress", "done", "timeout"]},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "The build, as JSON."},
+    },
+}
 _AUTH = (401, 403, 422)
+_BODY = (400, *_AUTH)
+"""A route with a JSON body: a body that does not parse is a 400."""
 
 
-def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
+def _routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["meta"], response_model=Health, summary="Whether the API answers (no token needed)")
     def health() -> Health:
         return Health(status="ok")
@@ -208,7 +217,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
                     },
                 },
             },
-            **problem_responses(*_AUTH, 409),
+            **problem_responses(*_BODY, 409),
         },
     )
     def submit(
@@ -270,7 +279,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         ),
         response_class=StreamingResponse,
         responses={
-            200: {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            200: {"description": "The event stream", "content": {"text/event-stream": {"schema": _SSE_EVENT}}},
             **problem_responses(*_AUTH, 404),
         },
     )
@@ -314,10 +323,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
     ) -> Page[Product]:
         tenants = who.tenants(tenant)
         rows = [
-            Product(
-                tenant=r.tenant, product=r.product, revision=r.revision, status=r.status, trace_id=r.trace_id,
-                service_url=r.service_url, stages=r.stage_map(), updated_at=r.updated_at,
-            )  # fmt: skip
+            Product.model_validate(r, from_attributes=True)
             for r in who.control.products(tenant)
             if tenants is None or r.tenant in tenants
         ]
@@ -336,10 +342,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         _readable(who, tenant)
         _product_of(who, ProductRef(tenant, product))
         rows = [
-            Revision(
-                build_id=i.id or 0, revision=i.revision, status=i.status, trace_id=i.trace_id, actor=i.actor,
-                text=i.text, has_blueprint=i.blueprint_yaml is not None, submitted_at=i.submitted_at,
-            )  # fmt: skip
+            Revision.model_validate({**i.model_dump(), "build_id": i.id, "has_blueprint": i.blueprint_yaml is not None})
             for i in who.control.intents(tenant)
             if i.product == product
         ]
@@ -362,11 +365,8 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
     ) -> Page[Release]:
         _readable(who, tenant)
         _product_of(who, ProductRef(tenant, product))
-        rows = [
-            Release(env=r.env, commit=r.commit, revision=r.revision, trace_id=r.trace_id, status=r.status,
-                    deployed_at=r.deployed_at)  # fmt: skip
-            for r in who.control.releases(tenant, product, env.value)
-        ]
+        releases = who.control.releases(tenant, product, env.value)
+        rows = [Release.model_validate(r, from_attributes=True) for r in releases]
         return _page(rows, limit, cursor)
 
     @app.get(
@@ -422,10 +422,10 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         try:  # Oxigraph cannot stop a query that computes long before its first row: the answer does not wait
             result = await asyncio.wait_for(run_in_threadpool(run), body.timeout + 2)
         except TimeoutError:
-            raise QueryTimeoutError(f"the query ran longer than {body.timeout:g} s and was stopped: narrow it") from None
+            raise QueryTimeoutError(f"the query ran longer than {body.timeout:g} s and was stopped") from None
         return QueryAnswer(columns=result.columns, rows=result.rows, boolean=result.boolean, truncated=result.truncated)
 
-    query_responses = problem_responses(400, *_AUTH, 404, 503)
+    query_responses = problem_responses(*_BODY, 404, 503)
 
     @app.post(
         "/v1/query/sparql",
@@ -474,7 +474,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         )
         return ApprovalAnswer.model_validate(record, from_attributes=True)
 
-    decision_responses = problem_responses(*_AUTH, 404, 409)
+    decision_responses = problem_responses(*_BODY, 404, 409)
 
     @app.post(
         "/v1/products/{tenant}/{product}/approve",
@@ -501,7 +501,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         tags=["governance"],
         response_model=Deployment,
         summary="Promote the release to staging (from dev) or prod (from staging; needs an approval)",
-        responses=problem_responses(*_AUTH, 404, 409, 502),
+        responses=problem_responses(*_BODY, 404, 409, 502),
     )
     def promote(tenant: Tenant, product: ProductSlug, body: PromoteRequest, who: Who) -> Deployment:
         ref, env = ProductRef(tenant, product), body.env.value
@@ -514,7 +514,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         tags=["governance"],
         response_model=Deployment,
         summary="Stop the product's running service in an environment",
-        responses=problem_responses(*_AUTH, 404, 409),
+        responses=problem_responses(*_BODY, 404, 409),
     )
     def stop(tenant: Tenant, product: ProductSlug, body: StopRequest, who: Who) -> Deployment:
         ref = ProductRef(tenant, product)

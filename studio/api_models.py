@@ -225,6 +225,7 @@ class QueryRequest(BaseModel):
         default_factory=dict,
         max_length=32,
         description="Bound parameters, name to value (in SPARQL, <iri> binds an IRI).",
+        json_schema_extra={"additionalProperties": False},
     )
     limit: int = Field(default=1000, ge=1, le=USER_QUERY_ROWS, description="Rows at most; `truncated` says more.")
     timeout: float = Field(default=10.0, ge=0.1, le=USER_QUERY_TIMEOUT_S, description="Seconds the query may run.")

@@ -69,7 +69,7 @@ def up(
     demo: Annotated[bool, typer.Option(help="Build the demo products if there are none.")] = True,
     once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
 ) -> None:
-    """Start the Dagster UI and daemon, the Studio and the HTTP API on loopback, build the demo products, print the URLs."""
+    """Start the Dagster UI and daemon, the Studio and the HTTP API on loopback, build the demo products."""
     from assets.builds import DagsterBuildRunner, factory_instance
     from infra.control import ControlPlane
     from infra.lifecycle.use_cases import stop as stop_deployments

@@ -222,7 +222,7 @@ def test_a_submission_builds_once_per_idempotency_key_and_is_followed_to_done(ap
         assert events and events[-1][0] == "done", events[-3:]
         done = events[-1][1]
         assert done["status"] == "built", done
-        assert done["stages"] and set(done["stages"].values()) <= {"ok", "reused", "skipped"}, done["stages"]
+        assert done["stages"] and set(done["stages"].values()) <= {"done", "skipped"}, done["stages"]
         assert alice.get(f"/v1/builds/{build['build_id']}").json()["status"] == "built"
         intents = [i for i in api.control.intents("acme") if i.product == "school"]
         assert len(intents) == 1  # the key twice: one submission, one build
@@ -237,6 +237,8 @@ def test_a_submission_builds_once_per_idempotency_key_and_is_followed_to_done(ap
             json={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 5", "tenant": "acme", "limit": 2},
         ).json()
         assert len(rows["rows"]) == 2 and rows["truncated"]
+        found = alice.get("/v1/search", params={"text": "students and courses", "tenant": "acme", "k": 3})
+        assert found.status_code == 200 and found.json()[0]["product"] == "school", found.text
     with api.client("mallory") as mallory:
         _problem(mallory.get(f"/v1/traces/{done['trace_id']}", params={"tenant": "evil"}), 404)
         _problem(mallory.post("/v1/products/acme/school/stop", json={"env": "dev"}), 403)
@@ -250,6 +252,7 @@ def test_the_api_keeps_its_documented_contract_under_schemathesis(api: Api) -> N
         ContractDepth.DEEP,
         headers={"Authorization": f"Bearer {api.tokens['vera']}"},
         max_examples=5,
+        phases="examples,fuzzing,stateful",  # the coverage phase adds about 70 s here: run by hand (docs/api.md)
         timeout_s=240,
     )
     assert "stateful" in report.phases, report.phases
