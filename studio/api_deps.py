@@ -3,6 +3,7 @@ query parameters with their bounds, and paging."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logging.getLogger("factory.api")
 _bearer = HTTPBearer(auto_error=False, description="An API token of an account: `factory tokens create NAME`.")
 AUTH = (401, 403, 422)
 """What every route with a token may answer besides its own: no valid token, not allowed, not valid."""
@@ -70,6 +72,15 @@ class ApiState:
 
                 self._kg = KnowledgeGraph(self.home, lock_timeout_s=30.0)
             return self._kg
+
+    def warm_up(self) -> None:
+        """Load the embedding model now (seconds), so that the first search does not wait for it."""
+        try:
+            embedder = self.kg().embedder
+            if embedder is not None:
+                embedder(["warm up"])
+        except Exception:  # a search will say what is wrong; the API serves on
+            _log.warning("the embedding model could not be loaded ahead of the first search", exc_info=True)
 
 
 def api_state(request: Request) -> ApiState:

@@ -217,13 +217,15 @@ def check_contract(
     schema_path: str = "/openapi.json",
     max_examples: int | None = None,
     phases: str | None = None,
+    config_file: Path | None = None,
 ) -> ContractReport:
     """Fuzz the service at `base_url` (already started) against its own OpenAPI document.
 
     `headers` go with every request (the tenant header of a generated product). The shallow depth
     uses a fixed seed unless `seed` says otherwise; the deep one a random one. `timeout_s` defaults
     to 120 s shallow and 1800 s deep. `max_examples` replaces the depth's examples per operation, `phases`
-    its phases (comma-separated, e.g. "examples,fuzzing,stateful").
+    its phases (comma-separated, e.g. "examples,fuzzing,stateful"); `config_file` is a schemathesis.toml
+    (per-operation settings, such as statuses a check expects where the schema cannot say more).
     """
     try:
         level = ContractDepth(depth)
@@ -246,6 +248,7 @@ def check_contract(
         report, events = folder / "run.json", folder / "events.ndjson"
         command = [
             *_command(),
+            *(["--config-file", str(Path(config_file).resolve())] if config_file is not None else []),
             "run",
             base_url.rstrip("/") + schema_path,
             "--checks",
