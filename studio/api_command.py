@@ -29,8 +29,10 @@ def api(
     import uvicorn
 
     from studio.api import create_app
+    from studio.up_command import check_port_free
 
     check_loopback(host)
+    check_port_free(host, port, "--port")
     app = create_app()
     print(f"API         http://{host}:{port}  (docs http://{host}:{port}/docs)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)

@@ -20,7 +20,7 @@ from ontology.refs import ProductRef
 from studio.api_command import API_PORT
 from studio.output import console
 
-__all__ = ["DEMO_INTENTS", "StopOnce", "up"]
+__all__ = ["DEMO_INTENTS", "StopOnce", "check_port_free", "up"]
 
 DEMO_INTENTS = (
     (
@@ -32,7 +32,7 @@ DEMO_INTENTS = (
 )
 
 
-def _check_port_free(host: str, port: int, option: str) -> None:
+def check_port_free(host: str, port: int, option: str) -> None:
     if not 1 <= port <= 65535:
         raise InvalidInputError(f"{option} {port} is not a port number (1-65535)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -82,7 +82,7 @@ def up(
     if not once:  # before any build: a server that cannot listen would otherwise fail only after the demo builds
         ports = (("--dagster-port", dagster_port), ("--studio-port", studio_port), ("--api-port", api_port))
         for option, port in ports:
-            _check_port_free(host, port, option)
+            check_port_free(host, port, option)
     home = factory_home()
     home.mkdir(parents=True, exist_ok=True)
     factory_instance(home).dispose()  # its storage is created once, here, before servers and builds open it together
