@@ -17,6 +17,7 @@ from graph.files import replacing
 from ontology.errors import FactoryError, InvalidInputError
 from studio import (
     access_commands,
+    api_command,
     blueprint_command,
     doctor_command,
     event_commands,
@@ -284,6 +285,7 @@ app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("contract")(lifecycle_commands.contract)
 app.command("up")(lifecycle_commands.up)
 app.command("doctor")(doctor_command.doctor)
+app.command("api")(api_command.api)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)
 app.command("rollback")(lifecycle_commands.rollback)

@@ -1,4 +1,4 @@
-"""`factory up`: the Dagster UI and daemon and the Studio, with the demo products built.
+"""`factory up`: the Dagster UI and daemon, the Studio and the HTTP API, with the demo products built.
 
 They serve on loopback unless told otherwise; beyond loopback only with sign-in configured (local accounts,
 or OpenID Connect), and then the Dagster UI, which has no sign-in of its own, is started read-only.
@@ -23,9 +23,10 @@ import typer
 from ontology.config import factory_home
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
+from studio.api_command import API_PORT
 from studio.output import console
 
-__all__ = ["DEMO_INTENTS", "StopOnce", "check_exposure", "is_loopback", "server_commands", "up"]
+__all__ = ["DEMO_INTENTS", "StopOnce", "check_exposure", "check_port_free", "is_loopback", "server_commands", "up"]
 
 DEMO_INTENTS = (
     (
@@ -37,7 +38,7 @@ DEMO_INTENTS = (
 )
 
 
-def _check_port_free(host: str, port: int, option: str) -> None:
+def check_port_free(host: str, port: int, option: str) -> None:
     if not 1 <= port <= 65535:
         raise InvalidInputError(f"{option} {port} is not a port number (1-65535)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -79,9 +80,9 @@ def check_exposure(host: str, home: Path) -> None:
         )
 
 
-def server_commands(host: str, dagster_port: int, studio_port: int) -> dict[str, list[str]]:
+def server_commands(host: str, dagster_port: int, studio_port: int, api_port: int = API_PORT) -> dict[str, list[str]]:
     """The servers `up` starts: the Dagster UI (read-only beyond loopback: it has no sign-in of its own), the
-    Dagster daemon and the Studio."""
+    Dagster daemon, the Studio and the HTTP API (every call of which needs a token)."""
     bin_dir = Path(sys.executable).parent
     webserver = [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-m", "assets.definitions"]
     return {
@@ -92,6 +93,7 @@ def server_commands(host: str, dagster_port: int, studio_port: int) -> dict[str,
             "--server.address", host, "--server.port", str(studio_port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
         ],
+        "api": [sys.executable, "-m", "studio", "api", "--host", host, "--port", str(api_port)],
     }  # fmt: skip
 
 
@@ -121,10 +123,11 @@ def up(
     ] = "127.0.0.1",
     dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
     studio_port: Annotated[int, typer.Option(help="Port of the Studio.")] = 8501,
+    api_port: Annotated[int, typer.Option(help="Port of the factory's HTTP API.")] = API_PORT,
     demo: Annotated[bool, typer.Option(help="Build the demo products if there are none.")] = True,
     once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
 ) -> None:
-    """Start the Dagster UI and daemon and the Studio (on loopback unless --host), build the demos, print the URLs."""
+    """Start the Dagster UI and daemon, the Studio and the HTTP API (on loopback unless --host), build the demos."""
     from assets.builds import DagsterBuildRunner, factory_instance
     from infra.control import ControlPlane
     from infra.event_transports import EventDispatcher, nats_from_env
@@ -136,13 +139,14 @@ def up(
     home = factory_home()
     check_exposure(host, home)
     if not once:  # before any build: a server that cannot listen would otherwise fail only after the demo builds
-        for option, port in (("--dagster-port", dagster_port), ("--studio-port", studio_port)):
-            _check_port_free(host, port, option)
+        ports = (("--dagster-port", dagster_port), ("--studio-port", studio_port), ("--api-port", api_port))
+        for option, port in ports:
+            check_port_free(host, port, option)
     home.mkdir(parents=True, exist_ok=True)
     factory_instance(home).dispose()  # its storage is created once, here, before servers and builds open it together
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    commands = server_commands(host, dagster_port, studio_port)
+    commands = server_commands(host, dagster_port, studio_port, api_port)
     started: dict[str, subprocess.Popen[bytes]] = {}
     control = ControlPlane(None, home)
     first_admin(control, home)  # on an empty home: the first account, and this machine's command line signed in
@@ -168,6 +172,7 @@ def up(
                 )
             console.print(f"Dagster UI  http://{host}:{dagster_port}")
             console.print(f"Studio      http://{host}:{studio_port}")
+            console.print(f"API         http://{host}:{api_port}  (OpenAPI /openapi.json, docs /docs)")
             console.print(f"logs        {logs}")
         if demo and not control.products(None):
             for tenant, product, text in DEMO_INTENTS:

@@ -52,13 +52,14 @@ def wait_for(url: str, timeout_s: float = 180) -> httpx.Response:
         pytest.param(lambda up: up.send_signal(signal.SIGTERM), id="kill"),  # a kill reaches `up` alone
     ],
 )
-def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
+def test_up_serves_dagster_the_studio_and_the_api_and_a_stop_signal_stops_them(
     tmp_path: Path, stop: Callable[[subprocess.Popen[str]], None]
 ) -> None:
-    dagster_port, studio_port = free_port(), free_port()
+    dagster_port, studio_port, api_port = free_port(), free_port(), free_port()
     env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
     env.pop("DAGSTER_HOME", None)
-    command = [FACTORY, "up", "--no-demo", "--dagster-port", str(dagster_port), "--studio-port", str(studio_port)]
+    command = [FACTORY, "up", "--no-demo", "--dagster-port", str(dagster_port), "--studio-port", str(studio_port),
+               "--api-port", str(api_port)]  # fmt: skip
     # its own process group, as a terminal's foreground job: Ctrl-C reaches every process in the group
     # (and with SIGINT's default action, which a test run started in the background would not pass on)
     up = subprocess.Popen(
@@ -74,6 +75,9 @@ def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
         info = wait_for(f"http://127.0.0.1:{dagster_port}/server_info").json()
         assert "dagster_webserver_version" in info
         wait_for(f"http://127.0.0.1:{studio_port}/_stcore/health")
+        assert wait_for(f"http://127.0.0.1:{api_port}/healthz").json() == {"status": "ok"}
+        refused = httpx.get(f"http://127.0.0.1:{api_port}/v1/products", timeout=30)  # the API always wants a token
+        assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
         # the webserver loaded our definitions: the lifecycle job is there
         query = {"query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"}
         jobs = httpx.post(f"http://127.0.0.1:{dagster_port}/graphql", json=query, timeout=30).json()
@@ -83,12 +87,12 @@ def test_up_serves_dagster_and_the_studio_and_a_stop_signal_stops_them(
     finally:
         stop(up)
         out, err = up.communicate(timeout=60)
-    assert f"http://127.0.0.1:{dagster_port}" in out and f"http://127.0.0.1:{studio_port}" in out
+    assert all(f"http://127.0.0.1:{port}" in out for port in (dagster_port, studio_port, api_port))
     assert "first admin  admin, password" in out  # an empty home gets its first account, printed once
     assert (tmp_path / "home" / "credentials").stat().st_mode & 0o077 == 0
     # `up` stopped the servers itself (they never see the signal), and reports none as failed
     assert up.returncode == 130 and "error" not in err and "Traceback" not in err, (up.returncode, err)
-    for port in (dagster_port, studio_port):  # nothing it started is left listening
+    for port in (dagster_port, studio_port, api_port):  # nothing it started is left listening
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 

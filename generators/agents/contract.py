@@ -216,12 +216,16 @@ def check_contract(
     seed: int | None = None,
     schema_path: str = "/openapi.json",
     max_examples: int | None = None,
+    phases: str | None = None,
+    config_file: Path | None = None,
 ) -> ContractReport:
     """Fuzz the service at `base_url` (already started) against its own OpenAPI document.
 
     `headers` go with every request (the tenant header of a generated product). The shallow depth
     uses a fixed seed unless `seed` says otherwise; the deep one a random one. `timeout_s` defaults
-    to 120 s shallow and 1800 s deep. `max_examples` replaces the depth's examples per operation.
+    to 120 s shallow and 1800 s deep. `max_examples` replaces the depth's examples per operation, `phases`
+    its phases (comma-separated, e.g. "examples,fuzzing,stateful"); `config_file` is a schemathesis.toml
+    (per-operation settings, such as statuses a check expects where the schema cannot say more).
     """
     try:
         level = ContractDepth(depth)
@@ -229,7 +233,8 @@ def check_contract(
         raise InvalidInputError(f"unknown contract depth {depth!r}: use shallow or deep") from None
     if not base_url.startswith(("http://", "https://")):
         raise InvalidInputError(f"{base_url!r} is no http(s) address of a started service")
-    examples, phases, workers = _PLANS[level]
+    examples, planned, workers = _PLANS[level]
+    phases = phases or planned
     if max_examples is not None:
         if max_examples < 1:
             raise InvalidInputError(f"max_examples must be at least 1, not {max_examples}")
@@ -243,6 +248,7 @@ def check_contract(
         report, events = folder / "run.json", folder / "events.ndjson"
         command = [
             *_command(),
+            *(["--config-file", str(Path(config_file).resolve())] if config_file is not None else []),
             "run",
             base_url.rstrip("/") + schema_path,
             "--checks",

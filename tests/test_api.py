@@ -1,0 +1,276 @@
+"""The factory's HTTP API, served by uvicorn as `factory api` on a loopback port over a real home.
+
+Accounts and tokens are real (the control database's), one real build runs from a submission through
+its Server-Sent Events to done, and schemathesis fuzzes the running server against its own document
+(every check, the stateful phase included).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from generators.agents.contract import ContractDepth, check_contract
+from infra import runtime
+from infra.accounts import Accounts
+from infra.control import ControlPlane
+
+ROOT = Path(__file__).resolve().parent.parent
+INTENT = "- students enrol in courses\n- teachers teach courses"
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Api:
+    url: str
+    home: Path
+    control: ControlPlane
+    tokens: dict[str, str]
+
+    def client(self, who: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """`factory api` on a free loopback port; three accounts: alice builds and approves in acme, vera
+    views acme, mallory builds in another tenant. Three products are on record for the listings."""
+    home = tmp_path_factory.mktemp("api") / "home"
+    control = ControlPlane(None, home)
+    accounts = Accounts(control)
+    roles = {
+        "alice": [("acme", "builder"), ("acme", "approver")],
+        "vera": [("acme", "viewer")],
+        "mallory": [("evil", "builder"), ("evil", "approver"), ("evil", "viewer")],
+    }
+    tokens = {}
+    for name, granted in roles.items():
+        accounts.add_user(name, actor="test", kind="service", roles=granted)
+        tokens[name] = accounts.create_token(name, actor="test", days=1)[0]
+    for product in ("listed-a", "listed-b", "listed-c"):
+        control.upsert_product("acme", product, status="new")
+    control.upsert_product("evil", "hidden", status="new")
+    port = _free_port()
+    env = {**os.environ, "FACTORY_HOME": str(home), "PYTHONPATH": str(ROOT), "FACTORY_CONTRACT_EXAMPLES": "2"}
+    env.pop("FACTORY_TOKEN", None)
+    log = (home / "api.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "studio", "api", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=home,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the API did not start: {(home / 'api.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield Api(url, home, control, tokens)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+        for d in control.deployments(None, status="running"):
+            if d.pid and d.workdir:
+                runtime.stop(d.pid, Path(d.workdir))
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, object] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"] and body["instance"]
+    return body
+
+
+def test_every_call_but_health_and_the_document_needs_a_valid_token(api: Api) -> None:
+    with api.client(None) as anonymous:
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+        assert "/v1/builds" in anonymous.get("/openapi.json").json()["paths"]
+        refused = anonymous.get("/v1/products")
+        _problem(refused, 401)
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        _problem(anonymous.post("/v1/builds", json={"tenant": "acme", "product": "x", "intent": "a shop"}), 401)
+        wrong = anonymous.get("/v1/products", headers={"Authorization": "Bearer sft_not-a-token"})
+        assert "not known" in str(_problem(wrong, 401)["detail"])
+    refusals = api.control.audit_log(None, limit=50)
+    assert any(e.action == "auth.token" and e.outcome == "refused" for e in refusals)
+
+
+def test_errors_are_problem_details(api: Api) -> None:
+    with api.client("alice") as alice:
+        invalid = _problem(alice.get("/v1/products", params={"limit": 0}), 422)
+        assert invalid["errors"] and "limit" in str(invalid["detail"])
+        _problem(alice.post("/v1/builds", json={"tenant": "acme", "product": "x"}), 422)  # no intent, no blueprint
+        _problem(alice.post("/v1/builds", json={"tenant": "Acme!", "product": "x", "intent": "a shop"}), 422)
+        _problem(alice.get("/v1/nothing-here"), 404)
+        _problem(alice.get("/v1/builds/999999"), 404)
+        not_allowed = alice.delete("/v1/products")
+        assert _problem(not_allowed, 405)["instance"] == "/v1/products" and not_allowed.headers["allow"] == "GET"
+        refused = _problem(alice.post("/v1/query/sparql", json={"query": "DROP ALL", "tenant": "acme"}), 400)
+        assert "read-only" in str(refused["detail"]) or "DROP" in str(refused["detail"])
+        _problem(alice.post("/v1/products/acme/listed-a/stop", json={"env": "dev"}), 409)  # nothing runs
+
+
+def test_listings_are_paged_with_a_bounded_limit_and_a_cursor(api: Api) -> None:
+    with api.client("alice") as alice:
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = alice.get("/v1/products", params=params).json()
+            seen += [f"{p['tenant']}/{p['product']}" for p in page["items"]]
+            pages, cursor = pages + 1, page["next_cursor"]
+            if cursor is None:
+                break
+        assert pages >= 2 and len(seen) == len(set(seen))
+        assert {"acme/listed-a", "acme/listed-b", "acme/listed-c"} <= set(seen)
+        _problem(alice.get("/v1/products", params={"limit": 101}), 422)
+        _problem(alice.get("/v1/products", params={"cursor": "not-a-cursor"}), 422)
+        document = alice.get("/openapi.json").json()
+    limit = next(p for p in document["paths"]["/v1/products"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
+
+
+def test_a_tenant_sees_nothing_of_another_tenant(api: Api) -> None:
+    with api.client("mallory") as mallory:
+        listed = mallory.get("/v1/products").json()["items"]
+        assert [(p["tenant"], p["product"]) for p in listed] == [("evil", "hidden")]
+        _problem(mallory.get("/v1/products", params={"tenant": "acme"}), 403)
+        _problem(mallory.get("/v1/deployments", params={"tenant": "acme"}), 403)
+        _problem(mallory.get("/v1/products/acme/listed-a/revisions"), 403)
+        _problem(mallory.get("/v1/products/acme/listed-a/releases"), 403)
+        _problem(mallory.post("/v1/query/sparql", json={"query": "SELECT * WHERE { ?s ?p ?o }", "tenant": "acme"}), 403)
+        _problem(mallory.post("/v1/query/cypher", json={"query": "MATCH (n) RETURN n LIMIT 1"}), 403)  # every tenant
+        _problem(mallory.get("/v1/search", params={"text": "courses", "tenant": "acme"}), 403)
+        _problem(mallory.get(f"/v1/traces/{'0' * 32}"), 403)  # every tenant's traces: a factory admin's
+        for action in ("stop", "promote", "approve", "reject"):
+            body = {"env": "prod", "reason": "mine now"} if action in ("approve", "reject") else {}
+            _problem(mallory.post(f"/v1/products/acme/listed-a/{action}", json=body), 403)
+        submit = {"tenant": "acme", "product": "listed-a", "intent": "a shop that sells books"}
+        _problem(mallory.post("/v1/builds", json=submit), 403)
+    with api.client("vera") as vera:  # a viewer reads, and builds nothing
+        assert {p["tenant"] for p in vera.get("/v1/products").json()["items"]} == {"acme"}
+        _problem(vera.post("/v1/builds", json=submit), 403)
+    assert api.control.latest_intent("acme", "listed-a") is None  # nothing was submitted
+
+
+def _follow(api: Api, who: str, build_id: int) -> list[tuple[str, dict[str, object]]]:
+    """The build's Server-Sent Events until `done` (or the stream ends)."""
+    events: list[tuple[str, dict[str, object]]] = []
+    with (
+        api.client(who) as client,
+        client.stream("GET", f"/v1/builds/{build_id}/events", params={"wait": 600}, timeout=660) as stream,
+    ):
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[len("data: ") :])))
+    return events
+
+
+@pytest.mark.slow
+def test_a_submission_builds_once_per_idempotency_key_and_is_followed_to_done(api: Api) -> None:
+    submit = {"tenant": "acme", "product": "school", "intent": INTENT}
+    key = {"Idempotency-Key": "school-1"}
+    with api.client("alice") as alice:
+        first = alice.post("/v1/builds", json=submit, headers=key)
+        assert first.status_code == 202, first.text
+        build = first.json()
+        assert first.headers["location"] == f"/v1/builds/{build['build_id']}"
+        again = alice.post("/v1/builds", json=submit, headers=key)
+        assert again.status_code == 202 and again.json()["build_id"] == build["build_id"]
+        assert again.headers["idempotent-replayed"] == "true"
+        _problem(alice.post("/v1/builds", json={**submit, "intent": "a library lends books"}, headers=key), 422)
+        with api.client("mallory") as mallory:  # the build id of another tenant is not found
+            _problem(mallory.get(f"/v1/builds/{build['build_id']}"), 404)
+            _problem(mallory.get(f"/v1/builds/{build['build_id']}/events"), 404)
+        events = _follow(api, "alice", build["build_id"])
+        assert events and events[-1][0] == "done", events[-3:]
+        done = events[-1][1]
+        assert done["status"] == "built", done
+        assert done["stages"] and set(done["stages"].values()) <= {"done", "skipped"}, done["stages"]
+        assert alice.get(f"/v1/builds/{build['build_id']}").json()["status"] == "built"
+        intents = [i for i in api.control.intents("acme") if i.product == "school"]
+        assert len(intents) == 1  # the key twice: one submission, one build
+        revisions = alice.get("/v1/products/acme/school/revisions").json()["items"]
+        assert [r["build_id"] for r in revisions] == [build["build_id"]]
+        deployments = alice.get("/v1/deployments", params={"tenant": "acme"}).json()["items"]
+        assert [(d["product"], d["status"]) for d in deployments] == [("school", "running")]
+        trace = alice.get(f"/v1/traces/{done['trace_id']}", params={"tenant": "acme"})
+        assert trace.status_code == 200 and {s["stage"] for s in trace.json()} >= {"intent", "blueprint"}
+        rows = alice.post(
+            "/v1/query/sparql",
+            json={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 5", "tenant": "acme", "limit": 2},
+        ).json()
+        assert len(rows["rows"]) == 2 and rows["truncated"]
+        found = alice.get("/v1/search", params={"text": "students and courses", "tenant": "acme", "k": 3})
+        assert found.status_code == 200 and found.json()[0]["product"] == "school", found.text
+    with api.client("mallory") as mallory:
+        _problem(mallory.get(f"/v1/traces/{done['trace_id']}", params={"tenant": "evil"}), 404)
+        _problem(mallory.post("/v1/products/acme/school/stop", json={"env": "dev"}), 403)
+    assert api.control.deployment("acme", "school", "dev").status == "running"  # type: ignore[union-attr]
+
+
+CONTRACT_CONFIG = """
+# JSON Schema cannot state SPARQL's or Cypher's grammar: a query string that is not one is a 400.
+[[operations]]
+include-path-regex = "^/v1/query/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# The first search of a process loads the embedding model.
+[[operations]]
+include-path = "/v1/search"
+request-timeout = 120
+"""
+
+
+@pytest.mark.slow
+def test_the_api_keeps_its_documented_contract_under_schemathesis(api: Api, tmp_path: Path) -> None:
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONTRACT_CONFIG, encoding="utf-8")
+    report = check_contract(
+        api.url,
+        ContractDepth.DEEP,
+        headers={"Authorization": f"Bearer {api.tokens['vera']}"},
+        config_file=config,
+        max_examples=5,
+        phases="examples,fuzzing,stateful",  # the coverage phase adds about 70 s here: run by hand (docs/api.md)
+        timeout_s=240,
+    )
+    assert "stateful" in report.phases, report.phases
+    assert report.ok, (report.summary(), [f"{f.request_line()} {f.title}: {f.message[:300]}" for f in report.failures],
+                       report.errors, report.output[-1500:])  # fmt: skip
