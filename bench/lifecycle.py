@@ -366,8 +366,9 @@ def stage_table(builds: list[Build], noops: list[Build], steps: list[dict[str, f
 
 def describe(label: str, b: Build) -> None:
     state = "ok" if b.success else f"FAILED: {b.error}"
+    cpu = f" ({b.cpu_s:.1f} s CPU)" if b.cpu_s else ""  # the batch's builds are not measured one by one
     print(
-        f"  {label} {b.product}: {b.seconds:.1f} s ({b.cpu_s:.1f} s CPU), {b.entities} entities, r{b.revision}, "
+        f"  {label} {b.product}: {b.seconds:.1f} s{cpu}, {b.entities} entities, r{b.revision}, "
         f"commit {(b.commit or '-')[:10]}, pid {b.pid}, healthy {b.healthy}, {b.reused}/{len(STAGES)} reused, {state}",
         flush=True,
     )
