@@ -8,6 +8,9 @@ in-process executor (unless --batch-executor says otherwise). Baseline measured 
 run: the same work for the same products done directly, without Dagster, lineage, graph facts
 or the control database (plan, render, test, git release, start with health check, smoke
 workload), so the ratio is what the lifecycle's bookkeeping costs on top of the work itself.
+Beside each wall time it reports the CPU seconds spent on it (this process and the subprocesses it
+waited for: the test processes, the contract's copy of the service and schemathesis, migrations; not
+a deployed service, which stays running), a figure that a busy machine changes much less.
 Every service the benchmark starts is stopped at the end, also on failure or interrupt.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -140,6 +144,7 @@ class Build:
     run_s: float
     error: str | None = None
     created: bool = True
+    cpu_s: float = 0.0
 
     @property
     def in_stages(self) -> float:
@@ -152,6 +157,12 @@ class Run:
 
     root: Path
     services: list[runtime.ServiceProcess] = field(default_factory=list)
+
+
+def cpu_s() -> float:
+    """CPU seconds used so far by this process and by the subprocesses it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def use_home(home: Path) -> Path:
@@ -167,13 +178,15 @@ def use_home(home: Path) -> Path:
 def build(home: Path, product: str, text: str, executor: str) -> Build:
     """Submit the intent and build it as `factory build` does; the wall time covers both."""
     control = ControlPlane(None, home)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_s()
     record, created = control.submit_intent(TENANT, product, text, actor="bench")
     assert record.id is not None
     control.set_intent_status(record.id, "building")
     outcome = build_product(TENANT, product, home=home, executor=executor)
-    seconds = time.perf_counter() - start
-    return _build(home, outcome, seconds, created)
+    seconds, used = time.perf_counter() - start, cpu_s() - cpu
+    built = _build(home, outcome, seconds, created)
+    built.cpu_s = used
+    return built
 
 
 def _build(home: Path, outcome: BuildOutcome, seconds: float, created: bool) -> Build:
@@ -212,6 +225,7 @@ def baseline(run: Run, planner: Planner, product: str, text: str) -> dict[str, f
     folder = home / "products" / product
     trace_id = new_trace_id()
     steps: dict[str, float] = {}
+    cpu = cpu_s()
     start = time.perf_counter()
     bp = planner.propose(text, TENANT, product).blueprint
     steps["plan"] = time.perf_counter() - start
@@ -255,10 +269,12 @@ def baseline(run: Run, planner: Planner, product: str, text: str) -> dict[str, f
     workload = smoke(service.url, tenant=TENANT, trace_id=trace_id, rounds=2, headers=headers)
     wait_for_spans(service.telemetry_path, trace_id=trace_id, count=workload.requests, since=workload.started_at)
     steps["smoke"] = time.perf_counter() - start
+    used = cpu_s() - cpu  # before the service is stopped and reaped, as a build leaves its service running
 
     runtime.stop(service.pid, service.workdir)
     run.services.remove(service)
     steps["total"] = sum(steps.values())
+    steps["cpu"] = used
     return steps
 
 
@@ -350,8 +366,9 @@ def stage_table(builds: list[Build], noops: list[Build], steps: list[dict[str, f
 
 def describe(label: str, b: Build) -> None:
     state = "ok" if b.success else f"FAILED: {b.error}"
+    cpu = f" ({b.cpu_s:.1f} s CPU)" if b.cpu_s else ""  # the batch's builds are not measured one by one
     print(
-        f"  {label} {b.product}: {b.seconds:.1f} s, {b.entities} entities, r{b.revision}, "
+        f"  {label} {b.product}: {b.seconds:.1f} s{cpu}, {b.entities} entities, r{b.revision}, "
         f"commit {(b.commit or '-')[:10]}, pid {b.pid}, healthy {b.healthy}, {b.reused}/{len(STAGES)} reused, {state}",
         flush=True,
     )
@@ -369,7 +386,7 @@ def measure(run: Run, args: argparse.Namespace) -> tuple[dict[str, float], str]:
         builds.append(build(home, product, text, "in_process"))
         describe("build", builds[-1])
         steps.append(baseline(run, planner, product, text))
-        print(f"  baseline {product}: {steps[-1]['total']:.1f} s", flush=True)
+        print(f"  baseline {product}: {steps[-1]['total']:.1f} s ({steps[-1]['cpu']:.1f} s CPU)", flush=True)
     first = {b.product: b for b in builds}
     noops: list[Build] = []
     for product, text in chosen:
@@ -399,6 +416,7 @@ def measure(run: Run, args: argparse.Namespace) -> tuple[dict[str, float], str]:
         "products_built": n,
         "entities_per_product": median(b.entities for b in builds),
         "build_median_s": median(b.seconds for b in builds),
+        "build_cpu_median_s": median(b.cpu_s for b in builds),
         "build_first_s": builds[0].seconds,  # includes loading the embedding model into this process
         "build_success_share": sum(b.success for b in builds) / n,
         "build_healthy_share": sum(b.healthy for b in builds) / n,
@@ -414,8 +432,11 @@ def measure(run: Run, args: argparse.Namespace) -> tuple[dict[str, float], str]:
         "batch_per_product_s": batch_total / len(batch_builds),
         "batch_success_share": sum(b.success for b in batch_builds) / len(batch_builds),
         "baseline_direct_median_s": median(s["total"] for s in steps),
+        "baseline_direct_cpu_median_s": median(s["cpu"] for s in steps),
+        "load_average_1min": os.getloadavg()[0],
     }
     figures["lifecycle_vs_direct_ratio"] = figures["build_median_s"] / figures["baseline_direct_median_s"]
+    figures["lifecycle_vs_direct_cpu_ratio"] = figures["build_cpu_median_s"] / figures["baseline_direct_cpu_median_s"]
     for stage in STAGES:
         figures[f"stage_{stage}_median_s"] = median(b.durations.get(stage, 0.0) for b in builds)
     for step in BASELINE_STEPS:

@@ -89,7 +89,7 @@ def _test(e: EntityContext, features: Features) -> str:
     for other in others:
         if other != e.name:
             aliases[f"samples_{other}"] = f"tests.samples.{other}"
-    support = {"all_ids", "assert_matches", "created"} | ({"as_param"} if e.filterable else set())
+    support = {"ServiceClient", "all_ids", "assert_matches", "created"} | ({"as_param"} if e.filterable else set())
     modules: dict[str, set[str]] = {"tests.support": support}
     if features.domain_events:
         modules["app.infrastructure.outbox"] = {"OutboxEvent"}

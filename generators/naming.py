@@ -65,7 +65,7 @@ TEMPLATE_NAMES = frozenset(
         "ClassVar",
         "Iterator",
         "Mapping",
-        "TestClient",
+        "ServiceClient",
         "TenantRepository",
         "LinkRepository",
         "EntityService",
