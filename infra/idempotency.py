@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 
 from infra.control import ControlPlane
-from infra.records import clean_text, utcnow
+from infra.records import IdempotencyRecord, clean_text, utcnow
 from ontology.errors import FactoryError
 
 __all__ = [
@@ -44,33 +44,16 @@ class IdempotencyKeyInFlight(FactoryError):
     """The first request with this key is still being handled."""
 
 
-class IdempotencyRecord(SQLModel, table=True):
-    """A key an account sent with a submission, the request's digest, and the answer it got."""
-
-    __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("actor", "key"),)
-    id: int | None = Field(default=None, primary_key=True)
-    actor: str = Field(index=True)
-    key: str
-    fingerprint: str
-    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    """The JSON answer of the submission; None while it is being handled."""
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-
-
 def fingerprint(request: Any) -> str:
     """The digest of a request (anything JSON can write), independent of key order."""
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class IdempotencyKeys:
-    """The idempotency keys in the control database (the table is created on first use)."""
+    """The idempotency keys in the control database."""
 
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
-        table = SQLModel.metadata.tables[IdempotencyRecord.__tablename__]
-        with control._session(write=True) as session:
-            SQLModel.metadata.create_all(session.connection(), tables=[table])
 
     def begin(self, actor: str, key: str, digest: str) -> dict[str, Any] | None:
         """Take `key` for a new submission (None), or the answer the same request got before.

@@ -31,6 +31,7 @@ __all__ = [
     "DeploymentRecord",
     "EnvironmentRelease",
     "EventRecord",
+    "IdempotencyRecord",
     "IntentRecord",
     "MembershipRecord",
     "ProductRecord",
@@ -329,3 +330,17 @@ def check_commit(commit: str) -> str:
     if not isinstance(commit, str) or not _COMMIT.match(commit):
         raise InvalidInputError(f"invalid commit {str(commit)[:80]!r}: give the full lowercase hex commit id")
     return commit
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A key an account sent with a submission, the request's digest, and the answer it got."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("actor", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(index=True)
+    key: str
+    fingerprint: str
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The JSON answer of the submission; None while it is being handled."""
+    created_at: datetime = Field(default_factory=utcnow, index=True)
