@@ -137,7 +137,7 @@ def list_dead_letters(
 
 
 @router.get(
-    "/v1/webhooks/{webhook_id}",
+    "/v1/webhooks/{webhook_id:int}",
     tags=["webhooks"],
     response_model=Webhook,
     summary="One webhook endpoint (never its secret)",
@@ -149,7 +149,7 @@ def get_webhook(webhook_id: WebhookId, who: Who) -> Webhook:
 
 
 @router.delete(
-    "/v1/webhooks/{webhook_id}",
+    "/v1/webhooks/{webhook_id:int}",
     tags=["webhooks"],
     status_code=204,
     response_class=Response,
@@ -163,7 +163,7 @@ def remove_webhook(webhook_id: WebhookId, who: Who) -> Response:
 
 
 @router.post(
-    "/v1/webhooks/{webhook_id}/rotate",
+    "/v1/webhooks/{webhook_id:int}/rotate",
     tags=["webhooks"],
     response_model=WebhookWithSecret,
     summary="Give the endpoint a new secret (answered this once); the previous one signs too for the overlap",
@@ -178,7 +178,7 @@ def rotate_webhook(webhook_id: WebhookId, who: Who, overlap_hours: OverlapHours 
 
 
 @router.post(
-    "/v1/webhooks/{webhook_id}/enable",
+    "/v1/webhooks/{webhook_id:int}/enable",
     tags=["webhooks"],
     response_model=Webhook,
     summary="Enable the endpoint again after a 410 Gone disabled it",
@@ -190,7 +190,7 @@ def enable_webhook(webhook_id: WebhookId, who: Who) -> Webhook:
 
 
 @router.get(
-    "/v1/webhooks/{webhook_id}/attempts",
+    "/v1/webhooks/{webhook_id:int}/attempts",
     tags=["webhooks"],
     response_model=Page[WebhookAttemptOut],
     summary="The endpoint's delivery attempts, newest first: event, time, HTTP status or error, duration",
@@ -205,7 +205,7 @@ def list_attempts(
 
 
 @router.post(
-    "/v1/webhooks/{webhook_id}/replay",
+    "/v1/webhooks/{webhook_id:int}/replay",
     tags=["webhooks"],
     response_model=WebhookReplayed,
     summary="Send the endpoint's dead letters again (the ones named, or all), from the start of the schedule",

@@ -302,6 +302,9 @@ def test_webhooks_are_registered_listed_rotated_and_removed_by_the_tenants_build
         _problem(mallory.post(f"/v1/webhooks/{endpoint}/rotate"), 404)
         _problem(mallory.delete(f"/v1/webhooks/{endpoint}"), 404)
         _problem(mallory.post("/v1/webhooks", json=hook), 403)
+        options = alice.options("/v1/webhooks")  # a path with a route per method allows all of them
+        assert _problem(options, 405) and options.headers["allow"] == "GET, POST"
+        assert _problem(alice.delete("/v1/webhooks/dead-letters"), 405)  # not the endpoint "dead-letters"
         assert alice.delete(f"/v1/webhooks/{endpoint}").status_code == 204
         _problem(alice.get(f"/v1/webhooks/{endpoint}"), 404)
     audited = " ".join(str(e.detail) for e in api.control.audit_log("acme", limit=200))
