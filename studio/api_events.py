@@ -145,7 +145,10 @@ def list_dead_letters(
 )
 def get_webhook(webhook_id: WebhookId, who: Who) -> Webhook:
     tenant = _managed(who, webhook_id)
-    return next(_webhook(v) for v in webhooks.list_webhooks(who.control, tenant) if v.id == webhook_id)
+    for view in webhooks.list_webhooks(who.control, tenant):
+        if view.id == webhook_id:
+            return _webhook(view)
+    raise NotFoundError(f"no webhook endpoint {webhook_id}: list them with GET /v1/webhooks")  # removed meanwhile
 
 
 @router.delete(
