@@ -48,6 +48,7 @@ __all__ = [
     "sign",
     "signatures",
     "webhook_attempts",
+    "webhook_tenant",
 ]
 
 SECRET_PREFIX = "whsec_"
@@ -207,6 +208,15 @@ def list_webhooks(control: ControlPlane, tenant: str) -> list[WebhookView]:
     with control._session() as session:
         query = select(WebhookEndpoint).where(WebhookEndpoint.tenant == tenant).order_by(col(WebhookEndpoint.id))
         return [WebhookView.of(row) for row in session.exec(query).all()]
+
+
+def webhook_tenant(control: ControlPlane, endpoint_id: int) -> str:
+    """The tenant an endpoint belongs to (a surface authorizes for it before it acts on the endpoint)."""
+    with control._session() as session:
+        row = session.get(WebhookEndpoint, int(endpoint_id))
+    if row is None:
+        raise NotFoundError(f"no webhook endpoint {endpoint_id}: list them with `factory webhooks list`")
+    return row.tenant
 
 
 def _endpoint(control: ControlPlane, tenant: str, endpoint_id: int) -> WebhookEndpoint:

@@ -5,7 +5,7 @@ bearer token (an API token of an account, resolved by `Accounts.signed_in` as th
 FACTORY_TOKEN), every action goes through the same `authorize`, and every change through the lifecycle's
 use cases. A build runs in the background as the Studio's do (`factory build --claim` in a process of its
 own); the API answers 202 at once and the build is followed by polling or by Server-Sent Events.
-The routes live in studio/api_builds.py, api_products.py and api_knowledge.py.
+The routes live in studio/api_builds.py, api_products.py, api_knowledge.py and api_events.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from infra.control import ControlPlane
 from infra.idempotency import IdempotencyKeys
 from ontology.config import factory_home
-from studio import api_builds, api_knowledge, api_products
+from studio import api_builds, api_events, api_knowledge, api_products
 from studio.api_deps import ApiState
 from studio.api_models import Health
 from studio.api_problems import install_problem_handlers, rewrite_error_responses
@@ -32,14 +32,14 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
     root = home or factory_home()
     root.mkdir(parents=True, exist_ok=True)
     plane = control or ControlPlane(None, root)
-    plane = control or ControlPlane(None, root)
     app = FastAPI(
         generate_unique_id_function=lambda route: route.name,  # operation ids: the functions' names
         title="Software Factory API",
         version="1",
         description=(
             "Submit intents and blueprints, follow builds, list products, deployments and releases, trace, "
-            "query and search the knowledge graph, approve, promote and stop. Every path but /healthz needs "
+            "query and search the knowledge graph, approve, promote and stop; read the event feed and manage "
+            "webhook endpoints. Every path but /healthz needs "
             "`Authorization: Bearer <token>` (an API token of an account); errors are RFC 9457 problem details."
         ),
     )
@@ -53,8 +53,7 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
     app.include_router(api_builds.router)
     app.include_router(api_products.router)
     app.include_router(api_knowledge.router)
-    # The events feed (GET /v1/events?after=...) and the webhook endpoints mount here, as routers of their own
-    # over the outbox core, with the same `Who` dependency (studio.api_deps) and problem responses.
+    app.include_router(api_events.router)  # the event feed and the tenants' webhook endpoints
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,11 +10,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import JsonDict
 
 from graph.query_guard import MAX_QUERY_CHARS, USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
+from infra.events import EVENT_TYPE_PREFIX, EVENT_TYPES, check_event_types
 from infra.idempotency import MAX_KEY_CHARS
 from infra.records import MAX_BLUEPRINT_CHARS, MAX_INTENT_CHARS, MAX_REASON_CHARS
+from infra.webhooks import MAX_URL_CHARS
+from ontology.errors import InvalidInputError
 
 __all__ = [
     "MAX_PAGE",
@@ -29,6 +33,8 @@ __all__ = [
     "Deployment",
     "DeploymentEnv",
     "Env",
+    "Event",
+    "EventPage",
     "Health",
     "Limit",
     "Match",
@@ -43,6 +49,13 @@ __all__ = [
     "Slug",
     "StopRequest",
     "TraceStepOut",
+    "Webhook",
+    "WebhookAttemptOut",
+    "WebhookDeadLetter",
+    "WebhookReplay",
+    "WebhookReplayed",
+    "WebhookRequest",
+    "WebhookWithSecret",
 ]
 
 SLUG_REGEX = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -272,3 +285,131 @@ class PromoteRequest(BaseModel):
 class StopRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     env: Env = Field(default=Env.dev, description="The environment whose service stops.")
+
+
+# events and webhooks ---------------------------------------------------------------------------
+
+EVENT_TYPE_VALUES = [EVENT_TYPE_PREFIX + kind for kind in EVENT_TYPES]
+EVENT_TYPE_ENUM: JsonDict = {"enum": [*EVENT_TYPE_VALUES]}
+MAX_WEBHOOK_DESCRIPTION = 200
+
+
+def _event_type(value: str) -> str:
+    """A lifecycle event type, refused with the core's message when it is not one."""
+    try:
+        return check_event_types([value])[0]
+    except InvalidInputError as error:
+        raise ValueError(str(error)) from None
+
+
+EventType = Annotated[
+    str,
+    AfterValidator(_event_type),
+    Field(json_schema_extra=EVENT_TYPE_ENUM, description="A lifecycle event's CloudEvent type."),
+]
+
+
+class Event(BaseModel):
+    """A lifecycle event as a CloudEvent in structured JSON mode (`sequence` is the feed's cursor)."""
+
+    specversion: str = Field(description="The CloudEvents version, 1.0.")
+    id: str = Field(description="The event's id: a consumer de-duplicates by it.")
+    type: str = Field(json_schema_extra=EVENT_TYPE_ENUM)
+    source: str = Field(description="/tenants/<tenant>[/products/<product>]")
+    subject: str | None = Field(default=None, description="<tenant>/<product> when the event is about a product.")
+    time: datetime
+    datacontenttype: str
+    tenant: str
+    traceid: str | None = Field(default=None, description="The build's trace id, when it has one.")
+    sequence: str = Field(description="The event's place in the outbox (20 digits): pass it as `after`.")
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    """Events in order; `next_cursor` is the `after` of the next page (null when no more are there yet)."""
+
+    items: list[Event]
+    next_cursor: str | None = Field(description="Pass as `after` for the next page; null when there is none yet.")
+
+
+class WebhookRequest(BaseModel):
+    """A webhook endpoint to register: the tenant's events (of these types; none: all) are POSTed to `url`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "acme",
+                    "url": "https://hooks.example.com/factory",
+                    "event_types": ["dev.softwarefactory.stage.failed", "dev.softwarefactory.release.made"],
+                    "description": "alerts",
+                }
+            ]
+        },
+    )
+    tenant: Slug
+    url: str = Field(
+        max_length=MAX_URL_CHARS,
+        pattern=r"^https?://\S+$",
+        description="An http(s) URL whose host resolves to public addresses (unless the factory allows private).",
+    )
+    event_types: list[EventType] = Field(
+        default_factory=list, max_length=len(EVENT_TYPES), description="The event types it wants (none: all)."
+    )
+    description: str = Field(default="", max_length=MAX_WEBHOOK_DESCRIPTION, description="What it is for.")
+
+
+class Webhook(BaseModel):
+    """A webhook endpoint (its secret is never shown again after it was made)."""
+
+    id: int
+    tenant: str
+    url: str
+    event_types: list[str] = Field(description="The event types it gets (empty: all).")
+    description: str
+    enabled: bool = Field(description="False after the receiver answered 410 Gone (enable it again).")
+    disabled_reason: str | None
+    rotating_until: datetime | None = Field(description="Until when the previous secret signs too.")
+    created_at: datetime
+    created_by: str
+
+
+class WebhookWithSecret(Webhook):
+    """The endpoint with its new signing secret: shown this once only, keep it."""
+
+    secret: str = Field(pattern=r"^whsec_[A-Za-z0-9+/=]+$", description="The `whsec_` signing secret (shown once).")
+
+
+class WebhookAttemptOut(BaseModel):
+    """One HTTP request of a delivery."""
+
+    id: int
+    delivery_id: int
+    event_seq: int = Field(description="The event's sequence.")
+    at: datetime
+    status_code: int | None = Field(description="The receiver's HTTP status; null when no answer came.")
+    error: str | None
+    duration_ms: float
+
+
+class WebhookDeadLetter(BaseModel):
+    """A delivery whose last scheduled attempt failed (or that met a disabled endpoint)."""
+
+    id: int
+    endpoint_id: int
+    event_seq: int
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+
+
+class WebhookReplay(BaseModel):
+    """What to send again: these dead deliveries of the endpoint (none: all its dead letters)."""
+
+    model_config = ConfigDict(extra="forbid")
+    delivery_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=100)
+
+
+class WebhookReplayed(BaseModel):
+    replayed: list[int] = Field(description="The deliveries set to go out again from the start of the schedule.")

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from infra.access import AccessDenied
 from infra.governance import GovernanceError
@@ -132,6 +133,16 @@ def _location(loc: Any) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route answers on the request's path (a path may have a route per method)."""
+    routes = request.app.router.routes
+    allowed = [m for m in _METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+    return ", ".join(allowed)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error of `app` as a problem detail."""
 
@@ -159,6 +170,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+            headers["Allow"] = _allowed(request)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such resource: {request.url.path[:200]} (see /docs for the API's paths)"

@@ -245,6 +245,73 @@ def test_a_submission_builds_once_per_idempotency_key_and_is_followed_to_done(ap
     assert api.control.deployment("acme", "school", "dev").status == "running"  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
+def test_the_event_feed_shows_the_tenants_build_in_order_and_pages_by_sequence(api: Api) -> None:
+    school = api.control.latest_intent("acme", "school")  # built by the test before
+    assert school is not None and school.trace_id
+    with api.client("vera") as vera:  # a viewer reads the feed
+        events, after, pages = [], 0, 0
+        while True:
+            feed = vera.get("/v1/events", params={"tenant": "acme", "after": after, "limit": 7})
+            assert feed.status_code == 200, feed.text
+            body = feed.json()
+            events += body["items"]
+            pages += 1
+            if body["next_cursor"] is None:
+                break
+            after = int(body["next_cursor"])
+        _problem(vera.get("/v1/events"), 403)  # every tenant's feed: a factory admin's
+    assert pages >= 2
+    sequences = [int(e["sequence"]) for e in events]
+    assert sequences == sorted(set(sequences)) and len({e["id"] for e in events}) == len(events)
+    assert {e["tenant"] for e in events} == {"acme"} and all(e["specversion"] == "1.0" for e in events)
+    built = [e for e in events if e["traceid"] == school.trace_id]
+    kinds = {e["type"].removeprefix("dev.softwarefactory.") for e in built}
+    assert {"intent.submitted", "stage.started", "stage.completed"} <= kinds, kinds
+    assert all(e["subject"] == "acme/school" and e["source"] == "/tenants/acme/products/school" for e in built)
+    with api.client("mallory") as mallory:
+        _problem(mallory.get("/v1/events", params={"tenant": "acme"}), 403)
+        theirs = mallory.get("/v1/events", params={"tenant": "evil", "limit": 100}).json()["items"]
+        assert all(e["tenant"] == "evil" for e in theirs) and not {e["id"] for e in theirs} & {e["id"] for e in events}
+
+
+def test_webhooks_are_registered_listed_rotated_and_removed_by_the_tenants_builders(api: Api) -> None:
+    hook = {"tenant": "acme", "url": "https://93.184.216.34/factory", "description": "alerts",
+            "event_types": ["dev.softwarefactory.stage.failed", "dev.softwarefactory.release.made"]}  # fmt: skip
+    with api.client("alice") as alice, api.client("vera") as vera, api.client("mallory") as mallory:
+        made = alice.post("/v1/webhooks", json=hook)
+        assert made.status_code == 201, made.text
+        endpoint, secret = made.json()["id"], made.json()["secret"]
+        assert made.headers["location"] == f"/v1/webhooks/{endpoint}" and secret.startswith("whsec_")
+        listed = alice.get("/v1/webhooks", params={"tenant": "acme"})
+        assert [w["id"] for w in listed.json()["items"]] == [endpoint] and "whsec_" not in listed.text
+        assert alice.get(f"/v1/webhooks/{endpoint}").json()["event_types"] == sorted(hook["event_types"])
+        rotated = alice.post(f"/v1/webhooks/{endpoint}/rotate", params={"overlap_hours": 1}).json()
+        assert rotated["secret"].startswith("whsec_") and rotated["secret"] != secret and rotated["rotating_until"]
+        assert alice.get(f"/v1/webhooks/{endpoint}/attempts").json() == {"items": [], "next_cursor": None}
+        assert alice.get("/v1/webhooks/dead-letters", params={"tenant": "acme"}).json()["items"] == []
+        assert alice.post(f"/v1/webhooks/{endpoint}/replay", json={}).json() == {"replayed": []}
+        private = _problem(alice.post("/v1/webhooks", json={**hook, "url": "http://127.0.0.1:9/hook"}), 422)
+        assert "private" in str(private["detail"]) and "\n" not in str(private["detail"])
+        unknown = _problem(alice.post("/v1/webhooks", json={**hook, "event_types": ["build.done"]}), 422)
+        assert "unknown event type" in str(unknown["detail"])
+        _problem(vera.post("/v1/webhooks", json=hook), 403)  # a viewer reads, and manages no webhooks
+        _problem(vera.get("/v1/webhooks", params={"tenant": "acme"}), 403)
+        _problem(vera.delete(f"/v1/webhooks/{endpoint}"), 403)
+        _problem(mallory.get(f"/v1/webhooks/{endpoint}"), 404)  # another tenant's endpoint is not found
+        _problem(mallory.post(f"/v1/webhooks/{endpoint}/rotate"), 404)
+        _problem(mallory.delete(f"/v1/webhooks/{endpoint}"), 404)
+        _problem(mallory.post("/v1/webhooks", json=hook), 403)
+        options = alice.options("/v1/webhooks")  # a path with a route per method allows all of them
+        assert _problem(options, 405) and options.headers["allow"] == "GET, POST"
+        assert _problem(alice.delete("/v1/webhooks/dead-letters"), 405)  # not the endpoint "dead-letters"
+        assert alice.delete(f"/v1/webhooks/{endpoint}").status_code == 204
+        _problem(alice.get(f"/v1/webhooks/{endpoint}"), 404)
+    audited = " ".join(str(e.detail) for e in api.control.audit_log("acme", limit=200))
+    for shown in (secret, rotated["secret"]):  # answered once: never logged, audited or listed
+        assert shown not in audited and shown not in (api.home / "api.log").read_text(errors="replace")
+
+
 CONTRACT_CONFIG = """
 # JSON Schema cannot state SPARQL's or Cypher's grammar: a query string that is not one is a 400.
 [[operations]]
