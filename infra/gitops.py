@@ -174,6 +174,8 @@ class ProductRepository:
             head = self.head()
             assert head is not None
             kept = [p for p in self.repo.git.diff("--name-only", "-z", generated, head).split("\0") if p]
+            if not created and self._tag_at(head) is None:  # a person's commits moved main: release them
+                created = True
             if not created:
                 tag = self._tag_at(head)
                 if tag is not None and self.env_head("dev") != head:  # an earlier push of this release failed
