@@ -62,11 +62,9 @@ _NO_TOKEN = (
 
 def _act(state: ApiState, ref: ProductRef, headers: dict[str, str], body: bytes) -> HookAnswer:
     control = state.control
-    if control.product(ref.tenant, ref.product) is None:
-        raise NotFoundError(f"no product {ref}")
-    hook = hook_secret(control, ref)
-    if hook is None:
-        raise NotFoundError(f"{ref} has no push hook: make its secret with `factory hooks secret {ref}`")
+    hook = hook_secret(control, ref) if control.product(ref.tenant, ref.product) is not None else None
+    if hook is None:  # an unknown product and one without a hook answer alike: nothing is told to strangers
+        raise NotFoundError(f"no push hook for {ref}: make its secret with `factory hooks secret {ref}`")
     try:
         host = verify_push(hook.secret, headers, body)
     except HookSignatureError as error:
@@ -132,9 +130,13 @@ async def git_push(
     ] = None,
     x_gitlab_token: Annotated[str | None, Header(max_length=200, description="GitLab: the hook secret.")] = None,
 ) -> HookAnswer:
+    declared = request.headers.get("content-length", "")
+    too_large = ApiProblem(413, "too-large", f"a push payload must be under {MAX_BODY_BYTES} bytes")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise ApiProblem(413, "too-large", f"a push payload must be under {MAX_BODY_BYTES} bytes")
+        raise too_large
     answer = await run_in_threadpool(_act, api_state(request), ProductRef(tenant, product), dict(request.headers), body)
     if answer.build_id is not None:
         response.headers["Location"] = f"/v1/builds/{answer.build_id}"
