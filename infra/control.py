@@ -38,6 +38,7 @@ from infra.records import (
     DeploymentRecord,
     EnvironmentRelease,
     EventRecord,
+    GitHookRecord,
     IdempotencyRecord,
     IntentRecord,
     MembershipRecord,
@@ -82,7 +83,7 @@ _T = TypeVar("_T")
 CONTROL_TABLES: tuple[type[SQLModel], ...] = (
     IntentRecord, ProductRecord, BuildRecord, ApprovalRecord, AuditEvent, DeploymentRecord, EnvironmentRelease,
     UserRecord, MembershipRecord, TokenRecord, EventRecord, WebhookEndpoint, WebhookDelivery, WebhookAttempt,
-    IdempotencyRecord,
+    IdempotencyRecord, GitHookRecord,
 )  # fmt: skip
 """The control database's tables. A new one is listed here and gets a migration (see `infra.control_schema`)."""
 _STAGE_EVENTS = {"running": "stage.started", "failed": "stage.failed"}

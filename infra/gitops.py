@@ -174,6 +174,8 @@ class ProductRepository:
             head = self.head()
             assert head is not None
             kept = [p for p in self.repo.git.diff("--name-only", "-z", generated, head).split("\0") if p]
+            if not created and self._tag_at(head) is None:  # a person's commits moved main: release them
+                created = True
             if not created:
                 tag = self._tag_at(head)
                 if tag is not None and self.env_head("dev") != head:  # an earlier push of this release failed
@@ -254,10 +256,10 @@ class ProductRepository:
         except GitCommandError:
             return False
 
-    def _merge(self, message: str) -> None:
-        """Three-way merge of factory/generated into main; a conflict is aborted and reported."""
+    def _merge(self, message: str, source: str = GENERATED_BRANCH) -> None:
+        """Three-way merge of factory/generated (or a pushed commit) into main; a conflict is aborted and reported."""
         try:
-            self.repo.git.merge("--no-ff", "--no-edit", "-m", message, GENERATED_BRANCH)
+            self.repo.git.merge("--no-ff", "--no-edit", "-m", message, source)
             return
         except GitCommandError as error:
             conflicted = [p for p in self.repo.git.diff("--name-only", "--diff-filter=U", "-z").split("\0") if p]
@@ -266,8 +268,9 @@ class ProductRepository:
             if not conflicted:
                 raise GitOpsError(f"merging the new render into {self.name} main failed: {_stderr(error)}") from None
         raise MergeConflictError(
-            f"{self.name}: the new render conflicts with edits on main in {', '.join(conflicted)}; main is unchanged: "
-            f"in {self.path} run `git merge {GENERATED_BRANCH}`, resolve, commit (or revert your edit), then rebuild",
+            f"{self.name}: the {'new render' if source == GENERATED_BRANCH else 'pushed main'} conflicts with edits "
+            f"on main in {', '.join(conflicted)}; main is unchanged: in {self.path} run `git merge {source}`, "
+            "resolve, commit (or revert your edit), then rebuild",
             conflicted,
         )
 
@@ -290,6 +293,35 @@ class ProductRepository:
             self.repo.git.push("--quiet", "origin", *refspecs)
         except GitCommandError as error:
             raise GitOpsError(f"pushing {self.name} to {self.remote_path} failed: {_stderr(error)}") from None
+
+    # pushes from a git host ------------------------------------------------------------------------
+
+    def take_pushed(self, commit: str, upstream: str | None = None) -> str:
+        """Fetch `main` from `upstream` (default: the product's own remote) and merge the pushed `commit` into
+        the local `main`, as if the person had committed there; a conflict leaves main as it was.
+
+        `commit` must be on the fetched main (a later push may have moved it on). Returns main's new head."""
+        if not isinstance(commit, str) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+            raise InvalidInputError(f"invalid pushed commit {str(commit)[:80]!r}: expected a full hexadecimal id")
+        source = upstream or "origin"
+        pushed = "refs/factory/pushed-main"
+        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "https:file"}
+        with self._locked():
+            self._require_clean_main()
+            try:
+                self.repo.git.execute(
+                    ["git", "fetch", "--quiet", "--no-tags", "--", source, f"+refs/heads/{MAIN_BRANCH}:{pushed}"],
+                    env=env, kill_after_timeout=120,
+                )  # fmt: skip
+            except GitCommandError as error:
+                raise GitOpsError(f"fetching main of {self.name} from its upstream failed: {_stderr(error)}") from None
+            if self._rev(commit) is None or not self._is_ancestor(commit, pushed):
+                raise GitOpsError(f"the pushed commit {commit[:12]} is not on the fetched main of {self.name}")
+            if not self._is_ancestor(commit, MAIN_BRANCH):
+                self._merge(f"Merge pushed main {commit[:12]} into {MAIN_BRANCH}", commit)
+            head = self.head()
+            assert head is not None
+            return head
 
     # reading and promotion -----------------------------------------------------------------------
 

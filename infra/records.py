@@ -31,6 +31,7 @@ __all__ = [
     "DeploymentRecord",
     "EnvironmentRelease",
     "EventRecord",
+    "GitHookRecord",
     "IdempotencyRecord",
     "IntentRecord",
     "MembershipRecord",
@@ -344,3 +345,18 @@ class IdempotencyRecord(SQLModel, table=True):
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     """The JSON answer of the submission; None while it is being handled."""
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class GitHookRecord(SQLModel, table=True):
+    """A product's inbound push hook: the secret a git host signs its pushes with, and where to fetch from."""
+
+    __tablename__ = "git_hook"
+    __table_args__ = (UniqueConstraint("tenant", "product"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    product: str
+    secret: str = Field(repr=False)
+    upstream: str | None = Field(default=None, sa_type=Text)
+    """The https URL of the host's repository that pushed main is fetched from; None: the product's own remote."""
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = ""

@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from infra.control import ControlPlane
 from infra.idempotency import IdempotencyKeys
 from ontology.config import factory_home
-from studio import api_builds, api_events, api_knowledge, api_products
+from studio import api_builds, api_events, api_hooks, api_knowledge, api_products
 from studio.api_deps import ApiState
 from studio.api_models import Health
 from studio.api_problems import install_problem_handlers, rewrite_error_responses
@@ -39,7 +39,8 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
         description=(
             "Submit intents and blueprints, follow builds, list products, deployments and releases, trace, "
             "query and search the knowledge graph, approve, promote and stop; read the event feed and manage "
-            "webhook endpoints. Every path but /healthz needs "
+            "webhook endpoints. Every path but /healthz and the git hosts' push hook (/v1/hooks/git/..., signed "
+            "with the product's hook secret) needs "
             "`Authorization: Bearer <token>` (an API token of an account); errors are RFC 9457 problem details."
         ),
     )
@@ -54,6 +55,7 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
     app.include_router(api_products.router)
     app.include_router(api_knowledge.router)
     app.include_router(api_events.router)  # the event feed and the tenants' webhook endpoints
+    app.include_router(api_hooks.router)  # the git hosts' push hooks
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/trace.py", title="Trace", icon=":material/timeline:", url_path="trace"),
     st.Page("pages/knowledge.py", title="Knowledge", icon=":material/hub:", url_path="knowledge"),
     st.Page("pages/governance.py", title="Governance", icon=":material/gavel:", url_path="governance"),
+    st.Page("pages/webhooks.py", title="Webhooks", icon=":material/webhook:", url_path="webhooks"),
     st.Page("pages/templates.py", title="Templates", icon=":material/stacks:", url_path="templates"),
 ]
 

@@ -21,6 +21,7 @@ from studio import (
     blueprint_command,
     doctor_command,
     event_commands,
+    hook_commands,
     lifecycle_commands,
     policy_commands,
 )
@@ -300,6 +301,7 @@ app.add_typer(policy_commands.policy_app, name="policy")
 app.add_typer(policy_commands.audit_app, name="audit")
 app.add_typer(event_commands.events_app, name="events")
 app.add_typer(event_commands.webhooks_app, name="webhooks")
+app.add_typer(hook_commands.hooks_app, name="hooks")
 
 
 @app.command("generate")

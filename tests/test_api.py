@@ -7,6 +7,8 @@ its Server-Sent Events to done, and schemathesis fuzzes the running server again
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -310,6 +312,85 @@ def test_webhooks_are_registered_listed_rotated_and_removed_by_the_tenants_build
     audited = " ".join(str(e.detail) for e in api.control.audit_log("acme", limit=200))
     for shown in (secret, rotated["secret"]):  # answered once: never logged, audited or listed
         assert shown not in audited and shown not in (api.home / "api.log").read_text(errors="replace")
+
+
+def _built(api: Api, product: str) -> int:
+    """The build id of acme/`product`, submitted (once, by its idempotency key) and followed to done."""
+    submit = {"tenant": "acme", "product": product, "intent": INTENT}
+    with api.client("alice") as alice:
+        answer = alice.post("/v1/builds", json=submit, headers={"Idempotency-Key": f"{product}-1"})
+    assert answer.status_code == 202, answer.text
+    build_id = int(answer.json()["build_id"])
+    assert _follow(api, "alice", build_id)[-1][1]["status"] == "built"
+    return build_id
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _push(api: Api, product: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    with api.client(None) as anonymous:  # no bearer token: the signature authenticates
+        return anonymous.post(f"/v1/hooks/git/acme/{product}", content=body, headers=headers)
+
+
+@pytest.mark.slow
+def test_a_signed_push_to_main_merges_it_and_rebuilds_once_per_delivery(api: Api, tmp_path: Path) -> None:
+    from infra.git_hooks import set_hook_secret
+    from ontology.refs import ProductRef
+
+    first_build = _built(api, "school")
+    secret = set_hook_secret(api.control, ProductRef("acme", "school"), actor="test")
+    # a person clones the product, edits it and pushes to main
+    person = tmp_path / "person"
+    _git(tmp_path, "clone", "--quiet", "-b", "env/dev", str(api.home / "remotes" / "acme" / "school.git"), str(person))
+    (person / "NOTES.md").write_text("Edited by a person, pushed to main.\n", encoding="utf-8")
+    _git(person, "add", "NOTES.md")
+    _git(person, "-c", "user.name=P", "-c", "user.email=p@example.com", "commit", "--quiet", "-m", "A note")
+    _git(person, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+    commit = _git(person, "rev-parse", "HEAD")
+
+    def github(ref: str, delivery: str, key: str = secret) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps({"ref": ref, "after": commit, "repository": {"full_name": "acme/school"}}).encode()
+        signature = "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature,
+                   "Content-Type": "application/json"}  # fmt: skip
+        return body, headers
+
+    _problem(_push(api, "school", *github("refs/heads/main", "d-0", key="not-the-secret")), 401)
+    unsigned = github("refs/heads/main", "d-0")
+    _problem(_push(api, "school", unsigned[0], {"X-GitHub-Event": "push"}), 401)
+    _problem(_push(api, "no-such-product", *github("refs/heads/main", "d-0")), 404)
+    other = _push(api, "school", *github("refs/heads/feature", "d-1"))
+    assert other.status_code == 202 and other.json()["status"] == "ignored", other.text
+    assert api.control.latest_intent("acme", "school").status == "built"  # type: ignore[union-attr]
+
+    pushed = _push(api, "school", *github("refs/heads/main", "d-2"))
+    assert pushed.status_code == 202 and pushed.json()["status"] == "rebuilding", pushed.text
+    again = _push(api, "school", *github("refs/heads/main", "d-2"))  # the host redelivers: acted on once
+    assert again.status_code == 202 and again.json() == pushed.json()
+    repository = api.home / "repos" / "acme" / "school"
+    subprocess.run(["git", "merge-base", "--is-ancestor", commit, "main"], cwd=repository, check=True)
+    build_id = pushed.json()["build_id"]
+    assert build_id == first_build and pushed.headers["location"] == f"/v1/builds/{build_id}"
+    assert _follow(api, "alice", build_id)[-1][1]["status"] == "built"
+    rebuilds = [e for e in api.control.audit_log("acme", limit=200) if e.action == "intent.rebuild"]
+    assert [(e.actor, e.outcome) for e in rebuilds] == [("git-hook:github", "ok")]
+    assert (repository / "NOTES.md").read_text(encoding="utf-8").startswith("Edited by a person")
+    origin = api.home / "remotes" / "acme" / "school.git"  # the rebuild released main with the edit to dev
+    subprocess.run(["git", "merge-base", "--is-ancestor", commit, "env/dev"], cwd=origin, check=True)
+    deployed = api.control.deployment("acme", "school", "dev")
+    assert deployed is not None and deployed.commit == _git(repository, "rev-parse", "main")
+
+    gitlab = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "checkout_sha": commit,
+                         "project": {"path_with_namespace": "acme/school"}}).encode()  # fmt: skip
+    headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "g-1", "Content-Type": "application/json"}
+    _problem(_push(api, "school", gitlab, {**headers, "X-Gitlab-Token": "wrong"}), 401)
+    rebuilt = _push(api, "school", gitlab, {**headers, "X-Gitlab-Token": secret})
+    assert rebuilt.status_code == 202 and rebuilt.json()["status"] == "rebuilding", rebuilt.text
+    assert _follow(api, "alice", rebuilt.json()["build_id"])[-1][1]["status"] == "built"
+    refused = [e for e in api.control.audit_log("acme", limit=200) if e.action == "hook.push"]
+    assert {e.outcome for e in refused} == {"ok", "refused"} and all(secret not in e.detail for e in refused)
 
 
 CONTRACT_CONFIG = """

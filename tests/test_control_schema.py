@@ -149,16 +149,15 @@ def test_a_new_table_gets_its_revision_from_the_classes(tmp_path: Path, monkeypa
     control_schema._scripts.cache_clear()
     try:
         url = f"sqlite:///{tmp_path / 'old.db'}"
-        ControlPlane(url)  # at the baseline: no widget table yet
+        ControlPlane(url)  # at the head: no widget table yet
+        new = f"{int(control_schema.head()) + 1:04d}"
         written = control_schema.revision("scale widgets")
-        assert written.parent == scripts / "versions" and written.name.startswith(
-            f"{int(control_schema.head()) + 1:04d}_"
-        )
+        assert written.parent == scripts / "versions" and written.name.startswith(f"{new}_")
         source = written.read_text()
         assert '"scalewidget",' in source and 'op.drop_table("scalewidget")' in source  # written, and formatted
-        assert control_schema.head() == "0002"
+        assert control_schema.head() == new
         upgraded = ControlPlane(url)  # an existing database takes the new revision when it is next opened
-        assert upgraded.schema.current == "0002" and "scalewidget" in inspect(upgraded.engine).get_table_names()
+        assert upgraded.schema.current == new and "scalewidget" in inspect(upgraded.engine).get_table_names()
         assert _differences(upgraded.engine) == []
     finally:
         control_schema._scripts.cache_clear()

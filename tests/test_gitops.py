@@ -93,6 +93,20 @@ def test_an_unchanged_rebuild_makes_no_commit(
     assert not retried.created and repo.env_head("dev") == first.commit
 
 
+def test_a_person_commit_on_main_is_released_by_an_unchanged_rebuild(
+    released: tuple[ProductRepository, ReleaseResult], tmp_path: Path
+) -> None:
+    repo, _ = released
+    (repo.path / "NOTES.md").write_text("pushed by a person\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-m", "Human note")
+    edited = repo.head()
+    again = release(repo, render(tmp_path / "again", first_tree()), 1, trace=TRACE_2)
+    assert again.created and again.commit == edited and again.tag == "r1.1"
+    assert repo.env_head("dev") == edited and again.merged_paths == ["NOTES.md"]
+    assert not release(repo, render(tmp_path / "same", first_tree()), 1).created  # nothing new: nothing released
+
+
 def test_files_dropped_from_the_render_are_removed(
     released: tuple[ProductRepository, ReleaseResult], tmp_path: Path
 ) -> None:

@@ -335,3 +335,38 @@ def test_product_page_rebuild_is_refused_while_another_build_holds_the_intent(tm
     assert any("acme/invoicing revision 1 is already queued (claimed by intake" in e for e in _texts(at, "error"))
     assert not (home / "logs").exists()  # no build process was started
     assert control.intent(latest.id).claim.startswith("intake:")  # type: ignore[union-attr]
+
+
+def test_webhooks_page_adds_rotates_replays_and_deletes_an_endpoint(tmp_path, monkeypatch) -> None:
+    from infra import webhooks
+    from infra.records import WebhookDelivery
+
+    home = tmp_path / "home"
+    control = ControlPlane(None, home)
+    control.upsert_product("acme", "shop", status="new")
+    monkeypatch.setenv(webhooks.ALLOW_PRIVATE_ENV, "1")  # the receiver's address is loopback
+    at = _app(home, monkeypatch)
+    at.switch_page("pages/webhooks.py").run()
+    _clean(at)
+    at.text_input(key="webhook_url").set_value("http://127.0.0.1:9/hook")
+    next(b for b in at.button if b.label == "Add").click().run()
+    _clean(at)
+    assert any("Endpoint 1 added" in s for s in _texts(at, "success"))
+    first = at.code[0].value
+    assert first.startswith("whsec_") and list(at.dataframe[0].value["url"]) == ["http://127.0.0.1:9/hook"]
+    at.run()  # the secret is shown once
+    assert not at.code
+    at.button(key="webhook_rotate").click().run()
+    assert at.code[0].value.startswith("whsec_") and at.code[0].value != first
+    with control._session(write=True) as session:  # a delivery that used up its schedule
+        session.add(WebhookDelivery(endpoint_id=1, event_seq=1, tenant="acme", status="dead", attempts=8))
+    at.run()
+    at.button(key="webhook_replay").click().run()
+    assert any("1 deliveries set to go out again" in s for s in _texts(at, "success"))
+    assert not webhooks.dead_letters(control, "acme")
+    at.checkbox(key="webhook_delete_sure").check().run()
+    at.button(key="webhook_delete").click().run()
+    _clean(at)
+    assert any("Endpoint 1 deleted" in s for s in _texts(at, "success")) and not webhooks.list_webhooks(control, "acme")
+    actions = [e.action for e in control.audit_log("acme") if e.action.startswith("webhook.")]
+    assert actions == ["webhook.remove", "webhook.replay", "webhook.rotate", "webhook.add"]

@@ -50,7 +50,9 @@ def release(
     repo = ctx.repository()
     fp = fingerprint(CODE_VERSION, artifacts.fingerprint, artifacts.tree_hash, validation.fingerprint)
     with stage.running(trace_id):
-        old = stage.previous(fp, ReleaseResult, lambda _: repo.env_head(ENV) is not None)
+        old = stage.previous(
+            fp, ReleaseResult, lambda kept: repo.env_head(ENV) is not None and repo.head() == kept.commit
+        )
         if old is not None:
             return old
         if not validation.ok:
