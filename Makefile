@@ -42,8 +42,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Test modules run side by side in three workers (a module's fixtures stay in one worker): much of a
+# module's time is spent waiting on servers and subprocesses, so three workers keep two cores busy.
 pytest: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 bench: setup
 	$(BIN)/python -m bench.kg
