@@ -32,6 +32,7 @@ __all__ = [
     "python_value",
     "read_nquads",
     "read_turtle",
+    "replacing_update",
     "statements",
     "term",
     "to_nquads",
@@ -172,15 +173,7 @@ class RdfStore:
             else:
                 self._store.extend(quads)
             return
-        parts = [f"DROP SILENT GRAPH <{g}>" for g in graphs]
-        inserts = " ".join(
-            f"GRAPH <{g}> {{ {' '.join(f'{q.subject} {q.predicate} {q.object} .' for q in quads)} }}"
-            for g, quads in graphs.items()
-            if quads
-        )
-        if inserts:
-            parts.append(f"INSERT DATA {{ {inserts} }}")
-        self._store.update(" ;\n".join(parts))
+        self._store.update(replacing_update(graphs))
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads in one transaction."""
@@ -264,3 +257,16 @@ def bulk_load_nquads(folder: Path, source: Path) -> int:
     count = len(store)
     del store
     return count
+
+
+def replacing_update(graphs: Mapping[str, list[ox.Quad]]) -> str:
+    """One SPARQL Update request that replaces each named graph with its quads (one transaction)."""
+    parts = [f"DROP SILENT GRAPH <{g}>" for g in graphs]
+    inserts = " ".join(
+        f"GRAPH <{g}> {{ {' '.join(f'{q.subject} {q.predicate} {q.object} .' for q in quads)} }}"
+        for g, quads in graphs.items()
+        if quads
+    )
+    if inserts:
+        parts.append(f"INSERT DATA {{ {inserts} }}")
+    return " ;\n".join(parts)

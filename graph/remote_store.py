@@ -30,7 +30,7 @@ from typing import IO, Any
 import httpx
 import pyoxigraph as ox
 
-from graph.rdf_store import Answer, Value, python_value, term
+from graph.rdf_store import Answer, Value, python_value, replacing_update, term
 from ontology.errors import FactoryError, QueryRefusedError, QueryTimeoutError
 
 __all__ = ["RemoteRdfStore", "SparqlServerError", "bind_values", "local_server"]
@@ -141,15 +141,7 @@ class RemoteRdfStore:
         """Replace each named graph with the given quads, in one update request (one transaction)."""
         if not graphs:
             return
-        parts = [f"DROP SILENT GRAPH <{g}>" for g in graphs]
-        inserts = " ".join(
-            f"GRAPH <{g}> {{ {' '.join(f'{q.subject} {q.predicate} {q.object} .' for q in quads)} }}"
-            for g, quads in graphs.items()
-            if quads
-        )
-        if inserts:
-            parts.append(f"INSERT DATA {{ {inserts} }}")
-        self._update(" ;\n".join(parts))
+        self._update(replacing_update(graphs))
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads in one update request."""
