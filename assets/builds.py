@@ -238,6 +238,25 @@ QUEUE_WAIT_S = 3600.0
 _DAEMON_SILENT_S = 120.0
 
 
+def _queue_served(instance: DagsterInstance) -> bool:
+    """Whether a Dagster daemon's run-queue coordinator has reported lately."""
+    beat = instance.get_daemon_heartbeats().get("QUEUED_RUN_COORDINATOR")
+    return beat is not None and time.time() - beat.timestamp <= _DAEMON_SILENT_S
+
+
+def wait_for_run_queue(home: Path, timeout_s: float) -> None:
+    """Wait until a daemon serves the run queue (a daemon just started reports within seconds)."""
+    instance = factory_instance(home)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _queue_served(instance):
+            if time.monotonic() > deadline:
+                raise FactoryError(f"the Dagster daemon did not serve the run queue within {timeout_s:.0f} s")
+            time.sleep(1.0)
+    finally:
+        instance.dispose()
+
+
 def _through_the_queue(
     instance: DagsterInstance, tags: dict[str, str], run_config: dict[str, Any]
 ) -> tuple[str, list[DagsterEvent]]:
@@ -245,9 +264,7 @@ def _through_the_queue(
     from dagster._cli.job import execute_launch_command
     from dagster_shared.cli import WorkspaceOpts
 
-    beats = instance.get_daemon_heartbeats()
-    beat = beats.get("QUEUED_RUN_COORDINATOR")
-    if beat is None or time.time() - beat.timestamp > _DAEMON_SILENT_S:
+    if not _queue_served(instance):
         raise FactoryError(
             "no Dagster daemon serves the run queue (FACTORY_PROFILE=scaled): start it with `factory up` "
             "or `dagster-daemon run -m assets.definitions`, then build again"

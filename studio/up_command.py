@@ -20,13 +20,16 @@ from typing import Annotated
 
 import typer
 
-from ontology.config import factory_home
+from ontology.config import factory_home, settings
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
 from studio.api_command import API_PORT
 from studio.output import console
 
 __all__ = ["DEMO_INTENTS", "StopOnce", "check_exposure", "check_port_free", "is_loopback", "server_commands", "up"]
+
+DAEMON_START_S = 180.0
+"""How long `up` waits, in the scaled profile, for the daemon it started to serve the run queue."""
 
 DEMO_INTENTS = (
     (
@@ -128,7 +131,7 @@ def up(
     once: Annotated[bool, typer.Option("--once", help="Build the demo products, print the URLs and stop.")] = False,
 ) -> None:
     """Start the Dagster UI and daemon, the Studio and the HTTP API (on loopback unless --host), build the demos."""
-    from assets.builds import DagsterBuildRunner, factory_instance
+    from assets.builds import DagsterBuildRunner, factory_instance, wait_for_run_queue
     from infra.control import ControlPlane
     from infra.event_transports import EventDispatcher, nats_from_env
     from infra.lifecycle.use_cases import stop as stop_deployments
@@ -175,6 +178,9 @@ def up(
             console.print(f"API         http://{host}:{api_port}  (OpenAPI /openapi.json, docs /docs)")
             console.print(f"logs        {logs}")
         if demo and not control.products(None):
+            if not once and settings().scaled:  # its builds wait in Dagster's queue for the daemon just started
+                console.print("waiting for the Dagster daemon to serve the run queue …")
+                wait_for_run_queue(home, DAEMON_START_S)
             for tenant, product, text in DEMO_INTENTS:
                 console.print(f"building demo product {tenant}/{product} …")
                 ref = ProductRef(tenant, product)

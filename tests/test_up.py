@@ -188,3 +188,11 @@ def test_a_build_leaves_the_callers_sigterm_handler_in_place(tmp_path: Path) -> 
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "kept"
+
+
+def test_waiting_for_the_run_queue_without_a_daemon_ends_in_one_line(tmp_path: Path) -> None:
+    from assets.builds import wait_for_run_queue
+    from ontology.errors import FactoryError
+
+    with pytest.raises(FactoryError, match=r"did not serve the run queue within 1 s"):
+        wait_for_run_queue(tmp_path / "home", 1.0)  # no daemon has ever reported on this instance
