@@ -17,6 +17,7 @@ import argparse
 import functools
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,25 @@ def state(engine: Engine) -> SchemaState:
 
 
 def upgrade(engine: Engine) -> SchemaState:
-    """Bring the database to the newest revision, in one transaction that other openers wait for."""
+    """Bring the database to the newest revision, in one transaction that other openers wait for.
+
+    SQLite answers "database is locked" at once, without its busy wait, to a process that opens a new
+    database while another switches it to WAL: such an opener tries again a few times."""
+    for attempt in range(_LOCKED_TRIES):
+        try:
+            return _upgrade(engine)
+        except SchemaError as error:
+            locked = engine.dialect.name == "sqlite" and "database is locked" in str(error)
+            if not locked or attempt == _LOCKED_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+_LOCKED_TRIES = 5
+
+
+def _upgrade(engine: Engine) -> SchemaState:
     newest = head()
     try:
         with engine.connect() as connection:
