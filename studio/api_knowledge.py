@@ -36,7 +36,7 @@ def get_trace(
     steps = api_state(request).kg().trace(trace_id, tenant)
     if not steps:
         raise NotFoundError(f"no facts carry trace id {trace_id}")
-    return [TraceStepOut(**s.as_dict()) for s in steps]
+    return list(steps)
 
 
 async def _query(request: Request, who: SignedIn, body: QueryRequest, language: str) -> QueryAnswer:

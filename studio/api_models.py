@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic.json_schema import JsonDict
 
 from graph.query_guard import MAX_QUERY_CHARS, USER_QUERY_ROWS, USER_QUERY_TIMEOUT_S
+from graph.trace import TraceStep
 from infra.events import EVENT_TYPE_PREFIX, EVENT_TYPES, check_event_types
 from infra.idempotency import MAX_KEY_CHARS
 from infra.records import MAX_BLUEPRINT_CHARS, MAX_INTENT_CHARS, MAX_REASON_CHARS
@@ -212,17 +213,8 @@ class Release(BaseModel):
     deployed_at: datetime
 
 
-class TraceStepOut(BaseModel):
-    stage: str
-    node: str
-    label: str
-    graph: str
-    tenant: str
-    product: str
-    activity: str | None
-    agent: str | None
-    started: str | None
-    ended: str | None
+TraceStepOut = TraceStep
+"""A step of a trace, as `graph.trace` walks it (the person who asked for it included)."""
 
 
 class QueryRequest(BaseModel):
