@@ -1,7 +1,8 @@
 """Template packs: versioned folders `generators/templates/<name>/<version>/` with a manifest.
 
 A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version,
-optional per-file conditions and `migrations: true` when its products carry generated migrations)
+optional per-file conditions, `migrations: true` when its products carry generated migrations, and
+`upgrade: {renames: {old path: new path}}`, the pack migrations a product's upgrade into this version runs)
 and a `files/` tree of templates. A file named `*.j2` is rendered, any other file is copied; a path
 segment `__entity__` makes a template render once per entity, and a leading `dot-` in a segment
 becomes `.` (so `.github` survives packaging).
@@ -34,7 +35,10 @@ MANIFEST = "manifest.yaml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 _PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
-_FIELDS = {"name", "version", "description", "parameters", "min_factory_version", "conditions", "migrations"}
+_FIELDS = {
+    "name", "version", "description", "parameters", "min_factory_version", "conditions", "migrations", "upgrade",
+}  # fmt: skip
+_PRODUCT_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.{1,2}(?:/|\Z))[A-Za-z0-9_./-]{1,300}\Z")
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -86,6 +90,8 @@ class TemplatePack:
     parameters: tuple[PackParameter, ...] = ()
     conditions: dict[str, str] = field(default_factory=dict)
     migrations: bool = False  # the rendered product carries migrations generated from the blueprints
+    renames: dict[str, str] = field(default_factory=dict)
+    """Pack migrations: product files an upgrade into this version moves (old path -> new path)."""
 
     @property
     def files_root(self) -> Path:
@@ -141,6 +147,23 @@ def _parameters(path: Path, raw: object) -> tuple[PackParameter, ...]:
     return tuple(out)
 
 
+def _renames(path: Path, raw: object) -> dict[str, str]:
+    """The `upgrade` section's file renames, each path a relative product path, no target named twice."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - {"renames"}:
+        raise _bad(path, "upgrade may only hold renames")
+    renames = raw.get("renames") or {}
+    if not isinstance(renames, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _PRODUCT_PATH.match(k) and _PRODUCT_PATH.match(v)
+        for k, v in renames.items()
+    ):
+        raise _bad(path, "upgrade.renames must map relative product paths to relative product paths")
+    if len(set(renames.values())) != len(renames) or set(renames) & set(renames.values()):
+        raise _bad(path, "upgrade.renames names a path twice")
+    return dict(sorted(renames.items()))
+
+
 def _read(root: Path) -> TemplatePack:
     path = root / MANIFEST
     try:
@@ -182,6 +205,7 @@ def _read(root: Path) -> TemplatePack:
         parameters=_parameters(path, data.get("parameters")),
         conditions=dict(sorted(conditions.items())),
         migrations=data.get("migrations", False),
+        renames=_renames(path, data.get("upgrade")),
     )
 
 
