@@ -17,7 +17,7 @@ from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
 from generators.packs import list_packs, load_pack
 from infra.control import ControlPlane
-from infra.gitops import ProductRepository
+from infra.gitops import GENERATED_BRANCH, ProductRepository
 from infra.insights import load_insights
 from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
@@ -143,11 +143,29 @@ class StageContext:
         return Tester()
 
     def template_pack(self) -> tuple[str, str]:
-        """The pack (name, version) to render with: the configured version, else the installed version
-        with the best pass rate in the factory insights, else the latest installed one."""
+        """The pack (name, version) to render with: the configured version; else the version the product's last
+        release was generated with (a product moves to another version only by `factory upgrade`); else, for a
+        new product, the latest installed version, unless the factory insights show an older one doing better
+        over builds of both."""
         name = self.settings.template
         if self.settings.template_version:
             return name, self.settings.template_version
+        released = self.released_template()
+        if released is not None and released[0] == name:
+            return released
+        latest = load_pack(name).version
+        insights = load_insights(self.home)
+        if f"{name}@{latest}" not in insights.templates:
+            return name, latest
         versions = [p.version for p in list_packs() if p.name == name]
-        best = load_insights(self.home).best_version(name, versions)
-        return name, best or load_pack(name).version
+        return name, insights.best_version(name, versions) or latest
+
+    def released_template(self) -> tuple[str, str] | None:
+        """The pack (name, version) of the product's last generated release, or None before its first."""
+        if not (self.home.resolve() / "repos" / self.tenant / self.product / ".git").is_dir():
+            return None
+        repo = self.repository()
+        if repo.head(GENERATED_BRANCH) is None:
+            return None
+        name, sep, version = repo.trailers(GENERATED_BRANCH).get("Template", "").partition("@")
+        return (name, version) if sep and name and version else None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from generators.agents.contract import ContractDepth
+from generators.agents.contract import ContractDepth, ContractReport
+from generators.agents.tester import TestReport
 from generators.migrations import PreviousRevision, migration_digest, plan_migrations, read_previous
 from generators.policy import policy_findings
 from generators.rendering import ANSWERS_PATH
@@ -16,8 +18,9 @@ from infra.lifecycle.context import StageContext
 from infra.lifecycle.contract import contract_figures, contract_issues, fuzz_copy
 from infra.lifecycle.results import ArtifactsResult, BlueprintResult, ValidationResult
 from infra.workspace import tree_digest
+from ontology.models import Blueprint
 
-__all__ = ["VALIDATION_CHECKS", "artifacts", "validation"]
+__all__ = ["VALIDATION_CHECKS", "CheckRun", "artifacts", "blocking_checks", "previous_revision", "validation"]
 
 VALIDATION_CHECKS = {
     "tests_pass": "The product's own test suite passes.",
@@ -94,22 +97,15 @@ def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: Artifac
         if old is not None:
             return old
         started = now()
-        root = ctx.workspace.render_dir
-        with ThreadPoolExecutor(1, thread_name_prefix="contract") as pool:  # beside the suite: it mostly waits
-            fuzzing = pool.submit(fuzz_copy, ctx, root, trace_id, ContractDepth.SHALLOW)
-            report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s)
-            contract = fuzzing.result()
-        ctx.log(contract.summary())
-        tenancy = policy_findings(blueprint.blueprint, root)
-        broken_contract = contract_issues(contract)
-        passed = report.ok and not tenancy and not broken_contract
+        checked = blocking_checks(ctx, blueprint.blueprint, ctx.workspace.render_dir, trace_id)
+        report, contract = checked.report, checked.contract
         rec = stage.recorder(trace_id)
         failed = report.failed + report.errors
         figures = contract_figures(contract)
-        rec.validation(passed, report.passed, failed, len(report.lint), len(artifacts.files), started, now(), figures)
+        rec.validation(
+            checked.ok, report.passed, failed, len(report.lint), len(artifacts.files), started, now(), figures
+        )
         stage.record(rec.facts)
-        broken = report.failed or report.errors or report.timed_out or not report.passed
-        lint = [f"{x.path}:{x.line} {x.code} {x.message}" for x in report.lint]
         return stage.keep(
             ValidationResult(
                 passed=report.passed,
@@ -117,16 +113,43 @@ def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: Artifac
                 errors=report.errors,
                 skipped=report.skipped,
                 duration_s=report.duration_s,
-                lint=lint,
-                ok=passed,
-                checks={
-                    "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
-                    "lint_clean": lint,
-                    "tenant_scoped": tenancy,
-                    "contract_holds": broken_contract,
-                },
+                lint=checked.checks["lint_clean"],
+                ok=checked.ok,
+                checks=checked.checks,
                 contract=contract,
                 trace_id=trace_id,
                 fingerprint=fp,
             )
         )
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """The validation's blocking checks run on one source tree: the suite's report, the contract's, and
+    what each check found (nothing found: the check holds)."""
+
+    report: TestReport
+    contract: ContractReport
+    checks: dict[str, list[str]]
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and not any(self.checks.values())
+
+
+def blocking_checks(ctx: StageContext, blueprint: Blueprint, root: Path, trace_id: str) -> CheckRun:
+    """Run the validation's blocking checks on the product tree in `root` (a render, or an upgrade's merge):
+    its test suite and lint, the tenant-scoping policy, and a shallow contract run on a started copy."""
+    with ThreadPoolExecutor(1, thread_name_prefix="contract") as pool:  # beside the suite: it mostly waits
+        fuzzing = pool.submit(fuzz_copy, ctx, root, trace_id, ContractDepth.SHALLOW)
+        report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s)
+        contract = fuzzing.result()
+    ctx.log(contract.summary())
+    broken = report.failed or report.errors or report.timed_out or not report.passed
+    checks = {
+        "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
+        "lint_clean": [f"{x.path}:{x.line} {x.code} {x.message}" for x in report.lint],
+        "tenant_scoped": policy_findings(blueprint, root),
+        "contract_holds": contract_issues(contract),
+    }
+    return CheckRun(report, contract, checks)
