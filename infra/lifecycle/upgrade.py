@@ -232,8 +232,8 @@ def _resume(
 
 
 def _audited(control: ControlPlane, ref: ProductRef, report: UpgradeReport, actor: str) -> UpgradeReport:
-    outcome = "ok" if report.status == "upgraded" else report.status
-    detail = f"{report.from_template} -> {report.to_template}: {report.message}"[:500]
+    outcome = {"upgraded": "ok", "conflicts": "refused"}.get(report.status, "failed")
+    detail = f"{report.from_template} -> {report.to_template}, {report.status}: {report.message}"[:500]
     control.audit("product.upgrade", outcome, tenant=ref.tenant, product=ref.product, actor=actor, detail=detail)
     return report
 
