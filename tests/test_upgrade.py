@@ -84,6 +84,7 @@ def test_pack_migrations_are_read_from_the_manifest_and_composed_in_order(tmp_pa
         (root / "manifest.yaml").write_text(yaml.safe_dump({**manifest, "upgrade": {"renames": renames}}))
     assert migration_renames("demo", "1.0.0", "1.2.0", tmp_path / "packs") == {"a.txt": "c.txt"}
     assert migration_renames("demo", "1.1.0", "1.2.0", tmp_path / "packs") == {"b.txt": "c.txt"}
+    bad: dict[str, object]
     for bad in ({"renames": {"../x": "y"}}, {"renames": {"/etc/passwd": "y"}}, {"moves": {}}, {"renames": {"a": "a"}}):
         (root / "manifest.yaml").write_text(yaml.safe_dump({**manifest, "upgrade": bad}))
         with pytest.raises(InvalidInputError, match="upgrade"):
@@ -178,7 +179,7 @@ def test_a_settlement_that_fails_the_checks_leaves_main_alone_then_a_fixed_one_m
     assert (done.status, done.checks, done.branch) == ("upgraded", {}, ""), done.message
     repo = ProductRepository(home, ref.tenant, ref.product)
     head, generated_now, branch, status = _state(home, ref)
-    assert head == done.commit and branch is None and status == ""
+    assert head == done.commit and branch is None and status == "" and generated_now != generated
     assert repo.trailers(GENERATED_BRANCH)["Template"] == NEW and product_template(home, ref) == NEW
     assert "maxReplicas: 9" in (repo.path / AUTOSCALER).read_text() and not (repo.path / HPA).exists()
     assert NOTE in (repo.path / "README.md").read_text()
