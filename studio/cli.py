@@ -24,6 +24,7 @@ from studio import (
     hook_commands,
     lifecycle_commands,
     policy_commands,
+    sdk_command,
     upgrade_command,
 )
 from studio.intent_input import IntentCommand
@@ -292,6 +293,7 @@ app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)
 app.command("rollback")(lifecycle_commands.rollback)
 app.command("upgrade")(upgrade_command.upgrade)
+app.command("sdk")(sdk_command.sdk)
 app.add_typer(lifecycle_commands.products_app, name="products")
 app.add_typer(lifecycle_commands.deployments_app, name="deployments")
 app.command("blueprint", cls=IntentCommand)(blueprint_command.blueprint)

@@ -84,8 +84,13 @@ def test_pack_migrations_are_read_from_the_manifest_and_composed_in_order(tmp_pa
         (root / "manifest.yaml").write_text(yaml.safe_dump({**manifest, "upgrade": {"renames": renames}}))
     assert migration_renames("demo", "1.0.0", "1.2.0", tmp_path / "packs") == {"a.txt": "c.txt"}
     assert migration_renames("demo", "1.1.0", "1.2.0", tmp_path / "packs") == {"b.txt": "c.txt"}
-    bad: dict[str, object]
-    for bad in ({"renames": {"../x": "y"}}, {"renames": {"/etc/passwd": "y"}}, {"moves": {}}, {"renames": {"a": "a"}}):
+    bads: list[dict[str, object]] = [
+        {"renames": {"../x": "y"}},
+        {"renames": {"/etc/passwd": "y"}},
+        {"moves": {}},
+        {"renames": {"a": "a"}},
+    ]
+    for bad in bads:
         (root / "manifest.yaml").write_text(yaml.safe_dump({**manifest, "upgrade": bad}))
         with pytest.raises(InvalidInputError, match="upgrade"):
             list_packs(tmp_path / "packs")
