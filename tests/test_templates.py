@@ -49,8 +49,11 @@ def test_the_first_pack_is_listed_with_its_manifest() -> None:
         "port": 8000,
         "registry": "ghcr.io/example",
     }
-    assert load_pack("fastapi-service") == pack
     assert load_pack("fastapi-service", "1.0.0") == pack
+    assert load_pack("fastapi-service") == packs[("fastapi-service", "1.1.0")]  # the latest by semver
+    assert pack.renames == {} and packs[("fastapi-service", "1.1.0")].renames == {
+        "deploy/k8s/base/hpa.yaml": "deploy/k8s/base/autoscaler.yaml"
+    }
     paths = pack.template_paths()
     assert paths == sorted(paths)
     assert "app/main.py.j2" in paths
@@ -223,7 +226,7 @@ def test_the_answers_file_can_regenerate_the_product(tmp_path: Path) -> None:
     result = render(bp, tmp_path / "out", parameters={"port": 8080})
     answers = json.loads((tmp_path / "out" / ANSWERS_PATH).read_text(encoding="utf-8"))
     assert answers["blueprint_hash"] == bp.hash == result.blueprint_hash
-    assert answers["template"] == {"name": "fastapi-service", "version": "1.0.0"}
+    assert answers["template"] == {"name": "fastapi-service", "version": load_pack("fastapi-service").version}
     assert answers["trace_id"] == TRACE
     assert answers["parameters"] == {"port": 8080, "python_version": "3.11", "registry": "ghcr.io/example"}
     assert answers["files"] == [p for p in result.paths if p != ANSWERS_PATH]

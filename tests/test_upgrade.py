@@ -19,6 +19,7 @@ from generators.agents.engineer import Engineer
 from generators.packs import list_packs
 from infra.control import ControlPlane
 from infra.gitops import GENERATED_BRANCH, ProductRepository
+from infra.insights import FactoryInsights, Outcome, save_insights
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.upgrade import migration_renames, parse_target, product_template, upgrade, upgrade_tenant
 from ontology.errors import InvalidInputError, NotFoundError
@@ -94,6 +95,17 @@ def test_pack_migrations_are_read_from_the_manifest_and_composed_in_order(tmp_pa
         (root / "manifest.yaml").write_text(yaml.safe_dump({**manifest, "upgrade": bad}))
         with pytest.raises(InvalidInputError, match="upgrade"):
             list_packs(tmp_path / "packs")
+
+
+def test_new_products_get_the_latest_version_unless_the_insights_show_it_doing_worse(tmp_path: Path) -> None:
+    fresh = StageContext(tmp_path, "acme", "shop")
+    assert fresh.template_pack() == ("fastapi-service", "1.1.0")
+    seen = {"fastapi-service@1.0.0": Outcome(builds=4, passed=4, pass_rate=1.0)}
+    save_insights(tmp_path, FactoryInsights(templates=seen))
+    assert fresh.template_pack() == ("fastapi-service", "1.1.0")  # never tried yet: the latest
+    seen["fastapi-service@1.1.0"] = Outcome(builds=4, passed=1, pass_rate=0.25)
+    save_insights(tmp_path, FactoryInsights(templates=seen))
+    assert fresh.template_pack() == ("fastapi-service", "1.0.0")
 
 
 def test_bad_targets_are_refused_with_one_line(product: tuple[Path, ProductRef]) -> None:
