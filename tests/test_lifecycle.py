@@ -109,7 +109,10 @@ def test_an_intent_becomes_a_running_traced_service(env: dict[str, str], home: P
     repo = ProductRepository(home, "acme", "helpdesk")
     trailers = repo.trailers(s["commit"])
     assert trailers["Factory-Trace-Id"] == s["trace_id"]
-    assert trailers["Template"] == f"fastapi-service@{load_pack('fastapi-service').version}" and len(trailers["Blueprint-Hash"]) == 64
+    assert (
+        trailers["Template"] == f"fastapi-service@{load_pack('fastapi-service').version}"
+        and len(trailers["Blueprint-Hash"]) == 64
+    )
     assert repo.env_head("dev") == s["commit"]
     assert (repo.path / "deploy/k8s/overlays/prod/kustomization.yaml").is_file()
     # one trace links the whole chain in the graph, each stage's activity recorded once
