@@ -15,6 +15,7 @@ import pytest
 
 from generators.agents.engineer import Engineer
 from generators.sdk import render_sdk, sdk_context
+from infra.control import ControlPlane
 from infra.runtime import LocalRuntime
 from ontology.errors import InvalidInputError
 from tests.product_blueprints import clinic
@@ -70,6 +71,25 @@ def test_the_sdk_of_a_started_service_passes_its_own_tests_against_it_and_type_c
         [MYPY, "--strict", "--no-incremental", "misuse.py"], cwd=tmp_path / "sdk", capture_output=True, text=True
     )
     assert misuse.returncode == 1 and "read_doctor" in misuse.stdout and '"int"' in misuse.stdout
+
+
+def test_factory_sdk_renders_the_client_of_a_running_deployment(
+    served: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, _ = served
+    home = tmp_path / "home"
+    ControlPlane(None, home).upsert_deployment("health-co", "clinic", "dev", status="running", url=url)
+    env = {**os.environ, "FACTORY_HOME": str(home)}
+    factory = [sys.executable, "-m", "studio", "sdk"]
+    done = subprocess.run([*factory, "health-co/clinic", "--out", str(tmp_path / "sdk")], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "wrote the clinic_client SDK" in done.stdout
+    assert "def list_doctors(" in (tmp_path / "sdk" / "clinic_client" / "client.py").read_text()
+    missing = subprocess.run([*factory, "health-co/other", "--out", str(tmp_path / "x")], env=env,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr and "no running service" in missing.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def _document(**extra: Any) -> dict[str, Any]:

@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from generators.agents.engineer import Engineer
+from generators.migrations import read_previous
 from generators.packs import list_packs
+from generators.rendering import ANSWERS_PATH
 from infra.control import ControlPlane
 from infra.gitops import GENERATED_BRANCH, ProductRepository
 from infra.insights import FactoryInsights, Outcome, save_insights
@@ -204,6 +206,14 @@ def test_a_settlement_that_fails_the_checks_leaves_main_alone_then_a_fixed_one_m
     assert OUR_DOC in router and "preconditions.check_if_match" in router and "<<<<<<<" not in router
     assert StageContext(home, ref.tenant, ref.product).template_pack() == ("fastapi-service", "1.1.0")
     assert upgrade(control, home, ref, NEW, actor="tester").status == "current"
+
+    # the next build renders 1.1.0 again, byte for byte the upgrade's render: it releases the upgraded main
+    tree = repo.export(GENERATED_BRANCH, tmp_path / "generated")
+    previous = read_previous(tree, ANSWERS_PATH)
+    Engineer().render(clinic(), tmp_path / "next", TRACE, pack=("fastapi-service", "1.1.0"), previous=previous)
+    released = repo.release(tmp_path / "next", trace_id=TRACE, blueprint_hash=clinic().hash, template=NEW, revision=2)
+    assert (released.created, released.tag, released.commit) == (True, "r2", done.commit)
+    assert repo.head(GENERATED_BRANCH) == generated_now and repo.env_head("dev") == done.commit
     assert [e.outcome for e in control.audit_log("health-co") if e.action == "product.upgrade"][:2] == ["ok", "failed"]
 
 
