@@ -46,6 +46,7 @@ EVENT_TYPES: dict[str, str] = {
     "promotion.approved": "a person approved promoting a commit",
     "promotion.rejected": "a person rejected promoting a commit",
     "slo.breached": "a build measured its service beyond its service level objectives",
+    "product.upgraded": "a product's main moved to another version of its template pack (factory upgrade)",
 }
 """The lifecycle events (without the prefix) and what each tells."""
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE

@@ -19,6 +19,7 @@ from generators.agents.engineer import Engineer
 from generators.migrations import read_previous
 from generators.packs import list_packs
 from generators.rendering import ANSWERS_PATH
+from infra import webhooks
 from infra.control import ControlPlane
 from infra.gitops import GENERATED_BRANCH, ProductRepository
 from infra.insights import FactoryInsights, Outcome, save_insights
@@ -215,6 +216,8 @@ def test_a_settlement_that_fails_the_checks_leaves_main_alone_then_a_fixed_one_m
     assert (released.created, released.tag, released.commit) == (True, "r2", done.commit)
     assert repo.head(GENERATED_BRANCH) == generated_now and repo.env_head("dev") == done.commit
     assert [e.outcome for e in control.audit_log("health-co") if e.action == "product.upgrade"][:2] == ["ok", "failed"]
+    (event,) = [e for e in webhooks.list_events(control, "health-co") if e.type.endswith(".product.upgraded")]
+    assert (event.product, event.data["from"], event.data["to"], event.data["commit"]) == ("clinic", OLD, NEW, head)
 
 
 def test_a_tenants_products_on_one_version_are_upgraded_each_with_its_report(

@@ -234,7 +234,13 @@ def _resume(
 def _audited(control: ControlPlane, ref: ProductRef, report: UpgradeReport, actor: str) -> UpgradeReport:
     outcome = {"upgraded": "ok", "conflicts": "refused"}.get(report.status, "failed")
     detail = f"{report.from_template} -> {report.to_template}, {report.status}: {report.message}"[:500]
-    control.audit("product.upgrade", outcome, tenant=ref.tenant, product=ref.product, actor=actor, detail=detail)
+    event = None
+    if report.status == "upgraded":
+        data = {"from": report.from_template, "to": report.to_template, "commit": report.commit, "actor": actor}
+        event = ("product.upgraded", data)
+    control.audit(
+        "product.upgrade", outcome, tenant=ref.tenant, product=ref.product, actor=actor, detail=detail, event=event
+    )
     return report
 
 
