@@ -32,6 +32,8 @@ __all__ = [
 
 UPGRADE_PREFIX = "factory/upgrade/"
 RENDER_TRAILER = "Upgrade-Render"
+CONFLICTS_TRAILER = "Upgrade-Conflicts"
+FROM_TRAILER = "Upgraded-From"
 _MARKERS = ("<<<<<<< ", ">>>>>>> ")
 
 
@@ -98,6 +100,7 @@ def _merge_in(repo: ProductRepository, work: Path, source: str, message: str) ->
     _git(repo, "add", "--all", cwd=work)
     note = "\n\nConflicts to settle (markers left in place):\n" + "".join(f"  {p}\n" for p in conflicted)
     subject, _, trailers = message.partition("\n\n")
+    trailers += f"{CONFLICTS_TRAILER}: {' '.join(sorted(conflicted))}\n"
     _git(repo, "commit", "--no-verify", "-m", f"{subject}{note}\n{trailers}", cwd=work)
     return sorted(conflicted)
 
@@ -127,7 +130,7 @@ def merge_upgrade(
         main = repo.head()
         assert base is not None and main is not None, "both branches are created with the repository"
         moved_base, moved = _moved_base(repo, base, renames, template)
-        lines = "".join(f"{key}: {value}\n" for key, value in {**trailers, "Upgraded-From": previous}.items())
+        lines = "".join(f"{key}: {value}\n" for key, value in {**trailers, FROM_TRAILER: previous}.items())
         render = str(
             repo.repo.git.commit_tree(
                 repo._write_tree(files), "-p", moved_base, "-m", f"Render {repo.name} with {template}\n\n{lines}"
@@ -157,14 +160,23 @@ def merge_upgrade(
 
 
 def conflict_markers(repo: ProductRepository, commit: str) -> list[str]:
-    """The files of `commit` that still hold conflict markers (a line starting `<<<<<<< ` or `>>>>>>> `)."""
+    """The files of upgrade branch head `commit` a person has not settled yet: those that still hold conflict
+    markers (a line starting `<<<<<<< ` or `>>>>>>> `) and, while the head is still the factory's own merge,
+    every file its merges left conflicted (a deleted or binary file has no markers to look for)."""
     try:
         found = repo.repo.git.grep("-l", "-I", "-z", "-E", "^(<<<<<<<|>>>>>>>) ", commit, "--")
     except GitCommandError as error:
-        if error.status == 1:  # nothing found
-            return []
-        raise GitOpsError(f"searching {repo.name} for conflict markers failed: {_stderr(error)}") from None
-    return sorted(p.split(":", 1)[1] for p in found.split("\0") if p)
+        if error.status != 1:  # 1: nothing found
+            raise GitOpsError(f"searching {repo.name} for conflict markers failed: {_stderr(error)}") from None
+        found = ""
+    paths = {p.split(":", 1)[1] for p in found.split("\0") if p}
+    own = repo.repo.git.log("-1", f"--format=%(trailers:key={FROM_TRAILER},valueonly)", commit).strip()
+    if own:
+        listed = repo.repo.git.log(
+            f"--format=%(trailers:key={CONFLICTS_TRAILER},valueonly)", f"{MAIN_BRANCH}..{commit}"
+        )
+        paths.update(listed.split())
+    return sorted(paths)
 
 
 def _render_of(repo: ProductRepository, branch: str) -> str:

@@ -159,6 +159,7 @@ def test_a_conflicting_upgrade_leaves_main_alone_and_the_markers_on_a_branch(pro
     assert "maxReplicas: 9" in _git(repo.path, "show", f"{BRANCH}:{AUTOSCALER}")
     assert NOTE in _git(repo.path, "show", f"{BRANCH}:README.md")
     assert HPA not in _git(repo.path, "ls-tree", "-r", "--name-only", BRANCH).split()
+    assert f"Upgrade-Conflicts: {ROUTER}" in _git(repo.path, "log", "-1", "--format=%B", BRANCH)
     again = upgrade(control, home, ref, NEW, actor="tester")  # not settled yet: still refused, nothing moves
     assert (again.status, again.conflicts) == ("conflicts", [ROUTER])
     assert _state(home, ref)[:3] == (main, generated, report.commit)
@@ -244,3 +245,18 @@ def test_the_command_line_upgrade_dry_run_and_its_bad_input(product: tuple[Path,
     bad = subprocess.run([*factory, "health-co", "--to", NEW], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len([line for line in bad.stderr.splitlines() if line.strip()]) == 1 and "--from" in bad.stderr
+
+
+def test_a_conflict_without_markers_stays_unsettled_until_a_person_commits(product: tuple[Path, ProductRef]) -> None:
+    home, _ = product
+    ref = ProductRef("health-co", "clinic-north")
+    repo = ProductRepository(home, ref.tenant, ref.product)
+    _git(repo.path, "rm", "-q", "README.md")  # the person deleted a file the new version changes
+    _git(repo.path, "commit", "-qm", "We keep our docs elsewhere")
+    main, generated, _, _ = _state(home, ref)
+    control = ControlPlane(None, home)
+    first = upgrade(control, home, ref, NEW, actor="tester")
+    assert (first.status, first.conflicts) == ("conflicts", ["README.md"])
+    again = upgrade(control, home, ref, NEW, actor="tester")
+    assert (again.status, again.conflicts, again.checks) == ("conflicts", ["README.md"], {})
+    assert _state(home, ref)[:2] == (main, generated)
