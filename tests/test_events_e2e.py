@@ -15,25 +15,21 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from sqlmodel import col, select
-from standardwebhooks import Webhook
 
 from infra import runtime, webhooks
 from infra.control import ControlPlane
 from infra.events import EVENT_TYPE_PREFIX
 from infra.records import EventRecord, WebhookAttempt, WebhookDelivery
 from tests.nats_streams import NATS_URL, stream_messages
+from tests.webhook_receiver import Consumer, Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -53,68 +49,6 @@ def blueprint(slug: str) -> dict[str, object]:
         "description": "Short notes people keep",
         "entities": [{"name": "note", "attributes": [{"name": "title", "type": "string", "required": True}]}],
     }
-
-
-@dataclass
-class Consumer:
-    """The receiver's memory: every delivery, and what a consumer that de-duplicates by id processed."""
-
-    secret: str
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    deliveries: Counter[str] = field(default_factory=Counter)
-    processed: list[str] = field(default_factory=list)
-    bodies: dict[str, bytes] = field(default_factory=dict)
-    refused: list[str] = field(default_factory=list)
-
-    def receive(self, headers: dict[str, str], body: bytes) -> int:
-        try:
-            event = Webhook(self.secret).verify(body, headers)
-        except Exception as error:  # a bad signature is answered 401 and counted
-            with self.lock:
-                self.refused.append(f"{headers.get('webhook-id')}: {error}")
-            return 401
-        event_id = headers["webhook-id"]
-        with self.lock:
-            self.deliveries[event_id] += 1
-            if event_id in self.bodies:  # a repeat: the same event, byte for byte, so dropping it loses nothing
-                if self.bodies[event_id] != body and json.loads(self.bodies[event_id]) != event:
-                    self.refused.append(f"{event_id}: a repeat that is another event")
-                return 204
-            self.bodies[event_id] = body
-            self.processed.append(event["id"])
-        return 204
-
-
-class Receiver:
-    """A webhook receiver on a fixed loopback port that can be stopped and started again."""
-
-    def __init__(self, consumer: Consumer) -> None:
-        self.consumer, self.port = consumer, 0
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        consumer = self.consumer
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                status = consumer.receive({k.lower(): v for k, v in self.headers.items()}, body)
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
 
 @pytest.fixture
@@ -156,8 +90,7 @@ def test_ten_builds_deliver_every_event_through_a_receiver_outage_and_a_killed_f
     consumer = Consumer(secret="")
     receiver = Receiver(consumer)
     receiver.start()
-    endpoint, consumer.secret = webhooks.add_webhook(control, TENANT, f"http://127.0.0.1:{receiver.port}/events",
-                                                     actor="test")  # fmt: skip
+    endpoint, consumer.secret = webhooks.add_webhook(control, TENANT, receiver.url(), actor="test")
     env = {**os.environ, "FACTORY_HOME": str(home), "PYTHONPATH": str(ROOT), "FACTORY_NATS_URL": NATS_URL,
            "FACTORY_NATS_STREAM": stream, "FACTORY_NATS_SUBJECT": subject}  # fmt: skip
     env.pop("DAGSTER_HOME", None)
@@ -171,8 +104,7 @@ def test_ten_builds_deliver_every_event_through_a_receiver_outage_and_a_killed_f
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
 
     def delivered() -> int:
-        with consumer.lock:
-            return len(consumer.processed)
+        return len(consumer.seen())
 
     def failed_attempts() -> int:
         with control._session() as session:
