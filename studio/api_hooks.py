@@ -85,10 +85,10 @@ def _act(state: ApiState, ref: ProductRef, headers: dict[str, str], body: bytes)
     if replay is not None:
         return HookAnswer.model_validate(replay)
     merged: list[str] = []
-    repository = ProductRepository(state.home, ref.tenant, ref.product)
 
     def take_push() -> None:  # once the rebuild holds the product: a push during a build is refused, not merged
         try:
+            repository = ProductRepository(state.home, ref.tenant, ref.product)
             merged.append(repository.take_pushed(push.commit, hook.upstream))
         except MergeConflictError as error:
             raise ApiProblem(409, "merge-conflict", str(error)) from None
