@@ -74,6 +74,18 @@ class IntentClaims:
             )
             return bool(result.rowcount == 1)
 
+    def give_back_claim(self, id: int, claim: str, before: IntentRecord) -> bool:
+        """Undo a claim no build used: the intent's status, claim and detail as they were `before` it was
+        claimed, if `claim` still holds it; False if not."""
+        with self._session(write=True) as session:
+            result = session.exec(
+                update(IntentRecord)
+                .where(col(IntentRecord.id) == id, col(IntentRecord.claim) == claim)
+                .where(col(IntentRecord.status).in_(IN_PROGRESS))
+                .values(status=before.status, claim=before.claim, detail=before.detail, updated_at=utcnow())
+            )
+            return bool(result.rowcount == 1)
+
     def claim_submitted(self, limit: int = 20, claim: str = "intake") -> list[IntentRecord]:
         """Claim up to `limit` submitted intents for `claim` and return them; no two callers get the same one."""
         claimed: list[int] = []

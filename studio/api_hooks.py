@@ -22,7 +22,7 @@ from infra.lifecycle.claims import process_claim
 from ontology.errors import NotFoundError
 from ontology.refs import ProductRef
 from studio.api_deps import ApiState, ProductSlug, Tenant, api_state
-from studio.api_problems import ApiProblem, problem_responses
+from studio.api_problems import ApiProblem, Problem, problem_responses
 
 __all__ = ["HookAnswer", "router"]
 
@@ -55,8 +55,10 @@ _NO_TOKEN = (
     "No bearer token: the request is authenticated by the git host's signature under the product's hook secret "
     "(`factory hooks secret TENANT/PRODUCT`): GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the "
     "raw body>` or GitLab's `X-Gitlab-Token`. A push to `refs/heads/main` is merged into the product's main and "
-    "rebuilds it in the background (202, `rebuilding`); another ref or event is `ignored` (202). The same "
-    "delivery id (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`) twice acts once."
+    "rebuilds it in the background (202, `rebuilding`); another ref or event is `ignored` (202). A push that "
+    "arrives while the product is being built is refused with 409 and not queued: main is left as it was, and "
+    "the host's redelivery of it after the build acts. The same delivery id (`X-GitHub-Delivery`, "
+    "`X-Gitlab-Event-UUID`) twice acts once."
 )
 
 
@@ -82,17 +84,22 @@ def _act(state: ApiState, ref: ProductRef, headers: dict[str, str], body: bytes)
     replay = keys.begin(owner, key, hashlib.sha256(body).hexdigest())
     if replay is not None:
         return HookAnswer.model_validate(replay)
-    try:
+    merged: list[str] = []
+
+    def take_push() -> None:  # once the rebuild holds the product: a push during a build is refused, not merged
         try:
-            head = ProductRepository(state.home, ref.tenant, ref.product).take_pushed(push.commit, hook.upstream)
+            repository = ProductRepository(state.home, ref.tenant, ref.product)
+            merged.append(repository.take_pushed(push.commit, hook.upstream))
         except MergeConflictError as error:
             raise ApiProblem(409, "merge-conflict", str(error)) from None
         except GitOpsError as error:
             raise ApiProblem(409, "push-not-taken", str(error)) from None
+
+    try:
         from studio.jobs import DetachedBuildRunner
 
         started = use_cases.rebuild(control, DetachedBuildRunner(state.home), ref, actor=actor,
-                                    claim=process_claim("api"))  # fmt: skip
+                                    claim=process_claim("api"), prepare=take_push)  # fmt: skip
     except BaseException as error:
         keys.forget(owner, key)
         control.audit("hook.push", "failed", tenant=ref.tenant, product=ref.product, actor=actor,
@@ -100,9 +107,9 @@ def _act(state: ApiState, ref: ProductRef, headers: dict[str, str], body: bytes)
         raise
     control.audit("hook.push", "ok", tenant=ref.tenant, product=ref.product, actor=actor,
                   detail=f"{push.repository} {push.ref} at {push.commit[:12]} (delivery {push.delivery[:80]}): "
-                         f"rebuilding from main {head[:12]}")  # fmt: skip
+                         f"rebuilding from main {merged[0][:12]}")  # fmt: skip
     answer = HookAnswer(status="rebuilding", tenant=ref.tenant, product=ref.product, ref=push.ref,
-                        commit=push.commit, head=head, build_id=started.claim.intent_id)  # fmt: skip
+                        commit=push.commit, head=merged[0], build_id=started.claim.intent_id)  # fmt: skip
     keys.finish(owner, key, answer.model_dump(mode="json"))
     return answer
 
@@ -118,7 +125,15 @@ def _act(state: ApiState, ref: ProductRef, headers: dict[str, str], body: bytes)
         "security": [],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _PUSH_SCHEMA}}},
     },
-    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    responses={
+        **problem_responses(400, 401, 404, 413, 422),
+        409: {
+            "model": Problem,
+            "description": "The product is being built: the push is refused, not queued (main is left as it was; "
+            "send the delivery again once the build has ended), or main could not take the pushed commit "
+            "(a merge conflict, a commit not on the pushed main).",
+        },
+    },
 )
 async def git_push(
     tenant: Tenant,

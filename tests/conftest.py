@@ -14,6 +14,7 @@ from graph import KnowledgeGraph, ProductFacts
 from graph.embeddings import SentenceEmbedder
 from graph.remote_store import local_server
 from graph.samples import DEMO_PRODUCTS, build_facts
+from tests.nats_streams import drop_stream, require_nats
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +97,16 @@ def demo_kg(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder
     graph.bootstrap()
     graph.write(*(build_facts(p) for p in DEMO_PRODUCTS))
     return graph
+
+
+@pytest.fixture
+def nats_stream() -> Iterator[tuple[str, str]]:
+    """A stream and subject prefix of this test on the real NATS server (tests/nats_streams.py), deleted afterwards."""
+    require_nats()
+    tag = uuid.uuid4().hex[:10]
+    stream, subject = f"EVENTS_TEST_{tag}", f"events-test.{tag}"
+    yield stream, subject
+    drop_stream(stream)
 
 
 POSTGRES_USERS = ("postgres", "root")

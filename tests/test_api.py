@@ -350,8 +350,8 @@ def test_a_signed_push_to_main_merges_it_and_rebuilds_once_per_delivery(api: Api
     _git(person, "push", "--quiet", "origin", "HEAD:refs/heads/main")
     commit = _git(person, "rev-parse", "HEAD")
 
-    def github(ref: str, delivery: str, key: str = secret) -> tuple[bytes, dict[str, str]]:
-        body = json.dumps({"ref": ref, "after": commit, "repository": {"full_name": "acme/school"}}).encode()
+    def github(ref: str, delivery: str, key: str = secret, after: str = commit) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps({"ref": ref, "after": after, "repository": {"full_name": "acme/school"}}).encode()
         signature = "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
         headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature,
                    "Content-Type": "application/json"}  # fmt: skip
@@ -373,24 +373,41 @@ def test_a_signed_push_to_main_merges_it_and_rebuilds_once_per_delivery(api: Api
     subprocess.run(["git", "merge-base", "--is-ancestor", commit, "main"], cwd=repository, check=True)
     build_id = pushed.json()["build_id"]
     assert build_id == first_build and pushed.headers["location"] == f"/v1/builds/{build_id}"
+    # a second edit pushed while that rebuild runs is refused and not queued: main is left as it was
+    (person / "NOTES.md").write_text("A second edit, pushed during the rebuild.\n", encoding="utf-8")
+    _git(person, "-c", "user.name=P", "-c", "user.email=p@example.com", "commit", "--quiet", "-am", "Another note")
+    _git(person, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+    second = _git(person, "rev-parse", "HEAD")
+    head_before = _git(repository, "rev-parse", "main")
+    for _ in range(2):  # the refused delivery is not remembered: sent again, it is refused again, not replayed
+        busy = _problem(_push(api, "school", *github("refs/heads/main", "d-3", after=second)), 409)
+        assert str(busy["type"]).endswith("/build-in-progress") and "already" in str(busy["detail"])
+    assert _git(repository, "rev-parse", "main") == head_before
     assert _follow(api, "alice", build_id)[-1][1]["status"] == "built"
+    assert _git(repository, "rev-parse", "main") == head_before  # nothing took the refused push after the build
+    assert api.control.latest_intent("acme", "school").status == "built"  # type: ignore[union-attr]
     rebuilds = [e for e in api.control.audit_log("acme", limit=200) if e.action == "intent.rebuild"]
-    assert [(e.actor, e.outcome) for e in rebuilds] == [("git-hook:github", "ok")]
+    assert sorted((e.actor, e.outcome) for e in rebuilds) == [("git-hook:github", "ok"), ("git-hook:github", "refused"),
+                                                              ("git-hook:github", "refused")]  # fmt: skip
     assert (repository / "NOTES.md").read_text(encoding="utf-8").startswith("Edited by a person")
     origin = api.home / "remotes" / "acme" / "school.git"  # the rebuild released main with the edit to dev
     subprocess.run(["git", "merge-base", "--is-ancestor", commit, "env/dev"], cwd=origin, check=True)
     deployed = api.control.deployment("acme", "school", "dev")
     assert deployed is not None and deployed.commit == _git(repository, "rev-parse", "main")
 
-    gitlab = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "checkout_sha": commit,
+    gitlab = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "checkout_sha": second,
                          "project": {"path_with_namespace": "acme/school"}}).encode()  # fmt: skip
     headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "g-1", "Content-Type": "application/json"}
     _problem(_push(api, "school", gitlab, {**headers, "X-Gitlab-Token": "wrong"}), 401)
     rebuilt = _push(api, "school", gitlab, {**headers, "X-Gitlab-Token": secret})
     assert rebuilt.status_code == 202 and rebuilt.json()["status"] == "rebuilding", rebuilt.text
     assert _follow(api, "alice", rebuilt.json()["build_id"])[-1][1]["status"] == "built"
+    assert (repository / "NOTES.md").read_text(encoding="utf-8").startswith("A second edit")  # pushed again: taken
     refused = [e for e in api.control.audit_log("acme", limit=200) if e.action == "hook.push"]
-    assert {e.outcome for e in refused} == {"ok", "refused"} and all(secret not in e.detail for e in refused)
+    assert {e.outcome for e in refused} == {"ok", "refused", "failed"} and all(secret not in e.detail for e in refused)
+    with api.client(None) as anonymous:
+        hook = anonymous.get("/openapi.json").json()["paths"]["/v1/hooks/git/{tenant}/{product}"]["post"]
+    assert "being built" in hook["responses"]["409"]["description"] and "not queued" in hook["description"]
 
 
 CONTRACT_CONFIG = """

@@ -6,10 +6,9 @@ receiver on loopback; the signatures are checked by the `standardwebhooks` packa
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,11 +17,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cloudevents.core.formats.json import JSONFormat
 from sqlalchemy import event as sa_event
@@ -32,11 +32,12 @@ from standardwebhooks import Webhook
 from infra import webhooks
 from infra.control import ControlPlane
 from infra.event_transports import EventDispatcher, NatsPublisher
-from infra.events import EVENT_TYPE_PREFIX, add_event
+from infra.events import EVENT_TYPE_PREFIX, EVENT_TYPES, add_event, structured
 from infra.records import EnvironmentRelease, EventRecord, IntentRecord, WebhookDelivery
 from ontology.errors import InvalidInputError
+from tests.markdown_docs import Markdown, read
+from tests.nats_streams import NATS_URL, stream_messages
 
-NATS_URL = "nats://127.0.0.1:4222"
 COMMIT = "a" * 40
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,51 +94,6 @@ def receiver() -> Iterator[Receiver]:
 def control(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ControlPlane:
     monkeypatch.setenv("FACTORY_WEBHOOKS_ALLOW_PRIVATE", "1")
     return ControlPlane(f"sqlite:///{tmp_path / 'control.db'}")
-
-
-@pytest.fixture
-def nats_stream() -> Iterator[tuple[str, str]]:
-    """A stream and subject prefix of this test on the real NATS server, deleted afterwards."""
-    try:
-        socket.create_connection(("127.0.0.1", 4222), timeout=2).close()
-    except OSError:
-        reason = "no NATS server answers on 127.0.0.1:4222"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    tag = uuid.uuid4().hex[:10]
-    stream, subject = f"EVENTS_TEST_{tag}", f"events-test.{tag}"
-    yield stream, subject
-
-    async def drop(js: Any) -> None:
-        from nats.js.errors import NotFoundError
-
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(stream)
-
-    asyncio.run(_nats(drop))
-
-
-async def _nats(work: Any) -> Any:
-    import nats
-
-    connection = await nats.connect(NATS_URL)
-    try:
-        return await work(connection.jetstream())
-    finally:
-        await connection.close()
-
-
-def _stream_messages(stream: str, subject: str) -> list[tuple[dict[str, str], bytes]]:
-    async def read(js: Any) -> list[tuple[dict[str, str], bytes]]:
-        info = await js.stream_info(stream)
-        found = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            message = await js.get_msg(stream, seq)
-            found.append((dict(message.headers or {}), message.data))
-        return found
-
-    return list(asyncio.run(_nats(read)))
 
 
 def _types(control: ControlPlane, tenant: str = "acme") -> list[str]:
@@ -319,7 +275,7 @@ def test_events_reach_jetstream_once_per_id_even_when_published_twice(
         assert dispatcher.run_once().published == 0
         rows = webhooks.list_events(control, "acme")
         assert [duplicate for _, duplicate in publisher.publish(rows)] == [True, True]  # dropped by Nats-Msg-Id
-    messages = _stream_messages(stream, subject)
+    messages = stream_messages(stream)
     assert [h["Nats-Msg-Id"] for h, _ in messages] == [r.event_id for r in rows]
     assert [_cloud_event(body).get_id() for _, body in messages] == [r.event_id for r in rows]
 
@@ -351,7 +307,7 @@ def test_a_dispatcher_killed_between_sending_and_marking_loses_nothing(
     assert (report.published, report.delivered) == (2, 2)
     received = [h["webhook-id"] for h, _ in receiver.bodies("/crash")]
     assert sorted(received) == sorted([ids[0], *ids]) and set(received) == set(ids)  # at least once; dedup: once
-    assert [h["Nats-Msg-Id"] for h, _ in _stream_messages(stream, subject)] == ids  # JetStream dropped the repeat
+    assert [h["Nats-Msg-Id"] for h, _ in stream_messages(stream)] == ids  # JetStream dropped the repeat
 
 
 RELAY_SCRIPT = """
@@ -395,7 +351,7 @@ def test_a_generated_services_outbox_relay_publishes_cloudevents_with_its_trace_
     assert done.returncode == 0, done.stderr[-2000:]
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["published"]
-    ((headers, body),) = _stream_messages(stream, subject)
+    ((headers, body),) = stream_messages(stream)
     event = _cloud_event(body)
     assert headers["Nats-Msg-Id"] == event.get_id() == outcome["id"]
     assert event.get_extension("traceid") == trace and event.get_extension("tenant") == "acme"
@@ -444,3 +400,58 @@ def test_builders_and_admins_of_the_tenant_manage_its_webhooks(tmp_path: Path) -
         assert decide(principal, "webhooks", Resource.scope("acme"), tmp_path).allowed is allowed
     outsider = Principal("bo", roles={"globex": frozenset({"admin"})})
     assert not decide(outsider, "webhooks", Resource.scope("acme"), tmp_path).allowed
+
+
+# the README's word --------------------------------------------------------------------------
+
+
+def _readme_section(title: str) -> tuple[Markdown, str]:
+    readme = read(ROOT / "README.md")
+    start = readme.prose.index(f"## {title}")
+    end = readme.prose.find("\n## ", start + 1)
+    return readme, readme.prose[start : end if end > 0 else None]
+
+
+def test_the_readme_lists_every_event_type() -> None:
+    _, section = _readme_section("Events and webhooks")
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    listed = [name for row in rows for name in re.findall(r"`([a-z]+\.[a-z]+)`", row)]
+    assert sorted(listed) == sorted(EVENT_TYPES)
+
+
+def test_the_readmes_receiver_verifies_and_acts_on_each_event_once(control: ControlPlane) -> None:
+    readme, _ = _readme_section("Events and webhooks")
+    (example,) = [code for language, code in readme.code_blocks if language == "python" and "Webhook(" in code]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/factory"
+    _, secret = webhooks.add_webhook(control, "acme", url, actor="ann")
+    assert '"whsec_…"' in example and "8080" in example
+    code = example.replace('"whsec_…"', repr(secret)).replace("8080", str(port))
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    server.stderr.read() if server.stderr else ""
+                )
+                time.sleep(0.05)
+        control.submit_intent("acme", "shop", "A shop that sells tea.")
+        with EventDispatcher(control) as dispatcher:
+            assert dispatcher.run_once().delivered == 1
+        (event,) = webhooks.list_events(control, "acme")
+        body = structured(event)
+        now = datetime.now(UTC)
+        headers = {"webhook-id": event.event_id, "webhook-timestamp": str(int(now.timestamp())),
+                   "webhook-signature": Webhook(secret).sign(event.event_id, now, body.decode())}  # fmt: skip
+        assert httpx.post(url, content=body, headers=headers).status_code == 204  # the same event again
+        assert httpx.post(url, content=body.replace(b"acme/shop", b"acme/shoq"), headers=headers).status_code == 401
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=10)
+    assert out.splitlines() == [f"{EVENT_TYPE_PREFIX}intent.submitted acme/shop {event.data}"]

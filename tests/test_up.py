@@ -1,4 +1,5 @@
-"""`factory up` serves the Dagster UI and the Studio on loopback, and Ctrl-C or a kill stops everything it started."""
+"""`factory up` serves the Dagster UI, the Studio and the API on loopback, delivers events, and Ctrl-C or a kill stops
+everything it started."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra import webhooks
 from infra.accounts import Accounts
 from infra.control import ControlPlane
 from infra.oidc import oidc_configured
 from ontology.errors import InvalidInputError
 from studio.up_command import check_exposure, server_commands
+from tests.nats_streams import NATS_URL, stream_messages
+from tests.webhook_receiver import Consumer, Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +56,22 @@ def wait_for(url: str, timeout_s: float = 180) -> httpx.Response:
         pytest.param(lambda up: up.send_signal(signal.SIGTERM), id="kill"),  # a kill reaches `up` alone
     ],
 )
-def test_up_serves_dagster_the_studio_and_the_api_and_a_stop_signal_stops_them(
-    tmp_path: Path, stop: Callable[[subprocess.Popen[str]], None]
+def test_up_serves_dagster_the_studio_and_the_api_delivers_events_and_a_stop_signal_stops_them(
+    tmp_path: Path, stop: Callable[[subprocess.Popen[str]], None], nats_stream: tuple[str, str]
 ) -> None:
     dagster_port, studio_port, api_port = free_port(), free_port(), free_port()
-    env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home")}
+    stream, subject = nats_stream
+    env = {**os.environ, "FACTORY_HOME": str(tmp_path / "home"), "FACTORY_WEBHOOKS_ALLOW_PRIVATE": "1",
+           "FACTORY_NATS_URL": NATS_URL, "FACTORY_NATS_STREAM": stream, "FACTORY_NATS_SUBJECT": subject}  # fmt: skip
     env.pop("DAGSTER_HOME", None)
+    env.pop("FACTORY_DATABASE_URL", None)
+    consumer = Consumer(secret="")
+    receiver = Receiver(consumer)
+    receiver.start()
+    control = ControlPlane(None, tmp_path / "home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACTORY_WEBHOOKS_ALLOW_PRIVATE", "1")
+        _, consumer.secret = webhooks.add_webhook(control, "acme", receiver.url(), actor="test")
     command = [FACTORY, "up", "--no-demo", "--dagster-port", str(dagster_port), "--studio-port", str(studio_port),
                "--api-port", str(api_port)]  # fmt: skip
     # its own process group, as a terminal's foreground job: Ctrl-C reaches every process in the group
@@ -84,9 +98,18 @@ def test_up_serves_dagster_the_studio_and_the_api_and_a_stop_signal_stops_them(
         names = {j["name"] for r in jobs["data"]["repositoriesOrError"]["nodes"] for j in r["jobs"]}
         assert {"lifecycle", "factory_refresh"} <= names
         assert (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()
+        # its dispatcher delivers a state change's event to the tenant's webhook and to NATS JetStream
+        control.submit_intent("acme", "shop", "A shop that sells tea.", actor="test")
+        (event,) = webhooks.list_events(control, "acme")
+        deadline = time.monotonic() + 60
+        while consumer.seen() != [event.event_id] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert consumer.seen() == [event.event_id] and consumer.refused == []
+        assert [h["Nats-Msg-Id"] for h, _ in stream_messages(stream)] == [event.event_id]
     finally:
         stop(up)
         out, err = up.communicate(timeout=60)
+        receiver.stop()
     assert all(f"http://127.0.0.1:{port}" in out for port in (dagster_port, studio_port, api_port))
     assert "first admin  admin, password" in out  # an empty home gets its first account, printed once
     assert (tmp_path / "home" / "credentials").stat().st_mode & 0o077 == 0

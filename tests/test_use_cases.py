@@ -81,3 +81,27 @@ def test_a_build_process_refuses_a_blueprint_of_another_product_before_taking_th
         build_claimed(control, DagsterBuildRunner(home=home), BILLING, token)
     assert control.intent(record.id or 0).claim == token  # still the claimer's, which sees the process end
     assert not (home / "dagster").exists()
+
+
+def test_a_rebuild_whose_preparation_fails_gives_the_intent_back_as_it_was(home: Path) -> None:
+    control = ControlPlane(home=home)
+    token = process_claim("cli")
+    record, _ = control.submit_intent("acme", "billing", TEXT, actor="person", claim=token)
+    assert record.id is not None
+    built = control.set_intent_status(record.id, "built", detail="built at 12:00")
+    runner = DagsterBuildRunner(home=home)
+    prepared: list[str] = []
+
+    def conflicting_push() -> None:  # the push hook's merge, run while the rebuild holds the intent
+        held = control.intent(record.id or 0)
+        prepared.append(held.status)
+        raise InvalidInputError("the pushed main conflicts with main")
+
+    with pytest.raises(InvalidInputError, match="conflicts"):
+        rebuild(control, runner, BILLING, actor="git-hook:github", prepare=conflicting_push)
+    assert prepared == ["queued"]  # it ran while the rebuild held the intent: no other build could start
+    after = control.intent(record.id)
+    assert (after.status, after.claim, after.detail) == ("built", built.claim, "built at 12:00")
+    assert not (home / "dagster").exists()  # no build started
+    rebuilds = [e.outcome for e in control.audit_log("acme") if e.action == "intent.rebuild"]
+    assert rebuilds == []  # refused before it was a rebuild: the surface audits why (hook.push failed)

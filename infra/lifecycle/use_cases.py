@@ -168,9 +168,19 @@ def submit_and_build(
 
 
 def rebuild(
-    control: ControlPlane, runner: BuildRunner[R], ref: ProductRef, *, actor: str, claim: str | None = None
+    control: ControlPlane,
+    runner: BuildRunner[R],
+    ref: ProductRef,
+    *,
+    actor: str,
+    claim: str | None = None,
+    prepare: Callable[[], object] | None = None,
 ) -> Build[R]:
-    """Build the product's latest intent again (unchanged stages are reused); refused while it is being built."""
+    """Build the product's latest intent again (unchanged stages are reused); refused while it is being built.
+
+    `prepare` runs once this build holds the intent and before it starts (a git host's push is merged into
+    main there, so a push that arrives during a build changes nothing): if it raises, the intent is given
+    back as it was and the error is raised."""
     latest = control.latest_intent(ref.tenant, ref.product)
     if latest is None or latest.id is None:
         raise NotFoundError(f"{ref} has no intent to rebuild: build it first with `factory build`")
@@ -182,6 +192,12 @@ def rebuild(
         control.audit("intent.rebuild", "refused", tenant=ref.tenant, product=ref.product, actor=actor,
                       detail=f"revision {latest.revision} is {record.status}")  # fmt: skip
         raise
+    if prepare is not None:
+        try:
+            prepare()
+        except BaseException:
+            control.give_back_claim(taken.intent_id, taken.token, latest)
+            raise
     control.audit("intent.rebuild", "ok", tenant=ref.tenant, product=ref.product, actor=actor,
                   detail=f"revision {latest.revision}")  # fmt: skip
     return _run(control, runner, taken)
