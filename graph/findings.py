@@ -56,7 +56,7 @@ WHERE {
 """Every finding of the dataset with its window, newest window first (`?graph` bound: one product's)."""
 
 INSIGHTS = """PREFIX fac: <https://softwarefactory.dev/ontology#>
-SELECT ?kind ?subject ?products ?findings ?summary WHERE {
+SELECT ?graph ?kind ?subject ?products ?findings ?summary WHERE {
   GRAPH ?graph { ?i a fac:Insight ; fac:insightKind ?kind ; fac:insightSubject ?subject ;
                     fac:insightProducts ?products ; fac:insightFindings ?findings ; fac:insightSummary ?summary . }
 } ORDER BY DESC(?products) DESC(?findings) ?kind ?subject"""

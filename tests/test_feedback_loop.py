@@ -23,7 +23,7 @@ from generators.agents.engineer import Engineer
 from generators.blueprint import dump_blueprint
 from graph import KnowledgeGraph
 from graph.findings import findings_for, insights_for
-from graph.names import node_iri, product_graph
+from graph.names import insights_graph, node_iri, product_graph
 from infra.accounts import Accounts
 from infra.control import ControlPlane
 from infra.otlp import decode_traces, otlp_path
@@ -293,7 +293,6 @@ def test_findings_are_in_the_graph_with_their_provenance(reports: dict[str, Wind
     ).records()
     assert {(r["kind"], r["attribute"]) for r in rows} >= {("slow_filter", loop.filter_key), ("always_empty", "email")}
     assert {r["requests"] for r in rows} == {79}
-    assert any(step.trace_id == DEPLOY_TRACE for step in loop.kg.trace(DEPLOY_TRACE, TENANT))
 
 
 def test_collecting_a_window_again_changes_nothing_and_emits_no_event_twice(
@@ -319,16 +318,26 @@ def test_insights_sum_up_findings_across_products(reports: dict[str, WindowRepor
     rows = insights_for(loop.kg, TENANT)
     seen = {(r["kind"], r["subject"]): r for r in rows}
     assert seen[("always_empty", "attribute email")]["products"] == 2
-    drawn = loop.kg.cypher(
-        "MATCH (i:Insight)-[:drawnFrom]->(f:Finding) WHERE i.insightKind = 'always_empty' "
-        "RETURN DISTINCT f.product AS product",
+    drawn = loop.kg.sparql(
+        """PREFIX fac: <https://softwarefactory.dev/ontology#>
+        SELECT DISTINCT ?graph ?product WHERE {
+          GRAPH ?graph { ?i a fac:Insight ; fac:insightKind "always_empty" ; fac:drawnFrom ?f }
+          GRAPH ?g { ?f a fac:Finding ; fac:observedIn/fac:windowOf ?d } BIND(STR(?g) AS ?product) }""",
+        TENANT,
+        {"graph": URIRef(insights_graph(TENANT))},
+    ).records()
+    assert {r["product"] for r in drawn} == {product_graph(TENANT, PRODUCT), product_graph(TENANT, OTLP_PRODUCT)}
+    nodes = loop.kg.cypher(
+        "MATCH (i:Insight) RETURN i.insightKind AS kind, i.insightSubject AS subject, i.insightProducts AS products",
         TENANT,
     ).records()
-    assert {r["product"] for r in drawn} == {PRODUCT, OTLP_PRODUCT}
+    assert {"kind": "always_empty", "subject": "attribute email", "products": 2} in nodes
+    assert any(n["kind"] == "template_outcome" for n in nodes) is False  # no build recorded in this home
     assert insights_for(loop.kg, "evil") == []  # a tenant without products gets no insights graph
     graph = product_graph(TENANT, PRODUCT)
-    leak = "ASK { GRAPH ?g { ?s ?p ?o } FILTER(?g = ?graph) }"
-    assert loop.kg.sparql(leak, "evil", {"graph": URIRef(graph)}).boolean is False
+    leak = "SELECT ?graph ?s WHERE { GRAPH ?graph { ?s ?p ?o } }"
+    assert loop.kg.sparql(leak, "evil", {"graph": URIRef(graph)}).rows == []
+    assert loop.kg.sparql(leak, TENANT, {"graph": URIRef(graph)}).rows  # the owner's query does see it
 
 
 # ---------------------------------------------------------------------------------------------- the receiver
