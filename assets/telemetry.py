@@ -40,7 +40,7 @@ def service_telemetry(
     graph, with the insights all products' findings add up to."""
     start, end = context.partition_time_window
     kg, plane = knowledge_graph.open(), control.open()
-    reports = collect_window(delivery.root(), plane, kg, start, end)
+    reports = collect_window(delivery.root, plane, kg, start, end)
     insights = refresh_graph_insights(kg, plane)
     rows = [
         f"| {r.tenant}/{r.product} r{r.revision} | {r.overall.count} | {r.overall.p95_ms:.1f} | "

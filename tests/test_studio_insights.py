@@ -57,7 +57,7 @@ def observed_home(tmp_path: Path) -> Path:
     return home
 
 
-def test_the_product_page_lists_the_findings(observed_home, monkeypatch) -> None:
+def test_the_product_page_lists_the_findings(observed_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(observed_home, monkeypatch, product="invoicing")
     at.switch_page("pages/product.py").run()
     _clean(at)
@@ -67,7 +67,7 @@ def test_the_product_page_lists_the_findings(observed_home, monkeypatch) -> None
     assert any("burnt its latency budget" in w for w in _texts(at, "warning"))
 
 
-def test_the_insights_page_shows_insights_and_findings_per_tenant(observed_home, monkeypatch) -> None:
+def test_the_insights_page_shows_insights_and_findings_per_tenant(observed_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(observed_home, monkeypatch)
     at.switch_page("pages/insights.py").run()
     _clean(at)
