@@ -65,7 +65,6 @@ def service_telemetry(
 telemetry_collection = define_asset_job(
     "telemetry_collection",
     selection=[service_telemetry],
-    partitions_def=TELEMETRY_WINDOWS,
     description="Collect one telemetry window of every running deployment and conclude findings and insights.",
 )
 telemetry_schedule = build_schedule_from_partitioned_job(
