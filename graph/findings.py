@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graph.facts import ProductFacts
-from graph.names import insights_graph, product_graph
+from graph.names import insights_graph, node_iri, product_graph
 from graph.provenance import AGENTS, record_activity
 from ontology.findings import Finding
 from ontology.namespaces import FAC, ID
@@ -32,6 +32,7 @@ __all__ = [
     "Insight",
     "InsightFacts",
     "WindowFigures",
+    "finding_iri",
     "findings_for",
     "insights_for",
     "record_insights",
@@ -154,21 +155,32 @@ def _finding(tenant: str, product: str, row: dict[str, Any]) -> Finding:
     )
 
 
+def finding_iri(finding: Finding) -> str:
+    """The IRI of a finding in its product's graph: what an agent records as `prov:used` when it acts on it."""
+    return node_iri(finding.tenant, finding.product, "finding", finding.id)
+
+
 def findings_for(
-    kg: KnowledgeGraph, tenant: str, product: str, *, kinds: Iterable[str] = (), limit: int = 500
+    kg: KnowledgeGraph,
+    tenant: str,
+    product: str,
+    *,
+    kinds: Iterable[str] = (),
+    revision: int | None = None,
+    limit: int = 500,
 ) -> list[Finding]:
     """The findings the running deployments of `tenant`'s `product` showed, newest window first.
 
     What the next build's design stage reads: each is a `Finding` with its stable `id` (record
-    `prov:used` of the finding's IRI, `node_iri(tenant, product, "finding", id)`, for each that changed
-    what it produced). `kinds` keeps only those kinds; at most `limit` are returned."""
+    `prov:used` of `finding_iri(finding)` for each that changed what it produced). `kinds` keeps only
+    those kinds, `revision` only those of that revision's deployments; at most `limit` are returned."""
     from rdflib import URIRef
 
     wanted = set(kinds)
     rows = kg.sparql(FINDINGS, tenant, {"graph": URIRef(product_graph(tenant, product))}).records()
     found: dict[str, Finding] = {}
     for row in rows:
-        if wanted and row["kind"] not in wanted:
+        if (wanted and row["kind"] not in wanted) or (revision is not None and int(row["revision"]) != revision):
             continue
         finding = _finding(tenant, product, row)
         found.setdefault(finding.id, finding)
@@ -248,8 +260,6 @@ class InsightFacts(ProductFacts):
 def record_insights(kg: KnowledgeGraph, tenants: Iterable[str], insights: Sequence[Insight]) -> int:
     """Replace each tenant's insights graph with `insights`; each is drawn from that tenant's own findings
     only (the counts are the factory's). Returns how many insight nodes were written."""
-    from graph.names import node_iri
-
     written, batches = 0, []
     for tenant in sorted(set(tenants)):
         facts = InsightFacts(tenant)

@@ -22,7 +22,7 @@ from rdflib import URIRef
 from generators.agents.engineer import Engineer
 from generators.blueprint import dump_blueprint
 from graph import KnowledgeGraph
-from graph.findings import findings_for, insights_for
+from graph.findings import finding_iri, findings_for, insights_for
 from graph.names import insights_graph, node_iri, product_graph
 from infra.accounts import Accounts
 from infra.control import ControlPlane
@@ -280,7 +280,9 @@ def test_findings_are_in_the_graph_with_their_provenance(reports: dict[str, Wind
     assert {f.model_dump_json() for f in read} == {f.model_dump_json() for f in report.findings}
     assert {f.kind for f in findings_for(loop.kg, TENANT, PRODUCT, kinds=["slow_filter"])} == {"slow_filter"}
     assert findings_for(loop.kg, "evil", PRODUCT) == []  # another tenant sees none of them
-    finding = node_iri(TENANT, PRODUCT, "finding", report.findings[0].id)
+    finding = finding_iri(report.findings[0])
+    assert finding == node_iri(TENANT, PRODUCT, "finding", report.findings[0].id)
+    assert findings_for(loop.kg, TENANT, PRODUCT, revision=2) == []
     ask = """PREFIX fac: <https://softwarefactory.dev/ontology#> PREFIX prov: <http://www.w3.org/ns/prov#>
     ASK { GRAPH ?g { ?f fac:observedIn ?w . ?w a fac:TelemetryWindow ; fac:windowOf ?d ; prov:wasGeneratedBy ?a .
           ?a prov:used ?d ; fac:traceId ?trace . ?f prov:wasGeneratedBy ?a } }"""
