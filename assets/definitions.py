@@ -9,6 +9,7 @@ from assets.jobs import BUILD, deep_contract, lifecycle
 from assets.resources import ControlPlaneResource, DeliveryResource, GeneratorsResource, KnowledgeGraphResource
 from assets.sensors import after_build, build_failures, event_delivery, intake
 from assets.stages import LIFECYCLE_ASSETS
+from assets.telemetry import service_telemetry, telemetry_collection, telemetry_schedule
 from assets.vocabulary import ontology, pattern_library
 from ontology.lifecycle import DEEP_CONTRACT
 
@@ -35,8 +36,16 @@ def resources(home: str = "") -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[ontology, pattern_library, template_catalog, factory_insights, *LIFECYCLE_ASSETS.values()],
-    jobs=[lifecycle, deep_contract, refresh],
+    assets=[
+        ontology,
+        pattern_library,
+        template_catalog,
+        factory_insights,
+        service_telemetry,
+        *LIFECYCLE_ASSETS.values(),
+    ],
+    jobs=[lifecycle, deep_contract, refresh, telemetry_collection],
+    schedules=[telemetry_schedule],
     sensors=[intake, build_failures, after_build, event_delivery],
     resources=resources(),
 )

@@ -29,6 +29,8 @@ from graph.names import (
     SHARED_GRAPHS,
     decisions_graph,
     graph_tenant,
+    insights_graph,
+    insights_tenant,
     parse_graph,
     tenant_graph_prefix,
 )
@@ -264,6 +266,8 @@ class KnowledgeGraph:
         check_slug(tenant, "tenant")
         with self._session(write=True) as s:
             graphs = self._graphs(s, tenant)
+            if s.rdf.has_graph(insights_graph(tenant)):
+                graphs.append(insights_graph(tenant))
             if not graphs:
                 raise NotFoundError(f"tenant {tenant!r} has no products in the RDF store to rebuild from")
             self._mark_pending(graphs, add=True)
@@ -340,8 +344,9 @@ class KnowledgeGraph:
         by_tenant: dict[str, list[str]] = {}
         for g in graphs:
             name = parse_graph(g)
-            if name:
-                by_tenant.setdefault(name.tenant, []).append(g)
+            owner = name.tenant if name else insights_tenant(g)  # an insights graph is projected like a product's
+            if owner:
+                by_tenant.setdefault(owner, []).append(g)
         for tenant, tgraphs in by_tenant.items():
             if known is not None:
                 quads = {g: known[g] for g in tgraphs if known.get(g)}
@@ -398,9 +403,9 @@ class KnowledgeGraph:
         return [g for g in graphs if g.startswith(prefix)]
 
     def _decisions(self, s: _Session, tenant: str) -> list[str]:
-        """The tenant's decisions graph, when its people have decided anything (see graph.decisions)."""
-        graph = decisions_graph(tenant)
-        return [graph] if s.rdf.has_graph(graph) else []
+        """The tenant's graphs outside its products, where they exist: its decisions (see graph.decisions)
+        and the insights it sees (see graph.findings)."""
+        return [g for g in (decisions_graph(tenant), insights_graph(tenant)) if s.rdf.has_graph(g)]
 
     def sparql(
         self,

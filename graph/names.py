@@ -15,6 +15,8 @@ __all__ = [
     "GraphName",
     "decisions_graph",
     "graph_tenant",
+    "insights_graph",
+    "insights_tenant",
     "node_iri",
     "parse_graph",
     "product_graph",
@@ -33,6 +35,20 @@ def tenant_graph_prefix(tenant: str) -> str:
 def decisions_graph(tenant: str) -> str:
     """The named graph that holds a tenant's decisions: its people's answers to the analyst's questions."""
     return str(GRAPH[f"tenant/{check_slug(tenant, 'tenant')}/decisions"])
+
+
+def insights_graph(tenant: str) -> str:
+    """The named graph that holds the insights a tenant sees: what many products' running services showed."""
+    return str(GRAPH[f"tenant/{check_slug(tenant, 'tenant')}/insights"])
+
+
+def insights_tenant(iri: str) -> str | None:
+    """The tenant of an insights graph; None for any other graph."""
+    prefix, suffix = str(GRAPH["tenant/"]), "/insights"
+    if not (iri.startswith(prefix) and iri.endswith(suffix)):
+        return None
+    tenant = iri[len(prefix) : -len(suffix)]
+    return tenant if SLUG_PATTERN.match(tenant) else None
 
 
 def product_graph(tenant: str, product: str) -> str:
@@ -69,10 +85,12 @@ def parse_graph(iri: str) -> GraphName | None:
 
 
 def graph_tenant(iri: str) -> str | None:
-    """The tenant a product graph or a decisions graph belongs to; None for any other graph."""
+    """The tenant a product graph, a decisions graph or an insights graph belongs to; None for any other graph."""
     name = parse_graph(iri)
     if name is not None:
         return name.tenant
+    if insights_tenant(iri) is not None:
+        return insights_tenant(iri)
     prefix = str(GRAPH["tenant/"])
     rest = iri[len(prefix) :].split("/") if iri.startswith(prefix) else []
     return rest[0] if len(rest) == 2 and rest[1] == "decisions" and SLUG_PATTERN.match(rest[0]) else None

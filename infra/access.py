@@ -45,7 +45,7 @@ __all__ = [
 ROLES = ("viewer", "builder", "approver", "admin")
 ACTIONS = (
     "read", "build", "rebuild", "stop", "promote", "rollback", "service_token", "approve", "reject", "import",
-    "delete", "members", "tokens", "policy", "webhooks",
+    "delete", "members", "tokens", "policy", "webhooks", "telemetry",
 )  # fmt: skip
 _PHRASES = {
     "members": "manage the members of",
@@ -56,6 +56,7 @@ _PHRASES = {
     "rollback": "roll back",
     "service_token": "get a service token for",
     "webhooks": "manage the webhooks of",
+    "telemetry": "send the telemetry of",
 }
 """How a refusal names the actions that are not verbs of their own."""
 _POLICIES = Path(__file__).with_name("policies")

@@ -33,10 +33,13 @@ __all__ = [
     "RouteFigure",
     "SmokeResult",
     "SpanRecord",
+    "SqlSpan",
     "WorkloadError",
     "overall",
+    "parse_time",
     "percentile",
     "read_spans",
+    "read_window",
     "route_figures",
     "slo_breaches",
     "smoke",
@@ -82,6 +85,24 @@ class SpanRecord:
     duration_ms: float
     factory_trace_id: str
     tenant: str
+    query_keys: tuple[str, ...] = ()  # the names of the query parameters sent
+    fields_sent: tuple[str, ...] = ()  # the top-level fields of a write's JSON body
+    fields_empty: tuple[str, ...] = ()  # those of them sent null, "" or []
+    fields_rejected: tuple[str, ...] = ()  # the body fields a 422 answer named
+    db_queries: int = 0  # the SQL statements the request ran
+    db_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class SqlSpan:
+    """One SQL statement a request ran (a child span of the request's server span)."""
+
+    trace_id: str
+    parent_span_id: str
+    start: str
+    operation: str
+    statement: str
+    duration_ms: float
 
 
 @dataclass(frozen=True)
@@ -97,9 +118,29 @@ class RouteFigure:
     client_error_rate: float
 
 
-def _parse_time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 time; one without a zone is UTC."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A comma-separated list of names (as the generated service writes them) as a tuple."""
+    return tuple(name for name in str(value or "").split(",") if name)
+
+
+def _sql(entry: Mapping[str, Any]) -> SqlSpan | None:
+    attributes = entry.get("attributes") or {}
+    if entry.get("kind") != "span" or "db.statement" not in attributes:
+        return None
+    return SqlSpan(
+        trace_id=str(entry.get("trace_id") or ""),
+        parent_span_id=str(entry.get("parent_span_id") or ""),
+        start=str(entry.get("start") or ""),
+        operation=str(attributes.get("db.operation", "")),
+        statement=str(attributes["db.statement"]),
+        duration_ms=float(attributes.get("duration_ms", entry.get("duration_ms") or 0.0)),
+    )
 
 
 def _span(entry: Mapping[str, Any]) -> SpanRecord | None:
@@ -117,7 +158,28 @@ def _span(entry: Mapping[str, Any]) -> SpanRecord | None:
         duration_ms=float(attributes.get("duration_ms", entry.get("duration_ms") or 0.0)),
         factory_trace_id=str(attributes.get("factory.trace_id") or resource.get("factory.trace_id") or ""),
         tenant=str(attributes.get("tenant.id", "")),
+        query_keys=_names(attributes.get("url.query.keys")),
+        fields_sent=_names(attributes.get("request.fields.sent")),
+        fields_empty=_names(attributes.get("request.fields.empty")),
+        fields_rejected=_names(attributes.get("validation.fields")),
+        db_queries=int(attributes.get("db.queries") or 0),
+        db_ms=float(attributes.get("db.duration_ms") or 0.0),
     )
+
+
+def _entries(path: Path) -> Iterable[dict[str, Any]]:
+    """The complete JSON-object lines of a telemetry file (a line still being written is left out)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return
+    for line in text.split("\n")[:-1]:  # the part after the last newline is not complete yet
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
 
 
 def read_spans(path: Path, *, trace_id: str | None = None, since: str | None = None) -> list[SpanRecord]:
@@ -125,25 +187,38 @@ def read_spans(path: Path, *, trace_id: str | None = None, since: str | None = N
 
     A line still being written (no newline, or cut JSON) is ignored. `trace_id` keeps spans whose W3C
     trace id or factory trace id is that one; `since` (ISO 8601) keeps spans that started at or after it."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    lines = text.split("\n")[:-1]  # the part after the last newline is not complete yet
-    after = _parse_time(since) if since else None
+    after = parse_time(since) if since else None
     spans = []
-    for line in lines:
+    for entry in _entries(path):
         try:
-            entry = json.loads(line)
-            span = _span(entry) if isinstance(entry, dict) else None
+            span = _span(entry)
         except (ValueError, TypeError):
             continue
         if span is None or (trace_id and trace_id not in (span.trace_id, span.factory_trace_id)):
             continue
-        if after and (not span.start or _parse_time(span.start) < after):
+        if after and (not span.start or parse_time(span.start) < after):
             continue
         spans.append(span)
     return spans
+
+
+def read_window(path: Path, start: datetime, end: datetime) -> tuple[list[SpanRecord], list[SqlSpan]]:
+    """The server spans and the SQL spans of a telemetry file that started in [start, end)."""
+    spans: list[SpanRecord] = []
+    queries: list[SqlSpan] = []
+    for entry in _entries(path):
+        try:
+            span, sql = _span(entry), _sql(entry)
+            moment = parse_time(str(entry.get("start") or ""))
+        except (ValueError, TypeError):
+            continue
+        if not start <= moment < end:
+            continue
+        if span is not None:
+            spans.append(span)
+        elif sql is not None:
+            queries.append(sql)
+    return spans, queries
 
 
 def wait_for_spans(

@@ -109,11 +109,26 @@ class ProductWorkspace:
         """Keep a person's governance decision on the product (an approval or a rejection); every build keeps it."""
         write_atomically(self.root / "governance" / f"{check_slug(key, 'decision')}.nq", facts.nquads())
 
+    def observations_dir(self) -> Path:
+        """Where the telemetry windows of the product's running deployments are kept, one N-Quads file each."""
+        return self.root / "observations"
+
+    def save_observation_facts(self, key: str, facts: ProductFacts, keep: int = 288) -> bool:
+        """Keep a telemetry window's facts (replacing an earlier collection of the same window) so that every
+        build's graph keeps them; only the newest `keep` windows stay. Whether the window was new."""
+        folder = self.observations_dir()
+        path = folder / f"{check_slug(key, 'window')}.nq"
+        new = not path.exists()
+        write_atomically(path, facts.nquads())
+        for old in sorted(folder.glob("*.nq"))[:-keep]:
+            old.unlink(missing_ok=True)
+        return new
+
     def union(self, trace_id: str) -> ProductFacts:
-        """The facts of every stage recorded so far, as one build, of what runs in the promoted environments and
-        of the decisions people took on its promotions."""
+        """The facts of every stage recorded so far, as one build, of what runs in the promoted environments, of
+        the decisions people took on its promotions and of what its running deployments showed."""
         merged = self.facts(check_trace_id(trace_id))
-        kept = [self._facts_dir(), self.root / "environments", self.root / "governance"]
+        kept = [self._facts_dir(), self.root / "environments", self.root / "governance", self.observations_dir()]
         for path in [p for folder in kept for p in sorted(folder.glob("*.nq"))]:
             merged.add_nquads(path)
         return merged

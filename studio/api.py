@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from infra.control import ControlPlane
 from infra.idempotency import IdempotencyKeys
 from ontology.config import factory_home
-from studio import api_builds, api_events, api_hooks, api_knowledge, api_products
+from studio import api_builds, api_events, api_hooks, api_knowledge, api_products, api_telemetry
 from studio.api_deps import ApiState
 from studio.api_models import Health
 from studio.api_problems import install_problem_handlers, rewrite_error_responses
@@ -56,6 +56,7 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
     app.include_router(api_knowledge.router)
     app.include_router(api_events.router)  # the event feed and the tenants' webhook endpoints
     app.include_router(api_hooks.router)  # the git hosts' push hooks
+    app.include_router(api_telemetry.router)  # the deployed services' OTLP/HTTP span exports
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from generators.blueprint import parse_blueprint
+from graph.findings import findings_for
 from infra import runtime
 from infra.access import Resource
 from infra.gitops import ProductRepository
@@ -212,6 +213,36 @@ def telemetry_tab(ws: ProductWorkspace) -> None:
     st.dataframe(rows, hide_index=True)
 
 
+def findings_tab(p: ProductRecord) -> None:
+    found = findings_for(state.knowledge_graph(), p.tenant, p.product, limit=100)
+    if not found:
+        st.info("No findings yet: the telemetry schedule observes running deployments every five minutes.")
+        return
+    for f in found:
+        if f.kind == "slo_breach":
+            st.warning(f"SLO breach: {f.summary}")
+    st.dataframe(
+        [
+            {
+                "window": f"{f.window_start:%Y-%m-%d %H:%M}",
+                "revision": f.revision,
+                "kind": f.kind,
+                "route": f.route or "",
+                "entity": f.entity or "",
+                "attribute": f.attribute or "",
+                "value": f.value,
+                "bound": f.threshold,
+                "requests": f.requests,
+                "finding": f.summary,
+                "id": f.id,
+            }
+            for f in found
+        ],
+        hide_index=True,
+    )
+    st.page_link("pages/insights.py", label="What many products showed: Insights", icon=":material/insights:")
+
+
 def approvals_tab(p: ProductRecord) -> None:
     decisions = [a for a in state.control().approvals(p.tenant) if a.product == p.product]
     if not decisions:
@@ -241,7 +272,7 @@ with state.guard("Reading the products"):
 if product is not None:
     header(product)
     workspace = ProductWorkspace(state.home(), product.tenant, product.product)
-    tabs = st.tabs(["Blueprint", "Files", "Validation", "Releases", "Deployment", "Telemetry", "Approvals"])
+    tabs = st.tabs(["Blueprint", "Files", "Validation", "Releases", "Deployment", "Telemetry", "Findings", "Approvals"])
     sections = [
         lambda: blueprint_tab(workspace),
         lambda: files_tab(workspace),
@@ -249,11 +280,12 @@ if product is not None:
         lambda: releases_tab(product),
         lambda: deployment_tab(product),
         lambda: telemetry_tab(workspace),
+        lambda: findings_tab(product),
         lambda: approvals_tab(product),
     ]
     for tab, name, section in zip(
         tabs,
-        ["blueprint", "files", "validation", "releases", "deployment", "telemetry", "approvals"],
+        ["blueprint", "files", "validation", "releases", "deployment", "telemetry", "findings", "approvals"],
         sections,
         strict=True,
     ):
