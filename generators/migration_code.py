@@ -48,14 +48,21 @@ class Constraints:
     """A table's named constraints and indexes: name -> what it is."""
 
     unique: dict[str, tuple[str, ...]]
-    index: dict[str, str]
+    index: dict[str, tuple[str, ...]]  # name -> its columns
     foreign: dict[str, tuple[str, str, str]]  # name -> (column, referred table, ondelete)
 
 
 def constraints(table: Table, names: Mapping[str, str]) -> Constraints:
     return Constraints(
         unique=dict(table.unique),
-        index={ix_name(table.name, c.name): c.name for c in table.columns if c.index},
+        index={
+            **{ix_name(table.name, c.name): (c.name,) for c in table.columns if c.index},
+            **{
+                ix_name(table.name, f"tenant_id_{c.name}"): ("tenant_id", c.name)
+                for c in table.columns
+                if c.tenant_index
+            },
+        },
         foreign={
             fk_name(table.name, c.name): (c.name, names[c.references], c.ondelete or "")
             for c in table.columns
@@ -92,8 +99,8 @@ class Script:
         for name, cols in cons.unique.items():
             rows.append(f"        sa.UniqueConstraint({', '.join(quote(c) for c in cols)}, name={quote(name)}),")
         self.add("    op.create_table(", f"        {quote(table.name)},", *rows, "    )")
-        for name, col in cons.index.items():
-            self.add(f"    op.create_index({quote(name)}, {quote(table.name)}, [{quote(col)}])")
+        for name, cols in cons.index.items():
+            self.add(f"    op.create_index({quote(name)}, {quote(table.name)}, [{', '.join(quote(c) for c in cols)}])")
 
 
 def imports(uses: set[str]) -> str:

@@ -81,6 +81,7 @@ def _attribute(attr: Attribute, where: str) -> AttributeContext:
         filterable=info.filterable,
         searchable=info.searchable,
         compare=info.compare,
+        indexed=attr.indexed,
     )
 
 
@@ -204,6 +205,7 @@ def _entity(d: _Draft, search: bool) -> EntityContext:
         links=tuple(sorted(d.links, key=lambda e: e.role)),
         search_param=_search_param(d.attributes, search),
         rows=_capacity(d.attributes),
+        page_size=d.entity.page_size,
     )
 
 

@@ -31,6 +31,7 @@ class Column:
     nullable: bool
     primary_key: bool = False
     index: bool = False
+    tenant_index: bool = False  # an index on (tenant_id, this column): what a tenant's filtered lists use
     references: str | None = None  # the key of the table a foreign key points to
     ondelete: str | None = None
     renamed_from: str | None = None  # the key this column had in the previous revision
@@ -112,6 +113,7 @@ def _entity_table(product: ProductContext, entity: EntityContext, attributes: di
                 _type(a.column),
                 a.type,
                 nullable=not a.required,
+                tenant_index=a.indexed,
                 renamed_from=f"attr:{attr.renamed_from}" if attr.renamed_from else None,
                 fill=fill_literal(attr),
                 label=f"{entity.name}.{a.name}",

@@ -22,6 +22,7 @@ from infra.insights import load_insights
 from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
 from infra.workspace import ProductWorkspace
+from ontology.findings import Finding
 from ontology.refs import ProductRef
 
 if TYPE_CHECKING:  # the engines load when a stage first needs them, not when the lifecycle is imported
@@ -66,7 +67,8 @@ class StageSettings:
     """Where OpenLineage events go over HTTP; empty: $OPENLINEAGE_URL, else the file under the home."""
     template: str = "fastapi-service"
     template_version: str = ""
-    """Empty: the installed version with the best pass rate in the factory insights, else the latest."""
+    """Empty: the installed version whose products breached SLOs least often in the factory insights
+    (then the best pass rate), else the latest."""
     test_timeout_s: float = 300.0
     smoke_rounds: int = 2
     contract_examples: int = 0
@@ -98,6 +100,9 @@ class StageContext:
 
     control_plane: ControlPlane | None = None
     """The control database to use (a use case passes its own); None: the one the settings name."""
+    findings_source: Callable[[KnowledgeGraph, str, str], list[Finding]] | None = None
+    """Where the findings of a product's running deployments come from (graph, tenant, product);
+    None: infra.lifecycle.findings.findings_for, the knowledge graph's."""
 
     def __post_init__(self) -> None:
         self.ref = ProductRef(self.tenant, self.product)  # validated once, here
@@ -143,11 +148,14 @@ class StageContext:
         return Tester()
 
     def template_pack(self) -> tuple[str, str]:
-        """The pack (name, version) to render with: the configured version, else the installed version
-        with the best pass rate in the factory insights, else the latest installed one."""
+        """The pack (name, version) to render with: the configured version, else the installed version whose
+        products breached SLOs least often (then passed most) in the factory insights, else the latest one."""
         name = self.settings.template
         if self.settings.template_version:
             return name, self.settings.template_version
         versions = [p.version for p in list_packs() if p.name == name]
-        best = load_insights(self.home).best_version(name, versions)
+        insights = load_insights(self.home)
+        best = insights.best_version(name, versions)
+        if best is not None and len(versions) > 1:
+            self.log(f"template {name}@{best} chosen; {insights.version_evidence(name, versions)}")
         return name, best or load_pack(name).version
