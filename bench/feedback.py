@@ -175,8 +175,9 @@ def read_span_entries(path: Path, since: str) -> list[dict[str, Any]]:
 def derive_findings(
     entries: Sequence[dict[str, Any]], blueprint: Blueprint, revision: int, window: tuple[datetime, datetime]
 ) -> list[Finding]:
-    """Findings from a window of server spans: each list route filtered by one attribute whose p95 is above
-    the objective is a `slow_filter` on that attribute; every route above it is an `slo_breach`."""
+    """Findings from a window of server spans: each list route filtered by one attribute (or by none: in its
+    default order) whose p95 is above the objective is a `slow_filter` on that attribute (or on none); every
+    route above it is an `slo_breach`."""
     entities = {e.route: e.name for e in build_context(blueprint, "0" * 32).entities}
     objective = blueprint.slo.p95_latency_ms
     by_route: dict[str, list[float]] = defaultdict(list)
@@ -186,8 +187,8 @@ def derive_findings(
         route = f"{a.get('http.request.method')} {a['http.route']}"
         by_route[route].append(float(a.get("duration_ms", 0.0)))
         filters = sorted(set(filter(None, str(a.get("url.query_names", "")).split(","))) - PAGING)
-        if a.get("http.request.method") == "GET" and a["http.route"] in entities and len(filters) == 1:
-            by_filter[(route, filters[0])].append(float(a.get("duration_ms", 0.0)))
+        if a.get("http.request.method") == "GET" and a["http.route"] in entities and len(filters) <= 1:
+            by_filter[(route, filters[0] if filters else "")].append(float(a.get("duration_ms", 0.0)))
     start, end = window
     common = {"tenant": blueprint.tenant, "product": blueprint.slug, "revision": revision}
     found = []
@@ -220,12 +221,13 @@ def derive_findings(
                     window_end=end,
                     route=route,
                     entity=entities[route.split(" ", 1)[1]],
-                    attribute=attribute,
+                    attribute=attribute or None,  # none: slow in its default order
                     metric="p95_ms",
                     value=round(p95, 3),
                     threshold=objective,
                     requests=len(durations),
-                    summary=f"{route} filtered by {attribute}: p95 {p95:.1f} ms over {len(durations)} requests",
+                    summary=f"{route} {f'filtered by {attribute}' if attribute else 'in its default order'}: "
+                    f"p95 {p95:.1f} ms over {len(durations)} requests",
                 )
             )
     return found

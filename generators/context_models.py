@@ -121,6 +121,7 @@ class EntityContext:
     search_param: str | None
     rows: int  # how many rows the tests can create with distinct samples
     page_size: int | None = None  # the default limit of its lists when the blueprint caps it (None: 50)
+    order_index: tuple[str, ...] = ()  # the columns of an index on its list order, when the blueprint asks for one
     imports: Mapping[str, str] = field(default_factory=dict)  # first-party import block per file kind
     access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # action -> roles granted it
 
@@ -182,7 +183,7 @@ class EntityContext:
             names.add("Uuid")
         if self.unique:
             names.add("UniqueConstraint")
-        if self.indexed:
+        if self.indexed or self.order_index:
             names.add("Index")
         return tuple(sorted(names))
 

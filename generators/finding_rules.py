@@ -6,7 +6,8 @@ attribute that could be optional, a validation that rejects many real requests, 
 uses); a finding no rule can act on changes nothing. Every finding that changed something is
 returned with the change, so that the design activity records `prov:used` of it.
 
-* slow_filter on a list route's attribute -> the attribute gets a database index (and its migration);
+* slow_filter on a list route's attribute -> an index on (tenant_id, attribute), with its migration; on no
+  attribute (or its order, created_at) -> an index on the list's order (tenant_id, created_at, id);
 * large_page -> the entity's default page size is capped at `PAGE_SIZE_CAP`;
 * n_plus_one on a nested route -> the relationship is loaded eagerly (selectinload in the repository);
 * always_empty on a required attribute -> proposed as optional (question `optional-attribute`);
@@ -43,6 +44,8 @@ DEFAULT_PAGE_SIZE = 50
 """The default limit of a generated list (app.domain.pagination.PageParams)."""
 PAGE_SIZE_CAP = 20
 """The default limit a list gets when its large pages were slow."""
+ORDER_COLUMNS = (None, "created_at", "id")
+"""What a slow_filter names when the list was slow in its default order (no filter): its sort columns."""
 
 
 def finding_iri(finding: Finding) -> str:
@@ -174,6 +177,12 @@ def _none(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping
 
 
 def _index(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
+    if f.attribute in ORDER_COLUMNS:  # slow in its default order: index the order
+        if entity.get("order_indexed"):
+            return None
+        entity["order_indexed"] = True
+        name = str(entity["name"])
+        return "order_index", name, f"{name}: its list order indexed, the list read every row to sort them", None
     attr = _attribute(entity, f.attribute)
     if attr is None or attr["indexed"] or attr["unique"]:
         return None  # nothing to filter on, or already backed by an index (a unique constraint has one)

@@ -15,7 +15,7 @@ from generators.schema_tables import Column, Table
 
 __all__ = ["Constraints", "Script", "column_code", "constraints", "create_foreign_key", "quote", "script_text"]
 
-_NAMES = re.compile(r"\b(Decimal|UUID|DecimalText|UTCDateTime|date|datetime)\b(?=[(.])|(?<=\()UTC(?=\))")
+_NAMES = re.compile(r"\b(Decimal|UUID|DecimalText|UTCDateTime|date|datetime|sa)\b(?=[(.])|(?<=\()UTC(?=\))")
 """The names a migration's code may use that need an import."""
 
 
@@ -62,6 +62,7 @@ def constraints(table: Table, names: Mapping[str, str]) -> Constraints:
                 for c in table.columns
                 if c.tenant_index
             },
+            **dict(table.indexes),
         },
         foreign={
             fk_name(table.name, c.name): (c.name, names[c.references], c.ondelete or "")
@@ -115,7 +116,7 @@ def imports(uses: set[str]) -> str:
     if "UUID" in uses:
         stdlib.append("from uuid import UUID")
     blocks = ["\n".join(stdlib)] if stdlib else []
-    blocks.append("import sqlalchemy as sa\nfrom alembic import op")
+    blocks.append("import sqlalchemy as sa\nfrom alembic import op" if "sa" in uses else "from alembic import op")
     app = sorted(name for name in ("DecimalText", "UTCDateTime") if name in uses)
     if app:
         blocks.append(f"from app.infrastructure.types import {', '.join(app)}")

@@ -264,6 +264,11 @@ def _table_changes(d: _Diff, key: str, up: Script, names: Mapping[str, str], old
         if prev is not None and prev.tenant_index != col.tenant_index and col.key not in replaced:
             what = "index tenant_id and column" if col.tenant_index else "drop the index of tenant_id and column"
             d.changes.append(f"{new.name}: {what} {col.name}")
+    for name, cols in sorted(set(new.indexes) ^ set(old.indexes)):
+        if name not in dict(old.indexes):
+            d.changes.append(f"{new.name}: index {', '.join(cols)}")
+        elif name not in dict(new.indexes):
+            d.changes.append(f"{new.name}: drop the index on {', '.join(cols)}")
     for name, spec in after.foreign.items():
         if name not in before.foreign or name in gone_foreign:
             second.append(create_foreign_key(name, spec))

@@ -48,6 +48,7 @@ class Table:
     label: str  # how a message and allow_data_loss name it: "invoice", "patient.treatments", "outbox"
     columns: tuple[Column, ...]
     unique: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (constraint name, column names)
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (index name, column names) beyond the columns' own
 
     def column(self, key: str) -> Column | None:
         for c in self.columns:
@@ -134,7 +135,8 @@ def _entity_table(product: ProductContext, entity: EntityContext, attributes: di
             )
         )
     unique = tuple((f"uq_{entity.table}_{a.name}", ("tenant_id", a.name)) for a in entity.unique)
-    return Table(f"entity:{entity.name}", entity.table, entity.name, tuple(columns), unique)
+    order = ((f"ix_{entity.table}_{'_'.join(entity.order_index)}", entity.order_index),) if entity.order_index else ()
+    return Table(f"entity:{entity.name}", entity.table, entity.name, tuple(columns), unique, order)
 
 
 def _link_table(link: LinkContext) -> Table:

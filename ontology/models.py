@@ -234,6 +234,9 @@ class Entity(OntologyModel):
     page_size: int | None = Field(
         None, ge=1, le=200, description="How many rows its lists answer when the client names no limit (None: 50)."
     )
+    order_indexed: bool = Field(
+        False, description="An index on (tenant_id, its list order): a page of its list without sorting every row."
+    )
 
     _check_name = field_validator("name")(_identifier)
 

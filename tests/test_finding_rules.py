@@ -52,7 +52,7 @@ def finding(kind: str, entity: str | None, attribute: str | None = None, **extra
         "value": 420.0,
         "threshold": 300.0,
         "requests": 500,
-        "summary": f"{kind} seen on {entity}.{attribute}",
+        "summary": f"{kind} seen on {entity}" + (f".{attribute}" if attribute else ""),
     }
     return Finding.model_validate({**values, **extra})
 
@@ -77,6 +77,17 @@ def test_a_slow_filter_indexes_the_attribute_with_its_migration() -> None:
     assert 'batch_op.create_index("ix_invoices_tenant_id_due_date", ["tenant_id", "due_date"])' in added
     assert 'batch_op.drop_index("ix_invoices_tenant_id_due_date")' in added  # the downgrade
     assert "* invoices: index tenant_id and column due_date" in added
+
+
+def test_a_list_slow_in_its_default_order_gets_an_index_on_that_order() -> None:
+    bp = invoicing()  # audit fields on: lists are ordered by created_at, then id
+    effects = apply_findings(bp, [finding("slow_filter", "invoice", None)])
+    assert effects.blueprint.entity("invoice").order_indexed
+    assert [(c.rule, c.subject) for c in effects.changes] == [("order_index", "invoice")]
+    scripts = plan_migrations(effects.blueprint, PreviousRevision(bp, plan_migrations(bp, None)))
+    (added,) = (text.decode() for path, text in scripts.items() if path.startswith("migrations/versions/0002_"))
+    assert '"ix_invoices_tenant_id_created_at_id", ["tenant_id", "created_at", "id"]' in added
+    assert apply_findings(effects.blueprint, [finding("slow_filter", "invoice", "created_at")]).changes == []
 
 
 def test_a_slow_filter_on_a_unique_or_unknown_attribute_changes_nothing() -> None:
@@ -260,13 +271,20 @@ def test_the_template_version_whose_products_breach_less_often_is_preferred() ->
 def test_a_product_changed_by_findings_passes_its_own_suite_and_migrates(tmp_path: Path) -> None:
     v1 = invoicing()
     effects = apply_findings(
-        v1, [finding("slow_filter", "invoice", "due_date"), finding("large_page", "customer", route="GET /customers")]
+        v1,
+        [
+            finding("slow_filter", "invoice", "due_date"),
+            finding("slow_filter", "payment", None, route="GET /payments"),
+            finding("large_page", "customer", route="GET /customers"),
+        ],
     )
     first, second = tmp_path / "r1", tmp_path / "r2"
     Engineer().render(v1, first, TRACE)
     Engineer().render(effects.blueprint, second, TRACE, previous=read_previous(first, ANSWERS_PATH))
     table = (second / "app/infrastructure/tables/invoice.py").read_text()
     assert 'Index("ix_invoices_tenant_id_due_date", "tenant_id", "due_date")' in table
+    order = 'Index("ix_payments_tenant_id_created_at_id", "tenant_id", "created_at", "id")'
+    assert order in (second / "app/infrastructure/tables/payment.py").read_text()
     assert f"limit: int = Field({PAGE_SIZE_CAP}," in (second / "app/domain/entities/customer.py").read_text()
     report = Tester().test(second, timeout_s=600)  # its own suite checks the migrations match the tables
     assert report.ok, report.output
