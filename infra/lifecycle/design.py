@@ -131,26 +131,28 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
     """The product's blueprint: bounded contexts, entities, attributes, relationships, features and SLOs.
 
     Designed by the architect from the requirements, the pattern library and similar past products
-    (or taken from a submitted blueprint); checked against the SHACL shapes and the factory policy.
+    (or taken from a submitted blueprint), then changed by what the product's running deployment showed
+    (its findings: an index for a slow filter, questions for the owner, ...); checked against the SHACL
+    shapes and the factory policy.
     """
     stage = StageRun(ctx, "blueprint")
     trace_id = intent.trace_id
     path = ctx.workspace.blueprint_path
-    submitted = load_blueprint(intent.blueprint_yaml) if intent.blueprint_yaml else None
-    if submitted is not None and (submitted.tenant, submitted.slug) != (ctx.tenant, ctx.product):
-        raise InvalidInputError(
-            f"the blueprint is for {submitted.tenant}/{submitted.slug}, not {ctx.tenant}/{ctx.product}"
-        )
-    if submitted is not None:
-        entities = [(e.name, e.pattern) for e in submitted.entities]
-    elif requirements.requirements is not None:
-        entities = [(e.name, e.pattern) for e in requirements.requirements.entities]
-    else:
-        raise InvalidInputError("no requirements to design from: the intent was not analysed")
-    findings = design_findings(ctx, entities, released(ctx))
-    # what the running deployments showed is an input: a new finding designs the product again
-    fp = fingerprint(CODE_VERSION, requirements.fingerprint, *([_finding_keys(findings)] if findings else []))
     with stage.running(trace_id):
+        submitted = load_blueprint(intent.blueprint_yaml) if intent.blueprint_yaml else None
+        if submitted is not None and (submitted.tenant, submitted.slug) != (ctx.tenant, ctx.product):
+            raise InvalidInputError(
+                f"the blueprint is for {submitted.tenant}/{submitted.slug}, not {ctx.tenant}/{ctx.product}"
+            )
+        if submitted is not None:
+            entities = [(e.name, e.pattern) for e in submitted.entities]
+        elif requirements.requirements is not None:
+            entities = [(e.name, e.pattern) for e in requirements.requirements.entities]
+        else:
+            raise InvalidInputError("no requirements to design from: the intent was not analysed")
+        findings = design_findings(ctx, entities, released(ctx))
+        # what the running deployments showed is an input: a new finding designs the product again
+        fp = fingerprint(CODE_VERSION, requirements.fingerprint, *([_finding_keys(findings)] if findings else []))
         old = stage.previous(fp, BlueprintResult)
         if old is not None:
             return old
