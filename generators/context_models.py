@@ -49,6 +49,7 @@ class AttributeContext:
     filterable: bool
     searchable: bool
     compare: str
+    indexed: bool = False  # the blueprint asks for an index on (tenant_id, its column)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ class EntityContext:
     links: tuple[LinkEnd, ...]  # many-to-many roles on this entity
     search_param: str | None
     rows: int  # how many rows the tests can create with distinct samples
+    page_size: int | None = None  # the default limit of its lists when the blueprint caps it (None: 50)
+    order_index: tuple[str, ...] = ()  # the columns of an index on its list order, when the blueprint asks for one
     imports: Mapping[str, str] = field(default_factory=dict)  # first-party import block per file kind
     access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # action -> roles granted it
 
@@ -137,6 +140,11 @@ class EntityContext:
     @property
     def unique(self) -> tuple[AttributeContext, ...]:
         return tuple(a for a in self.attributes if a.unique)
+
+    @property
+    def indexed(self) -> tuple[AttributeContext, ...]:
+        """Attributes with an index on (tenant_id, attribute): what a tenant's lists filtered by them use."""
+        return tuple(a for a in self.attributes if a.indexed)
 
     @property
     def filterable(self) -> tuple[AttributeContext, ...]:
@@ -175,6 +183,8 @@ class EntityContext:
             names.add("Uuid")
         if self.unique:
             names.add("UniqueConstraint")
+        if self.indexed or self.order_index:
+            names.add("Index")
         return tuple(sorted(names))
 
 

@@ -100,7 +100,10 @@ def entity_imports(e: EntityContext, features: Features) -> dict[str, str]:
     """Import blocks of `e`'s files by kind: domain, table, repository, service, router, test."""
     return {
         "domain": format_imports(
-            {"app.domain.pagination": {"PageParams"}, "app.domain.values": _values_of_domain(e, features)}
+            {
+                "app.domain.pagination": {"PageParams", *(["MAX_LIMIT"] if e.page_size else [])},
+                "app.domain.values": _values_of_domain(e, features),
+            }
         ),
         "table": format_imports(_table(e, features)),
         "repository": format_imports(

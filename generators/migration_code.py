@@ -15,7 +15,7 @@ from generators.schema_tables import Column, Table
 
 __all__ = ["Constraints", "Script", "column_code", "constraints", "create_foreign_key", "quote", "script_text"]
 
-_NAMES = re.compile(r"\b(Decimal|UUID|DecimalText|UTCDateTime|date|datetime)\b(?=[(.])|(?<=\()UTC(?=\))")
+_NAMES = re.compile(r"\b(Decimal|UUID|DecimalText|UTCDateTime|date|datetime|sa)\b(?=[(.])|(?<=\()UTC(?=\))")
 """The names a migration's code may use that need an import."""
 
 
@@ -48,14 +48,22 @@ class Constraints:
     """A table's named constraints and indexes: name -> what it is."""
 
     unique: dict[str, tuple[str, ...]]
-    index: dict[str, str]
+    index: dict[str, tuple[str, ...]]  # name -> its columns
     foreign: dict[str, tuple[str, str, str]]  # name -> (column, referred table, ondelete)
 
 
 def constraints(table: Table, names: Mapping[str, str]) -> Constraints:
     return Constraints(
         unique=dict(table.unique),
-        index={ix_name(table.name, c.name): c.name for c in table.columns if c.index},
+        index={
+            **{ix_name(table.name, c.name): (c.name,) for c in table.columns if c.index},
+            **{
+                ix_name(table.name, f"tenant_id_{c.name}"): ("tenant_id", c.name)
+                for c in table.columns
+                if c.tenant_index
+            },
+            **dict(table.indexes),
+        },
         foreign={
             fk_name(table.name, c.name): (c.name, names[c.references], c.ondelete or "")
             for c in table.columns
@@ -92,8 +100,8 @@ class Script:
         for name, cols in cons.unique.items():
             rows.append(f"        sa.UniqueConstraint({', '.join(quote(c) for c in cols)}, name={quote(name)}),")
         self.add("    op.create_table(", f"        {quote(table.name)},", *rows, "    )")
-        for name, col in cons.index.items():
-            self.add(f"    op.create_index({quote(name)}, {quote(table.name)}, [{quote(col)}])")
+        for name, cols in cons.index.items():
+            self.add(f"    op.create_index({quote(name)}, {quote(table.name)}, [{', '.join(quote(c) for c in cols)}])")
 
 
 def imports(uses: set[str]) -> str:
@@ -108,7 +116,7 @@ def imports(uses: set[str]) -> str:
     if "UUID" in uses:
         stdlib.append("from uuid import UUID")
     blocks = ["\n".join(stdlib)] if stdlib else []
-    blocks.append("import sqlalchemy as sa\nfrom alembic import op")
+    blocks.append("import sqlalchemy as sa\nfrom alembic import op" if "sa" in uses else "from alembic import op")
     app = sorted(name for name in ("DecimalText", "UTCDateTime") if name in uses)
     if app:
         blocks.append(f"from app.infrastructure.types import {', '.join(app)}")

@@ -189,7 +189,7 @@ def _table_changes(d: _Diff, key: str, up: Script, names: Mapping[str, str], old
     # 1. constraints and indexes that change or go (or whose column is replaced)
     touched = {c.name for c in new.columns if c.key in replaced}
     gone_unique = {n for n, cols in before.unique.items() if after.unique.get(n) != cols or touched & set(cols)}
-    gone_index = {n for n, col in before.index.items() if after.index.get(n) != col or col in touched}
+    gone_index = {n for n, cols in before.index.items() if after.index.get(n) != cols or touched & set(cols)}
     gone_foreign = {n for n, spec in before.foreign.items() if after.foreign.get(n) != spec or spec[0] in touched}
     first += [f'batch_op.drop_constraint({quote(n)}, type_="unique")' for n in sorted(gone_unique)]
     first += [f"batch_op.drop_index({quote(n)})" for n in sorted(gone_index)]
@@ -256,9 +256,19 @@ def _table_changes(d: _Diff, key: str, up: Script, names: Mapping[str, str], old
     for name, cols in after.unique.items():
         if name not in before.unique or name in gone_unique:
             second.append(f"batch_op.create_unique_constraint({quote(name)}, [{', '.join(quote(c) for c in cols)}])")
-    for name, indexed in after.index.items():
+    for name, cols in after.index.items():
         if name not in before.index or name in gone_index:
-            second.append(f"batch_op.create_index({quote(name)}, [{quote(indexed)}])")
+            second.append(f"batch_op.create_index({quote(name)}, [{', '.join(quote(c) for c in cols)}])")
+    for col in new.columns:  # an index that comes or goes on a column that stays (the finding rules ask for one)
+        prev = olds.get(matched.get(col.key, ""))
+        if prev is not None and prev.tenant_index != col.tenant_index and col.key not in replaced:
+            what = "index tenant_id and column" if col.tenant_index else "drop the index of tenant_id and column"
+            d.changes.append(f"{new.name}: {what} {col.name}")
+    for name, cols in sorted(set(new.indexes) ^ set(old.indexes)):
+        if name not in dict(old.indexes):
+            d.changes.append(f"{new.name}: index {', '.join(cols)}")
+        elif name not in dict(new.indexes):
+            d.changes.append(f"{new.name}: drop the index on {', '.join(cols)}")
     for name, spec in after.foreign.items():
         if name not in before.foreign or name in gone_foreign:
             second.append(create_foreign_key(name, spec))

@@ -7,19 +7,21 @@ lifecycle assets all call it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from generators.agents.analyst import Analyst
 from generators.agents.architect import Architect, PatternOutcome
 from generators.agents.llm import ChatBackend, LLMConfig, refine
 from generators.blueprint import json_schema, parse_blueprint
+from generators.finding_rules import Applied, Change
 from generators.open_questions import settle
 from generators.patterns import pattern_library
 from graph import KnowledgeGraph
 from graph.decisions import past_decisions
 from graph.projection import Embedder
-from ontology.models import Blueprint, Requirements
+from ontology.findings import Finding
+from ontology.models import Blueprint, OpenQuestion, Requirements
 
 __all__ = ["Analysis", "Planner", "Proposal"]
 
@@ -52,6 +54,10 @@ class Proposal:
     used: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    """What findings of running deployments changed in the blueprint (generators.finding_rules)."""
+    questions: list[OpenQuestion] = field(default_factory=list)
+    """The architect's questions for the owner, raised by findings."""
 
 
 class Planner:
@@ -104,13 +110,17 @@ class Planner:
         tenant: str,
         product: str | None = None,
         outcomes: Mapping[str, PatternOutcome] | None = None,
+        findings: Sequence[Finding | Applied] = (),
     ) -> Proposal:
         """The architect's blueprint for the analysed requirements, refined by the LLM when configured.
 
         `outcomes` are the factory insights per pattern; the architect notes patterns that did badly.
+        `findings` (what the product's running deployment showed) change the blueprint by the rules of
+        generators.finding_rules, honouring the tenant's decisions on the questions they raised.
         """
         requirements = analysis.requirements
-        design = Architect(self.library, self.kg, outcomes).design(requirements, tenant, product)
+        decisions = past_decisions(self.kg, tenant) if self.kg is not None and findings else []
+        design = Architect(self.library, self.kg, outcomes).design(requirements, tenant, product, findings, decisions)
         designed = refine(
             self.llm,
             design.blueprint,
@@ -131,6 +141,8 @@ class Planner:
             design.used,
             notes,
             {"analysis": analysis.source, "design": designed.source},
+            design.changes,
+            design.questions,
         )
 
 

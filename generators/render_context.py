@@ -81,6 +81,7 @@ def _attribute(attr: Attribute, where: str) -> AttributeContext:
         filterable=info.filterable,
         searchable=info.searchable,
         compare=info.compare,
+        indexed=attr.indexed,
     )
 
 
@@ -190,7 +191,7 @@ def _search_param(attrs: tuple[AttributeContext, ...], enabled: bool) -> str | N
     return NameRegistry(names).claim("q", sep="_")
 
 
-def _entity(d: _Draft, search: bool) -> EntityContext:
+def _entity(d: _Draft, search: bool, audit_fields: bool) -> EntityContext:
     return EntityContext(
         name=d.entity.name,
         label=d.entity.label or d.entity.name.replace("_", " ").capitalize(),
@@ -204,6 +205,10 @@ def _entity(d: _Draft, search: bool) -> EntityContext:
         links=tuple(sorted(d.links, key=lambda e: e.role)),
         search_param=_search_param(d.attributes, search),
         rows=_capacity(d.attributes),
+        page_size=d.entity.page_size,
+        order_index=(("tenant_id", "created_at", "id") if audit_fields else ("tenant_id", "id"))
+        if d.entity.order_indexed
+        else (),
     )
 
 
@@ -214,7 +219,7 @@ def build_context(bp: Blueprint, trace_id: str) -> ProductContext:
     drafts = _drafts(bp, classes, tables)
     links = _relationships(bp, drafts, classes, tables)
     features = bp.features
-    entities = [_entity(d, features.search) for d in drafts.values()]
+    entities = [_entity(d, features.search, features.audit_fields) for d in drafts.values()]
     entities = [
         replace(
             e,

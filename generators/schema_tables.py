@@ -31,6 +31,7 @@ class Column:
     nullable: bool
     primary_key: bool = False
     index: bool = False
+    tenant_index: bool = False  # an index on (tenant_id, this column): what a tenant's filtered lists use
     references: str | None = None  # the key of the table a foreign key points to
     ondelete: str | None = None
     renamed_from: str | None = None  # the key this column had in the previous revision
@@ -47,6 +48,7 @@ class Table:
     label: str  # how a message and allow_data_loss name it: "invoice", "patient.treatments", "outbox"
     columns: tuple[Column, ...]
     unique: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (constraint name, column names)
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (index name, column names) beyond the columns' own
 
     def column(self, key: str) -> Column | None:
         for c in self.columns:
@@ -112,6 +114,7 @@ def _entity_table(product: ProductContext, entity: EntityContext, attributes: di
                 _type(a.column),
                 a.type,
                 nullable=not a.required,
+                tenant_index=a.indexed,
                 renamed_from=f"attr:{attr.renamed_from}" if attr.renamed_from else None,
                 fill=fill_literal(attr),
                 label=f"{entity.name}.{a.name}",
@@ -132,7 +135,8 @@ def _entity_table(product: ProductContext, entity: EntityContext, attributes: di
             )
         )
     unique = tuple((f"uq_{entity.table}_{a.name}", ("tenant_id", a.name)) for a in entity.unique)
-    return Table(f"entity:{entity.name}", entity.table, entity.name, tuple(columns), unique)
+    order = ((f"ix_{entity.table}_{'_'.join(entity.order_index)}", entity.order_index),) if entity.order_index else ()
+    return Table(f"entity:{entity.name}", entity.table, entity.name, tuple(columns), unique, order)
 
 
 def _link_table(link: LinkContext) -> Table:

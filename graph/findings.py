@@ -32,7 +32,6 @@ __all__ = [
     "Insight",
     "InsightFacts",
     "WindowFigures",
-    "finding_iri",
     "findings_for",
     "insights_for",
     "record_insights",
@@ -153,11 +152,6 @@ def _finding(tenant: str, product: str, row: dict[str, Any]) -> Finding:
         requests=int(row["requests"]),
         summary=str(row["summary"]),
     )
-
-
-def finding_iri(finding: Finding) -> str:
-    """The IRI of a finding in its product's graph: what an agent records as `prov:used` when it acts on it."""
-    return node_iri(finding.tenant, finding.product, "finding", finding.id)
 
 
 def findings_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ontology.errors import InvalidInputError
+from ontology.findings import Finding
 from ontology.namespaces import GRAPH, ID
 from ontology.refs import SLUG_PATTERN, check_slug
 
@@ -14,6 +15,7 @@ __all__ = [
     "SHARED_GRAPHS",
     "GraphName",
     "decisions_graph",
+    "finding_iri",
     "graph_tenant",
     "insights_graph",
     "insights_tenant",
@@ -94,3 +96,8 @@ def graph_tenant(iri: str) -> str | None:
     prefix = str(GRAPH["tenant/"])
     rest = iri[len(prefix) :].split("/") if iri.startswith(prefix) else []
     return rest[0] if len(rest) == 2 and rest[1] == "decisions" and SLUG_PATTERN.match(rest[0]) else None
+
+
+def finding_iri(finding: Finding) -> str:
+    """The IRI of a finding in its product's graph: what an agent records as `prov:used` when it acts on it."""
+    return node_iri(finding.tenant, finding.product, "finding", finding.id)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from generators.packs import parse_version
 from graph.files import FileLock, write_atomically
 from infra.control import BuildRecord, ControlPlane
 
@@ -35,6 +36,9 @@ class Outcome(BaseModel):
     pass_rate: float = 0.0
     median_build_s: float = 0.0
     slo_breaches: int = 0
+    breached: int = 0
+    """How many of the builds breached an SLO at least once."""
+    breach_rate: float = 0.0
     products: list[str] = Field(default_factory=list)
 
 
@@ -50,11 +54,23 @@ class FactoryInsights(BaseModel):
     findings: list[str] = Field(default_factory=list)
 
     def best_version(self, template: str, versions: Iterable[str]) -> str | None:
-        """The version of `template` with the best pass rate over at least one build (ties: the later one)."""
+        """The version of `template` whose products breached SLOs least often, then with the best pass rate
+        (ties: the later one), over versions with at least one build."""
         scored = [
-            (self.templates[f"{template}@{v}"].pass_rate, v) for v in versions if f"{template}@{v}" in self.templates
+            (-o.breach_rate, o.pass_rate, parse_version(v), v)
+            for v in versions
+            if (o := self.templates.get(f"{template}@{v}")) is not None
         ]
-        return max(scored)[1] if scored else None
+        return max(scored)[3] if scored else None
+
+    def version_evidence(self, template: str, versions: Iterable[str]) -> str:
+        """Why `best_version` chose what it chose, in a sentence: each version's breach and pass rates."""
+        parts = [
+            f"{v}: {o.breached} of {o.builds} build(s) breached SLOs ({o.breach_rate:.0%}), passed {o.pass_rate:.0%}"
+            for v in versions
+            if (o := self.templates.get(f"{template}@{v}")) is not None
+        ]
+        return f"{template} versions by outcome: " + "; ".join(parts) if parts else f"{template}: no past builds"
 
 
 def _outcome(records: list[BuildRecord]) -> Outcome:
@@ -65,6 +81,8 @@ def _outcome(records: list[BuildRecord]) -> Outcome:
         pass_rate=round(passed / len(records), 4) if records else 0.0,
         median_build_s=round(statistics.median(r.duration_s for r in records), 3) if records else 0.0,
         slo_breaches=sum(r.slo_breaches for r in records),
+        breached=(breached := sum(1 for r in records if r.slo_breaches)),
+        breach_rate=round(breached / len(records), 4) if records else 0.0,
         products=sorted({f"{r.tenant}/{r.product}" for r in records}),
     )
 

@@ -62,7 +62,16 @@ INVERSE_CARDINALITY: dict[str, Cardinality] = {
 }
 """The same relationship read from its other end."""
 RequirementKind = Literal["entity", "attribute", "relationship", "feature", "objective"]
-QuestionKind = Literal["entity-or-attribute", "attribute-or-entity", "cardinality", "pattern-match"]
+QuestionKind = Literal[
+    "entity-or-attribute",
+    "attribute-or-entity",
+    "cardinality",
+    "pattern-match",
+    # asked by the architect from what a running deployment showed (generators.finding_rules)
+    "optional-attribute",
+    "validation-rule",
+    "entity-removal",
+]
 QUESTION_KINDS: tuple[str, ...] = get_args(QuestionKind)
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z: "$" would let a final "\n" in
@@ -138,6 +147,7 @@ class Attribute(OntologyModel):
         None,
         description="The name this attribute had in the previous revision: its column is renamed and keeps its values.",
     )
+    indexed: bool = Field(False, description="A database index on its column, so that lists filtered by it stay fast.")
 
     _check_name = field_validator("name")(_identifier)
     _check_renamed_from = field_validator("renamed_from")(_optional_identifier)
@@ -202,6 +212,9 @@ class Relationship(OntologyModel):
     cardinality: Cardinality = "one-to-many"
     source_role: str = Field(description="Name on the source side, e.g. 'invoices' for customer -> invoices.")
     target_role: str = Field(description="Name on the target side, e.g. 'customer'.")
+    eager: bool = Field(
+        False, description="Lists of the 'one' side load the related rows in one more query, never one per row."
+    )
 
     _check_names = field_validator("source", "target", "source_role", "target_role")(_identifier)
 
@@ -218,6 +231,12 @@ class Entity(OntologyModel):
     context: str | None = None
     pattern: str | None = Field(None, description="Key of the domain pattern it was built from.")
     attributes: list[Attribute] = Field(min_length=1, max_length=200)
+    page_size: int | None = Field(
+        None, ge=1, le=200, description="How many rows its lists answer when the client names no limit (None: 50)."
+    )
+    order_indexed: bool = Field(
+        False, description="An index on (tenant_id, its list order): a page of its list without sorting every row."
+    )
 
     _check_name = field_validator("name")(_identifier)
 

@@ -22,8 +22,8 @@ from rdflib import URIRef
 from generators.agents.engineer import Engineer
 from generators.blueprint import dump_blueprint
 from graph import KnowledgeGraph
-from graph.findings import finding_iri, findings_for, insights_for
-from graph.names import insights_graph, node_iri, product_graph
+from graph.findings import findings_for, insights_for
+from graph.names import finding_iri, insights_graph, node_iri, product_graph
 from infra.accounts import Accounts
 from infra.control import ControlPlane
 from infra.otlp import decode_traces, otlp_path

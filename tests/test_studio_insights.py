@@ -67,7 +67,9 @@ def test_the_product_page_lists_the_findings(observed_home: Path, monkeypatch: p
     assert any("burnt its latency budget" in w for w in _texts(at, "warning"))
 
 
-def test_the_insights_page_shows_insights_and_findings_per_tenant(observed_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_insights_page_shows_insights_and_findings_per_tenant(
+    observed_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = _app(observed_home, monkeypatch)
     at.switch_page("pages/insights.py").run()
     _clean(at)

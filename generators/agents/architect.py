@@ -3,14 +3,16 @@
 It starts each entity from its domain pattern (typical attributes, with their types and pii
 flags), adds what the intent said explicitly, adds the typical relationships whose both ends
 are in the product, and — when a knowledge graph is at hand — borrows attributes that similar
-past products with a passing validation had for the same entities. Everything it drew on is
-listed in `Design.used` so the caller can record it as `prov:used`.
+past products with a passing validation had for the same entities. Last, what the product's
+running deployment showed (its findings, and those of similar products carried over) changes the
+blueprint by the rules of generators.finding_rules. Everything it drew on is listed in
+`Design.used` so the caller can record it as `prov:used`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -18,12 +20,14 @@ from rdflib import URIRef
 
 from generators.agents.base import Agent
 from generators.blueprint import parse_blueprint
+from generators.finding_rules import Applied, Change, apply_findings
 from generators.policy import looks_personal
 from graph import KnowledgeGraph
 from ontology.errors import FactoryError, InvalidInputError
+from ontology.findings import Finding
 from ontology.identifiers import plural
 from ontology.lifecycle import ARCHITECT
-from ontology.models import Attribute, Blueprint, DomainPattern, EntityNeed, Requirements
+from ontology.models import Attribute, Blueprint, DomainPattern, EntityNeed, OpenQuestion, PastDecision, Requirements
 from ontology.namespaces import PAT
 
 __all__ = ["Architect", "Design", "PatternSource"]
@@ -59,11 +63,14 @@ class PatternSource(Protocol):
 
 @dataclass
 class Design:
-    """The architect's blueprint, what it used, and notes for people to review."""
+    """The architect's blueprint, what it used, notes for people to review, what findings changed and the
+    questions they raise for the owner."""
 
     blueprint: Blueprint
     used: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    questions: list[OpenQuestion] = field(default_factory=list)
 
 
 def product_slug(name: str) -> str:
@@ -89,8 +96,19 @@ class Architect(Agent):
         self.kg = kg
         self.outcomes = outcomes or {}
 
-    def design(self, requirements: Requirements, tenant: str, product: str | None = None) -> Design:
-        """A valid blueprint for `requirements` in `tenant`; raises InvalidInputError if nothing can be built."""
+    def design(
+        self,
+        requirements: Requirements,
+        tenant: str,
+        product: str | None = None,
+        findings: Sequence[Finding | Applied] = (),
+        decisions: Sequence[PastDecision] = (),
+    ) -> Design:
+        """A valid blueprint for `requirements` in `tenant`; raises InvalidInputError if nothing can be built.
+
+        `findings` (the product's own, and those carried over from similar products) change it by the
+        rules of generators.finding_rules; `decisions` are the tenant's answers to the questions they raised.
+        """
         if not requirements.entities:
             raise InvalidInputError("the intent names no business objects: say what the service manages")
         used: list[str] = []
@@ -118,7 +136,8 @@ class Architect(Agent):
             "features": requirements.features.model_dump(),
             "slo": requirements.slo.model_dump(),
         }
-        return Design(parse_blueprint(data), used, notes)
+        effects = apply_findings(parse_blueprint(data), findings, decisions)
+        return Design(effects.blueprint, used + effects.used, notes + effects.notes, effects.changes, effects.questions)
 
     def _entity(self, need: EntityNeed, used: list[str], notes: list[str]) -> dict[str, Any]:
         pattern = self.patterns.get(need.pattern) if need.pattern else None

@@ -22,6 +22,7 @@ from infra.insights import load_insights
 from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
 from infra.workspace import ProductWorkspace
+from ontology.findings import Finding
 from ontology.refs import ProductRef
 
 if TYPE_CHECKING:  # the engines load when a stage first needs them, not when the lifecycle is imported
@@ -66,7 +67,8 @@ class StageSettings:
     """Where OpenLineage events go over HTTP; empty: $OPENLINEAGE_URL, else the file under the home."""
     template: str = "fastapi-service"
     template_version: str = ""
-    """Empty: the installed version with the best pass rate in the factory insights, else the latest."""
+    """Empty: the installed version whose products breached SLOs least often in the factory insights
+    (then the best pass rate), else the latest."""
     test_timeout_s: float = 300.0
     smoke_rounds: int = 2
     contract_examples: int = 0
@@ -98,6 +100,9 @@ class StageContext:
 
     control_plane: ControlPlane | None = None
     """The control database to use (a use case passes its own); None: the one the settings name."""
+    findings_source: Callable[[KnowledgeGraph, str, str], list[Finding]] | None = None
+    """Where the findings of a product's running deployments come from (graph, tenant, product);
+    None: infra.lifecycle.findings.findings_for, the knowledge graph's."""
 
     def __post_init__(self) -> None:
         self.ref = ProductRef(self.tenant, self.product)  # validated once, here
@@ -146,7 +151,7 @@ class StageContext:
         """The pack (name, version) to render with: the configured version; else the version the product's last
         release was generated with (a product moves to another version only by `factory upgrade`); else, for a
         new product, the latest installed version, unless the factory insights show an older one doing better
-        over builds of both."""
+        over builds of both (fewer SLO breaches, then more passes)."""
         name = self.settings.template
         if self.settings.template_version:
             return name, self.settings.template_version
@@ -158,7 +163,10 @@ class StageContext:
         if f"{name}@{latest}" not in insights.templates:
             return name, latest
         versions = [p.version for p in list_packs() if p.name == name]
-        return name, insights.best_version(name, versions) or latest
+        best = insights.best_version(name, versions)
+        if best is not None and len(versions) > 1:
+            self.log(f"template {name}@{best} chosen; {insights.version_evidence(name, versions)}")
+        return name, best or latest
 
     def released_template(self) -> tuple[str, str] | None:
         """The pack (name, version) of the product's last generated release, or None before its first."""

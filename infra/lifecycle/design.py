@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
+from generators.finding_rules import Applied, apply_findings
 from generators.policy import policy_findings
 from graph.decisions import past_decisions
+from infra.gitops import GENERATED_BRANCH
 from infra.insights import load_insights
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
+from infra.lifecycle.findings import design_findings
 from infra.lifecycle.results import BlueprintResult, IntentResult, RequirementsResult
 from infra.records import IntentRecord
 from ontology.errors import InvalidInputError, NotFoundError
-from ontology.models import Blueprint, Requirements
+from ontology.findings import Finding
+from ontology.models import Blueprint, OpenQuestion, Requirements
 from ontology.refs import new_trace_id
 
 __all__ = ["BLUEPRINT_CHECKS", "blueprint", "intent", "requirements"]
@@ -71,6 +75,17 @@ def intent(ctx: StageContext) -> IntentResult:
         )
 
 
+def released(ctx: StageContext) -> bool:
+    """Whether the product has a release: a rendered revision (a commit with its trace) on its generated branch."""
+    repo = ctx.repository()
+    head = repo.head(GENERATED_BRANCH)
+    return head is not None and "Factory-Trace-Id" in repo.trailers(head)
+
+
+def _finding_keys(findings: list[Finding | Applied]) -> list[tuple[str, str | None]]:
+    return [(f.id, f.entity) if isinstance(f, Finding) else (f.finding.id, f.entity) for f in findings]
+
+
 def _decisions(ctx: StageContext) -> list[tuple[str, str, str]]:
     """The tenant's decisions on open questions (kind, subject, choice), oldest first, as the planner applies them."""
     return [(str(d.kind), d.subject, d.choice) for d in past_decisions(ctx.graph(), ctx.tenant)]
@@ -116,33 +131,47 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
     """The product's blueprint: bounded contexts, entities, attributes, relationships, features and SLOs.
 
     Designed by the architect from the requirements, the pattern library and similar past products
-    (or taken from a submitted blueprint); checked against the SHACL shapes and the factory policy.
+    (or taken from a submitted blueprint), then changed by what the product's running deployment showed
+    (its findings: an index for a slow filter, questions for the owner, ...); checked against the SHACL
+    shapes and the factory policy.
     """
     stage = StageRun(ctx, "blueprint")
     trace_id = intent.trace_id
-    fp = fingerprint(CODE_VERSION, requirements.fingerprint)
     path = ctx.workspace.blueprint_path
     with stage.running(trace_id):
+        submitted = load_blueprint(intent.blueprint_yaml) if intent.blueprint_yaml else None
+        if submitted is not None and (submitted.tenant, submitted.slug) != (ctx.tenant, ctx.product):
+            raise InvalidInputError(
+                f"the blueprint is for {submitted.tenant}/{submitted.slug}, not {ctx.tenant}/{ctx.product}"
+            )
+        if submitted is not None:
+            entities = [(e.name, e.pattern) for e in submitted.entities]
+        elif requirements.requirements is not None:
+            entities = [(e.name, e.pattern) for e in requirements.requirements.entities]
+        else:
+            raise InvalidInputError("no requirements to design from: the intent was not analysed")
+        findings = design_findings(ctx, entities, released(ctx))
+        # what the running deployments showed is an input: a new finding designs the product again
+        fp = fingerprint(CODE_VERSION, requirements.fingerprint, *([_finding_keys(findings)] if findings else []))
         old = stage.previous(fp, BlueprintResult)
         if old is not None:
             return old
         started = now()
         used: list[str] = []
         notes: list[str] = []
+        questions: list[OpenQuestion] = []
         bp: Blueprint
-        if intent.blueprint_yaml:
-            bp = load_blueprint(intent.blueprint_yaml)
-            if (bp.tenant, bp.slug) != (ctx.tenant, ctx.product):
-                raise InvalidInputError(f"the blueprint is for {bp.tenant}/{bp.slug}, not {ctx.tenant}/{ctx.product}")
+        if submitted is not None:  # the owner's blueprint; findings still add what they teach (an index, ...)
+            effects = apply_findings(submitted, findings, past_decisions(ctx.graph(), ctx.tenant) if findings else [])
+            bp, used, notes, questions = effects.blueprint, effects.used, effects.notes, effects.questions
         else:
-            if requirements.requirements is None:
-                raise InvalidInputError("no requirements to design from: the intent was not analysed")
+            assert requirements.requirements is not None
             from generators.pipeline import Analysis  # the planner's engines load when a stage first plans
 
             analysis = Analysis(requirements.requirements, requirements.source, requirements.fallback)
             outcomes = load_insights(ctx.home).patterns
-            proposal = ctx.planner().design(analysis, ctx.tenant, ctx.product, outcomes)
-            bp, used, notes = proposal.blueprint, proposal.used, proposal.notes
+            proposal = ctx.planner().design(analysis, ctx.tenant, ctx.product, outcomes, findings)
+            bp, used, notes, questions = proposal.blueprint, proposal.used, proposal.notes, proposal.questions
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_blueprint(bp))
         rec = stage.recorder(trace_id)
@@ -154,6 +183,7 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
                 hash=bp.hash,
                 notes=notes,
                 used=used,
+                questions=questions,
                 path=str(path),
                 checks={"blueprint_conforms": blueprint_issues(bp) + shacl_issues(bp), "policy": policy_findings(bp)},
                 trace_id=trace_id,

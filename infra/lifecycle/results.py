@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from generators.agents.contract import ContractReport
 from infra.telemetry import RouteFigure
-from ontology.models import Blueprint, Objectives, Requirements
+from ontology.models import Blueprint, Objectives, OpenQuestion, Requirements
 
 __all__ = [
     "RESULTS",
@@ -114,6 +114,8 @@ class BlueprintResult(CheckedResult):
     hash: str
     notes: list[str] = Field(default_factory=list)
     used: list[str] = Field(default_factory=list)
+    questions: list[OpenQuestion] = Field(default_factory=list)
+    """The architect's questions for the owner, raised by what the running deployment showed."""
     path: str = ""
 
     def metadata(self) -> dict[str, MetadataValue]:

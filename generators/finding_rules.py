@@ -1,0 +1,297 @@
+"""What running services showed, turned into the next revision's blueprint: one rule per kind of finding.
+
+The architect applies these rules after it designed a blueprint. Each rule changes the blueprint
+(an index, a capped page size, eager loading) or raises an open question for the owner (an
+attribute that could be optional, a validation that rejects many real requests, an entity nobody
+uses); a finding no rule can act on changes nothing. Every finding that changed something is
+returned with the change, so that the design activity records `prov:used` of it.
+
+* slow_filter on a list route's attribute -> an index on (tenant_id, attribute), with its migration; on no
+  attribute (or its order, created_at) -> an index on the list's order (tenant_id, created_at, id);
+* large_page (an unfiltered list that is slow) -> its order indexed and its default page size capped at
+  `PAGE_SIZE_CAP`;
+* n_plus_one on a nested route -> the relationship is loaded eagerly (selectinload in the repository);
+* always_empty on a required attribute -> proposed as optional (question `optional-attribute`);
+* validation_rejects -> a question to the owner (`validation-rule`); the validation is never relaxed here;
+* unused_entity -> flagged for removal (question `entity-removal`); never removed here.
+
+A decision the tenant recorded on such a question (graph.decisions) is honoured: 'required' keeps an
+attribute required, 'relax' makes a rejecting attribute optional, 'keep' stops flagging an entity.
+Findings of other products of the same tenant carry over to a new product (`carry_over`): to the entity
+with the same pattern first, else the one with the same name. Deterministic: no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from graph.names import finding_iri
+from ontology.findings import Finding
+from ontology.models import Blueprint, OpenQuestion, PastDecision
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "PAGE_SIZE_CAP",
+    "Applied",
+    "Change",
+    "FindingEffects",
+    "apply_findings",
+    "carry_over",
+]
+
+DEFAULT_PAGE_SIZE = 50
+"""The default limit of a generated list (app.domain.pagination.PageParams)."""
+PAGE_SIZE_CAP = 20
+"""The default limit a list gets when its large pages were slow."""
+ORDER_COLUMNS = (None, "created_at", "id")
+"""What a slow_filter names when the list was slow in its default order (no filter): its sort columns."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A finding and the entity of this blueprint it is about (another product's entity, once carried over)."""
+
+    finding: Finding
+    entity: str | None
+
+    @property
+    def carried(self) -> bool:
+        return self.entity != self.finding.entity
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one finding changed: the rule that fired, on what, in a sentence."""
+
+    finding: Finding
+    rule: str  # "index", "page_size", "eager", "optional", "validation", "removal"
+    subject: str  # "order.status", "order", "customer.orders"
+    summary: str
+
+    @property
+    def iri(self) -> str:
+        return finding_iri(self.finding)
+
+
+@dataclass
+class FindingEffects:
+    """The blueprint after the rules, what changed and the questions for the owner."""
+
+    blueprint: Blueprint
+    changes: list[Change] = field(default_factory=list)
+    questions: list[OpenQuestion] = field(default_factory=list)
+
+    @property
+    def used(self) -> list[str]:
+        """The IRIs of the findings that changed something, once each, in order."""
+        return list(dict.fromkeys(c.iri for c in self.changes))
+
+    @property
+    def notes(self) -> list[str]:
+        return [c.summary for c in self.changes]
+
+
+def carry_over(
+    past: Iterable[Finding],
+    tenant: str,
+    product: str,
+    entities: Iterable[tuple[str, str | None]],
+    patterns: Mapping[tuple[str, str], str | None] | None = None,
+) -> list[Applied]:
+    """Findings of other products of `tenant`, mapped onto the new product's `entities` (name, pattern).
+
+    `patterns` gives the pattern of each past (product, entity). A finding maps to the entity with the
+    same pattern, else to the one with the same name; other tenants' findings, the product's own and
+    findings about no entity are left out. Same-pattern matches come first.
+    """
+    patterns = patterns or {}
+    entities = list(entities)
+    by_pattern = {pattern: name for name, pattern in entities if pattern}
+    names = {name for name, _ in entities}
+    ranked: list[tuple[int, Applied]] = []
+    for f in past:
+        if f.tenant != tenant or f.product == product or f.entity is None:
+            continue
+        pattern = patterns.get((f.product, f.entity))
+        if pattern and pattern in by_pattern:
+            ranked.append((0, Applied(f, by_pattern[pattern])))
+        elif f.entity in names:
+            ranked.append((1, Applied(f, f.entity)))
+    ranked.sort(key=lambda pair: (pair[0], pair[1].finding.product, pair[1].finding.id))
+    return [applied for _, applied in ranked]
+
+
+def apply_findings(
+    blueprint: Blueprint,
+    findings: Sequence[Finding | Applied],
+    decisions: Sequence[PastDecision] = (),
+) -> FindingEffects:
+    """`blueprint` changed by the rules each finding triggers (see the module), with the changes and questions."""
+    data = blueprint.model_dump(mode="json")
+    entities = {e["name"]: e for e in data["entities"]}
+    decided: dict[tuple[str, str], str] = {
+        (d.kind, d.subject): d.choice for d in decisions
+    }  # latest decision on a subject wins
+    effects = FindingEffects(blueprint)
+    asked: set[str] = set()
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for item in findings:
+        applied = item if isinstance(item, Applied) else Applied(item, item.entity)
+        f, name = applied.finding, applied.entity
+        entity = entities.get(name) if name else None
+        if entity is None or (f.kind, name, f.attribute) in seen:
+            continue  # about nothing this blueprint has (or already acted on): no rule fires
+        seen.add((f.kind, name, f.attribute))
+        where = f" (carried over from {f.product})" if applied.carried else ""
+        change = _RULES.get(f.kind, _none)(f, entity, data, decided)
+        if change is None:
+            continue
+        rule, subject, summary, question = change
+        effects.changes.append(Change(f, rule, subject, f"{summary}{where}: {f.summary}"))
+        if question is not None and question.id not in asked:
+            asked.add(question.id)
+            effects.questions.append(question)
+    if effects.changes:
+        effects.blueprint = Blueprint.model_validate(data)
+    return effects
+
+
+_Outcome = tuple[str, str, str, OpenQuestion | None] | None
+_Entity = dict[str, object]
+
+
+def _attribute(entity: _Entity, name: str | None) -> dict[str, object] | None:
+    attributes = entity["attributes"]
+    assert isinstance(attributes, list)
+    return next((a for a in attributes if a["name"] == name), None) if name else None
+
+
+def _none(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
+    return None
+
+
+def _index(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
+    if f.attribute in ORDER_COLUMNS:  # slow in its default order: index the order
+        if entity.get("order_indexed"):
+            return None
+        entity["order_indexed"] = True
+        name = str(entity["name"])
+        return "order_index", name, f"{name}: its list order indexed, the list read every row to sort them", None
+    attr = _attribute(entity, f.attribute)
+    if attr is None or attr["indexed"] or attr["unique"]:
+        return None  # nothing to filter on, or already backed by an index (a unique constraint has one)
+    attr["indexed"] = True
+    subject = f"{entity['name']}.{attr['name']}"
+    return "index", subject, f"{subject} indexed: the list filtered by it was slow", None
+
+
+def _page_size(
+    f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]
+) -> _Outcome:
+    """An unfiltered list that is slow: its default order gets an index and its default page is capped."""
+    name, done = str(entity["name"]), []
+    if not entity.get("order_indexed"):
+        entity["order_indexed"] = True
+        done.append("its list order indexed")
+    current = entity.get("page_size") or DEFAULT_PAGE_SIZE
+    assert isinstance(current, int)
+    if current > PAGE_SIZE_CAP:
+        entity["page_size"] = PAGE_SIZE_CAP
+        done.append(f"default page size capped at {PAGE_SIZE_CAP} (was {current})")
+    if not done:
+        return None
+    return "page_size", name, f"{name}: {' and '.join(done)}: its unfiltered list was slow", None
+
+
+def _eager(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
+    name = entity["name"]
+    rels = data["relationships"]
+    assert isinstance(rels, list)
+    hits = []
+    for rel in rels:
+        if rel["cardinality"] == "many-to-many":
+            continue  # its list is one query through the link table already
+        one_side = rel["source"] if rel["cardinality"] == "one-to-many" else rel["target"]
+        role = rel["source_role"] if rel["cardinality"] == "one-to-many" else rel["target_role"]
+        if one_side == name and f.attribute in (None, role) and not rel["eager"]:
+            rel["eager"] = True
+            hits.append(f"{name}.{role}")
+    if not hits:
+        return None
+    subject = ", ".join(hits)
+    return "eager", hits[0], f"{subject} loaded eagerly (selectinload): the nested route read one row at a time", None
+
+
+def _question_id(kind: str, subject: str) -> str:
+    return f"{kind}:{subject}"
+
+
+def _optional(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
+    attr = _attribute(entity, f.attribute)
+    if attr is None or not attr["required"]:
+        return None
+    subject = f"{entity['name']}.{attr['name']}"
+    question = OpenQuestion(
+        id=_question_id("optional-attribute", subject),
+        kind="optional-attribute",
+        subject=subject,
+        text=f"Clients send {subject} empty in nearly every write: may it be optional?",
+        default="optional",
+        alternatives=["required"],
+        labels={"optional": "optional (clients may leave it out)", "required": "keep it required"},
+        evidence=f.summary[:500],
+    )
+    if decided.get(("optional-attribute", subject)) == "required":
+        return "optional", subject, f"{subject} kept required (the owner decided so)", None
+    attr["required"] = False
+    return "optional", subject, f"{subject} proposed as optional", question
+
+
+def _validation(
+    f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]
+) -> _Outcome:
+    attr = _attribute(entity, f.attribute)
+    subject = f"{entity['name']}.{attr['name']}" if attr else str(entity["name"])
+    question = OpenQuestion(
+        id=_question_id("validation-rule", subject),
+        kind="validation-rule",
+        subject=subject,
+        text=f"The validation of {subject} rejects {f.value:.0%} of real writes: is the rule right?",
+        default="keep",
+        alternatives=["relax"],
+        labels={"keep": "keep the rule (clients must send valid values)", "relax": "make it optional"},
+        evidence=f.summary[:500],
+    )
+    if decided.get(("validation-rule", subject)) == "relax" and attr is not None and attr["required"]:
+        attr["required"] = False
+        return "validation", subject, f"{subject} made optional (the owner decided to relax its validation)", None
+    return "validation", subject, f"{subject}: its validation rejects many writes, asked the owner", question
+
+
+def _removal(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
+    name = str(entity["name"])
+    if decided.get(("entity-removal", name)) == "keep":
+        return None  # the owner keeps it: not flagged again
+    question = OpenQuestion(
+        id=_question_id("entity-removal", name),
+        kind="entity-removal",
+        subject=name,
+        text=f"Nobody read or wrote {name} in production over the window: remove it from the product?",
+        default="keep",
+        alternatives=["remove"],
+        labels={"keep": "keep it", "remove": "remove it (edit the blueprint and allow the data loss)"},
+        evidence=f.summary[:500],
+    )
+    return "removal", name, f"{name} flagged for removal (kept until the owner decides)", question
+
+
+_RULES = {
+    "slow_filter": _index,
+    "large_page": _page_size,
+    "n_plus_one": _eager,
+    "always_empty": _optional,
+    "validation_rejects": _validation,
+    "unused_entity": _removal,
+}
+"""Finding kind -> its rule; `slo_breach` has none of its own: the findings that explain it do."""
