@@ -154,7 +154,8 @@ class _SentenceParser:
                 j += 1
             if j == i or j >= len(items) or not isinstance(items[j], NounPhrase):
                 break
-            if as_object and self._starts_clause(j):
+            comma = self._tag(i) == "COMMA"
+            if as_object and self._starts_clause(j, coordinated=comma):
                 break
             i = j
         return group, i
@@ -223,9 +224,13 @@ class _SentenceParser:
         self.seen_verb = True
         return j
 
-    def _starts_clause(self, j: int) -> bool:
-        """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
+    def _starts_clause(self, j: int, *, coordinated: bool = False) -> bool:
+        """Whether the phrase at items[j] is followed by its own verb (a new subject). After a comma the new
+        subject may be a list of its own: '... with their hours and cycles, and removals and installations
+        are logged per aircraft'."""
         k = j + 1
+        while coordinated and self._tag(k) == "CONJ" and isinstance(self._item(k + 1), NounPhrase):
+            k += 2
         while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
             k += 2  # "and a character's inventory holds items"
         while self._tag(k) in ("AUX", "NEG"):
@@ -385,6 +390,9 @@ class _SentenceParser:
         """The token at items[i]; a blank token past the end or where a noun phrase stands."""
         item = self.items[i] if 0 <= i < len(self.items) else None
         return item if isinstance(item, Token) else _BLANK
+
+    def _item(self, i: int) -> NounPhrase | Token | None:
+        return self.items[i] if 0 <= i < len(self.items) else None
 
     def _tag(self, i: int) -> str:
         return self._token(i).tag

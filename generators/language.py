@@ -58,6 +58,9 @@ def sentences(text: str) -> list[str]:
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
 
 
+_SHORTHAND = re.compile(r"(?<![\w/])w/(o)?(?=[\s\w])", re.IGNORECASE)
+"""'w/' and 'w/o', the shorthand for 'with' and 'without'."""
+
 _CONTRACTED = words("it that there here what who where he she let")
 """Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
 
@@ -66,6 +69,7 @@ def tokenize(sentence: str) -> list[str]:
     """Words, numbers and the punctuation that matters; a possessive 's is a word of its own ('the member 's
     plan'), a plural's bare apostrophe is dropped; 'check-in' is one word."""
     out = []
+    sentence = _SHORTHAND.sub(lambda m: " without " if m.group(1) else " with ", sentence)  # 'w/ hygienists'
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
         possessive = re.search(r"['’]s?$", raw)
         word = raw[: possessive.start()] if possessive else raw
@@ -322,6 +326,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = "ADJ"  # 'approved applications become grants'
         if tags[i] == "VERB":
             verb_forms.add(third)
+    if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
+        tags[0] = "NOUN"  # 'offers can have conditions': an imperative is never followed by an auxiliary
     if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
