@@ -22,6 +22,8 @@ _OWN_PREPS = words("with for of at from to per on in into")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _PLACE_PREPS = words("in into inside within at to from under onto")
 """Prepositions that put the subject in one place, source or destination: 'classes are held in classrooms'."""
+_SCOPE_PREPS = words("for in on at during per within inside")
+"""Prepositions that, fronted, set the scope of the clause after them: 'for each order', 'within an episode'."""
 _SUBJECT_PRONOUNS = words("they he she")
 _BLANK = Token("", "", "", "")
 
@@ -68,6 +70,9 @@ class _SentenceParser:
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
         self.plural_subjects: list[list[NounPhrase]] = []
+        self.frame: NounPhrase | None = None
+        """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
+        preposition names holds what the clause after it creates."""
 
     def _phrase(
         self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
@@ -89,6 +94,13 @@ class _SentenceParser:
                 for p in items[:i]:
                     if isinstance(p, NounPhrase):
                         p.role = "product"
+                continue
+            if self._fronted(i):
+                frame = self.items[i + 1]
+                assert isinstance(frame, NounPhrase)
+                self.frame = frame
+                self._mark([frame], "owner")
+                i += 2
                 continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
@@ -121,6 +133,15 @@ class _SentenceParser:
         if not self.seen_verb:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
+
+    def _fronted(self, i: int) -> bool:
+        """Whether items[i] opens the sentence (or follows its heading) with a preposition of scope and one
+        thing: 'For each order, ...', 'Within an episode ...', 'Per project: ...'."""
+        prep, frame = self._token(i).lower, self._item(i + 1)
+        opening = i == 0 or (i == self._heading_end() and i > 0)
+        if not opening or not isinstance(frame, NounPhrase) or frame.plural or frame.pronoun:
+            return False
+        return prep in _SCOPE_PREPS and (frame.each or prep in ("per", "within"))
 
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
@@ -285,6 +306,8 @@ class _SentenceParser:
         previous = items[i - 1] if i > 0 else None
         # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
         participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
+        # 'workshops run by facilitators': a verb whose participle is its base form, read by its agent
+        participle = participle or (isinstance(previous, NounPhrase) and self._token(i + 1).lower == "by")
         if isinstance(previous, NounPhrase) and not before and participle:
             subject = self._resolve([previous])  # "order items chosen from menu items"
         elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:
@@ -332,6 +355,11 @@ class _SentenceParser:
         negated: bool,
     ) -> None:
         domain_subject = [s for s in subject if not s.generic]
+        frame = self.frame
+        if frame is not None and not passive and not negated and verb not in LET_VERBS:
+            for o in objects:  # 'for each order we record the items picked': each order has many items
+                if o is not frame and o.head != frame.head and not o.generic:
+                    self._link(frame, o, "with", "for each", "one-to-many")
         if not domain_subject:
             self._mark(objects, "listed")
             return
