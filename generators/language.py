@@ -17,7 +17,7 @@ from functools import cache
 
 from lemminflect import getAllLemmas, getLemma
 
-from generators.lexicon import HAVE_VERBS, MANY_WORDS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -324,6 +324,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 tags[i] = "NOUN"  # 'imports and selects for a school'
         elif t == "VERB" and prev in ("", "DET", "COMMA", "CONJ", "PREP") and nxt == "NOUN" and lower.endswith("ed"):
             tags[i] = "ADJ"  # 'approved applications become grants'
+        if t == "VERB" and prev == "VERB" and third and _can_be(lower, "NOUN") and singular(lower) != lower:
+            if _verb_lemma(lowers[i - 1]) not in LET_VERBS and nxt not in _NOUN_PHRASE_START:
+                tags[i] = "NOUN"  # 'salespeople handle leads from prospects': the object of a verb is a noun
         if tags[i] == "VERB":
             verb_forms.add(third)
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
