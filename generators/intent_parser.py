@@ -10,7 +10,7 @@ from __future__ import annotations
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
-from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
+from generators.lexicon import CHOICE_VERBS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
 from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
@@ -356,7 +356,7 @@ class _SentenceParser:
     ) -> None:
         domain_subject = [s for s in subject if not s.generic]
         frame = self.frame
-        if frame is not None and not passive and not negated and verb not in LET_VERBS:
+        if frame is not None and not passive and not negated and verb not in LET_VERBS | SHARING_VERBS | CHOICE_VERBS:
             for o in objects:  # 'for each order we record the items picked': each order has many items
                 if o is not frame and o.head != frame.head and not o.generic:
                     self._link(frame, o, "with", "for each", "one-to-many")

@@ -7,6 +7,7 @@ generators.intent_parser. Everything English in general (tags, lemmas, plurals) 
 from __future__ import annotations
 
 __all__ = [
+    "CHOICE_VERBS",
     "GENERIC_NOUNS",
     "HAVE_VERBS",
     "LET_VERBS",
@@ -40,6 +41,10 @@ SHARING_VERBS = words(
     "visit watch subscribe"
 )
 """Verbs by which many take part in a thing that exists on its own: 'members attend events' is many-to-many."""
+
+CHOICE_VERBS = words("choose select opt")
+"""Verbs by which the subject takes one of things that exist on their own: 'a backer chooses a reward tier'
+(a tier is chosen by many backers); 'customers choose products' is many-to-many."""
 
 MEMBER_VERBS = words("join")
 """Verbs that make the subject a member of one object: 'hackers join a team' (a team has many hackers)."""
