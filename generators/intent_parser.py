@@ -147,17 +147,24 @@ class _SentenceParser:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
         items = self.items
         group: list[NounPhrase] = []
+        valued: list[NounPhrase] = []  # the owners of "the customer's name, email and phone"
         while i < len(items) and isinstance(items[i], NounPhrase):
             head = items[i]
             assert isinstance(head, NounPhrase)
             i += 1
+            if valued and self._tag(i) != "POS" and _is_value(head):
+                for owner in valued:  # "... and email": one more value of the same owner
+                    self.parsed.has_lists.append(HasList(owner, (head,), "'s", self.evidence))
+                self._mark([head], "item")
+                head = valued[-1]
             while self._tag(i) == "POS" and isinstance(items[i + 1] if i + 1 < len(items) else None, NounPhrase):
                 # "the member's investment choice": the group holds the thing owned; each owner has many
                 owned = items[i + 1]
                 assert isinstance(owned, NounPhrase)
-                if not owned.plural and _is_value(owned):
+                if _is_value(owned):
                     # "the customer's name and email": values of the owner, who stands in the group for them
-                    for owner in self._resolve([head]):
+                    valued = self._resolve([head])
+                    for owner in valued:
                         self.parsed.has_lists.append(HasList(owner, (owned,), "'s", self.evidence))
                     self._mark([owned], "item")
                     i += 2
@@ -167,7 +174,8 @@ class _SentenceParser:
                         self._mark([owner], "listed")  # not 'the club's teams' in 'Cricket club: ...'
                     self._link(owner, owned, "with", "'s", "one-to-many")
                 head, i = owned, i + 2
-            group.append(head)
+            if head not in group:
+                group.append(head)
             i = self._attachments(head, i)
             i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
             j = i

@@ -44,7 +44,8 @@ def _typed_value(item: NounPhrase) -> bool:
     if infer_attribute(item.text.lower()).type == "text":
         return True  # 'notes'
     one = (" ".join(item.lemmas).lower(), item.head)  # 'response deadlines': a deadline is a date
-    return any(infer_attribute(w).type not in ("string", "text") for w in one if w)
+    labels = ("name", "title", "email", "phone")  # 'the members' names and emails'
+    return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
 
 
 class Analyst(Agent):
