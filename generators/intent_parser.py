@@ -89,6 +89,8 @@ class _SentenceParser:
         cards = [t for t in items if isinstance(t, Token) and t.tag == "CARD"]
         while i < len(items):
             item = items[i]
+            if i == 0 and self._heading_end() > 0 and self._fields_heading():
+                break  # 'Books: title, ISBN, author': the fields of one thing
             if i == 0 and self._heading_end() > 0:
                 i = self._heading_end()  # a heading: 'Warehouse inventory: warehouses hold bins'
                 for p in items[:i]:
@@ -177,6 +179,7 @@ class _SentenceParser:
             if head not in group:
                 group.append(head)
             i = self._attachments(head, i)
+            i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
             i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
@@ -189,6 +192,27 @@ class _SentenceParser:
             i = j
         return group, i
 
+    def _values_in_parenthesis(self, head: NounPhrase, i: int) -> int:
+        """After a thing, a parenthesis that lists mostly values is its has-list: 'products (name, price, SKU)'.
+        Anything else (examples of a kind: 'a type (text, image, link)') is left to _past_parenthesis."""
+        if self._token(i).lower != "(" or head.generic or _is_value(head):
+            return i
+        values: list[NounPhrase] = []
+        for k in range(i + 1, len(self.items)):
+            item = self.items[k]
+            if isinstance(item, NounPhrase):
+                values.append(item)
+            elif item.lower == ")":
+                if 2 * sum(_is_value(v) for v in values) <= len(values):
+                    return i
+                self.parsed.has_lists.append(HasList(head, tuple(values), "with", self.evidence))
+                self._mark([head], "owner")
+                self._mark(values, "item")
+                return k + 1
+            elif item.tag not in ("COMMA", "CONJ", "DET"):
+                return i
+        return i
+
     def _past_parenthesis(self, i: int) -> int:
         """The index after a parenthesis of examples that opens at items[i]; else i. A parenthesis with a verb
         ('(each attempt is scored)') is a clause of its own and is read as one."""
@@ -200,6 +224,25 @@ class _SentenceParser:
             if self._token(k).lower == ")":
                 return k + 1
         return i
+
+    def _fields_heading(self) -> bool:
+        """'Books: title, ISBN, author, published year' (a sentence of a longer intent): one thing before the
+        colon and, after it, a list without a verb of which most are values. Read as that thing's has-list."""
+        end = self._heading_end()
+        head = [p for p in self.items[:end] if isinstance(p, NounPhrase)]
+        rest = self.items[end:]
+        fields = [p for p in rest if isinstance(p, NounPhrase)]
+        if not self.more or len(head) != 1 or not fields or self._token(end - 1).tag != "COLON":
+            return False
+        if any(isinstance(t, Token) and t.tag not in ("COMMA", "CONJ", "PUNCT") for t in rest):
+            return False
+        if 2 * sum(_is_value(p) for p in fields) < len(fields) or _is_value(head[0]):
+            return False
+        self.parsed.has_lists.append(HasList(head[0], tuple(fields), "have", self.evidence))
+        self._mark(head, "owner")
+        self._mark(fields, "item")
+        self.seen_verb = True
+        return True
 
     def _heading_end(self) -> int:
         """Where a heading ends: the words before a colon that opens a sentence with no verb before it,
@@ -364,10 +407,15 @@ class _SentenceParser:
     ) -> None:
         domain_subject = [s for s in subject if not s.generic]
         frame = self.frame
-        if frame is not None and not passive and not negated and verb not in LET_VERBS | SHARING_VERBS | CHOICE_VERBS:
-            for o in objects:  # 'for each order we record the items picked': each order has many items
-                if o is not frame and o.head != frame.head and not o.generic:
-                    self._link(frame, o, "with", "for each", "one-to-many")
+        scoped = frame is not None and not domain_subject and not passive and not negated
+        if frame is not None and scoped and verb not in LET_VERBS | SHARING_VERBS | CHOICE_VERBS:
+            held = [o for o in objects if o is not frame and o.head != frame.head and not o.generic]
+            if verb in HAVE_VERBS and held:  # 'for each order we store its total and its items': a has-list
+                self.parsed.has_lists.append(HasList(frame, tuple(held), verb, self.evidence))
+                self._mark(held, "item")
+                return
+            for o in held:  # 'for each order we pick the items': each order has many items
+                self._link(frame, o, "with", "for each", "one-to-many")
         if not domain_subject:
             self._mark(objects, "listed")
             return
