@@ -30,7 +30,10 @@ _BLANK = Token("", "", "", "")
 
 def _is_value(phrase: NounPhrase) -> bool:
     """Whether a phrase names a value (a name, a date, an amount) rather than a thing: by its inferred type."""
-    attribute = infer_attribute(" ".join(phrase.lemmas).lower())
+    words = " ".join(phrase.lemmas).lower()
+    if phrase.pronoun or not any(c.isalnum() for c in words):
+        return False  # 'them', 'it': a pronoun stands for a thing
+    attribute = infer_attribute(words)
     return attribute.type not in ("string", "text") or attribute.name in ("name", "title", "email", "phone")
 
 
@@ -70,6 +73,8 @@ class _SentenceParser:
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
         self.plural_subjects: list[list[NounPhrase]] = []
+        self.value_owner: NounPhrase | None = None
+        """The thing whose values a group just named: 'the date and amount of each payment'."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -179,6 +184,14 @@ class _SentenceParser:
             if head not in group:
                 group.append(head)
             i = self._attachments(head, i)
+            owner, self.value_owner = self.value_owner, None
+            if owner is not None:  # the values before it in the group are the owner's too; it stands for them
+                while group and _is_value(group[-1]):
+                    value = group.pop()
+                    if value is not head:
+                        self.parsed.has_lists.append(HasList(owner, (value,), "of", self.evidence))
+                        self._mark([value], "item")
+                group.append(owner)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
             i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
             j = i
@@ -335,6 +348,17 @@ class _SentenceParser:
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
+                if _is_value(head) and not head.generic and not target.pronoun:
+                    if prep.lower == "in":  # 'a weight in kilograms', 'a total in euros': a unit, not a thing
+                        self._mark([target], "aside")
+                        return i + 2
+                    if prep.lower == "of" and not target.generic and not _is_value(target):
+                        # 'the date and amount of each payment': values of the thing after 'of'
+                        self.parsed.has_lists.append(HasList(target, (head,), "of", self.evidence))
+                        self._mark([head], "item")
+                        self._mark([target], "owner")
+                        self.value_owner = target
+                        return self._attachments(target, i + 2)
                 for resolved in self._resolve([target]):
                     # "data in one place": what hangs off a generic word is no sign of an entity;
                     # "applications to funding programs", "grants with disbursements": things of their own
@@ -422,8 +446,10 @@ class _SentenceParser:
         if verb in LET_VERBS:
             self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
             return
-        if passive and prep == "with":
-            for owner in domain_subject:  # 'each blast hole is logged with depth and charge'
+        by_values = passive and prep == "by" and bool(objects) and all(_is_value(o) for o in objects)
+        if (passive and prep == "with") or by_values:
+            # 'each blast hole is logged with depth and charge', 'vehicles are identified by their plate number'
+            for owner in domain_subject:
                 self.parsed.has_lists.append(HasList(owner, tuple(objects), verb, self.evidence))
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")

@@ -33,7 +33,7 @@ SINGLE_WORDS = words("a an one each every single")
 MANY_WORDS = words("many multiple several numerous various lots more")
 """Quantifiers that make a relationship one-to-many from the side that has them."""
 
-HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture")
+HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture specify")
 """Verbs after which the intent names attributes or parts: 'an invoice has a number and line items'."""
 
 SHARING_VERBS = words(
