@@ -34,7 +34,9 @@ def _is_value(phrase: NounPhrase) -> bool:
     if phrase.pronoun or not any(c.isalnum() for c in words):
         return False  # 'them', 'it': a pronoun stands for a thing
     attribute = infer_attribute(words)
-    return attribute.type not in ("string", "text") or attribute.name in ("name", "title", "email", "phone")
+    label = attribute.name in ("name", "title", "email", "phone")
+    return attribute.type not in ("string", "text") or label or attribute.unique  # 'a registration number'
+
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
@@ -193,7 +195,7 @@ class _SentenceParser:
                         self._mark([value], "item")
                 group.append(owner)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
-            i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
+            i = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
                 j += 1
@@ -226,14 +228,14 @@ class _SentenceParser:
                 return i
         return i
 
-    def _past_parenthesis(self, i: int) -> int:
+    def _past_parenthesis(self, i: int, *, values: bool = False) -> int:
         """The index after a parenthesis of examples that opens at items[i]; else i. A parenthesis with a verb
         ('(each attempt is scored)') is a clause of its own and is read as one."""
         if self._token(i).lower != "(":
             return i
         for k in range(i + 1, len(self.items)):
-            if self._tag(k) in ("VERB", "AUX"):
-                return i
+            if self._tag(k) in ("VERB", "AUX") and not values:
+                return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
                 return k + 1
         return i
