@@ -456,7 +456,9 @@ class _SentenceParser:
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             return
-        if verb in HAVE_VERBS and not passive:
+        described = all(s.each or s.single for s in domain_subject) and all(_is_value(o) for o in objects)
+        if (verb in HAVE_VERBS or (described and objects and not prep)) and not passive:
+            # 'each invoice shows the amount due and the VAT': values of a thing are its attributes
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             for owner in domain_subject:
