@@ -332,7 +332,8 @@ class _SentenceParser:
             assert isinstance(prep, Token)
             if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
                 product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
-                if head.generic and (product or prep.lower == "with"):
+                value = _is_value(head)  # 'a serial number with its hours': not the product's contents
+                if head.generic and (product or prep.lower == "with") and not value:
                     group, end = self._group(i + 1, as_object=True)
                     # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
                     role: Role = "audience" if prep.lower == "for" else "listed"
@@ -340,7 +341,7 @@ class _SentenceParser:
                     if role == "audience":
                         self.audience, self.audience_end = group, end
                     return end
-                if prep.lower == "with" and not head.generic:
+                if prep.lower == "with" and (not head.generic or value):
                     # 'a campaign with a funding goal and reward tiers': a has-list, parts or attributes
                     group, end = self._group(i + 1, as_object=True)
                     parts = self._resolve(group)
@@ -453,6 +454,13 @@ class _SentenceParser:
             # 'each blast hole is logged with depth and charge', 'vehicles are identified by their plate number'
             for owner in domain_subject:
                 self.parsed.has_lists.append(HasList(owner, tuple(objects), verb, self.evidence))
+            if by_values:  # 'tracked by serial number with their hours and cycles': the values are the subject's
+                lists = self.parsed.has_lists
+                for k, h in enumerate(list(lists)):
+                    if any(h.owner is o for o in objects) and h.verb == "with":
+                        lists[k : k + 1] = [HasList(owner, h.items, h.verb, h.evidence) for owner in domain_subject]
+                for o in objects:
+                    o.role = "item"  # no longer the owner of the values it was read with
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             return
