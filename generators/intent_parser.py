@@ -34,9 +34,8 @@ def _is_value(phrase: NounPhrase) -> bool:
     if phrase.pronoun or not any(c.isalnum() for c in words):
         return False  # 'them', 'it': a pronoun stands for a thing
     attribute = infer_attribute(words)
-    label = attribute.name in ("name", "title", "email", "phone")
+    label = attribute.name.rsplit("_", 1)[-1] in ("name", "title", "email", "phone")  # 'a model name'
     return attribute.type not in ("string", "text") or label or attribute.unique  # 'a registration number'
-
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
@@ -186,14 +185,14 @@ class _SentenceParser:
             if head not in group:
                 group.append(head)
             i = self._attachments(head, i)
-            owner, self.value_owner = self.value_owner, None
-            if owner is not None:  # the values before it in the group are the owner's too; it stands for them
+            of, self.value_owner = self.value_owner, None
+            if of is not None:  # the values before it in the group are the owner's too; it stands for them
                 while group and _is_value(group[-1]):
                     value = group.pop()
                     if value is not head:
-                        self.parsed.has_lists.append(HasList(owner, (value,), "of", self.evidence))
+                        self.parsed.has_lists.append(HasList(of, (value,), "of", self.evidence))
                         self._mark([value], "item")
-                group.append(owner)
+                group.append(of)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
             i = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
             j = i

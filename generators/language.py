@@ -55,7 +55,9 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+|(?<=s)['’](?!\w))?|\d+(?:\.\d+)?|[,:()%&/]")
+_TOKEN = re.compile(
+    r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+|(?<=s)['’](?!\w))?|\d+(?:\.\d+)?|[,:()%&/]"
+)
 
 
 _QUOTED = re.compile(r"(?<!\w)['‘]([^'‘’\n]{1,40})['’](?!\w)")
@@ -333,9 +335,10 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         disagrees = disagrees or (not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[:i])
         if t == "VERB" and prev in ("COMMA", "CONJ") and nxt == "NOUN" and disagrees and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each lease records the rent and start date': coordinated verbs share a form
-        if t == "VERB" and prev == "VERB" and third and _can_be(lower, "NOUN") and singular(lower) != lower:
-            if _verb_lemma(lowers[i - 1]) not in LET_VERBS and nxt not in _NOUN_PHRASE_START:
-                tags[i] = "NOUN"  # 'salespeople handle leads from prospects': the object of a verb is a noun
+        plural_noun = third and _can_be(lower, "NOUN") and singular(lower) != lower
+        after_verb = prev == "VERB" and _verb_lemma(lowers[i - 1]) not in LET_VERBS
+        if t == "VERB" and after_verb and plural_noun and nxt not in _NOUN_PHRASE_START:
+            tags[i] = "NOUN"  # 'salespeople handle leads from prospects': the object of a verb is a noun
         if tags[i] == "VERB":
             verb_forms.add(third)
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):

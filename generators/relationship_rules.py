@@ -41,7 +41,9 @@ def decide(
     if link.kind == "verb" and link.verb in CHOICE_VERBS:
         # 'each pledge chooses a reward tier': many take one of a thing that exists on its own
         many = link.target.plural or link.target.many
-        return Decision(source, target, "many-to-many" if many else "many-to-one", link.verb, f"'{link.verb}' takes one")
+        return Decision(
+            source, target, "many-to-many" if many else "many-to-one", link.verb, f"'{link.verb}' takes one"
+        )
     if link.kind == "verb" and (link.verb.split()[0] in MEMBER_VERBS or link.verb.endswith(" in")):
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' makes the subject a member of one")
     a, b = patterns
