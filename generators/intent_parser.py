@@ -367,7 +367,8 @@ class _SentenceParser:
                     kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
                     self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
-                return self._attachments(target, i + 2)
+                # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head
+                return self._attachments(head if target.each and not head.generic else target, i + 2)
         return i
 
     def _verb(self, i: int) -> int:

@@ -159,3 +159,10 @@ def test_a_generic_word_led_by_each_can_be_a_thing(analyst: Analyst) -> None:
     assert "lot" in names(req) and "hammer_price" in attributes(req, "lot")
     quiet = analyst.analyse("The service keeps a log of every day for each tenant.")
     assert not {"day", "tenant"} & names(quiet)
+
+
+def test_after_each_the_next_phrase_qualifies_the_head(analyst: Analyst) -> None:
+    # 'from a pattern' is where the quilt comes from, not where each customer does
+    req = analyst.analyse("Makers sew a quilt for each customer from a pattern. Patterns have blocks.")
+    assert cardinality(req, "quilt", "pattern") == "many-to-one"
+    assert cardinality(req, "customer", "pattern") is None
