@@ -152,7 +152,9 @@ class Resolver:
 
     def _as_noun(self, ref: Referent) -> None:
         words = noun_words(ref.phrase)
-        if not words or (words[-1] in GENERIC_NOUNS and not ref.phrase.specific) or len(words[-1]) < 3:
+        one_of_many = ref.phrase.each and not ref.phrase.generic  # 'each lot', 'every update'
+        vague = words and words[-1] in GENERIC_NOUNS and not ref.phrase.specific and not one_of_many
+        if not words or vague or len(words[-1]) < 3:
             return
         if words[-1] in PRODUCT_HEADS and not ref.phrase.plural and not ref.phrase.each:
             return  # 'a booking app' is the product; 'applicants submit applications' are things it keeps

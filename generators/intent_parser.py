@@ -10,7 +10,7 @@ from __future__ import annotations
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
-from generators.lexicon import HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
+from generators.lexicon import CHOICE_VERBS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
 from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
@@ -22,14 +22,20 @@ _OWN_PREPS = words("with for of at from to per on in into")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _PLACE_PREPS = words("in into inside within at to from under onto")
 """Prepositions that put the subject in one place, source or destination: 'classes are held in classrooms'."""
+_SCOPE_PREPS = words("for in on at during per within inside")
+"""Prepositions that, fronted, set the scope of the clause after them: 'for each order', 'within an episode'."""
 _SUBJECT_PRONOUNS = words("they he she")
 _BLANK = Token("", "", "", "")
 
 
 def _is_value(phrase: NounPhrase) -> bool:
     """Whether a phrase names a value (a name, a date, an amount) rather than a thing: by its inferred type."""
-    attribute = infer_attribute(" ".join(phrase.lemmas).lower())
-    return attribute.type not in ("string", "text") or attribute.name in ("name", "title", "email", "phone")
+    words = " ".join(phrase.lemmas).lower()
+    if phrase.pronoun or not any(c.isalnum() for c in words):
+        return False  # 'them', 'it': a pronoun stands for a thing
+    attribute = infer_attribute(words)
+    label = attribute.name.rsplit("_", 1)[-1] in ("name", "title", "email", "phone")  # 'a model name'
+    return attribute.type not in ("string", "text") or label or attribute.unique  # 'a registration number'
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
@@ -68,6 +74,11 @@ class _SentenceParser:
         self.seen_verb = False
         self.persona: list[NounPhrase] = []
         self.plural_subjects: list[list[NounPhrase]] = []
+        self.value_owner: NounPhrase | None = None
+        """The thing whose values a group just named: 'the date and amount of each payment'."""
+        self.frame: NounPhrase | None = None
+        """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
+        preposition names holds what the clause after it creates."""
 
     def _phrase(
         self, tokens: list[Token], position: int, *, many: bool = False, single: bool = False, pronoun: str = ""
@@ -84,11 +95,20 @@ class _SentenceParser:
         cards = [t for t in items if isinstance(t, Token) and t.tag == "CARD"]
         while i < len(items):
             item = items[i]
+            if i == 0 and self._heading_end() > 0 and self._fields_heading():
+                break  # 'Books: title, ISBN, author': the fields of one thing
             if i == 0 and self._heading_end() > 0:
                 i = self._heading_end()  # a heading: 'Warehouse inventory: warehouses hold bins'
                 for p in items[:i]:
                     if isinstance(p, NounPhrase):
                         p.role = "product"
+                continue
+            if self._fronted(i):
+                frame = self.items[i + 1]
+                assert isinstance(frame, NounPhrase)
+                self.frame = frame
+                self._mark([frame], "owner")
+                i += 2
                 continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
@@ -122,21 +142,37 @@ class _SentenceParser:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
 
+    def _fronted(self, i: int) -> bool:
+        """Whether items[i] opens the sentence (or follows its heading) with a preposition of scope and one
+        thing: 'For each order, ...', 'Within an episode ...', 'Per project: ...'."""
+        prep, frame = self._token(i).lower, self._item(i + 1)
+        opening = i == 0 or (i == self._heading_end() and i > 0)
+        if not opening or not isinstance(frame, NounPhrase) or frame.plural or frame.pronoun:
+            return False
+        return prep in _SCOPE_PREPS and (frame.each or prep in ("per", "within"))
+
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
         items = self.items
         group: list[NounPhrase] = []
+        valued: list[NounPhrase] = []  # the owners of "the customer's name, email and phone"
         while i < len(items) and isinstance(items[i], NounPhrase):
             head = items[i]
             assert isinstance(head, NounPhrase)
             i += 1
+            if valued and self._tag(i) != "POS" and _is_value(head):
+                for owner in valued:  # "... and email": one more value of the same owner
+                    self.parsed.has_lists.append(HasList(owner, (head,), "'s", self.evidence))
+                self._mark([head], "item")
+                head = valued[-1]
             while self._tag(i) == "POS" and isinstance(items[i + 1] if i + 1 < len(items) else None, NounPhrase):
                 # "the member's investment choice": the group holds the thing owned; each owner has many
                 owned = items[i + 1]
                 assert isinstance(owned, NounPhrase)
-                if not owned.plural and _is_value(owned):
+                if _is_value(owned):
                     # "the customer's name and email": values of the owner, who stands in the group for them
-                    for owner in self._resolve([head]):
+                    valued = self._resolve([head])
+                    for owner in valued:
                         self.parsed.has_lists.append(HasList(owner, (owned,), "'s", self.evidence))
                     self._mark([owned], "item")
                     i += 2
@@ -146,30 +182,81 @@ class _SentenceParser:
                         self._mark([owner], "listed")  # not 'the club's teams' in 'Cricket club: ...'
                     self._link(owner, owned, "with", "'s", "one-to-many")
                 head, i = owned, i + 2
-            group.append(head)
+            if head not in group:
+                group.append(head)
             i = self._attachments(head, i)
-            i = self._past_parenthesis(i)  # 'a type (text, image, link) and a status': examples, not items
+            of, self.value_owner = self.value_owner, None
+            if of is not None:  # the values before it in the group are the owner's too; it stands for them
+                while group and _is_value(group[-1]):
+                    value = group.pop()
+                    if value is not head:
+                        self.parsed.has_lists.append(HasList(of, (value,), "of", self.evidence))
+                        self._mark([value], "item")
+                group.append(of)
+            i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
+            i = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
                 j += 1
             if j == i or j >= len(items) or not isinstance(items[j], NounPhrase):
                 break
-            if as_object and self._starts_clause(j):
+            comma = self._tag(i) == "COMMA"
+            if as_object and self._starts_clause(j, coordinated=comma):
                 break
             i = j
         return group, i
 
-    def _past_parenthesis(self, i: int) -> int:
+    def _values_in_parenthesis(self, head: NounPhrase, i: int) -> int:
+        """After a thing, a parenthesis that lists mostly values is its has-list: 'products (name, price, SKU)'.
+        Anything else (examples of a kind: 'a type (text, image, link)') is left to _past_parenthesis."""
+        if self._token(i).lower != "(" or head.generic or _is_value(head):
+            return i
+        values: list[NounPhrase] = []
+        for k in range(i + 1, len(self.items)):
+            item = self.items[k]
+            if isinstance(item, NounPhrase):
+                values.append(item)
+            elif item.lower == ")":
+                if 2 * sum(_is_value(v) for v in values) <= len(values):
+                    return i
+                self.parsed.has_lists.append(HasList(head, tuple(values), "with", self.evidence))
+                self._mark([head], "owner")
+                self._mark(values, "item")
+                return k + 1
+            elif item.tag not in ("COMMA", "CONJ", "DET"):
+                return i
+        return i
+
+    def _past_parenthesis(self, i: int, *, values: bool = False) -> int:
         """The index after a parenthesis of examples that opens at items[i]; else i. A parenthesis with a verb
         ('(each attempt is scored)') is a clause of its own and is read as one."""
         if self._token(i).lower != "(":
             return i
         for k in range(i + 1, len(self.items)):
-            if self._tag(k) in ("VERB", "AUX"):
-                return i
+            if self._tag(k) in ("VERB", "AUX") and not values:
+                return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
                 return k + 1
         return i
+
+    def _fields_heading(self) -> bool:
+        """'Books: title, ISBN, author, published year' (a sentence of a longer intent): one thing before the
+        colon and, after it, a list without a verb of which most are values. Read as that thing's has-list."""
+        end = self._heading_end()
+        head = [p for p in self.items[:end] if isinstance(p, NounPhrase)]
+        rest = self.items[end:]
+        fields = [p for p in rest if isinstance(p, NounPhrase)]
+        if not self.more or len(head) != 1 or not fields or self._token(end - 1).tag != "COLON":
+            return False
+        if any(isinstance(t, Token) and t.tag not in ("COMMA", "CONJ", "PUNCT") for t in rest):
+            return False
+        if 2 * sum(_is_value(p) for p in fields) < len(fields) or _is_value(head[0]):
+            return False
+        self.parsed.has_lists.append(HasList(head[0], tuple(fields), "have", self.evidence))
+        self._mark(head, "owner")
+        self._mark(fields, "item")
+        self.seen_verb = True
+        return True
 
     def _heading_end(self) -> int:
         """Where a heading ends: the words before a colon that opens a sentence with no verb before it,
@@ -223,9 +310,13 @@ class _SentenceParser:
         self.seen_verb = True
         return j
 
-    def _starts_clause(self, j: int) -> bool:
-        """Whether the phrase at items[j] is followed by its own verb (a new subject)."""
+    def _starts_clause(self, j: int, *, coordinated: bool = False) -> bool:
+        """Whether the phrase at items[j] is followed by its own verb (a new subject). After a comma the new
+        subject may be a list of its own: '... with their hours and cycles, and removals and installations
+        are logged per aircraft'."""
         k = j + 1
+        while coordinated and self._tag(k) == "CONJ" and isinstance(self._item(k + 1), NounPhrase):
+            k += 2
         while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
             k += 2  # "and a character's inventory holds items"
         while self._tag(k) in ("AUX", "NEG"):
@@ -240,7 +331,8 @@ class _SentenceParser:
             assert isinstance(prep, Token)
             if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
                 product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
-                if head.generic and (product or prep.lower == "with"):
+                value = _is_value(head)  # 'a serial number with its hours': not the product's contents
+                if head.generic and (product or prep.lower == "with") and not value:
                     group, end = self._group(i + 1, as_object=True)
                     # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
                     role: Role = "audience" if prep.lower == "for" else "listed"
@@ -248,7 +340,7 @@ class _SentenceParser:
                     if role == "audience":
                         self.audience, self.audience_end = group, end
                     return end
-                if prep.lower == "with" and not head.generic:
+                if prep.lower == "with" and (not head.generic or value):
                     # 'a campaign with a funding goal and reward tiers': a has-list, parts or attributes
                     group, end = self._group(i + 1, as_object=True)
                     parts = self._resolve(group)
@@ -258,13 +350,25 @@ class _SentenceParser:
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
+                if _is_value(head) and not head.generic and not target.pronoun:
+                    if prep.lower == "in":  # 'a weight in kilograms', 'a total in euros': a unit, not a thing
+                        self._mark([target], "aside")
+                        return i + 2
+                    if prep.lower == "of" and not target.generic and not _is_value(target):
+                        # 'the date and amount of each payment': values of the thing after 'of'
+                        self.parsed.has_lists.append(HasList(target, (head,), "of", self.evidence))
+                        self._mark([head], "item")
+                        self._mark([target], "owner")
+                        self.value_owner = target
+                        return self._attachments(target, i + 2)
                 for resolved in self._resolve([target]):
                     # "data in one place": what hangs off a generic word is no sign of an entity;
                     # "applications to funding programs", "grants with disbursements": things of their own
                     kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
                     self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
-                return self._attachments(target, i + 2)
+                # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head
+                return self._attachments(head if target.each and not head.generic else target, i + 2)
         return i
 
     def _verb(self, i: int) -> int:
@@ -280,6 +384,8 @@ class _SentenceParser:
         previous = items[i - 1] if i > 0 else None
         # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
         participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
+        # 'workshops run by facilitators': a verb whose participle is its base form, read by its agent
+        participle = participle or (isinstance(previous, NounPhrase) and self._token(i + 1).lower == "by")
         if isinstance(previous, NounPhrase) and not before and participle:
             subject = self._resolve([previous])  # "order items chosen from menu items"
         elif adjacent and before and before[0].tag == "REL" and self.audience_end == self.last_group_end:
@@ -327,19 +433,40 @@ class _SentenceParser:
         negated: bool,
     ) -> None:
         domain_subject = [s for s in subject if not s.generic]
+        frame = self.frame
+        scoped = frame is not None and not domain_subject and not passive and not negated
+        if frame is not None and scoped and verb not in LET_VERBS | SHARING_VERBS | CHOICE_VERBS:
+            held = [o for o in objects if o is not frame and o.head != frame.head and not o.generic]
+            if verb in HAVE_VERBS and held:  # 'for each order we store its total and its items': a has-list
+                self.parsed.has_lists.append(HasList(frame, tuple(held), verb, self.evidence))
+                self._mark(held, "item")
+                return
+            for o in held:  # 'for each order we pick the items': each order has many items
+                self._link(frame, o, "with", "for each", "one-to-many")
         if not domain_subject:
             self._mark(objects, "listed")
             return
         if verb in LET_VERBS:
             self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
             return
-        if passive and prep == "with":
-            for owner in domain_subject:  # 'each blast hole is logged with depth and charge'
+        by_values = passive and prep == "by" and bool(objects) and all(_is_value(o) for o in objects)
+        if (passive and prep == "with") or by_values:
+            # 'each blast hole is logged with depth and charge', 'vehicles are identified by their plate number'
+            for owner in domain_subject:
                 self.parsed.has_lists.append(HasList(owner, tuple(objects), verb, self.evidence))
+            if by_values:  # 'tracked by serial number with their hours and cycles': the values are the subject's
+                lists = self.parsed.has_lists
+                for k, h in enumerate(list(lists)):
+                    if any(h.owner is o for o in objects) and h.verb == "with":
+                        lists[k : k + 1] = [HasList(owner, h.items, h.verb, h.evidence) for owner in domain_subject]
+                for o in objects:
+                    o.role = "item"  # no longer the owner of the values it was read with
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             return
-        if verb in HAVE_VERBS and not passive:
+        described = all(s.each or s.single for s in domain_subject) and all(_is_value(o) for o in objects)
+        if (verb in HAVE_VERBS or (described and objects and not prep)) and not passive:
+            # 'each invoice shows the amount due and the VAT': values of a thing are its attributes
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             for owner in domain_subject:
@@ -385,6 +512,9 @@ class _SentenceParser:
         """The token at items[i]; a blank token past the end or where a noun phrase stands."""
         item = self.items[i] if 0 <= i < len(self.items) else None
         return item if isinstance(item, Token) else _BLANK
+
+    def _item(self, i: int) -> NounPhrase | Token | None:
+        return self.items[i] if 0 <= i < len(self.items) else None
 
     def _tag(self, i: int) -> str:
         return self._token(i).tag

@@ -17,6 +17,10 @@ __all__ = ["GENERIC_PRONOUNS", "HasList", "Link", "LinkKind", "NounPhrase", "Par
 Role = Literal["subject", "object", "listed", "owner", "item", "attached", "aside", "product", "audience", "other"]
 LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
+_NEVER_ONE_OF_MANY = words(
+    "time day week month year hour minute period date tenant multitenant data information info detail thing stuff way"
+)
+"""Generic words that stay generic even after 'each': 'every day', 'each tenant', 'every detail'."""
 
 
 @dataclass
@@ -68,6 +72,8 @@ class NounPhrase:
             return self.pronoun in GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural and not self.each:
             return True  # 'a booking app' is the product; 'applicants submit applications' are not
+        if self.each and self.head not in PRODUCT_HEADS and self.head not in _NEVER_ONE_OF_MANY:
+            return False  # 'each lot has a reserve price', 'every update has a title': one of many things
         return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
 
     @property

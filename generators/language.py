@@ -17,7 +17,7 @@ from functools import cache
 
 from lemminflect import getAllLemmas, getLemma
 
-from generators.lexicon import HAVE_VERBS, MANY_WORDS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -55,8 +55,14 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?|\d+(?:\.\d+)?|[,:()%&/]")
+_TOKEN = re.compile(
+    r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+|(?<=s)['’](?!\w))?|\d+(?:\.\d+)?|[,:()%&/]"
+)
 
+
+_QUOTED = re.compile(r"(?<!\w)['‘]([^'‘’\n]{1,40})['’](?!\w)")
+_SHORTHAND = re.compile(r"(?<![\w/])w/(o)?(?=[\s\w])", re.IGNORECASE)
+"""'w/' and 'w/o', the shorthand for 'with' and 'without'."""
 
 _CONTRACTED = words("it that there here what who where he she let")
 """Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
@@ -66,6 +72,8 @@ def tokenize(sentence: str) -> list[str]:
     """Words, numbers and the punctuation that matters; a possessive 's is a word of its own ('the member 's
     plan'), a plural's bare apostrophe is dropped; 'check-in' is one word."""
     out = []
+    sentence = _QUOTED.sub(r"\1", sentence)  # "the 'items' list": quotes, not a possessive
+    sentence = _SHORTHAND.sub(lambda m: " without " if m.group(1) else " with ", sentence)  # 'w/ hygienists'
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
         possessive = re.search(r"['’]s?$", raw)
         word = raw[: possessive.start()] if possessive else raw
@@ -74,6 +82,8 @@ def tokenize(sentence: str) -> list[str]:
             out.append(word)
             if possessive and possessive.group(0)[1:] == "s" and word.lower() not in _CONTRACTED:
                 out.append("'s")
+            elif possessive and word.lower().endswith("s") and singular(word) != word.lower():
+                out.append("'s")  # "members' names": the possessive of a plural
     return out
 
 
@@ -320,10 +330,21 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 tags[i] = "NOUN"  # 'imports and selects for a school'
         elif t == "VERB" and prev in ("", "DET", "COMMA", "CONJ", "PREP") and nxt == "NOUN" and lower.endswith("ed"):
             tags[i] = "ADJ"  # 'approved applications become grants'
+        disagrees = bool(verb_forms) and third not in verb_forms and not lower.endswith(("ed", "ing"))
+        # 'track members' names, emails and join dates': a word closing a list of nouns before any verb
+        disagrees = disagrees or (not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[:i])
+        if t == "VERB" and prev in ("COMMA", "CONJ") and nxt == "NOUN" and disagrees and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'each lease records the rent and start date': coordinated verbs share a form
+        plural_noun = third and _can_be(lower, "NOUN") and singular(lower) != lower
+        after_verb = prev == "VERB" and _verb_lemma(lowers[i - 1]) not in LET_VERBS
+        if t == "VERB" and after_verb and plural_noun and nxt not in _NOUN_PHRASE_START:
+            tags[i] = "NOUN"  # 'salespeople handle leads from prospects': the object of a verb is a noun
         if tags[i] == "VERB":
             verb_forms.add(third)
+    if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
+        tags[0] = "NOUN"  # 'offers can have conditions': an imperative is never followed by an auxiliary
     if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:
-        listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ")
+        listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
 

@@ -7,6 +7,7 @@ generators.intent_parser. Everything English in general (tags, lemmas, plurals) 
 from __future__ import annotations
 
 __all__ = [
+    "CHOICE_VERBS",
     "GENERIC_NOUNS",
     "HAVE_VERBS",
     "LET_VERBS",
@@ -32,7 +33,7 @@ SINGLE_WORDS = words("a an one each every single")
 MANY_WORDS = words("many multiple several numerous various lots more")
 """Quantifiers that make a relationship one-to-many from the side that has them."""
 
-HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture")
+HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture specify")
 """Verbs after which the intent names attributes or parts: 'an invoice has a number and line items'."""
 
 SHARING_VERBS = words(
@@ -40,6 +41,10 @@ SHARING_VERBS = words(
     "visit watch subscribe"
 )
 """Verbs by which many take part in a thing that exists on its own: 'members attend events' is many-to-many."""
+
+CHOICE_VERBS = words("choose select opt")
+"""Verbs by which the subject takes one of things that exist on their own: 'a backer chooses a reward tier'
+(a tier is chosen by many backers); 'customers choose products' is many-to-many."""
 
 MEMBER_VERBS = words("join")
 """Verbs that make the subject a member of one object: 'hackers join a team' (a team has many hackers)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
-from generators.lexicon import MEMBER_VERBS, SHARING_VERBS
+from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, SHARING_VERBS
 from generators.patterns import PatternLibrary
 from ontology.models import INVERSE_CARDINALITY, Cardinality, RelationshipNeed
 
@@ -38,6 +38,12 @@ def decide(
         return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
     if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
         return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' shares its object among many")
+    if link.kind == "verb" and link.verb in CHOICE_VERBS:
+        # 'each pledge chooses a reward tier': many take one of a thing that exists on its own
+        many = link.target.plural or link.target.many
+        return Decision(
+            source, target, "many-to-many" if many else "many-to-one", link.verb, f"'{link.verb}' takes one"
+        )
     if link.kind == "verb" and (link.verb.split()[0] in MEMBER_VERBS or link.verb.endswith(" in")):
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' makes the subject a member of one")
     a, b = patterns

@@ -18,15 +18,14 @@ from graph.embeddings import SentenceEmbedder
 
 Floors = dict[str, float]
 
-DEV_FLOORS: Floors = {"entity_f1": 0.89, "relationship_f1": 0.62, "attribute_recall": 0.78}
+DEV_FLOORS: Floors = {"entity_f1": 0.90, "relationship_f1": 0.65, "attribute_recall": 0.83}
 """A little under what the analyst reaches on the dev split (docs/analyst.md has the figures)."""
 
-TEST_FLOORS: Floors = {"entity_f1": 0.81, "relationship_f1": 0.45, "attribute_recall": 0.56}
-"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.825, relationship
-F1 0.465, attribute recall 0.573). The attribute floor was 0.58 before the possessive, participle and
-short-name rules of issue 14's second round, which cost the held-out split 0.025 of attribute recall while
-raising dev's by 0.035 (docs/analyst.md); the held-out items were not looked at to find out why. Raise them
-as the analyst improves; never lower them to pass."""
+TEST_FLOORS: Floors = {"entity_f1": 0.82, "relationship_f1": 0.46, "attribute_recall": 0.61}
+"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.831, relationship
+F1 0.477, attribute recall 0.628, after issue 14's fourth round of rules). The attribute floor was lowered once,
+from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md);
+the fourth round raised it past both. Raise them as the analyst improves; never lower them to pass."""
 
 
 @pytest.fixture(scope="module")

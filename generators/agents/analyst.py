@@ -44,7 +44,8 @@ def _typed_value(item: NounPhrase) -> bool:
     if infer_attribute(item.text.lower()).type == "text":
         return True  # 'notes'
     one = (" ".join(item.lemmas).lower(), item.head)  # 'response deadlines': a deadline is a date
-    return any(infer_attribute(w).type not in ("string", "text") for w in one if w)
+    labels = ("name", "title", "email", "phone")  # 'the members' names and emails'
+    return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
 
 
 class Analyst(Agent):
@@ -310,16 +311,26 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
     entity with that head word is a short name for it, unless the word qualifies another thing ('purchase
     orders ... order items belong to orders': an order is a thing of its own)."""
     compounds: dict[str, set[str]] = {}
-    modifiers = {w for r in refs.values() if r.name and r.strong for w in noun_words(r.phrase)[:-1]}
+    modifiers = {w for r in refs.values() if r.name and r.strong for w in _modifiers(noun_words(r.phrase))}
     for pid in order:  # in the order of the text
         ref = refs[pid]
         if ref.name is None or not ref.strong:
             continue
         words = noun_words(ref.phrase)
-        if len(words) >= 2 and "of" not in words:
-            compounds.setdefault(words[-1], set()).add(ref.name)
+        if len(words) >= 2:  # 'an episode of care ... within an episode': its head is the word before 'of'
+            compounds.setdefault(_head_word(words), set()).add(ref.name)
         elif len(words) == 1 and ref.name == words[0] and len(compounds.get(words[0], ())) == 1:
             ref.name = ref.name if words[0] in modifiers else next(iter(compounds[words[0]]))
+
+
+def _head_word(words: list[str]) -> str:
+    """The word a compound names a kind of: 'work order' -> order, 'episode of care' -> episode."""
+    return words[words.index("of") - 1] if "of" in words[1:] else words[-1]
+
+
+def _modifiers(words: list[str]) -> list[str]:
+    """The words of a compound that qualify its head: 'work' of 'work order', 'care' of 'episode of care'."""
+    return [w for w in words if w not in (_head_word(words), "of")]
 
 
 def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
