@@ -24,6 +24,7 @@ from studio import (
     hook_commands,
     lifecycle_commands,
     policy_commands,
+    worker_command,
 )
 from studio.intent_input import IntentCommand
 from studio.output import console, error, print_json, print_table, print_trace
@@ -286,6 +287,7 @@ app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("contract")(lifecycle_commands.contract)
 app.command("up")(lifecycle_commands.up)
 app.command("doctor")(doctor_command.doctor)
+app.command("worker")(worker_command.worker)
 app.command("api")(api_command.api)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)
