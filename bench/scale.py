@@ -210,6 +210,50 @@ def _measure(
         instance.dispose()
 
 
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def footprint(text: str = "A helpdesk where customers open support tickets.") -> dict[str, float]:
+    """What one full build (intent to a running service, embedded profile) leaves behind, part by part: the
+    per-build figures the README's paper plan multiplies."""
+    with tempfile.TemporaryDirectory(prefix="bench-scale-footprint-") as scratch:
+        home = Path(scratch)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FACTORY_", "DAGSTER_"))}
+        env |= {"FACTORY_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        factory = [sys.executable, "-m", "studio"]
+        try:
+            done = subprocess.run([*factory, "build", text, "--tenant", "acme", "--product", "helpdesk", "--json"],
+                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+            summary = json.loads(done.stdout)
+            if not summary.get("success"):
+                raise SystemExit(f"the footprint build failed: {summary.get('error')}")
+        finally:
+            subprocess.run([*factory, "deployments", "stop", "acme/helpdesk"], cwd=ROOT,
+                           env=env, capture_output=True, timeout=120)  # fmt: skip
+        import sqlite3
+
+        events = 0
+        for db in (home / "dagster").rglob("*.db"):
+            with contextlib.closing(sqlite3.connect(db)) as connection, contextlib.suppress(sqlite3.Error):
+                events += connection.execute("SELECT COUNT(*) FROM event_logs").fetchone()[0]
+        from graph import KnowledgeGraph
+
+        stats = KnowledgeGraph(home, embedder=None).stats()
+        return {
+            "build_seconds": float(summary.get("seconds") or 0),
+            "dagster_events": events,
+            "dagster_bytes": _size(home / "dagster"),
+            "control_bytes": _size(home / "control.db"),
+            "git_bytes": _size(home / "repos"),
+            "workspace_bytes": _size(home / "products") + _size(home / "workspaces"),
+            "rdf_bytes": _size(home / "graph" / "rdf"),
+            "kuzu_bytes": _size(home / "graph" / "kuzu"),
+            "triples": float(stats.get("triples", 0)),
+            "home_bytes": _size(home),
+        }
+
+
 def _check_servers() -> None:
     try:
         socket.create_connection(("127.0.0.1", 5672), timeout=3).close()
@@ -222,6 +266,7 @@ def main() -> None:
     parser.add_argument("--builds", type=int, default=8, help="builds per profile for builds per minute")
     parser.add_argument("--queued", type=int, default=20, help="builds queued at once for the queue wait")
     parser.add_argument("--products", type=int, default=200, help="products in the graph for the trace")
+    parser.add_argument("--footprint", action="store_true", help="also one full build's footprint, part by part")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     _check_servers()
@@ -240,6 +285,8 @@ def main() -> None:
         figures["trace_embedded_p50_ms"] = graph["trace_rdf_tenant_p50_ms"]
         figures["trace_server_p50_ms"] = server_trace(folder, everything, sample)["trace_rdf_tenant_server_p50_ms"]
     figures["trace_server_vs_embedded"] = figures["trace_server_p50_ms"] / figures["trace_embedded_p50_ms"]
+    if args.footprint:
+        figures |= {f"footprint_{k}": v for k, v in footprint().items()}
     figures["load_1min"] = os.getloadavg()[0]
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -255,6 +302,9 @@ def main() -> None:
     print(f"SPARQL trace p50 ({args.products} products): embedded {figures['trace_embedded_p50_ms']:.1f} ms, "
           f"oxigraph serve {figures['trace_server_p50_ms']:.1f} ms "
           f"({figures['trace_server_vs_embedded']:.1f}×)")  # fmt: skip
+    if args.footprint:
+        parts = ", ".join(f"{k[10:]} {v:,.0f}" for k, v in figures.items() if k.startswith("footprint_"))
+        print(f"one full build (embedded): {parts}")
     print(f"load average (1 min) at the end: {figures['load_1min']:.1f}")
 
 
