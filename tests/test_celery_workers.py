@@ -242,3 +242,31 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
 
     # Git: no build reached a release, so no product repository was written (and none twice).
     assert not (factory_home / "repos").exists()
+
+
+def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedded, or scaled without a broker, there is no Celery worker to start, and `factory worker` says so in
+    one line; scaled with a broker, `factory up` starts FACTORY_WORKERS of them and the lifecycle job is Celery's."""
+    from assets.workers import build_executor
+    from ontology.config import settings
+    from studio.up_command import server_commands
+
+    env = {k: v for k, v in os.environ.items() if k != "FACTORY_PROFILE"}
+    run = subprocess.run([sys.executable, "-m", "studio", "worker"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "needs FACTORY_PROFILE=scaled and FACTORY_BROKER_URL" in run.stderr and not run.stdout.strip()
+    assert not [name for name in server_commands("127.0.0.1", 3000, 8501) if name.startswith("worker")]
+    assert build_executor().name == "multi_or_in_process_executor"
+    monkeypatch.setenv("FACTORY_PROFILE", "scaled")
+    monkeypatch.setenv("FACTORY_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/f")
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql+psycopg2://u@127.0.0.1/f")
+    assert build_executor().name == "multi_or_in_process_executor"  # no broker: multiprocess in the run worker
+    monkeypatch.setenv("FACTORY_BROKER_URL", "amqp://guest:secret@127.0.0.1:5672//")
+    monkeypatch.setenv("FACTORY_WORKERS", "3")
+    workers = {k: v for k, v in server_commands("127.0.0.1", 3000, 8501).items() if k.startswith("worker")}
+    assert sorted(workers) == ["worker-1", "worker-2", "worker-3"]
+    assert workers["worker-2"][-4:] == ["studio", "worker", "--name", "worker-2"]
+    executor = build_executor()
+    assert executor.name == "celery" and "secret" not in str(executor.config_schema)  # the URL stays in the env
+    assert settings().worker_queue == "factory"
