@@ -210,8 +210,10 @@ def _measure(
         instance.dispose()
 
 
-def _size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+def _size(*paths: Path) -> int:
+    """Bytes of the files and folders `paths` (a SQLite database with its write-ahead log, say)."""
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*") if path.exists() else [])]
+    return sum(f.stat().st_size for f in files if f.is_file())
 
 
 def footprint(text: str = "A helpdesk where customers open support tickets.") -> dict[str, float]:
@@ -244,7 +246,7 @@ def footprint(text: str = "A helpdesk where customers open support tickets.") ->
             "build_seconds": float(summary.get("seconds") or 0),
             "dagster_events": events,
             "dagster_bytes": _size(home / "dagster"),
-            "control_bytes": _size(home / "control.db"),
+            "control_bytes": _size(home / "control.db", home / "control.db-wal"),
             "git_bytes": _size(home / "repos"),
             "workspace_bytes": _size(home / "products") + _size(home / "workspaces"),
             "rdf_bytes": _size(home / "graph" / "rdf"),
