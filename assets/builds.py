@@ -170,6 +170,12 @@ def _executor(name: str) -> dict[str, Any]:
     raise ValueError(f"unknown executor {name!r}: use in_process or multiprocess")
 
 
+def _build_config(name: str) -> dict[str, Any]:
+    """Run config of a build: the executor `name`, or, in the scaled profile with a broker, none (the lifecycle
+    job's Celery executor is configured already: its steps run on the workers, see assets/workers.py)."""
+    return dict(_QUIET) if settings().celery else _executor(name)
+
+
 @contextmanager
 def _keeping_sigterm_handler() -> Iterator[None]:
     """Puts the caller's SIGTERM handler back after in-process Dagster runs, which leave SIGTERM with
@@ -334,13 +340,13 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
     started = time.perf_counter()
     run_tags = {"factory/trigger": "cli", **tags, TENANT_TAG: tenant, "dagster/partition": key}
     if isinstance(instance.run_coordinator, QueuedRunCoordinator) and settings().scaled:
-        run_id, events = _through_the_queue(instance, run_tags, _executor(executor))
+        run_id, events = _through_the_queue(instance, run_tags, _build_config(executor))
         success = _succeeded(instance, run_id)
     else:
         with execute_job(
             reconstructable(lifecycle_job),
             instance=instance,
-            run_config=_executor(executor),
+            run_config=_build_config(executor),
             tags=run_tags,
             raise_on_error=False,
         ) as result:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetsDefinition, AssetSelection, define_asset_job
 
 from assets.stages import LIFECYCLE_ASSETS
+from assets.workers import build_executor
 from ontology.lifecycle import DEEP_CONTRACT
 from ontology.lifecycle import LIFECYCLE as TABLE
 
@@ -23,6 +24,7 @@ DEEP_RUN = _assets(DEEP_CONTRACT)
 lifecycle = define_asset_job(
     "lifecycle",
     selection=AssetSelection.assets(*BUILD),
+    executor_def=build_executor(),  # Celery workers in the scaled profile with a broker
     description="Build one product: intent to requirements, blueprint, code, validation, release, deployment, "
     "telemetry and knowledge.",
 )

@@ -102,10 +102,15 @@ def _runs(config: Settings) -> Check:
             "`factory build` runs in its own process, the daemon's runs start as they come (no limit); "
             "in-process or multiprocess executor",
         )
+    executor = (
+        f"Celery executor: steps on `factory worker` processes, queue {config.worker_queue!r}"
+        if config.celery
+        else "multiprocess executor in the run workers it starts (no FACTORY_BROKER_URL: no Celery workers)"
+    )
     return Check(
         part,
         f"Dagster's queue (QueuedRunCoordinator, served by the daemon): {config.max_runs} runs at once, "
-        f"{config.tenant_runs} per tenant; in-process or multiprocess executor in the run workers it starts",
+        f"{config.tenant_runs} per tenant; {executor}",
     )
 
 

@@ -13,12 +13,15 @@ Dagster's run queue, the RDF store behind a SPARQL server). Each backing service
 
 The scaled profile needs the first two; a URL set under the embedded profile is used all the same.
 Dagster's run queue (scaled) starts at most `FACTORY_MAX_RUNS` runs at once (default 3), and at most
-`FACTORY_TENANT_RUNS` of one tenant (default 1), so one tenant cannot starve the others.
+`FACTORY_TENANT_RUNS` of one tenant (default 1), so one tenant cannot starve the others. With a broker, the
+scaled profile's builds run their steps on Celery workers (`factory worker`; `factory up` starts
+`FACTORY_WORKERS` of them, default 2) that take them from the queue `FACTORY_WORKER_QUEUE` (default `factory`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +72,15 @@ class Settings:
     """Runs Dagster's queue starts at once (scaled profile)."""
     tenant_runs: int = 1
     """Runs of one tenant the queue starts at once (its `factory/tenant` tag)."""
+    workers: int = 2
+    """Celery workers `factory up` starts (scaled profile with a broker)."""
+    worker_queue: str = "factory"
+    """The broker's queue the builds' steps wait in for a Celery worker."""
+
+    @property
+    def celery(self) -> bool:
+        """Whether builds run their steps on Celery workers: the scaled profile with a broker."""
+        return self.scaled and self.broker_url is not None
 
     @property
     def scaled(self) -> bool:
@@ -97,7 +109,16 @@ def settings() -> Settings:
         sparql_url=urls["FACTORY_SPARQL_URL"],
         max_runs=_count("FACTORY_MAX_RUNS", 3),
         tenant_runs=_count("FACTORY_TENANT_RUNS", 1),
+        workers=_count("FACTORY_WORKERS", 2),
+        worker_queue=_queue_name(),
     )
+
+
+def _queue_name() -> str:
+    value = (os.environ.get("FACTORY_WORKER_QUEUE") or "").strip() or "factory"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", value):
+        raise ConfigError(f"FACTORY_WORKER_QUEUE must be letters, digits, '.', '_' or '-', not {value[:40]!r}")
+    return value
 
 
 def _count(name: str, default: int) -> int:

@@ -26,6 +26,7 @@ from studio import (
     policy_commands,
     sdk_command,
     upgrade_command,
+    worker_command,
 )
 from studio.intent_input import IntentCommand
 from studio.output import console, error, print_json, print_table, print_trace
@@ -288,6 +289,7 @@ app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("contract")(lifecycle_commands.contract)
 app.command("up")(lifecycle_commands.up)
 app.command("doctor")(doctor_command.doctor)
+app.command("worker")(worker_command.worker)
 app.command("api")(api_command.api)
 app.command("approve")(lifecycle_commands.approve)
 app.command("promote")(lifecycle_commands.promote)

@@ -85,9 +85,16 @@ def check_exposure(host: str, home: Path) -> None:
 
 def server_commands(host: str, dagster_port: int, studio_port: int, api_port: int = API_PORT) -> dict[str, list[str]]:
     """The servers `up` starts: the Dagster UI (read-only beyond loopback: it has no sign-in of its own), the
-    Dagster daemon, the Studio and the HTTP API (every call of which needs a token)."""
+    Dagster daemon, the Studio and the HTTP API (every call of which needs a token); in the scaled profile with
+    a broker, `FACTORY_WORKERS` Celery workers that run the builds' steps too."""
     bin_dir = Path(sys.executable).parent
     webserver = [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-m", "assets.definitions"]
+    config = settings()
+    workers = {
+        f"worker-{n}": [sys.executable, "-m", "studio", "worker", "--name", f"worker-{n}"]
+        for n in range(1, config.workers + 1)
+        if config.celery
+    }
     return {
         "dagster-webserver": webserver if is_loopback(host) else [*webserver, "--read-only"],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-m", "assets.definitions"],
@@ -97,6 +104,7 @@ def server_commands(host: str, dagster_port: int, studio_port: int, api_port: in
             "--browser.gatherUsageStats", "false",
         ],
         "api": [sys.executable, "-m", "studio", "api", "--host", host, "--port", str(api_port)],
+        **workers,
     }  # fmt: skip
 
 

@@ -3,6 +3,7 @@ per run, demo graphs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -204,3 +205,29 @@ def control_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{folder / 'control.db'}"
     url: str = request.getfixturevalue("postgres_schema_url")
     return url
+
+
+@pytest.fixture
+def rabbitmq_queue() -> Iterator[tuple[str, str]]:
+    """The local RabbitMQ's URL (127.0.0.1:5672, guest/guest) and a queue name of this test's own, deleted after.
+
+    Without a server the test is skipped, except in CI (CI=true), where it fails."""
+    import socket
+
+    from amqp.exceptions import ChannelError
+    from kombu import Connection
+
+    url = "amqp://guest:guest@127.0.0.1:5672//"
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=3).close()
+    except OSError:
+        reason = "no RabbitMQ server answers on 127.0.0.1:5672"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    queue = f"factory_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield url, queue
+    finally:
+        with Connection(url, connect_timeout=5) as connection, contextlib.suppress(ChannelError):
+            connection.default_channel.queue_delete(queue)  # absent when no step was ever sent

@@ -113,6 +113,8 @@ def test_each_unreachable_part_is_one_line_and_the_exit_is_not_zero(
         ({"FACTORY_DATABASE_URL": "postgresql://u:pw@h/db", "FACTORY_PROFILE": "scaled"}, "needs DAGSTER_POSTGRES_URL"),
         ({"DAGSTER_POSTGRES_URL": "postgresql://h/db"}, "must be a URL starting with one of postgresql+psycopg2://"),
         ({"FACTORY_MAX_RUNS": "0"}, "FACTORY_MAX_RUNS must be a whole number from 1 to 1000"),
+        ({"FACTORY_WORKERS": "-1"}, "FACTORY_WORKERS must be a whole number from 1 to 1000"),
+        ({"FACTORY_WORKER_QUEUE": "a queue; rm"}, "FACTORY_WORKER_QUEUE must be letters, digits"),
     ],
 )
 def test_a_bad_configuration_is_one_line(

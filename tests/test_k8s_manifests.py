@@ -13,6 +13,7 @@ import yaml
 
 from generators.agents.engineer import Engineer
 from infra.kustomize import build
+from infra.lifecycle.use_cases import TENANT_TAG
 from ontology.errors import InvalidInputError
 from tests.product_blueprints import invoicing
 
@@ -94,6 +95,10 @@ def test_the_factory_on_a_cluster_builds_and_validates() -> None:
         next(r for r in resources if r["metadata"]["name"] == "dagster-instance")["data"]["dagster.yaml"]
     )
     assert instance["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    (limit,) = instance["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert limit["key"] == TENANT_TAG  # the tag every build's run carries
+    (worker,) = deployments["celery-workers"]["spec"]["template"]["spec"]["containers"]
+    assert worker["command"] == ["factory", "worker"]  # late acknowledgement, the factory's queue (assets/workers.py)
 
 
 def test_a_manifest_the_api_would_refuse_fails_validation_and_bad_patches_are_one_line(

@@ -32,8 +32,8 @@ from tests.product_blueprints import clinic
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _stopping_blueprint(tenant: str = "acme") -> str:
-    data = clinic().model_copy(update={"tenant": tenant, "slug": "helpdesk"}).model_dump(mode="json")
+def _stopping_blueprint(tenant: str = "acme", product: str = "helpdesk") -> str:
+    data = clinic().model_copy(update={"tenant": tenant, "slug": product}).model_dump(mode="json")
     for entity in data["entities"]:
         for attr in entity["attributes"]:
             attr["pii"] = False  # the policy check fails: the build stops after the blueprint, quickly

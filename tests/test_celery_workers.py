@@ -1,0 +1,272 @@
+"""The scaled profile's builds on two real Celery workers, one of them killed mid-build.
+
+Eight intents of four tenants are submitted at once to a control database on a fresh PostgreSQL database; the
+real `dagster-daemon` claims them (intake sensor) and its queue starts at most three runs at once, one per
+tenant; each run's steps go through the local RabbitMQ (a queue of this test's own) to two `factory worker`
+processes. When the first worker has started a step, it is killed with SIGKILL: the broker hands the step it
+had not acknowledged to the other worker, which runs it again in the same run, and every build ends. Each
+build is kept small: its blueprint fails the policy check, so it stops after three steps (intent, requirements,
+blueprint), its chain published to the graph, its intent marked failed; none reaches a release, so no product
+repository is written. Nothing is lost and nothing is doubled in the graph, the control database and git.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from sqlalchemy import create_engine, text
+
+from assets.builds import dagster_home, factory_instance
+from assets.stages import split_key
+from graph import KnowledgeGraph
+from infra.control import ControlPlane
+from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG
+from tests.test_scaled_instance import _children, _stopping_blueprint
+
+ROOT = Path(__file__).resolve().parents[1]
+TENANTS = ("acme", "globex", "initech", "umbrella")
+PRODUCTS = ("helpdesk", "desk")
+STEPS = ("intent", "requirements", "blueprint")
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    servers = _children(process.pid)  # the daemon's code server outlives it: stopped by pid
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for pid in servers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _executions(instance: DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """(step, worker) for each time a Celery worker began a step of the run, in order."""
+    found = []
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        event = entry.dagster_event
+        if event is None or "] Executing steps " not in (event.message or ""):  # "[CeleryExecutor] Executing …"
+            continue
+        metadata = event.engine_event_data.metadata
+        found.append((str(event.step_key), str(metadata["Celery worker"].value)))
+    return found
+
+
+def _finished_steps(instance: DagsterInstance, run_id: str) -> set[str]:
+    kinds = (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+    return {
+        str(e.dagster_event.step_key)
+        for e in instance.all_logs(run_id, of_type=set(kinds))
+        if e.dagster_event is not None
+    }
+
+
+def _kill_mid_step(
+    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]]
+) -> tuple[str, str] | None:
+    """Kill `worker` (SIGKILL) while it runs a step: when it has begun one, it is frozen (SIGSTOP) and killed if
+    the step has not finished (its task unacknowledged, then), else let go on. The (run, step) killed, or None."""
+    for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])):
+        for step, name in _executions(instance, run.run_id):
+            if not name.startswith("w1@") or (run.run_id, step) in checked:
+                continue
+            checked.add((run.run_id, step))
+            worker.send_signal(signal.SIGSTOP)
+            if step in _finished_steps(instance, run.run_id):
+                worker.send_signal(signal.SIGCONT)  # too late for this one: the next
+                continue
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            return run.run_id, step
+    return None
+
+
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running = most = 0
+    for _, step in edges:  # an end sorts before a start at the same instant
+        running += step
+        most = max(most, running)
+    return most
+
+
+@pytest.mark.slow
+def test_two_workers_build_eight_products_and_survive_a_killed_worker(
+    factory_home: Path,
+    postgres_url: str,
+    rabbitmq_queue: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker, queue = rabbitmq_queue
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name, value in {
+        "FACTORY_PROFILE": "scaled",
+        "FACTORY_DATABASE_URL": postgres_url,
+        "DAGSTER_POSTGRES_URL": plain,
+        "FACTORY_BROKER_URL": broker,
+        "FACTORY_WORKER_QUEUE": queue,
+        "FACTORY_MAX_RUNS": "3",
+        "FACTORY_TENANT_RUNS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    folder = dagster_home(factory_home)
+    instance = factory_instance(factory_home)
+    control = ControlPlane()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
+    logs = factory_home / "logs"
+    logs.mkdir()
+    python = sys.executable
+    workers = {
+        name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
+        for name in ("w1", "w2")
+    }
+    intents = {
+        (tenant, product): control.submit_intent(
+            tenant, product, "", blueprint_yaml=_stopping_blueprint(tenant, product)
+        )[0]
+        for tenant in TENANTS
+        for product in PRODUCTS
+    }  # all eight wait before the daemon starts: the intake sensor finds them at once
+    daemon = _start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], env,
+                    logs / "daemon.log")  # fmt: skip
+    killed: tuple[str, str] | None = None  # (run, step) the first worker was running when it was killed
+    checked: set[tuple[str, str]] = set()
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            assert daemon.poll() is None, (logs / "daemon.log").read_text()[-3000:]
+            if killed is None:
+                killed = _kill_mid_step(instance, workers["w1"], checked)
+            statuses = [control.intent(i.id or 0).status for i in intents.values()]
+            if all(s == "failed" for s in statuses):
+                break
+            assert workers["w2"].poll() is None, (logs / "w2.log").read_text()[-3000:]
+            time.sleep(0.05 if killed is None else 1.0)
+    finally:
+        _stop(daemon)
+        for process in workers.values():
+            _stop(process)
+    tail = (logs / "daemon.log").read_text()[-3000:]
+    assert killed is not None, tail  # the first worker was killed while it ran a step
+
+    # Every build ran to its end: the blueprint's policy check stopped it, as it was written to.
+    for key, record in intents.items():
+        intent = control.intent(record.id or 0)
+        assert intent.status == "failed" and "Steps failed: ['blueprint']" in (intent.detail or ""), (key, intent)
+    runs = [r for r in instance.get_runs() if r.job_name == "lifecycle"]
+    assert sorted(r.tags[INTENT_TAG] for r in runs) == sorted(str(i.id) for i in intents.values())  # one each
+    for run in runs:
+        assert run.status == DagsterRunStatus.FAILURE, run.run_id
+        succeeded = {
+            str(e.dagster_event.step_key)
+            for e in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_SUCCESS)
+            if e.dagster_event is not None
+        }
+        assert succeeded == {"intent", "requirements"}, (run.tags[TENANT_TAG], succeeded)
+        ran = {s for s, _ in _executions(instance, run.run_id)}
+        assert ran == set(STEPS)  # every step ran on a Celery worker
+
+    # The killed worker's step was handed to the other worker and run again in the same run.
+    run_id, step = killed
+    again = [w for s, w in _executions(instance, run_id) if s == step]
+    assert len(again) == 2 and again[0].startswith("w1@") and again[1].startswith("w2@"), again
+    assert step in _finished_steps(instance, run_id)
+
+    # The queue's limits held: at most three runs at once, one per tenant.
+    records = instance.get_run_records(RunsFilter(run_ids=[r.run_id for r in runs]))
+    spans = {r.dagster_run.run_id: (r.start_time or 0.0, r.end_time or 0.0) for r in records}
+    assert all(start and end for start, end in spans.values())
+    assert _most_at_once(list(spans.values())) <= 3
+    for tenant in TENANTS:
+        mine = [spans[r.run_id] for r in runs if r.tags[TENANT_TAG] == tenant]
+        assert len(mine) == 2 and _most_at_once(mine) == 1, tenant
+
+    # The graph: each build's chain once, nothing missing, nothing twice.
+    kg = KnowledgeGraph(factory_home, embedder=None)
+    for (tenant, product), record in intents.items():
+        trace_id = control.intent(record.id or 0).trace_id or ""
+        rows = kg.sparql(
+            "PREFIX fac: <https://softwarefactory.dev/ontology#> "
+            "SELECT ?trace ?stage (COUNT(DISTINCT ?a) AS ?n) (COUNT(?start) AS ?starts) WHERE { "
+            "?a fac:traceId ?trace ; fac:stage ?stage ; <http://www.w3.org/ns/prov#startedAtTime> ?start } "
+            "GROUP BY ?trace ?stage",
+            tenant,
+            {"trace": trace_id},
+        ).rows
+        assert {str(stage): (int(n), int(starts)) for _, stage, n, starts in rows} == {
+            "analysis": (1, 1),
+            "design": (1, 1),
+        }, (tenant, product)
+        assert [s.stage for s in kg.trace(trace_id, tenant)].count("blueprint") == 1
+
+    # The control database: one product row each with its three stages, one failed-check event per build.
+    engine = create_engine(postgres_url)
+    with engine.connect() as db:
+        events = db.execute(text("SELECT tenant, product, type, COUNT(*) FROM eventrecord GROUP BY 1, 2, 3")).all()
+        products = db.execute(text("SELECT tenant, product, COUNT(*) FROM productrecord GROUP BY 1, 2")).all()
+    engine.dispose()
+    assert sorted((t, p) for t, p, _ in products) == sorted(intents) and all(n == 1 for *_, n in products)
+    for tenant, product in intents:
+        row = control.product(tenant, product)
+        assert row is not None and {s: row.stages.get(s) for s in STEPS} == {
+            "intent": "done", "requirements": "done", "blueprint": "done"  # done; its policy check failed
+        }, None if row is None else row.stages  # fmt: skip
+    kinds: dict[tuple[str, str], dict[str, int]] = {key: {} for key in intents}
+    for tenant, product, kind, n in events:
+        kinds[(tenant, product)][kind.rsplit(".", 2)[-2] + "." + kind.rsplit(".", 1)[-1]] = n  # stage.started
+    hit = split_key(str(next(r for r in runs if r.run_id == run_id).tags["dagster/partition"]))
+    if kinds[hit].get("stage.started") == 4:  # the killed step had begun its stage: that stage started twice
+        kinds[hit]["stage.started"] = 3
+    reference = kinds[next(key for key in intents if key != hit)]
+    assert reference.get("stage.started") == 3 and reference.get("check.failed") == 1, reference
+    assert all(counts == reference for counts in kinds.values()), (hit, kinds)  # the same events, once each
+
+    # Git: no build reached a release, so no product repository was written (and none twice).
+    assert not (factory_home / "repos").exists()
+
+
+def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedded, or scaled without a broker, there is no Celery worker to start, and `factory worker` says so in
+    one line; scaled with a broker, `factory up` starts FACTORY_WORKERS of them and the lifecycle job is Celery's."""
+    from assets.workers import build_executor
+    from ontology.config import settings
+    from studio.up_command import server_commands
+
+    env = {k: v for k, v in os.environ.items() if k != "FACTORY_PROFILE"}
+    run = subprocess.run([sys.executable, "-m", "studio", "worker"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "needs FACTORY_PROFILE=scaled and FACTORY_BROKER_URL" in run.stderr and not run.stdout.strip()
+    assert not [name for name in server_commands("127.0.0.1", 3000, 8501) if name.startswith("worker")]
+    assert build_executor().name == "multi_or_in_process_executor"
+    monkeypatch.setenv("FACTORY_PROFILE", "scaled")
+    monkeypatch.setenv("FACTORY_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/f")
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql+psycopg2://u@127.0.0.1/f")
+    assert build_executor().name == "multi_or_in_process_executor"  # no broker: multiprocess in the run worker
+    monkeypatch.setenv("FACTORY_BROKER_URL", "amqp://guest:secret@127.0.0.1:5672//")
+    monkeypatch.setenv("FACTORY_WORKERS", "3")
+    workers = {k: v for k, v in server_commands("127.0.0.1", 3000, 8501).items() if k.startswith("worker")}
+    assert sorted(workers) == ["worker-1", "worker-2", "worker-3"]
+    assert workers["worker-2"][-4:] == ["studio", "worker", "--name", "worker-2"]
+    executor = build_executor()
+    assert executor.name == "celery" and "secret" not in str(executor.config_schema)  # the URL stays in the env
+    assert settings().worker_queue == "factory"
