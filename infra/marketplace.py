@@ -1,0 +1,163 @@
+"""The Marketplace: every pack version with its publisher, its verification, the products that use it and
+how they fare (from the knowledge graph), and the one action that upgrades a tenant's products to another
+version.
+
+The catalog facts (pack, version, publisher, key, digest, source, deprecation) are written to the
+knowledge graph's shared catalog graph by `refresh_catalog`; which products use which version, and their
+validation, contract failures and SLO breaches, come from the products' own graphs (`graph.catalog`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generators.pack_store import PackEntry, catalog
+from generators.packs import load_pack
+from graph.catalog import CatalogPack, PackUse, pack_uses, write_catalog
+from infra.pack_trust import check_pack_trust, seal_facts, trusts_pack
+from ontology.errors import FactoryError, InvalidInputError
+from ontology.refs import ProductRef
+
+if TYPE_CHECKING:
+    from graph.knowledge_graph import KnowledgeGraph
+
+__all__ = [
+    "Listing",
+    "ProductUpgrade",
+    "listings",
+    "products_on",
+    "refresh_catalog",
+    "upgrade_product",
+    "upgrade_products",
+]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One pack version in the Marketplace."""
+
+    name: str
+    version: str
+    description: str
+    source: str
+    verification: str
+    """built-in, signed by <publisher> (<key>…), unsigned, or refused: <why>."""
+    publisher: str
+    digest: str
+    deprecated: str
+    trusted: bool | None
+    """Whether the tenant asked about trusts it (None: no tenant asked, or the pack cannot be used)."""
+    products: tuple[str, ...] = ()
+    validated: int = 0
+    """How many of the products' latest builds reached a validation report."""
+    passed: int = 0
+    contract_failures: int = 0
+    slo_breaches: int = 0
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.validated if self.validated else None
+
+
+def _catalog_pack(entry: PackEntry) -> CatalogPack | None:
+    if entry.pack is None:
+        return None
+    return CatalogPack(entry.name, entry.version, entry.pack.description, seal_facts(entry.pack), entry.pack.deprecated)
+
+
+def refresh_catalog(kg: KnowledgeGraph) -> int:
+    """Write every usable pack version's catalog facts into the knowledge graph; returns how many."""
+    packs = [p for p in (_catalog_pack(e) for e in catalog()) if p is not None]
+    write_catalog(kg, packs)
+    return len(packs)
+
+
+def listings(kg: KnowledgeGraph, home: Path, tenant: str | None) -> list[Listing]:
+    """The Marketplace as `tenant` (None: a factory admin, every tenant's products) sees it."""
+    uses: dict[tuple[str, str], list[PackUse]] = {}
+    for use in pack_uses(kg, tenant):
+        uses.setdefault((use.pack, use.version), []).append(use)
+    rows = []
+    for entry in catalog():
+        pack = entry.pack
+        used = uses.get((entry.name, entry.version), [])
+        validated = [u for u in used if u.validated is not None]
+        seal = seal_facts(pack) if pack is not None else None
+        rows.append(
+            Listing(
+                name=entry.name,
+                version=entry.version,
+                description=pack.description if pack else "",
+                source=entry.source,
+                verification=entry.verification,
+                publisher=seal.publisher if seal else "",
+                digest=seal.digest if seal else "",
+                deprecated=pack.deprecated if pack else "",
+                trusted=trusts_pack(home, tenant, pack) if tenant and pack else None,
+                products=tuple(f"{u.tenant}/{u.product}" for u in used),
+                validated=len(validated),
+                passed=sum(1 for u in validated if u.validated),
+                contract_failures=sum(u.contract_failures for u in used),
+                slo_breaches=sum(u.slo_breaches for u in used),
+            )
+        )
+    return rows
+
+
+def products_on(kg: KnowledgeGraph, tenant: str, pack: str, version: str) -> list[ProductRef]:
+    """The products of `tenant` whose latest build was rendered with `pack` at `version`."""
+    return [
+        ProductRef(u.tenant, u.product)
+        for u in pack_uses(kg, tenant)
+        if (u.pack, u.version) == (pack, version) and u.tenant == tenant
+    ]
+
+
+@dataclass(frozen=True)
+class ProductUpgrade:
+    """How the upgrade of one product went: upgraded, conflicts (left on a branch), failed, or planned (dry run)."""
+
+    product: str
+    outcome: str
+    detail: str = ""
+    conflicts: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---- HOOK: upgrading one product (issue 19, section 3) ----------------------------------------------
+# The upgrade use case (`factory upgrade <tenant>/<product> --to <pack>@<version>`: regenerate with the new
+# version, merge three ways, run the blocking checks, merge to main only when they pass) is wired in HERE,
+# and only here: the Marketplace's "upgrade all products of this tenant on X to Y" (Studio page and
+# `factory marketplace upgrade`) calls this function once per product and reports what it returns.
+def upgrade_product(
+    home: Path, ref: ProductRef, pack: str, version: str, *, actor: str, dry_run: bool = False
+) -> ProductUpgrade:
+    """Upgrade one product to `pack`@`version` and say how it went (raise FactoryError for a refusal)."""
+    raise FactoryError(f"upgrading {ref.tenant}/{ref.product} to {pack} {version} is not available in this factory yet")
+
+
+def upgrade_products(
+    kg: KnowledgeGraph,
+    home: Path,
+    tenant: str,
+    pack: str,
+    from_version: str,
+    to_version: str,
+    *,
+    actor: str,
+    dry_run: bool = False,
+) -> list[ProductUpgrade]:
+    """Upgrade every product of `tenant` on `pack`@`from_version` to `to_version`, one by one; one report each.
+
+    A product whose upgrade fails or is refused does not stop the others: its report says why."""
+    if from_version == to_version:
+        raise InvalidInputError(f"the products are on {pack} {from_version} already: name another version to go to")
+    check_pack_trust(home, tenant, load_pack(pack, to_version))  # the target exists, verifies and is trusted
+    reports = []
+    for ref in products_on(kg, tenant, pack, from_version):
+        try:
+            reports.append(upgrade_product(home, ref, pack, to_version, actor=actor, dry_run=dry_run))
+        except FactoryError as exc:
+            reports.append(ProductUpgrade(f"{ref.tenant}/{ref.product}", "failed", str(exc)))
+    return reports
