@@ -37,7 +37,7 @@ from generators.packs import (
 from graph.files import write_atomically
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 
-__all__ = ["PackEntry", "catalog", "deprecate_pack", "find_pack_root", "install_pack", "remove_pack"]
+__all__ = ["PackEntry", "catalog", "deprecate_pack", "find_pack_root", "install_pack", "read_identity", "remove_pack"]
 
 
 def find_pack_root(staging: Path) -> Path:
@@ -50,9 +50,12 @@ def find_pack_root(staging: Path) -> Path:
     raise InvalidInputError(f"no {MANIFEST} at the top of the pack (or in its one top-level folder)")
 
 
-def _identity(root: Path) -> tuple[str, str]:
+def read_identity(root: Path) -> tuple[str, str]:
+    """The name and version a pack folder's manifest gives (checked as names and versions, nothing more)."""
     try:
         data = yaml.safe_load((root / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"no {MANIFEST} in {root}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"the pack's {MANIFEST} is not valid YAML ({type(exc).__name__})") from None
     name = data.get("name") if isinstance(data, dict) else None
@@ -72,9 +75,9 @@ def install_pack(source: str, ref: str | None = None) -> TemplatePack:
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{secrets.token_hex(8)}"
     try:
-        fetch_source(source, staging, ref)
-        found = find_pack_root(staging)
-        name, version = _identity(found)
+        fetch_source(source, staging / "source", ref)
+        found = find_pack_root(staging / "source")
+        name, version = read_identity(found)
         if (TEMPLATES_ROOT / name).is_dir():
             raise InvalidInputError(f"{name} is the name of a pack the factory ships: publish yours under another name")
         target = root / name / version
