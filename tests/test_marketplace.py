@@ -9,20 +9,25 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 from generators.pack_integrity import keygen, sign_pack
-from generators.pack_store import install_pack
+from generators.pack_store import install_pack, remove_pack
+from generators.packs import load_pack
 from graph import KnowledgeGraph
 from graph.facts import ProductFacts
 from graph.names import CATALOG_GRAPH
 from graph.recorder import BuildRecorder
-from infra.access import set_policy
+from infra.access import policy_file, set_policy
 from infra.marketplace import listings, products_on, refresh_catalog, upgrade_products
 from infra.pack_trust import PackNotTrusted, seal_facts
-from ontology.errors import InvalidInputError
+from ontology.errors import InvalidInputError, NotFoundError
+from studio.cli import app
 from tests.pack_fixtures import make_pack, tar_member
 from tests.product_blueprints import clinic
 
@@ -39,29 +44,41 @@ def _build(kg: KnowledgeGraph, tenant: str, product: str, pack: object, *, passe
     rec = BuildRecorder(facts)
     rec.artifacts([("README.md", "0" * 64, 1)], pack.name, pack.version, NOW, NOW, seal_facts(pack))  # type: ignore[attr-defined]
     facts.validation(facts.iri("blueprint"), passed, 3, 0 if passed else 1, 0)
-    facts.contract_run("deep", 10, failures == 0, [(f"GET /x/{i}", "status_code_conformance", 500) for i in range(failures)])
+    facts.contract_run(
+        "deep", 10, failures == 0, [(f"GET /x/{i}", "status_code_conformance", 500) for i in range(failures)]
+    )
     deployment = facts.deployment(facts.iri("release", "1"), "dev", "http://127.0.0.1:1", "running")
     facts.signal(deployment, "latency_p95_ms", "GET /patients", p95_ms, "0-p95")
     facts.signal(deployment, "error_rate", "*", 0.0, "0-errors")
     kg.write(facts)
 
 
-@pytest.fixture
-def market(tmp_path: Path, factory_home: Path, kg: KnowledgeGraph) -> tuple[KnowledgeGraph, str]:
-    """A signed pack installed beside the built-in one, and three products in two tenants using them."""
-    private, _, key = keygen("acme", tmp_path / "keys")
-    folder = make_pack(tmp_path / "src")
-    sign_pack(folder, "mini-api", "1.0.0", private, "acme")
-    mini = install_pack(str(folder))
-    from generators.packs import load_pack
+@pytest.fixture(scope="module")
+def market_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A factory home with a signed pack installed beside the built-in one, three products of two tenants
+    using them and the catalog written: built once for this module's tests (each build takes a while)."""
+    home = tmp_path_factory.mktemp("market") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACTORY_HOME", str(home))
+        private, _, key = keygen("acme", home.parent / "keys")
+        folder = make_pack(home.parent / "src")
+        sign_pack(folder, "mini-api", "1.0.0", private, "acme")
+        mini = install_pack(str(folder))
+        builtin = load_pack("fastapi-service", "1.0.0")
+        kg = KnowledgeGraph(home, embedder=None)
+        _build(kg, "acme", "billing", mini, passed=True, failures=2, p95_ms=450.0)
+        _build(kg, "acme", "crm", mini, passed=False)
+        _build(kg, "acme", "shop", builtin, passed=True)
+        _build(kg, "globex", "ledger", mini, passed=True)
+        refresh_catalog(kg)
+    return home, key
 
-    builtin = load_pack("fastapi-service", "1.0.0")
-    _build(kg, "acme", "billing", mini, passed=True, failures=2, p95_ms=450.0)
-    _build(kg, "acme", "crm", mini, passed=False)
-    _build(kg, "acme", "shop", builtin, passed=True)
-    _build(kg, "globex", "ledger", mini, passed=True)
-    refresh_catalog(kg)
-    return kg, key
+
+@pytest.fixture
+def market(market_home: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> tuple[KnowledgeGraph, str]:
+    home, key = market_home
+    monkeypatch.setenv("FACTORY_HOME", str(home))
+    return KnowledgeGraph(home, embedder=None), key
 
 
 def test_the_catalog_is_in_the_knowledge_graph_and_every_tenant_reads_it(market: tuple[KnowledgeGraph, str]) -> None:
@@ -81,10 +98,9 @@ def test_the_catalog_is_in_the_knowledge_graph_and_every_tenant_reads_it(market:
     assert [(r["publisher"], r["source"]) for r in builtin] == [("factory", "built-in")]
 
 
-def test_listings_show_uses_and_outcomes_per_version_within_the_tenant(
-    market: tuple[KnowledgeGraph, str], factory_home: Path
-) -> None:
+def test_listings_show_uses_and_outcomes_per_version_within_the_tenant(market: tuple[KnowledgeGraph, str]) -> None:
     kg, key = market
+    factory_home = kg.home
     rows = {(r.name, r.version): r for r in listings(kg, factory_home, "acme")}
     mini, builtin = rows["mini-api", "1.0.0"], rows["fastapi-service", "1.0.0"]
     assert mini.products == ("acme/billing", "acme/crm")  # not globex's ledger
@@ -101,18 +117,23 @@ def test_listings_show_uses_and_outcomes_per_version_within_the_tenant(
 
 
 def test_upgrade_all_reports_per_product_and_refuses_an_untrusted_target(
-    market: tuple[KnowledgeGraph, str], factory_home: Path, tmp_path: Path
+    market: tuple[KnowledgeGraph, str], tmp_path: Path
 ) -> None:
-    kg, key = market
+    kg, _ = market
+    home = kg.home
     install_pack(str(make_pack(tmp_path / "next", version="1.1.0")))  # unsigned
-    with pytest.raises(PackNotTrusted, match="unsigned"):
-        upgrade_products(kg, factory_home, "acme", "mini-api", "1.0.0", "1.1.0", actor="ann")
-    with pytest.raises(InvalidInputError, match="already"):
-        upgrade_products(kg, factory_home, "acme", "mini-api", "1.0.0", "1.0.0", actor="ann")
-    set_policy(factory_home, "acme", 'permit (principal, action == Factory::Action::"use_pack", resource);\n')
-    reports = upgrade_products(kg, factory_home, "acme", "mini-api", "1.0.0", "1.1.0", actor="ann")
-    assert [(r.product, r.outcome) for r in reports] == [("acme/billing", "failed"), ("acme/crm", "failed")]
-    assert all("not available" in r.detail for r in reports)  # until the upgrade use case fills the hook
+    try:
+        with pytest.raises(PackNotTrusted, match="unsigned"):
+            upgrade_products(kg, home, "acme", "mini-api", "1.0.0", "1.1.0", actor="ann")
+        with pytest.raises(InvalidInputError, match="already"):
+            upgrade_products(kg, home, "acme", "mini-api", "1.0.0", "1.0.0", actor="ann")
+        set_policy(home, "acme", 'permit (principal, action == Factory::Action::"use_pack", resource);\n')
+        reports = upgrade_products(kg, home, "acme", "mini-api", "1.0.0", "1.1.0", actor="ann")
+        assert [(r.product, r.outcome) for r in reports] == [("acme/billing", "failed"), ("acme/crm", "failed")]
+        assert all("not available" in r.detail for r in reports)  # until the upgrade use case fills the hook
+    finally:  # the module's other tests share this home
+        remove_pack("mini-api", "1.1.0")
+        policy_file(home, "acme").unlink(missing_ok=True)
 
 
 # -- the commands, end to end -----------------------------------------------------------------------
@@ -135,56 +156,61 @@ def one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
         assert word in lines[0], lines[0]
 
 
+def cli(*args: str) -> str:
+    """Run a command in this process (FACTORY_HOME is the test's); its output, or the error it raised."""
+    done = CliRunner().invoke(app, list(args), catch_exceptions=True)
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        raise done.exception
+    assert done.exit_code == 0, done.output
+    return done.stdout
+
+
 def test_the_template_commands_publish_install_trust_and_list_a_pack(tmp_path: Path, factory_home: Path) -> None:
-    factory_home.mkdir(parents=True, exist_ok=True)
-    done = factory(factory_home, "templates", "keygen", "acme", "--out", str(tmp_path / "keys"))
-    assert done.returncode == 0, done.stderr
-    key = done.stdout.strip().splitlines()[-1]
+    key = cli("templates", "keygen", "acme", "--out", str(tmp_path / "keys")).strip().splitlines()[-1]
     folder = make_pack(tmp_path / "src")
-    done = factory(factory_home, "templates", "sign", str(folder), "--key", str(tmp_path / "keys" / "acme.key"),
-                   "--publisher", "acme")  # fmt: skip
-    assert done.returncode == 0 and "signed mini-api 1.0.0 as acme" in done.stdout, done.stderr
-    done = factory(factory_home, "templates", "install", str(folder))
-    assert done.returncode == 0 and "installed mini-api 1.0.0 (signed by acme" in done.stdout, done.stderr
-    listed = json.loads(factory(factory_home, "templates", "list", "--json").stdout)
+    signed = cli("templates", "sign", str(folder), "--key", str(tmp_path / "keys" / "acme.key"), "--publisher", "acme")
+    assert "signed mini-api 1.0.0 as acme" in signed
+    assert "installed mini-api 1.0.0 (signed by acme" in cli("templates", "install", str(folder))
+    listed = json.loads(cli("templates", "list", "--json"))
     assert {(p["name"], p["source"], p["verification"][:14]) for p in listed} >= {
         ("mini-api", "installed", "signed by acme"), ("fastapi-service", "built-in", "built-in"),
     }  # fmt: skip
-    shown = json.loads(factory(factory_home, "templates", "show", "mini-api", "--tenant", "acme", "--json").stdout)
+    shown = json.loads(cli("templates", "show", "mini-api", "--tenant", "acme", "--json"))
     assert (shown["key"], shown["trusted_by"]) == (key, {"acme": False})
     policy = tmp_path / "acme.cedar"
     policy.write_text(
         f'permit (principal, action == Factory::Action::"use_pack", resource is Factory::Pack)\n'
         f'when {{ resource.key == "{key}" }};\n'
     )
-    assert factory(factory_home, "policy", "set", str(policy), "--tenant", "acme").returncode == 0
-    shown = json.loads(factory(factory_home, "templates", "show", "mini-api", "--tenant", "acme", "--json").stdout)
-    assert shown["trusted_by"] == {"acme": True}
-    market = json.loads(factory(factory_home, "marketplace", "--tenant", "acme", "--json").stdout)
+    cli("policy", "set", str(policy), "--tenant", "acme")
+    assert json.loads(cli("templates", "show", "mini-api", "--tenant", "acme", "--json"))["trusted_by"] == {
+        "acme": True
+    }
+    market = json.loads(cli("marketplace", "--tenant", "acme", "--json"))
     assert {(r["name"], r["trusted"], r["publisher"]) for r in market} >= {("mini-api", True, "acme")}
-    done = factory(factory_home, "templates", "deprecate", "mini-api", "1.0.0", "--reason", "use 2.0.0")
-    assert done.returncode == 0, done.stderr
-    audit = factory(factory_home, "audit", "list", "--json").stdout
-    assert {e["action"] for e in json.loads(audit)} >= {"templates.install", "templates.deprecate"}
-    assert factory(factory_home, "templates", "remove", "mini-api", "1.0.0").returncode == 0
-    one_line_error(factory(factory_home, "templates", "remove", "mini-api", "1.0.0"), "no installed template pack")
+    cli("templates", "deprecate", "mini-api", "1.0.0", "--reason", "use 2.0.0")
+    assert json.loads(cli("templates", "list", "--json"))[-1]["deprecated"] == "use 2.0.0"
+    audit = {e["action"] for e in json.loads(cli("audit", "list", "--json"))}
+    assert audit >= {"templates.install", "templates.deprecate"}
+    cli("templates", "remove", "mini-api", "1.0.0")
+    with pytest.raises(NotFoundError, match=r"no installed template pack mini-api 1\.0\.0"):
+        cli("templates", "remove", "mini-api", "1.0.0")
 
 
 def test_the_template_commands_refuse_bad_packs_in_one_line(tmp_path: Path, factory_home: Path) -> None:
     factory_home.mkdir(parents=True, exist_ok=True)
-    import tarfile
-
     evil = tmp_path / "evil.tar.gz"
     with tarfile.open(evil, "w:gz") as tar:
         tar_member(tar, "pack/manifest.yaml", (make_pack(tmp_path / "base") / "manifest.yaml").read_bytes())
         tar_member(tar, "../../escape.txt", b"x")
-    one_line_error(factory(factory_home, "templates", "install", str(evil)), "unsafe path")
-    one_line_error(factory(factory_home, "templates", "install", str(tmp_path / "nope")), "no such pack")
-    plain = make_pack(tmp_path / "plain", name="plain-api")
-    assert factory(factory_home, "templates", "install", str(plain)).returncode == 0
+    with pytest.raises(InvalidInputError, match="unsafe path"):
+        cli("templates", "install", str(evil))
+    refusals = [e for e in json.loads(cli("audit", "list", "--json")) if e["action"] == "templates.install"]
+    assert [e["outcome"] for e in refusals] == ["refused"] and not (tmp_path / "escape.txt").exists()
+    with pytest.raises(InvalidInputError, match="no such pack folder"):
+        cli("templates", "install", str(tmp_path / "nope"))
+    install_pack(str(make_pack(tmp_path / "plain", name="plain-api")))
     blueprint = tmp_path / "bp.yaml"
-    import yaml
-
     blueprint.write_text(yaml.safe_dump(clinic().model_dump(mode="json", exclude={"hash"})))
     done = factory(factory_home, "generate", str(blueprint), "-o", str(tmp_path / "out"), "--template", "plain-api")
     one_line_error(done, "may not render with template pack plain-api 1.0.0", "unsigned")
