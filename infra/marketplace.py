@@ -57,8 +57,23 @@ class Listing:
     slo_breaches: int = 0
 
     @property
+    def pack_usable(self) -> bool:
+        """Whether the version loads (verified) and, for a tenant, is trusted by it."""
+        return self.digest != "" and self.trusted is not False
+
+    @property
     def pass_rate(self) -> float | None:
         return self.passed / self.validated if self.validated else None
+
+    def row(self) -> dict[str, object]:
+        """The listing as a table row (the Studio's Marketplace page)."""
+        trust = {True: "yes", False: "no", None: "-"}[self.trusted]
+        return {
+            "pack": self.name, "version": self.version, "publisher": self.publisher or "-",
+            "verification": self.verification, "trusted": trust, "products": len(self.products),
+            "pass rate": self.pass_rate, "contract failures": self.contract_failures,
+            "SLO breaches": self.slo_breaches, "deprecated": self.deprecated, "digest": self.digest,
+        }  # fmt: skip
 
 
 def _catalog_pack(entry: PackEntry) -> CatalogPack | None:

@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/governance.py", title="Governance", icon=":material/gavel:", url_path="governance"),
     st.Page("pages/webhooks.py", title="Webhooks", icon=":material/webhook:", url_path="webhooks"),
     st.Page("pages/templates.py", title="Templates", icon=":material/stacks:", url_path="templates"),
+    st.Page("pages/marketplace.py", title="Marketplace", icon=":material/storefront:", url_path="marketplace"),
 ]
 
 

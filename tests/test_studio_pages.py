@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from generators.packs import list_packs
 from graph import KnowledgeGraph
 from graph.embeddings import SentenceEmbedder
 from graph.samples import DEMO_PRODUCTS, build_facts
@@ -370,3 +371,21 @@ def test_webhooks_page_adds_rotates_replays_and_deletes_an_endpoint(tmp_path, mo
     assert any("Endpoint 1 deleted" in s for s in _texts(at, "success")) and not webhooks.list_webhooks(control, "acme")
     actions = [e.action for e in control.audit_log("acme") if e.action.startswith("webhook.")]
     assert actions == ["webhook.remove", "webhook.replay", "webhook.rotate", "webhook.add"]
+
+
+def test_marketplace_page_lists_pack_versions_with_their_products_and_outcomes(studio_home, monkeypatch) -> None:
+    at = _app(studio_home[0], monkeypatch)
+    at.switch_page("pages/marketplace.py").run()
+    _clean(at)
+    rows = at.dataframe[0].value
+    row = rows[rows["pack"] == "fastapi-service"].iloc[0]
+    assert (row["version"], row["verification"], row["trusted"], row["products"]) == ("1.0.0", "built-in", "yes", 2)
+    assert row["pass rate"] == 1.0 and row["digest"].startswith("sha256:")
+    assert any("acme/invoicing" in str(m.value) for m in at.markdown)  # the products, acme's only
+    assert not any("globex" in str(m.value) for m in at.markdown)
+    others = [p.version for p in list_packs() if p.name == "fastapi-service" and p.version != "1.0.0"]
+    at.button[0].click().run()  # upgrade all of acme's products on fastapi-service 1.0.0
+    if others:  # one report per product (what the upgrade use case answers)
+        assert len(at.dataframe[1].value) == 2
+    else:
+        assert any("fastapi-service has no other version to upgrade to" in e for e in _texts(at, "error"))
