@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from generators.pack_integrity import keygen, sign_pack
 from generators.pack_store import install_pack, remove_pack
-from generators.packs import load_pack
+from generators.packs import TemplatePack, load_pack
 from graph import KnowledgeGraph
 from graph.facts import ProductFacts
 from graph.names import CATALOG_GRAPH
@@ -35,14 +35,14 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TRACES = iter(f"{i:032x}" for i in range(1, 1000))
 
 
-def _build(kg: KnowledgeGraph, tenant: str, product: str, pack: object, *, passed: bool, failures: int = 0,
+def _build(kg: KnowledgeGraph, tenant: str, product: str, pack: TemplatePack, *, passed: bool, failures: int = 0,
            p95_ms: float = 10.0) -> None:  # fmt: skip
     """A product's latest build in the graph: rendered with `pack`, validated, fuzzed and observed."""
     facts = ProductFacts(tenant, product, next(TRACES))
     facts.product_node(product.title(), "", 1)
     facts.blueprint(clinic())  # objectives: p95 300 ms, error rate 1 %
     rec = BuildRecorder(facts)
-    rec.artifacts([("README.md", "0" * 64, 1)], pack.name, pack.version, NOW, NOW, seal_facts(pack))  # type: ignore[attr-defined]
+    rec.artifacts([("README.md", "0" * 64, 1)], pack.name, pack.version, NOW, NOW, seal_facts(pack))
     facts.validation(facts.iri("blueprint"), passed, 3, 0 if passed else 1, 0)
     facts.contract_run(
         "deep", 10, failures == 0, [(f"GET /x/{i}", "status_code_conformance", 500) for i in range(failures)]

@@ -32,8 +32,8 @@ def keys(tmp_path: Path) -> tuple[Path, str]:
     return private, public
 
 
-def _signed(tmp_path: Path, keys: tuple[Path, str], **extra: object) -> Path:
-    folder = make_pack(tmp_path / "src", **extra)
+def _signed(tmp_path: Path, keys: tuple[Path, str]) -> Path:
+    folder = make_pack(tmp_path / "src")
     sign_pack(folder, "mini-api", "1.0.0", keys[0], "acme")
     return folder
 

@@ -143,11 +143,11 @@ class StageContext:
         return Tester()
 
     def template_pack(self) -> tuple[str, str]:
-        """The pack (name, version) to render with: the configured version, else the installed version
-        with the best pass rate in the factory insights, else the latest installed one."""
+        """The pack (name, version) to render with: the configured version, else the version (not deprecated)
+        with the best pass rate in the factory insights, else the latest one not deprecated."""
         name = self.settings.template
         if self.settings.template_version:
             return name, self.settings.template_version
-        versions = [p.version for p in list_packs() if p.name == name]
+        versions = [p.version for p in list_packs() if p.name == name and not p.deprecated]
         best = load_insights(self.home).best_version(name, versions)
         return name, best or load_pack(name).version
