@@ -309,3 +309,29 @@ def test_a_deprecated_version_still_loads_but_is_no_longer_the_default(tmp_path:
     assert load_pack("mini-api").version == "1.1.0"
     deprecate_pack("fastapi-service", "1.0.0", "superseded")  # a built-in version can be deprecated too
     assert load_pack("fastapi-service", "1.0.0").deprecated == "superseded"
+
+
+def test_the_build_refuses_an_untrusted_pack_before_rendering_and_records_the_one_it_used(
+    tmp_path: Path, factory_home: Path
+) -> None:
+    from graph import KnowledgeGraph
+    from infra.control import ControlPlane
+    from infra.lifecycle import StageContext, StageSettings, design, generation
+
+    install_pack(str(make_pack(tmp_path / "src", name="plain-api")))
+    data = clinic().model_copy(update={"tenant": "initech", "slug": "clinic"}).model_dump(mode="json")
+    ControlPlane(None, factory_home).submit_intent("initech", "clinic", "", blueprint_yaml=json.dumps(data))
+    graph = KnowledgeGraph(factory_home, embedder=None)
+    settings = StageSettings(template="plain-api")
+    ctx = StageContext(factory_home, "initech", "clinic", settings=settings, knowledge_graph=lambda: graph)
+    intent = design.intent(ctx)
+    blueprint = design.blueprint(ctx, intent, design.requirements(ctx, intent))
+    with pytest.raises(PackNotTrusted, match=r"tenant initech may not render with template pack plain-api 1\.0\.0"):
+        generation.artifacts(ctx, blueprint)
+    assert not any(ctx.workspace.render_dir.rglob("*.txt"))
+    set_policy(factory_home, "initech", 'permit (principal, action == Factory::Action::"use_pack", resource);\n')
+    result = generation.artifacts(ctx, blueprint)
+    assert result.template == "plain-api@1.0.0" and "static.txt" in result.files
+    generation_facts = (ctx.workspace.root / "facts" / "artifacts.nq").read_text()
+    digest = load_pack("plain-api").seal.digest  # type: ignore[union-attr]
+    assert "usesTemplatePack" in generation_facts and digest in generation_facts
