@@ -27,7 +27,7 @@ __all__ = ["MAX_FILE_BYTES", "MAX_MEMBERS", "MAX_TOTAL_BYTES", "fetch_source", "
 MAX_MEMBERS = 5_000
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_TOTAL_BYTES = 50 * 1024 * 1024
-_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}\Z")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]{0,127}\Z")  # "." and ".." are refused apart
 _GIT_URL = re.compile(r"^(https://|http://|ssh://|git://|file://|git@[A-Za-z0-9.-]+:)[^\s]+\Z")
 _CHUNK = 1 << 16
 
@@ -67,7 +67,7 @@ def _safe_path(name: str) -> PurePosixPath:
     text = name.replace("\\", "/")
     path = PurePosixPath(text)
     parts = [p for p in path.parts if p not in ("", ".")]
-    if text.startswith("/") or not parts or any(not _SEGMENT.match(p) for p in parts):
+    if text.startswith("/") or not parts or any(not _SEGMENT.match(p) or p == ".." for p in parts):
         raise InvalidInputError(f"the archive holds an unsafe path {name[:80]!r}: refused")
     return PurePosixPath(*parts)
 

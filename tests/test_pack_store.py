@@ -335,3 +335,12 @@ def test_the_build_refuses_an_untrusted_pack_before_rendering_and_records_the_on
     generation_facts = (ctx.workspace.root / "facts" / "artifacts.nq").read_text()
     digest = load_pack("plain-api").seal.digest  # type: ignore[union-attr]
     assert "usesTemplatePack" in generation_facts and digest in generation_facts
+
+
+def test_a_repository_s_dotfiles_come_along_but_never_its_git_folder(tmp_path: Path) -> None:
+    folder = make_pack(tmp_path / "src")
+    (folder / ".gitignore").write_text("*.pyc\n")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("[core]\n")
+    pack = install_pack(str(folder))
+    assert (pack.root / ".gitignore").is_file() and not (pack.root / ".git").exists()
