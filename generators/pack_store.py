@@ -20,19 +20,19 @@ import yaml
 from generators.pack_archive import fetch_source
 from generators.pack_integrity import LOCK, write_lock
 from generators.packs import (
-    _NAME,
     BUILTIN,
     DEPRECATED,
     INSTALLED,
     MANIFEST,
+    PACK_NAME,
     TEMPLATES_ROOT,
     TemplatePack,
-    _names,
-    _read,
-    _versions,
     deprecations,
     installed_root,
+    pack_names,
+    pack_versions,
     parse_version,
+    read_pack,
 )
 from graph.files import write_atomically
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
@@ -60,7 +60,7 @@ def read_identity(root: Path) -> tuple[str, str]:
         raise InvalidInputError(f"the pack's {MANIFEST} is not valid YAML ({type(exc).__name__})") from None
     name = data.get("name") if isinstance(data, dict) else None
     version = data.get("version") if isinstance(data, dict) else None
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not PACK_NAME.match(name):
         raise InvalidInputError(f"the pack's {MANIFEST} has no valid name (lowercase letters, digits and '-')")
     parse_version(str(version))
     return name, str(version)
@@ -88,12 +88,12 @@ def install_pack(source: str, ref: str | None = None) -> TemplatePack:
         os.rename(found, placed)
         if not (placed / LOCK).exists():
             write_lock(placed, name, version)
-        _read(placed, INSTALLED).check_factory()  # the manifest, the lock and the signature, all checked
+        read_pack(placed, INSTALLED).check_factory()  # the manifest, the lock and the signature, all checked
         target.parent.mkdir(exist_ok=True)
         os.rename(placed, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return _read(target, INSTALLED)
+    return read_pack(target, INSTALLED)
 
 
 def _installed(name: str, version: str) -> Path:
@@ -101,7 +101,7 @@ def _installed(name: str, version: str) -> Path:
         raise InvalidInputError(f"{name} is a pack the factory ships: it cannot be removed")
     parse_version(version)
     folder = installed_root() / name / version
-    if not _NAME.match(name) or folder not in _versions(name, installed_root()):
+    if not PACK_NAME.match(name) or folder not in pack_versions(name, installed_root()):
         raise NotFoundError(f"no installed template pack {name} {version}")
     return folder
 
@@ -123,7 +123,7 @@ def deprecate_pack(name: str, version: str, reason: str, *, undo: bool = False) 
     """Mark a pack version (built-in or installed) deprecated with a reason, or (`undo`) no longer."""
     parse_version(version)
     folder = (TEMPLATES_ROOT if (TEMPLATES_ROOT / name).is_dir() else installed_root()) / name / version
-    if not _NAME.match(name) or not folder.is_dir():
+    if not PACK_NAME.match(name) or not folder.is_dir():
         raise NotFoundError(f"no template pack {name} {version}")
     reason = " ".join(reason.split())
     if not undo and not 0 < len(reason) <= 300:
@@ -165,12 +165,12 @@ class PackEntry:
 def catalog() -> list[PackEntry]:
     """Every pack version, built-in and installed, with its verification; a pack that fails it is listed too."""
     entries = []
-    names = sorted({*_names(TEMPLATES_ROOT), *_names(installed_root())})
+    names = sorted({*pack_names(TEMPLATES_ROOT), *pack_names(installed_root())})
     for name in names:
         source = BUILTIN if (TEMPLATES_ROOT / name).is_dir() else INSTALLED
-        for folder in _versions(name, TEMPLATES_ROOT if source == BUILTIN else installed_root()):
+        for folder in pack_versions(name, TEMPLATES_ROOT if source == BUILTIN else installed_root()):
             try:
-                entries.append(PackEntry(name, folder.name, source, _read(folder, source)))
+                entries.append(PackEntry(name, folder.name, source, read_pack(folder, source)))
             except FactoryError as exc:
                 entries.append(PackEntry(name, folder.name, source, None, str(exc)))
     return entries

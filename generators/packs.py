@@ -35,6 +35,7 @@ from ontology.models import Blueprint
 __all__ = [
     "BUILTIN",
     "INSTALLED",
+    "PACK_NAME",
     "TEMPLATES_ROOT",
     "PackParameter",
     "TemplatePack",
@@ -43,12 +44,15 @@ __all__ = [
     "installed_root",
     "list_packs",
     "load_pack",
+    "pack_names",
+    "pack_versions",
     "parse_version",
+    "read_pack",
 ]
 
 TEMPLATES_ROOT = Path(__file__).parent / "templates"
 MANIFEST = "manifest.yaml"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 _PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
 _FEATURE = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
@@ -224,7 +228,8 @@ def _features(path: Path, raw: object) -> frozenset[str]:
     return frozenset(raw)
 
 
-def _read(root: Path, source: str = BUILTIN) -> TemplatePack:
+def read_pack(root: Path, source: str = BUILTIN) -> TemplatePack:
+    """The pack in folder `root`, its manifest checked (and, when installed, its lock and signature)."""
     path = root / MANIFEST
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -277,7 +282,8 @@ def _read(root: Path, source: str = BUILTIN) -> TemplatePack:
     )
 
 
-def _versions(name: str, root: Path) -> list[Path]:
+def pack_versions(name: str, root: Path) -> list[Path]:
+    """The version folders of pack `name` under `root`, oldest first."""
     folder = root / name
     if not folder.is_dir():
         return []
@@ -285,10 +291,11 @@ def _versions(name: str, root: Path) -> list[Path]:
     return sorted(found, key=lambda p: parse_version(p.name))
 
 
-def _names(root: Path) -> list[str]:
+def pack_names(root: Path) -> list[str]:
+    """The pack names under `root`."""
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and _NAME.match(p.name))
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and PACK_NAME.match(p.name))
 
 
 def _roots(root: Path | None) -> list[tuple[Path, str]]:
@@ -301,7 +308,7 @@ def _roots(root: Path | None) -> list[tuple[Path, str]]:
 def _folders(name: str, root: Path | None) -> tuple[list[Path], str]:
     """The version folders of pack `name` in the first root that has it, and that root's kind."""
     for where, source in _roots(root):
-        versions = _versions(name, where)
+        versions = pack_versions(name, where)
         if versions:
             return versions, source
     return [], BUILTIN
@@ -311,13 +318,13 @@ def list_packs(root: Path | None = None) -> list[TemplatePack]:
     """Every version of every pack, sorted by name then version: under `root`, or built-in and installed.
 
     An installed pack that fails its verification is left out here (`load_pack` says why)."""
-    names = sorted({name for where, _ in _roots(root) for name in _names(where)})
+    names = sorted({name for where, _ in _roots(root) for name in pack_names(where)})
     packs = []
     for name in names:
         versions, source = _folders(name, root)
         for version in versions:
             try:
-                packs.append(_read(version, source))
+                packs.append(read_pack(version, source))
             except FactoryError:
                 if source == BUILTIN:
                     raise
@@ -326,7 +333,7 @@ def list_packs(root: Path | None = None) -> list[TemplatePack]:
 
 def load_pack(name: str, version: str | None = None, root: Path | None = None) -> TemplatePack:
     """The pack `name` at `version` (the highest version when None), verified and checked against this factory."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not PACK_NAME.match(name):
         raise InvalidInputError(f"{str(name)[:60]!r} is not a pack name: use lowercase letters, digits and '-'")
     versions, source = _folders(name, root)
     if not versions:
@@ -344,6 +351,6 @@ def load_pack(name: str, version: str | None = None, root: Path | None = None) -
                 f"template pack {name!r} has no version {version}; versions: {', '.join(p.name for p in versions)}"
             )
         folder = matches[0]
-    pack = _read(folder, source)
+    pack = read_pack(folder, source)
     pack.check_factory()
     return pack
