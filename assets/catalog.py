@@ -5,30 +5,40 @@ from typing import Any
 
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
-from assets.resources import ControlPlaneResource, DeliveryResource
+from assets.resources import ControlPlaneResource, DeliveryResource, KnowledgeGraphResource
 from generators.packs import list_packs
 from graph.files import write_atomically
 from infra.insights import compute_insights, save_insights
+from infra.marketplace import refresh_catalog
+from infra.pack_trust import seal_facts
 
 __all__ = ["factory_insights", "template_catalog"]
 
 
-@asset(group_name="factory", code_version="1")
-def template_catalog(control: ControlPlaneResource, delivery: DeliveryResource) -> MaterializeResult:
-    """The installed template packs with their versions, parameters and how often each version was used.
+@asset(group_name="factory", code_version="2")
+def template_catalog(
+    control: ControlPlaneResource, delivery: DeliveryResource, knowledge_graph: KnowledgeGraphResource
+) -> MaterializeResult:
+    """The template packs, built-in and installed, with their versions, publisher, digest, parameters and how
+    often each version was used; also written to the knowledge graph's catalog, which the Marketplace reads.
 
-    The engineer renders with one of these; the Studio's Templates page lists them.
+    The engineer renders with one of these; the Studio's Templates and Marketplace pages list them.
     """
     builds = control.open().builds()
     packs: list[dict[str, Any]] = []
     for pack in list_packs():
         key = f"{pack.name}@{pack.version}"
         used = [b for b in builds if b.template == key]
+        seal = seal_facts(pack)
         packs.append(
             {
                 "name": pack.name,
                 "version": pack.version,
                 "description": pack.description,
+                "source": seal.source,
+                "publisher": seal.publisher,
+                "digest": seal.digest,
+                "deprecated": pack.deprecated,
                 "parameters": [p.name for p in pack.parameters],
                 "builds": len(used),
                 "passed": sum(1 for b in used if b.passed),
@@ -36,6 +46,7 @@ def template_catalog(control: ControlPlaneResource, delivery: DeliveryResource) 
         )
     path = delivery.root / "template_catalog.json"
     write_atomically(path, json.dumps(packs, indent=2).encode())
+    refresh_catalog(knowledge_graph.open())
     table = "\n".join(f"| {p['name']} | {p['version']} | {p['builds']} | {p['passed']} |" for p in packs)
     return MaterializeResult(
         metadata={

@@ -1,15 +1,24 @@
-"""Template packs: versioned folders `generators/templates/<name>/<version>/` with a manifest.
+"""Template packs: versioned folders `<root>/<name>/<version>/` with a manifest.
 
-A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version,
-optional per-file conditions, `migrations: true` when its products carry generated migrations, and
-`upgrade: {renames: {old path: new path}}`, the pack migrations a product's upgrade into this version runs)
-and a `files/` tree of templates. A file named `*.j2` is rendered, any other file is copied; a path
-segment `__entity__` makes a template render once per entity, and a leading `dot-` in a segment
-becomes `.` (so `.github` survives packaging).
+Two roots are searched: the packs built into the factory (`generators/templates/`) and the packs
+installed under the factory home (`$FACTORY_HOME/templates/`, see `generators.pack_store`). A pack name
+belongs to one root: installing a name the factory ships is refused, and should a folder appear there
+anyway, the built-in pack wins. An installed pack is verified against its lock (and signature) every
+time it is loaded; an altered one is refused.
+
+A pack holds `manifest.yaml` (name, version, description, parameters, min_factory_version, optional
+max_factory_version, the blueprint `features` it supports, optional per-file conditions,
+`migrations: true` when its products carry generated migrations, and `upgrade: {renames: {old path: new
+path}}`, the pack migrations a product's upgrade into this version runs) and a `files/` tree of templates.
+A file named `*.j2` is rendered, any other file is copied; a path segment `__entity__` makes a
+template render once per entity, and a leading `dot-` in a segment becomes `.` (so `.github`
+survives packaging). Installed packs also carry `manifest.lock` and maybe `manifest.sig`
+(`generators.pack_integrity`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -18,27 +27,63 @@ from typing import Any
 
 import yaml
 
-from ontology.errors import InvalidInputError, NotFoundError
+from generators.pack_features import KNOWN_FEATURES, blueprint_features
+from generators.pack_integrity import PackSeal, verify_pack
+from ontology.config import factory_home
+from ontology.errors import FactoryError, InvalidInputError, NotFoundError
+from ontology.models import Blueprint
 
 __all__ = [
+    "BUILTIN",
+    "INSTALLED",
+    "PACK_NAME",
     "TEMPLATES_ROOT",
     "PackParameter",
     "TemplatePack",
+    "deprecations",
     "factory_version",
+    "installed_root",
     "list_packs",
     "load_pack",
+    "pack_names",
+    "pack_versions",
     "parse_version",
+    "read_pack",
 ]
 
 TEMPLATES_ROOT = Path(__file__).parent / "templates"
 MANIFEST = "manifest.yaml"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 _PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
+_FEATURE = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
 _FIELDS = {
-    "name", "version", "description", "parameters", "min_factory_version", "conditions", "migrations", "upgrade",
+    "name", "version", "description", "parameters", "min_factory_version", "max_factory_version", "features",
+    "conditions", "migrations", "upgrade",
 }  # fmt: skip
 _PRODUCT_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.{1,2}(?:/|\Z))[A-Za-z0-9_./-]{1,300}\Z")
+BUILTIN = "built-in"
+INSTALLED = "installed"
+DEPRECATED = "deprecated.json"
+
+
+def installed_root() -> Path:
+    """Where installed packs live: `$FACTORY_HOME/templates/<name>/<version>/`."""
+    return factory_home() / "templates"
+
+
+def deprecations() -> dict[str, str]:
+    """The deprecated pack versions (`name@version` -> why), kept in `$FACTORY_HOME/templates/deprecated.json`."""
+    path = installed_root() / DEPRECATED
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError(f"{path} is not valid JSON: fix or remove it") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise InvalidInputError(f"{path} must map name@version to a reason")
+    return data
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -92,6 +137,38 @@ class TemplatePack:
     migrations: bool = False  # the rendered product carries migrations generated from the blueprints
     renames: dict[str, str] = field(default_factory=dict)
     """Pack migrations: product files an upgrade into this version moves (old path -> new path)."""
+    features: frozenset[str] = KNOWN_FEATURES
+    """The blueprint features the pack renders; a manifest without `features` renders all of this factory's."""
+    max_factory_version: str | None = None
+    source: str = BUILTIN
+    """built-in (shipped with the factory) or installed (under the factory home)."""
+    deprecated: str = ""
+    """Why the version is deprecated ("" when it is not): it still renders, but is no longer picked by default."""
+    seal: PackSeal | None = None
+    """An installed pack's verified lock and signature; None for a built-in pack (trusted as factory code)."""
+
+    def check_blueprint(self, blueprint: Blueprint) -> None:
+        """Refuse, before anything is rendered, a blueprint that needs a feature this pack does not render."""
+        missing = sorted(blueprint_features(blueprint) - self.features)
+        if missing:
+            raise InvalidInputError(
+                f"template pack {self.name} {self.version} does not support {', '.join(missing)}, which "
+                f"{blueprint.tenant}/{blueprint.slug} needs: pick a pack that does, or drop them from the blueprint"
+            )
+
+    def check_factory(self) -> None:
+        """Refuse a pack made for other versions of the factory."""
+        this = parse_version(factory_version())
+        if this < parse_version(self.min_factory_version):
+            raise InvalidInputError(
+                f"template pack {self.name} {self.version} needs factory {self.min_factory_version} or newer "
+                f"(this is {factory_version()}): upgrade the factory or pick an older pack version"
+            )
+        if self.max_factory_version is not None and this > parse_version(self.max_factory_version):
+            raise InvalidInputError(
+                f"template pack {self.name} {self.version} supports factory versions up to "
+                f"{self.max_factory_version} (this is {factory_version()}): pick a newer pack version"
+            )
 
     @property
     def files_root(self) -> Path:
@@ -164,7 +241,16 @@ def _renames(path: Path, raw: object) -> dict[str, str]:
     return dict(sorted(renames.items()))
 
 
-def _read(root: Path) -> TemplatePack:
+def _features(path: Path, raw: object) -> frozenset[str]:
+    if raw is None:
+        return KNOWN_FEATURES
+    if not isinstance(raw, list) or not all(isinstance(f, str) and _FEATURE.match(f) for f in raw):
+        raise _bad(path, "features must be a list of snake_case feature names")
+    return frozenset(raw)
+
+
+def read_pack(root: Path, source: str = BUILTIN) -> TemplatePack:
+    """The pack in folder `root`, its manifest checked (and, when installed, its lock and signature)."""
     path = root / MANIFEST
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -182,7 +268,11 @@ def _read(root: Path) -> TemplatePack:
             raise _bad(path, f"{key} is required text")
     if data["name"] != root.parent.name or data["version"] != root.name:
         raise _bad(path, f"name and version must match the folder {root.parent.name}/{root.name}")
-    for key in ("version", "min_factory_version"):
+    if data.get("max_factory_version") is not None and not isinstance(data["max_factory_version"], str):
+        raise _bad(path, "max_factory_version must be text")
+    for key in ("version", "min_factory_version", "max_factory_version"):
+        if key not in data or data[key] is None:
+            continue
         try:
             parse_version(data[key])
         except InvalidInputError as exc:
@@ -206,35 +296,75 @@ def _read(root: Path) -> TemplatePack:
         conditions=dict(sorted(conditions.items())),
         migrations=data.get("migrations", False),
         renames=_renames(path, data.get("upgrade")),
+        features=_features(path, data.get("features")),
+        max_factory_version=data.get("max_factory_version"),
+        source=source,
+        deprecated=deprecations().get(f"{data['name']}@{data['version']}", ""),
+        seal=verify_pack(root, data["name"], data["version"]) if source == INSTALLED else None,
     )
 
 
-def _versions(name: str, root: Path) -> list[Path]:
+def pack_versions(name: str, root: Path) -> list[Path]:
+    """The version folders of pack `name` under `root`, oldest first."""
     folder = root / name
     if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    found = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and _VERSION.match(p.name)]
     return sorted(found, key=lambda p: parse_version(p.name))
 
 
-def list_packs(root: Path = TEMPLATES_ROOT) -> list[TemplatePack]:
-    """Every version of every pack under `root`, sorted by name then version."""
+def pack_names(root: Path) -> list[str]:
+    """The pack names under `root`."""
     if not root.is_dir():
         return []
-    names = sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.match(p.name))
-    return [_read(version) for name in names for version in _versions(name, root)]
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and PACK_NAME.match(p.name))
 
 
-def load_pack(name: str, version: str | None = None, root: Path = TEMPLATES_ROOT) -> TemplatePack:
-    """The pack `name` at `version` (the highest version when None), checked against this factory."""
-    if not isinstance(name, str) or not _NAME.match(name):
+def _roots(root: Path | None) -> list[tuple[Path, str]]:
+    """The roots to search, first wins: a given root alone, else the built-in packs then the installed ones."""
+    if root is not None:
+        return [(root, INSTALLED if root == installed_root() else BUILTIN)]
+    return [(TEMPLATES_ROOT, BUILTIN), (installed_root(), INSTALLED)]
+
+
+def _folders(name: str, root: Path | None) -> tuple[list[Path], str]:
+    """The version folders of pack `name` in the first root that has it, and that root's kind."""
+    for where, source in _roots(root):
+        versions = pack_versions(name, where)
+        if versions:
+            return versions, source
+    return [], BUILTIN
+
+
+def list_packs(root: Path | None = None) -> list[TemplatePack]:
+    """Every version of every pack, sorted by name then version: under `root`, or built-in and installed.
+
+    An installed pack that fails its verification is left out here (`load_pack` says why)."""
+    names = sorted({name for where, _ in _roots(root) for name in pack_names(where)})
+    packs = []
+    for name in names:
+        versions, source = _folders(name, root)
+        for version in versions:
+            try:
+                packs.append(read_pack(version, source))
+            except FactoryError:
+                if source == BUILTIN:
+                    raise
+    return packs
+
+
+def load_pack(name: str, version: str | None = None, root: Path | None = None) -> TemplatePack:
+    """The pack `name` at `version` (the highest version when None), verified and checked against this factory."""
+    if not isinstance(name, str) or not PACK_NAME.match(name):
         raise InvalidInputError(f"{str(name)[:60]!r} is not a pack name: use lowercase letters, digits and '-'")
-    versions = _versions(name, root)
+    versions, source = _folders(name, root)
     if not versions:
         known = sorted({p.name for p in list_packs(root)})
         raise NotFoundError(f"no template pack {name!r}; known packs: {', '.join(known) or 'none'}")
     if version is None:
-        folder = versions[-1]
+        gone = deprecations()
+        current = [p for p in versions if f"{name}@{p.name}" not in gone]
+        folder = (current or versions)[-1]
     else:
         parse_version(version)
         matches = [p for p in versions if p.name == version]
@@ -243,10 +373,6 @@ def load_pack(name: str, version: str | None = None, root: Path = TEMPLATES_ROOT
                 f"template pack {name!r} has no version {version}; versions: {', '.join(p.name for p in versions)}"
             )
         folder = matches[0]
-    pack = _read(folder)
-    if parse_version(factory_version()) < parse_version(pack.min_factory_version):
-        raise InvalidInputError(
-            f"template pack {name} {pack.version} needs factory {pack.min_factory_version} or newer "
-            f"(this is {factory_version()}): upgrade the factory or pick an older pack version"
-        )
+    pack = read_pack(folder, source)
+    pack.check_factory()
     return pack

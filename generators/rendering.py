@@ -188,6 +188,7 @@ def render_pack(
     issues = blueprint_issues(blueprint)
     if issues:
         raise BlueprintError(issues)
+    pack.check_blueprint(blueprint)  # a feature the pack lacks: refused before anything is rendered
     params = pack.parameter_values(parameters)
     context = build_context(blueprint, trace_id)
     outputs = _render_all(pack, context, params)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,7 +22,7 @@ from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relatio
 from ontology.namespaces import FAC, ID, PAT, RDF, RDFS
 from ontology.refs import check_trace_id
 
-__all__ = ["ContractFinding", "ProductFacts", "person_iri", "policy_iri"]
+__all__ = ["ContractFinding", "PackSealFacts", "ProductFacts", "person_iri", "policy_iri", "template_iri"]
 
 ContractFinding = tuple[str, str, int | None]
 """A failure of a contract run: (the request line that reproduces it, the check that failed, the status answered)."""
@@ -38,6 +39,21 @@ def person_iri(user: str) -> str:
     if not name or len(name) > 200:
         raise InvalidInputError(f"invalid user name {name[:60]!r}: give 1-200 characters")
     return str(ID[f"person/{_USER.sub('_', name)}"])
+
+
+def template_iri(name: str, version: str) -> str:
+    """The IRI of a template pack version, the same in every product's graph and in the catalog."""
+    return str(ID[f"template/{name}/{version}"])
+
+
+@dataclass(frozen=True)
+class PackSealFacts:
+    """What the graph records of a pack version's integrity: digest, publisher and key (if signed), source."""
+
+    digest: str
+    source: str
+    publisher: str = ""
+    key: str = ""
 
 
 def policy_iri(digest: str) -> str:
@@ -186,13 +202,13 @@ class ProductFacts:
         self.link(product, FAC.ownedBy, tenant)
         return product
 
-    def template_pack(self, name: str, version: str) -> str:
-        return self.node(
-            FAC.TemplatePack,
-            str(ID[f"template/{name}/{version}"]),
-            f"{name} {version}",
-            {FAC.templateName: name, FAC.templateVersion: version},
-        )
+    def template_pack(self, name: str, version: str, seal: PackSealFacts | None = None) -> str:
+        """The pack version (one IRI everywhere, the catalog's too), with its digest and publisher when known."""
+        values: dict[URIRef, Value | None] = {FAC.templateName: name, FAC.templateVersion: version}
+        if seal is not None:
+            values |= {FAC.packDigest: seal.digest, FAC.packPublisher: seal.publisher or None,
+                       FAC.packPublisherKey: seal.key or None, FAC.packSource: seal.source}  # fmt: skip
+        return self.node(FAC.TemplatePack, template_iri(name, version), f"{name} {version}", values)
 
     def artifacts(self, files: Iterable[tuple[str, str, int]], blueprint: str, pack: str) -> list[str]:
         """One Artifact per (path, sha256, size), generated from `blueprint` with `pack`."""

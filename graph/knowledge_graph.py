@@ -235,6 +235,13 @@ class KnowledgeGraph:
             s.rdf.replace_graphs({graph: quads})
         return len(quads)
 
+    def replace_shared_graph(self, graph: str, quads: list[Quad]) -> None:
+        """Replace a shared graph other than the ontology and the patterns (the template catalog) with `quads`."""
+        if graph not in SHARED_GRAPHS or graph in {g for g, _ in SHARED_SOURCES.values()}:
+            raise InvalidInputError(f"{graph!r} is not a shared graph the factory writes")
+        with self._session(write=True) as s:
+            s.rdf.replace_graphs({graph: quads})
+
     def write(self, *builds: ProductFacts, replace: bool = True) -> WriteStats:
         """Store product builds: each build's graph is replaced (or extended) and re-projected atomically."""
         merged: dict[str, dict[Quad, None]] = {}

@@ -10,6 +10,7 @@ from ontology.namespaces import GRAPH, ID
 from ontology.refs import SLUG_PATTERN, check_slug
 
 __all__ = [
+    "CATALOG_GRAPH",
     "ONTOLOGY_GRAPH",
     "PATTERNS_GRAPH",
     "SHARED_GRAPHS",
@@ -27,7 +28,9 @@ __all__ = [
 
 ONTOLOGY_GRAPH = str(GRAPH["shared/ontology"])
 PATTERNS_GRAPH = str(GRAPH["shared/patterns"])
-SHARED_GRAPHS = (ONTOLOGY_GRAPH, PATTERNS_GRAPH)
+CATALOG_GRAPH = str(GRAPH["shared/catalog"])
+"""The template catalog: every pack version with its publisher, digest and deprecation (`graph.catalog`)."""
+SHARED_GRAPHS = (ONTOLOGY_GRAPH, PATTERNS_GRAPH, CATALOG_GRAPH)
 
 
 def tenant_graph_prefix(tenant: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from graph.facts import ContractFinding, ProductFacts
+from graph.facts import ContractFinding, PackSealFacts, ProductFacts
 from graph.provenance import record_activity
 from ontology.lifecycle import ACTIVITIES
 from ontology.models import Blueprint, Intent, Requirement
@@ -85,10 +85,13 @@ class BuildRecorder:
         version: str,
         started: dt.datetime,
         ended: dt.datetime | None,
+        seal: PackSealFacts | None = None,
     ) -> list[str]:
-        """The rendered files as (path, sha256, size), rendered from the blueprint with template `pack`@`version`."""
+        """The rendered files as (path, sha256, size), rendered from the blueprint with template `pack`@`version`
+        (whose digest and publisher `seal` gives); the product uses that pack version from now on."""
         f = self.facts
-        pack_iri = f.template_pack(pack, version)
+        pack_iri = f.template_pack(pack, version, seal)
+        f.link(f.iri("product"), FAC.usesTemplatePack, pack_iri)
         made = f.artifacts(files, f.iri("blueprint"), pack_iri)
         self._activity("generation", started, ended, used=[f.iri("blueprint"), pack_iri], generated=made)
         return made

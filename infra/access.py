@@ -30,6 +30,7 @@ __all__ = [
     "ROLES",
     "AccessDenied",
     "Decision",
+    "PackFacts",
     "Principal",
     "Resource",
     "approvals_of",
@@ -45,7 +46,7 @@ __all__ = [
 ROLES = ("viewer", "builder", "approver", "admin")
 ACTIONS = (
     "read", "build", "rebuild", "stop", "promote", "rollback", "service_token", "approve", "reject", "import",
-    "delete", "members", "tokens", "policy", "webhooks", "telemetry",
+    "delete", "members", "tokens", "policy", "webhooks", "telemetry", "use_pack",
 )  # fmt: skip
 _PHRASES = {
     "members": "manage the members of",
@@ -57,6 +58,7 @@ _PHRASES = {
     "service_token": "get a service token for",
     "webhooks": "manage the webhooks of",
     "telemetry": "send the telemetry of",
+    "use_pack": "render with",
 }
 """How a refusal names the actions that are not verbs of their own."""
 _POLICIES = Path(__file__).with_name("policies")
@@ -87,6 +89,24 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class PackFacts:
+    """A template pack as a tenant's policy sees it (the `Factory::Pack` entity of action `use_pack`)."""
+
+    name: str
+    version: str
+    publisher: str = ""
+    """The publisher that signed it ("" when unsigned); only a verified signature puts a name here."""
+    key: str = ""
+    """The publisher's public key, `ed25519:<base64>` ("" when unsigned): what a policy should trust."""
+    builtin: bool = False
+
+    def entity(self) -> dict[str, Any]:
+        attrs = {"name": self.name, "version": self.version, "publisher": self.publisher, "key": self.key,
+                 "signed": bool(self.key), "builtin": self.builtin}  # fmt: skip
+        return {"uid": {"type": "Factory::Pack", "id": f"{self.name}@{self.version}"}, "attrs": attrs, "parents": []}
+
+
+@dataclass(frozen=True)
 class Resource:
     """What an action is done to: the whole factory, a tenant, or a product (in an environment)."""
 
@@ -99,6 +119,8 @@ class Resource:
     """The account an account or token change is about."""
     approvals: int = 0
     """How many people approved the commit a promotion would take (a tenant policy may want two for prod)."""
+    pack: PackFacts | None = None
+    """The template pack a `use_pack` decision is about (the tenant's policy decides whether it trusts it)."""
 
     @classmethod
     def of(
@@ -112,11 +134,15 @@ class Resource:
         return cls(None if tenant is None else check_slug(tenant, "tenant"))
 
     def describe(self) -> str:
+        if self.pack is not None:
+            return f"pack {self.pack.name} {self.pack.version} in {self.tenant}"
         where = "the factory" if self.tenant is None else self.tenant
         where = f"{self.tenant}/{self.product}" if self.product else where
         return f"{where} ({self.env})" if self.env else where
 
     def _uid(self) -> str:
+        if self.pack is not None:
+            return f"Factory::Pack::{json.dumps(f'{self.pack.name}@{self.pack.version}')}"
         if self.tenant is None:
             return 'Factory::Factory::"factory"'
         if self.product is None:
@@ -195,6 +221,8 @@ def decide(principal: Principal, action: str, resource: Resource, home: Path) ->
     if resource.product is not None:
         uid = {"type": "Factory::Product", "id": f"{resource.tenant}/{resource.product}"}
         entities.append({"uid": uid, "attrs": {"tenant": resource.tenant}, "parents": []})
+    if resource.pack is not None:
+        entities.append(resource.pack.entity())
     result = cedarpy.is_authorized(request, policies, entities)
     if result.diagnostics.errors:
         raise FactoryError(f"the policy in force could not be evaluated: {result.diagnostics.errors[0]}")

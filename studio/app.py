@@ -25,6 +25,7 @@ PAGES = [
     st.Page("pages/webhooks.py", title="Webhooks", icon=":material/webhook:", url_path="webhooks"),
     st.Page("pages/templates.py", title="Templates", icon=":material/stacks:", url_path="templates"),
     st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
+    st.Page("pages/marketplace.py", title="Marketplace", icon=":material/storefront:", url_path="marketplace"),
 ]
 
 

@@ -25,6 +25,7 @@ from studio import (
     lifecycle_commands,
     policy_commands,
     sdk_command,
+    template_commands,
     upgrade_command,
     worker_command,
 )
@@ -282,8 +283,8 @@ def kg_init() -> None:
     console.print(f"ontology and pattern library loaded into {kg.home}")
 
 
-templates_app = typer.Typer(help="Template packs that render products.", no_args_is_help=True)
-app.add_typer(templates_app, name="templates")
+app.add_typer(template_commands.templates_app, name="templates")
+app.add_typer(template_commands.marketplace_app, name="marketplace")
 app.command("build", cls=IntentCommand)(lifecycle_commands.build)
 app.command("rebuild")(lifecycle_commands.rebuild)
 app.command("contract")(lifecycle_commands.contract)
@@ -326,10 +327,14 @@ def generate(
     from generators.agents.engineer import Engineer
     from generators.blueprint import load_blueprint
     from generators.migrations import read_previous
+    from generators.packs import load_pack
     from generators.rendering import ANSWERS_PATH
+    from infra.pack_trust import check_pack_trust
+    from ontology.config import factory_home
     from ontology.refs import check_trace_id, new_trace_id
 
     bp = load_blueprint(blueprint_file)
+    check_pack_trust(factory_home(), bp.tenant, load_pack(template, version))  # before anything is rendered
     trace = check_trace_id(trace_id) if trace_id else new_trace_id()
     previous = read_previous(output, ANSWERS_PATH)  # a render of this product there: its next revision
     if previous is not None and (previous.blueprint.tenant, previous.blueprint.slug) != (bp.tenant, bp.slug):
@@ -340,19 +345,6 @@ def generate(
         print_json({"output": str(output), "trace_id": trace, "files": files})
         return
     console.print(f"rendered {len(files)} files for {bp.name} into {output} (trace {trace})")
-
-
-@templates_app.command("list")
-def templates_list(as_json: JsonOpt = False) -> None:
-    """The template packs the factory can render with."""
-    from generators.packs import list_packs
-
-    packs = list_packs()
-    rows = [[p.name, p.version, p.description] for p in packs]
-    if as_json:
-        print_json([dict(zip(["name", "version", "description"], r, strict=True)) for r in rows])
-        return
-    print_table(["name", "version", "description"], rows)
 
 
 @app.command("demo")

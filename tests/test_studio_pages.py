@@ -370,3 +370,21 @@ def test_webhooks_page_adds_rotates_replays_and_deletes_an_endpoint(tmp_path, mo
     assert any("Endpoint 1 deleted" in s for s in _texts(at, "success")) and not webhooks.list_webhooks(control, "acme")
     actions = [e.action for e in control.audit_log("acme") if e.action.startswith("webhook.")]
     assert actions == ["webhook.remove", "webhook.replay", "webhook.rotate", "webhook.add"]
+
+
+def test_marketplace_page_lists_pack_versions_with_their_products_and_outcomes(studio_home, monkeypatch) -> None:
+    at = _app(studio_home[0], monkeypatch)
+    at.switch_page("pages/marketplace.py").run()
+    _clean(at)
+    rows = at.dataframe[0].value
+    row = rows[rows["pack"] == "fastapi-service"].iloc[0]
+    assert (row["version"], row["verification"], row["trusted"], row["products"]) == ("1.0.0", "built-in", "yes", 2)
+    assert row["pass rate"] == 1.0 and row["digest"].startswith("sha256:")
+    assert any("acme/invoicing" in str(m.value) for m in at.markdown)  # the products, acme's only
+    assert not any("globex" in str(m.value) for m in at.markdown)
+    at.checkbox(key="upgrade_dry_run").check()
+    at.button[0].click().run()  # a dry run of upgrading all of acme's products on fastapi-service 1.0.0 to 1.1.0
+    _clean(at)
+    reports = at.dataframe[1].value
+    assert sorted(reports["product"]) == ["acme/helpdesk", "acme/invoicing"]
+    assert set(reports["outcome"]) == {"dry-run"}  # nothing changed: main stays where it was

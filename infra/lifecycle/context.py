@@ -150,8 +150,8 @@ class StageContext:
     def template_pack(self) -> tuple[str, str]:
         """The pack (name, version) to render with: the configured version; else the version the product's last
         release was generated with (a product moves to another version only by `factory upgrade`); else, for a
-        new product, the latest installed version, unless the factory insights show an older one doing better
-        over builds of both (fewer SLO breaches, then more passes)."""
+        new product, the latest installed version not deprecated, unless the factory insights show an older one
+        doing better over builds of both (fewer SLO breaches, then more passes)."""
         name = self.settings.template
         if self.settings.template_version:
             return name, self.settings.template_version
@@ -162,7 +162,7 @@ class StageContext:
         insights = load_insights(self.home)
         if f"{name}@{latest}" not in insights.templates:
             return name, latest
-        versions = [p.version for p in list_packs() if p.name == name]
+        versions = [p.version for p in list_packs() if p.name == name and not p.deprecated]
         best = insights.best_version(name, versions)
         if best is not None and len(versions) > 1:
             self.log(f"template {name}@{best} chosen; {insights.version_evidence(name, versions)}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from generators.agents.contract import ContractDepth, ContractReport
 from generators.agents.tester import TestReport
 from generators.migrations import PreviousRevision, migration_digest, plan_migrations, read_previous
+from generators.packs import load_pack
 from generators.policy import policy_findings
 from generators.rendering import ANSWERS_PATH
 from infra.gitops import GENERATED_BRANCH
@@ -17,6 +18,7 @@ from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.contract import contract_figures, contract_issues, fuzz_copy
 from infra.lifecycle.results import ArtifactsResult, BlueprintResult, ValidationResult
+from infra.pack_trust import check_pack_trust, seal_facts
 from infra.workspace import tree_digest
 from ontology.models import Blueprint
 
@@ -54,6 +56,8 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
     pack = ctx.template_pack()
     render_dir = ctx.workspace.render_dir
     with stage.running(trace_id):
+        chosen = load_pack(*pack)  # verified: an altered installed pack is refused here
+        check_pack_trust(ctx.home, ctx.tenant, chosen)  # and one the tenant does not trust, before any rendering
         previous = previous_revision(ctx)
         migrations = migration_digest(plan_migrations(blueprint.blueprint, previous).items())
         fp = fingerprint(CODE_VERSION, blueprint.fingerprint, pack, migrations)
@@ -65,7 +69,8 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
             blueprint.blueprint, ctx.workspace.reset_render(), trace_id, pack, previous=previous
         )
         rec = stage.recorder(trace_id)
-        rec.artifacts(((x.path, x.sha256, x.size) for x in result.files), result.pack, result.version, started, now())
+        files = ((x.path, x.sha256, x.size) for x in result.files)
+        rec.artifacts(files, result.pack, result.version, started, now(), seal_facts(chosen))
         stage.record(rec.facts)
         listing = [x.path for x in result.files]
         return stage.keep(

@@ -27,6 +27,7 @@ from infra.gitops import GENERATED_BRANCH, GitOpsError, ProductRepository
 from infra.gitops_upgrade import conflict_markers, finish_upgrade, merge_upgrade, upgrade_branch
 from infra.lifecycle.context import StageContext, StageSettings
 from infra.lifecycle.generation import blocking_checks
+from infra.pack_trust import check_pack_trust
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.models import Blueprint
 from ontology.refs import ProductRef, check_slug
@@ -174,6 +175,7 @@ def upgrade(
         if version == answers["template"]["version"]:
             return report
         pack = load_pack(name, version)
+        check_pack_trust(home, ref.tenant, pack)  # the tenant's policy trusts the version it moves to
         branch = upgrade_branch(name, version)
         pending = repo.head(branch)
         if pending is not None and not dry_run:

@@ -1,0 +1,126 @@
+"""The template catalog in the knowledge graph, and the outcomes of the products that use each pack version.
+
+The catalog is a shared graph (`CATALOG_GRAPH`, readable by every tenant): one `fac:TemplatePack` node per
+pack version, with its digest, publisher, key, source and deprecation. Its IRI is the one a product's
+graph uses for the pack its latest build was rendered with (`fac:usesTemplatePack`), so a query joins
+the two. `pack_outcomes` reads, per product graph the caller may see, the pack version it uses, whether
+its validation passed, its contract failures and its SLO breaches (telemetry against the blueprint's
+objectives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from graph.facts import PackSealFacts, template_iri
+from graph.names import CATALOG_GRAPH, parse_graph
+from graph.rdf_store import literal
+from ontology.namespaces import FAC, RDF, RDFS
+
+if TYPE_CHECKING:
+    from graph.knowledge_graph import KnowledgeGraph
+
+__all__ = ["CatalogPack", "PackUse", "catalog_quads", "pack_uses", "write_catalog"]
+
+
+@dataclass(frozen=True)
+class CatalogPack:
+    """One pack version as the catalog records it."""
+
+    name: str
+    version: str
+    description: str
+    seal: PackSealFacts
+    deprecation: str = ""
+
+
+@dataclass
+class PackUse:
+    """A product whose latest build was rendered with a pack version, and how that build went."""
+
+    tenant: str
+    product: str
+    pack: str
+    version: str
+    validated: bool | None = None
+    contract_failures: int = 0
+    slo_breaches: int = 0
+    breaches: list[str] = field(default_factory=list)
+
+
+def catalog_quads(packs: Iterable[CatalogPack]) -> list[ox.Quad]:
+    """The catalog graph's quads for `packs`."""
+    g = ox.NamedNode(CATALOG_GRAPH)
+    quads = []
+    for pack in packs:
+        s = ox.NamedNode(template_iri(pack.name, pack.version))
+        values = {
+            FAC.templateName: pack.name,
+            FAC.templateVersion: pack.version,
+            RDFS.comment: pack.description,
+            FAC.packDigest: pack.seal.digest,
+            FAC.packSource: pack.seal.source,
+            FAC.packPublisher: pack.seal.publisher or None,
+            FAC.packPublisherKey: pack.seal.key or None,
+            FAC.packDeprecation: pack.deprecation or None,
+        }
+        quads.append(ox.Quad(s, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(FAC.TemplatePack)), g))
+        quads.append(ox.Quad(s, ox.NamedNode(str(RDFS.label)), ox.Literal(f"{pack.name} {pack.version}"), g))
+        quads.extend(ox.Quad(s, ox.NamedNode(str(p)), literal(v), g) for p, v in values.items() if v is not None)
+    return quads
+
+
+def write_catalog(kg: KnowledgeGraph, packs: Iterable[CatalogPack]) -> int:
+    """Replace the catalog graph with `packs`; returns how many quads it holds."""
+    quads = catalog_quads(packs)
+    kg.replace_shared_graph(CATALOG_GRAPH, quads)
+    return len(quads)
+
+
+_USES = """PREFIX fac: <https://softwarefactory.dev/ontology#>
+SELECT ?g ?name ?version WHERE { GRAPH ?g {
+  ?product a fac:Product ; fac:usesTemplatePack ?pack .
+  ?pack fac:templateName ?name ; fac:templateVersion ?version .
+} }"""
+_VALIDATIONS = """PREFIX fac: <https://softwarefactory.dev/ontology#>
+SELECT ?g ?passed WHERE { GRAPH ?g { ?report a fac:ValidationReport ; fac:passed ?passed } }"""
+_FAILURES = """PREFIX fac: <https://softwarefactory.dev/ontology#>
+SELECT ?g (COUNT(DISTINCT ?failure) AS ?n) WHERE { GRAPH ?g { ?run fac:hasContractFailure ?failure } } GROUP BY ?g"""
+_SIGNALS = """PREFIX fac: <https://softwarefactory.dev/ontology#>
+SELECT ?g ?metric ?route ?value ?latency ?errors WHERE { GRAPH ?g {
+  ?signal a fac:TelemetrySignal ; fac:metric ?metric ; fac:route ?route ; fac:value ?value .
+  ?blueprint a fac:Blueprint .
+  OPTIONAL { ?blueprint fac:sloLatencyP95Ms ?latency }
+  OPTIONAL { ?blueprint fac:sloErrorRate ?errors }
+  FILTER (?metric IN ("latency_p95_ms", "error_rate"))
+} }"""
+
+
+def pack_uses(kg: KnowledgeGraph, tenant: str | None) -> list[PackUse]:
+    """Every product `tenant` (None: every tenant) holds, with the pack version it uses and its outcomes."""
+    uses: dict[str, PackUse] = {}
+    for row in kg.sparql(_USES, tenant).records():
+        name = parse_graph(str(row["g"]))
+        if name is not None:
+            uses[str(row["g"])] = PackUse(name.tenant, name.product, str(row["name"]), str(row["version"]))
+    for row in kg.sparql(_VALIDATIONS, tenant).records():
+        use = uses.get(str(row["g"]))
+        if use is not None:
+            use.validated = bool(row["passed"]) and (use.validated is not False)
+    for row in kg.sparql(_FAILURES, tenant).records():
+        use = uses.get(str(row["g"]))
+        if use is not None:
+            use.contract_failures = int(row["n"])
+    for row in kg.sparql(_SIGNALS, tenant).records():
+        use = uses.get(str(row["g"]))
+        if use is None:
+            continue
+        limit = row["latency"] if row["metric"] == "latency_p95_ms" else row["errors"]
+        if limit is not None and float(row["value"]) > float(limit):
+            use.slo_breaches += 1
+            use.breaches.append(f"{row['metric']} of {row['route']}: {float(row['value']):g} > {float(limit):g}")
+    return sorted(uses.values(), key=lambda u: (u.pack, u.version, u.tenant, u.product))
