@@ -96,7 +96,9 @@ def test_the_catalog_is_in_the_knowledge_graph_and_every_tenant_reads_it(market:
         ]
         assert str(rows[0]["digest"]).startswith("sha256:")
     builtin = kg.sparql(query, "acme", {"name": "fastapi-service"}).records()
-    assert [(r["publisher"], r["source"]) for r in builtin] == [("factory", "built-in")]
+    assert sorted((r["version"], r["publisher"], r["source"]) for r in builtin) == [
+        ("1.0.0", "factory", "built-in"), ("1.1.0", "factory", "built-in"),
+    ]  # fmt: skip
 
 
 def test_listings_show_uses_and_outcomes_per_version_within_the_tenant(market: tuple[KnowledgeGraph, str]) -> None:
@@ -191,7 +193,8 @@ def test_the_template_commands_publish_install_trust_and_list_a_pack(tmp_path: P
     market = json.loads(cli("marketplace", "--tenant", "acme", "--json"))
     assert {(r["name"], r["trusted"], r["publisher"]) for r in market} >= {("mini-api", True, "acme")}
     cli("templates", "deprecate", "mini-api", "1.0.0", "--reason", "use 2.0.0")
-    assert json.loads(cli("templates", "list", "--json"))[-1]["deprecated"] == "use 2.0.0"
+    listed = {(p["name"], p["version"]): p for p in json.loads(cli("templates", "list", "--json"))}
+    assert listed["mini-api", "1.0.0"]["deprecated"] == "use 2.0.0"
     audit = {e["action"] for e in json.loads(cli("audit", "list", "--json"))}
     assert audit >= {"templates.install", "templates.deprecate"}
     cli("templates", "remove", "mini-api", "1.0.0")

@@ -15,7 +15,15 @@ import pytest
 from generators.pack_archive import MAX_FILE_BYTES
 from generators.pack_integrity import LOCK, SIGNATURE, PackIntegrityError, keygen, sign_pack, verify_pack, write_lock
 from generators.pack_store import catalog, deprecate_pack, install_pack, remove_pack
-from generators.packs import INSTALLED, factory_version, installed_root, list_packs, load_pack
+from generators.packs import (
+    INSTALLED,
+    TEMPLATES_ROOT,
+    factory_version,
+    installed_root,
+    list_packs,
+    load_pack,
+    parse_version,
+)
 from generators.rendering import render_pack
 from infra.access import set_policy
 from infra.pack_trust import PackNotTrusted, check_pack_trust, trusts_pack
@@ -138,7 +146,8 @@ def test_a_built_in_pack_name_cannot_be_installed_or_removed(tmp_path: Path) -> 
     _nothing_installed()
     # a folder put there by hand does not shadow the built-in pack
     make_pack(installed_root() / "fastapi-service" / "9.0.0", name="fastapi-service", version="9.0.0")
-    assert load_pack("fastapi-service").version == "1.0.0"
+    shipped = [p.version for p in list_packs(TEMPLATES_ROOT) if p.name == "fastapi-service"]
+    assert load_pack("fastapi-service").version == max(shipped, key=parse_version) and "9.0.0" not in shipped
 
 
 def test_install_from_tar_gz_and_zip_archives(tmp_path: Path, keys: tuple[Path, str]) -> None:
