@@ -383,8 +383,7 @@ def test_marketplace_page_lists_pack_versions_with_their_products_and_outcomes(s
     assert any("acme/invoicing" in str(m.value) for m in at.markdown)  # the products, acme's only
     assert not any("globex" in str(m.value) for m in at.markdown)
     at.checkbox(key="upgrade_dry_run").check()
-    at.button[0].click().run()  # a dry run of upgrading all of acme's products on fastapi-service 1.0.0 to 1.1.0
+    at.button[0].click().run()  # a dry run of upgrading acme's products on fastapi-service 1.0.0 to 1.1.0
     _clean(at)
-    reports = at.dataframe[1].value
-    assert sorted(reports["product"]) == ["acme/helpdesk", "acme/invoicing"]
-    assert set(reports["outcome"]) == {"dry-run"}  # nothing changed: main stays where it was
+    # the seeded products have graph facts but no release to merge into (tests/test_upgrade.py upgrades real ones)
+    assert any("No released product of acme is on fastapi-service@1.0.0" in i for i in _texts(at, "info"))

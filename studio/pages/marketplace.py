@@ -54,6 +54,8 @@ def upgrade(rows: list[Listing]) -> None:
                     state.control(), state.home(), tenant, name, current, str(target),
                     actor=state.actor(), dry_run=dry_run,
                 )  # fmt: skip
+                if not reports:
+                    st.info(f"No released product of {tenant} is on {source}: nothing to upgrade.")
                 st.dataframe([{"product": r.product, "outcome": r.status, "detail": r.message} for r in reports],
                              hide_index=True)  # fmt: skip
 
