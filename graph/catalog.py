@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pyoxigraph as ox
+from rdflib import URIRef
 
 from graph.facts import PackSealFacts, template_iri
 from graph.names import CATALOG_GRAPH, parse_graph
-from graph.rdf_store import literal
+from graph.rdf_store import Quad, Value, quad
 from ontology.namespaces import FAC, RDF, RDFS
 
 if TYPE_CHECKING:
@@ -52,25 +52,24 @@ class PackUse:
     breaches: list[str] = field(default_factory=list)
 
 
-def catalog_quads(packs: Iterable[CatalogPack]) -> list[ox.Quad]:
+def catalog_quads(packs: Iterable[CatalogPack]) -> list[Quad]:
     """The catalog graph's quads for `packs`."""
-    g = ox.NamedNode(CATALOG_GRAPH)
-    quads = []
+    quads: list[Quad] = []
     for pack in packs:
-        s = ox.NamedNode(template_iri(pack.name, pack.version))
-        values = {
-            FAC.templateName: pack.name,
-            FAC.templateVersion: pack.version,
-            RDFS.comment: pack.description,
-            FAC.packDigest: pack.seal.digest,
-            FAC.packSource: pack.seal.source,
-            FAC.packPublisher: pack.seal.publisher or None,
-            FAC.packPublisherKey: pack.seal.key or None,
-            FAC.packDeprecation: pack.deprecation or None,
+        s = template_iri(pack.name, pack.version)
+        values: dict[str, Value | None] = {
+            str(RDF.type): URIRef(str(FAC.TemplatePack)),
+            str(RDFS.label): f"{pack.name} {pack.version}",
+            str(FAC.templateName): pack.name,
+            str(FAC.templateVersion): pack.version,
+            str(RDFS.comment): pack.description,
+            str(FAC.packDigest): pack.seal.digest,
+            str(FAC.packSource): pack.seal.source,
+            str(FAC.packPublisher): pack.seal.publisher or None,
+            str(FAC.packPublisherKey): pack.seal.key or None,
+            str(FAC.packDeprecation): pack.deprecation or None,
         }
-        quads.append(ox.Quad(s, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(FAC.TemplatePack)), g))
-        quads.append(ox.Quad(s, ox.NamedNode(str(RDFS.label)), ox.Literal(f"{pack.name} {pack.version}"), g))
-        quads.extend(ox.Quad(s, ox.NamedNode(str(p)), literal(v), g) for p, v in values.items() if v is not None)
+        quads.extend(quad(s, p, v, CATALOG_GRAPH) for p, v in values.items() if v is not None)
     return quads
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "bulk_load_nquads",
     "literal",
     "python_value",
+    "quad",
     "read_nquads",
     "read_turtle",
     "replacing_update",
@@ -65,6 +66,11 @@ def literal(value: Value) -> ox.Literal:
     if isinstance(value, int | float | Decimal):
         return ox.Literal(str(value), datatype=_XSD[type(value)])
     raise TypeError(f"no RDF literal for {type(value).__name__}")
+
+
+def quad(subject: str, predicate: str, value: Value, graph: str) -> ox.Quad:
+    """One statement: `subject` `predicate` `value` (an IRI for a `URIRef`, else a literal) in `graph`."""
+    return ox.Quad(ox.NamedNode(subject), ox.NamedNode(predicate), term(value), ox.NamedNode(graph))
 
 
 def term(value: Value) -> ox.NamedNode | ox.Literal:

@@ -132,6 +132,10 @@ class StageContext:
             return Planner.from_env(self.knowledge_graph())
         return shared_planner(self.home)
 
+    def has_repository(self) -> bool:
+        """Whether the product's repository exists (`repository()` would create it)."""
+        return (self.home.resolve() / "repos" / self.tenant / self.product / ".git").is_dir()
+
     def repository(self) -> ProductRepository:
         return ProductRepository(self.home, self.tenant, self.product)
 
@@ -170,7 +174,7 @@ class StageContext:
 
     def released_template(self) -> tuple[str, str] | None:
         """The pack (name, version) of the product's last generated release, or None before its first."""
-        if not (self.home.resolve() / "repos" / self.tenant / self.product / ".git").is_dir():
+        if not self.has_repository():
             return None
         repo = self.repository()
         if repo.head(GENERATED_BRANCH) is None:

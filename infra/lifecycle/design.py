@@ -77,6 +77,8 @@ def intent(ctx: StageContext) -> IntentResult:
 
 def released(ctx: StageContext) -> bool:
     """Whether the product has a release: a rendered revision (a commit with its trace) on its generated branch."""
+    if not ctx.has_repository():  # a product never released has none; asking must not create it
+        return False
     repo = ctx.repository()
     head = repo.head(GENERATED_BRANCH)
     return head is not None and "Factory-Trace-Id" in repo.trailers(head)
