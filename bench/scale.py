@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import yaml
 
 from bench.kg import bench_graph, percentile
 from bench.kg_baselines import server_trace
+from bench.processes import stop_with_children
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -73,29 +73,6 @@ def _postgres() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as db:
             db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    servers = _children(process.pid)  # the daemon's code server outlives it
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for pid in servers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def run_profile(label: str, builds: int, workers: int, scaled: bool, timeout_s: float = 1800) -> dict[str, float]:
@@ -206,7 +183,7 @@ def _measure(
         return figures
     finally:
         for process in started:
-            _stop(process)
+            stop_with_children(process)
         instance.dispose()
 
 

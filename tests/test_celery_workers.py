@@ -12,7 +12,6 @@ repository is written. Nothing is lost and nothing is doubled in the graph, the 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -26,10 +25,11 @@ from sqlalchemy import create_engine, text
 
 from assets.builds import dagster_home, factory_instance
 from assets.stages import split_key
+from bench.processes import stop_with_children
 from graph import KnowledgeGraph
 from infra.control import ControlPlane
 from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG
-from tests.test_scaled_instance import _children, _stopping_blueprint
+from tests.test_scaled_instance import _stopping_blueprint
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS = ("acme", "globex", "initech", "umbrella")
@@ -42,20 +42,6 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    servers = _children(process.pid)  # the daemon's code server outlives it: stopped by pid
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for pid in servers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def _executions(instance: DagsterInstance, run_id: str) -> list[tuple[str, str]]:
@@ -162,9 +148,9 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
             assert workers["w2"].poll() is None, (logs / "w2.log").read_text()[-3000:]
             time.sleep(0.05 if killed is None else 1.0)
     finally:
-        _stop(daemon)
+        stop_with_children(daemon)
         for process in workers.values():
-            _stop(process)
+            stop_with_children(process)
     tail = (logs / "daemon.log").read_text()[-3000:]
     assert killed is not None, tail  # the first worker was killed while it ran a step
 

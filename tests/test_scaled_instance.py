@@ -9,9 +9,7 @@ runner) is queued the same way and waits for its run, refused in one line while 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import yaml
 from dagster import DagsterEventType
 
 from assets.builds import DagsterBuildRunner, dagster_home, factory_instance, instance_yaml
+from bench.processes import stop_with_children
 from infra.control import ControlPlane
 from infra.lifecycle.claims import process_claim
 from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG, Claim
@@ -38,17 +37,6 @@ def _stopping_blueprint(tenant: str = "acme", product: str = "helpdesk") -> str:
         for attr in entity["attributes"]:
             attr["pii"] = False  # the policy check fails: the build stops after the blueprint, quickly
     return yaml.safe_dump(data)
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
 
 
 @pytest.mark.slow
@@ -94,16 +82,7 @@ def test_the_scaled_instance_runs_a_build_from_its_queue(
             time.sleep(2)
         queued = runner.build(Claim.of(control.intent(mine.id or 0)))  # `factory build`: through the queue too
     finally:
-        servers = _children(daemon.pid)  # its code server outlives it: stopped below, by pid
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        for pid in servers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        stop_with_children(daemon)  # its code server outlives it: stopped too, by pid
     log.close()
     full = (factory_home / "daemon.log").read_text()
     tail = full[-3000:]
