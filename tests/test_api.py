@@ -10,12 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +22,8 @@ from generators.agents.contract import ContractDepth, check_contract
 from infra import runtime
 from infra.accounts import Accounts
 from infra.control import ControlPlane
+from tests.api_process import factory_api
 
-ROOT = Path(__file__).resolve().parent.parent
 INTENT = "- students enrol in courses\n- teachers teach courses"
 PROBLEM = "application/problem+json"
 
@@ -43,12 +38,6 @@ class Api:
     def client(self, who: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -70,39 +59,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     for product in ("listed-a", "listed-b", "listed-c"):
         control.upsert_product("acme", product, status="new")
     control.upsert_product("evil", "hidden", status="new")
-    port = _free_port()
-    env = {**os.environ, "FACTORY_HOME": str(home), "PYTHONPATH": str(ROOT), "FACTORY_CONTRACT_EXAMPLES": "2"}
-    env.pop("FACTORY_TOKEN", None)
-    log = (home / "api.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "studio", "api", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=home,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the API did not start: {(home / 'api.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield Api(url, home, control, tokens)
+        with factory_api(home, FACTORY_CONTRACT_EXAMPLES="2") as url:
+            yield Api(url, home, control, tokens)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
         for d in control.deployments(None, status="running"):
             if d.pid and d.workdir:
                 runtime.stop(d.pid, Path(d.workdir))

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,9 +31,9 @@ from infra.webhooks import list_events
 from infra.workspace import ProductWorkspace
 from ontology.errors import InvalidInputError
 from ontology.models import Objectives
+from tests.api_process import factory_api
 from tests.product_blueprints import clinic
 
-ROOT = Path(__file__).resolve().parent.parent
 TENANT, PRODUCT, OTLP_PRODUCT = "health-co", "clinic", "clinic-otlp"
 DEPLOY_TRACE = "0123456789abcdef0123456789abcdef"
 TIGHT = Objectives(p95_latency_ms=0.001, error_rate=0.01)  # every request is too slow: the latency SLO burns
@@ -106,12 +101,6 @@ class Loop:
     filter_key: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, dict[str, str]]]:
     """`factory api` on a loopback port; alice builds in health-co, vera views it, mallory builds elsewhere."""
@@ -123,34 +112,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     for name, granted in roles.items():
         accounts.add_user(name, actor="test", kind="service", roles=granted)
         tokens[name] = accounts.create_token(name, actor="test", days=1)[0]
-    port = _free_port()
-    env = {**os.environ, "FACTORY_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    env.pop("FACTORY_TOKEN", None)
-    with (home / "api.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "studio", "api", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the API did not start: {(home / 'api.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    with factory_api(home) as url:
         yield home, url, tokens
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def _drive(service: ServiceProcess, headers: dict[str, str], filter_key: str) -> None:
