@@ -195,7 +195,7 @@ def _size(*paths: Path) -> int:
 
 def footprint(text: str = "A helpdesk where customers open support tickets.") -> dict[str, float]:
     """What one full build (intent to a running service, embedded profile) leaves behind, part by part: the
-    per-build figures the README's paper plan multiplies."""
+    per-build figures the paper plan in docs/scaling.md multiplies."""
     with tempfile.TemporaryDirectory(prefix="bench-scale-footprint-") as scratch:
         home = Path(scratch)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FACTORY_", "DAGSTER_"))}

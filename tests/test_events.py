@@ -402,26 +402,26 @@ def test_builders_and_admins_of_the_tenant_manage_its_webhooks(tmp_path: Path) -
     assert not decide(outsider, "webhooks", Resource.scope("acme"), tmp_path).allowed
 
 
-# the README's word --------------------------------------------------------------------------
+# the documentation's word (docs/events.md) ---------------------------------------------------
 
 
-def _readme_section(title: str) -> tuple[Markdown, str]:
-    readme = read(ROOT / "README.md")
-    start = readme.prose.index(f"## {title}")
-    end = readme.prose.find("\n## ", start + 1)
-    return readme, readme.prose[start : end if end > 0 else None]
+def _events_doc_section(title: str) -> tuple[Markdown, str]:
+    doc = read(ROOT / "docs" / "events.md")
+    start = doc.prose.index(f"## {title}")
+    end = doc.prose.find("\n## ", start + 1)
+    return doc, doc.prose[start : end if end > 0 else None]
 
 
-def test_the_readme_lists_every_event_type() -> None:
-    _, section = _readme_section("Events and webhooks")
+def test_the_docs_list_every_event_type() -> None:
+    _, section = _events_doc_section("The event types")
     rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
-    listed = [name for row in rows for name in re.findall(r"`([a-z]+\.[a-z]+)`", row)]
+    listed = [name for row in rows for name in re.findall(r"`dev\.softwarefactory\.([a-z]+\.[a-z]+)`", row)]
     assert sorted(listed) == sorted(EVENT_TYPES)
 
 
-def test_the_readmes_receiver_verifies_and_acts_on_each_event_once(control: ControlPlane) -> None:
-    readme, _ = _readme_section("Events and webhooks")
-    (example,) = [code for language, code in readme.code_blocks if language == "python" and "Webhook(" in code]
+def test_the_docs_receiver_verifies_and_acts_on_each_event_once(control: ControlPlane) -> None:
+    doc, _ = _events_doc_section("Webhooks")
+    (example,) = [code for language, code in doc.code_blocks if language == "python" and "Webhook(" in code]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
