@@ -210,8 +210,8 @@ def _eager(f: Finding, entity: _Entity, data: dict[str, object], decided: Mappin
     assert isinstance(rels, list)
     hits = []
     for rel in rels:
-        if rel["cardinality"] == "many-to-many":
-            continue  # its list is one query through the link table already
+        if rel["cardinality"] == "many-to-many" or rel["source"] == rel["target"]:
+            continue  # a link table's list is one query already; a row never embeds rows of its own entity
         one_side = rel["source"] if rel["cardinality"] == "one-to-many" else rel["target"]
         role = rel["source_role"] if rel["cardinality"] == "one-to-many" else rel["target_role"]
         if one_side == name and f.attribute in (None, role) and not rel["eager"]:
