@@ -292,7 +292,10 @@ def test_a_product_changed_by_findings_passes_its_own_suite_and_migrates(tmp_pat
     assert f"limit: int = Field({PAGE_SIZE_CAP}," in customer
     # the customer's reads and lists embed its invoices, loaded in one more statement (its suite reads them)
     assert "invoices: list[Invoice] = Field(default_factory=list" in customer
-    assert 'embeds: ClassVar[tuple[str, ...]] = ("invoices",)' in (second / "app/infrastructure/tables/customer.py").read_text()
+    assert (
+        'embeds: ClassVar[tuple[str, ...]] = ("invoices",)'
+        in (second / "app/infrastructure/tables/customer.py").read_text()
+    )
     assert "selectinload(relationship)" in (second / "app/infrastructure/repository.py").read_text()
     unflagged = "\n".join(p.read_text() for p in first.rglob("*.py"))  # without the flag: no eager loading
     assert not any(word in unflagged for word in ("selectinload", "Relationship(", "EMBEDS", "embeds"))
