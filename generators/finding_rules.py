@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from graph.names import finding_iri
+from graph.recorder import ChangeFacts
 from ontology.findings import Finding
 from ontology.models import Blueprint, OpenQuestion, PastDecision
 
@@ -38,6 +39,7 @@ __all__ = [
     "FindingEffects",
     "apply_findings",
     "carry_over",
+    "changed_files",
 ]
 
 DEFAULT_PAGE_SIZE = 50
@@ -73,6 +75,16 @@ class Change:
     def iri(self) -> str:
         return finding_iri(self.finding)
 
+    @property
+    def entity(self) -> str:
+        """The entity of this blueprint the change is about."""
+        return self.subject.split(".", 1)[0]
+
+    @property
+    def facts(self) -> ChangeFacts:
+        """The change as the design activity records it (graph.recorder)."""
+        return ChangeFacts(self.iri, self.finding.id, self.rule, self.subject, self.summary)
+
 
 @dataclass
 class FindingEffects:
@@ -90,6 +102,18 @@ class FindingEffects:
     @property
     def notes(self) -> list[str]:
         return [c.summary for c in self.changes]
+
+
+def changed_files(changes: Sequence[Change], paths: Iterable[str]) -> dict[str, list[str]]:
+    """Which change made each of `paths` (files that differ from the render without the findings) differ: the
+    changes about the entity the file is named after (`tables/order.py`, `test_api_order.py`), else every change
+    (a migration, a module every entity shares). Keys are the findings' ids, as `Change.facts` records them."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+        named = [c for c in changes if stem == c.entity or stem.endswith(f"_{c.entity}")]
+        found[path] = list(dict.fromkeys(c.finding.id for c in named or changes))
+    return found
 
 
 def carry_over(

@@ -48,6 +48,7 @@ from graph.trace import (
     SPARQL_TRACE,
     SPARQL_TRACE_ACTIVITIES,
     SPARQL_TRACE_APPROVALS,
+    SPARQL_TRACE_FEEDBACK,
     SPARQL_TRACE_GRAPHS,
     STAGE_OF_CLASS,
     STAGE_OF_TABLE,
@@ -526,6 +527,10 @@ class KnowledgeGraph:
                                 person,
                             )
                         )
+                    for f in s.rdf.query(SPARQL_TRACE_FEEDBACK, graphs=[graph], bindings=bound).records():
+                        agent, started, ended, person = details.get(f["activity"], (None, None, None, None))
+                        where = (graph, name.tenant, name.product, f["activity"], agent, started, ended, person)
+                        steps.append(TraceStep(f["kind"], f["node"], f["label"] or "", *where, f["about"]))
                     for a in s.rdf.query(SPARQL_TRACE_APPROVALS, graphs=[graph], bindings=bound).records():
                         steps.append(
                             TraceStep(
