@@ -19,6 +19,7 @@ __all__ = [
     "CYPHER_TRACE",
     "CYPHER_TRACE_AGENTS",
     "CYPHER_TRACE_APPROVALS",
+    "CYPHER_TRACE_FEEDBACK",
     "CYPHER_TRACE_GENERATIONS",
     "CYPHER_TRACE_REQUESTERS",
     "SPARQL_TRACE",
@@ -154,6 +155,31 @@ CYPHER_TRACE_APPROVALS = (
     "p.iri AS agent, p.userName AS person, a.startedAtTime AS started, a.endedAtTime AS ended"
 )
 """The people's decisions on promoting the build's release, in one tenant's property graph."""
+
+_FEEDBACK_MADE_BY = (
+    " WITH n, about OPTIONAL MATCH (n)-[:wasGeneratedBy]->(a:LifecycleActivity)"
+    " OPTIONAL MATCH (a)-[:wasAssociatedWith]->(g:FactoryAgent)"
+    " RETURN n.iri AS node, n.label AS label, n.graph AS graph, a.iri AS activity, g.iri AS agent,"
+    " a.startedAtTime AS started, a.endedAtTime AS ended, about"
+)
+CYPHER_TRACE_FEEDBACK: dict[str, tuple[str, ...]] = {
+    "finding": (
+        "MATCH (d:LifecycleActivity)-[:used]->(n:Finding) WHERE d.traceId = $trace WITH n, NULL AS about"
+        + _FEEDBACK_MADE_BY,
+        "MATCH (n:Finding) WHERE n.traceId = $trace WITH n, NULL AS about" + _FEEDBACK_MADE_BY,
+    ),
+    "decision": (
+        "MATCH (n:DesignChange)-[:decidedFrom]->(f:Finding) WHERE n.traceId = $trace WITH n, f.iri AS about"
+        + _FEEDBACK_MADE_BY,
+    ),
+    "changed file": (
+        "MATCH (n:Artifact)-[:changedBy]->(c:DesignChange) WHERE n.traceId = $trace WITH n, c.iri AS about"
+        + _FEEDBACK_MADE_BY,
+    ),
+    "window": ("MATCH (n:TelemetryWindow) WHERE n.traceId = $trace WITH n, NULL AS about" + _FEEDBACK_MADE_BY,),
+}
+"""The feedback loop's steps in one tenant's property graph, as SPARQL_TRACE_FEEDBACK finds them: per kind of
+step, the queries that find its nodes, each with the activity that generated it and that activity's agent."""
 
 STAGE_OF_CLASS = {str(c): stage for c, stage in CHAIN.items()}
 """The stage each chain class (a node's type IRI in the RDF store) stands for."""

@@ -494,6 +494,7 @@ def test_a_v2_build_s_trace_shows_the_findings_it_used_what_it_decided_the_files
     (deployed,) = [s for s in steps if s.stage == "deployment"]
     assert str(window.started) >= str(deployed.started)
     assert {s.node for s in kg.trace(v1) if s.stage == "window"} != {window.node}
+    assert kg.trace(v2, tenant=TENANT, engine="kuzu") == steps  # the property graph walks the same loop
     print_trace(steps)  # `factory trace`: the chain, then the feedback loop's rows
     assert "feedback: finding -> decision -> files" in capsys.readouterr().out
     rows = feedback_rows(steps)
