@@ -66,6 +66,7 @@ class ReferenceContext:
     parent_route: str
     parent_role: str  # the name of the children on the parent, e.g. "invoices"
     segment: str  # the nested route under the parent, e.g. "invoices" in /customers/{id}/invoices
+    eager: bool = False  # the parent's read model embeds these children, loaded with selectinload
 
     @property
     def label(self) -> str:
@@ -124,6 +125,11 @@ class EntityContext:
     order_index: tuple[str, ...] = ()  # the columns of an index on its list order, when the blueprint asks for one
     imports: Mapping[str, str] = field(default_factory=dict)  # first-party import block per file kind
     access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # action -> roles granted it
+
+    @property
+    def embeds(self) -> tuple[ReferenceContext, ...]:
+        """The children its read model embeds (a relationship loaded eagerly), each under its role's name."""
+        return tuple(r for r in self.children if r.eager)
 
     def denied(self, action: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         """The roles of `roles` not granted `action` on this entity."""
@@ -208,6 +214,11 @@ class ProductContext:
     p95_latency_ms: float
     error_rate: float
     roles: tuple[str, ...] = ()  # the roles a token can carry, from the blueprint's access section
+
+    @property
+    def eager(self) -> bool:
+        """Whether any entity embeds related rows (loaded eagerly)."""
+        return any(e.embeds for e in self.entities)
 
     def entity(self, name: str) -> EntityContext:
         for e in self.entities:

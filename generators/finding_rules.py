@@ -10,7 +10,8 @@ returned with the change, so that the design activity records `prov:used` of it.
   attribute (or its order, created_at) -> an index on the list's order (tenant_id, created_at, id);
 * large_page (an unfiltered list that is slow) -> its order indexed and its default page size capped at
   `PAGE_SIZE_CAP`;
-* n_plus_one on a nested route -> the relationship is loaded eagerly (selectinload in the repository);
+* n_plus_one on a nested route (parent, role) -> the relationship is loaded eagerly: the parent's read model
+  embeds the related rows, which its repository loads with selectinload (one statement, never one per row);
 * always_empty on a required attribute -> proposed as optional (question `optional-attribute`);
 * validation_rejects -> a question to the owner (`validation-rule`); the validation is never relaxed here;
 * unused_entity -> flagged for removal (question `entity-removal`); never removed here.
@@ -23,10 +24,12 @@ with the same pattern first, else the one with the same name. Deterministic: no 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graph.names import finding_iri
+from graph.recorder import ChangeFacts
 from ontology.findings import Finding
 from ontology.models import Blueprint, OpenQuestion, PastDecision
 
@@ -38,6 +41,7 @@ __all__ = [
     "FindingEffects",
     "apply_findings",
     "carry_over",
+    "changed_files",
 ]
 
 DEFAULT_PAGE_SIZE = 50
@@ -73,6 +77,16 @@ class Change:
     def iri(self) -> str:
         return finding_iri(self.finding)
 
+    @property
+    def entity(self) -> str:
+        """The entity of this blueprint the change is about."""
+        return self.subject.split(".", 1)[0]
+
+    @property
+    def facts(self) -> ChangeFacts:
+        """The change as the design activity records it (graph.recorder)."""
+        return ChangeFacts(self.iri, self.finding.id, self.rule, self.subject, self.summary)
+
 
 @dataclass
 class FindingEffects:
@@ -90,6 +104,18 @@ class FindingEffects:
     @property
     def notes(self) -> list[str]:
         return [c.summary for c in self.changes]
+
+
+def changed_files(changes: Sequence[Change], paths: Iterable[str]) -> dict[str, list[str]]:
+    """Which change made each of `paths` (files that differ from the render without the findings) differ: the
+    changes about the entity the file is named after (`tables/order.py`, `test_api_order.py`), else every change
+    (a migration, a module every entity shares). Keys are the findings' ids, as `Change.facts` records them."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+        named = [c for c in changes if stem == c.entity or stem.endswith(f"_{c.entity}")]
+        found[path] = list(dict.fromkeys(c.finding.id for c in named or changes))
+    return found
 
 
 def carry_over(
@@ -144,149 +170,145 @@ def apply_findings(
             continue  # about nothing this blueprint has (or already acted on): no rule fires
         seen.add((f.kind, name, f.attribute))
         where = f" (carried over from {f.product})" if applied.carried else ""
-        change = _RULES.get(f.kind, _none)(f, entity, data, decided)
-        if change is None:
+        rule = _RULES.get(f.kind)
+        done = rule(_Target(f, entity, data["relationships"], decided)) if rule else None
+        if done is None:
             continue
-        rule, subject, summary, question = change
-        effects.changes.append(Change(f, rule, subject, f"{summary}{where}: {f.summary}"))
-        if question is not None and question.id not in asked:
-            asked.add(question.id)
-            effects.questions.append(question)
+        effects.changes.append(Change(f, done.rule, done.subject, f"{done.summary}{where}: {f.summary}"))
+        if done.question is not None and done.question.id not in asked:
+            asked.add(done.question.id)
+            effects.questions.append(done.question)
     if effects.changes:
         effects.blueprint = Blueprint.model_validate(data)
     return effects
 
 
-_Outcome = tuple[str, str, str, OpenQuestion | None] | None
-_Entity = dict[str, object]
+@dataclass(frozen=True)
+class _Effect:
+    """What a rule did: its name, on what, in a sentence, and the question it asks the owner (if any)."""
+
+    rule: str
+    subject: str
+    summary: str
+    question: OpenQuestion | None = None
 
 
-def _attribute(entity: _Entity, name: str | None) -> dict[str, object] | None:
-    attributes = entity["attributes"]
-    assert isinstance(attributes, list)
-    return next((a for a in attributes if a["name"] == name), None) if name else None
+@dataclass(frozen=True)
+class _Target:
+    """What a rule acts on: the finding, its entity in the blueprint being changed (a dict, changed in place),
+    the blueprint's relationships, and the tenant's decisions on earlier questions."""
+
+    finding: Finding
+    entity: dict[str, Any]
+    relationships: list[dict[str, Any]]
+    decided: Mapping[tuple[str, str], str]
+
+    @property
+    def name(self) -> str:
+        return str(self.entity["name"])
+
+    @property
+    def attribute(self) -> dict[str, Any] | None:
+        """The finding's attribute of the entity (None: it names none, or one the entity lacks)."""
+        wanted = self.finding.attribute
+        return next((a for a in self.entity["attributes"] if a["name"] == wanted), None) if wanted else None
+
+    def subject(self, attribute: Mapping[str, Any] | None) -> str:
+        return f"{self.name}.{attribute['name']}" if attribute else self.name
+
+    def ask(self, kind: str, subject: str, text: str, default: str, other: str, labels: dict[str, str]) -> OpenQuestion:
+        """The question `kind` about `subject` for the owner, with the finding as its evidence."""
+        return OpenQuestion(
+            id=f"{kind}:{subject}", kind=kind, subject=subject, text=text, default=default, alternatives=[other],
+            labels=labels, evidence=self.finding.summary[:500],
+        )  # fmt: skip
 
 
-def _none(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
-    return None
-
-
-def _index(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
-    if f.attribute in ORDER_COLUMNS:  # slow in its default order: index the order
-        if entity.get("order_indexed"):
+def _index(t: _Target) -> _Effect | None:
+    if t.finding.attribute in ORDER_COLUMNS:  # slow in its default order: index the order
+        if t.entity.get("order_indexed"):
             return None
-        entity["order_indexed"] = True
-        name = str(entity["name"])
-        return "order_index", name, f"{name}: its list order indexed, the list read every row to sort them", None
-    attr = _attribute(entity, f.attribute)
+        t.entity["order_indexed"] = True
+        return _Effect("order_index", t.name, f"{t.name}: its list order indexed, the list read every row to sort them")
+    attr = t.attribute
     if attr is None or attr["indexed"] or attr["unique"]:
         return None  # nothing to filter on, or already backed by an index (a unique constraint has one)
     attr["indexed"] = True
-    subject = f"{entity['name']}.{attr['name']}"
-    return "index", subject, f"{subject} indexed: the list filtered by it was slow", None
+    return _Effect("index", t.subject(attr), f"{t.subject(attr)} indexed: the list filtered by it was slow")
 
 
-def _page_size(
-    f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]
-) -> _Outcome:
+def _page_size(t: _Target) -> _Effect | None:
     """An unfiltered list that is slow: its default order gets an index and its default page is capped."""
-    name, done = str(entity["name"]), []
-    if not entity.get("order_indexed"):
-        entity["order_indexed"] = True
+    done = []
+    if not t.entity.get("order_indexed"):
+        t.entity["order_indexed"] = True
         done.append("its list order indexed")
-    current = entity.get("page_size") or DEFAULT_PAGE_SIZE
-    assert isinstance(current, int)
+    current = t.entity.get("page_size") or DEFAULT_PAGE_SIZE
     if current > PAGE_SIZE_CAP:
-        entity["page_size"] = PAGE_SIZE_CAP
+        t.entity["page_size"] = PAGE_SIZE_CAP
         done.append(f"default page size capped at {PAGE_SIZE_CAP} (was {current})")
     if not done:
         return None
-    return "page_size", name, f"{name}: {' and '.join(done)}: its unfiltered list was slow", None
+    return _Effect("page_size", t.name, f"{t.name}: {' and '.join(done)}: its unfiltered list was slow")
 
 
-def _eager(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
-    name = entity["name"]
-    rels = data["relationships"]
-    assert isinstance(rels, list)
+def _eager(t: _Target) -> _Effect | None:
     hits = []
-    for rel in rels:
-        if rel["cardinality"] == "many-to-many":
-            continue  # its list is one query through the link table already
-        one_side = rel["source"] if rel["cardinality"] == "one-to-many" else rel["target"]
-        role = rel["source_role"] if rel["cardinality"] == "one-to-many" else rel["target_role"]
-        if one_side == name and f.attribute in (None, role) and not rel["eager"]:
+    for rel in t.relationships:
+        if rel["cardinality"] == "many-to-many" or rel["source"] == rel["target"]:
+            continue  # a link table's list is one query already; a row never embeds rows of its own entity
+        one_to_many = rel["cardinality"] == "one-to-many"
+        one_side, role = (rel["source"], rel["source_role"]) if one_to_many else (rel["target"], rel["target_role"])
+        if one_side == t.name and t.finding.attribute in (None, role) and not rel["eager"]:
             rel["eager"] = True
-            hits.append(f"{name}.{role}")
+            hits.append(f"{t.name}.{role}")
     if not hits:
         return None
-    subject = ", ".join(hits)
-    return "eager", hits[0], f"{subject} loaded eagerly (selectinload): the nested route read one row at a time", None
+    summary = f"{', '.join(hits)} loaded eagerly (selectinload): the nested route read one row at a time"
+    return _Effect("eager", hits[0], summary)
 
 
-def _question_id(kind: str, subject: str) -> str:
-    return f"{kind}:{subject}"
-
-
-def _optional(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
-    attr = _attribute(entity, f.attribute)
+def _optional(t: _Target) -> _Effect | None:
+    attr = t.attribute
     if attr is None or not attr["required"]:
         return None
-    subject = f"{entity['name']}.{attr['name']}"
-    question = OpenQuestion(
-        id=_question_id("optional-attribute", subject),
-        kind="optional-attribute",
-        subject=subject,
-        text=f"Clients send {subject} empty in nearly every write: may it be optional?",
-        default="optional",
-        alternatives=["required"],
-        labels={"optional": "optional (clients may leave it out)", "required": "keep it required"},
-        evidence=f.summary[:500],
-    )
-    if decided.get(("optional-attribute", subject)) == "required":
-        return "optional", subject, f"{subject} kept required (the owner decided so)", None
+    subject = t.subject(attr)
+    if t.decided.get(("optional-attribute", subject)) == "required":
+        return _Effect("optional", subject, f"{subject} kept required (the owner decided so)")
     attr["required"] = False
-    return "optional", subject, f"{subject} proposed as optional", question
+    question = t.ask(
+        "optional-attribute", subject, f"Clients send {subject} empty in nearly every write: may it be optional?",
+        "optional", "required", {"optional": "optional (clients may leave it out)", "required": "keep it required"},
+    )  # fmt: skip
+    return _Effect("optional", subject, f"{subject} proposed as optional", question)
 
 
-def _validation(
-    f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]
-) -> _Outcome:
-    attr = _attribute(entity, f.attribute)
-    subject = f"{entity['name']}.{attr['name']}" if attr else str(entity["name"])
-    question = OpenQuestion(
-        id=_question_id("validation-rule", subject),
-        kind="validation-rule",
-        subject=subject,
-        text=f"The validation of {subject} rejects {f.value:.0%} of real writes: is the rule right?",
-        default="keep",
-        alternatives=["relax"],
-        labels={"keep": "keep the rule (clients must send valid values)", "relax": "make it optional"},
-        evidence=f.summary[:500],
-    )
-    if decided.get(("validation-rule", subject)) == "relax" and attr is not None and attr["required"]:
+def _validation(t: _Target) -> _Effect | None:
+    attr = t.attribute
+    subject = t.subject(attr)
+    if t.decided.get(("validation-rule", subject)) == "relax" and attr is not None and attr["required"]:
         attr["required"] = False
-        return "validation", subject, f"{subject} made optional (the owner decided to relax its validation)", None
-    return "validation", subject, f"{subject}: its validation rejects many writes, asked the owner", question
+        return _Effect("validation", subject, f"{subject} made optional (the owner decided to relax its validation)")
+    question = t.ask(
+        "validation-rule", subject,
+        f"The validation of {subject} rejects {t.finding.value:.0%} of real writes: is the rule right?", "keep",
+        "relax", {"keep": "keep the rule (clients must send valid values)", "relax": "make it optional"},
+    )  # fmt: skip
+    return _Effect("validation", subject, f"{subject}: its validation rejects many writes, asked the owner", question)
 
 
-def _removal(f: Finding, entity: _Entity, data: dict[str, object], decided: Mapping[tuple[str, str], str]) -> _Outcome:
-    name = str(entity["name"])
-    if decided.get(("entity-removal", name)) == "keep":
+def _removal(t: _Target) -> _Effect | None:
+    if t.decided.get(("entity-removal", t.name)) == "keep":
         return None  # the owner keeps it: not flagged again
-    question = OpenQuestion(
-        id=_question_id("entity-removal", name),
-        kind="entity-removal",
-        subject=name,
-        text=f"Nobody read or wrote {name} in production over the window: remove it from the product?",
-        default="keep",
-        alternatives=["remove"],
-        labels={"keep": "keep it", "remove": "remove it (edit the blueprint and allow the data loss)"},
-        evidence=f.summary[:500],
-    )
-    return "removal", name, f"{name} flagged for removal (kept until the owner decides)", question
+    question = t.ask(
+        "entity-removal", t.name,
+        f"Nobody read or wrote {t.name} in production over the window: remove it from the product?", "keep",
+        "remove", {"keep": "keep it", "remove": "remove it (edit the blueprint and allow the data loss)"},
+    )  # fmt: skip
+    return _Effect("removal", t.name, f"{t.name} flagged for removal (kept until the owner decides)", question)
 
 
-_RULES = {
+_RULES: dict[str, Callable[[_Target], _Effect | None]] = {
     "slow_filter": _index,
     "large_page": _page_size,
     "n_plus_one": _eager,

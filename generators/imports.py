@@ -103,6 +103,7 @@ def entity_imports(e: EntityContext, features: Features) -> dict[str, str]:
             {
                 "app.domain.pagination": {"PageParams", *(["MAX_LIMIT"] if e.page_size else [])},
                 "app.domain.values": _values_of_domain(e, features),
+                **{f"app.domain.entities.{r.child}": {r.child_cls} for r in e.embeds},
             }
         ),
         "table": format_imports(_table(e, features)),

@@ -58,6 +58,8 @@ class Proposal:
     """What findings of running deployments changed in the blueprint (generators.finding_rules)."""
     questions: list[OpenQuestion] = field(default_factory=list)
     """The architect's questions for the owner, raised by findings."""
+    base: Blueprint | None = None
+    """The architect's blueprint before the findings changed it (None: no finding changed anything)."""
 
 
 class Planner:
@@ -143,6 +145,7 @@ class Planner:
             {"analysis": analysis.source, "design": designed.source},
             design.changes,
             design.questions,
+            design.base if design.changes else None,
         )
 
 

@@ -172,10 +172,23 @@ def _relationships(
             parent_route="/" + _segment(parent.table),
             parent_role=parent_role,
             segment=_segment(parent_role),
+            eager=rel.eager and _embeddable(drafts, parent.entity.name, child.entity.name),
         )
         child.references.append(ref)
         parent.children.append(ref)
     return links
+
+
+def _embeddable(drafts: dict[str, _Draft], parent: str, child: str) -> bool:
+    """Whether `parent`'s read model can embed `child` rows: never itself, nor a row that embeds it (a cycle)."""
+    reached, todo = set(), [child]
+    while todo:
+        name = todo.pop()
+        if name == parent:
+            return False
+        reached.add(name)
+        todo += [r.child for r in drafts[name].children if r.eager and r.child not in reached]
+    return True
 
 
 def _fk_column(columns: NameRegistry, role: str) -> str:

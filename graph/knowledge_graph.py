@@ -43,11 +43,13 @@ from graph.trace import (
     CYPHER_TRACE,
     CYPHER_TRACE_AGENTS,
     CYPHER_TRACE_APPROVALS,
+    CYPHER_TRACE_FEEDBACK,
     CYPHER_TRACE_GENERATIONS,
     CYPHER_TRACE_REQUESTERS,
     SPARQL_TRACE,
     SPARQL_TRACE_ACTIVITIES,
     SPARQL_TRACE_APPROVALS,
+    SPARQL_TRACE_FEEDBACK,
     SPARQL_TRACE_GRAPHS,
     STAGE_OF_CLASS,
     STAGE_OF_TABLE,
@@ -526,6 +528,10 @@ class KnowledgeGraph:
                                 person,
                             )
                         )
+                    for f in s.rdf.query(SPARQL_TRACE_FEEDBACK, graphs=[graph], bindings=bound).records():
+                        agent, started, ended, person = details.get(f["activity"], (None, None, None, None))
+                        where = (graph, name.tenant, name.product, f["activity"], agent, started, ended, person)
+                        steps.append(TraceStep(f["kind"], f["node"], f["label"] or "", *where, f["about"]))
                     for a in s.rdf.query(SPARQL_TRACE_APPROVALS, graphs=[graph], bindings=bound).records():
                         steps.append(
                             TraceStep(
@@ -553,6 +559,13 @@ class KnowledgeGraph:
                 (_, found_nodes), (_, generations), (_, agents), (_, requesters), (_, approvals) = pg.execute_together(
                     [(q, bound_trace) for q in queries]
                 )
+                loop = [(kind, q) for kind, qs in CYPHER_TRACE_FEEDBACK.items() for q in qs]
+                answers = pg.execute_together([(q, bound_trace) for _, q in loop])
+            for (kind, _), (_, rows) in zip(loop, answers, strict=True):
+                for node, label, graph, activity, agent, started, ended, about in rows:
+                    name = parse_graph(graph)
+                    where = (graph, tenant, name.product if name else "", activity, agent, started, ended, None)
+                    steps.append(TraceStep(kind, node, label or "", *where, about))
             agent_of = {_internal_id(a): agent for a, agent in agents}
             person_of = {_internal_id(a): person for a, person in requesters}
             made_by: dict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)

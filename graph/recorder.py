@@ -11,7 +11,8 @@ on its own (into its own facts) and the union is the whole build.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from graph.facts import ContractFinding, PackSealFacts, ProductFacts
 from graph.provenance import record_activity
@@ -19,7 +20,7 @@ from ontology.lifecycle import ACTIVITIES
 from ontology.models import Blueprint, Intent, Requirement
 from ontology.namespaces import FAC, PROV
 
-__all__ = ["BuildRecorder", "ContractFigures", "ContractFinding", "Signal"]
+__all__ = ["BuildRecorder", "ChangeFacts", "ContractFigures", "ContractFinding", "Signal"]
 
 Signal = tuple[str, str, float, str]
 """A telemetry figure: (metric, route, value, key); `key` names it uniquely within the build."""
@@ -28,6 +29,16 @@ ContractFigures = tuple[int, bool, Sequence[ContractFinding]]
 """A contract run's figures: (cases sent, whether the contract held, its failures)."""
 
 _ORDER = list(ACTIVITIES)
+
+
+class ChangeFacts(NamedTuple):
+    """What one finding changed in a design: the finding's IRI and id, the rule that fired, on what, in a sentence."""
+
+    finding: str
+    key: str
+    rule: str
+    subject: str
+    summary: str
 
 
 class BuildRecorder:
@@ -69,13 +80,29 @@ class BuildRecorder:
         return found
 
     def blueprint(
-        self, blueprint: Blueprint, started: dt.datetime, ended: dt.datetime | None, used: Iterable[str] = ()
+        self,
+        blueprint: Blueprint,
+        started: dt.datetime,
+        ended: dt.datetime | None,
+        used: Iterable[str] = (),
+        changes: Iterable[ChangeFacts] = (),
     ) -> str:
-        """The architect's blueprint; `used` names what else it was designed from (patterns, past products)."""
+        """The architect's blueprint; `used` names what else it was designed from (patterns, past products,
+        findings), `changes` what findings changed in it: one design change each, decided from its finding."""
         f = self.facts
         bp = f.blueprint(blueprint)
         f.link(f.iri("product"), FAC.hasBlueprint, bp)
-        self._activity("design", started, ended, used=[f.iri("intent"), *used], generated=[bp])
+        made = [bp]
+        for c in changes:
+            node = f.node(
+                FAC.DesignChange,
+                f.iri("change", c.key),
+                c.summary[:120],
+                {FAC.changeRule: c.rule, FAC.changeSubject: c.subject, FAC.changeSummary: c.summary},
+            )
+            f.link(node, FAC.decidedFrom, c.finding)
+            made.append(node)
+        self._activity("design", started, ended, used=[f.iri("intent"), *used], generated=made)
         return bp
 
     def artifacts(
@@ -86,13 +113,18 @@ class BuildRecorder:
         started: dt.datetime,
         ended: dt.datetime | None,
         seal: PackSealFacts | None = None,
+        changed_by: Mapping[str, Sequence[str]] | None = None,
     ) -> list[str]:
         """The rendered files as (path, sha256, size), rendered from the blueprint with template `pack`@`version`
-        (whose digest and publisher `seal` gives); the product uses that pack version from now on."""
+        (whose digest and publisher `seal` gives); the product uses that pack version from now on. `changed_by`
+        names, per path, the keys of the design changes that made the file differ (see `blueprint`)."""
         f = self.facts
         pack_iri = f.template_pack(pack, version, seal)
         f.link(f.iri("product"), FAC.usesTemplatePack, pack_iri)
+        files = sorted(files)
         made = f.artifacts(files, f.iri("blueprint"), pack_iri)
+        for (path, _, _), artifact in zip(files, made, strict=True):
+            f.links(artifact, FAC.changedBy, [f.iri("change", key) for key in (changed_by or {}).get(path, ())])
         self._activity("generation", started, ended, used=[f.iri("blueprint"), pack_iri], generated=made)
         return made
 

@@ -19,11 +19,13 @@ __all__ = [
     "CYPHER_TRACE",
     "CYPHER_TRACE_AGENTS",
     "CYPHER_TRACE_APPROVALS",
+    "CYPHER_TRACE_FEEDBACK",
     "CYPHER_TRACE_GENERATIONS",
     "CYPHER_TRACE_REQUESTERS",
     "SPARQL_TRACE",
     "SPARQL_TRACE_ACTIVITIES",
     "SPARQL_TRACE_APPROVALS",
+    "SPARQL_TRACE_FEEDBACK",
     "SPARQL_TRACE_GRAPHS",
     "STAGE_OF_CLASS",
     "STAGE_OF_TABLE",
@@ -33,10 +35,16 @@ __all__ = [
 CHAIN: dict[URIRef, str] = {s.trace_class: s.name for s in LIFECYCLE if s.trace_class is not None}
 """The classes on a trace, in lifecycle order, with the stage each stands for (from the stage table)."""
 
-STAGE_ORDER = {stage: i for i, stage in enumerate(CHAIN.values())}
+STAGE_ORDER: dict[str, float] = {stage: i for i, stage in enumerate(CHAIN.values())}
 APPROVAL = "approval"
 """The trace step of a person's decision on a promotion: it sorts with the deployments, as it happened."""
 STAGE_ORDER[APPROVAL] = STAGE_ORDER["deployment"]
+FEEDBACK_STAGES = {"finding": "blueprint", "decision": "blueprint", "changed file": "artifacts", "window": "telemetry"}
+"""The feedback loop's steps and the stage each sorts after (a finding before the design that used it): the
+findings the design used, what it decided from each, the files each decision changed, and the telemetry
+windows of the build's running deployments."""
+for _step, _stage in FEEDBACK_STAGES.items():
+    STAGE_ORDER[_step] = STAGE_ORDER[_stage] + (-0.5 if _step == "finding" else 0.5)
 
 SPARQL_TRACE_GRAPHS = (
     "PREFIX fac: <https://softwarefactory.dev/ontology#>\n"
@@ -91,6 +99,26 @@ SPARQL_TRACE_APPROVALS = (
 """The people's decisions on promoting the build's release within one graph (`?trace` bound), with who took
 each and when."""
 
+SPARQL_TRACE_FEEDBACK = (
+    _PREFIXES + "SELECT DISTINCT ?trace ?kind ?node ?label ?activity ?about WHERE {\n"
+    "  { ?design a fac:DesignActivity ; fac:traceId ?trace ; prov:used ?node . ?node a fac:Finding .\n"
+    '    OPTIONAL { ?node prov:wasGeneratedBy ?activity } BIND("finding" AS ?kind) }\n'
+    "  UNION { ?node a fac:Finding ; fac:traceId ?trace . OPTIONAL { ?node prov:wasGeneratedBy ?activity }\n"
+    '    BIND("finding" AS ?kind) }\n'
+    "  UNION { ?node a fac:DesignChange ; fac:traceId ?trace ; fac:decidedFrom ?about .\n"
+    '    OPTIONAL { ?node prov:wasGeneratedBy ?activity } BIND("decision" AS ?kind) }\n'
+    "  UNION { ?node a fac:Artifact ; fac:traceId ?trace ; fac:changedBy ?about .\n"
+    '    OPTIONAL { ?node prov:wasGeneratedBy ?activity } BIND("changed file" AS ?kind) }\n'
+    "  UNION { ?node a fac:TelemetryWindow ; fac:traceId ?trace .\n"
+    '    OPTIONAL { ?node prov:wasGeneratedBy ?activity } BIND("window" AS ?kind) }\n'
+    "  OPTIONAL { ?node rdfs:label ?label }\n"
+    "}"
+)
+"""The feedback loop on one build's trace within one graph (`?trace` bound): the findings its design used
+(`prov:used`, recorded by an earlier build's observation) and those its own deployments showed, each design
+change with the finding it was decided from (`?about`), each generated file a change made differ (`?about`: the
+change), and its deployments' telemetry windows."""
+
 _CHAIN_LABELS = ":".join(local_name(c) for c in CHAIN)
 
 CYPHER_TRACE = (
@@ -128,6 +156,31 @@ CYPHER_TRACE_APPROVALS = (
 )
 """The people's decisions on promoting the build's release, in one tenant's property graph."""
 
+_FEEDBACK_MADE_BY = (
+    " WITH n, about OPTIONAL MATCH (n)-[:wasGeneratedBy]->(a:LifecycleActivity)"
+    " OPTIONAL MATCH (a)-[:wasAssociatedWith]->(g:FactoryAgent)"
+    " RETURN n.iri AS node, n.label AS label, n.graph AS graph, a.iri AS activity, g.iri AS agent,"
+    " a.startedAtTime AS started, a.endedAtTime AS ended, about"
+)
+CYPHER_TRACE_FEEDBACK: dict[str, tuple[str, ...]] = {
+    "finding": (
+        "MATCH (d:LifecycleActivity)-[:used]->(n:Finding) WHERE d.traceId = $trace WITH n, NULL AS about"
+        + _FEEDBACK_MADE_BY,
+        "MATCH (n:Finding) WHERE n.traceId = $trace WITH n, NULL AS about" + _FEEDBACK_MADE_BY,
+    ),
+    "decision": (
+        "MATCH (n:DesignChange)-[:decidedFrom]->(f:Finding) WHERE n.traceId = $trace WITH n, f.iri AS about"
+        + _FEEDBACK_MADE_BY,
+    ),
+    "changed file": (
+        "MATCH (n:Artifact)-[:changedBy]->(c:DesignChange) WHERE n.traceId = $trace WITH n, c.iri AS about"
+        + _FEEDBACK_MADE_BY,
+    ),
+    "window": ("MATCH (n:TelemetryWindow) WHERE n.traceId = $trace WITH n, NULL AS about" + _FEEDBACK_MADE_BY,),
+}
+"""The feedback loop's steps in one tenant's property graph, as SPARQL_TRACE_FEEDBACK finds them: per kind of
+step, the queries that find its nodes, each with the activity that generated it and that activity's agent."""
+
 STAGE_OF_CLASS = {str(c): stage for c, stage in CHAIN.items()}
 """The stage each chain class (a node's type IRI in the RDF store) stands for."""
 
@@ -149,9 +202,11 @@ class TraceStep:
     ended: str | None
     person: str | None = None
     """The person behind the step: who asked for a promotion or rollback, who approved or rejected one."""
+    about: str | None = None
+    """What a feedback step acted on: a decision's finding, a changed file's decision."""
 
     @property
-    def order(self) -> tuple[int, str, str, str]:
+    def order(self) -> tuple[float, str, str, str]:
         """Lifecycle order; within a stage, as it happened (the dev, then the staging, then the prod deployment)."""
         return (STAGE_ORDER[self.stage], str(self.started or ""), self.label, self.node)
 

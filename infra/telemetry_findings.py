@@ -8,7 +8,7 @@ person can check a finding against the spans it came from.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +25,7 @@ MIN_SAMPLE = 5
 """The fewest requests (or writes) a rule judges."""
 PAGING = frozenset({"limit", "offset"})
 N_PLUS_ONE_QUERIES = 10.0
-"""A request of a nested route running more SQL statements than this (median) reads one row at a time."""
+"""A request of a nested route running one SQL statement more often than this (median) reads one row at a time."""
 EMPTY_SHARE = 0.95
 REJECT_SHARE = 0.2
 UNUSED_MIN_TRAFFIC = 20
@@ -148,29 +148,34 @@ def _slow_lists(
     return found
 
 
-def _queries(span: SpanRecord, per_parent: dict[str, int]) -> int:
-    return span.db_queries or per_parent.get(span.span_id, 0)
+def _repeats(sql: Sequence[SqlSpan]) -> dict[str, int]:
+    """Per request (its server span's id): how often its most repeated SQL statement ran."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for q in sql:
+        counts[q.parent_span_id][q.statement] += 1
+    return {parent: max(c.values()) for parent, c in counts.items()}
 
 
 def _n_plus_one(
     window: Window, groups: dict[tuple[str, str], list[SpanRecord]], sql: Sequence[SqlSpan], bp: Blueprint | None
 ) -> list[Finding]:
-    per_parent: dict[str, int] = defaultdict(int)
-    for q in sql:
-        per_parent[q.parent_span_id] += 1
+    """A nested route (`/customers/{id}/invoices`) whose requests run one statement many times over: the finding
+    names the parent entity and the relationship's role (customer, invoices). A request without SQL spans counts
+    every statement it ran (its `db_queries`)."""
+    repeats = _repeats(sql)
     found = []
     for (method, route), spans in groups.items():
         if method != "GET" or not _nested(route) or len(spans) < MIN_SAMPLE:
             continue
-        median = percentile([_queries(s, per_parent) for s in spans], 50)
+        median = percentile([repeats.get(s.span_id, s.db_queries) for s in spans], 50)
         if median > N_PLUS_ONE_QUERIES:
-            label = f"GET {route}"
+            label, parts = f"GET {route}", _segments(route)
             found.append(
                 _finding(
-                    window, kind="n_plus_one", route=label, entity=route_entity(route, bp),
-                    metric="queries_per_request", value=float(median), threshold=N_PLUS_ONE_QUERIES,
-                    requests=len(spans),
-                    summary=f"{label} ran {median:g} SQL statements per request (median of {len(spans)}): "
+                    window, kind="n_plus_one", route=label, entity=route_entity("/".join(parts[:-1]), bp),
+                    attribute=parts[-1].replace("-", "_"), metric="queries_per_request", value=float(median),
+                    threshold=N_PLUS_ONE_QUERIES, requests=len(spans),
+                    summary=f"{label} ran one SQL statement {median:g} times per request (median of {len(spans)}): "
                     "it reads related rows one at a time",
                 )
             )  # fmt: skip

@@ -38,7 +38,7 @@ def error(message: str) -> None:
     _err.print(f"[bold red]error:[/] {first}", highlight=False, markup=True, soft_wrap=True)
 
 
-_ONE_LINE_EACH = ("deployment", "approval")
+_ONE_LINE_EACH = ("deployment", "approval", "finding", "decision")
 
 
 def _who(step: TraceStep) -> str:
@@ -62,3 +62,8 @@ def print_trace(steps: Sequence[TraceStep]) -> None:
             more = f" (+{len(group) - 1} more)" if len(group) > 1 else ""
             rows.append([stage, len(group), group[0].label + more, _who(group[0]), group[0].started or ""])
     print_table(["stage", "items", "first", "agent", "started"], rows, title=f"trace of {first.tenant}/{first.product}")
+    from studio.views import feedback_rows
+
+    loop = feedback_rows(steps)
+    if loop:
+        print_table(list(loop[0]), [list(r.values()) for r in loop], title="feedback: finding -> decision -> files")

@@ -145,6 +145,27 @@ def trace_rows(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
     ]
 
 
+def feedback_rows(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
+    """The feedback loop on a trace, one row per design decision: the finding it was decided from, the decision,
+    the generated files it changed, and how many telemetry windows the build's deployments showed since."""
+    labels = {s.node: s.label for s in steps if s.stage == "finding"}
+    files: dict[str, list[str]] = {}
+    for s in steps:
+        if s.stage == "changed file" and s.about:
+            files.setdefault(s.about, []).append(s.label)
+    windows = len({s.node for s in steps if s.stage == "window"})
+    return [
+        {
+            "finding": labels.get(s.about or "", s.about),
+            "decision": s.label,
+            "files": ", ".join(sorted(files.get(s.node, []))),
+            "windows after": windows,
+        }
+        for s in steps
+        if s.stage == "decision"
+    ]
+
+
 def timeline_rows(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
     """One row per activity of the trace (start, end, seconds), in the order they ran."""
     seen: dict[str, dict[str, Any]] = {}

@@ -16,6 +16,7 @@ from rdflib import URIRef
 
 from generators.agents.engineer import Engineer
 from generators.blueprint import dump_blueprint
+from generators.finding_rules import apply_findings
 from graph import KnowledgeGraph
 from graph.findings import findings_for, insights_for
 from graph.names import finding_iri, insights_graph, node_iri, product_graph
@@ -25,14 +26,15 @@ from infra.otlp import decode_traces, otlp_path
 from infra.runtime import LocalRuntime, ServiceProcess, stop
 from infra.service_tokens import service_name
 from infra.slo import BURN_RULES, burn_rate, route_burns
-from infra.telemetry import SpanRecord, read_window
+from infra.telemetry import SpanRecord, SqlSpan, read_window
 from infra.telemetry_collector import WindowReport, collect_window, refresh_graph_insights, window_of
+from infra.telemetry_findings import Window, derive_findings
 from infra.webhooks import list_events
 from infra.workspace import ProductWorkspace
 from ontology.errors import InvalidInputError
 from ontology.models import Objectives
 from tests.api_process import factory_api
-from tests.product_blueprints import clinic
+from tests.product_blueprints import clinic, invoicing
 
 TENANT, PRODUCT, OTLP_PRODUCT = "health-co", "clinic", "clinic-otlp"
 DEPLOY_TRACE = "0123456789abcdef0123456789abcdef"
@@ -80,6 +82,32 @@ def test_burns_need_enough_requests() -> None:
         ("/x", "latency"),
         ("*", "latency"),
     }
+
+
+def test_a_nested_route_that_runs_one_statement_per_row_is_an_n_plus_one_finding() -> None:
+    """Spans as the service writes them: each request to the nested route ran its child read once per invoice."""
+    end = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+    window = Window(TENANT, "invoicing", 1, end - dt.timedelta(minutes=5), end)
+    spans, sql = [], []
+    for i in range(6):
+        at = end - dt.timedelta(seconds=10 * (i + 1))
+        nested = SpanRecord("t", f"n{i}", at.isoformat(), "GET", "/customers/{id}/invoices", 200, 9.0, DEPLOY_TRACE,
+                            TENANT, db_queries=14)  # fmt: skip
+        flat = SpanRecord("t", f"f{i}", at.isoformat(), "GET", "/customers/{id}/payments", 200, 9.0, DEPLOY_TRACE,
+                          TENANT, db_queries=14)  # fmt: skip
+        spans += [nested, flat]
+        one_by_one = ["SELECT customers.id FROM customers WHERE customers.id = ?"] + [
+            "SELECT line_items.id FROM line_items WHERE ? = line_items.invoice_id"
+        ] * 13
+        distinct = [f"SELECT payments.id FROM payments WHERE payments.kind_{n} = ?" for n in range(14)]
+        sql += [SqlSpan("t", f"n{i}", at.isoformat(), "SELECT", text, 0.1) for text in one_by_one]
+        sql += [SqlSpan("t", f"f{i}", at.isoformat(), "SELECT", text, 0.1) for text in distinct]
+    (found,) = [f for f in derive_findings(window, spans, sql, [], invoicing()) if f.kind == "n_plus_one"]
+    assert (found.route, found.entity, found.attribute, found.value) == (
+        "GET /customers/{id}/invoices", "customer", "invoices", 13.0
+    )  # fmt: skip
+    effects = apply_findings(invoicing(), [found])
+    assert [(r.source, r.source_role) for r in effects.blueprint.relationships if r.eager] == [("customer", "invoices")]
 
 
 def test_windows_are_aligned_on_five_minutes() -> None:

@@ -278,6 +278,7 @@ def test_a_product_changed_by_findings_passes_its_own_suite_and_migrates(tmp_pat
             finding("slow_filter", "invoice", "due_date"),
             finding("slow_filter", "payment", None, route="GET /payments"),
             finding("large_page", "customer", route="GET /customers"),
+            finding("n_plus_one", "customer", "invoices", route="GET /customers/{id}/invoices"),
         ],
     )
     first, second = tmp_path / "r1", tmp_path / "r2"
@@ -287,7 +288,17 @@ def test_a_product_changed_by_findings_passes_its_own_suite_and_migrates(tmp_pat
     assert 'Index("ix_invoices_tenant_id_due_date", "tenant_id", "due_date")' in table
     order = 'Index("ix_payments_tenant_id_created_at_id", "tenant_id", "created_at", "id")'
     assert order in (second / "app/infrastructure/tables/payment.py").read_text()
-    assert f"limit: int = Field({PAGE_SIZE_CAP}," in (second / "app/domain/entities/customer.py").read_text()
+    customer = (second / "app/domain/entities/customer.py").read_text()
+    assert f"limit: int = Field({PAGE_SIZE_CAP}," in customer
+    # the customer's reads and lists embed its invoices, loaded in one more statement (its suite reads them)
+    assert "invoices: list[Invoice] = Field(default_factory=list" in customer
+    assert (
+        'embeds: ClassVar[tuple[str, ...]] = ("invoices",)'
+        in (second / "app/infrastructure/tables/customer.py").read_text()
+    )
+    assert "selectinload(relationship)" in (second / "app/infrastructure/repository.py").read_text()
+    unflagged = "\n".join(p.read_text() for p in first.rglob("*.py"))  # without the flag: no eager loading
+    assert not any(word in unflagged for word in ("selectinload", "Relationship(", "EMBEDS", "embeds"))
     report = Tester().test(second, timeout_s=600)  # its own suite checks the migrations match the tables
     assert report.ok, report.output
     db = tmp_path / "service.db"

@@ -71,6 +71,8 @@ class Design:
     notes: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     questions: list[OpenQuestion] = field(default_factory=list)
+    base: Blueprint | None = None
+    """The blueprint before the findings changed it."""
 
 
 def product_slug(name: str) -> str:
@@ -136,8 +138,11 @@ class Architect(Agent):
             "features": requirements.features.model_dump(),
             "slo": requirements.slo.model_dump(),
         }
-        effects = apply_findings(parse_blueprint(data), findings, decisions)
-        return Design(effects.blueprint, used + effects.used, notes + effects.notes, effects.changes, effects.questions)
+        base = parse_blueprint(data)
+        effects = apply_findings(base, findings, decisions)
+        return Design(
+            effects.blueprint, used + effects.used, notes + effects.notes, effects.changes, effects.questions, base
+        )
 
     def _entity(self, need: EntityNeed, used: list[str], notes: list[str]) -> dict[str, Any]:
         pattern = self.patterns.get(need.pattern) if need.pattern else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
-from generators.finding_rules import Applied, apply_findings
+from generators.finding_rules import Applied, Change, apply_findings
 from generators.policy import policy_findings
 from graph.decisions import past_decisions
 from infra.gitops import GENERATED_BRANCH
@@ -162,10 +162,13 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
         used: list[str] = []
         notes: list[str] = []
         questions: list[OpenQuestion] = []
+        changes: list[Change] = []
+        base: Blueprint | None = None
         bp: Blueprint
         if submitted is not None:  # the owner's blueprint; findings still add what they teach (an index, ...)
             effects = apply_findings(submitted, findings, past_decisions(ctx.graph(), ctx.tenant) if findings else [])
             bp, used, notes, questions = effects.blueprint, effects.used, effects.notes, effects.questions
+            changes, base = effects.changes, submitted if effects.changes else None
         else:
             assert requirements.requirements is not None
             from generators.pipeline import Analysis  # the planner's engines load when a stage first plans
@@ -174,10 +177,11 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
             outcomes = load_insights(ctx.home).patterns
             proposal = ctx.planner().design(analysis, ctx.tenant, ctx.product, outcomes, findings)
             bp, used, notes, questions = proposal.blueprint, proposal.used, proposal.notes, proposal.questions
+            changes, base = proposal.changes, proposal.base
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_blueprint(bp))
         rec = stage.recorder(trace_id)
-        rec.blueprint(bp, started, now(), used=used)
+        rec.blueprint(bp, started, now(), used=used, changes=[c.facts for c in changes])
         stage.record(rec.facts)
         return stage.keep(
             BlueprintResult(
@@ -186,6 +190,8 @@ def blueprint(ctx: StageContext, intent: IntentResult, requirements: Requirement
                 notes=notes,
                 used=used,
                 questions=questions,
+                changes=changes,
+                base=base,
                 path=str(path),
                 checks={"blueprint_conforms": blueprint_issues(bp) + shacl_issues(bp), "policy": policy_findings(bp)},
                 trace_id=trace_id,

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from generators.agents.contract import ContractDepth, ContractReport
 from generators.agents.tester import TestReport
+from generators.finding_rules import changed_files
 from generators.migrations import PreviousRevision, migration_digest, plan_migrations, read_previous
 from generators.packs import load_pack
 from generators.policy import policy_findings
-from generators.rendering import ANSWERS_PATH
+from generators.rendering import ANSWERS_PATH, RenderResult
 from infra.gitops import GENERATED_BRANCH
 from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
@@ -68,9 +69,10 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
         result = ctx.engineer().render(
             blueprint.blueprint, ctx.workspace.reset_render(), trace_id, pack, previous=previous
         )
+        changed = _changed_by_findings(ctx, blueprint, pack, previous, result) if blueprint.base is not None else {}
         rec = stage.recorder(trace_id)
         files = ((x.path, x.sha256, x.size) for x in result.files)
-        rec.artifacts(files, result.pack, result.version, started, now(), seal_facts(chosen))
+        rec.artifacts(files, result.pack, result.version, started, now(), seal_facts(chosen), changed)
         stage.record(rec.facts)
         listing = [x.path for x in result.files]
         return stage.keep(
@@ -84,6 +86,33 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
                 fingerprint=fp,
             )
         )
+
+
+def _changed_by_findings(
+    ctx: StageContext,
+    blueprint: BlueprintResult,
+    pack: tuple[str, str | None],
+    previous: PreviousRevision | None,
+    result: RenderResult,
+) -> dict[str, list[str]]:
+    """The files the findings changed, each with the design changes behind it: the blueprint as designed before
+    the findings is rendered the same way, and every file that is new or differs (the blueprints' hashes left
+    out) is one they changed."""
+    assert blueprint.base is not None
+    hashes = (blueprint.base.hash.encode(), blueprint.blueprint.hash.encode())
+
+    def text(path: Path) -> bytes | None:
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+        for digest in hashes:
+            data = data.replace(digest, b"")
+        return data
+
+    with tempfile.TemporaryDirectory(prefix="factory-without-findings-") as scratch:
+        ctx.engineer().render(blueprint.base, Path(scratch), blueprint.trace_id, pack, previous=previous)
+        differ = [x.path for x in result.files if text(result.out_dir / x.path) != text(Path(scratch) / x.path)]
+    return changed_files(blueprint.changes, differ)
 
 
 def validation(ctx: StageContext, blueprint: BlueprintResult, artifacts: ArtifactsResult) -> ValidationResult:

@@ -14,6 +14,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from generators.agents.contract import ContractReport
+from generators.finding_rules import Change
 from infra.telemetry import RouteFigure
 from ontology.models import Blueprint, Objectives, OpenQuestion, Requirements
 
@@ -116,6 +117,10 @@ class BlueprintResult(CheckedResult):
     used: list[str] = Field(default_factory=list)
     questions: list[OpenQuestion] = Field(default_factory=list)
     """The architect's questions for the owner, raised by what the running deployment showed."""
+    changes: list[Change] = Field(default_factory=list)
+    """What findings changed in the blueprint, each decided from one finding (`prov:used` by the design)."""
+    base: Blueprint | None = None
+    """The blueprint as designed before the findings changed it (None when none changed anything)."""
     path: str = ""
 
     def metadata(self) -> dict[str, MetadataValue]:

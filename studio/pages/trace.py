@@ -74,10 +74,20 @@ else:
                 f"**{first.tenant}/{first.product}** — {len(found)} steps over "
                 f"{len(set(s.stage for s in found))} stages"
             )
-            graph_tab, timeline_tab, steps_tab = st.tabs(["Graph", "Timeline", "Steps"])
+            graph_tab, timeline_tab, steps_tab, feedback_tab = st.tabs(["Graph", "Timeline", "Steps", "Feedback"])
             with graph_tab:
                 graph(found)
             with timeline_tab:
                 timeline(found)
             with steps_tab:
                 st.dataframe(views.trace_rows(found), hide_index=True)
+            with feedback_tab:
+                loop = views.feedback_rows(found)
+                if loop:
+                    st.caption(
+                        "What running services showed changed this build: each finding its design used, the "
+                        "decision taken from it, the generated files that changed, and the telemetry windows since."
+                    )
+                    st.dataframe(loop, hide_index=True)
+                else:
+                    st.info("No finding of a running service changed this build.")
