@@ -236,6 +236,8 @@ class _SentenceParser:
             if self._tag(k) in ("VERB", "AUX") and not values:
                 return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
+                # 'rental gear (skis, boots, helmet)': examples of a kind, not things of their own
+                self._mark([p for p in self.items[i + 1 : k] if isinstance(p, NounPhrase)], "aside")
                 return k + 1
         return i
 
@@ -319,6 +321,11 @@ class _SentenceParser:
             k += 2
         while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
             k += 2  # "and a character's inventory holds items"
+        m = k
+        while self._tag(m) == "PREP" and isinstance(self._item(m + 1), NounPhrase):
+            m += 2
+        if m > k and self._tag(m) == "AUX":
+            return True  # 'editors work in a group, and every change to a page is kept as a revision'
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
         return self._tag(k) == "VERB"
@@ -367,8 +374,13 @@ class _SentenceParser:
                     kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
                     self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
-                # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head
-                return self._attachments(head if target.each and not head.generic else target, i + 2)
+                # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head, as
+                # do stacked counts: 'figures per player per match', 'votes for one candidate at one station'
+                after = self._item(i + 3)
+                stacked = isinstance(after, NounPhrase) and (
+                    prep.lower == self._token(i + 2).lower == "per" or (target.one and after.one)
+                )
+                return self._attachments(head if (target.each or stacked) and not head.generic else target, i + 2)
         return i
 
     def _verb(self, i: int) -> int:

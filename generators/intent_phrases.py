@@ -37,6 +37,8 @@ class NounPhrase:
     pronoun: str = ""
     each: bool = False
     """Whether 'each' or 'every' leads it: then it is one of many things, never the product itself."""
+    one: bool = False
+    """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
     named_by_pattern: bool = False
     """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
 

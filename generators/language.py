@@ -172,6 +172,7 @@ _PENN = {
     "UH": "ADV",
 }
 _NEGATIONS = words("not never cannot without n't dont don't doesnt doesn't")
+_RELATIVE_PRONOUNS = words("that which who")
 _SUBORDINATORS = words("if because while once so when whenever where whether unless until")
 _QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something everything nothing what")
 _DETERMINER_WORDS = words("each every all any some no both either neither another other own")
@@ -339,6 +340,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         after_verb = prev == "VERB" and _verb_lemma(lowers[i - 1]) not in LET_VERBS
         if t == "VERB" and after_verb and plural_noun and nxt not in _NOUN_PHRASE_START:
             tags[i] = "NOUN"  # 'salespeople handle leads from prospects': the object of a verb is a noun
+        relative = prev == "REL" and lowers[i - 1] in _RELATIVE_PRONOUNS and nxt in _NOUN_PHRASE_START | {"PREP"}
+        if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
+            tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
         if tags[i] == "VERB":
             verb_forms.add(third)
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):

@@ -19,7 +19,7 @@ from generators.entity_resolution import Referent, Resolver, noun_words
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
-from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
+from generators.lexicon import PERSON_NOUNS, RECORDING_VERBS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide
 from ontology.errors import FactoryError, InvalidInputError
@@ -229,9 +229,14 @@ class Analyst(Agent):
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
         described = {h.owner.id for h in parsed.has_lists}
+        attached = {link.source.id for link in parsed.links if link.kind in ("with", "passive") and entity_of(link.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
             if a is None or b is None or a.name is None or b.name is None:
+                continue
+            if has.verb in RECORDING_VERBS and _is_person(a) and item.id in attached:
+                # 'the vets record health checks for animals': what a person writes down about a thing is the thing's
+                notes.append(f"no relationship {a.name} - {b.name}: {a.name} {has.verb}s it for another thing")
                 continue
             # 'every animal has a feeding plan with its diet items': a part described by its own
             # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
