@@ -117,6 +117,13 @@ class _SentenceParser:
                 if i == 2 and self._token(0).lower == "as":
                     self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
                     continue
+                if self.number == 0 and not self.seen_verb and all(p.ours and not p.plural for p in group):
+                    for p in group:  # 'Our counselling practice sees clients': the organisation that runs it
+                        p.operator = True
+                operator = self._item(i + 1)
+                we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
+                if we_are and isinstance(operator, NounPhrase):  # 'We are a small immigration law practice'
+                    operator.operator, operator.role = True, "product"
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                     i = self._copula(i)

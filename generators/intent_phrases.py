@@ -39,6 +39,11 @@ class NounPhrase:
     """Whether 'each' or 'every' leads it: then it is one of many things, never the product itself."""
     one: bool = False
     """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
+    ours: bool = False
+    """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
+    operator: bool = False
+    """Whether it names the organisation that runs the service ('We are a small law practice', 'Our
+    counselling practice sees clients'): like the product, never an entity."""
     named_by_pattern: bool = False
     """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
 
@@ -70,6 +75,8 @@ class NounPhrase:
     @property
     def generic(self) -> bool:
         """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
+        if self.operator:
+            return True
         if self.pronoun:
             return self.pronoun in GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural and not self.each:
