@@ -222,13 +222,16 @@ def tag(words: list[str]) -> list[Token]:
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
         after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
+        wanted = i and _verb_lemma(lowers[i - 1]) in LET_VERBS and _next(tags, i) == "ADJ"  # 'want to complete'
         infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
+        infinitive = infinitive or wanted
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)
+    _persona(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
         lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
@@ -351,6 +354,17 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _persona(lowers: list[str], tags: list[str]) -> None:
+    """'As a new hire I want ...': the words between 'as a' and the 'I' or 'we' of a user story name its role."""
+    if len(lowers) < 4 or lowers[0] != "as" or tags[1] != "DET":
+        return
+    end = next((k for k in range(2, min(len(lowers), 7)) if lowers[k] in ("i", "we")), 0)
+    if end > 2 and all(tags[k] in ("NOUN", "ADJ", "VERB") for k in range(2, end)):
+        tags[end - 1] = "NOUN"
+        for k in range(2, end - 1):
+            tags[k] = "ADJ" if tags[k] == "ADJ" else "NOUN"
 
 
 def is_many(tokens: list[Token]) -> bool:
