@@ -18,6 +18,8 @@ __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per into")
+_TIME_PREPS = words("after before during")
+"""Prepositions of time that tie a thing to each of another: 'participants give feedback after each workshop'."""
 _OWN_PREPS = words("with for of at from to per on in into")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _PLACE_PREPS = words("in into inside within at to from under onto")
@@ -341,9 +343,10 @@ class _SentenceParser:
         """'invoices with line items': a preposition and a noun group right after a noun phrase."""
         items = self.items
         if i + 1 < len(items) and isinstance(items[i], Token) and isinstance(items[i + 1], NounPhrase):
-            prep = items[i]
-            assert isinstance(prep, Token)
-            if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
+            prep, after = items[i], items[i + 1]
+            assert isinstance(prep, Token) and isinstance(after, NounPhrase)
+            timed = prep.lower in _TIME_PREPS and after.each
+            if prep.tag == "PREP" and (prep.lower in _ATTACH_PREPS or timed):
                 product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
                 value = _is_value(head)  # 'a serial number with its hours': not the product's contents
                 if head.generic and (product or prep.lower == "with") and not value:
