@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
-from generators.entity_resolution import Referent, Resolver, noun_words
+from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
@@ -212,7 +212,11 @@ class Analyst(Agent):
     ) -> list[RelationshipNeed]:
         def entity_of(p: NounPhrase) -> Referent | None:
             ref = refs.get(p.id)
-            return ref if ref is not None and ref.name in entities and ref.strong else None
+            if ref is None or ref.name not in entities:
+                return None
+            # "Sites have charging stations ... billed at the site's tariff": a word too generic to make an entity
+            # by itself still names one that the intent makes elsewhere
+            return ref if ref.strong or p.role not in WEAK_ROLES else None
 
         stated: list[tuple[tuple[int, int], Decision, str]] = []
         for link in parsed.links:
