@@ -384,6 +384,13 @@ class _SentenceParser:
                     kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
                     self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
+                owned = self._item(i + 3)
+                if self._tag(i + 2) == "POS" and isinstance(owned, NounPhrase) and not head.generic:
+                    # "check the claim against the policy's exclusions": the owner has many of what it owns
+                    for owner in self._resolve([target]):
+                        self._link(owner, owned, "with", "'s", "one-to-many")
+                    self._mark([owned], "listed")
+                    return self._attachments(owned, i + 4)
                 # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head, as
                 # do stacked counts: 'figures per player per match', 'votes for one candidate at one station'
                 after = self._item(i + 3)
