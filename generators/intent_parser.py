@@ -112,6 +112,9 @@ class _SentenceParser:
                 self._mark([frame], "owner")
                 i += 2
                 continue
+            if self._introductory(i):  # 'After the sale, the service department books ...': not the subject
+                i = self._introductory(i)
+                continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
@@ -159,6 +162,13 @@ class _SentenceParser:
         if not opening or not isinstance(frame, NounPhrase) or frame.plural or frame.pronoun:
             return False
         return prep in _SCOPE_PREPS and (frame.each or prep in ("per", "within"))
+
+    def _introductory(self, i: int) -> int:
+        """After an opening preposition and its noun ('After the sale,'), where the clause itself starts; else 0."""
+        opening = i == 0 or (i == self._heading_end() and i > 0)
+        if not opening or self._tag(i) != "PREP" or not isinstance(self._item(i + 1), NounPhrase):
+            return 0
+        return i + 3 if self._tag(i + 2) == "COMMA" else 0
 
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
