@@ -41,6 +41,8 @@ class NounPhrase:
     """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
     ours: bool = False
     """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
+    other: bool = False
+    """Whether 'other' or 'another' leads it: 'users follow other users' relates a thing to its own kind."""
     operator: bool = False
     """Whether it names the organisation that runs the service ('We are a small law practice', 'Our
     counselling practice sees clients'): like the product, never an entity."""

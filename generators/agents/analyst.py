@@ -221,8 +221,10 @@ class Analyst(Agent):
         stated: list[tuple[tuple[int, int], Decision, str]] = []
         for link in parsed.links:
             a, b = entity_of(link.source), entity_of(link.target)
-            if a is None or b is None or a.name == b.name or a.name is None or b.name is None:
+            if a is None or b is None or a.name is None or b.name is None:
                 continue
+            if a.name == b.name and not link.target.other:
+                continue  # 'users follow other users', 'a post shared from another post' relate a thing to its kind
             where = (link.source.sentence, min(link.source.position, link.target.position))
             thing = _named_link(link, entities) if link.kind == "verb" else None
             if thing is not None and thing not in (a.name, b.name):
