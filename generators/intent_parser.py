@@ -420,7 +420,12 @@ class _SentenceParser:
             and self.last_group_end >= 0
             and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
         )
-        previous = items[i - 1] if i > 0 else None
+        back = i - 1
+        if self._token(back).lower == ")":  # 'legs (air, sea, road) operated by carriers': past the parenthesis
+            while back > 0 and self._token(back).lower != "(":
+                back -= 1
+            back -= 1
+        previous = items[back] if back >= 0 else None
         # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
         participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
         # 'workshops run by facilitators': a verb whose participle is its base form, read by its agent
