@@ -7,6 +7,8 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
@@ -294,6 +296,10 @@ class _SentenceParser:
     def _copula(self, i: int) -> int:
         """'berths are on pontoons', 'each contest is for one district': each of the subject is in one of
         the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
+        adjective = self._token(i + 1)
+        if adjective.tag == "ADJ" and self._tag(i + 2) == "PREP" and isinstance(self._item(i + 3), NounPhrase):
+            # 'keepers are responsible for enclosures': an adjective with a preposition reads as a verb of the subject
+            return self._predicate(i + 3, lambda s, o: self._link(s, o, "verb", adjective.lemma, None))
         if self._tag(i + 1) != "PREP" or not isinstance(
             self.items[i + 2] if i + 2 < len(self.items) else None, NounPhrase
         ):
@@ -303,14 +309,20 @@ class _SentenceParser:
         assert isinstance(first, NounPhrase)
         if infer_attribute(" ".join(first.lemmas).lower()).type not in ("string", "text", "enum"):
             return self._copula_values(i + 2)  # 'a booking is from a start time to an end time'
-        group, end = self._group(i + 2, as_object=True)
+        return self._predicate(
+            i + 2, lambda s, o: self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
+        )
+
+    def _predicate(self, j: int, link: Callable[[NounPhrase, NounPhrase], None]) -> int:
+        """The objects of a copula from items[j], each linked from each of the last group by `link`."""
+        group, end = self._group(j, as_object=True)
         objects = self._resolve(group)
         subject = [p for p in self.last_group if not p.generic]
         self._mark(subject, "subject")
         self._mark(objects, "object")
         for s in subject:
             for o in objects:
-                self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
+                link(s, o)
         self.subject, self.seen_verb = subject or self.subject, True
         return end
 
