@@ -417,7 +417,9 @@ class _SentenceParser:
                 # do stacked counts: 'figures per player per match', 'votes for one candidate at one station'
                 after = self._item(i + 3)
                 stacked = isinstance(after, NounPhrase) and (
-                    prep.lower == self._token(i + 2).lower == "per" or (target.one and after.one)
+                    prep.lower == self._token(i + 2).lower == "per"
+                    or (target.one and after.one)
+                    or (prep.lower == "of" and target.many)  # 'animals of many species in enclosures'
                 )
                 return self._attachments(head if (target.each or stacked) and not head.generic else target, i + 2)
         return i
