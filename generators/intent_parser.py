@@ -309,9 +309,14 @@ class _SentenceParser:
         assert isinstance(first, NounPhrase)
         if infer_attribute(" ".join(first.lemmas).lower()).type not in ("string", "text", "enum"):
             return self._copula_values(i + 2)  # 'a booking is from a start time to an end time'
-        return self._predicate(
-            i + 2, lambda s, o: self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
-        )
+        start = len(self.parsed.links)
+
+        def link(s: NounPhrase, o: NounPhrase) -> None:
+            # 'every household is on a collection round for each bin type': one of them for each of another is many
+            each = any(k.source is o and k.target.each and k.verb in ("for", "per") for k in self.parsed.links[start:])
+            self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many or each else "many-to-one")
+
+        return self._predicate(i + 2, link)
 
     def _predicate(self, j: int, link: Callable[[NounPhrase, NounPhrase], None]) -> int:
         """The objects of a copula from items[j], each linked from each of the last group by `link`."""
