@@ -420,10 +420,10 @@ class _SentenceParser:
                     return self._attachments(owned, i + 4)
                 # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head, as
                 # do stacked counts: 'figures per player per match', 'votes for one candidate at one station'
-                after = self._item(i + 3)
-                stacked = isinstance(after, NounPhrase) and (
+                following = self._item(i + 3)
+                stacked = isinstance(following, NounPhrase) and (
                     prep.lower == self._token(i + 2).lower == "per"
-                    or (target.one and after.one)
+                    or (target.one and following.one)
                     or (prep.lower == "of" and target.many)  # 'animals of many species in enclosures'
                 )
                 return self._attachments(head if (target.each or stacked) and not head.generic else target, i + 2)

@@ -235,7 +235,7 @@ class Analyst(Agent):
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
         described = {h.owner.id for h in parsed.has_lists}
-        attached = {link.source.id for link in parsed.links if link.kind in ("with", "passive") and entity_of(link.target)}
+        attached = {k.source.id for k in parsed.links if k.kind in ("with", "passive") and entity_of(k.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
             if a is None or b is None or a.name is None or b.name is None:
