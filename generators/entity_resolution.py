@@ -19,7 +19,7 @@ from generators.patterns import Embedder, PatternLibrary
 from ontology.errors import InvalidInputError
 from ontology.identifiers import safe_identifier
 
-__all__ = ["PROMOTABLE_ROLES", "Referent", "Resolver"]
+__all__ = ["PROMOTABLE_ROLES", "WEAK_ROLES", "Referent", "Resolver"]
 
 How = Literal["pattern", "synonym", "similarity", "explicit", "noun"]
 PROMOTABLE_ROLES = frozenset({"subject", "object", "listed", "owner"})

@@ -7,6 +7,8 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
@@ -18,6 +20,8 @@ __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 _BE = words("is are was were be been being get gets got")
 _ATTACH_PREPS = words("with for of in on at from against to per into")
+_TIME_PREPS = words("after before during")
+"""Prepositions of time that tie a thing to each of another: 'participants give feedback after each workshop'."""
 _OWN_PREPS = words("with for of at from to per on in into")
 """Prepositions whose noun is a thing of its own ('invoices with line items', 'dates per matter')."""
 _PLACE_PREPS = words("in into inside within at to from under onto")
@@ -110,6 +114,9 @@ class _SentenceParser:
                 self._mark([frame], "owner")
                 i += 2
                 continue
+            if self._introductory(i):  # 'After the sale, the service department books ...': not the subject
+                i = self._introductory(i)
+                continue
             if isinstance(item, NounPhrase):
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
@@ -117,6 +124,13 @@ class _SentenceParser:
                 if i == 2 and self._token(0).lower == "as":
                     self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
                     continue
+                if self.number == 0 and not self.seen_verb and all(p.ours and not p.plural for p in group):
+                    for p in group:  # 'Our counselling practice sees clients': the organisation that runs it
+                        p.operator = True
+                operator = self._item(i + 1)
+                we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
+                if we_are and isinstance(operator, NounPhrase):  # 'We are a small immigration law practice'
+                    operator.operator, operator.role = True, "product"
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                     i = self._copula(i)
@@ -150,6 +164,13 @@ class _SentenceParser:
         if not opening or not isinstance(frame, NounPhrase) or frame.plural or frame.pronoun:
             return False
         return prep in _SCOPE_PREPS and (frame.each or prep in ("per", "within"))
+
+    def _introductory(self, i: int) -> int:
+        """After an opening preposition and its noun ('After the sale,'), where the clause itself starts; else 0."""
+        opening = i == 0 or (i == self._heading_end() and i > 0)
+        if not opening or self._tag(i) != "PREP" or not isinstance(self._item(i + 1), NounPhrase):
+            return 0
+        return i + 3 if self._tag(i + 2) == "COMMA" else 0
 
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
@@ -236,6 +257,8 @@ class _SentenceParser:
             if self._tag(k) in ("VERB", "AUX") and not values:
                 return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
+                # 'rental gear (skis, boots, helmet)': examples of a kind, not things of their own
+                self._mark([p for p in self.items[i + 1 : k] if isinstance(p, NounPhrase)], "aside")
                 return k + 1
         return i
 
@@ -273,6 +296,10 @@ class _SentenceParser:
     def _copula(self, i: int) -> int:
         """'berths are on pontoons', 'each contest is for one district': each of the subject is in one of
         the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
+        adjective = self._token(i + 1)
+        if adjective.tag == "ADJ" and self._tag(i + 2) == "PREP" and isinstance(self._item(i + 3), NounPhrase):
+            # 'keepers are responsible for enclosures': an adjective with a preposition reads as a verb of the subject
+            return self._predicate(i + 3, lambda s, o: self._link(s, o, "verb", adjective.lemma, None))
         if self._tag(i + 1) != "PREP" or not isinstance(
             self.items[i + 2] if i + 2 < len(self.items) else None, NounPhrase
         ):
@@ -282,14 +309,25 @@ class _SentenceParser:
         assert isinstance(first, NounPhrase)
         if infer_attribute(" ".join(first.lemmas).lower()).type not in ("string", "text", "enum"):
             return self._copula_values(i + 2)  # 'a booking is from a start time to an end time'
-        group, end = self._group(i + 2, as_object=True)
+        start = len(self.parsed.links)
+
+        def link(s: NounPhrase, o: NounPhrase) -> None:
+            # 'every household is on a collection round for each bin type': one of them for each of another is many
+            each = any(k.source is o and k.target.each and k.verb in ("for", "per") for k in self.parsed.links[start:])
+            self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many or each else "many-to-one")
+
+        return self._predicate(i + 2, link)
+
+    def _predicate(self, j: int, link: Callable[[NounPhrase, NounPhrase], None]) -> int:
+        """The objects of a copula from items[j], each linked from each of the last group by `link`."""
+        group, end = self._group(j, as_object=True)
         objects = self._resolve(group)
         subject = [p for p in self.last_group if not p.generic]
         self._mark(subject, "subject")
         self._mark(objects, "object")
         for s in subject:
             for o in objects:
-                self._link(s, o, "passive", f"be {prep}", "many-to-many" if o.many else "many-to-one")
+                link(s, o)
         self.subject, self.seen_verb = subject or self.subject, True
         return end
 
@@ -319,6 +357,11 @@ class _SentenceParser:
             k += 2
         while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
             k += 2  # "and a character's inventory holds items"
+        m = k
+        while self._tag(m) == "PREP" and isinstance(self._item(m + 1), NounPhrase):
+            m += 2
+        if m > k and self._tag(m) == "AUX":
+            return True  # 'editors work in a group, and every change to a page is kept as a revision'
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
         return self._tag(k) == "VERB"
@@ -327,9 +370,10 @@ class _SentenceParser:
         """'invoices with line items': a preposition and a noun group right after a noun phrase."""
         items = self.items
         if i + 1 < len(items) and isinstance(items[i], Token) and isinstance(items[i + 1], NounPhrase):
-            prep = items[i]
-            assert isinstance(prep, Token)
-            if prep.tag == "PREP" and prep.lower in _ATTACH_PREPS:
+            prep, after = items[i], items[i + 1]
+            assert isinstance(prep, Token) and isinstance(after, NounPhrase)
+            timed = prep.lower in _TIME_PREPS and after.each
+            if prep.tag == "PREP" and (prep.lower in _ATTACH_PREPS or timed):
                 product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
                 value = _is_value(head)  # 'a serial number with its hours': not the product's contents
                 if head.generic and (product or prep.lower == "with") and not value:
@@ -367,8 +411,22 @@ class _SentenceParser:
                     kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
                     self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
-                # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head
-                return self._attachments(head if target.each and not head.generic else target, i + 2)
+                owned = self._item(i + 3)
+                if self._tag(i + 2) == "POS" and isinstance(owned, NounPhrase) and not head.generic:
+                    # "check the claim against the policy's exclusions": the owner has many of what it owns
+                    for owner in self._resolve([target]):
+                        self._link(owner, owned, "with", "'s", "one-to-many")
+                    self._mark([owned], "listed")
+                    return self._attachments(owned, i + 4)
+                # 'a plan for each new hire from a template': after 'each X' the next phrase qualifies the head, as
+                # do stacked counts: 'figures per player per match', 'votes for one candidate at one station'
+                following = self._item(i + 3)
+                stacked = isinstance(following, NounPhrase) and (
+                    prep.lower == self._token(i + 2).lower == "per"
+                    or (target.one and following.one)
+                    or (prep.lower == "of" and target.many)  # 'animals of many species in enclosures'
+                )
+                return self._attachments(head if (target.each or stacked) and not head.generic else target, i + 2)
         return i
 
     def _verb(self, i: int) -> int:
@@ -381,7 +439,12 @@ class _SentenceParser:
             and self.last_group_end >= 0
             and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
         )
-        previous = items[i - 1] if i > 0 else None
+        back = i - 1
+        if self._token(back).lower == ")":  # 'legs (air, sea, road) operated by carriers': past the parenthesis
+            while back > 0 and self._token(back).lower != "(":
+                back -= 1
+            back -= 1
+        previous = items[back] if back >= 0 else None
         # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
         participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
         # 'workshops run by facilitators': a verb whose participle is its base form, read by its agent

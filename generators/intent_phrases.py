@@ -37,6 +37,15 @@ class NounPhrase:
     pronoun: str = ""
     each: bool = False
     """Whether 'each' or 'every' leads it: then it is one of many things, never the product itself."""
+    one: bool = False
+    """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
+    ours: bool = False
+    """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
+    other: bool = False
+    """Whether 'other' or 'another' leads it: 'users follow other users' relates a thing to its own kind."""
+    operator: bool = False
+    """Whether it names the organisation that runs the service ('We are a small law practice', 'Our
+    counselling practice sees clients'): like the product, never an entity."""
     named_by_pattern: bool = False
     """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
 
@@ -68,6 +77,8 @@ class NounPhrase:
     @property
     def generic(self) -> bool:
         """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
+        if self.operator:
+            return True
         if self.pronoun:
             return self.pronoun in GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural and not self.each:

@@ -172,6 +172,7 @@ _PENN = {
     "UH": "ADV",
 }
 _NEGATIONS = words("not never cannot without n't dont don't doesnt doesn't")
+_RELATIVE_PRONOUNS = words("that which who")
 _SUBORDINATORS = words("if because while once so when whenever where whether unless until")
 _QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something everything nothing what")
 _DETERMINER_WORDS = words("each every all any some no both either neither another other own")
@@ -221,13 +222,16 @@ def tag(words: list[str]) -> list[Token]:
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
         after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
+        wanted = i and _verb_lemma(lowers[i - 1]) in LET_VERBS and _next(tags, i) == "ADJ"  # 'want to complete'
         infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
+        infinitive = infinitive or wanted
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)
+    _persona(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
         lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
@@ -339,6 +343,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         after_verb = prev == "VERB" and _verb_lemma(lowers[i - 1]) not in LET_VERBS
         if t == "VERB" and after_verb and plural_noun and nxt not in _NOUN_PHRASE_START:
             tags[i] = "NOUN"  # 'salespeople handle leads from prospects': the object of a verb is a noun
+        relative = prev == "REL" and lowers[i - 1] in _RELATIVE_PRONOUNS and nxt in _NOUN_PHRASE_START | {"PREP"}
+        if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
+            tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
         if tags[i] == "VERB":
             verb_forms.add(third)
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
@@ -347,6 +354,17 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _persona(lowers: list[str], tags: list[str]) -> None:
+    """'As a new hire I want ...': the words between 'as a' and the 'I' or 'we' of a user story name its role."""
+    if len(lowers) < 4 or lowers[0] != "as" or tags[1] != "DET":
+        return
+    end = next((k for k in range(2, min(len(lowers), 7)) if lowers[k] in ("i", "we")), 0)
+    if end > 2 and all(tags[k] in ("NOUN", "ADJ", "VERB") for k in range(2, end)):
+        tags[end - 1] = "NOUN"
+        for k in range(2, end - 1):
+            tags[k] = "ADJ" if tags[k] == "ADJ" else "NOUN"
 
 
 def is_many(tokens: list[Token]) -> bool:

@@ -15,6 +15,7 @@ __all__ = [
     "MEMBER_VERBS",
     "PERSON_NOUNS",
     "PRODUCT_HEADS",
+    "RECORDING_VERBS",
     "SHARING_VERBS",
     "SINGLE_WORDS",
     "TITLE_NOUNS",
@@ -35,6 +36,10 @@ MANY_WORDS = words("many multiple several numerous various lots more")
 
 HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture specify")
 """Verbs after which the intent names attributes or parts: 'an invoice has a number and line items'."""
+
+RECORDING_VERBS = words("record track log capture store list")
+"""Verbs of having by which a person writes down things about another thing: 'the vets record health checks
+for animals' (the checks are the animals'), while 'each visit records treatments' holds them."""
 
 SHARING_VERBS = words(
     "attend enrol enroll reserve score review rate like follow save bookmark favourite favorite accept use "
@@ -81,6 +86,8 @@ PERSON_NOUNS = words("""
     player coach athlete candidate applicant author reader writer buyer seller vendor host organizer organiser
     speaker teacher tutor learner trainee nurse therapist technician mechanic courier rider donor parent child
     resident subscriber borrower lender manager worker contractor freelancer consultant beekeeper gardener
+    vet veterinarian dentist hygienist photographer inspector keeper clerk officer caseworker administrator
+    engineer analyst staff physician surgeon pharmacist receptionist dispatcher planner scientist researcher
     """)
 """Nouns for people: their name, phone and address attributes are personal data (pii)."""
 

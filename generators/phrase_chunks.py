@@ -53,6 +53,9 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             words = tokens[j:k]
             phrase = phrase_of(words, j, many=is_many(lead), single=_single(lead + words[:1]))
             phrase.each = any(t.lower in ("each", "every") for t in lead)
+            phrase.one = any(t.lower in ("one", "single") for t in lead)
+            phrase.ours = any(t.lower == "our" for t in lead)
+            phrase.other = any(t.lower in ("other", "another") for t in lead)
             items.append(phrase)
             i = k
         elif tokens[i].tag == "PRON":

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
-from generators.entity_resolution import Referent, Resolver, noun_words
+from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
-from generators.lexicon import PERSON_NOUNS, TITLE_NOUNS
+from generators.lexicon import PERSON_NOUNS, RECORDING_VERBS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide
 from ontology.errors import FactoryError, InvalidInputError
@@ -212,13 +212,19 @@ class Analyst(Agent):
     ) -> list[RelationshipNeed]:
         def entity_of(p: NounPhrase) -> Referent | None:
             ref = refs.get(p.id)
-            return ref if ref is not None and ref.name in entities and ref.strong else None
+            if ref is None or ref.name not in entities:
+                return None
+            # "Sites have charging stations ... billed at the site's tariff": a word too generic to make an entity
+            # by itself still names one that the intent makes elsewhere
+            return ref if ref.strong or p.role not in WEAK_ROLES else None
 
         stated: list[tuple[tuple[int, int], Decision, str]] = []
         for link in parsed.links:
             a, b = entity_of(link.source), entity_of(link.target)
-            if a is None or b is None or a.name == b.name or a.name is None or b.name is None:
+            if a is None or b is None or a.name is None or b.name is None:
                 continue
+            if a.name == b.name and not link.target.other:
+                continue  # 'users follow other users', 'a post shared from another post' relate a thing to its kind
             where = (link.source.sentence, min(link.source.position, link.target.position))
             thing = _named_link(link, entities) if link.kind == "verb" else None
             if thing is not None and thing not in (a.name, b.name):
@@ -229,9 +235,14 @@ class Analyst(Agent):
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
         described = {h.owner.id for h in parsed.has_lists}
+        attached = {k.source.id for k in parsed.links if k.kind in ("with", "passive") and entity_of(k.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
             if a is None or b is None or a.name is None or b.name is None:
+                continue
+            if has.verb in RECORDING_VERBS and _is_person(a) and item.id in attached:
+                # 'the vets record health checks for animals': what a person writes down about a thing is the thing's
+                notes.append(f"no relationship {a.name} - {b.name}: {a.name} {has.verb}s it for another thing")
                 continue
             # 'every animal has a feeding plan with its diet items': a part described by its own
             # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
