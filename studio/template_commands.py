@@ -185,6 +185,19 @@ def templates_keygen(
     console.print(f"private key {private} (keep it secret), public key {public}:\n{key}", highlight=False)
 
 
+@templates_app.command("lock")
+def templates_lock(
+    folder: Annotated[Path, typer.Argument(help="The pack's folder (holding manifest.yaml).")],
+) -> None:
+    """Record a pack's files in manifest.lock (SHA-256 per file and the content digest), unsigned."""
+    from generators.pack_integrity import write_lock
+    from generators.pack_store import read_identity
+
+    name, version = read_identity(folder)
+    digest = write_lock(folder, name, version)
+    console.print(f"locked {name} {version}: {digest}", highlight=False, soft_wrap=True)
+
+
 @templates_app.command("sign")
 def templates_sign(
     folder: Annotated[Path, typer.Argument(help="The pack's folder (holding manifest.yaml).")],
