@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 
-from graph.facts import PackSealFacts, template_iri
+from graph.facts import template_iri
 from graph.names import CATALOG_GRAPH, parse_graph
 from graph.rdf_store import Quad, Value, quad
 from ontology.namespaces import FAC, RDF, RDFS
+from ontology.packs import PackSeal
 
 if TYPE_CHECKING:
     from graph.knowledge_graph import KnowledgeGraph
@@ -31,10 +32,8 @@ __all__ = ["CatalogPack", "PackUse", "catalog_quads", "pack_uses", "write_catalo
 class CatalogPack:
     """One pack version as the catalog records it."""
 
-    name: str
-    version: str
+    seal: PackSeal
     description: str
-    seal: PackSealFacts
     deprecation: str = ""
 
 
@@ -56,12 +55,13 @@ def catalog_quads(packs: Iterable[CatalogPack]) -> list[Quad]:
     """The catalog graph's quads for `packs`."""
     quads: list[Quad] = []
     for pack in packs:
-        s = template_iri(pack.name, pack.version)
+        name, version = pack.seal.name, pack.seal.version
+        s = template_iri(name, version)
         values: dict[str, Value | None] = {
             str(RDF.type): URIRef(str(FAC.TemplatePack)),
-            str(RDFS.label): f"{pack.name} {pack.version}",
-            str(FAC.templateName): pack.name,
-            str(FAC.templateVersion): pack.version,
+            str(RDFS.label): f"{name} {version}",
+            str(FAC.templateName): name,
+            str(FAC.templateVersion): version,
             str(RDFS.comment): pack.description,
             str(FAC.packDigest): pack.seal.digest,
             str(FAC.packSource): pack.seal.source,

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from graph.facts import ContractFinding, PackSealFacts, ProductFacts
+from graph.facts import ContractFinding, ProductFacts
 from graph.provenance import record_activity
 from ontology.lifecycle import ACTIVITIES
 from ontology.models import Blueprint, Intent, Requirement
 from ontology.namespaces import FAC, PROV
+from ontology.packs import PackSeal
 
 __all__ = ["BuildRecorder", "ContractFigures", "ContractFinding", "Signal"]
 
@@ -85,7 +86,7 @@ class BuildRecorder:
         version: str,
         started: dt.datetime,
         ended: dt.datetime | None,
-        seal: PackSealFacts | None = None,
+        seal: PackSeal | None = None,
     ) -> list[str]:
         """The rendered files as (path, sha256, size), rendered from the blueprint with template `pack`@`version`
         (whose digest and publisher `seal` gives); the product uses that pack version from now on."""

@@ -17,7 +17,7 @@ from generators.pack_store import PackEntry, catalog
 from generators.packs import load_pack
 from graph.catalog import CatalogPack, PackUse, pack_uses, write_catalog
 from infra.lifecycle.upgrade import UpgradeReport, upgrade_tenant
-from infra.pack_trust import check_pack_trust, seal_facts, trusts_pack
+from infra.pack_trust import check_pack_trust, trusts_pack
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
 
@@ -79,7 +79,7 @@ class Listing:
 def _catalog_pack(entry: PackEntry) -> CatalogPack | None:
     if entry.pack is None:
         return None
-    return CatalogPack(entry.name, entry.version, entry.pack.description, seal_facts(entry.pack), entry.pack.deprecated)
+    return CatalogPack(entry.pack.sealed, entry.pack.description, entry.pack.deprecated)
 
 
 def refresh_catalog(kg: KnowledgeGraph) -> int:
@@ -99,7 +99,7 @@ def listings(kg: KnowledgeGraph, home: Path, tenant: str | None) -> list[Listing
         pack = entry.pack
         used = uses.get((entry.name, entry.version), [])
         validated = [u for u in used if u.validated is not None]
-        seal = seal_facts(pack) if pack is not None else None
+        seal = pack.sealed if pack is not None else None
         rows.append(
             Listing(
                 name=entry.name,

@@ -75,10 +75,10 @@ def templates_show(
 ) -> None:
     """A pack version's manifest, digest, signature, features and files; with --tenant, whether it trusts it."""
     from generators.packs import load_pack
-    from infra.pack_trust import seal_facts, trusts_pack
+    from infra.pack_trust import trusts_pack
 
     pack = load_pack(name, version)
-    seal = seal_facts(pack)
+    seal = pack.sealed
     trusted = None
     if tenant is not None:
         who = allowed("read", Resource.scope(tenant))
@@ -88,7 +88,7 @@ def templates_show(
         "version": pack.version,
         "description": pack.description,
         "source": pack.source,
-        "verification": pack.seal.describe() if pack.seal else "built-in",
+        "verification": seal.describe(),
         "publisher": seal.publisher,
         "key": seal.key,
         "digest": seal.digest,

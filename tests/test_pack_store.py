@@ -111,7 +111,7 @@ def test_the_lock_command_locks_a_pack_and_a_later_change_is_caught(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert verify_pack(folder, "mini-api", "1.0.0").digest in result.output
     (folder / "files" / "static.txt").write_text("edited after locking\n")
-    with pytest.raises(PackIntegrityError, match="files/static.txt changed"):
+    with pytest.raises(PackIntegrityError, match=r"files/static\.txt changed"):
         verify_pack(folder, "mini-api", "1.0.0")
 
 
