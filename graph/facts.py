@@ -104,6 +104,11 @@ class ProductFacts:
         for obj in objects:
             self.link(subject, prop, obj)
 
+    def values(self, subject: str, prop: URIRef, values: Iterable[Value]) -> None:
+        """One datatype value of `prop` per item (a property a node holds several times)."""
+        for value in values:
+            self.quads.append(ox.Quad(ox.NamedNode(subject), ox.NamedNode(str(prop)), literal(value), self._g))
+
     def model(self, model: OntologyModel, iri: str, label: str) -> str:
         """Record a pydantic model as a node, through its field-to-property mapping."""
         values = {prop: getattr(model, name) for name, prop in model.rdf_fields.items()}

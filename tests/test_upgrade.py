@@ -19,6 +19,8 @@ from generators.agents.engineer import Engineer
 from generators.migrations import read_previous
 from generators.packs import list_packs
 from generators.rendering import ANSWERS_PATH
+from graph import KnowledgeGraph
+from graph.catalog import pack_upgrades
 from infra import webhooks
 from infra.control import ControlPlane
 from infra.gitops import GENERATED_BRANCH, ProductRepository
@@ -260,3 +262,33 @@ def test_a_conflict_without_markers_stays_unsettled_until_a_person_commits(produ
     again = upgrade(control, home, ref, NEW, actor="tester")
     assert (again.status, again.conflicts, again.checks) == ("conflicts", ["README.md"], {})
     assert _state(home, ref)[:2] == (main, generated)
+
+
+def test_every_upgrade_but_a_dry_run_is_a_prov_activity_in_the_product_graph(product: tuple[Path, ProductRef]) -> None:
+    home, ref = product
+    kg = KnowledgeGraph(home, embedder=None)
+    upgrades = pack_upgrades(kg, "health-co")
+    clinic_runs = [u for u in upgrades if u.product == "clinic"]
+    assert [(u.status, u.conflicts) for u in clinic_runs] == [
+        ("conflicts", (ROUTER,)), ("conflicts", (ROUTER,)), ("failed", ()), ("upgraded", ()),
+    ]  # fmt: skip
+    assert {(u.pack, u.from_version, u.to_version, u.person) for u in upgrades} == {
+        ("fastapi-service", "1.0.0", "1.1.0", "tester")
+    }
+    repo = ProductRepository(home, ref.tenant, ref.product)
+    assert clinic_runs[-1].commit == repo.head() and clinic_runs[-1].branch == ""
+    assert clinic_runs[0].branch == BRANCH and len(clinic_runs[0].commit) == 40
+    north = pack_upgrades(kg, "health-co", "clinic-north")  # its dry runs left nothing
+    assert [(u.status, u.conflicts) for u in north] == [("conflicts", ("README.md",))] * 2
+    assert pack_upgrades(kg, "other-tenant") == []  # a tenant sees only its own products' upgrades
+    # plain PROV: an activity associated with the person that used both pack versions, queryable in SPARQL
+    rows = kg.sparql(
+        """PREFIX fac: <https://softwarefactory.dev/ontology#>
+        PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?who (COUNT(DISTINCT ?pack) AS ?packs) WHERE { GRAPH ?g {
+          ?upgrade a fac:UpgradeActivity ; fac:upgradeOf ?product ; prov:used ?pack ;
+                   prov:wasAssociatedWith/fac:userName ?who ; fac:upgradeStatus "upgraded" .
+        } } GROUP BY ?who""",
+        "health-co",
+    ).records()
+    assert [(r["who"], int(r["packs"])) for r in rows] == [("tester", 2)]
