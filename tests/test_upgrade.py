@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from streamlit.testing.v1 import AppTest
 
 from generators.agents.engineer import Engineer
 from generators.migrations import read_previous
@@ -292,3 +293,31 @@ def test_every_upgrade_but_a_dry_run_is_a_prov_activity_in_the_product_graph(pro
         "health-co",
     ).records()
     assert [(r["who"], int(r["packs"])) for r in rows] == [("tester", 2)]
+
+
+def test_the_studio_shows_the_upgrades_and_offers_the_upgrade_from_what_is_released(
+    product: tuple[Path, ProductRef], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = product
+    monkeypatch.setenv("FACTORY_HOME", str(home))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "studio" / "app.py"), default_timeout=120)
+    at.query_params["tenant"], at.query_params["product"] = "health-co", "clinic"
+    at.run().switch_page("pages/product.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "conflicts" in d.value.columns)  # the Upgrades tab
+    assert list(table["status"]) == ["conflicts", "conflicts", "failed", "upgraded"]
+    assert list(table["conflicts"])[:2] == [ROUTER, ROUTER] and set(table["by"]) == {"tester"}
+    at.switch_page("pages/marketplace.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    upgrades = next(d.value for d in at.dataframe if "conflicts" in d.value.columns)
+    assert sorted(set(upgrades["product"])) == ["health-co/clinic", "health-co/clinic-north"]
+    # clinic is on 1.1.0 now, clinic-north still on 1.0.0 (its upgrade has conflicts): only it is offered
+    assert at.selectbox(key="upgrade_from").options == [OLD] and at.selectbox(key="upgrade_to").options == ["1.1.0"]
+    at.checkbox(key="upgrade_dry_run").check()
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    report = next(d.value for d in at.dataframe if "outcome" in d.value.columns)
+    assert list(zip(report["product"], report["outcome"], report["conflicts"], strict=True)) == [
+        ("health-co/clinic-north", "dry-run", "README.md")
+    ]
+    assert len(pack_upgrades(KnowledgeGraph(home, embedder=None), "health-co")) == 6  # a dry run records nothing

@@ -38,7 +38,15 @@ from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.models import Blueprint
 from ontology.refs import ProductRef, check_slug, new_trace_id
 
-__all__ = ["UpgradeReport", "migration_renames", "parse_target", "product_template", "upgrade", "upgrade_tenant"]
+__all__ = [
+    "UpgradeReport",
+    "migration_renames",
+    "parse_target",
+    "product_template",
+    "released_on",
+    "upgrade",
+    "upgrade_tenant",
+]
 
 Status = Literal["upgraded", "conflicts", "failed", "dry-run", "current", "skipped"]
 
@@ -267,6 +275,21 @@ def _recorded(ctx: StageContext, report: UpgradeReport, actor: str, trace_id: st
     return report
 
 
+def released_on(control: ControlPlane, home: Path, tenant: str) -> dict[str, list[ProductRef]]:
+    """`tenant`'s released products by the pack version (`pack@version`) their last release was generated
+    with, read from their repositories: what an upgrade starts from. The knowledge graph's `fac:usesTemplatePack`
+    says which version a product's latest *build* used, so it learns of an upgrade at the product's next build;
+    the upgrade itself is in the graph at once (`graph.catalog.pack_upgrades`)."""
+    found: dict[str, list[ProductRef]] = {}
+    for record in control.products(check_slug(tenant, "tenant")):
+        ref = ProductRef(record.tenant, record.product)
+        try:
+            found.setdefault(product_template(home, ref), []).append(ref)
+        except FactoryError:  # not released yet: nothing to upgrade
+            continue
+    return found
+
+
 def upgrade_tenant(
     control: ControlPlane,
     home: Path,
@@ -285,13 +308,7 @@ def upgrade_tenant(
     if parse_target(source)[0] != parse_target(target)[0]:
         raise InvalidInputError(f"{source} and {target} are versions of different packs")
     reports = []
-    for record in control.products(tenant):
-        ref = ProductRef(record.tenant, record.product)
-        try:
-            if product_template(home, ref) != source:
-                continue
-        except FactoryError:  # not released yet: nothing to upgrade
-            continue
+    for ref in released_on(control, home, tenant).get(source, []):
         try:
             reports.append(upgrade(control, home, ref, target, actor=actor, dry_run=dry_run, settings=settings))
         except (FactoryError, GitOpsError) as error:
