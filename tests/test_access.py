@@ -330,7 +330,11 @@ def test_a_tenant_admin_tests_its_trust_in_a_pack_before_installing_it(tmp_path:
         "deny: tenant acme use_pack mini-api 1.0.0 (signed by acme-tools"
     )
     built_in = factory(tmp_path, ops, *ask[:-1], "fastapi-service@1.1.0")
-    assert built_in.returncode == 0 and "(built-in)" in built_in.stdout and "packs shipped with the factory" in built_in.stdout
+    assert (
+        built_in.returncode == 0
+        and "(built-in)" in built_in.stdout
+        and "packs shipped with the factory" in built_in.stdout
+    )
     rule = tmp_path / "acme.cedar"
     rule.write_text(
         '@id("trust-acme-tools")\n@reason("acme trusts the packs of acme-tools")\n'
