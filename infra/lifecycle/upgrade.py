@@ -270,7 +270,8 @@ def _recorded(ctx: StageContext, report: UpgradeReport, actor: str, trace_id: st
     try:
         ctx.workspace.publish(ctx.graph(), trace_id)
     except (FactoryError, OSError) as error:
-        note = f" (the knowledge graph could not record it now: {str(error).splitlines()[0][:120]})"
+        why = (str(error).splitlines() or [type(error).__name__])[0][:120]
+        note = f" (the knowledge graph could not record it now: {why})"
         return report.model_copy(update={"message": report.message + note})
     return report
 
