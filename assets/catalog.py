@@ -10,7 +10,6 @@ from generators.packs import list_packs
 from graph.files import write_atomically
 from infra.insights import compute_insights, save_insights
 from infra.marketplace import refresh_catalog
-from infra.pack_trust import seal_facts
 
 __all__ = ["factory_insights", "template_catalog"]
 
@@ -29,7 +28,7 @@ def template_catalog(
     for pack in list_packs():
         key = f"{pack.name}@{pack.version}"
         used = [b for b in builds if b.template == key]
-        seal = seal_facts(pack)
+        seal = pack.sealed
         packs.append(
             {
                 "name": pack.name,

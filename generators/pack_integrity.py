@@ -18,7 +18,6 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -26,12 +25,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ontology.errors import FactoryError, InvalidInputError
+from ontology.packs import INSTALLED, PackSeal
 
 __all__ = [
     "LOCK",
     "SIGNATURE",
     "PackIntegrityError",
-    "PackSeal",
     "check_publisher",
     "content_digest",
     "keygen",
@@ -53,23 +52,6 @@ MAX_FILES = 5_000
 
 class PackIntegrityError(FactoryError):
     """A pack's files differ from its lock, or its signature does not verify; nothing was used."""
-
-
-@dataclass(frozen=True)
-class PackSeal:
-    """What a pack's lock and signature say once checked: its digest and, when signed, who signed it."""
-
-    digest: str
-    files: int
-    publisher: str = ""
-    key: str = ""
-
-    @property
-    def signed(self) -> bool:
-        return bool(self.key)
-
-    def describe(self) -> str:
-        return f"signed by {self.publisher} ({self.key[:20]}…)" if self.signed else "unsigned"
 
 
 def pack_files(root: Path) -> dict[str, str]:
@@ -145,7 +127,7 @@ def _read_lock(root: Path, name: str, version: str) -> tuple[bytes, dict[str, st
     return raw, files
 
 
-def verify_pack(root: Path, name: str, version: str) -> PackSeal:
+def verify_pack(root: Path, name: str, version: str, source: str = INSTALLED) -> PackSeal:
     """Check the pack's files against its lock and, when it has one, its signature against the lock."""
     raw, locked = _read_lock(root, name, version)
     actual = pack_files(root)
@@ -156,7 +138,7 @@ def verify_pack(root: Path, name: str, version: str) -> PackSeal:
         raise PackIntegrityError(f"pack {name} {version} was altered after it was locked: {changed[0]} {what}{more}")
     digest = content_digest(actual)
     if not (root / SIGNATURE).exists():
-        return PackSeal(digest, len(actual))
+        return PackSeal(name, version, digest, source, files=len(actual))
     publisher, key, signature = _read_signature(root, name, version)
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.removeprefix("ed25519:")))
     try:
@@ -165,7 +147,7 @@ def verify_pack(root: Path, name: str, version: str) -> PackSeal:
         raise PackIntegrityError(
             f"pack {name} {version}: the signature of {publisher} does not match its lock (altered or forged)"
         ) from None
-    return PackSeal(digest, len(actual), publisher, key)
+    return PackSeal(name, version, digest, source, publisher, key, len(actual))
 
 
 def _read_signature(root: Path, name: str, version: str) -> tuple[str, str, bytes]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from typing import Any
 import yaml
 
 from generators.pack_features import KNOWN_FEATURES, blueprint_features
-from generators.pack_integrity import PackSeal, verify_pack
+from generators.pack_integrity import content_digest, pack_files, verify_pack
 from ontology.config import factory_home
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.models import Blueprint
+from ontology.packs import BUILTIN, INSTALLED, PackSeal
 
 __all__ = [
     "BUILTIN",
@@ -62,8 +64,6 @@ _FIELDS = {
     "conditions", "migrations", "upgrade",
 }  # fmt: skip
 _PRODUCT_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.{1,2}(?:/|\Z))[A-Za-z0-9_./-]{1,300}\Z")
-BUILTIN = "built-in"
-INSTALLED = "installed"
 DEPRECATED = "deprecated.json"
 
 
@@ -146,6 +146,15 @@ class TemplatePack:
     """Why the version is deprecated ("" when it is not): it still renders, but is no longer picked by default."""
     seal: PackSeal | None = None
     """An installed pack's verified lock and signature; None for a built-in pack (trusted as factory code)."""
+
+    @cached_property
+    def sealed(self) -> PackSeal:
+        """The pack's seal: an installed pack's verified one, or a built-in pack's, its digest computed once
+        here (published by the factory, unsigned: the factory's own code needs no signature)."""
+        if self.seal is not None:
+            return self.seal
+        files = pack_files(self.root)
+        return PackSeal(self.name, self.version, content_digest(files), self.source, "factory", files=len(files))
 
     def check_blueprint(self, blueprint: Blueprint) -> None:
         """Refuse, before anything is rendered, a blueprint that needs a feature this pack does not render."""

@@ -27,13 +27,13 @@ from generators.blueprint import BlueprintError, blueprint_issues
 from generators.filters import FILTERS
 from generators.migrations import PreviousRevision, plan_migrations
 from generators.packs import TemplatePack
-from generators.render_context import EntityContext, ProductContext, build_context
+from generators.render_context import ProductContext, build_context
 from graph.files import write_atomically
 from ontology.errors import InvalidInputError
 from ontology.models import Blueprint
 from ontology.refs import check_trace_id
 
-__all__ = ["ANSWERS_PATH", "RenderResult", "RenderedFile", "render_pack"]
+__all__ = ["ANSWERS_PATH", "RenderResult", "RenderedFile", "render_files", "render_pack"]
 
 ANSWERS_PATH = ".factory/answers.json"
 ENTITY_SEGMENT = "__entity__"
@@ -86,14 +86,14 @@ def _compile(source: str) -> Template:
     return _environment().from_string(source)
 
 
-def _output_path(template_path: str, entity: EntityContext | None) -> str:
-    """The output path of a template: `dot-` segments become dotfiles, `__entity__` the entity's module."""
+def _output_path(template_path: str, segments: dict[str, str]) -> str:
+    """The output path of a template: `dot-` segments become dotfiles, a placeholder (`__entity__`, ...) its value."""
     parts = []
     for segment in template_path.split("/"):
         if segment.startswith("dot-"):
             segment = "." + segment[4:]
-        if entity is not None:
-            segment = segment.replace(ENTITY_SEGMENT, entity.name)
+        for placeholder, value in segments.items():
+            segment = segment.replace(placeholder, value)
         parts.append(segment)
     if parts[-1].endswith(".j2"):
         parts[-1] = parts[-1][:-3]
@@ -133,7 +133,7 @@ def _render_all(pack: TemplatePack, context: ProductContext, params: dict[str, A
         try:
             template = _compile(source) if template_path.endswith(".j2") else None
             for entity in context.entities if per_entity else (None,):
-                path = _output_path(template_path, entity)
+                path = _output_path(template_path, {ENTITY_SEGMENT: entity.name} if entity else {})
                 if path in outputs or path == ANSWERS_PATH:
                     raise InvalidInputError(f"two templates of {pack.name} {pack.version} write {path}")
                 text = source if template is None else template.render(**base, entity=entity)
@@ -214,3 +214,35 @@ def render_pack(
         RenderedFile(path, hashlib.sha256(data).hexdigest(), len(data)) for path, data in sorted(outputs.items())
     )
     return RenderResult(root, pack.name, pack.version, blueprint.hash, trace_id, files)
+
+
+def render_files(pack: TemplatePack, out_dir: Path, context: dict[str, Any], segments: dict[str, str]) -> list[str]:
+    """Render every template of `pack` with `context` (and `pack`: its name and version) into `out_dir`, a new
+    or empty folder, in the same sandbox and with the same path rules as a product; a path segment placeholder
+    named in `segments` (such as `__package__`) becomes its value. For packs that render something other than a
+    product from a blueprint, such as the `python-sdk` pack (`generators.sdk`). Returns the written paths."""
+    root = Path(out_dir)
+    if root.is_symlink() or (root.exists() and (not root.is_dir() or any(root.iterdir()))):
+        raise InvalidInputError(f"{root} is not an empty folder: give a new one")
+    base = {**context, "pack": {"name": pack.name, "version": pack.version}}
+    env = _environment()
+    outputs: dict[str, bytes] = {}
+    for template_path in pack.template_paths():
+        condition = pack.conditions.get(template_path)
+        try:
+            if condition is not None and not env.compile_expression(condition)(**base):
+                continue
+            source = (pack.files_root / template_path).read_text(encoding="utf-8")
+            text = _compile(source).render(**base) if template_path.endswith(".j2") else source
+        except TemplateError as exc:
+            raise InvalidInputError(f"template {template_path} of {pack.name} {pack.version} failed: {exc}") from exc
+        path = _output_path(template_path, segments)
+        if path in outputs:
+            raise InvalidInputError(f"two templates of {pack.name} {pack.version} write {path}")
+        outputs[path] = _normalise(text)
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    targets = {path: _contained(root, path) for path in sorted(outputs)}
+    for path, target in targets.items():
+        write_atomically(target, outputs[path])
+    return sorted(outputs)

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from generators.packs import load_pack
-from generators.rendering import _compile, _contained, _normalise
-from graph.files import write_atomically
+from generators.rendering import render_files
 from ontology.errors import InvalidInputError
 
 __all__ = ["SDK_PACK", "SdkContext", "SdkModel", "SdkOperation", "render_sdk", "sdk_context"]
@@ -319,18 +318,4 @@ def render_sdk(openapi: dict[str, Any], out_dir: Path, package: str, version: st
     """Render the client SDK of `openapi` into `out_dir` (new or empty) with the `python-sdk` pack; its files."""
     pack = load_pack(SDK_PACK, version)
     context = sdk_context(openapi, package)
-    root = Path(out_dir)
-    if root.is_symlink() or (root.exists() and (not root.is_dir() or any(root.iterdir()))):
-        raise InvalidInputError(f"{root} is not an empty folder: give a new one for the SDK")
-    outputs: dict[str, bytes] = {}
-    for template_path in pack.template_paths():
-        source = (pack.files_root / template_path).read_text(encoding="utf-8")
-        path = template_path.replace(PACKAGE_SEGMENT, package).removesuffix(".j2")
-        if template_path.endswith(".j2"):
-            source = _compile(source).render(sdk=context, pack={"name": pack.name, "version": pack.version})
-        outputs[path] = _normalise(source)
-    root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
-    for path, data in sorted(outputs.items()):
-        write_atomically(_contained(root, path), data)
-    return sorted(outputs)
+    return render_files(pack, out_dir, {"sdk": context}, {PACKAGE_SEGMENT: package})

@@ -5,36 +5,37 @@ pack version, with its digest, publisher, key, source and deprecation. Its IRI i
 graph uses for the pack its latest build was rendered with (`fac:usesTemplatePack`), so a query joins
 the two. `pack_outcomes` reads, per product graph the caller may see, the pack version it uses, whether
 its validation passed, its contract failures and its SLO breaches (telemetry against the blueprint's
-objectives).
+objectives). `pack_upgrades` reads the upgrades people made of their products from one pack version to
+another (`fac:UpgradeActivity`, kept in each product's graph through its later builds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 
-from graph.facts import PackSealFacts, template_iri
+from graph.facts import template_iri
 from graph.names import CATALOG_GRAPH, parse_graph
 from graph.rdf_store import Quad, Value, quad
 from ontology.namespaces import FAC, RDF, RDFS
+from ontology.packs import PackSeal
 
 if TYPE_CHECKING:
     from graph.knowledge_graph import KnowledgeGraph
 
-__all__ = ["CatalogPack", "PackUse", "catalog_quads", "pack_uses", "write_catalog"]
+__all__ = ["UPGRADES", "CatalogPack", "PackUpgrade", "PackUse", "catalog_quads", "pack_upgrades", "pack_uses",
+           "write_catalog"]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class CatalogPack:
     """One pack version as the catalog records it."""
 
-    name: str
-    version: str
+    seal: PackSeal
     description: str
-    seal: PackSealFacts
     deprecation: str = ""
 
 
@@ -56,12 +57,13 @@ def catalog_quads(packs: Iterable[CatalogPack]) -> list[Quad]:
     """The catalog graph's quads for `packs`."""
     quads: list[Quad] = []
     for pack in packs:
-        s = template_iri(pack.name, pack.version)
+        name, version = pack.seal.name, pack.seal.version
+        s = template_iri(name, version)
         values: dict[str, Value | None] = {
             str(RDF.type): URIRef(str(FAC.TemplatePack)),
-            str(RDFS.label): f"{pack.name} {pack.version}",
-            str(FAC.templateName): pack.name,
-            str(FAC.templateVersion): pack.version,
+            str(RDFS.label): f"{name} {version}",
+            str(FAC.templateName): name,
+            str(FAC.templateVersion): version,
             str(RDFS.comment): pack.description,
             str(FAC.packDigest): pack.seal.digest,
             str(FAC.packSource): pack.seal.source,
@@ -123,3 +125,62 @@ def pack_uses(kg: KnowledgeGraph, tenant: str | None) -> list[PackUse]:
             use.slo_breaches += 1
             use.breaches.append(f"{row['metric']} of {row['route']}: {float(row['value']):g} > {float(limit):g}")
     return sorted(uses.values(), key=lambda u: (u.pack, u.version, u.tenant, u.product))
+
+
+UPGRADES = """PREFIX fac: <https://softwarefactory.dev/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?g ?upgrade ?pack ?from ?to ?status ?commit ?branch ?person ?at ?conflict WHERE { GRAPH ?g {
+  ?upgrade a fac:UpgradeActivity ; fac:upgradeStatus ?status ; prov:startedAtTime ?at ;
+           prov:wasAssociatedWith/fac:userName ?person ;
+           fac:upgradedFrom ?old ; fac:upgradedTo ?new .
+  ?old fac:templateName ?pack ; fac:templateVersion ?from .
+  ?new fac:templateVersion ?to .
+  OPTIONAL { ?upgrade fac:resultCommit ?commit }
+  OPTIONAL { ?upgrade fac:upgradeBranch ?branch }
+  OPTIONAL { ?upgrade fac:conflictPath ?conflict }
+} } ORDER BY ?at ?upgrade ?conflict"""
+"""Every upgrade of the products the caller sees, oldest first: one row per conflicting file (or one without)."""
+
+
+@dataclass(frozen=True)
+class PackUpgrade:
+    """One upgrade of a product to another pack version, as the knowledge graph records it."""
+
+    tenant: str
+    product: str
+    pack: str
+    from_version: str
+    to_version: str
+    status: str
+    """upgraded, conflicts or failed."""
+    person: str
+    at: str
+    commit: str = ""
+    branch: str = ""
+    conflicts: tuple[str, ...] = ()
+
+    def row(self) -> dict[str, object]:
+        """The upgrade as a table row (the Studio's product and Marketplace pages)."""
+        return {
+            "at": self.at[:19].replace("T", " "), "product": f"{self.tenant}/{self.product}", "pack": self.pack,
+            "from": self.from_version, "to": self.to_version, "status": self.status, "by": self.person,
+            "conflicts": ", ".join(self.conflicts), "commit": self.commit[:12], "branch": self.branch,
+        }  # fmt: skip
+
+
+def pack_upgrades(kg: KnowledgeGraph, tenant: str | None, product: str | None = None) -> list[PackUpgrade]:
+    """The upgrades of `tenant`'s products (None: every tenant's; `product`: that product's only), oldest first."""
+    found: dict[str, PackUpgrade] = {}
+    for row in kg.sparql(UPGRADES, tenant).records():
+        name = parse_graph(str(row["g"]))
+        if name is None or (product is not None and name.product != product):
+            continue
+        key = f"{row['g']} {row['upgrade']}"
+        upgrade = found.get(key) or PackUpgrade(
+            name.tenant, name.product, str(row["pack"]), str(row["from"]), str(row["to"]), str(row["status"]),
+            str(row["person"]), str(row["at"]), str(row["commit"] or ""), str(row["branch"] or ""),
+        )  # fmt: skip
+        if row["conflict"] is not None:
+            upgrade = replace(upgrade, conflicts=(*upgrade.conflicts, str(row["conflict"])))
+        found[key] = upgrade
+    return list(found.values())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -20,9 +19,10 @@ from graph.rdf_store import Value, literal, read_nquads, to_nquads
 from ontology.errors import InvalidInputError
 from ontology.models import Attribute, Blueprint, Intent, OntologyModel, Relationship, Requirement
 from ontology.namespaces import FAC, ID, PAT, RDF, RDFS
+from ontology.packs import PackSeal
 from ontology.refs import check_trace_id
 
-__all__ = ["ContractFinding", "PackSealFacts", "ProductFacts", "person_iri", "policy_iri", "template_iri"]
+__all__ = ["ContractFinding", "ProductFacts", "person_iri", "policy_iri", "template_iri"]
 
 ContractFinding = tuple[str, str, int | None]
 """A failure of a contract run: (the request line that reproduces it, the check that failed, the status answered)."""
@@ -44,16 +44,6 @@ def person_iri(user: str) -> str:
 def template_iri(name: str, version: str) -> str:
     """The IRI of a template pack version, the same in every product's graph and in the catalog."""
     return str(ID[f"template/{name}/{version}"])
-
-
-@dataclass(frozen=True)
-class PackSealFacts:
-    """What the graph records of a pack version's integrity: digest, publisher and key (if signed), source."""
-
-    digest: str
-    source: str
-    publisher: str = ""
-    key: str = ""
 
 
 def policy_iri(digest: str) -> str:
@@ -113,6 +103,11 @@ class ProductFacts:
     def links(self, subject: str, prop: URIRef, objects: Iterable[str]) -> None:
         for obj in objects:
             self.link(subject, prop, obj)
+
+    def values(self, subject: str, prop: URIRef, values: Iterable[Value]) -> None:
+        """One datatype value of `prop` per item (a property a node holds several times)."""
+        for value in values:
+            self.quads.append(ox.Quad(ox.NamedNode(subject), ox.NamedNode(str(prop)), literal(value), self._g))
 
     def model(self, model: OntologyModel, iri: str, label: str) -> str:
         """Record a pydantic model as a node, through its field-to-property mapping."""
@@ -202,7 +197,7 @@ class ProductFacts:
         self.link(product, FAC.ownedBy, tenant)
         return product
 
-    def template_pack(self, name: str, version: str, seal: PackSealFacts | None = None) -> str:
+    def template_pack(self, name: str, version: str, seal: PackSeal | None = None) -> str:
         """The pack version (one IRI everywhere, the catalog's too), with its digest and publisher when known."""
         values: dict[URIRef, Value | None] = {FAC.templateName: name, FAC.templateVersion: version}
         if seal is not None:

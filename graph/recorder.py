@@ -14,11 +14,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from graph.facts import ContractFinding, PackSealFacts, ProductFacts
+from graph.facts import ContractFinding, ProductFacts
 from graph.provenance import record_activity
 from ontology.lifecycle import ACTIVITIES
 from ontology.models import Blueprint, Intent, Requirement
 from ontology.namespaces import FAC, PROV
+from ontology.packs import PackSeal
 
 __all__ = ["BuildRecorder", "ChangeFacts", "ContractFigures", "ContractFinding", "Signal"]
 
@@ -112,7 +113,7 @@ class BuildRecorder:
         version: str,
         started: dt.datetime,
         ended: dt.datetime | None,
-        seal: PackSealFacts | None = None,
+        seal: PackSeal | None = None,
         changed_by: Mapping[str, Sequence[str]] | None = None,
     ) -> list[str]:
         """The rendered files as (path, sha256, size), rendered from the blueprint with template `pack`@`version`
@@ -238,6 +239,37 @@ class BuildRecorder:
         f.link(approval, PROV.wasGeneratedBy, activity)
         f.link(approval, PROV.wasAttributedTo, who)
         return approval
+
+    def upgrade(
+        self,
+        key: str,
+        previous: tuple[str, str],
+        target: tuple[str, str],
+        outcome: tuple[str, str, str, Sequence[str]],
+        person: str,
+        at: dt.datetime,
+    ) -> str:
+        """A person's upgrade of the product from pack version `previous` to `target` (each (pack, version)): an
+        upgrade activity associated with `person` that used both versions, with its `outcome` (status: upgraded,
+        conflicts or failed; the resulting commit; the branch left to settle; the conflicting files). `key`
+        names it."""
+        f = self.facts
+        status, commit, branch, conflicts = outcome
+        old, new = f.template_pack(*previous), f.template_pack(*target)
+        activity = f.node(
+            FAC.UpgradeActivity,
+            f.iri("activity", "upgrade", key),
+            f"{person} upgraded {f.tenant}/{f.product} from {'@'.join(previous)} to {'@'.join(target)}: {status}",
+            {FAC.upgradeStatus: status, FAC.resultCommit: commit or None, FAC.upgradeBranch: branch or None,
+             PROV.startedAtTime: at, PROV.endedAtTime: at},
+        )  # fmt: skip
+        f.values(activity, FAC.conflictPath, sorted(conflicts))
+        f.link(activity, PROV.wasAssociatedWith, f.person(person))
+        f.link(activity, FAC.upgradeOf, f.iri("product"))
+        f.link(activity, FAC.upgradedFrom, old)
+        f.link(activity, FAC.upgradedTo, new)
+        f.links(activity, PROV.used, [old, new])
+        return activity
 
     def telemetry(
         self, env: str, signals: Iterable[Signal], started: dt.datetime, ended: dt.datetime | None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import cedarpy
 
 from ontology.errors import FactoryError, InvalidInputError
+from ontology.packs import PackSeal
 from ontology.refs import ProductRef, check_slug
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ __all__ = [
     "ROLES",
     "AccessDenied",
     "Decision",
-    "PackFacts",
     "Principal",
     "Resource",
     "approvals_of",
@@ -89,24 +89,6 @@ class Principal:
 
 
 @dataclass(frozen=True)
-class PackFacts:
-    """A template pack as a tenant's policy sees it (the `Factory::Pack` entity of action `use_pack`)."""
-
-    name: str
-    version: str
-    publisher: str = ""
-    """The publisher that signed it ("" when unsigned); only a verified signature puts a name here."""
-    key: str = ""
-    """The publisher's public key, `ed25519:<base64>` ("" when unsigned): what a policy should trust."""
-    builtin: bool = False
-
-    def entity(self) -> dict[str, Any]:
-        attrs = {"name": self.name, "version": self.version, "publisher": self.publisher, "key": self.key,
-                 "signed": bool(self.key), "builtin": self.builtin}  # fmt: skip
-        return {"uid": {"type": "Factory::Pack", "id": f"{self.name}@{self.version}"}, "attrs": attrs, "parents": []}
-
-
-@dataclass(frozen=True)
 class Resource:
     """What an action is done to: the whole factory, a tenant, or a product (in an environment)."""
 
@@ -119,7 +101,7 @@ class Resource:
     """The account an account or token change is about."""
     approvals: int = 0
     """How many people approved the commit a promotion would take (a tenant policy may want two for prod)."""
-    pack: PackFacts | None = None
+    pack: PackSeal | None = None
     """The template pack a `use_pack` decision is about (the tenant's policy decides whether it trusts it)."""
 
     @classmethod
@@ -222,12 +204,19 @@ def decide(principal: Principal, action: str, resource: Resource, home: Path) ->
         uid = {"type": "Factory::Product", "id": f"{resource.tenant}/{resource.product}"}
         entities.append({"uid": uid, "attrs": {"tenant": resource.tenant}, "parents": []})
     if resource.pack is not None:
-        entities.append(resource.pack.entity())
+        entities.append(_pack_entity(resource.pack))
     result = cedarpy.is_authorized(request, policies, entities)
     if result.diagnostics.errors:
         raise FactoryError(f"the policy in force could not be evaluated: {result.diagnostics.errors[0]}")
     notes = _annotations(policies)
     return Decision(bool(result.allowed), tuple(notes.get(p, p) for p in result.diagnostics.reasons))
+
+
+def _pack_entity(pack: PackSeal) -> dict[str, Any]:
+    """A template pack as a tenant's policy sees it: the `Factory::Pack` entity of action `use_pack`."""
+    attrs = {"name": pack.name, "version": pack.version, "publisher": pack.publisher, "key": pack.key,
+             "signed": pack.signed, "builtin": pack.builtin}  # fmt: skip
+    return {"uid": {"type": "Factory::Pack", "id": f"{pack.name}@{pack.version}"}, "attrs": attrs, "parents": []}
 
 
 def authorize(

@@ -26,11 +26,13 @@ from ontology.refs import check_slug, check_trace_id
 __all__ = [
     "ENVIRONMENTS",
     "GENERATED_BRANCH",
+    "MAIN_BRANCH",
     "CommitInfo",
     "GitOpsError",
     "MergeConflictError",
     "ProductRepository",
     "ReleaseResult",
+    "git_stderr",
     "previous_env",
 ]
 
@@ -94,16 +96,17 @@ class ProductRepository:
         self.path = Path(home).resolve() / "repos" / tenant / product
         self.remote_path = Path(home).resolve() / "remotes" / tenant / f"{product}.git"
         self._lock_path = self.path.parent / f".{product}.lock"
-        with self._locked():
+        with self.locked():
             self.repo = self._open()
 
     @property
     def name(self) -> str:
         return f"{self.tenant}/{self.product}"
 
-    # setup ---------------------------------------------------------------------------------------
+    # setup; `locked`, `tree_files`, `write_tree`, `git_input`, `require_clean_main` and `is_ancestor` are also
+    # the building blocks of other operations on the repository (`infra.gitops_upgrade`) ---------------------
 
-    def _locked(self) -> AbstractContextManager[None]:
+    def locked(self) -> AbstractContextManager[None]:
         """One writer per product repository at a time, across processes."""
         return FileLock(self._lock_path).exclusive()
 
@@ -152,18 +155,18 @@ class ProductRepository:
             raise InvalidInputError(f"invalid revision {revision!r}: revisions count from 1")
         trailers = f"Factory-Trace-Id: {trace_id}\nBlueprint-Hash: {blueprint_hash}\nTemplate: {template}\n"
         subject = f"Release r{revision} of {self.name}"
-        with self._locked():
-            files = self._files(Path(source))
-            self._require_clean_main()
+        with self.locked():
+            files = self.tree_files(Path(source))
+            self.require_clean_main()
             parent = self._rev(GENERATED_BRANCH)
             assert parent is not None, "factory/generated is created with the repository"
-            tree = self._write_tree(files)
+            tree = self.write_tree(files)
             created = tree != self.repo.git.rev_parse(f"{parent}^{{tree}}")
             generated = parent
             if created:
                 generated = self.repo.git.commit_tree(tree, "-p", parent, "-m", f"{subject}\n\n{trailers}")
                 self.repo.git.update_ref(f"refs/heads/{GENERATED_BRANCH}", generated, parent)
-            if not self._is_ancestor(generated, MAIN_BRANCH):
+            if not self.is_ancestor(generated, MAIN_BRANCH):
                 try:
                     self._merge(f"Merge r{revision} of {self.name} into {MAIN_BRANCH}\n\n{trailers}")
                 except GitOpsError:
@@ -185,7 +188,7 @@ class ProductRepository:
             self._push(f"+refs/heads/{MAIN_BRANCH}:refs/heads/env/dev", f"refs/tags/{tag}")
             return ReleaseResult(head, tag, True, merged_paths=kept)
 
-    def _files(self, source: Path) -> dict[str, Path]:
+    def tree_files(self, source: Path) -> dict[str, Path]:
         """The regular files of a rendered tree by relative path; links, special files and tricks refused."""
         if source.is_symlink() or not source.is_dir():
             raise InvalidInputError(f"release source {source} is not a folder: render the product first")
@@ -212,28 +215,28 @@ class ProductRepository:
             raise InvalidInputError(f"release source {root} holds no files: render the product first")
         return files
 
-    def _write_tree(self, files: dict[str, Path]) -> str:
+    def write_tree(self, files: dict[str, Path]) -> str:
         """Store the files as blobs and return their tree, through a private index (the work tree is untouched)."""
         names = sorted(files)
         paths = "".join(f"{files[n]}\n" for n in names)
-        shas = self._git_input(paths, "hash-object", "-w", "--no-filters", "--stdin-paths").split()
+        shas = self.git_input(paths, "hash-object", "-w", "--no-filters", "--stdin-paths").split()
         records = "".join(
             f"{'100755' if os.access(files[n], os.X_OK) else '100644'} {sha}\t{n}\0"
             for n, sha in zip(names, shas, strict=True)
         )
         with tempfile.TemporaryDirectory() as scratch:
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-            self._git_input(records, "update-index", "-z", "--add", "--index-info", env=env)
+            self.git_input(records, "update-index", "-z", "--add", "--index-info", env=env)
             return str(self.repo.git.write_tree(env=env))
 
-    def _git_input(self, text: str, *args: str, env: dict[str, str] | None = None) -> str:
+    def git_input(self, text: str, *args: str, env: dict[str, str] | None = None) -> str:
         """Run a git command in the repository with `text` on its standard input."""
         with tempfile.TemporaryFile() as stdin:
             stdin.write(text.encode("utf-8", "surrogateescape"))
             stdin.seek(0)
             return str(self.repo.git.execute(["git", *args], istream=stdin, env=env))
 
-    def _require_clean_main(self) -> None:
+    def require_clean_main(self) -> None:
         if self.repo.head.is_detached or self.repo.active_branch.name != MAIN_BRANCH:
             raise GitOpsError(f"{self.path} is not on branch {MAIN_BRANCH}: run `git checkout {MAIN_BRANCH}` there")
         status = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
@@ -249,7 +252,7 @@ class ProductRepository:
                 f"{self.path} has uncommitted changes ({shown}): commit or discard them first, then build again"
             )
 
-    def _is_ancestor(self, commit: str, ref: str) -> bool:
+    def is_ancestor(self, commit: str, ref: str) -> bool:
         try:
             self.repo.git.merge_base("--is-ancestor", commit, ref)
             return True
@@ -266,7 +269,7 @@ class ProductRepository:
             if (self.path / ".git" / "MERGE_HEAD").exists():
                 self.repo.git.merge("--abort")
             if not conflicted:
-                raise GitOpsError(f"merging the new render into {self.name} main failed: {_stderr(error)}") from None
+                raise GitOpsError(f"merging the new render into {self.name} main failed: {git_stderr(error)}") from None
         raise MergeConflictError(
             f"{self.name}: the {'new render' if source == GENERATED_BRANCH else 'pushed main'} conflicts with edits "
             f"on main in {', '.join(conflicted)}; main is unchanged: in {self.path} run `git merge {source}`, "
@@ -292,7 +295,7 @@ class ProductRepository:
         try:
             self.repo.git.push("--quiet", "origin", *refspecs)
         except GitCommandError as error:
-            raise GitOpsError(f"pushing {self.name} to {self.remote_path} failed: {_stderr(error)}") from None
+            raise GitOpsError(f"pushing {self.name} to {self.remote_path} failed: {git_stderr(error)}") from None
 
     # pushes from a git host ------------------------------------------------------------------------
 
@@ -306,18 +309,19 @@ class ProductRepository:
         source = upstream or "origin"
         pushed = "refs/factory/pushed-main"
         env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "https:file"}
-        with self._locked():
-            self._require_clean_main()
+        with self.locked():
+            self.require_clean_main()
             try:
                 self.repo.git.execute(
                     ["git", "fetch", "--quiet", "--no-tags", "--", source, f"+refs/heads/{MAIN_BRANCH}:{pushed}"],
                     env=env, kill_after_timeout=120,
                 )  # fmt: skip
             except GitCommandError as error:
-                raise GitOpsError(f"fetching main of {self.name} from its upstream failed: {_stderr(error)}") from None
-            if self._rev(commit) is None or not self._is_ancestor(commit, pushed):
+                why = git_stderr(error)
+                raise GitOpsError(f"fetching main of {self.name} from its upstream failed: {why}") from None
+            if self._rev(commit) is None or not self.is_ancestor(commit, pushed):
                 raise GitOpsError(f"the pushed commit {commit[:12]} is not on the fetched main of {self.name}")
-            if not self._is_ancestor(commit, MAIN_BRANCH):
+            if not self.is_ancestor(commit, MAIN_BRANCH):
                 self._merge(f"Merge pushed main {commit[:12]} into {MAIN_BRANCH}", commit)
             head = self.head()
             assert head is not None
@@ -341,7 +345,7 @@ class ProductRepository:
     def promote(self, to_env: str, *, commit: str | None = None) -> str:
         """Push the previous environment's commit (or `commit`) to origin's `env/<to_env>`; returns it."""
         previous = previous_env(to_env)
-        with self._locked():
+        with self.locked():
             target = self._commit(commit) if commit is not None else self.env_head(previous)
             if target is None:
                 raise GitOpsError(
@@ -420,6 +424,7 @@ def _parse_trailers(text: str) -> dict[str, str]:
     return found
 
 
-def _stderr(error: GitCommandError) -> str:
+def git_stderr(error: GitCommandError) -> str:
+    """A failed git command's error output on one line, short enough for a one-line message."""
     text = str(error.stderr or error).strip().replace("\n", " ")
     return text[:300]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from git import GitCommandError
 
-from infra.gitops import GENERATED_BRANCH, MAIN_BRANCH, GitOpsError, MergeConflictError, ProductRepository, _stderr
+from infra.gitops import GENERATED_BRANCH, MAIN_BRANCH, GitOpsError, MergeConflictError, ProductRepository, git_stderr
 from ontology.errors import InvalidInputError
 
 __all__ = [
@@ -81,7 +81,7 @@ def _moved_base(
         return base, {}
     with tempfile.TemporaryDirectory() as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        repo._git_input("".join(records), "update-index", "-z", "--add", "--index-info", env=env)
+        repo.git_input("".join(records), "update-index", "-z", "--add", "--index-info", env=env)
         tree = str(repo.repo.git.write_tree(env=env))
     listing = "\n".join(f"{old} -> {new}" for old, new in sorted(moved.items()))
     message = f"Apply the pack migrations of {template}\n\n{listing}\n"
@@ -96,7 +96,7 @@ def _merge_in(repo: ProductRepository, work: Path, source: str, message: str) ->
     except GitCommandError as error:
         conflicted = [p for p in _git(repo, "diff", "--name-only", "--diff-filter=U", "-z", cwd=work).split("\0") if p]
         if not conflicted:
-            raise GitOpsError(f"merging the upgrade of {repo.name} failed: {_stderr(error)}") from None
+            raise GitOpsError(f"merging the upgrade of {repo.name} failed: {git_stderr(error)}") from None
     _git(repo, "add", "--all", cwd=work)
     note = "\n\nConflicts to settle (markers left in place):\n" + "".join(f"  {p}\n" for p in conflicted)
     subject, _, trailers = message.partition("\n\n")
@@ -121,9 +121,9 @@ def merge_upgrade(
     no branch and only reports. Main and `factory/generated` are left as they are either way."""
     name, _, version = template.partition("@")
     branch = upgrade_branch(name, version)
-    with repo._locked():
-        files = repo._files(Path(source))
-        repo._require_clean_main()
+    with repo.locked():
+        files = repo.tree_files(Path(source))
+        repo.require_clean_main()
         if not dry_run and repo.head(branch) is not None:
             raise GitOpsError(f"{repo.name} already has the upgrade branch {branch}: settle it or delete it first")
         base = repo.head(GENERATED_BRANCH)
@@ -133,7 +133,7 @@ def merge_upgrade(
         lines = "".join(f"{key}: {value}\n" for key, value in {**trailers, FROM_TRAILER: previous}.items())
         render = str(
             repo.repo.git.commit_tree(
-                repo._write_tree(files), "-p", moved_base, "-m", f"Render {repo.name} with {template}\n\n{lines}"
+                repo.write_tree(files), "-p", moved_base, "-m", f"Render {repo.name} with {template}\n\n{lines}"
             )
         )
         scratch = Path(tempfile.mkdtemp(prefix="factory-upgrade-"))
@@ -167,7 +167,7 @@ def conflict_markers(repo: ProductRepository, commit: str) -> list[str]:
         found = repo.repo.git.grep("-l", "-I", "-z", "-E", "^(<<<<<<<|>>>>>>>) ", commit, "--")
     except GitCommandError as error:
         if error.status != 1:  # 1: nothing found
-            raise GitOpsError(f"searching {repo.name} for conflict markers failed: {_stderr(error)}") from None
+            raise GitOpsError(f"searching {repo.name} for conflict markers failed: {git_stderr(error)}") from None
         found = ""
     paths = {p.split(":", 1)[1] for p in found.split("\0") if p}
     own = repo.repo.git.log("-1", f"--format=%(trailers:key={FROM_TRAILER},valueonly)", commit).strip()
@@ -193,8 +193,8 @@ def finish_upgrade(repo: ProductRepository, branch: str) -> str:
     branch; refused, with nothing changed, while markers remain or when main moved since. Returns main's head."""
     if not branch.startswith(UPGRADE_PREFIX):
         raise InvalidInputError(f"{branch[:80]!r} is not an upgrade branch")
-    with repo._locked():
-        repo._require_clean_main()
+    with repo.locked():
+        repo.require_clean_main()
         tip, main, base = repo.head(branch), repo.head(), repo.head(GENERATED_BRANCH)
         if tip is None or main is None or base is None:
             raise GitOpsError(f"{repo.name} has no branch {branch}: run the upgrade first")
@@ -204,13 +204,13 @@ def finish_upgrade(repo: ProductRepository, branch: str) -> str:
                 f"{branch} of {repo.name} still has conflict markers in {', '.join(markers)}: settle and commit them",
                 markers,
             )
-        if not repo._is_ancestor(main, tip):
+        if not repo.is_ancestor(main, tip):
             raise GitOpsError(
                 f"main of {repo.name} moved since {branch} was made: delete it (`git branch -D {branch}`) and "
                 "upgrade again"
             )
         render = _render_of(repo, branch)
-        if not repo._is_ancestor(base, render):
+        if not repo.is_ancestor(base, render):
             raise GitOpsError(f"factory/generated of {repo.name} moved since {branch} was made: upgrade again")
         repo.repo.git.merge("--ff-only", "--quiet", tip)
         repo.repo.git.update_ref(f"refs/heads/{GENERATED_BRANCH}", render, base)
@@ -222,6 +222,6 @@ def drop_upgrade(repo: ProductRepository, branch: str) -> None:
     """Delete an upgrade branch (a person gave up on it); main is not touched."""
     if not branch.startswith(UPGRADE_PREFIX):
         raise InvalidInputError(f"{branch[:80]!r} is not an upgrade branch")
-    with repo._locked():
+    with repo.locked():
         if repo.head(branch) is not None:
             repo.repo.git.branch("-D", branch)

@@ -17,9 +17,8 @@ from generators.pack_store import PackEntry, catalog
 from generators.packs import load_pack
 from graph.catalog import CatalogPack, PackUse, pack_uses, write_catalog
 from infra.lifecycle.upgrade import UpgradeReport, upgrade_tenant
-from infra.pack_trust import check_pack_trust, seal_facts, trusts_pack
+from infra.pack_trust import check_pack_trust, trusts_pack
 from ontology.errors import InvalidInputError
-from ontology.refs import ProductRef
 
 if TYPE_CHECKING:
     from graph.knowledge_graph import KnowledgeGraph
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Listing",
     "listings",
-    "products_on",
     "refresh_catalog",
     "upgrade_products",
 ]
@@ -79,7 +77,7 @@ class Listing:
 def _catalog_pack(entry: PackEntry) -> CatalogPack | None:
     if entry.pack is None:
         return None
-    return CatalogPack(entry.name, entry.version, entry.pack.description, seal_facts(entry.pack), entry.pack.deprecated)
+    return CatalogPack(entry.pack.sealed, entry.pack.description, entry.pack.deprecated)
 
 
 def refresh_catalog(kg: KnowledgeGraph) -> int:
@@ -99,7 +97,7 @@ def listings(kg: KnowledgeGraph, home: Path, tenant: str | None) -> list[Listing
         pack = entry.pack
         used = uses.get((entry.name, entry.version), [])
         validated = [u for u in used if u.validated is not None]
-        seal = seal_facts(pack) if pack is not None else None
+        seal = pack.sealed if pack is not None else None
         rows.append(
             Listing(
                 name=entry.name,
@@ -121,15 +119,6 @@ def listings(kg: KnowledgeGraph, home: Path, tenant: str | None) -> list[Listing
     return rows
 
 
-def products_on(kg: KnowledgeGraph, tenant: str, pack: str, version: str) -> list[ProductRef]:
-    """The products of `tenant` whose latest build was rendered with `pack` at `version`."""
-    return [
-        ProductRef(u.tenant, u.product)
-        for u in pack_uses(kg, tenant)
-        if (u.pack, u.version) == (pack, version) and u.tenant == tenant
-    ]
-
-
 def upgrade_products(
     control: ControlPlane,
     home: Path,
@@ -143,6 +132,11 @@ def upgrade_products(
 ) -> list[UpgradeReport]:
     """Upgrade every product of `tenant` on `pack`@`from_version` to `to_version`, one by one; one report each
     (`factory upgrade`'s use case: three-way merge, blocking checks, main moved only when they pass).
+
+    Which products are on `from_version` is read from their repositories (`released_on`), not from the
+    listing's graph facts: the graph records the version each product's latest *build* used, which is what its
+    outcomes belong to, while an upgrade starts from the code on main, which an earlier upgrade may have moved
+    before any rebuild. The page offers the versions `released_on` finds, so the form and the action agree.
 
     The target must exist, verify and be trusted by the tenant before any product is touched; a product whose
     upgrade fails or is refused does not stop the others: its report says why."""

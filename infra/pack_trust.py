@@ -15,37 +15,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generators.pack_integrity import content_digest, pack_files
-from generators.packs import BUILTIN, TemplatePack
-from graph.facts import PackSealFacts
-from infra.access import AccessDenied, PackFacts, Principal, Resource, decide
+from generators.packs import TemplatePack
+from infra.access import AccessDenied, Decision, Principal, Resource, decide
+from ontology.packs import PackSeal
 from ontology.refs import check_slug
 
-__all__ = ["PackNotTrusted", "check_pack_trust", "pack_facts", "seal_facts", "trusts_pack"]
+__all__ = ["PackNotTrusted", "check_pack_trust", "pack_decision", "trusts_pack"]
 
 
 class PackNotTrusted(AccessDenied):
     """The tenant's policy does not allow rendering with this pack; nothing was rendered."""
 
 
-def pack_facts(pack: TemplatePack) -> PackFacts:
-    seal = pack.seal
-    publisher, key = (seal.publisher, seal.key) if seal is not None else ("", "")
-    return PackFacts(pack.name, pack.version, publisher, key, builtin=pack.source == BUILTIN)
-
-
-def seal_facts(pack: TemplatePack) -> PackSealFacts:
-    """What the knowledge graph records of the pack's integrity (a built-in pack's digest is computed here)."""
-    seal = pack.seal
-    if seal is None:
-        return PackSealFacts(content_digest(pack_files(pack.root)), pack.source, "factory")
-    return PackSealFacts(seal.digest, pack.source, seal.publisher, seal.key)
+def pack_decision(home: Path, tenant: str, pack: PackSeal) -> Decision:
+    """What `tenant`'s policy in force answers about rendering its products with `pack` (asked by the tenant,
+    which holds no role, so only a `use_pack` policy decides). A pack need not be installed to be asked about:
+    `factory policy test --action use_pack` describes one a tenant admin considers installing."""
+    principal = Principal(name=f"tenant {check_slug(tenant, 'tenant')}", kind="tenant")
+    return decide(principal, "use_pack", Resource(tenant, pack=pack), home)
 
 
 def trusts_pack(home: Path, tenant: str, pack: TemplatePack) -> bool:
     """Whether `tenant`'s policy in force allows rendering its products with `pack`."""
-    principal = Principal(name=f"tenant {check_slug(tenant, 'tenant')}", kind="tenant")
-    return decide(principal, "use_pack", Resource(tenant, pack=pack_facts(pack)), home).allowed
+    return pack_decision(home, tenant, pack.sealed).allowed
 
 
 def check_pack_trust(home: Path, tenant: str, pack: TemplatePack) -> None:

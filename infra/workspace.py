@@ -106,7 +106,8 @@ class ProductWorkspace:
         write_atomically(self.root / "environments" / f"{check_slug(env, 'environment')}.nq", facts.nquads())
 
     def save_governance_facts(self, key: str, facts: ProductFacts) -> None:
-        """Keep a person's governance decision on the product (an approval or a rejection); every build keeps it."""
+        """Keep a person's governance decision on the product (an approval or a rejection, an upgrade to another
+        pack version); every build keeps it."""
         write_atomically(self.root / "governance" / f"{check_slug(key, 'decision')}.nq", facts.nquads())
 
     def observations_dir(self) -> Path:

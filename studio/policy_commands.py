@@ -10,7 +10,7 @@ import typer
 
 from infra.access import ACTIONS, Resource, decide, missing_role, policy_text, set_policy
 from infra.accounts import Accounts
-from ontology.errors import InvalidInputError
+from ontology.errors import FactoryError, InvalidInputError
 from ontology.refs import ProductRef, check_slug
 from studio.access_commands import JsonOpt, TenantOpt, allowed
 from studio.output import console, error, print_json, print_table
@@ -33,25 +33,75 @@ def policy_show(tenant: TenantOpt = None) -> None:
 
 @policy_app.command("test")
 def policy_test(
-    account: Annotated[str, typer.Option("--as", help="The account to ask for.")],
     action: Annotated[str, typer.Option("--action", help=f"One of: {', '.join(ACTIONS)}.")],
+    account: Annotated[str | None, typer.Option("--as", help="The account to ask for (not for use_pack).")] = None,
     product: Annotated[str | None, typer.Option("--product", help="tenant/product, or a tenant with --tenant.")] = None,
     tenant: TenantOpt = None,
     env: Annotated[str, typer.Option("--env", help="Target environment (approve, promote).")] = "",
+    pack: Annotated[
+        str | None, typer.Option("--pack", help="use_pack: the pack version asked about, as name@version.")
+    ] = None,
+    publisher: Annotated[str, typer.Option("--publisher", help="use_pack: the publisher that signed it.")] = "",
+    key: Annotated[str, typer.Option("--key", help="use_pack: the publisher's public key (ed25519:...).")] = "",
 ) -> None:
-    """Ask the policy in force whether an account may do an action (exit 0: allowed, 1: denied)."""
+    """Ask the policy in force whether an account may do an action (exit 0: allowed, 1: denied).
+
+    With `--action use_pack --pack name@version --tenant t`, ask whether the tenant trusts a template pack: a
+    pack not installed yet is described by `--publisher` and `--key` (neither: unsigned); an installed or
+    built-in one is taken as it is unless they are given."""
     ref = ProductRef.parse(product, tenant=tenant) if product else None
     resource = Resource.of(ref, env=env) if ref else Resource(None if tenant is None else check_slug(tenant, "tenant"))
+    if action == "use_pack" or pack is not None:
+        _test_pack(action, resource.tenant, pack, publisher, key, account)
+        return
+    if account is None:
+        raise InvalidInputError(f"name the account to ask for {action}: --as <account>")
     who = allowed("policy", Resource.scope(resource.tenant))
     accounts = Accounts(who.control)
     principal = accounts.principal(accounts.user(check_slug(account, "account name")))
     decision = decide(principal, action, resource, who.home)
-    verdict = "allow" if decision.allowed else "deny"
-    console.print(f"{verdict}: {account} {action} {resource.describe()}", highlight=False)
-    for reason in decision.reasons or (missing_role(principal, action, resource),):
+    _verdict(f"{account} {action} {resource.describe()}", decision.allowed,
+             decision.reasons or (missing_role(principal, action, resource),))  # fmt: skip
+
+
+def _verdict(what: str, allowed: bool, reasons: tuple[str, ...]) -> None:
+    console.print(f"{'allow' if allowed else 'deny'}: {what}", highlight=False)
+    for reason in reasons:
         console.print(f"  because {reason}", highlight=False)
-    if not decision.allowed:
+    if not allowed:
         raise typer.Exit(1)
+
+
+def _test_pack(
+    action: str, tenant: str | None, pack: str | None, publisher: str, key: str, account: str | None
+) -> None:
+    """`policy test` of a pack use: the tenant (not a person) asks whether its policy trusts the pack."""
+    if action != "use_pack" or pack is None or tenant is None:
+        raise InvalidInputError("ask about a pack with --action use_pack --pack name@version --tenant <tenant>")
+    if account is not None:
+        raise InvalidInputError("a pack use is the tenant's question, not an account's: leave out --as")
+    from generators.pack_integrity import check_publisher, read_public_key
+    from generators.packs import PACK_NAME, load_pack, parse_version
+    from infra.pack_trust import pack_decision
+    from ontology.packs import PackSeal
+
+    name, sep, version = pack.partition("@")
+    if not sep or not PACK_NAME.match(name):
+        raise InvalidInputError(f"{pack[:60]!r} names no pack version: use name@version, e.g. mini-api@1.0.0")
+    parse_version(version)
+    if publisher or key:
+        if not (publisher and key):
+            raise InvalidInputError("a signed pack has both a publisher and a key: give --publisher and --key")
+        seal = PackSeal(name, version, publisher=check_publisher(publisher), key=read_public_key(key))
+    else:
+        try:
+            seal = load_pack(name, version).sealed
+        except FactoryError:  # not installed (or refused as it is): described as an unsigned pack
+            seal = PackSeal(name, version)
+    who = allowed("policy", Resource.scope(tenant))
+    decision = pack_decision(who.home, tenant, seal)
+    reasons = decision.reasons or (f"no policy of {tenant} permits use_pack of this pack",)
+    _verdict(f"tenant {tenant} use_pack {name} {version} ({seal.describe()})", decision.allowed, reasons)
 
 
 @policy_app.command("set")

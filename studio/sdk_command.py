@@ -25,6 +25,7 @@ def sdk(
     import httpx
 
     from generators.sdk import render_sdk
+    from generators.sdk_bundle import default_package
     from infra.access import Resource
     from studio.access_commands import allowed
 
@@ -39,6 +40,6 @@ def sdk(
         document = answer.json()
     except (httpx.HTTPError, ValueError) as error:
         raise InvalidInputError(f"{ref}'s service gave no OpenAPI document ({type(error).__name__})") from None
-    name = package or f"{ref.product.replace('-', '_')}_client"
+    name = package or default_package(ref.product)
     files = render_sdk(document, out, name)
     console.print(f"wrote the {name} SDK ({len(files)} files) to {out}", markup=False, highlight=False, soft_wrap=True)

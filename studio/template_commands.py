@@ -75,10 +75,10 @@ def templates_show(
 ) -> None:
     """A pack version's manifest, digest, signature, features and files; with --tenant, whether it trusts it."""
     from generators.packs import load_pack
-    from infra.pack_trust import seal_facts, trusts_pack
+    from infra.pack_trust import trusts_pack
 
     pack = load_pack(name, version)
-    seal = seal_facts(pack)
+    seal = pack.sealed
     trusted = None
     if tenant is not None:
         who = allowed("read", Resource.scope(tenant))
@@ -88,7 +88,7 @@ def templates_show(
         "version": pack.version,
         "description": pack.description,
         "source": pack.source,
-        "verification": pack.seal.describe() if pack.seal else "built-in",
+        "verification": seal.describe(),
         "publisher": seal.publisher,
         "key": seal.key,
         "digest": seal.digest,
@@ -183,6 +183,19 @@ def templates_keygen(
 
     private, public, key = keygen(publisher, out)
     console.print(f"private key {private} (keep it secret), public key {public}:\n{key}", highlight=False)
+
+
+@templates_app.command("lock")
+def templates_lock(
+    folder: Annotated[Path, typer.Argument(help="The pack's folder (holding manifest.yaml).")],
+) -> None:
+    """Record a pack's files in manifest.lock (SHA-256 per file and the content digest), unsigned."""
+    from generators.pack_integrity import write_lock
+    from generators.pack_store import read_identity
+
+    name, version = read_identity(folder)
+    digest = write_lock(folder, name, version)
+    console.print(f"locked {name} {version}: {digest}", highlight=False, soft_wrap=True)
 
 
 @templates_app.command("sign")

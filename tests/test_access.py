@@ -21,6 +21,7 @@ import pytest
 from sqlmodel import select
 
 from generators.agents.engineer import Engineer
+from generators.pack_integrity import keygen
 from graph import KnowledgeGraph
 from graph.decisions import POLICY_VERSIONS
 from infra.access import Principal, Resource, decide, policy_text
@@ -310,6 +311,44 @@ def test_a_tenant_policy_adds_a_forbid_and_a_bad_policy_is_refused(tmp_path: Pat
     assert [(int(v["version"]), v["person"]) for v in versions] == [(1, "ops"), (2, "ops")]
     assert versions[-1]["digest"] == in_force != versions[0]["digest"]
     assert kg.sparql(POLICY_VERSIONS, "globex", {"scope": "acme"}).records() == []  # another tenant sees none
+
+
+def test_a_tenant_admin_tests_its_trust_in_a_pack_before_installing_it(tmp_path: Path) -> None:
+    control = ControlPlane(None, tmp_path)
+    accounts = Accounts(control)
+    accounts.add_user("root", actor="test", password=PASSWORD, factory_admin=True)
+    accounts.add_user("ops", actor="test", password=PASSWORD, roles=[("acme", "admin")])
+    accounts.add_user("eve", actor="test", password=PASSWORD, roles=[("globex", "admin")])
+    ops, _ = accounts.create_token("ops", actor="test")
+    eve, _ = accounts.create_token("eve", actor="test")
+    _, _, key = keygen("acme-tools", tmp_path / "keys")
+    _, _, other = keygen("mallory", tmp_path / "keys")
+    ask = ["policy", "test", "--action", "use_pack", "--tenant", "acme", "--pack", "mini-api@1.0.0"]
+    signed = [*ask, "--publisher", "acme-tools", "--key", key]
+    before = factory(tmp_path, ops, *signed)
+    assert before.returncode == 1 and before.stdout.startswith(
+        "deny: tenant acme use_pack mini-api 1.0.0 (signed by acme-tools"
+    )
+    built_in = factory(tmp_path, ops, *ask[:-1], "fastapi-service@1.1.0")
+    assert (
+        built_in.returncode == 0
+        and "(built-in)" in built_in.stdout
+        and "packs shipped with the factory" in built_in.stdout
+    )
+    rule = tmp_path / "acme.cedar"
+    rule.write_text(
+        '@id("trust-acme-tools")\n@reason("acme trusts the packs of acme-tools")\n'
+        'permit (principal, action == Factory::Action::"use_pack", resource is Factory::Pack)\n'
+        f'when {{ resource.key == "{key}" }};\n'
+    )
+    assert factory(tmp_path, ops, "policy", "set", str(rule), "--tenant", "acme").returncode == 0
+    after = factory(tmp_path, ops, *signed)
+    assert after.returncode == 0 and after.stdout.startswith("allow: ") and "acme trusts the packs" in after.stdout
+    assert factory(tmp_path, ops, *ask, "--publisher", "acme-tools", "--key", other).returncode == 1  # another key
+    assert factory(tmp_path, ops, *ask).returncode == 1  # not installed, described unsigned: not trusted
+    assert factory(tmp_path, ops, *ask, "--publisher", "acme-tools").returncode != 0  # a publisher needs its key
+    refused(factory(tmp_path, ops, *signed, "--as", "ops"), "leave out --as")
+    refused(factory(tmp_path, eve, *signed), "eve")  # another tenant's admin may not ask acme's policy
 
 
 def test_an_edited_or_deleted_audit_entry_is_found(tmp_path: Path) -> None:

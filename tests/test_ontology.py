@@ -458,3 +458,24 @@ def test_approvals_and_the_promotion_they_let_through_conform_to_the_shapes() ->
     g.remove((g.value(URIRef(approval), PROV.wasGeneratedBy), PROV.wasAssociatedWith, by))
     conforms, messages = _validate(g)
     assert not conforms and "every approval is associated with the person who gave it" in messages
+
+
+def test_an_upgrade_of_a_built_product_conforms_to_the_shapes_and_needs_its_person() -> None:
+    facts = build_facts(DEMO_PRODUCTS[0])
+    at = dt.datetime(2026, 1, 3, tzinfo=dt.UTC)
+    outcome = ("conflicts", "a" * 40, "factory/upgrade/fastapi-service-1.1.0", ["app/main.py", "README.md"])
+    upgrade = BuildRecorder(facts).upgrade(
+        "upgrade-1", ("fastapi-service", "1.0.0"), ("fastapi-service", "1.1.0"), outcome, "dana", at
+    )
+    g = _graph_of(facts.quads)
+    conforms, messages = _validate(g)
+    assert conforms, messages
+    assert sorted(str(v) for v in g.objects(URIRef(upgrade), FAC.conflictPath)) == ["README.md", "app/main.py"]
+    g.set((URIRef(upgrade), FAC.upgradeStatus, Literal("half-done")))
+    g.remove((URIRef(upgrade), PROV.wasAssociatedWith, None))
+    conforms, messages = _validate(g)
+    assert not conforms
+    assert {
+        "an upgrade is upgraded, conflicts or failed",
+        "every upgrade is associated with the person who asked for it",
+    } <= messages

@@ -89,6 +89,32 @@ def test_an_altered_pack_is_refused_in_one_line(
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("pack", [f"{p.name}@{p.version}" for p in list_packs(TEMPLATES_ROOT)])
+def test_every_built_in_pack_carries_a_lock_that_matches_its_files(pack: str) -> None:
+    """Fails when a built-in pack's files change without its lock being regenerated: run
+    `factory templates lock generators/templates/<name>/<version>` (docs/template-packs.md)."""
+    name, version = pack.split("@")
+    root = TEMPLATES_ROOT / name / version
+    seal = verify_pack(root, name, version)
+    assert seal.files == len(json.loads((root / LOCK).read_text())["files"]) > 3
+    assert not (root / SIGNATURE).exists()  # built-in packs are trusted as factory code, not by a signature
+
+
+def test_the_lock_command_locks_a_pack_and_a_later_change_is_caught(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from studio.cli import app
+
+    folder = make_pack(tmp_path / "src")
+    (folder / LOCK).unlink(missing_ok=True)
+    result = CliRunner().invoke(app, ["templates", "lock", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert verify_pack(folder, "mini-api", "1.0.0").digest in result.output
+    (folder / "files" / "static.txt").write_text("edited after locking\n")
+    with pytest.raises(PackIntegrityError, match=r"files/static\.txt changed"):
+        verify_pack(folder, "mini-api", "1.0.0")
+
+
 def test_a_forged_or_rewritten_signature_is_refused(tmp_path: Path, keys: tuple[Path, str]) -> None:
     folder = _signed(tmp_path, keys)
     sig = json.loads((folder / SIGNATURE).read_text())

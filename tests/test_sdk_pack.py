@@ -3,9 +3,11 @@ pass against that service and whose package type-checks strictly."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 
 from generators.agents.engineer import Engineer
 from generators.sdk import render_sdk, sdk_context
+from generators.sdk_bundle import default_package, sdk_bundle, service_openapi
 from infra.control import ControlPlane
 from infra.runtime import LocalRuntime
 from ontology.errors import InvalidInputError
@@ -130,3 +133,29 @@ def test_bad_input_is_refused_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="not an empty folder"):
         render_sdk(_document(), tmp_path / "full", "client")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_a_service_tree_gives_its_openapi_and_the_sdk_bundle_zips_the_same_files_every_time(tmp_path: Path) -> None:
+    Engineer().render(clinic(), tmp_path / "service", TRACE, pack=("fastapi-service", "1.0.0"))
+    document = service_openapi(tmp_path / "service")  # the app factory, built in its own process; nothing served
+    assert "/doctors" in document["paths"] and not list((tmp_path / "service").rglob("*.db"))
+    bundle = sdk_bundle(document, default_package("clinic"))
+    assert bundle.package == "clinic_client" and bundle.archive == sdk_bundle(document, "clinic_client").archive
+    assert bundle.files == {
+        p: (tmp_path / "sdk" / p).read_text() for p in render_sdk(document, tmp_path / "sdk", "clinic_client")
+    }
+    with zipfile.ZipFile(io.BytesIO(bundle.archive)) as archive:
+        top = bundle.archive_name.removesuffix(".zip")
+        assert sorted(archive.namelist()) == sorted(f"{top}/{p}" for p in bundle.files)
+        assert archive.read(f"{top}/clinic_client/client.py").decode() == bundle.files["clinic_client/client.py"]
+    rows = {r["request"]: r["signature"] for r in bundle.method_rows()}
+    assert rows["GET /doctors/{id}"] == "read_doctor(id: str) -> Doctor"
+    assert (
+        "def read_doctor(\n        self,\n        id: str,\n    ) -> Doctor:" in bundle.files["clinic_client/client.py"]
+    )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match="no generated service"):
+        service_openapi(tmp_path / "empty")
+    (tmp_path / "service" / "app" / "main.py").write_text("raise SystemExit('broken on purpose')\n")
+    with pytest.raises(InvalidInputError, match="did not start: broken on purpose"):
+        service_openapi(tmp_path / "service")

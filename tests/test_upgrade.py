@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from streamlit.testing.v1 import AppTest
 
 from generators.agents.engineer import Engineer
 from generators.migrations import read_previous
 from generators.packs import list_packs
 from generators.rendering import ANSWERS_PATH
+from graph import KnowledgeGraph
+from graph.catalog import pack_upgrades
 from infra import webhooks
 from infra.control import ControlPlane
 from infra.gitops import GENERATED_BRANCH, ProductRepository
@@ -260,3 +263,61 @@ def test_a_conflict_without_markers_stays_unsettled_until_a_person_commits(produ
     again = upgrade(control, home, ref, NEW, actor="tester")
     assert (again.status, again.conflicts, again.checks) == ("conflicts", ["README.md"], {})
     assert _state(home, ref)[:2] == (main, generated)
+
+
+def test_every_upgrade_but_a_dry_run_is_a_prov_activity_in_the_product_graph(product: tuple[Path, ProductRef]) -> None:
+    home, ref = product
+    kg = KnowledgeGraph(home, embedder=None)
+    upgrades = pack_upgrades(kg, "health-co")
+    clinic_runs = [u for u in upgrades if u.product == "clinic"]
+    assert [(u.status, u.conflicts) for u in clinic_runs] == [
+        ("conflicts", (ROUTER,)), ("conflicts", (ROUTER,)), ("failed", ()), ("upgraded", ()),
+    ]  # fmt: skip
+    assert {(u.pack, u.from_version, u.to_version, u.person) for u in upgrades} == {
+        ("fastapi-service", "1.0.0", "1.1.0", "tester")
+    }
+    repo = ProductRepository(home, ref.tenant, ref.product)
+    assert clinic_runs[-1].commit == repo.head() and clinic_runs[-1].branch == ""
+    assert clinic_runs[0].branch == BRANCH and len(clinic_runs[0].commit) == 40
+    north = pack_upgrades(kg, "health-co", "clinic-north")  # its dry runs left nothing
+    assert [(u.status, u.conflicts) for u in north] == [("conflicts", ("README.md",))] * 2
+    assert pack_upgrades(kg, "other-tenant") == []  # a tenant sees only its own products' upgrades
+    # plain PROV: an activity associated with the person that used both pack versions, queryable in SPARQL
+    rows = kg.sparql(
+        """PREFIX fac: <https://softwarefactory.dev/ontology#>
+        PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?who (COUNT(DISTINCT ?pack) AS ?packs) WHERE { GRAPH ?g {
+          ?upgrade a fac:UpgradeActivity ; fac:upgradeOf ?product ; prov:used ?pack ;
+                   prov:wasAssociatedWith/fac:userName ?who ; fac:upgradeStatus "upgraded" .
+        } } GROUP BY ?who""",
+        "health-co",
+    ).records()
+    assert [(r["who"], int(r["packs"])) for r in rows] == [("tester", 2)]
+
+
+def test_the_studio_shows_the_upgrades_and_offers_the_upgrade_from_what_is_released(
+    product: tuple[Path, ProductRef], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = product
+    monkeypatch.setenv("FACTORY_HOME", str(home))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "studio" / "app.py"), default_timeout=120)
+    at.query_params["tenant"], at.query_params["product"] = "health-co", "clinic"
+    at.run().switch_page("pages/product.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "conflicts" in d.value.columns)  # the Upgrades tab
+    assert list(table["status"]) == ["conflicts", "conflicts", "failed", "upgraded"]
+    assert list(table["conflicts"])[:2] == [ROUTER, ROUTER] and set(table["by"]) == {"tester"}
+    at.switch_page("pages/marketplace.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    upgrades = next(d.value for d in at.dataframe if "conflicts" in d.value.columns)
+    assert sorted(set(upgrades["product"])) == ["health-co/clinic", "health-co/clinic-north"]
+    # clinic is on 1.1.0 now, clinic-north still on 1.0.0 (its upgrade has conflicts): only it is offered
+    assert at.selectbox(key="upgrade_from").options == [OLD] and at.selectbox(key="upgrade_to").options == ["1.1.0"]
+    at.checkbox(key="upgrade_dry_run").check()
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    report = next(d.value for d in at.dataframe if "outcome" in d.value.columns)
+    assert list(zip(report["product"], report["outcome"], report["conflicts"], strict=True)) == [
+        ("health-co/clinic-north", "dry-run", "README.md")
+    ]
+    assert len(pack_upgrades(KnowledgeGraph(home, embedder=None), "health-co")) == 6  # a dry run records nothing

@@ -19,7 +19,7 @@ from infra.lifecycle.bookkeeping import CODE_VERSION, StageRun, fingerprint, now
 from infra.lifecycle.context import StageContext
 from infra.lifecycle.contract import contract_figures, contract_issues, fuzz_copy
 from infra.lifecycle.results import ArtifactsResult, BlueprintResult, ValidationResult
-from infra.pack_trust import check_pack_trust, seal_facts
+from infra.pack_trust import check_pack_trust
 from infra.workspace import tree_digest
 from ontology.models import Blueprint
 
@@ -72,7 +72,7 @@ def artifacts(ctx: StageContext, blueprint: BlueprintResult) -> ArtifactsResult:
         changed = _changed_by_findings(ctx, blueprint, pack, previous, result) if blueprint.base is not None else {}
         rec = stage.recorder(trace_id)
         files = ((x.path, x.sha256, x.size) for x in result.files)
-        rec.artifacts(files, result.pack, result.version, started, now(), seal_facts(chosen), changed)
+        rec.artifacts(files, result.pack, result.version, started, now(), chosen.sealed, changed)
         stage.record(rec.facts)
         listing = [x.path for x in result.files]
         return stage.keep(

@@ -7,10 +7,15 @@ on the branch `factory/upgrade/<pack>-<version>` for a person to settle. The mer
 the validation's blocking checks (tests, lint, tenant scoping, contract) before main moves; a failed
 or conflicted upgrade leaves main and `factory/generated` as they were. Running the same upgrade again
 once a person settled and committed the branch validates that branch and finishes it.
+
+Every upgrade that changes something (upgraded, conflicts or failed; not a dry run) is audited and recorded
+in the product's graph as a PROV activity (`fac:UpgradeActivity`: the person, both pack versions, the
+outcome, the resulting commit and the conflicting files), kept through the product's later builds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import tempfile
@@ -22,6 +27,7 @@ from pydantic import BaseModel, Field
 from generators.migrations import read_previous
 from generators.packs import list_packs, load_pack, parse_version
 from generators.rendering import ANSWERS_PATH
+from graph.recorder import BuildRecorder
 from infra.control import ControlPlane
 from infra.gitops import GENERATED_BRANCH, GitOpsError, ProductRepository
 from infra.gitops_upgrade import conflict_markers, finish_upgrade, merge_upgrade, upgrade_branch
@@ -30,9 +36,17 @@ from infra.lifecycle.generation import blocking_checks
 from infra.pack_trust import check_pack_trust
 from ontology.errors import FactoryError, InvalidInputError, NotFoundError
 from ontology.models import Blueprint
-from ontology.refs import ProductRef, check_slug
+from ontology.refs import ProductRef, check_slug, new_trace_id
 
-__all__ = ["UpgradeReport", "migration_renames", "parse_target", "product_template", "upgrade", "upgrade_tenant"]
+__all__ = [
+    "UpgradeReport",
+    "migration_renames",
+    "parse_target",
+    "product_template",
+    "released_on",
+    "upgrade",
+    "upgrade_tenant",
+]
 
 Status = Literal["upgraded", "conflicts", "failed", "dry-run", "current", "skipped"]
 
@@ -179,7 +193,7 @@ def upgrade(
         branch = upgrade_branch(name, version)
         pending = repo.head(branch)
         if pending is not None and not dry_run:
-            return _resume(control, ctx, repo, report, branch, pending, actor)
+            return _resume(ctx, repo, report, branch, pending, actor, answers["trace_id"])
         blueprint = Blueprint.model_validate(answers["blueprint"])
         known = {p.name for p in pack.parameters}
         parameters = {k: v for k, v in (answers.get("parameters") or {}).items() if k in known}
@@ -210,17 +224,11 @@ def upgrade(
         )
     else:
         result = _settle(ctx, repo, report, merged.branch, merged.head)
-    return _audited(control, ref, result, actor)
+    return _audited(ctx, result, actor, answers["trace_id"])
 
 
 def _resume(
-    control: ControlPlane,
-    ctx: StageContext,
-    repo: ProductRepository,
-    report: UpgradeReport,
-    branch: str,
-    head: str,
-    actor: str,
+    ctx: StageContext, repo: ProductRepository, report: UpgradeReport, branch: str, head: str, actor: str, trace_id: str
 ) -> UpgradeReport:
     """Finish an upgrade whose branch a person settled: refused while markers remain, else checked and merged."""
     report = report.model_copy(update={"branch": branch, "commit": head})
@@ -230,20 +238,57 @@ def _resume(
         result = report.model_copy(update={"status": "conflicts", "conflicts": markers, "message": message})
     else:
         result = _settle(ctx, repo, report, branch, head)
-    return _audited(control, ctx.ref, result, actor)
+    return _audited(ctx, result, actor, trace_id)
 
 
-def _audited(control: ControlPlane, ref: ProductRef, report: UpgradeReport, actor: str) -> UpgradeReport:
+def _audited(ctx: StageContext, report: UpgradeReport, actor: str, trace_id: str) -> UpgradeReport:
+    """Write the upgrade to the audit chain (with the `product.upgraded` event once main moved) and record it
+    in the product's graph."""
+    ref = ctx.ref
     outcome = {"upgraded": "ok", "conflicts": "refused"}.get(report.status, "failed")
     detail = f"{report.from_template} -> {report.to_template}, {report.status}: {report.message}"[:500]
     event = None
     if report.status == "upgraded":
         data = {"from": report.from_template, "to": report.to_template, "commit": report.commit, "actor": actor}
         event = ("product.upgraded", data)
-    control.audit(
+    ctx.control.audit(
         "product.upgrade", outcome, tenant=ref.tenant, product=ref.product, actor=actor, detail=detail, event=event
     )
+    return _recorded(ctx, report, actor, trace_id)
+
+
+def _recorded(ctx: StageContext, report: UpgradeReport, actor: str, trace_id: str) -> UpgradeReport:
+    """Keep the upgrade's PROV facts with the product's governance facts (every later build keeps them) and
+    publish the product's graph. Should the graph refuse the write, the upgrade stands (main moved already)
+    and its facts reach the graph with the product's next build or recorded decision."""
+    facts = ctx.workspace.facts(trace_id)
+    key = f"upgrade-{new_trace_id()}"
+    previous, target = parse_target(report.from_template), parse_target(report.to_template)
+    outcome = (report.status, report.commit, report.branch, report.conflicts)
+    BuildRecorder(facts).upgrade(key, previous, target, outcome, actor, dt.datetime.now(dt.UTC))
+    ctx.workspace.save_governance_facts(key, facts)
+    try:
+        ctx.workspace.publish(ctx.graph(), trace_id)
+    except (FactoryError, OSError) as error:
+        why = (str(error).splitlines() or [type(error).__name__])[0][:120]
+        note = f" (the knowledge graph could not record it now: {why})"
+        return report.model_copy(update={"message": report.message + note})
     return report
+
+
+def released_on(control: ControlPlane, home: Path, tenant: str) -> dict[str, list[ProductRef]]:
+    """`tenant`'s released products by the pack version (`pack@version`) their last release was generated
+    with, read from their repositories: what an upgrade starts from. The knowledge graph's `fac:usesTemplatePack`
+    says which version a product's latest *build* used, so it learns of an upgrade at the product's next build;
+    the upgrade itself is in the graph at once (`graph.catalog.pack_upgrades`)."""
+    found: dict[str, list[ProductRef]] = {}
+    for record in control.products(check_slug(tenant, "tenant")):
+        ref = ProductRef(record.tenant, record.product)
+        try:
+            found.setdefault(product_template(home, ref), []).append(ref)
+        except FactoryError:  # not released yet: nothing to upgrade
+            continue
+    return found
 
 
 def upgrade_tenant(
@@ -264,13 +309,7 @@ def upgrade_tenant(
     if parse_target(source)[0] != parse_target(target)[0]:
         raise InvalidInputError(f"{source} and {target} are versions of different packs")
     reports = []
-    for record in control.products(tenant):
-        ref = ProductRef(record.tenant, record.product)
-        try:
-            if product_template(home, ref) != source:
-                continue
-        except FactoryError:  # not released yet: nothing to upgrade
-            continue
+    for ref in released_on(control, home, tenant).get(source, []):
         try:
             reports.append(upgrade(control, home, ref, target, actor=actor, dry_run=dry_run, settings=settings))
         except (FactoryError, GitOpsError) as error:

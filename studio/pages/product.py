@@ -1,4 +1,5 @@
-"""Product: its blueprint, files, validation, releases, deployment, telemetry and approvals."""
+"""Product: its blueprint, files, validation, releases, deployment, telemetry, approvals, upgrades and its
+client SDK."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 import streamlit as st
 
 from generators.blueprint import parse_blueprint
+from graph.catalog import pack_upgrades
 from graph.findings import findings_for
 from infra import runtime
 from infra.access import Resource
 from infra.gitops import ProductRepository
 from infra.lifecycle import use_cases
+from infra.product_sdk import product_sdk
 from infra.records import ProductRecord
 from infra.workspace import ProductWorkspace
 from ontology.refs import ProductRef
@@ -265,6 +268,50 @@ def approvals_tab(p: ProductRecord) -> None:
     st.page_link("pages/governance.py", label="Approve or promote on the Governance page", icon=":material/gavel:")
 
 
+def upgrades_tab(p: ProductRecord) -> None:
+    done = pack_upgrades(state.knowledge_graph(), p.tenant, p.product)
+    if not done:
+        st.info("No upgrade yet: `factory upgrade` (or the Marketplace) moves a product to another pack version.")
+    else:
+        st.caption("Each upgrade to another pack version, oldest first, as the knowledge graph records it")
+        st.dataframe([u.row() for u in done], hide_index=True)
+        last = done[-1]
+        if last.status != "upgraded":
+            st.warning(f"The last upgrade to {last.pack} {last.to_version} is not merged ({last.status}): settle "
+                       f"{last.branch or 'its branch'}, commit, and run the upgrade again.")  # fmt: skip
+    st.page_link("pages/marketplace.py", label="Pack versions and upgrades: Marketplace", icon=":material/storefront:")
+
+
+def sdk_tab(p: ProductRecord) -> None:
+    if not p.repo_path or not (Path(p.repo_path) / ".git").exists():
+        st.info("Not released yet: the client SDK is rendered from a release's OpenAPI document.")
+        return
+    ref = ProductRef(p.tenant, p.product)
+    key = f"_sdk_{p.tenant}_{p.product}"
+    st.caption(
+        "A typed Python client of this product (`python-sdk` pack): one method per operation of the OpenAPI "
+        "document of its last release, TypedDicts of its schemas, errors by status, its own tests."
+    )
+    if st.button("Generate the client SDK", key="sdk_generate"):
+        with state.guard("Generating the client SDK"):
+            state.allow("read", Resource.of(ref))
+            st.session_state[key] = product_sdk(state.home(), ref)
+    made = st.session_state.get(key)
+    if made is None:
+        return
+    bundle = made.bundle
+    st.success(f"{bundle.package}: {len(bundle.files)} files, {len(bundle.method_rows())} typed methods, from "
+               f"the release generated at {made.commit[:12]} with {made.template}")  # fmt: skip
+    st.download_button(
+        f"Download {bundle.archive_name}", bundle.archive, file_name=bundle.archive_name, mime="application/zip",
+        key="sdk_download",
+    )  # fmt: skip
+    st.dataframe(bundle.method_rows(), hide_index=True)
+    st.markdown(bundle.files["README.md"])
+    with st.expander(f"{bundle.package}/client.py"):
+        st.code(bundle.files[f"{bundle.package}/client.py"], language="python")
+
+
 st.title("Product")
 product = None
 with state.guard("Reading the products"):
@@ -272,7 +319,9 @@ with state.guard("Reading the products"):
 if product is not None:
     header(product)
     workspace = ProductWorkspace(state.home(), product.tenant, product.product)
-    tabs = st.tabs(["Blueprint", "Files", "Validation", "Releases", "Deployment", "Telemetry", "Findings", "Approvals"])
+    names = ["blueprint", "files", "validation", "releases", "deployment", "telemetry", "findings", "approvals",
+             "upgrades", "client SDK"]  # fmt: skip
+    tabs = st.tabs([name[0].upper() + name[1:] for name in names])
     sections = [
         lambda: blueprint_tab(workspace),
         lambda: files_tab(workspace),
@@ -282,12 +331,9 @@ if product is not None:
         lambda: telemetry_tab(workspace),
         lambda: findings_tab(product),
         lambda: approvals_tab(product),
+        lambda: upgrades_tab(product),
+        lambda: sdk_tab(product),
     ]
-    for tab, name, section in zip(
-        tabs,
-        ["blueprint", "files", "validation", "releases", "deployment", "telemetry", "findings", "approvals"],
-        sections,
-        strict=True,
-    ):
+    for tab, name, section in zip(tabs, names, sections, strict=True):
         with tab, state.guard(f"Showing the {name}"):
             section()
