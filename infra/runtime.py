@@ -196,6 +196,25 @@ _BOUND = (
 )
 """Runs the rest of its arguments with Python once the kernel is told to stop it with its starter (Linux)."""
 
+MIGRATED = "factory: the database is at the release's migrations"
+MIGRATION_FAILED = 75
+_LAUNCH = (
+    "import logging, runpy, sys\n"
+    "if sys.argv[1] == 'migrate':\n"
+    "    from alembic.config import main\n"
+    "    try:\n"
+    "        main(argv=['-c', 'alembic.ini', 'upgrade', 'head'])\n"
+    "    except BaseException as error:\n"
+    "        print(f'migration failed: {error!r}', file=sys.stderr, flush=True)\n"
+    f"        sys.exit({MIGRATION_FAILED})\n"
+    f"    print({MIGRATED!r}, file=sys.stderr, flush=True)\n"
+    "    logging.getLogger().handlers.clear()  # the service sets up its own logging\n"
+    "sys.argv = sys.argv[2:]\n"
+    "runpy.run_module('uvicorn', run_name='__main__', alter_sys=True)\n"
+)
+"""Migrates the database first when its first argument says `migrate` (exiting with MIGRATION_FAILED when a
+migration fails), then runs uvicorn with the rest: one interpreter imports the release's code for both."""
+
 
 class LocalRuntime:
     """Starts, replaces and stops rendered services as local processes; state under `<home>/runtime/`."""
@@ -233,11 +252,12 @@ class LocalRuntime:
     ) -> ServiceProcess:
         """Run the service rendered in `source` on a free loopback port and wait until it is healthy.
 
-        A source with migrations (alembic.ini) first brings its DATABASE_URL to their head, so the database
-        a service finds is always the one its code declares (a failed migration raises MigrationError and
-        starts nothing). The service trusts only tokens of `self.tokens(name)`. `extra_env` is applied last,
-        over the runtime's own variables. A `bound` service (a throwaway copy a stage starts for itself) is
-        sent SIGTERM when the thread that started it ends, so a build that is killed leaves none running.
+        A source with migrations (alembic.ini) first brings its DATABASE_URL to their head, in the process
+        that then serves it and before it listens, so the database a service finds is always the one its
+        code declares (a failed migration raises MigrationError and starts nothing). The service trusts
+        only tokens of `self.tokens(name)`. `extra_env` is applied last, over the runtime's own variables.
+        A `bound` service (a throwaway copy a stage starts for itself) is sent SIGTERM when the thread that
+        started it ends, so a build that is killed leaves none running.
         Raises DeploymentError, with the last log lines, when the service
         exits or stays unhealthy; nothing is left running then."""
         check_trace_id(trace_id)
@@ -261,12 +281,13 @@ class LocalRuntime:
         env.update(extra_env or {})
         from infra import migrations  # it builds on this module's DeploymentError
 
-        if migrations.has_migrations(workdir):  # every deployment migrates its database before it starts
-            migrations.upgrade(workdir, env["DATABASE_URL"], python=self.python, env=env)
+        # every deployment migrates its database before it serves, in the process that then serves it
+        migrating = migrations.has_migrations(workdir)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = logs / f"{name}-{port}.log"
-        command = [self.python, "-m", "uvicorn", "--factory", APP_FACTORY, "--host", "127.0.0.1", "--port", str(port)]
+        serve = ["uvicorn", "--factory", APP_FACTORY, "--host", "127.0.0.1", "--port", str(port)]
+        command = [self.python, "-c", _LAUNCH, "migrate" if migrating else "serve", *serve]
         if bound:
             command = [self.python, "-c", _BOUND, *command[1:]]
         started_at = datetime.now(UTC).isoformat()
@@ -276,21 +297,28 @@ class LocalRuntime:
             )
         with _CHILDREN_LOCK:
             _CHILDREN[child.pid] = child
-        deadline = time.monotonic() + timeout_s
+        # the migrations have a time limit of their own; the service's start is timed from their end
+        deadline = time.monotonic() + (migrations.TIMEOUT_S if migrating else timeout_s)
         try:
             while not healthy(url, health_path, timeout_s=1.0):
                 code = child.poll()
+                if code == MIGRATION_FAILED:
+                    raise migrations.MigrationError(f"alembic upgrade head in {workdir} failed")
+                if migrating and MIGRATED in "\n".join(_tail(log_path)):
+                    migrating, deadline = False, time.monotonic() + timeout_s
                 if code is not None or time.monotonic() >= deadline:
                     why = f"exited with code {code}" if code is not None else f"was not healthy within {timeout_s:g} s"
+                    if migrating and code is None:
+                        why = f"did not finish its migrations within {migrations.TIMEOUT_S:g} s"
                     raise DeploymentError(f"service {name} from {source} {why}; fix it and deploy again")
-                time.sleep(0.1)
+                time.sleep(0.05)
         except BaseException as exc:  # a failed start, or an interrupt: leave nothing running
             self._abandon(child)
             if not isinstance(exc, DeploymentError):
                 raise
             lines = _tail(log_path)
             shown = " | ".join(lines[-5:])[-600:] or "(empty log)"
-            raise DeploymentError(f"{exc} (log {log_path}): {shown}", lines) from None
+            raise type(exc)(f"{exc} (log {log_path}): {shown}", lines) from None
         return ServiceProcess(name, child.pid, port, url, workdir, log_path, telemetry, started_at)
 
     @staticmethod

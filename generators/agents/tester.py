@@ -184,6 +184,42 @@ class _Shard:
         return passed, failed, errors, skipped
 
 
+class _Lint:
+    """`ruff check` over the product, in a process of its own."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.timed_out = False
+        self.stdout = self.stderr = ""
+        command = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "."]
+        self.process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def wait(self, deadline: float) -> None:
+        try:
+            self.stdout, self.stderr = self.process.communicate(timeout=max(deadline - time.monotonic(), 0.001))
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            self.stdout, self.stderr = self.process.communicate()
+
+    def findings(self) -> tuple[tuple[LintFinding, ...], str]:
+        """What ruff found, and what to add to the report's output when it could not say."""
+        if self.timed_out:
+            return (LintFinding(code="TIMEOUT", message="ruff timed out", path=".", line=0),), ""
+        if self.process.returncode not in (0, 1):
+            message = (self.stderr.strip().splitlines() or ["ruff failed"])[-1]
+            return (LintFinding(code="RUFF", message=message, path=".", line=0),), "\n" + self.stderr
+        try:
+            return _findings(self.root, self.stdout), ""
+        except (ValueError, TypeError, AttributeError):
+            return (LintFinding(code="RUFF", message="unreadable ruff output", path=".", line=0),), self.stdout
+
+
 def _joined(runs: list[_Shard]) -> str:
     """The runs' outputs, the failing ones last (the report keeps the tail)."""
     ordered = sorted(runs, key=lambda r: r.failed)
@@ -202,12 +238,14 @@ class Tester(Agent):
         timeout_s: float = 300.0,
         workers: int | None = None,
         database_url: str | None = None,
+        beside: int = 0,
     ) -> TestReport:
-        """Run the product's pytest suite and `ruff check`; the report says what passed and what did not.
+        """Run the product's pytest suite and `ruff check` side by side; the report says what passed and what did not.
 
         The suite's files are shared out between `workers` pytest processes run side by side
-        (default: one per CPU core, at most four), each with its own copy of the service. The suite
-        runs on an in-memory SQLite database, or on `database_url` (migrated first) when given.
+        (default: one per CPU core left after the `beside` cores that other work of the caller keeps busy,
+        at least one, at most four), each with its own copy of the service. The suite runs on an
+        in-memory SQLite database, or on `database_url` (migrated first) when given.
         """
         root = Path(product_dir).resolve()
         if not (root / "tests").is_dir():
@@ -215,14 +253,19 @@ class Tester(Agent):
         env = _environment(database_url)
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="factory-tester-") as scratch:
-            shards = _shards(root, workers if workers is not None else min(os.cpu_count() or 1, 4))
+            if workers is None:
+                workers = max(1, min((os.cpu_count() or 1) - beside, 4))
+            shards = _shards(root, workers)
             runs = [_Shard(root, env, Path(scratch) / f"junit-{i}.xml", files) for i, files in enumerate(shards)]
+            linting = _Lint(root, env)  # beside the suite: ruff is done long before it
             deadline = start + timeout_s
             for run in runs:
                 run.wait(deadline)
-            if any(run.timed_out for run in runs):
+            linting.wait(deadline)
+            if any(run.timed_out for run in runs) or linting.timed_out:
                 for run in runs:
                     run.kill()
+                linting.kill()
                 return TestReport(
                     failed=1,
                     duration_s=round(time.monotonic() - start, 3),
@@ -234,7 +277,7 @@ class Tester(Agent):
                 p, f, e, s = run.counts()
                 passed, failed, errors, skipped = passed + p, failed + f, errors + e, skipped + s
         duration = round(time.monotonic() - start, 3)
-        lint, lint_note = self._lint(root, env, max(timeout_s - duration, 10.0))
+        lint, lint_note = linting.findings()
         worst = max(runs, key=lambda r: (r.failed, r.returncode or 0))
         return TestReport(
             passed=passed,
@@ -269,17 +312,3 @@ class Tester(Agent):
         if tenant is not None:
             sent.setdefault(TENANT_HEADER, tenant)
         return check_contract(base_url, depth, headers=sent, timeout_s=timeout_s, seed=seed, max_examples=max_examples)
-
-    def _lint(self, root: Path, env: dict[str, str], timeout_s: float) -> tuple[tuple[LintFinding, ...], str]:
-        command = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "."]
-        try:
-            run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return (LintFinding(code="TIMEOUT", message="ruff timed out", path=".", line=0),), ""
-        if run.returncode not in (0, 1):
-            message = (run.stderr.strip().splitlines() or ["ruff failed"])[-1]
-            return (LintFinding(code="RUFF", message=message, path=".", line=0),), "\n" + run.stderr
-        try:
-            return _findings(root, run.stdout), ""
-        except (ValueError, TypeError, AttributeError):
-            return (LintFinding(code="RUFF", message="unreadable ruff output", path=".", line=0),), run.stdout

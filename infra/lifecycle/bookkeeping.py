@@ -20,6 +20,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -71,6 +72,24 @@ class StageRun:
     def publish(self, trace_id: str) -> None:
         """Replace the product's graph with every stage's facts recorded so far."""
         self.context.workspace.publish(self.context.graph(), trace_id)
+
+    @contextmanager
+    def publishing_beside(self, trace_id: str) -> Iterator[None]:
+        """Publish the facts recorded so far in a thread while the block runs, and wait for it at the end.
+
+        For a stage that mostly waits on another process (a service starting): the graph takes the build's
+        facts meanwhile, so the publish after the last stage writes only what the stages after this one
+        added. Both run in this stage, so no other process can publish in between; a publish that fails
+        here is only logged, since the next one writes every fact again."""
+        with ThreadPoolExecutor(1, thread_name_prefix="publish") as pool:
+            publishing = pool.submit(self.publish, trace_id)
+            try:
+                yield
+            finally:
+                try:
+                    publishing.result()
+                except Exception as error:
+                    self.context.log(f"{self.name}: the facts so far were not written yet: {error}")
 
     def previous(self, fp: str, model: type[R], still_valid: Callable[[R], bool] = lambda _: True) -> R | None:
         """The stored result of this stage if it was made from the same inputs (and is still valid)."""
