@@ -17,18 +17,24 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy import create_engine, text
 
 from assets.builds import dagster_home, factory_instance
 from assets.stages import split_key
-from bench.processes import stop_with_children
+from bench.processes import children, stop_with_children
 from graph import KnowledgeGraph
 from infra.control import ControlPlane
+from infra.gitops import ProductRepository
 from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG
+from ontology.lifecycle import BUILD, LIFECYCLE
+from tests.product_blueprints import clinic
 from tests.test_scaled_instance import _stopping_blueprint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +48,31 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+
+def _scaled(
+    home: Path, postgres_url: str, broker_queue: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[DagsterInstance, ControlPlane, dict[str, str], Path]:
+    """The scaled profile with a broker on a fresh database and a queue of the test's own: the instance, the
+    control plane, the environment of the processes the test starts, and the folder of their logs."""
+    broker, queue = broker_queue
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name, value in {
+        "FACTORY_PROFILE": "scaled",
+        "FACTORY_DATABASE_URL": postgres_url,
+        "DAGSTER_POSTGRES_URL": plain,
+        "FACTORY_BROKER_URL": broker,
+        "FACTORY_WORKER_QUEUE": queue,
+        "FACTORY_MAX_RUNS": "3",
+        "FACTORY_TENANT_RUNS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    folder = dagster_home(home)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
+    logs = home / "logs"
+    logs.mkdir()
+    return factory_instance(home), ControlPlane(), env, logs
 
 
 def _executions(instance: DagsterInstance, run_id: str) -> list[tuple[str, str]]:
@@ -66,13 +97,13 @@ def _finished_steps(instance: DagsterInstance, run_id: str) -> set[str]:
 
 
 def _kill_mid_step(
-    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]]
+    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]], name: str = "w1"
 ) -> tuple[str, str] | None:
     """Kill `worker` (SIGKILL) while it runs a step: when it has begun one, it is frozen (SIGSTOP) and killed if
     the step has not finished (its task unacknowledged, then), else let go on. The (run, step) killed, or None."""
     for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])):
-        for step, name in _executions(instance, run.run_id):
-            if not name.startswith("w1@") or (run.run_id, step) in checked:
+        for step, ran_on in _executions(instance, run.run_id):
+            if not ran_on.startswith(f"{name}@") or (run.run_id, step) in checked:
                 continue
             checked.add((run.run_id, step))
             worker.send_signal(signal.SIGSTOP)
@@ -101,25 +132,7 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
     rabbitmq_queue: tuple[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    broker, queue = rabbitmq_queue
-    plain = postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    for name, value in {
-        "FACTORY_PROFILE": "scaled",
-        "FACTORY_DATABASE_URL": postgres_url,
-        "DAGSTER_POSTGRES_URL": plain,
-        "FACTORY_BROKER_URL": broker,
-        "FACTORY_WORKER_QUEUE": queue,
-        "FACTORY_MAX_RUNS": "3",
-        "FACTORY_TENANT_RUNS": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    folder = dagster_home(factory_home)
-    instance = factory_instance(factory_home)
-    control = ControlPlane()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
-    logs = factory_home / "logs"
-    logs.mkdir()
+    instance, control, env, logs = _scaled(factory_home, postgres_url, rabbitmq_queue, monkeypatch)
     python = sys.executable
     workers = {
         name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
@@ -256,3 +269,221 @@ def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.
     executor = build_executor()
     assert executor.name == "celery" and "secret" not in str(executor.config_schema)  # the URL stays in the env
     assert settings().worker_queue == "factory"
+
+
+def _full_blueprint(tenant: str, product: str) -> str:
+    data = clinic().model_copy(update={"tenant": tenant, "slug": product}).model_dump(mode="json")
+    return yaml.safe_dump(data)  # it passes its checks: the build goes on to a release and a deployment
+
+
+def _merged(repo: Path) -> bool:
+    """Whether the release has merged the new render into the product repository's main (its tag and push,
+    its facts and its records are still to come)."""
+    if not (repo / ".git").is_dir():
+        return False
+    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s", "main"], capture_output=True, text=True)
+    return "Merge r1 " in log.stdout
+
+
+def _serving(pid: int) -> bool:
+    """Whether `pid` has started a service (a uvicorn child)."""
+    for child in children(pid):
+        try:
+            if b"uvicorn" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _services_from(folder: Path) -> list[int]:
+    """Every uvicorn whose working folder is `folder`, including one whose folder was deleted and made again."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cwd = os.readlink(entry / "cwd")
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"uvicorn" in command and cwd.removesuffix(" (deleted)") == str(folder.resolve()):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_worker_killed_in_the_release_and_one_killed_in_the_deployment_leave_one_of_each(
+    factory_home: Path,
+    postgres_url: str,
+    rabbitmq_queue: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One full build on three workers: the worker that runs the release is killed (SIGKILL) once the render is
+    merged into main and before the step ends (its tag, push, facts and records not yet or half written); the
+    worker that runs the deployment is killed once it has started the service and before the step ends (the
+    service running, unrecorded). Each step runs again on another worker and the build succeeds with one release
+    commit and tag, one service running and recorded once, and every stage once in the graph and the control
+    database."""
+    instance, control, env, logs = _scaled(factory_home, postgres_url, rabbitmq_queue, monkeypatch)
+    python = sys.executable
+    workers = {
+        name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
+        for name in ("w1", "w2", "w3")
+    }
+    record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_full_blueprint("acme", "helpdesk"))
+    daemon = _start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], env,
+                    logs / "daemon.log")  # fmt: skip
+    repo = factory_home / "repos" / "acme" / "helpdesk"
+    ready = {"release": lambda _pid: _merged(repo), "deployment": _serving}  # when each step's worker is killed
+    killed: dict[str, str] = {}  # step -> the worker killed while it ran it
+    missed: list[str] = []  # a step that ended before its worker could be stopped
+    run_id = ""
+    try:
+        deadline = time.monotonic() + 900
+        while control.intent(record.id or 0).status not in ("built", "failed"):
+            assert time.monotonic() < deadline and daemon.poll() is None, (logs / "daemon.log").read_text()[-3000:]
+            assert any(w.poll() is None for w in workers.values()), "every worker is gone"
+            runs = instance.get_runs(RunsFilter(job_name="lifecycle"))
+            run_id = runs[0].run_id if runs else ""
+            for step, name in _executions(instance, run_id) if run_id else []:
+                worker = workers[name.split("@")[0]]
+                if step not in ready or step in killed or step in missed or worker.poll() is not None:
+                    continue
+                if not ready[step](worker.pid):
+                    continue
+                worker.send_signal(signal.SIGSTOP)
+                if step in _finished_steps(instance, run_id):
+                    worker.send_signal(signal.SIGCONT)
+                    missed.append(step)
+                    print(f"{step} had ended when {name} was stopped")
+                else:
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait()
+                    killed[step] = name
+                    print(f"killed {name} in {step}")
+            time.sleep(0.02)
+        intent = control.intent(record.id or 0)
+        deployed = control.deployment("acme", "helpdesk", "dev")
+        services = _services_from(Path(deployed.workdir)) if deployed and deployed.workdir else []
+    finally:
+        for process in [daemon, *workers.values()]:
+            stop_with_children(process)  # the deep contract run that follows the build, the deployed service
+    tail = (logs / "daemon.log").read_text()[-3000:]
+    assert intent.status == "built", (intent.detail, tail)
+    assert "deployment" in killed and "deployment" not in missed, (killed, missed)  # the service takes seconds
+    assert "release" in killed or "release" in missed, (killed, missed)
+    run = instance.get_run_by_id(run_id)
+    assert run is not None and run.status == DagsterRunStatus.SUCCESS
+    for step, name in killed.items():  # run again, in the same run, on a worker that was not killed
+        ran = [w for s, w in _executions(instance, run_id) if s == step]
+        assert len(ran) == 2 and ran[0] == name and ran[1] != name, (step, ran)
+
+    assert deployed is not None and deployed.status == "running" and services == [deployed.pid], (deployed, services)
+
+    # Git: one release commit, one tag, pushed.
+    def git(*args: str) -> list[str]:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.split("\n")
+
+    generated = git("log", "--format=%s", "factory/generated")
+    assert sum(s.startswith("Release r1 ") for s in generated) == 1, generated  # the render committed once ...
+    main = git("log", "--first-parent", "--format=%s", "main")
+    assert sum(s.startswith("Merge r1 ") for s in main) == 1, main  # ... merged into main once ...
+    assert git("tag") == ["r1", ""]  # ... tagged once ...
+    product = ProductRepository(factory_home, "acme", "helpdesk")
+    assert product.env_head("dev") == product.head() == deployed.commit  # ... pushed to env/dev, and deployed
+
+    # The control database: one service recorded (and running, above: no other left from the killed deployment),
+    # one release taking the traffic, one event of each.
+    engine = create_engine(postgres_url)
+    with engine.connect() as db:
+        releases = db.execute(text("SELECT env, commit, status FROM environmentrelease")).all()
+        deployments = db.execute(text("SELECT env, status FROM deploymentrecord")).all()
+        events: dict[str, int] = {
+            t: n for t, n in db.execute(text("SELECT type, COUNT(*) FROM eventrecord GROUP BY 1"))
+        }
+        products = db.execute(text("SELECT COUNT(*) FROM productrecord")).scalar()
+    engine.dispose()
+    assert [(e, c, s) for e, c, s in releases] == [("dev", deployed.commit, "running")], releases
+    assert deployments == [("dev", "running")] and products == 1
+    made = {kind.rsplit(".", 2)[-2] + "." + kind.rsplit(".", 1)[-1]: n for kind, n in events.items()}
+    assert made.get("release.made") == 1 and made.get("deployment.started") == 1, made
+    assert made.get("stage.started") == 9 + len(killed), made  # each stage once, the killed ones twice
+    assert 9 <= made.get("stage.completed", 0) <= 9 + len(killed), made
+
+    # The graph: each stage's activity once.
+    kg = KnowledgeGraph(factory_home, embedder=None)
+    rows = kg.sparql(
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> "
+        "SELECT ?trace ?stage (COUNT(DISTINCT ?a) AS ?n) (COUNT(?start) AS ?starts) WHERE { "
+        "?a fac:traceId ?trace ; fac:stage ?stage ; <http://www.w3.org/ns/prov#startedAtTime> ?start } "
+        "GROUP BY ?trace ?stage",
+        "acme",
+        {"trace": intent.trace_id or ""},
+    ).rows
+    activities = {str(stage): (int(n), int(starts)) for _, stage, n, starts in rows}
+    assert activities.pop("observation", None)  # the telemetry stage's, and one per window the collector took
+    made_by = {s.activity for s in LIFECYCLE if s.name in BUILD and s.activity and s.activity != "observation"}
+    assert activities == dict.fromkeys(made_by, (1, 1)), rows  # release and deployment among them
+    assert [s.stage for s in kg.trace(intent.trace_id or "", "acme")].count("release") == 1
+
+
+@pytest.fixture
+def redis_queue() -> Iterator[tuple[str, str]]:
+    """The local Redis as a broker (127.0.0.1:6379, database 0) and a queue of this test's own, deleted after.
+
+    Without a server the test is skipped, except in CI (CI=true), where it fails."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError:
+        reason = "no Redis server answers on 127.0.0.1:6379"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    queue = f"factory_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield url, queue
+    finally:
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+
+
+@pytest.mark.slow
+def test_with_redis_a_lost_workers_step_goes_to_another_after_the_visibility_timeout(
+    factory_home: Path, postgres_url: str, redis_queue: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis as the broker: a worker killed (SIGKILL) mid-step leaves the step unacknowledged in Redis, with no
+    connection to tell its loss; once it has been so for FACTORY_BROKER_VISIBILITY_S, the other worker's sweep
+    puts it back in the queue and runs it, and the build ends as it should (after its blueprint)."""
+    monkeypatch.setenv("FACTORY_BROKER_VISIBILITY_S", "60")  # longer than any of these steps, shorter than 900
+    instance, control, env, logs = _scaled(factory_home, postgres_url, redis_queue, monkeypatch)
+    python = sys.executable
+    workers = {
+        name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
+        for name in ("w1", "w2")
+    }
+    record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_stopping_blueprint())
+    daemon = _start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], env,
+                    logs / "daemon.log")  # fmt: skip
+    killed: tuple[str, str] | None = None  # (run, step) of the first worker to begin a step, killed then
+    lost = ""
+    checked: set[tuple[str, str]] = set()
+    try:
+        deadline = time.monotonic() + 600  # Redis's default visibility (an hour) would not hand it over in time
+        while control.intent(record.id or 0).status != "failed":
+            assert time.monotonic() < deadline and daemon.poll() is None, (logs / "daemon.log").read_text()[-3000:]
+            for name in [] if killed else list(workers):
+                killed = killed or _kill_mid_step(instance, workers[name], checked, name)
+                lost = lost or (name if killed else "")
+            time.sleep(0.05 if killed is None else 1.0)
+    finally:
+        for process in [daemon, *workers.values()]:
+            stop_with_children(process)
+    assert killed is not None, (logs / "daemon.log").read_text()[-3000:]
+    intent = control.intent(record.id or 0)
+    assert "Steps failed: ['blueprint']" in (intent.detail or ""), intent.detail  # it ran to its end
+    run_id, step = killed
+    again = [w.split("@")[0] for s, w in _executions(instance, run_id) if s == step]
+    assert len(again) == 2 and again[0] == lost and again[1] != lost, again  # run again, by the other worker
