@@ -247,8 +247,8 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
 def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Embedded, or scaled without a broker, there is no Celery worker to start, and `factory worker` says so in
     one line; scaled with a broker, `factory up` starts FACTORY_WORKERS of them and the lifecycle job is Celery's."""
-    from assets.workers import build_executor
-    from ontology.config import settings
+    from assets.workers import build_executor, celery_options
+    from ontology.config import ConfigError, settings
     from studio.up_command import server_commands
 
     env = {k: v for k, v in os.environ.items() if k != "FACTORY_PROFILE"}
@@ -270,6 +270,12 @@ def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.
     executor = build_executor()
     assert executor.name == "celery" and "secret" not in str(executor.config_schema)  # the URL stays in the env
     assert settings().worker_queue == "factory"
+    assert "broker_transport_options" not in celery_options(settings())  # RabbitMQ tells a lost consumer at once
+    monkeypatch.setenv("FACTORY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    assert celery_options(settings())["broker_transport_options"]["visibility_timeout"] == 900
+    monkeypatch.setenv("FACTORY_BROKER_VISIBILITY_S", "0")
+    with pytest.raises(ConfigError, match="FACTORY_BROKER_VISIBILITY_S must be a whole number from 1 to 86400"):
+        settings()
 
 
 def _full_blueprint(tenant: str, product: str) -> str:
