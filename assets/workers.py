@@ -36,13 +36,22 @@ BACKEND = "rpc://"
 def celery_options(config: Settings) -> dict[str, Any]:
     """The Celery settings the executor and the workers share: the queue, late acknowledgement, one step at a
     time per worker."""
-    return {
+    options: dict[str, Any] = {
         "task_default_queue": config.worker_queue,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
     }
+    if (config.broker_url or "").startswith(("redis://", "rediss://")):
+        # Redis has no connection-bound acknowledgement: a lost worker's step goes back to the queue once it has
+        # been unacknowledged for `visibility_s`, found by an idle worker's sweep (every 5 s here, not 100 s).
+        options["broker_transport_options"] = {
+            "visibility_timeout": config.visibility_s,
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        }
+    return options
 
 
 def build_executor(config: Settings | None = None) -> ExecutorDefinition:

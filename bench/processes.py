@@ -1,7 +1,7 @@
 """Stopping a process that leaves children behind (the Dagster daemon's code server outlives it).
 
-Used by the scale benchmark and by the tests that start a real daemon or Celery workers: each child is
-found from /proc before its parent is stopped, then killed by its own pid.
+Used by the scale benchmark and by the tests that start a real daemon or Celery workers: each process below
+it is found from /proc before the parent is stopped, then killed by its own pid.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-__all__ = ["children", "stop_with_children"]
+__all__ = ["children", "descendants", "stop_with_children"]
 
 
 def children(pid: int) -> list[int]:
@@ -25,9 +25,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """The children of `pid`, their children, and so on (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        below = children(todo.pop())
+        found += below
+        todo += below
+    return found
+
+
 def stop_with_children(process: subprocess.Popen[bytes]) -> None:
-    """Terminate `process` (killed after 30 s), then kill the children it had when asked to stop."""
-    servers = children(process.pid)
+    """Terminate `process` (killed after 30 s), then kill the processes below it when asked to stop (a code
+    server, the runs it started and what they started)."""
+    servers = descendants(process.pid)
     if process.poll() is None:
         process.terminate()
         try:

@@ -3,6 +3,7 @@ queue wait with many builds queued at once, and the SPARQL trace embedded agains
 
     python -m bench.scale                        # 8 builds per profile, 20 queued, 200 products for the trace
     python -m bench.scale --builds 4 --queued 10 # smaller, when the machine is busy
+    python -m bench.scale --queue-only           # only the queue wait (20 queued) and a worker's peak memory
 
 Each profile runs in a fresh FACTORY_HOME with the real `dagster-daemon` (and, scaled, a fresh PostgreSQL
 database on 127.0.0.1:5432, RabbitMQ on 127.0.0.1:5672 with a queue of its own, and `factory worker`
@@ -136,6 +137,7 @@ def _measure(
     try:
         for n in range(workers):
             start([python, "-m", "studio", "worker", "--name", f"bench{n + 1}"], f"worker{n + 1}")
+        workers_started = list(started)
         start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], "daemon")
         up = time.monotonic() + 300
         while "SENSOR" not in instance.get_daemon_heartbeats():  # the daemon's sensors are served
@@ -150,7 +152,9 @@ def _measure(
             for tenant in [TENANTS[i % len(TENANTS)]]
         ]
         deadline = time.monotonic() + timeout_s
+        loads = []
         while not all(control.intent(i).status in ("failed", "built") for i in ids):
+            loads.append(os.getloadavg()[0])
             if time.monotonic() > deadline:
                 raise SystemExit(f"{label}: the builds did not finish within {timeout_s:.0f} s; see {logs}")
             for process in started:
@@ -176,15 +180,27 @@ def _measure(
             f"{label}_builds": builds,
             f"{label}_seconds": elapsed,
             f"{label}_builds_per_min": builds * 60 / elapsed,
+            f"{label}_load_mean": sum(loads) / max(1, len(loads)),  # the machine's 1-min load while they ran
         }
         if waits:
             figures[f"{label}_queue_wait_p50_s"] = percentile(waits, 50)
             figures[f"{label}_queue_wait_p95_s"] = percentile(waits, 95)
+        if workers_started:  # read before they are stopped
+            figures[f"{label}_worker_peak_rss_mib"] = max(peak_rss_mib(w.pid) for w in workers_started)
         return figures
     finally:
         for process in started:
             stop_with_children(process)
         instance.dispose()
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The most resident memory process `pid` has held since it started (VmHWM), in MiB; 0 when it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _size(*paths: Path) -> int:
@@ -246,10 +262,17 @@ def main() -> None:
     parser.add_argument("--queued", type=int, default=20, help="builds queued at once for the queue wait")
     parser.add_argument("--products", type=int, default=200, help="products in the graph for the trace")
     parser.add_argument("--footprint", action="store_true", help="also one full build's footprint, part by part")
+    parser.add_argument("--queue-only", action="store_true",
+                        help="only the queue wait and the workers' memory (--queued builds, 2 workers)")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     _check_servers()
     figures: dict[str, float] = {}
+    if args.queue_only:
+        figures |= run_profile("queued_2w", args.queued, workers=2, scaled=True)
+        figures["load_1min"] = os.getloadavg()[0]
+        print(json.dumps(figures, indent=2) if args.json else _queue_line(args.queued, figures))
+        return
     figures |= run_profile("embedded", args.builds, workers=0, scaled=False)
     figures |= run_profile("scaled_1w", args.builds, workers=1, scaled=True)
     figures |= run_profile("scaled_2w", args.builds, workers=2, scaled=True)
@@ -275,9 +298,7 @@ def main() -> None:
     for label, name in (("scaled_1w", "1 Celery worker"), ("scaled_2w", "2 Celery workers")):
         print(f"  scaled, {name:<29} {figures[f'{label}_builds_per_min']:6.2f}  "
               f"({figures[f'{label}_vs_embedded']:.2f}× embedded, {figures[f'{label}_seconds']:.0f} s)")  # fmt: skip
-    print(f"queue wait, {args.queued} builds queued at once, 3 running, 1 per tenant, 2 workers: "
-          f"p50 {figures['queued_2w_queue_wait_p50_s']:.1f} s, p95 {figures['queued_2w_queue_wait_p95_s']:.1f} s "
-          f"({figures['queued_2w_builds_per_min']:.2f} builds/min)")  # fmt: skip
+    print(_queue_line(args.queued, figures))
     print(f"SPARQL trace p50 ({args.products} products): embedded {figures['trace_embedded_p50_ms']:.1f} ms, "
           f"oxigraph serve {figures['trace_server_p50_ms']:.1f} ms "
           f"({figures['trace_server_vs_embedded']:.1f}×)")  # fmt: skip
@@ -285,6 +306,15 @@ def main() -> None:
         parts = ", ".join(f"{k[10:]} {v:,.0f}" for k, v in figures.items() if k.startswith("footprint_"))
         print(f"one full build (embedded): {parts}")
     print(f"load average (1 min) at the end: {figures['load_1min']:.1f}")
+
+
+def _queue_line(queued: int, figures: dict[str, float]) -> str:
+    return (
+        f"queue wait, {queued} builds queued at once, 3 running, 1 per tenant, 2 workers: "
+        f"p50 {figures['queued_2w_queue_wait_p50_s']:.1f} s, p95 {figures['queued_2w_queue_wait_p95_s']:.1f} s "
+        f"({figures['queued_2w_builds_per_min']:.2f} builds/min); peak RSS of a worker "
+        f"{figures['queued_2w_worker_peak_rss_mib']:.0f} MiB; load average (1 min) {figures['queued_2w_load_mean']:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -364,7 +364,10 @@ class ControlPlane(IntentClaims):
         self, tenant: str, product: str, env: str, commit: str, *, revision: int | None, trace_id: str | None,
         rolled_back: bool = False,
     ) -> EnvironmentRelease:  # fmt: skip
-        """Note that `commit` now takes `env`'s traffic; the release it follows is "replaced" (or "rolled-back")."""
+        """Note that `commit` now takes `env`'s traffic; the release it follows is "replaced" (or "rolled-back").
+
+        Recorded once per build: the same build's step run again (its worker lost mid-step) finds `commit`
+        already running under its trace id and changes nothing."""
         tenant, product, env = check_slug(tenant, "tenant"), check_slug(product, "product"), check_env(env)
         with self._session(write=True) as session:
             query = select(EnvironmentRelease).where(
@@ -373,13 +376,17 @@ class ControlPlane(IntentClaims):
                 EnvironmentRelease.env == env,
                 EnvironmentRelease.status == "running",
             )
-            for old in session.exec(query).all():
+            running = session.exec(query).all()
+            commit = check_commit(commit)
+            again = [r for r in running if trace_id is not None and (r.commit, r.trace_id) == (commit, trace_id)]
+            if again and not rolled_back:
+                return again[0]
+            for old in running:
                 old.status = "rolled-back" if rolled_back else "replaced"
                 session.add(old)
             row = EnvironmentRelease(
-                tenant=tenant, product=product, env=env, commit=check_commit(commit), revision=revision,
-                trace_id=trace_id,
-            )  # fmt: skip
+                tenant=tenant, product=product, env=env, commit=commit, revision=revision, trace_id=trace_id
+            )
             session.add(row)
             session.flush()
             add_event(

@@ -29,7 +29,7 @@ from infra.service_tokens import ServiceTokens
 from ontology.errors import FactoryError
 from ontology.refs import check_slug, check_trace_id
 
-__all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "healthy", "stop"]
+__all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "healthy", "serving_from", "stop"]
 
 APP_FACTORY = "app.main:create_app"
 LOG_TAIL_LINES = 15
@@ -113,6 +113,12 @@ def _is_ours(pid: int, workdir: Path) -> bool:
 def alive(pid: int, workdir: Path) -> bool:
     """Whether the service we started in `workdir` still runs under `pid`."""
     return _is_ours(pid, workdir)
+
+
+def serving_from(workdir: Path) -> list[int]:
+    """The pids of the services that run in `workdir`, recorded or not (one started by a process that was
+    killed before it could record it)."""
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _is_ours(int(p.name), workdir)]
 
 
 @cache

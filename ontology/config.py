@@ -15,7 +15,8 @@ The scaled profile needs the first two; a URL set under the embedded profile is 
 Dagster's run queue (scaled) starts at most `FACTORY_MAX_RUNS` runs at once (default 3), and at most
 `FACTORY_TENANT_RUNS` of one tenant (default 1), so one tenant cannot starve the others. With a broker, the
 scaled profile's builds run their steps on Celery workers (`factory worker`; `factory up` starts
-`FACTORY_WORKERS` of them, default 2) that take them from the queue `FACTORY_WORKER_QUEUE` (default `factory`).
+`FACTORY_WORKERS` of them, default 2) that take them from the queue `FACTORY_WORKER_QUEUE` (default `factory`);
+with Redis as the broker, a lost worker's step is handed over after `FACTORY_BROKER_VISIBILITY_S` (default 900).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class Settings:
     """Celery workers `factory up` starts (scaled profile with a broker)."""
     worker_queue: str = "factory"
     """The broker's queue the builds' steps wait in for a Celery worker."""
+    visibility_s: int = 900
+    """Redis as the broker: seconds after which a step taken by a worker and not acknowledged (the worker was
+    lost) goes back to the queue. Longer than any step runs, or a slow step would be run twice at once."""
 
     @property
     def celery(self) -> bool:
@@ -111,6 +115,7 @@ def settings() -> Settings:
         tenant_runs=_count("FACTORY_TENANT_RUNS", 1),
         workers=_count("FACTORY_WORKERS", 2),
         worker_queue=_queue_name(),
+        visibility_s=_count("FACTORY_BROKER_VISIBILITY_S", 900, most=86400),
     )
 
 
@@ -121,12 +126,12 @@ def _queue_name() -> str:
     return value
 
 
-def _count(name: str, default: int) -> int:
+def _count(name: str, default: int, most: int = 1000) -> int:
     value = (os.environ.get(name) or "").strip()
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
-        raise ConfigError(f"{name} must be a whole number from 1 to 1000, not {value[:20]!r}")
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most}, not {value[:20]!r}")
     return int(value)
 
 

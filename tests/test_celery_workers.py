@@ -8,6 +8,9 @@ had not acknowledged to the other worker, which runs it again in the same run, a
 build is kept small: its blueprint fails the policy check, so it stops after three steps (intent, requirements,
 blueprint), its chain published to the graph, its intent marked failed; none reaches a release, so no product
 repository is written. Nothing is lost and nothing is doubled in the graph, the control database and git.
+
+A second test runs one full build on three workers and kills the one that runs the release and the one that runs
+the deployment, each part-way through its step: one release commit and tag, one service, each record once.
 """
 
 from __future__ import annotations
@@ -17,18 +20,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy import create_engine, text
 
 from assets.builds import dagster_home, factory_instance
 from assets.stages import split_key
-from bench.processes import stop_with_children
+from bench.processes import children, stop_with_children
 from graph import KnowledgeGraph
+from infra import runtime
 from infra.control import ControlPlane
+from infra.gitops import ProductRepository
 from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG
+from ontology.lifecycle import BUILD, LIFECYCLE
+from tests.product_blueprints import clinic
 from tests.test_scaled_instance import _stopping_blueprint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +51,31 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+
+def _scaled(
+    home: Path, postgres_url: str, broker_queue: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[DagsterInstance, ControlPlane, dict[str, str], Path]:
+    """The scaled profile with a broker on a fresh database and a queue of the test's own: the instance, the
+    control plane, the environment of the processes the test starts, and the folder of their logs."""
+    broker, queue = broker_queue
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name, value in {
+        "FACTORY_PROFILE": "scaled",
+        "FACTORY_DATABASE_URL": postgres_url,
+        "DAGSTER_POSTGRES_URL": plain,
+        "FACTORY_BROKER_URL": broker,
+        "FACTORY_WORKER_QUEUE": queue,
+        "FACTORY_MAX_RUNS": "3",
+        "FACTORY_TENANT_RUNS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    folder = dagster_home(home)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
+    logs = home / "logs"
+    logs.mkdir()
+    return factory_instance(home), ControlPlane(), env, logs
 
 
 def _executions(instance: DagsterInstance, run_id: str) -> list[tuple[str, str]]:
@@ -66,13 +100,13 @@ def _finished_steps(instance: DagsterInstance, run_id: str) -> set[str]:
 
 
 def _kill_mid_step(
-    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]]
+    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]], name: str = "w1"
 ) -> tuple[str, str] | None:
     """Kill `worker` (SIGKILL) while it runs a step: when it has begun one, it is frozen (SIGSTOP) and killed if
     the step has not finished (its task unacknowledged, then), else let go on. The (run, step) killed, or None."""
     for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])):
-        for step, name in _executions(instance, run.run_id):
-            if not name.startswith("w1@") or (run.run_id, step) in checked:
+        for step, ran_on in _executions(instance, run.run_id):
+            if not ran_on.startswith(f"{name}@") or (run.run_id, step) in checked:
                 continue
             checked.add((run.run_id, step))
             worker.send_signal(signal.SIGSTOP)
@@ -101,25 +135,7 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
     rabbitmq_queue: tuple[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    broker, queue = rabbitmq_queue
-    plain = postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    for name, value in {
-        "FACTORY_PROFILE": "scaled",
-        "FACTORY_DATABASE_URL": postgres_url,
-        "DAGSTER_POSTGRES_URL": plain,
-        "FACTORY_BROKER_URL": broker,
-        "FACTORY_WORKER_QUEUE": queue,
-        "FACTORY_MAX_RUNS": "3",
-        "FACTORY_TENANT_RUNS": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    folder = dagster_home(factory_home)
-    instance = factory_instance(factory_home)
-    control = ControlPlane()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(folder)}
-    logs = factory_home / "logs"
-    logs.mkdir()
+    instance, control, env, logs = _scaled(factory_home, postgres_url, rabbitmq_queue, monkeypatch)
     python = sys.executable
     workers = {
         name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
@@ -233,8 +249,8 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
 def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Embedded, or scaled without a broker, there is no Celery worker to start, and `factory worker` says so in
     one line; scaled with a broker, `factory up` starts FACTORY_WORKERS of them and the lifecycle job is Celery's."""
-    from assets.workers import build_executor
-    from ontology.config import settings
+    from assets.workers import build_executor, celery_options
+    from ontology.config import ConfigError, settings
     from studio.up_command import server_commands
 
     env = {k: v for k, v in os.environ.items() if k != "FACTORY_PROFILE"}
@@ -256,3 +272,202 @@ def test_workers_are_the_scaled_profiles_with_a_broker_only(monkeypatch: pytest.
     executor = build_executor()
     assert executor.name == "celery" and "secret" not in str(executor.config_schema)  # the URL stays in the env
     assert settings().worker_queue == "factory"
+    assert "broker_transport_options" not in celery_options(settings())  # RabbitMQ tells a lost consumer at once
+    monkeypatch.setenv("FACTORY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    assert celery_options(settings())["broker_transport_options"]["visibility_timeout"] == 900
+    monkeypatch.setenv("FACTORY_BROKER_VISIBILITY_S", "0")
+    with pytest.raises(ConfigError, match="FACTORY_BROKER_VISIBILITY_S must be a whole number from 1 to 86400"):
+        settings()
+
+
+def _full_blueprint(tenant: str, product: str) -> str:
+    data = clinic().model_copy(update={"tenant": tenant, "slug": product}).model_dump(mode="json")
+    return yaml.safe_dump(data)  # it passes its checks: the build goes on to a release and a deployment
+
+
+def _merged(repo: Path) -> bool:
+    """Whether the release has merged the new render into the product repository's main (its tag and push,
+    its facts and its records are still to come)."""
+    if not (repo / ".git").is_dir():
+        return False
+    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s", "main"], capture_output=True, text=True)
+    return "Merge r1 " in log.stdout
+
+
+def _service_port(pid: int) -> int | None:
+    """The port of the service (a uvicorn child) `pid` has started, if it has started one."""
+    for child in children(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if "uvicorn" in argv and "--port" in argv:
+            return int(argv[argv.index("--port") + 1])
+    return None
+
+
+def _serving(pid: int) -> bool:
+    """Whether `pid` has started a service."""
+    return _service_port(pid) is not None
+
+
+def _answering(port: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not runtime.healthy(f"http://127.0.0.1:{port}"):
+        assert time.monotonic() < deadline, f"the service on port {port} never answered"
+        time.sleep(0.2)
+
+
+def _await(ready: Callable[[int], bool], pid: int, instance: DagsterInstance, run_id: str, step: str) -> None:
+    """Wait until `ready(pid)` holds, asking every few milliseconds (a step's side effects come close together),
+    or until the step has ended."""
+    asked = time.monotonic()
+    while not ready(pid):
+        if time.monotonic() - asked > 0.5:
+            if step in _finished_steps(instance, run_id):
+                return
+            asked = time.monotonic()
+        time.sleep(0.005)
+
+
+def _services_from(folder: Path) -> list[int]:
+    """Every uvicorn whose working folder is `folder`, including one whose folder was deleted and made again."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cwd = os.readlink(entry / "cwd")
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"uvicorn" in command and cwd.removesuffix(" (deleted)") == str(folder.resolve()):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_worker_killed_in_the_release_and_one_killed_in_the_deployment_leave_one_of_each(
+    factory_home: Path,
+    postgres_url: str,
+    rabbitmq_queue: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One full build on three workers: the worker that runs the release is killed (SIGKILL) once the render is
+    merged into main and before the step ends (its tag, push, facts and records not yet or half written); the
+    worker that runs the deployment is killed once it has started the service and before the step ends (the
+    service running, unrecorded). Each step runs again on another worker and the build succeeds with one release
+    commit and tag, one service running and recorded once, and every stage once in the graph and the control
+    database."""
+    instance, control, env, logs = _scaled(factory_home, postgres_url, rabbitmq_queue, monkeypatch)
+    python = sys.executable
+    workers = {
+        name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
+        for name in ("w1", "w2", "w3")
+    }
+    record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_full_blueprint("acme", "helpdesk"))
+    daemon = _start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], env,
+                    logs / "daemon.log")  # fmt: skip
+    repo = factory_home / "repos" / "acme" / "helpdesk"
+    ready = {"release": lambda _pid: _merged(repo), "deployment": _serving}  # when each step's worker is killed
+    killed: dict[str, str] = {}  # step -> the worker killed while it ran it
+    missed: list[str] = []  # a step that ended before its worker could be stopped
+    run_id = ""
+    try:
+        deadline = time.monotonic() + 900
+        while True:  # until the build's run has ended (its intent is marked built a little before)
+            assert time.monotonic() < deadline and daemon.poll() is None, (logs / "daemon.log").read_text()[-3000:]
+            assert any(w.poll() is None for w in workers.values()), "every worker is gone"
+            runs = instance.get_runs(RunsFilter(job_name="lifecycle"))
+            run_id = runs[0].run_id if runs else ""
+            if runs and runs[0].is_finished:
+                break
+            for step, name in _executions(instance, run_id) if run_id else []:
+                worker = workers[name.split("@")[0]]
+                if step not in ready or step in killed or step in missed or worker.poll() is not None:
+                    continue
+                _await(ready[step], worker.pid, instance, run_id, step)
+                worker.send_signal(signal.SIGSTOP)
+                if step in _finished_steps(instance, run_id):
+                    worker.send_signal(signal.SIGCONT)
+                    missed.append(step)
+                    print(f"{step} had ended when {name} was stopped")
+                else:
+                    # The deployment's other workers wait (frozen) until the killed one's service is up, so that the
+                    # step's second run meets it answering from the release's folder, as a slower hand-over would.
+                    others = [w for w in workers.values() if w is not worker and w.poll() is None]
+                    port = _service_port(worker.pid) if step == "deployment" else None
+                    for other in others if port else []:
+                        other.send_signal(signal.SIGSTOP)
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait()
+                    try:
+                        if port:
+                            _answering(port)
+                    finally:
+                        for other in others if port else []:
+                            other.send_signal(signal.SIGCONT)
+                    killed[step] = name
+                    print(f"killed {name} in {step}")
+            time.sleep(0.02)
+        intent = control.intent(record.id or 0)
+        deployed = control.deployment("acme", "helpdesk", "dev")
+        services = _services_from(Path(deployed.workdir)) if deployed and deployed.workdir else []
+    finally:
+        for process in [daemon, *workers.values()]:
+            stop_with_children(process)  # the deep contract run that follows the build, the deployed service
+    tail = (logs / "daemon.log").read_text()[-3000:]
+    assert intent.status == "built", (intent.detail, tail)
+    assert "deployment" in killed and "deployment" not in missed, (killed, missed)  # the service takes seconds
+    assert "release" in killed or "release" in missed, (killed, missed)
+    run = instance.get_run_by_id(run_id)
+    assert run is not None and run.status == DagsterRunStatus.SUCCESS
+    for step, name in killed.items():  # run again, in the same run, on a worker that was not killed
+        ran = [w for s, w in _executions(instance, run_id) if s == step]
+        assert len(ran) == 2 and ran[0] == name and ran[1] != name, (step, ran)
+
+    assert deployed is not None and deployed.status == "running" and services == [deployed.pid], (deployed, services)
+
+    # Git: one release commit, one tag, pushed.
+    def git(*args: str) -> list[str]:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.split("\n")
+
+    generated = git("log", "--format=%s", "factory/generated")
+    assert sum(s.startswith("Release r1 ") for s in generated) == 1, generated  # the render committed once ...
+    main = git("log", "--first-parent", "--format=%s", "main")
+    assert sum(s.startswith("Merge r1 ") for s in main) == 1, main  # ... merged into main once ...
+    assert git("tag") == ["r1", ""]  # ... tagged once ...
+    product = ProductRepository(factory_home, "acme", "helpdesk")
+    assert product.env_head("dev") == product.head() == deployed.commit  # ... pushed to env/dev, and deployed
+
+    # The control database: one service recorded (and running, above: no other left from the killed deployment),
+    # one release taking the traffic, one event of each.
+    engine = create_engine(postgres_url)
+    with engine.connect() as db:
+        releases = db.execute(text("SELECT env, commit, status FROM environmentrelease")).all()
+        deployments = db.execute(text("SELECT env, status FROM deploymentrecord")).all()
+        events: dict[str, int] = {
+            t: n for t, n in db.execute(text("SELECT type, COUNT(*) FROM eventrecord GROUP BY 1"))
+        }
+        products = db.execute(text("SELECT COUNT(*) FROM productrecord")).scalar()
+    engine.dispose()
+    assert [(e, c, s) for e, c, s in releases] == [("dev", deployed.commit, "running")], releases
+    assert deployments == [("dev", "running")] and products == 1
+    made = {kind.rsplit(".", 2)[-2] + "." + kind.rsplit(".", 1)[-1]: n for kind, n in events.items()}
+    assert made.get("release.made") == 1 and made.get("deployment.started") == 1, made
+    assert made.get("stage.started") == 9 + len(killed), made  # each stage once, the killed ones twice
+    assert 9 <= made.get("stage.completed", 0) <= 9 + len(killed), made
+
+    # The graph: each stage's activity once.
+    kg = KnowledgeGraph(factory_home, embedder=None)
+    rows = kg.sparql(
+        "PREFIX fac: <https://softwarefactory.dev/ontology#> "
+        "SELECT ?trace ?stage (COUNT(DISTINCT ?a) AS ?n) (COUNT(?start) AS ?starts) WHERE { "
+        "?a fac:traceId ?trace ; fac:stage ?stage ; <http://www.w3.org/ns/prov#startedAtTime> ?start } "
+        "GROUP BY ?trace ?stage",
+        "acme",
+        {"trace": intent.trace_id or ""},
+    ).rows
+    activities = {str(stage): (int(n), int(starts)) for _, stage, n, starts in rows}
+    assert activities.pop("observation", None)  # the telemetry stage's, and one per window the collector took
+    made_by = {s.activity for s in LIFECYCLE if s.name in BUILD and s.activity and s.activity != "observation"}
+    assert activities == dict.fromkeys(made_by, (1, 1)), rows  # release and deployment among them
+    assert [s.stage for s in kg.trace(intent.trace_id or "", "acme")].count("release") == 1

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import webhooks
 from infra.control import ControlPlane
 from ontology.errors import InvalidInputError, NotFoundError
 
@@ -213,6 +214,20 @@ def test_products_upsert_only_the_fields_given_and_stages_merge(control: Control
         control.upsert_product("acme", "billing", colour="red")
     with pytest.raises(InvalidInputError, match="revision"):
         control.upsert_product("acme", "billing", revision="three")
+
+
+def test_a_release_is_recorded_once_per_build(control: ControlPlane) -> None:
+    # the same build's deployment run again (its worker lost after recording) records nothing new
+    first, again = ("a" * 40, "b" * 32), ("c" * 40, "d" * 32)
+    for commit, trace in (first, first, again, again):
+        control.record_release("acme", "billing", "dev", commit, revision=1, trace_id=trace)
+    control.record_release("acme", "billing", "dev", first[0], revision=1, trace_id="e" * 32)  # another build: new
+    rows = control.releases("acme", "billing", "dev")
+    assert [(r.commit[0], r.trace_id[0] if r.trace_id else None, r.status) for r in rows] == [
+        ("a", "e", "running"), ("c", "d", "replaced"), ("a", "b", "replaced")
+    ]  # fmt: skip
+    made = [e for e in webhooks.list_events(control, "acme") if e.type.endswith("release.made")]
+    assert len(made) == 3
 
 
 def test_builds_are_listed_newest_first(control: ControlPlane) -> None:

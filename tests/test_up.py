@@ -219,3 +219,75 @@ def test_waiting_for_the_run_queue_without_a_daemon_ends_in_one_line(tmp_path: P
 
     with pytest.raises(FactoryError, match=r"did not serve the run queue within 1 s"):
         wait_for_run_queue(tmp_path / "home", 1.0)  # no daemon has ever reported on this instance
+
+
+def test_up_on_the_scaled_profile_builds_through_the_queue_on_its_celery_worker(
+    tmp_path: Path, postgres_url: str, rabbitmq_queue: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`FACTORY_PROFILE=scaled make up` against the local PostgreSQL and RabbitMQ: `up` starts the daemon and a
+    Celery worker beside its servers; a submitted intent is taken by the daemon's intake sensor, queued, and its
+    steps run on that worker; a stop signal stops every process `up` started. (The demo builds are left out:
+    docs/scaling.md records a full run with them.)"""
+    from assets.builds import factory_instance
+    from tests.test_celery_workers import _executions
+    from tests.test_scaled_instance import _stopping_blueprint
+
+    home = tmp_path / "home"
+    broker, queue = rabbitmq_queue
+    scaled = {
+        "FACTORY_HOME": str(home),
+        "FACTORY_PROFILE": "scaled",
+        "FACTORY_DATABASE_URL": postgres_url,
+        "DAGSTER_POSTGRES_URL": postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://"),
+        "FACTORY_BROKER_URL": broker,
+        "FACTORY_WORKER_QUEUE": queue,
+        "FACTORY_WORKERS": "1",
+    }
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name, value in scaled.items():
+        monkeypatch.setenv(name, value)
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root}
+    ports = [free_port(), free_port(), free_port()]
+    command = [FACTORY, "up", "--no-demo", "--dagster-port", str(ports[0]), "--studio-port", str(ports[1]),
+               "--api-port", str(ports[2])]  # fmt: skip
+    up = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True)  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{ports[2]}/healthz")  # the control database is migrated by then
+        control = ControlPlane()
+        record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_stopping_blueprint())
+        deadline = time.monotonic() + 420
+        while control.intent(record.id or 0).status != "failed":
+            assert up.poll() is None and time.monotonic() < deadline, (
+                home / "logs" / "dagster-daemon.log"
+            ).read_text()[-3000:]
+            time.sleep(2)
+        started = [p for p in _processes_with(str(home)) if p != os.getpid()]
+    finally:
+        up.send_signal(signal.SIGTERM)
+        out, err = up.communicate(timeout=120)
+    assert "Steps failed: ['blueprint']" in (control.intent(record.id or 0).detail or "")  # its checks stopped it
+    instance = factory_instance(home)
+    (run,) = [r for r in instance.get_runs() if r.job_name == "lifecycle"]
+    ran = _executions(instance, run.run_id)
+    assert [s for s, _ in ran] == ["intent", "requirements", "blueprint"], ran
+    assert all(w.startswith("worker-1@") for _, w in ran), ran  # every step on the worker `up` started
+    instance.dispose()
+    assert (home / "logs" / "worker-1.log").is_file() and len(started) >= 5, started  # 4 servers and the worker
+    assert up.returncode == 130 and "Traceback" not in err, (up.returncode, err[-2000:])
+    assert all(f"http://127.0.0.1:{port}" in out for port in ports)
+    time.sleep(1)
+    assert [p for p in _processes_with(str(home)) if p != os.getpid()] == []  # nothing it started is left
+
+
+def _processes_with(value: str) -> list[int]:
+    """The processes whose environment holds `value` (this test's FACTORY_HOME)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and value.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

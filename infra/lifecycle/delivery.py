@@ -6,6 +6,7 @@ is health-checked, becomes the recorded deployment, and only then is the old one
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -130,8 +131,8 @@ def swap(
     The same release that no longer answers is restarted in place.
     """
     workdir = release_dir(ctx, commit, env)
-    if current is not None and current.workdir == str(workdir) and current.pid:
-        local.stop(current.pid, workdir)
+    for pid in local.serving_from(workdir):  # the recorded one, or one whose starter was killed before recording it
+        local.stop(pid, workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
     ctx.repository().export(commit, workdir)
@@ -156,7 +157,22 @@ def swap(
     )
     if current is not None and current.pid and current.pid != service.pid and current.workdir:
         local.stop(current.pid, Path(current.workdir))  # the old revision goes once the new one is healthy
+    for folder in _other_releases(ctx, commit, env):  # and one whose record a killed swap had replaced
+        for pid in local.serving_from(folder):
+            local.stop(pid, folder)
     return service
+
+
+def _other_releases(ctx: StageContext, commit: str, env: str) -> list[Path]:
+    """The folders of the product's other releases in `env` (`<service>-<commit[:12]>` beside this one)."""
+    mine = release_dir(ctx, commit, env)
+    prefix = mine.name[:-12]
+    if not mine.parent.is_dir():
+        return []
+    return [
+        f for f in mine.parent.iterdir()
+        if f != mine and f.name.startswith(prefix) and re.fullmatch(r"[0-9a-f]{12}", f.name[len(prefix):])
+    ]  # fmt: skip
 
 
 def deployment(ctx: StageContext, intent: IntentResult, release: ReleaseResult) -> DeploymentResult:
