@@ -43,9 +43,10 @@ typecheck: setup
 	$(BIN)/mypy
 
 # Test modules run side by side in three workers (a module's fixtures stay in one worker): much of a
-# module's time is spent waiting on servers and subprocesses, so three workers keep two cores busy.
+# module's time is spent waiting on servers and subprocesses, so three workers keep two cores busy. The
+# slowest modules are handed out first (tests/conftest.py orders them by their `slow(minutes=...)` marker).
 pytest: setup
-	$(BIN)/pytest -q -n 3 --dist loadfile
+	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 bench: setup
 	$(BIN)/python -m bench.kg

@@ -18,6 +18,23 @@ from graph.samples import DEMO_PRODUCTS, build_facts
 from tests.nats_streams import drop_stream, require_nats
 
 
+def _minutes(item: pytest.Item) -> float:
+    """The minutes a module's `slow(minutes=...)` marker says it takes (1 for a bare `slow`, 0 if not slow)."""
+    marker = item.get_closest_marker("slow")
+    return 0.0 if marker is None else float(marker.kwargs.get("minutes", 1))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first, longest first: `make test` hands whole modules to its workers in this order
+    (`--dist loadfile --no-loadscope-reorder`), so the long ones start early and the short ones fill in
+    around them instead of one long module running alone at the end."""
+    order: dict[Path, tuple[float, int]] = {}
+    for i, item in enumerate(items):
+        minutes, first = order.get(item.path, (0.0, i))
+        order[item.path] = (min(minutes, -_minutes(item)), first)
+    items.sort(key=lambda item: order[item.path])
+
+
 @pytest.fixture(autouse=True)
 def factory_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own FACTORY_HOME, so nothing is written in the repository."""

@@ -45,7 +45,7 @@ def redis_queue() -> Iterator[tuple[str, str]]:
         client.close()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 def test_with_redis_a_lost_workers_step_goes_to_another_after_the_visibility_timeout(
     factory_home: Path, postgres_url: str, redis_queue: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

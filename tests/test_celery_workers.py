@@ -128,7 +128,7 @@ def _most_at_once(spans: list[tuple[float, float]]) -> int:
     return most
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=7)
 def test_two_workers_build_eight_products_and_survive_a_killed_worker(
     factory_home: Path,
     postgres_url: str,
@@ -344,7 +344,7 @@ def _services_from(folder: Path) -> list[int]:
     return found
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)
 def test_a_worker_killed_in_the_release_and_one_killed_in_the_deployment_leave_one_of_each(
     factory_home: Path,
     postgres_url: str,

@@ -37,7 +37,7 @@ from infra.webhooks import list_events
 from ontology.errors import InvalidInputError
 from ontology.refs import ProductRef
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 REF = ProductRef("acme", "helpdesk")
 INTENT = "A helpdesk where customers open support tickets."

@@ -31,7 +31,7 @@ from infra.records import EventRecord, WebhookAttempt, WebhookDelivery
 from tests.nats_streams import NATS_URL, stream_messages
 from tests.webhook_receiver import Consumer, Receiver
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=5)
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT = "acme"  # the tenant tests.factory_worker builds in

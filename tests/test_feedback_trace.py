@@ -22,7 +22,7 @@ from ontology.models import Blueprint, Objectives
 from studio.output import print_trace
 from studio.views import feedback_rows
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=2)
 
 TENANT = "health-co"
 TIGHT = Objectives(p95_latency_ms=0.001, error_rate=0.01)  # every request is too slow: the latency SLO burns

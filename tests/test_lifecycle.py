@@ -29,7 +29,7 @@ from infra.insights import load_insights
 from infra.lineage import read_events, validate_event
 from tests.product_blueprints import clinic
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=6)
 
 FACTORY = str(Path(sys.executable).with_name("factory"))
 HELPDESK = "A helpdesk where customers open support tickets."

@@ -17,7 +17,7 @@ from graph.samples import DEMO_PRODUCTS, build_facts
 from infra import runtime
 from infra.control import ControlPlane
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=2)
 
 FACTORY = str(Path(sys.executable).with_name("factory"))
 TENANT = "acme"  # the tenant tests.concurrency_worker reads

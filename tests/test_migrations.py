@@ -272,6 +272,7 @@ def test_the_products_own_suite_passes_on_postgresql(tmp_path: Path, postgres_ur
 # ---------------------------------------------------------------------------------------------- the lifecycle
 
 
+@pytest.mark.slow(minutes=4)
 def test_a_deployed_product_keeps_its_rows_when_a_new_blueprint_is_built_and_deployed(tmp_path: Path) -> None:
     from generators.blueprint import dump_blueprint
     from graph import KnowledgeGraph

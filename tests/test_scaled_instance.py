@@ -39,7 +39,7 @@ def _stopping_blueprint(tenant: str = "acme", product: str = "helpdesk") -> str:
     return yaml.safe_dump(data)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2)
 def test_the_scaled_instance_runs_a_build_from_its_queue(
     factory_home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

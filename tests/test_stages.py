@@ -56,7 +56,7 @@ from ontology.refs import ProductRef, new_trace_id
 from studio.views import contract_view
 from tests.product_blueprints import clinic
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 INTENT = "A helpdesk where customers open support tickets."
 

@@ -23,7 +23,7 @@ APP = Path(__file__).resolve().parent.parent / "studio" / "app.py"
 INTENT = "A multi-tenant invoicing service where customers receive invoices with line items and pay them by card."
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.slow(minutes=2),
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
     ),

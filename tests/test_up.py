@@ -24,7 +24,7 @@ from studio.up_command import check_exposure, server_commands
 from tests.nats_streams import NATS_URL, stream_messages
 from tests.webhook_receiver import Consumer, Receiver
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=5)
 
 FACTORY = str(Path(sys.executable).with_name("factory"))
 
