@@ -4,7 +4,6 @@ per run, demo graphs."""
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from graph.embeddings import SentenceEmbedder
 from graph.remote_store import local_server
 from graph.samples import DEMO_PRODUCTS, build_facts
 from tests.nats_streams import drop_stream, require_nats
+from tests.servers import missing_server
 
 
 def _minutes(item: pytest.Item) -> float:
@@ -169,10 +169,7 @@ def _postgres_admin_or_fail() -> str:
     """The admin connection string; without a server the test is skipped, or fails under CI=true."""
     admin = _postgres_admin()
     if admin is None:
-        reason = "no PostgreSQL server answers on 127.0.0.1:5432 (user postgres or root, trust authentication)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_server("no PostgreSQL server answers on 127.0.0.1:5432 (user postgres or root, trust authentication)")
     return admin
 
 
@@ -238,10 +235,7 @@ def rabbitmq_queue() -> Iterator[tuple[str, str]]:
     try:
         socket.create_connection(("127.0.0.1", 5672), timeout=3).close()
     except OSError:
-        reason = "no RabbitMQ server answers on 127.0.0.1:5672"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_server("no RabbitMQ server answers on 127.0.0.1:5672")
     queue = f"factory_test_{uuid.uuid4().hex[:12]}"
     try:
         yield url, queue

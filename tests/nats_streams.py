@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 from typing import Any
 
-import pytest
+from tests.servers import missing_server
 
 NATS_URL = "nats://127.0.0.1:4222"
 
@@ -22,10 +21,7 @@ def require_nats() -> None:
     try:
         socket.create_connection(("127.0.0.1", 4222), timeout=2).close()
     except OSError:
-        reason = "no NATS server answers on 127.0.0.1:4222"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_server("no NATS server answers on 127.0.0.1:4222")
 
 
 async def _nats(work: Any) -> Any:

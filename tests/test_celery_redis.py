@@ -7,7 +7,6 @@ A module of its own so that it runs beside tests/test_celery_workers.py, whose h
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import uuid
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.processes import stop_with_children
+from tests.servers import missing_server
 from tests.test_celery_workers import _executions, _kill_mid_step, _scaled, _start
 from tests.test_scaled_instance import _stopping_blueprint
 
@@ -33,10 +33,7 @@ def redis_queue() -> Iterator[tuple[str, str]]:
     try:
         client.ping()
     except redis.RedisError:
-        reason = "no Redis server answers on 127.0.0.1:6379"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_server("no Redis server answers on 127.0.0.1:6379")
     queue = f"factory_test_{uuid.uuid4().hex[:12]}"
     try:
         yield url, queue
