@@ -1,6 +1,7 @@
 """Whether a started service keeps the contract its OpenAPI document states, tried with schemathesis.
 
-schemathesis runs in a subprocess (its command line, in a temporary folder, with its example
+schemathesis runs in a process of its own (its command line, forked from the warm interpreter where
+there is one, see generators.agents.warm_interpreter; in a temporary folder, with its example
 database off) and writes two of its machine-readable reports there: the JSON run report (the
 totals) and the NDJSON event stream (every failing case with its request). Nothing of its human
 output is read. A run that exceeds its time limit is reported as not holding, never raised.
@@ -19,9 +20,6 @@ import base64
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -32,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from generators.agents.warm_interpreter import run_module
 from ontology.errors import InvalidInputError
 
 __all__ = ["ContractDepth", "ContractFailure", "ContractReport", "check_contract"]
@@ -110,8 +109,7 @@ class ContractReport(BaseModel):
         return self.cases > 0 and not (self.failures or self.errors or self.timed_out)
 
 
-def _command() -> list[str]:
-    return [sys.executable, "-m", "schemathesis.cli"]
+_MODULE = "schemathesis.cli"  # run as `python -m schemathesis.cli`, forked from the warm interpreter where there is one
 
 
 def _environment() -> dict[str, str]:
@@ -247,7 +245,6 @@ def check_contract(
         folder = Path(scratch)
         report, events = folder / "run.json", folder / "events.ndjson"
         command = [
-            *_command(),
             *(["--config-file", str(Path(config_file).resolve())] if config_file is not None else []),
             "run",
             base_url.rstrip("/") + schema_path,
@@ -275,23 +272,11 @@ def check_contract(
             command += ["--seed", str(seed)]
         for name, value in (headers or {}).items():
             command += ["--header", f"{name}: {value}"]
-        process = subprocess.Popen(
-            command,
-            cwd=folder,
-            env=_environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            output, _ = process.communicate(timeout=limit)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-            timed_out = True
+        process = run_module(_MODULE, command, folder, _environment(), folder / "output.txt")
+        timed_out = not process.wait(limit)
+        if timed_out:
+            process.kill()
+        output = (folder / "output.txt").read_text(encoding="utf-8", errors="replace")
         summary = _summary(report)
         failures = _failures(events)
     errors = summary.errors

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from generators.agents.base import Agent
 from generators.agents.contract import ContractDepth, ContractReport, check_contract
+from generators.agents.warm_interpreter import run_module
 from ontology.errors import InvalidInputError
 from ontology.lifecycle import TESTER
 
@@ -134,23 +134,16 @@ def _shards(root: Path, workers: int) -> list[list[str]]:
 
 
 class _Shard:
-    """One pytest process over some of the suite's files, in its own process group."""
+    """One pytest process over some of the suite's files, in a session of its own (on a timeout whatever the
+    tests started goes too), forked from the warm interpreter where there is one."""
 
-    def __init__(self, root: Path, env: dict[str, str], junit: Path, files: list[str]) -> None:
-        self.junit = junit
+    def __init__(self, root: Path, env: dict[str, str], scratch: Path, index: int, files: list[str]) -> None:
+        self.junit = scratch / f"junit-{index}.xml"
+        self.log = scratch / f"output-{index}.txt"
         self.timed_out = False
         self.output = ""
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *files]
-        # its own process group: on a timeout whatever the tests started goes too, not only pytest itself
-        self.process = subprocess.Popen(
-            command,
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        args = ["-q", "-p", "no:cacheprovider", f"--junitxml={self.junit}", *files]
+        self.process = run_module("pytest", args, root, env, self.log)
 
     @property
     def returncode(self) -> int | None:
@@ -162,16 +155,17 @@ class _Shard:
         return self.returncode not in (0, 5)
 
     def wait(self, deadline: float) -> None:
-        try:
-            self.output, _ = self.process.communicate(timeout=max(deadline - time.monotonic(), 0.001))
-        except subprocess.TimeoutExpired:
-            self.timed_out = True
+        self.timed_out = not self.process.wait(deadline - time.monotonic())
+        if not self.timed_out:
+            self._read()
 
     def kill(self) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.output, _ = self.process.communicate()
+        self.process.kill()
+        self._read()
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError):
+            self.output = self.log.read_text(encoding="utf-8", errors="replace")
 
     def counts(self) -> tuple[int, int, int, int]:
         """(passed, failed, errors, skipped); pytest failing in itself (usage, internal error) is an error."""
@@ -256,7 +250,7 @@ class Tester(Agent):
             if workers is None:
                 workers = max(1, min((os.cpu_count() or 1) - beside, 4))
             shards = _shards(root, workers)
-            runs = [_Shard(root, env, Path(scratch) / f"junit-{i}.xml", files) for i, files in enumerate(shards)]
+            runs = [_Shard(root, env, Path(scratch), i, files) for i, files in enumerate(shards)]
             linting = _Lint(root, env)  # beside the suite: ruff is done long before it
             deadline = start + timeout_s
             for run in runs:

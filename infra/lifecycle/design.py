@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generators.agents.warm_interpreter import warm_interpreter
 from generators.blueprint import blueprint_issues, dump_blueprint, load_blueprint, shacl_issues
 from generators.finding_rules import Applied, Change, apply_findings
 from generators.policy import policy_findings
@@ -107,6 +108,7 @@ def requirements(ctx: StageContext, intent: IntentResult) -> RequirementsResult:
         old = stage.previous(fp, RequirementsResult)
         if old is not None:
             return old
+        warm_interpreter()  # the validation's tools load in the background while the product is designed
         started = now()
         found: Requirements | None = None
         source, fallback = "blueprint", None

@@ -1,0 +1,274 @@
+"""The validation's tools (`python -m pytest`, `python -m schemathesis.cli`) forked from a warm interpreter,
+so they start without importing their libraries.
+
+Every pytest process of a generated product's suite spends more than a second of CPU importing the libraries
+every generated service uses (pytest, FastAPI, Pydantic, SQLAlchemy, Alembic, PyJWT, cryptography, httpx,
+OpenTelemetry) before its first test, and schemathesis almost as long importing itself and hypothesis; a
+build runs them side by side on a machine's few cores. A warm interpreter (this file, run as a script by
+the factory's own interpreter) imports them once and then forks one process per request: the child takes a
+session of its own (so a timeout can end it and whatever it started), the folder, environment and output
+file it was given, runs the module as `python -m` would and writes its exit status to a file beside its
+output. The warm interpreter never imports a
+product's own code, so each child starts from the same clean state; it exits when the factory process that
+started it closes its end of the pipe.
+
+The caller reads the child's pid from the warm interpreter and watches it through a pidfd (Linux 5.3 or
+later); the warm interpreter reaps its finished children only when it is asked for the next one, by which
+time the caller holds that pidfd, so a pid is never mistaken for another process's. Where any of this is
+not available, `warm_interpreter()` is None and the tester starts pytest as a process of its own.
+
+Run as a script, this file is the warm interpreter: it must import nothing of the factory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import runpy
+import select
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+PRELOAD = (
+    "pytest",
+    "_pytest.junitxml",
+    "httpx",
+    "fastapi",
+    "fastapi.routing",
+    "fastapi.openapi.models",
+    "fastapi.security",
+    "pydantic",
+    "sqlmodel",
+    "sqlalchemy.orm",
+    "alembic.command",
+    "alembic.config",
+    "alembic.runtime.migration",
+    "jwt",
+    "cryptography.hazmat.primitives.asymmetric.ec",
+    "cryptography.hazmat.primitives.asymmetric.rsa",
+    "opentelemetry.sdk.metrics",
+    "opentelemetry.sdk.trace",
+    "schemathesis.cli",
+)
+"""What the warm interpreter imports before its first fork: the libraries of the generated services' suites
+and the contract run (one that is not installed is skipped)."""
+
+
+class ForkedRun:
+    """One process forked by the warm interpreter: wait for it, end it, read its exit status."""
+
+    def __init__(self, pid: int, status: Path) -> None:
+        self.pid = pid
+        self._status = status
+        self._done = False
+        self._code: int | None = None
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:  # already ended and reaped: its status file says how
+            self._pidfd, self._done = None, True
+
+    def wait(self, timeout_s: float) -> bool:
+        """Whether the process ended within `timeout_s` seconds."""
+        if not self._done and self._pidfd is not None:
+            ready, _, _ = select.select([self._pidfd], [], [], max(timeout_s, 0.0))
+            self._done = bool(ready)
+        if self._done:
+            self._close()
+        return self._done
+
+    def kill(self) -> None:
+        """End the process and everything it started (its session)."""
+        if not self._done:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            if self.wait(10.0) and self._code is None:
+                self._code = -signal.SIGKILL  # as a process's own parent would see it
+
+    @property
+    def returncode(self) -> int | None:
+        """The run's exit status (minus the signal's number when it was killed), None while it runs."""
+        return self._code
+
+    def _close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._code = int(self._status.read_text(encoding="utf-8"))
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+class WarmInterpreter:
+    """The factory's side of the warm interpreter: one request at a time, from any thread."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "PYTHONPATH"}
+        self._lock = threading.Lock()
+        self._process = subprocess.Popen(
+            [sys.executable, __file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            text=True,
+        )
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def fork(self, module: str, args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun:
+        """Start `python -m module args` in `cwd` with exactly `env`, its output (stdout and stderr) going to
+        `output` (and its exit status to a file beside it)."""
+        status = output.with_name(output.name + ".status")
+        request = {
+            "module": module, "args": args, "cwd": str(cwd), "env": env, "output": str(output), "status": str(status)
+        }  # fmt: skip
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        with self._lock:
+            stdin.write(json.dumps(request) + "\n")
+            stdin.flush()
+            answer = stdout.readline()
+            if not answer:
+                raise OSError("the warm interpreter has ended")
+            return ForkedRun(int(json.loads(answer)["pid"]), status)
+
+
+class SpawnedRun:
+    """The same tool started as a process of its own, where there is no warm interpreter."""
+
+    def __init__(self, module: str, args: list[str], cwd: Path, env: dict[str, str], output: Path) -> None:
+        with output.open("wb") as out:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", module, *args],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid = self._process.pid
+
+    def wait(self, timeout_s: float) -> bool:
+        try:
+            self._process.wait(timeout=max(timeout_s, 0.001))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+
+def run_module(module: str, args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun | SpawnedRun:
+    """Start `python -m module args` in `cwd` with exactly `env`, in a session of its own, its output going to
+    `output`: forked from the warm interpreter where there is one, else as a new process."""
+    warm = warm_interpreter()
+    if warm is not None:
+        try:
+            return warm.fork(module, args, cwd, env, output)
+        except OSError:  # it ended: this run goes without it, the next one starts another
+            pass
+    return SpawnedRun(module, args, cwd, env, output)
+
+
+_WARM: WarmInterpreter | None = None
+_WARM_LOCK = threading.Lock()
+
+
+def warm_interpreter() -> WarmInterpreter | None:
+    """The process's warm interpreter, started on first use (it loads in the background); None where the
+    platform cannot fork or watch a pid that is not a child."""
+    global _WARM
+    if not (hasattr(os, "fork") and hasattr(os, "pidfd_open")):
+        return None
+    with _WARM_LOCK:
+        if _WARM is None or not _WARM.alive():
+            try:
+                _WARM = WarmInterpreter()
+            except OSError:
+                return None
+        return _WARM
+
+
+# ---------------------------------------------------------------------------- the warm interpreter itself
+
+
+def _child(request: dict[str, Any]) -> None:
+    """In the forked process: become `python -m module args`, then exit with its status."""
+    code = 3  # pytest's "internal error", should anything before the module's own code fail
+    try:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        out = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(null)
+        os.close(out)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.dont_write_bytecode = True
+        sys.path.insert(0, request["cwd"])  # as `python -m` puts the folder it runs in first
+        sys.argv = [request["module"], *request["args"]]
+        try:
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as end:
+            code = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+    except BaseException:  # whatever it was goes to the run's output, and the run fails
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        with contextlib.suppress(OSError):
+            Path(request["status"]).write_text(str(code), encoding="utf-8")
+        os._exit(code)
+
+
+def _reap() -> None:
+    """Collect the children that have ended (their callers watch them through pidfds opened before this)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _serve(requests: IO[str], answers: IO[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the factory's Ctrl-C is its own; the pipe closing ends this
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    for line in requests:
+        request = json.loads(line)
+        _reap()
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        answers.write(json.dumps({"pid": pid}) + "\n")
+        answers.flush()
+
+
+if __name__ == "__main__":
+    del sys.path[0]  # this file's folder: the interpreter's path is then that of `python -m`
+    _serve(sys.stdin, sys.stdout)
