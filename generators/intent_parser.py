@@ -29,6 +29,8 @@ _PLACE_PREPS = words("in into inside within at to from under onto")
 _SCOPE_PREPS = words("for in on at during per within inside")
 """Prepositions that, fronted, set the scope of the clause after them: 'for each order', 'within an episode'."""
 _SUBJECT_PRONOUNS = words("they he she")
+_PARTICLES = words("up off out down away back")
+"""Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _BLANK = Token("", "", "", "")
 
 
@@ -468,6 +470,8 @@ class _SentenceParser:
         while self._tag(j) in ("PREP", "TO"):
             prep = self._token(j).lower
             j += 1
+        if prep in _PARTICLES and all(self._token(k).lower in _PARTICLES for k in range(i + 1, j)):
+            prep = ""  # 'owners drop off their dogs', 'cleaners tick off a checklist': a phrasal verb's object
         if prep == "" and self._token(j).lower in ("up", "out"):
             j += 1
         objects: list[NounPhrase] = []
@@ -554,7 +558,11 @@ class _SentenceParser:
                     shared = verb in SHARING_VERBS or (
                         s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
                     )
-                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-many" if shared else "many-to-one")
+                    card = "many-to-many" if shared else "many-to-one"
+                    if not s.plural and not shared and (o.plural or o.many) and not o.single:
+                        # 'a brew is packaged into kegs': one subject with many of the object; 'into' splits it
+                        card = "one-to-many" if prep == "into" else "many-to-many"
+                    self._link(s, o, "passive", f"{verb} {prep}", card)
                 elif not passive:
                     self._link(s, o, "verb", f"{verb} {prep}".strip(), None)
 

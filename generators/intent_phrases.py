@@ -18,7 +18,8 @@ Role = Literal["subject", "object", "listed", "owner", "item", "attached", "asid
 LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
 _NEVER_ONE_OF_MANY = words(
-    "time day week month year hour minute period date tenant multitenant data information info detail thing stuff way"
+    "time day week month year hour minute morning afternoon evening night weekend weekday period date tenant "
+    "multitenant data information info detail thing stuff way"
 )
 """Generic words that stay generic even after 'each': 'every day', 'each tenant', 'every detail'."""
 

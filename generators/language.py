@@ -269,6 +269,21 @@ def _clause_start(tags: list[str], i: int) -> int:
     return j
 
 
+_SINGLE_DETERMINERS = words("a an each every")
+_MODALS = words("can could may might must shall should will would")
+
+
+def _last_verb_of_clause(tags: list[str], i: int) -> bool:
+    """Whether no verb follows items[i] in its clause: 'every hearing ends with a result' (ends is the verb), not
+    'the customer orders for each store are shipped'."""
+    for t in tags[i + 1 :]:
+        if t in ("COMMA", "CONJ", "REL", "COLON"):
+            return True
+        if t in ("VERB", "AUX"):
+            return False
+    return True
+
+
 def _repair(lowers: list[str], tags: list[str]) -> None:
     """Verbs the tagger read as nouns between a subject and its object, and nouns it read as verbs in a list."""
     verb_forms: set[bool] = set()
@@ -279,6 +294,11 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         base = not third and _verb_lemma(lower) == lower and not lower.endswith(("ed", "ing"))
         if t == "VERB" and singular_noun and base and _can_be(lower, "NOUN") and nxt not in _NOUN_PHRASE_START:
             tags[i] = t = "NOUN"  # 'a rate lock with an expiry date': one thing does not 'lock'
+        counted = i >= 2 and lowers[i - 2] in _SINGLE_DETERMINERS and _clause_start(tags, i) == i - 2
+        if t == "VERB" and singular_noun and base and counted and _can_be(lower, "NOUN") and nxt != "DET":
+            tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
+        if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
+            tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
         opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
         if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
@@ -296,7 +316,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             t == "VERB"
             and lower.endswith("ing")
             and nxt == "NOUN"
-            and (prev in ("", "DET", "ADJ") or singular_noun or owned)
+            and (prev in ("", "DET", "ADJ") or singular_noun or owned or (prev == "PREP" and _can_be(lower, "NOUN")))
         ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
@@ -323,7 +343,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 no_verb_yet
                 and third
                 and prev == "NOUN"
-                and nxt != "PREP"
+                and (nxt != "PREP" or _last_verb_of_clause(tags, i))
                 and (before in ("DET", "ADJ", "POS") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'

@@ -37,6 +37,10 @@ def decide(
     if link.cardinality is not None:
         return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
     if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
+        one_each = link.source.each and not link.source.plural
+        if one_each and not (link.target.plural or link.target.many or link.target.each):
+            # 'each brew follows a recipe': each of many takes one of a thing that exists on its own
+            return Decision(source, target, "many-to-one", link.verb, f"each '{link.verb}' one")
         return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' shares its object among many")
     if link.kind == "verb" and link.verb in CHOICE_VERBS:
         # 'each pledge chooses a reward tier': many take one of a thing that exists on its own
@@ -64,6 +68,9 @@ def decide(
             # 'a gallery of proofs', 'split projects into milestones': each one holds many
             return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural")
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one")
+    if " " in link.verb and link.target.each and not link.source.plural:
+        # 'a judge presides over each hearing': one of the subject for each of the objects
+        return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
     return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many")

@@ -261,3 +261,48 @@ def test_after_of_many_the_next_phrase_qualifies_the_head(analyst: Analyst) -> N
 def test_one_of_a_thing_for_each_of_another_is_many(analyst: Analyst) -> None:
     req = analyst.analyse("Every player is on a roster for each tournament.")
     assert cardinality(req, "player", "roster") == "many-to-many"
+
+
+# ---------------------------------------------------------------- sixth round: agreement, modals, particles
+
+
+def test_a_modal_is_followed_by_its_verb() -> None:
+    found = tags("Patrons can place requests for titles")
+    assert (found["place"], found["requests"]) == ("VERB", "NOUN")
+
+
+def test_a_base_form_after_one_counted_noun_is_part_of_the_noun() -> None:
+    # 'each route run' cannot 'run': a singular subject would say 'runs', so 'stops' is the verb
+    found = tags("Each route run stops at many depots")
+    assert (found["run"], found["stops"]) == ("NOUN", "VERB")
+
+
+def test_a_third_person_verb_before_a_preposition_is_the_verb_of_its_clause() -> None:
+    assert tags("Every audit ends with a report")["ends"] == "VERB"
+    assert tags("The customer orders for each store are shipped")["orders"] == "NOUN"
+
+
+def test_a_phrasal_verb_takes_its_object_directly(analyst: Analyst) -> None:
+    req = analyst.analyse("Couriers pick up parcels from lockers.")
+    assert cardinality(req, "courier", "parcel") == "one-to-many"
+
+
+def test_a_verb_with_a_preposition_over_each_thing_is_one_to_many(analyst: Analyst) -> None:
+    req = analyst.analyse("A chairperson presides over each meeting. Meetings have minutes.")
+    assert cardinality(req, "chairperson", "meeting") == "one-to-many"
+
+
+def test_one_thing_passed_into_many_holds_them(analyst: Analyst) -> None:
+    req = analyst.analyse("Each harvest is pressed into barrels. A barrel has a volume.")
+    assert cardinality(req, "harvest", "barrel") == "one-to-many"
+
+
+def test_each_one_that_shares_a_single_thing_takes_one(analyst: Analyst) -> None:
+    req = analyst.analyse("Each lesson follows a syllabus. Members attend lessons.")
+    assert cardinality(req, "lesson", "syllabus") == "many-to-one"
+    assert cardinality(req, "member", "lesson") == "many-to-many"
+
+
+def test_times_of_day_are_not_things(analyst: Analyst) -> None:
+    req = analyst.analyse("Porters move beds to wards each morning, and nurses check the beds.")
+    assert "morning" not in names(req)
