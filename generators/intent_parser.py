@@ -29,6 +29,8 @@ _PLACE_PREPS = words("in into inside within at to from under onto")
 _SCOPE_PREPS = words("for in on at during per within inside")
 """Prepositions that, fronted, set the scope of the clause after them: 'for each order', 'within an episode'."""
 _SUBJECT_PRONOUNS = words("they he she")
+_RUN_VERBS = words("run operate own manage")
+"""Verbs by which the writer names the organisation it runs: 'We run a tutoring agency'."""
 _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _BLANK = Token("", "", "", "")
@@ -82,6 +84,8 @@ class _SentenceParser:
         self.plural_subjects: list[list[NounPhrase]] = []
         self.value_owner: NounPhrase | None = None
         """The thing whose values a group just named: 'the date and amount of each payment'."""
+        self.gap: NounPhrase | None = None
+        """The noun right before a subject that opens a clause without 'that': the object of its verb."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -120,6 +124,9 @@ class _SentenceParser:
                 i = self._introductory(i)
                 continue
             if isinstance(item, NounPhrase):
+                before = self._item(i - 1)
+                # 'record the gift card each participant receives': a clause right after a noun, without 'that'
+                self.gap = before if isinstance(before, NounPhrase) and self.seen_verb else None
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
                 self._mark(self.last_group, "other")
@@ -131,6 +138,12 @@ class _SentenceParser:
                         p.operator = True
                 operator = self._item(i + 1)
                 we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
+                # 'We run a tutoring agency.': the first sentence's one organisation that we run is the operator
+                we_run = [p.pronoun for p in group] == ["we"] and self._token(i).lemma in _RUN_VERBS
+                we_run = we_run and self.number == 0 and self._tag(i + 2) in ("", "PUNCT", "COMMA")
+                we_are = we_are or (
+                    we_run and isinstance(operator, NounPhrase) and operator.single and not operator.plural
+                )
                 if we_are and isinstance(operator, NounPhrase):  # 'We are a small immigration law practice'
                     operator.operator, operator.role = True, "product"
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
@@ -478,6 +491,9 @@ class _SentenceParser:
         if j < len(items) and isinstance(items[j], NounPhrase):
             group, j = self._group(j, as_object=True)
             objects = self._resolve(group)
+        gap, self.gap = self.gap, None
+        if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
+            self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
         self.subject = subject
         if any(s.plural for s in subject):

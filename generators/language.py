@@ -222,6 +222,8 @@ def tag(words: list[str]) -> list[Token]:
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
         after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
+        # 'I want participants to sign up for sessions': a particle after the word makes it a verb
+        after_noun = after_noun or (i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and lowers[i + 2] in _PARTICLES)
         wanted = i and _verb_lemma(lowers[i - 1]) in LET_VERBS and _next(tags, i) == "ADJ"  # 'want to complete'
         infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
         infinitive = infinitive or wanted
@@ -231,6 +233,7 @@ def tag(words: list[str]) -> list[Token]:
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)
+    _heading(tags, penn)
     _persona(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
@@ -269,6 +272,7 @@ def _clause_start(tags: list[str], i: int) -> int:
     return j
 
 
+_PARTICLES = words("up out off")
 _SINGLE_DETERMINERS = words("a an each every")
 _MODALS = words("can could may might must shall should will would")
 
@@ -356,7 +360,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = "ADJ"  # 'approved applications become grants'
         disagrees = bool(verb_forms) and third not in verb_forms and not lower.endswith(("ed", "ing"))
         # 'track members' names, emails and join dates': a word closing a list of nouns before any verb
-        disagrees = disagrees or (not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[:i])
+        disagrees = disagrees or (
+            not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[_after_colon(tags, i) : i]
+        )
         if t == "VERB" and prev in ("COMMA", "CONJ") and nxt == "NOUN" and disagrees and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each lease records the rent and start date': coordinated verbs share a form
         plural_noun = third and _can_be(lower, "NOUN") and singular(lower) != lower
@@ -366,14 +372,36 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         relative = prev == "REL" and lowers[i - 1] in _RELATIVE_PRONOUNS and nxt in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
             tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
+        listed = prev in ("", "COLON", "COMMA") and nxt == "COMMA" and _can_be(lower, "NOUN")
+        if tags[i] == "VERB" and listed and third:
+            tags[i] = "NOUN"  # 'Podcast hosting: shows, episodes, hosts': a verb has no comma before its object
         if tags[i] == "VERB":
             verb_forms.add(third)
+        elif tags[i] == "COLON":
+            verb_forms.clear()  # 'Podcast hosting: shows, ...': the words after a heading agree among themselves
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
         tags[0] = "NOUN"  # 'offers can have conditions': an imperative is never followed by an auxiliary
     if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _after_colon(tags: list[str], i: int) -> int:
+    """Where the text after the last colon before items[i] starts (0 without one): 'Podcast hosting: shows, ...'."""
+    colons = [k for k in range(i) if tags[k] == "COLON"]
+    return colons[-1] + 1 if colons else 0
+
+
+def _heading(tags: list[str], penn: list[str]) -> None:
+    """'Magistrates court listings: ...': a few nouns before an opening colon name the product, so a word of them
+    that the tagger itself read as a noun is one (the repairs above read it as a verb between two nouns)."""
+    colon = tags.index("COLON") if "COLON" in tags[:6] else -1
+    if colon < 2 or any(t not in ("NOUN", "ADJ", "VERB") for t in tags[:colon]):
+        return
+    for k in range(1, colon - 1):
+        if tags[k] == "VERB" and penn[k].startswith("NN") and tags[k - 1] == tags[k + 1] == "NOUN":
+            tags[k] = "NOUN"
 
 
 def _persona(lowers: list[str], tags: list[str]) -> None:

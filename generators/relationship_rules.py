@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
-from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, SHARING_VERBS
+from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, PERSON_NOUNS, SHARING_VERBS
 from generators.patterns import PatternLibrary
 from ontology.models import INVERSE_CARDINALITY, Cardinality, RelationshipNeed
 
-__all__ = ["RelationshipSet", "decide"]
+__all__ = ["RelationshipSet", "decide", "person_noun"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ def decide(
             f"cardinality from the pattern library ({known.source}.{known.source_role}: {known.cardinality})",
         )
     if link.kind == "with":
+        people = link.target.plural and not link.target.many and person_noun(link.target.head, b)
+        if link.verb == "with" and people and not person_noun(link.source.head, a):
+            # 'appointments with hygienists', 'contracts with vendors': each is with one of the people
+            return Decision(source, target, "many-to-one", link.verb, "'with' people")
         if link.verb == "with" and (link.target.plural or link.target.many):
             return Decision(source, target, "one-to-many", link.verb, "'with' and a plural")
         if link.target.plural and (link.verb == "into" or (link.verb == "of" and not link.source.plural)):
@@ -74,6 +78,16 @@ def decide(
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
     return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many")
+
+
+def person_noun(head: str, pattern: str | None = None) -> bool:
+    """Whether a noun names people: a noun for people, or a pattern that is one, or a word for a practitioner
+    ('hygienist', 'optometrist'; not a 'checklist')."""
+    return (
+        head in PERSON_NOUNS
+        or (pattern or "") in PERSON_NOUNS
+        or (head.endswith("ist") and not head.endswith("list") and len(head) > 5)
+    )
 
 
 class RelationshipSet:

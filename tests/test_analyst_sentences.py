@@ -306,3 +306,30 @@ def test_each_one_that_shares_a_single_thing_takes_one(analyst: Analyst) -> None
 def test_times_of_day_are_not_things(analyst: Analyst) -> None:
     req = analyst.analyse("Porters move beds to wards each morning, and nurses check the beds.")
     assert "morning" not in names(req)
+
+
+def test_the_nouns_of_a_heading_and_the_list_after_it_are_nouns() -> None:
+    found = tags("Harbour berth bookings: yachts, moorings, skippers and crew lists.")
+    assert found["berth"] == "NOUN"
+    assert found["yachts"] == "NOUN"
+    assert found["crew"] == "NOUN"
+
+
+def test_the_organisation_we_run_is_not_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("We run a dog grooming salon. Owners book appointments for their dogs.")
+    assert "dog_grooming_salon" not in names(req)
+    assert {"owner", "appointment", "dog"} <= names(req)
+
+
+def test_a_thing_with_people_is_with_one_of_them(analyst: Analyst) -> None:
+    req = analyst.analyse("Clients have sessions with therapists. Sessions have notes.")
+    assert cardinality(req, "therapist", "session") == "one-to-many"
+
+
+def test_a_particle_after_to_makes_an_infinitive() -> None:
+    assert tags("I want volunteers to sign up for shifts")["sign"] == "VERB"
+
+
+def test_a_clause_right_after_a_noun_has_it_as_object(analyst: Analyst) -> None:
+    req = analyst.analyse("Instructors record the certificate each diver earns after a course.")
+    assert cardinality(req, "diver", "certificate") == "one-to-many"

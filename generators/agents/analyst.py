@@ -19,9 +19,9 @@ from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_wo
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
-from generators.lexicon import PERSON_NOUNS, RECORDING_VERBS, TITLE_NOUNS
+from generators.lexicon import RECORDING_VERBS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
-from generators.relationship_rules import Decision, RelationshipSet, decide
+from generators.relationship_rules import Decision, RelationshipSet, decide, person_noun
 from ontology.errors import FactoryError, InvalidInputError
 from ontology.identifiers import label_of, safe_identifier
 from ontology.lifecycle import ANALYST
@@ -252,6 +252,9 @@ class Analyst(Agent):
             if known is not None:
                 link = Link(has.owner, item, "with", verb, None, has.evidence)
                 decision = decide(link, a.name, b.name, (a.pattern, b.pattern), self.library)
+            elif has.verb == "with" and item.plural and not item.many and _is_person(b) and not _is_person(a):
+                # 'appointments with hygienists', 'contracts with vendors': each is with one of the people
+                decision = Decision(a.name, b.name, "many-to-one", "with", f"'with' people {item.text!r}")
             else:
                 decision = Decision(
                     a.name,
@@ -376,7 +379,7 @@ def _attribute_words(item: NounPhrase) -> str:
 
 def _is_person(ref: Referent) -> bool:
     words = noun_words(ref.phrase)
-    return (ref.pattern or "") in PERSON_NOUNS or bool(words and words[-1] in PERSON_NOUNS)
+    return person_noun(words[-1] if words else "", ref.pattern)
 
 
 def _explain(ref: Referent, how: str) -> str:
