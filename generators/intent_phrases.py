@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from generators.language import Token
+from generators.language import Token, same_in_plural
 from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, words
 
 __all__ = ["GENERIC_PRONOUNS", "HasList", "Link", "LinkKind", "NounPhrase", "ParsedIntent", "Role"]
@@ -61,6 +61,8 @@ class NounPhrase:
     @property
     def plural(self) -> bool:
         head = self._head_token
+        if head is not None and head.tag == "NOUN" and same_in_plural(head.lower):
+            return not (self.single or self.each or self.one)  # 'each collection has series'
         return head is not None and head.plural
 
     @property

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from lemminflect import getAllLemmas, getLemma
+from lemminflect import getAllLemmas, getInflection, getLemma
 
 from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, words
 
@@ -114,6 +114,14 @@ def singular(word: str) -> str:
     if len(w) <= 3 or w in _SINGULAR_ONLY or not w.endswith("s") or w.endswith(("ss", "us", "is")):
         return w
     return getLemma(w, upos="NOUN", lemmatize_oov=True)[0]
+
+
+@cache
+def same_in_plural(word: str) -> bool:
+    """Whether a noun's plural is the word itself and ends as plurals do ('series', 'species'; not a mass noun such
+    as 'maintenance'): then only a determiner such as 'a' or 'each' says it is one."""
+    forms = getInflection(word.lower(), "NNS")
+    return word.endswith("s") and bool(forms) and forms[0] == word.lower()
 
 
 @cache
@@ -277,6 +285,17 @@ _SINGLE_DETERMINERS = words("a an each every")
 _MODALS = words("can could may might must shall should will would")
 
 
+def _names_a_kind(lowers: list[str], tags: list[str], i: int) -> bool:
+    """After a preposition of place or purpose, a gerund before a noun names a kind ('at docking stations', 'for
+    tutoring packages'); after 'by', 'before', 'after' ... it is an action ('by choosing a tier')."""
+    if i == 0 or tags[i - 1] != "PREP":
+        return False
+    return lowers[i - 1] in _KIND_PREPS or (_can_be(lowers[i], "NOUN") and lowers[i - 1] != "by")
+
+
+_KIND_PREPS = words("at for in into on onto with to of per")
+
+
 def _last_verb_of_clause(tags: list[str], i: int) -> bool:
     """Whether no verb follows items[i] in its clause: 'every hearing ends with a result' (ends is the verb), not
     'the customer orders for each store are shipped'."""
@@ -320,7 +339,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             t == "VERB"
             and lower.endswith("ing")
             and nxt == "NOUN"
-            and (prev in ("", "DET", "ADJ") or singular_noun or owned or (prev == "PREP" and _can_be(lower, "NOUN")))
+            and (prev in ("", "DET", "ADJ") or singular_noun or owned or _names_a_kind(lowers, tags, i))
         ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
@@ -372,6 +391,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         relative = prev == "REL" and lowers[i - 1] in _RELATIVE_PRONOUNS and nxt in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
             tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
+        governed = prev == "PREP" and lowers[i - 1] != "to" and third and _can_be(lower, "NOUN")
+        if tags[i] == "VERB" and governed and nxt not in _NOUN_PHRASE_START:
+            tags[i] = "NOUN"  # 'a playlist of tracks': a preposition governs a noun, not a verb's -s form
         listed = prev in ("", "COLON", "COMMA") and nxt == "COMMA" and _can_be(lower, "NOUN")
         if tags[i] == "VERB" and listed and third:
             tags[i] = "NOUN"  # 'Podcast hosting: shows, episodes, hosts': a verb has no comma before its object

@@ -333,3 +333,29 @@ def test_a_particle_after_to_makes_an_infinitive() -> None:
 def test_a_clause_right_after_a_noun_has_it_as_object(analyst: Analyst) -> None:
     req = analyst.analyse("Instructors record the certificate each diver earns after a course.")
     assert cardinality(req, "diver", "certificate") == "one-to-many"
+
+
+def test_a_preposition_governs_a_noun_not_a_verb() -> None:
+    assert tags("A setlist of songs is kept per gig")["songs"] == "NOUN"
+
+
+def test_a_thing_holding_many_things_is_a_part(analyst: Analyst) -> None:
+    req = analyst.analyse("A course has a code and a bundle of readings. A reading has a title.")
+    assert cardinality(req, "course", "bundle") == "one-to-many"
+    assert cardinality(req, "bundle", "reading") == "one-to-many"
+
+
+def test_the_verb_s_own_noun_names_the_link(analyst: Analyst) -> None:
+    req = analyst.analyse("Residents request repairs to flats; every request has a priority.")
+    assert cardinality(req, "resident", "request") == "one-to-many"
+    assert cardinality(req, "repair", "request") == "one-to-many"
+
+
+def test_a_gerund_after_a_preposition_of_place_names_a_kind() -> None:
+    assert tags("Buses stop at charging depots overnight")["charging"] == "NOUN"
+    assert tags("Members pay by adding cards")["adding"] == "VERB"
+
+
+def test_a_plural_that_is_its_own_singular_is_many_without_a_determiner(analyst: Analyst) -> None:
+    req = analyst.analyse("Each broadcaster has series, and each series has episodes.")
+    assert cardinality(req, "broadcaster", "series") == "one-to-many"

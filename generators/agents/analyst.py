@@ -48,6 +48,16 @@ def _typed_value(item: NounPhrase) -> bool:
     return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
 
 
+def _holders(parsed: ParsedIntent) -> set[int]:
+    """The phrases that hold many things: 'a playlist of tracks', 'a squad of players' (not 'a list of dates')."""
+    return {k.source.id for k in parsed.links if k.verb == "of" and k.target.plural and not _valued(k.target)}
+
+
+def _valued(phrase: NounPhrase) -> bool:
+    """Whether a phrase's words name a typed value ('dates', 'names'): the contents of a list, not things."""
+    return infer_attribute(" ".join(phrase.lemmas).lower()).type not in ("string", "text") or phrase.head == "name"
+
+
 class Analyst(Agent):
     """Reads an intent into entities, attributes, relationships, features and objectives."""
 
@@ -115,6 +125,8 @@ class Analyst(Agent):
         elsewhere_heads = {
             r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed", "owner")
         }
+        # 'an episode has a playlist of tracks': a thing that holds many things is a part, not a value
+        holders = _holders(parsed)
         parts: list[tuple[HasList, NounPhrase]] = []
         attributes: list[tuple[NounPhrase, NounPhrase, str]] = []
         for has in parsed.has_lists:
@@ -134,6 +146,7 @@ class Analyst(Agent):
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
                     or (related and item.plural)
+                    or item.id in holders
                 )
                 if is_part:
                     parts.append((has, item))
@@ -234,7 +247,7 @@ class Analyst(Agent):
                     stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
-        described = {h.owner.id for h in parsed.has_lists}
+        described = {h.owner.id for h in parsed.has_lists} | _holders(parsed)
         attached = {k.source.id for k in parsed.links if k.kind in ("with", "passive") and entity_of(k.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
@@ -353,7 +366,8 @@ def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
     stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
     endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "cation", "ration", "ition")
     nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
-    return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns), None)
+    # 'researchers request files ... every request has a status': the verb's own noun, when the intent names it
+    return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns or name == verb), None)
 
 
 def _checked(intent_text: str) -> str:
