@@ -28,6 +28,9 @@ class Decision:
     cardinality: Cardinality
     verb: str
     why: str
+    default: bool = False
+    """Whether only a default reading gave the cardinality ('a single one', 'subject of the verb has many'):
+    such a reading never turns an earlier statement about the pair into many-to-many."""
 
 
 def decide(
@@ -67,17 +70,17 @@ def decide(
             # 'appointments with hygienists', 'contracts with vendors': each is with one of the people
             return Decision(source, target, "many-to-one", link.verb, "'with' people")
         if link.verb == "with" and (link.target.plural or link.target.many):
-            return Decision(source, target, "one-to-many", link.verb, "'with' and a plural")
+            return Decision(source, target, "one-to-many", link.verb, "'with' and a plural", default=True)
         if link.target.plural and (link.verb == "into" or (link.verb == "of" and not link.source.plural)):
             # 'a gallery of proofs', 'split projects into milestones': each one holds many
-            return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural")
-        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one")
+            return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural", default=True)
+        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one", default=True)
     if " " in link.verb and link.target.each and not link.source.plural:
         # 'a judge presides over each hearing': one of the subject for each of the objects
         return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
-    return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many")
+    return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many", default=True)
 
 
 def person_noun(head: str, pattern: str | None = None) -> bool:
@@ -109,6 +112,8 @@ class RelationshipSet:
             return
         if old.cardinality == "many-to-many" or new.cardinality == "many-to-many" or _one_side(old) == _one_side(new):
             return  # the first statement stands unless each side is said to have many of the other
+        if d.default:
+            return  # 'plot holders rent plots ... holders of untidy plots': a default reading says nothing more
         self._items[pair] = old.model_copy(update={"cardinality": "many-to-many"})
         self.notes.append(
             f"relationship {old.source} - {old.target} is many-to-many: each side has many of the other "

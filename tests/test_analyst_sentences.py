@@ -359,3 +359,10 @@ def test_a_gerund_after_a_preposition_of_place_names_a_kind() -> None:
 def test_a_plural_that_is_its_own_singular_is_many_without_a_determiner(analyst: Analyst) -> None:
     req = analyst.analyse("Each broadcaster has series, and each series has episodes.")
     assert cardinality(req, "broadcaster", "series") == "one-to-many"
+
+
+def test_a_default_reading_never_makes_a_pair_many_to_many(analyst: Analyst) -> None:
+    req = analyst.analyse("Growers lease plots, and the warden writes to growers of neglected plots.")
+    assert cardinality(req, "grower", "plot") == "one-to-many"
+    req = analyst.analyse("Borrowers take out loans. Each loan has many borrowers.")
+    assert cardinality(req, "borrower", "loan") == "many-to-many"

@@ -275,6 +275,7 @@ class Analyst(Agent):
                     "one-to-many" if many else "many-to-one",
                     f"{verb} many" if many and verb == "has" else verb,
                     f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
+                    default=not many,
                 )
             stated.append(((has.owner.sentence, has.owner.position), decision, has.evidence))
         rels = RelationshipSet()
