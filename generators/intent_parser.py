@@ -12,7 +12,7 @@ from collections.abc import Callable
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
-from generators.lexicon import CHOICE_VERBS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
+from generators.lexicon import CHOICE_VERBS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, RECORDING_VERBS, SHARING_VERBS, words
 from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
@@ -176,6 +176,7 @@ class _SentenceParser:
         thing: 'For each order, ...', 'Within an episode ...', 'Per project: ...'."""
         prep, frame = self._token(i).lower, self._item(i + 1)
         opening = i == 0 or (i == self._heading_end() and i > 0)
+        opening = opening or (self._tag(i - 1) == "CONJ" and self._tag(i - 2) == "COMMA")  # ', and at every visit'
         if not opening or not isinstance(frame, NounPhrase) or frame.plural or frame.pronoun:
             return False
         return prep in _SCOPE_PREPS and (frame.each or prep in ("per", "within"))
@@ -526,6 +527,11 @@ class _SentenceParser:
                 return
             for o in held:  # 'for each order we pick the items': each order has many items
                 self._link(frame, o, "with", "for each", "one-to-many")
+        if frame is not None and domain_subject and verb in RECORDING_VERBS and not passive and not negated:
+            # 'at every appointment the physio records the exercises': what is written down is the frame's
+            for o in objects:
+                if o is not frame and o.head != frame.head and not o.generic and not _is_value(o):
+                    self._link(o, frame, "with", "for each", "many-to-one")
         if not domain_subject:
             self._mark(objects, "listed")
             return

@@ -366,3 +366,8 @@ def test_a_default_reading_never_makes_a_pair_many_to_many(analyst: Analyst) -> 
     assert cardinality(req, "grower", "plot") == "one-to-many"
     req = analyst.analyse("Borrowers take out loans. Each loan has many borrowers.")
     assert cardinality(req, "borrower", "loan") == "many-to-many"
+
+
+def test_what_a_person_writes_down_within_a_fronted_scope_is_the_scope_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Owners bring horses to the yard, and at every visit the farrier records the shoes fitted.")
+    assert cardinality(req, "visit", "shoe") == "one-to-many"
