@@ -396,6 +396,8 @@ class _SentenceParser:
                     group, end = self._group(i + 1, as_object=True)
                     # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
                     role: Role = "audience" if prep.lower == "for" else "listed"
+                    if role == "listed" and 2 * sum(p.generic for p in group) > len(group):
+                        role = "aside"  # 'an app with a web portal, a dashboard and push notifications': features
                     self._mark(group, role)
                     if role == "audience":
                         self.audience, self.audience_end = group, end

@@ -371,3 +371,11 @@ def test_a_default_reading_never_makes_a_pair_many_to_many(analyst: Analyst) -> 
 def test_what_a_person_writes_down_within_a_fronted_scope_is_the_scope_s(analyst: Analyst) -> None:
     req = analyst.analyse("Owners bring horses to the yard, and at every visit the farrier records the shoes fitted.")
     assert cardinality(req, "visit", "shoe") == "one-to-many"
+
+
+def test_what_a_product_has_among_mostly_platform_words_is_a_feature(analyst: Analyst) -> None:
+    req = analyst.analyse("Tutoring app with a parent portal, a tutor dashboard and SMS alerts: parents book tutors.")
+    assert "sms_alert" not in names(req)
+    assert {"parent", "tutor"} <= names(req)
+    req = analyst.analyse("CRM with contacts, companies and deals.")
+    assert {"contact", "company", "deal"} <= names(req)
