@@ -24,6 +24,10 @@ _NEVER_ONE_OF_MANY = words(
 """Generic words that stay generic even after 'each': 'every day', 'each tenant', 'every detail'."""
 
 
+_UNITS = words("team department office desk unit")
+"""Units of an organisation: 'the maintenance team reconciles ...' names who does the work, not a record."""
+
+
 @dataclass
 class NounPhrase:
     """A run of nouns with what came just before it ('many', 'a', 'each') and its place in the sentence."""
@@ -42,6 +46,8 @@ class NounPhrase:
     """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
     ours: bool = False
     """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
+    definite: bool = False
+    """Whether 'the' leads it: 'the maintenance team' is a unit of the organisation that runs the service."""
     other: bool = False
     """Whether 'other' or 'another' leads it: 'users follow other users' relates a thing to its own kind."""
     operator: bool = False
@@ -82,6 +88,8 @@ class NounPhrase:
         """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
         if self.operator:
             return True
+        if self.unit:
+            return True
         if self.pronoun:
             return self.pronoun in GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural and not self.each:
@@ -89,6 +97,11 @@ class NounPhrase:
         if self.each and self.head not in PRODUCT_HEADS and self.head not in _NEVER_ONE_OF_MANY:
             return False  # 'each lot has a reserve price', 'every update has a title': one of many things
         return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
+
+    @property
+    def unit(self) -> bool:
+        """'the finance team', 'our service department': a unit of the operator (its people), not a record."""
+        return (self.definite or self.ours) and not self.plural and self.head in _UNITS and len(self.tokens) > 1
 
     @property
     def specific(self) -> bool:

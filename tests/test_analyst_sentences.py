@@ -379,3 +379,11 @@ def test_what_a_product_has_among_mostly_platform_words_is_a_feature(analyst: An
     assert {"parent", "tutor"} <= names(req)
     req = analyst.analyse("CRM with contacts, companies and deals.")
     assert {"contact", "company", "deal"} <= names(req)
+
+
+def test_a_unit_of_the_organisation_is_not_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("Tenants log faults, and the repairs team assigns each fault to a contractor.")
+    assert "repairs_team" not in names(req) and "repair_team" not in names(req)
+    assert {"fault", "contractor"} <= names(req)
+    req = analyst.analyse("Hackers join a team and register projects.")
+    assert "team" in names(req)
