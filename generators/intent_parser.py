@@ -7,12 +7,22 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
-from generators.lexicon import CHOICE_VERBS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, RECORDING_VERBS, SHARING_VERBS, words
+from generators.lexicon import (
+    CHOICE_VERBS,
+    HAVE_VERBS,
+    LET_VERBS,
+    PERSON_NOUNS,
+    PRODUCT_HEADS,
+    RECORDING_VERBS,
+    SHARING_VERBS,
+    words,
+)
 from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
@@ -50,9 +60,12 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
     all_sentences = sentences(text)
-    for number, sentence in enumerate(all_sentences):
-        tokens = tag(tokenize(sentence))
-        _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1).run()
+    tagged = [tag(tokenize(sentence)) for sentence in all_sentences]
+    nouns = Counter(t.lemma for tokens in tagged for t in tokens if t.tag == "NOUN")
+    for number, (sentence, tokens) in enumerate(zip(all_sentences, tagged, strict=True)):
+        parser = _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1)
+        parser.nouns = nouns
+        parser.run()
     return parsed
 
 
@@ -84,6 +97,8 @@ class _SentenceParser:
         self.plural_subjects: list[list[NounPhrase]] = []
         self.value_owner: NounPhrase | None = None
         """The thing whose values a group just named: 'the date and amount of each payment'."""
+        self.nouns: Counter[str] = Counter()
+        """How often each noun occurs in the whole intent."""
         self.gap: NounPhrase | None = None
         """The noun right before a subject that opens a clause without 'that': the object of its verb."""
         self.frame: NounPhrase | None = None
@@ -146,6 +161,8 @@ class _SentenceParser:
                 )
                 if we_are and isinstance(operator, NounPhrase):  # 'We are a small immigration law practice'
                     operator.operator, operator.role = True, "product"
+                if self._introduces_itself(group, i):
+                    group[0].operator = True  # 'A car dealership sells new and used vehicles': the business itself
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                     i = self._copula(i)
@@ -170,6 +187,20 @@ class _SentenceParser:
         if not self.seen_verb:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
+
+    def _introduces_itself(self, group: list[NounPhrase], i: int) -> bool:
+        """'A car dealership sells new and used vehicles from stock.', 'A funeral director arranges funerals for
+        families.': an intent that opens with one thing (not a person, not counted by 'each') doing something to a
+        plural, and never names it again, describes the business that runs the service."""
+        if self.number != 0 or not self.more or len(group) != 1 or self.seen_verb or self._heading_end():
+            return False
+        subject, verb = group[0], self._token(i)
+        obj = next((p for p in self.items[i + 1 : i + 5] if isinstance(p, NounPhrase)), None)  # 'new and used cars'
+        if i != 1 or subject.plural or subject.each or subject.pronoun or not subject.tokens:
+            return False
+        if verb.tag != "VERB" or verb.lemma in HAVE_VERBS or obj is None or not obj.plural:
+            return False
+        return subject.head not in PERSON_NOUNS and self.nouns[subject.head] == 1
 
     def _fronted(self, i: int) -> bool:
         """Whether items[i] opens the sentence (or follows its heading) with a preposition of scope and one

@@ -387,3 +387,11 @@ def test_a_unit_of_the_organisation_is_not_an_entity(analyst: Analyst) -> None:
     assert {"fault", "contractor"} <= names(req)
     req = analyst.analyse("Hackers join a team and register projects.")
     assert "team" in names(req)
+
+
+def test_an_intent_that_opens_with_the_business_itself_does_not_make_it_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("A bicycle workshop repairs bikes for riders. Each repair has parts and a labour charge.")
+    assert "bicycle_workshop" not in names(req)
+    assert {"bike", "rider", "repair"} <= names(req)
+    req = analyst.analyse("A courier collects parcels from senders. Each parcel has a weight.")
+    assert "courier" in names(req)
