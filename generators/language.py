@@ -317,11 +317,20 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         base = not third and _verb_lemma(lower) == lower and not lower.endswith(("ed", "ing"))
         if t == "VERB" and singular_noun and base and _can_be(lower, "NOUN") and nxt not in _NOUN_PHRASE_START:
             tags[i] = t = "NOUN"  # 'a rate lock with an expiry date': one thing does not 'lock'
-        counted = i >= 2 and lowers[i - 2] in _SINGLE_DETERMINERS and _clause_start(tags, i) == i - 2
+        objected = i >= 3 and tags[i - 3] == "VERB" and _verb_lemma(lowers[i - 3]) not in LET_VERBS
+        counted = i >= 2 and lowers[i - 2] in _SINGLE_DETERMINERS and (_clause_start(tags, i) == i - 2 or objected)
         if t == "VERB" and singular_noun and base and counted and _can_be(lower, "NOUN") and nxt != "DET":
             tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
         if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        if t == "VERB" and prev == "POS" and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # "each day's call sheet": a possessive is followed by what it owns
+        if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "NOUN" and _can_be(lower, "NOUN"):
+            plural_verb = _third_person(lowers[i - 1]) and _can_be(lowers[i - 1], "VERB")
+            one = singular(lowers[i - 2]) == lowers[i - 2] and "VERB" not in tags[_clause_start(tags, i) : i]
+            if plural_verb and one and nxt in _NOUN_PHRASE_START | {"PREP"}:
+                tags[i - 1] = "VERB"  # "the camera department logs takes per scene"
+                tags[i] = t = "NOUN"
         opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
         if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
@@ -401,6 +410,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             verb_forms.add(third)
         elif tags[i] == "COLON":
             verb_forms.clear()  # 'Podcast hosting: shows, ...': the words after a heading agree among themselves
+    compound = len(tags) > 2 and tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] == "AUX"
+    if tags and tags[0] == "VERB" and compound and _can_be(lowers[0], "NOUN"):
+        tags[0] = "NOUN"  # 'Recall letters are sent': an imperative's object is not followed by 'are'
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
         tags[0] = "NOUN"  # 'offers can have conditions': an imperative is never followed by an auxiliary
     if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:

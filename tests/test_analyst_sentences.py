@@ -395,3 +395,11 @@ def test_an_intent_that_opens_with_the_business_itself_does_not_make_it_an_entit
     assert {"bike", "rider", "repair"} <= names(req)
     req = analyst.analyse("A courier collects parcels from senders. Each parcel has a weight.")
     assert "courier" in names(req)
+
+
+def test_compound_nouns_the_tagger_reads_as_verbs() -> None:
+    assert tags("Reminder emails are sent weekly")["reminder"] == "NOUN"  # no imperative is followed by 'are'
+    assert tags("each tour's pickup point")["pickup"] == "NOUN"  # a possessive is followed by what it owns
+    assert tags("each race has a start time")["start"] == "NOUN"
+    found = tags("The kitchen team logs prep batches per shift")  # a singular subject agrees with 'logs'
+    assert (found["logs"], found["batches"]) == ("VERB", "NOUN")
