@@ -323,6 +323,23 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
         if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
+            tags[i] = t = "NOUN"  # 'Lots age in barrels': 'lots' is a quantifier only in 'lots of'
+        if t == "DET" and lower == "own" and prev == "NOUN" and nxt in ("NOUN", "ADJ", "DET"):
+            tags[i] = t = "VERB"  # 'leaseholders own flats': 'own' after a noun is the verb
+        compound = nxt == "VERB" or (
+            prev == "NOUN" and nxt == "NOUN" and "VERB" not in tags[_clause_start(tags, i) : i]
+        )
+        if t == "VERB" and third and compound and _can_be(lower, "NOUN") and i + 2 < len(lowers):
+            after = lowers[i + 1]
+            base = not _third_person(after) and _verb_lemma(after) == after and not after.endswith(("ed", "ing"))
+            if base and _can_be(after, "VERB") and tags[i + 2] in _NOUN_PHRASE_START:
+                tags[i] = t = "NOUN"  # 'bottling runs turn a lot into cases': the verb is the base form after it
+                tags[i + 1] = nxt = "VERB"
+        if t == "ADJ" and prev == "PREP" and nxt in ("", "COMMA", "CONJ", "PUNCT") and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'service charges per flat,': a preposition's object closing a phrase
+        if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "PREP" and nxt in ("CONJ", "COMMA"):
+            tags[i] = t = "NOUN"  # 'with email alerts and an app': a noun after a preposition, not a verb
         if t == "VERB" and prev == "POS" and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # "each day's call sheet": a possessive is followed by what it owns
         if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "NOUN" and _can_be(lower, "NOUN"):

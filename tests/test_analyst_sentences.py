@@ -403,3 +403,12 @@ def test_compound_nouns_the_tagger_reads_as_verbs() -> None:
     assert tags("each race has a start time")["start"] == "NOUN"
     found = tags("The kitchen team logs prep batches per shift")  # a singular subject agrees with 'logs'
     assert (found["logs"], found["batches"]) == ("VERB", "NOUN")
+
+
+def test_more_words_the_tagger_misreads() -> None:
+    assert tags("Lots sell at auctions")["lots"] == "NOUN"  # a quantifier only in 'lots of'
+    assert tags("Landlords own houses")["own"] == "VERB"
+    found = tags("Delivery runs visit farms")
+    assert (found["runs"], found["visit"]) == ("NOUN", "VERB")
+    assert tags("Fees are charged per room, and guests pay")["room"] == "NOUN"
+    assert tags("An app with push alerts and a web portal")["alerts"] == "NOUN"
