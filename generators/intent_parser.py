@@ -29,7 +29,7 @@ __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 
 _BE = words("is are was were be been being get gets got")
-_ATTACH_PREPS = words("with for of in on at from against to per into")
+_ATTACH_PREPS = words("with for of in on at from against to per into along within inside near")
 _TIME_PREPS = words("after before during")
 """Prepositions of time that tie a thing to each of another: 'participants give feedback after each workshop'."""
 _OWN_PREPS = words("with for of at from to per on in into")
@@ -271,6 +271,8 @@ class _SentenceParser:
             comma = self._tag(i) == "COMMA"
             if as_object and self._starts_clause(j, coordinated=comma):
                 break
+            if not as_object and "COLON" in (self._tag(k) for k in range(i, j)) and self._starts_clause(j):
+                group = []  # '... with email alerts and an iOS app: leaseholders own flats': the subject follows
             i = j
         return group, i
 

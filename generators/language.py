@@ -285,6 +285,12 @@ _SINGLE_DETERMINERS = words("a an each every")
 _MODALS = words("can could may might must shall should will would")
 
 
+@cache
+def _participle_is_itself(word: str) -> bool:
+    """Whether a verb's past participle is the word itself: split, put, set, cut, run."""
+    return _can_be(word, "VERB") and getInflection(_verb_lemma(word), "VBN")[:1] == (word,)
+
+
 def _names_a_kind(lowers: list[str], tags: list[str], i: int) -> bool:
     """After a preposition of place or purpose, a gerund before a noun names a kind ('at docking stations', 'for
     tutoring packages'); after 'by', 'before', 'after' ... it is an action ('by choosing a tier')."""
@@ -360,6 +366,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         after_be = prev == "AUX" and lowers[i - 1] in _BE_FORMS and lower.endswith("ed")
         if t in ("NOUN", "ADJ") and after_be and _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
             tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
+        own_participle = i and lowers[i - 1] in _BE_FORMS and _participle_is_itself(lower)
+        if t in ("NOUN", "ADJ") and own_participle and nxt == "PREP":
+            tags[i] = t = "VERB"  # 'each specimen is split into aliquots': a participle the same as its base form
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
         if (
             t == "VERB"

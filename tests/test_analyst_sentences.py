@@ -412,3 +412,18 @@ def test_more_words_the_tagger_misreads() -> None:
     assert (found["runs"], found["visit"]) == ("NOUN", "VERB")
     assert tags("Fees are charged per room, and guests pay")["room"] == "NOUN"
     assert tags("An app with push alerts and a web portal")["alerts"] == "NOUN"
+
+
+def test_a_participle_the_same_as_its_base_form_after_be() -> None:
+    assert tags("Each order is split into parcels")["split"] == "VERB"
+
+
+def test_the_subject_after_a_long_opening_and_a_colon(analyst: Analyst) -> None:
+    req = analyst.analyse("Member portal with SMS alerts and an Android app: landlords own houses and let rooms.")
+    assert cardinality(req, "landlord", "house") == "one-to-many"
+    assert "sms_alert" not in names(req)
+
+
+def test_places_along_and_within(analyst: Analyst) -> None:
+    req = analyst.analyse("Rangers check signposts along each trail. Each trail has a length.")
+    assert cardinality(req, "trail", "signpost") == "one-to-many"
