@@ -39,6 +39,8 @@ _PLACE_PREPS = words("in into inside within at to from under onto")
 _SCOPE_PREPS = words("for in on at during per within inside")
 """Prepositions that, fronted, set the scope of the clause after them: 'for each order', 'within an episode'."""
 _SUBJECT_PRONOUNS = words("they he she")
+_PLACE_TIME_PREPS = words("in at on during")
+"""Prepositions of a place or a time, which after a passive's agent say where or when the subject is."""
 _RUN_VERBS = words("run operate own manage")
 """Verbs by which the writer names the organisation it runs: 'We run a tutoring agency'."""
 _PARTICLES = words("up off out down away back")
@@ -525,8 +527,11 @@ class _SentenceParser:
             j += 1
         objects: list[NounPhrase] = []
         if j < len(items) and isinstance(items[j], NounPhrase):
+            mark = len(self.parsed.links)
             group, j = self._group(j, as_object=True)
             objects = self._resolve(group)
+            if passive and prep == "by":
+                self._after_agent(subject, objects, mark)
         gap, self.gap = self.gap, None
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
@@ -540,6 +545,17 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _after_agent(self, subject: list[NounPhrase], agents: list[NounPhrase], mark: int) -> None:
+        """'talks are given by speakers in a room at a time slot': a place or time after a passive's agent says
+        where or when the subject is, not where the agent is."""
+        things = [s for s in subject if not s.generic]
+        links, moved = self.parsed.links, list(agents)
+        for k in range(mark, len(links)):
+            link = links[k]
+            if link.kind == "with" and link.verb in _PLACE_TIME_PREPS and any(link.source is a for a in moved):
+                links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
+                moved.append(link.target)  # '... in a room at a time slot': the slot is the talk's too
 
     def _relate(
         self,

@@ -427,3 +427,10 @@ def test_the_subject_after_a_long_opening_and_a_colon(analyst: Analyst) -> None:
 def test_places_along_and_within(analyst: Analyst) -> None:
     req = analyst.analyse("Rangers check signposts along each trail. Each trail has a length.")
     assert cardinality(req, "trail", "signpost") == "one-to-many"
+
+
+def test_a_place_or_time_after_a_passive_s_agent_is_the_subject_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Lectures are given by professors in a hall at a time slot. Students attend lectures.")
+    assert cardinality(req, "hall", "lecture") == "one-to-many"
+    assert cardinality(req, "time_slot", "lecture") == "one-to-many"
+    assert cardinality(req, "professor", "hall") is None
