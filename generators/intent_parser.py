@@ -7,19 +7,29 @@ noun phrases are subjects, objects or list items. The analyst decides which phra
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
 from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
-from generators.lexicon import CHOICE_VERBS, HAVE_VERBS, LET_VERBS, PRODUCT_HEADS, SHARING_VERBS, words
+from generators.lexicon import (
+    CHOICE_VERBS,
+    HAVE_VERBS,
+    LET_VERBS,
+    PERSON_NOUNS,
+    PRODUCT_HEADS,
+    RECORDING_VERBS,
+    SHARING_VERBS,
+    words,
+)
 from generators.phrase_chunks import chunk
 
 __all__ = ["HasList", "Link", "NounPhrase", "ParsedIntent", "parse_intent"]
 
 
 _BE = words("is are was were be been being get gets got")
-_ATTACH_PREPS = words("with for of in on at from against to per into")
+_ATTACH_PREPS = words("with for of in on at from against to per into along within inside near")
 _TIME_PREPS = words("after before during")
 """Prepositions of time that tie a thing to each of another: 'participants give feedback after each workshop'."""
 _OWN_PREPS = words("with for of at from to per on in into")
@@ -29,6 +39,12 @@ _PLACE_PREPS = words("in into inside within at to from under onto")
 _SCOPE_PREPS = words("for in on at during per within inside")
 """Prepositions that, fronted, set the scope of the clause after them: 'for each order', 'within an episode'."""
 _SUBJECT_PRONOUNS = words("they he she")
+_PLACE_TIME_PREPS = words("in at on during")
+"""Prepositions of a place or a time, which after a passive's agent say where or when the subject is."""
+_RUN_VERBS = words("run operate own manage")
+"""Verbs by which the writer names the organisation it runs: 'We run a tutoring agency'."""
+_PARTICLES = words("up off out down away back")
+"""Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _BLANK = Token("", "", "", "")
 
 
@@ -46,9 +62,12 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
     all_sentences = sentences(text)
-    for number, sentence in enumerate(all_sentences):
-        tokens = tag(tokenize(sentence))
-        _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1).run()
+    tagged = [tag(tokenize(sentence)) for sentence in all_sentences]
+    nouns = Counter(t.lemma for tokens in tagged for t in tokens if t.tag == "NOUN")
+    for number, (sentence, tokens) in enumerate(zip(all_sentences, tagged, strict=True)):
+        parser = _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1)
+        parser.nouns = nouns
+        parser.run()
     return parsed
 
 
@@ -80,6 +99,10 @@ class _SentenceParser:
         self.plural_subjects: list[list[NounPhrase]] = []
         self.value_owner: NounPhrase | None = None
         """The thing whose values a group just named: 'the date and amount of each payment'."""
+        self.nouns: Counter[str] = Counter()
+        """How often each noun occurs in the whole intent."""
+        self.gap: NounPhrase | None = None
+        """The noun right before a subject that opens a clause without 'that': the object of its verb."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -118,6 +141,9 @@ class _SentenceParser:
                 i = self._introductory(i)
                 continue
             if isinstance(item, NounPhrase):
+                before = self._item(i - 1)
+                # 'record the gift card each participant receives': a clause right after a noun, without 'that'
+                self.gap = before if isinstance(before, NounPhrase) and self.seen_verb else None
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
                 self._mark(self.last_group, "other")
@@ -129,8 +155,16 @@ class _SentenceParser:
                         p.operator = True
                 operator = self._item(i + 1)
                 we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
+                # 'We run a tutoring agency.': the first sentence's one organisation that we run is the operator
+                we_run = [p.pronoun for p in group] == ["we"] and self._token(i).lemma in _RUN_VERBS
+                we_run = we_run and self.number == 0 and self._tag(i + 2) in ("", "PUNCT", "COMMA")
+                we_are = we_are or (
+                    we_run and isinstance(operator, NounPhrase) and operator.single and not operator.plural
+                )
                 if we_are and isinstance(operator, NounPhrase):  # 'We are a small immigration law practice'
                     operator.operator, operator.role = True, "product"
+                if self._introduces_itself(group, i):
+                    group[0].operator = True  # 'A car dealership sells new and used vehicles': the business itself
                 if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
                     i = self._copula(i)
@@ -156,11 +190,26 @@ class _SentenceParser:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
 
+    def _introduces_itself(self, group: list[NounPhrase], i: int) -> bool:
+        """'A car dealership sells new and used vehicles from stock.', 'A funeral director arranges funerals for
+        families.': an intent that opens with one thing (not a person, not counted by 'each') doing something to a
+        plural, and never names it again, describes the business that runs the service."""
+        if self.number != 0 or not self.more or len(group) != 1 or self.seen_verb or self._heading_end():
+            return False
+        subject, verb = group[0], self._token(i)
+        obj = next((p for p in self.items[i + 1 : i + 5] if isinstance(p, NounPhrase)), None)  # 'new and used cars'
+        if i != 1 or subject.plural or subject.each or subject.pronoun or not subject.tokens:
+            return False
+        if verb.tag != "VERB" or verb.lemma in HAVE_VERBS or obj is None or not obj.plural:
+            return False
+        return subject.head not in PERSON_NOUNS and self.nouns[subject.head] == 1
+
     def _fronted(self, i: int) -> bool:
         """Whether items[i] opens the sentence (or follows its heading) with a preposition of scope and one
         thing: 'For each order, ...', 'Within an episode ...', 'Per project: ...'."""
         prep, frame = self._token(i).lower, self._item(i + 1)
         opening = i == 0 or (i == self._heading_end() and i > 0)
+        opening = opening or (self._tag(i - 1) == "CONJ" and self._tag(i - 2) == "COMMA")  # ', and at every visit'
         if not opening or not isinstance(frame, NounPhrase) or frame.plural or frame.pronoun:
             return False
         return prep in _SCOPE_PREPS and (frame.each or prep in ("per", "within"))
@@ -224,6 +273,8 @@ class _SentenceParser:
             comma = self._tag(i) == "COMMA"
             if as_object and self._starts_clause(j, coordinated=comma):
                 break
+            if not as_object and "COLON" in (self._tag(k) for k in range(i, j)) and self._starts_clause(j):
+                group = []  # '... with email alerts and an iOS app: leaseholders own flats': the subject follows
             i = j
         return group, i
 
@@ -380,6 +431,8 @@ class _SentenceParser:
                     group, end = self._group(i + 1, as_object=True)
                     # 'an app for clinics' names its audience; 'a CRM with contacts and deals' its contents
                     role: Role = "audience" if prep.lower == "for" else "listed"
+                    if role == "listed" and 2 * sum(p.generic for p in group) > len(group):
+                        role = "aside"  # 'an app with a web portal, a dashboard and push notifications': features
                     self._mark(group, role)
                     if role == "audience":
                         self.audience, self.audience_end = group, end
@@ -468,12 +521,20 @@ class _SentenceParser:
         while self._tag(j) in ("PREP", "TO"):
             prep = self._token(j).lower
             j += 1
+        if prep in _PARTICLES and all(self._token(k).lower in _PARTICLES for k in range(i + 1, j)):
+            prep = ""  # 'owners drop off their dogs', 'cleaners tick off a checklist': a phrasal verb's object
         if prep == "" and self._token(j).lower in ("up", "out"):
             j += 1
         objects: list[NounPhrase] = []
         if j < len(items) and isinstance(items[j], NounPhrase):
+            mark = len(self.parsed.links)
             group, j = self._group(j, as_object=True)
             objects = self._resolve(group)
+            if passive and prep == "by":
+                self._after_agent(subject, objects, mark)
+        gap, self.gap = self.gap, None
+        if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
+            self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
         self.subject = subject
         if any(s.plural for s in subject):
@@ -484,6 +545,17 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _after_agent(self, subject: list[NounPhrase], agents: list[NounPhrase], mark: int) -> None:
+        """'talks are given by speakers in a room at a time slot': a place or time after a passive's agent says
+        where or when the subject is, not where the agent is."""
+        things = [s for s in subject if not s.generic]
+        links, moved = self.parsed.links, list(agents)
+        for k in range(mark, len(links)):
+            link = links[k]
+            if link.kind == "with" and link.verb in _PLACE_TIME_PREPS and any(link.source is a for a in moved):
+                links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
+                moved.append(link.target)  # '... in a room at a time slot': the slot is the talk's too
 
     def _relate(
         self,
@@ -506,6 +578,11 @@ class _SentenceParser:
                 return
             for o in held:  # 'for each order we pick the items': each order has many items
                 self._link(frame, o, "with", "for each", "one-to-many")
+        if frame is not None and domain_subject and verb in RECORDING_VERBS and not passive and not negated:
+            # 'at every appointment the physio records the exercises': what is written down is the frame's
+            for o in objects:
+                if o is not frame and o.head != frame.head and not o.generic and not _is_value(o):
+                    self._link(o, frame, "with", "for each", "many-to-one")
         if not domain_subject:
             self._mark(objects, "listed")
             return
@@ -554,7 +631,11 @@ class _SentenceParser:
                     shared = verb in SHARING_VERBS or (
                         s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
                     )
-                    self._link(s, o, "passive", f"{verb} {prep}", "many-to-many" if shared else "many-to-one")
+                    card = "many-to-many" if shared else "many-to-one"
+                    if not s.plural and not shared and (o.plural or o.many) and not o.single:
+                        # 'a brew is packaged into kegs': one subject with many of the object; 'into' splits it
+                        card = "one-to-many" if prep == "into" else "many-to-many"
+                    self._link(s, o, "passive", f"{verb} {prep}", card)
                 elif not passive:
                     self._link(s, o, "verb", f"{verb} {prep}".strip(), None)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from generators.language import Token
+from generators.language import Token, same_in_plural
 from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, words
 
 __all__ = ["GENERIC_PRONOUNS", "HasList", "Link", "LinkKind", "NounPhrase", "ParsedIntent", "Role"]
@@ -18,9 +18,14 @@ Role = Literal["subject", "object", "listed", "owner", "item", "attached", "asid
 LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
 _NEVER_ONE_OF_MANY = words(
-    "time day week month year hour minute period date tenant multitenant data information info detail thing stuff way"
+    "time day week month year hour minute morning afternoon evening night weekend weekday period date tenant "
+    "multitenant data information info detail thing stuff way"
 )
 """Generic words that stay generic even after 'each': 'every day', 'each tenant', 'every detail'."""
+
+
+_UNITS = words("team department office desk unit")
+"""Units of an organisation: 'the maintenance team reconciles ...' names who does the work, not a record."""
 
 
 @dataclass
@@ -41,6 +46,8 @@ class NounPhrase:
     """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
     ours: bool = False
     """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
+    definite: bool = False
+    """Whether 'the' leads it: 'the maintenance team' is a unit of the organisation that runs the service."""
     other: bool = False
     """Whether 'other' or 'another' leads it: 'users follow other users' relates a thing to its own kind."""
     operator: bool = False
@@ -60,6 +67,8 @@ class NounPhrase:
     @property
     def plural(self) -> bool:
         head = self._head_token
+        if head is not None and head.tag == "NOUN" and same_in_plural(head.lower):
+            return not (self.single or self.each or self.one)  # 'each collection has series'
         return head is not None and head.plural
 
     @property
@@ -79,6 +88,8 @@ class NounPhrase:
         """The platform, its audience or a pronoun such as 'we': never the subject of a domain relationship."""
         if self.operator:
             return True
+        if self.unit:
+            return True
         if self.pronoun:
             return self.pronoun in GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural and not self.each:
@@ -86,6 +97,11 @@ class NounPhrase:
         if self.each and self.head not in PRODUCT_HEADS and self.head not in _NEVER_ONE_OF_MANY:
             return False  # 'each lot has a reserve price', 'every update has a title': one of many things
         return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
+
+    @property
+    def unit(self) -> bool:
+        """'the finance team', 'our service department': a unit of the operator (its people), not a record."""
+        return (self.definite or self.ours) and not self.plural and self.head in _UNITS and len(self.tokens) > 1
 
     @property
     def specific(self) -> bool:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from lemminflect import getAllLemmas, getLemma
+from lemminflect import getAllLemmas, getInflection, getLemma
 
 from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, words
 
@@ -114,6 +114,14 @@ def singular(word: str) -> str:
     if len(w) <= 3 or w in _SINGULAR_ONLY or not w.endswith("s") or w.endswith(("ss", "us", "is")):
         return w
     return getLemma(w, upos="NOUN", lemmatize_oov=True)[0]
+
+
+@cache
+def same_in_plural(word: str) -> bool:
+    """Whether a noun's plural is the word itself and ends as plurals do ('series', 'species'; not a mass noun such
+    as 'maintenance'): then only a determiner such as 'a' or 'each' says it is one."""
+    forms = getInflection(word.lower(), "NNS")
+    return word.endswith("s") and bool(forms) and forms[0] == word.lower()
 
 
 @cache
@@ -222,6 +230,8 @@ def tag(words: list[str]) -> list[Token]:
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
     for i in range(len(tags)):
         after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
+        # 'I want participants to sign up for sessions': a particle after the word makes it a verb
+        after_noun = after_noun or (i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and lowers[i + 2] in _PARTICLES)
         wanted = i and _verb_lemma(lowers[i - 1]) in LET_VERBS and _next(tags, i) == "ADJ"  # 'want to complete'
         infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
         infinitive = infinitive or wanted
@@ -231,6 +241,7 @@ def tag(words: list[str]) -> list[Token]:
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)
+    _heading(tags, penn)
     _persona(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
@@ -269,6 +280,39 @@ def _clause_start(tags: list[str], i: int) -> int:
     return j
 
 
+_PARTICLES = words("up out off")
+_SINGLE_DETERMINERS = words("a an each every")
+_MODALS = words("can could may might must shall should will would")
+
+
+@cache
+def _participle_is_itself(word: str) -> bool:
+    """Whether a verb's past participle is the word itself: split, put, set, cut, run."""
+    return _can_be(word, "VERB") and getInflection(_verb_lemma(word), "VBN")[:1] == (word,)
+
+
+def _names_a_kind(lowers: list[str], tags: list[str], i: int) -> bool:
+    """After a preposition of place or purpose, a gerund before a noun names a kind ('at docking stations', 'for
+    tutoring packages'); after 'by', 'before', 'after' ... it is an action ('by choosing a tier')."""
+    if i == 0 or tags[i - 1] != "PREP":
+        return False
+    return lowers[i - 1] in _KIND_PREPS or (_can_be(lowers[i], "NOUN") and lowers[i - 1] != "by")
+
+
+_KIND_PREPS = words("at for in into on onto with to of per")
+
+
+def _last_verb_of_clause(tags: list[str], i: int) -> bool:
+    """Whether no verb follows items[i] in its clause: 'every hearing ends with a result' (ends is the verb), not
+    'the customer orders for each store are shipped'."""
+    for t in tags[i + 1 :]:
+        if t in ("COMMA", "CONJ", "REL", "COLON"):
+            return True
+        if t in ("VERB", "AUX"):
+            return False
+    return True
+
+
 def _repair(lowers: list[str], tags: list[str]) -> None:
     """Verbs the tagger read as nouns between a subject and its object, and nouns it read as verbs in a list."""
     verb_forms: set[bool] = set()
@@ -279,6 +323,37 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         base = not third and _verb_lemma(lower) == lower and not lower.endswith(("ed", "ing"))
         if t == "VERB" and singular_noun and base and _can_be(lower, "NOUN") and nxt not in _NOUN_PHRASE_START:
             tags[i] = t = "NOUN"  # 'a rate lock with an expiry date': one thing does not 'lock'
+        objected = i >= 3 and tags[i - 3] == "VERB" and _verb_lemma(lowers[i - 3]) not in LET_VERBS
+        counted = i >= 2 and lowers[i - 2] in _SINGLE_DETERMINERS and (_clause_start(tags, i) == i - 2 or objected)
+        if t == "VERB" and singular_noun and base and counted and _can_be(lower, "NOUN") and nxt != "DET":
+            tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
+        if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
+            tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
+            tags[i] = t = "NOUN"  # 'Lots age in barrels': 'lots' is a quantifier only in 'lots of'
+        if t == "DET" and lower == "own" and prev == "NOUN" and nxt in ("NOUN", "ADJ", "DET"):
+            tags[i] = t = "VERB"  # 'leaseholders own flats': 'own' after a noun is the verb
+        compound = nxt == "VERB" or (
+            prev == "NOUN" and nxt == "NOUN" and "VERB" not in tags[_clause_start(tags, i) : i]
+        )
+        if t == "VERB" and third and compound and _can_be(lower, "NOUN") and i + 2 < len(lowers):
+            after = lowers[i + 1]
+            base = not _third_person(after) and _verb_lemma(after) == after and not after.endswith(("ed", "ing"))
+            if base and _can_be(after, "VERB") and tags[i + 2] in _NOUN_PHRASE_START:
+                tags[i] = t = "NOUN"  # 'bottling runs turn a lot into cases': the verb is the base form after it
+                tags[i + 1] = nxt = "VERB"
+        if t == "ADJ" and prev == "PREP" and nxt in ("", "COMMA", "CONJ", "PUNCT") and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'service charges per flat,': a preposition's object closing a phrase
+        if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "PREP" and nxt in ("CONJ", "COMMA"):
+            tags[i] = t = "NOUN"  # 'with email alerts and an app': a noun after a preposition, not a verb
+        if t == "VERB" and prev == "POS" and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # "each day's call sheet": a possessive is followed by what it owns
+        if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "NOUN" and _can_be(lower, "NOUN"):
+            plural_verb = _third_person(lowers[i - 1]) and _can_be(lowers[i - 1], "VERB")
+            one = singular(lowers[i - 2]) == lowers[i - 2] and "VERB" not in tags[_clause_start(tags, i) : i]
+            if plural_verb and one and nxt in _NOUN_PHRASE_START | {"PREP"}:
+                tags[i - 1] = "VERB"  # "the camera department logs takes per scene"
+                tags[i] = t = "NOUN"
         opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
         if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
@@ -291,12 +366,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         after_be = prev == "AUX" and lowers[i - 1] in _BE_FORMS and lower.endswith("ed")
         if t in ("NOUN", "ADJ") and after_be and _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
             tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
+        own_participle = i and lowers[i - 1] in _BE_FORMS and _participle_is_itself(lower)
+        if t in ("NOUN", "ADJ") and own_participle and nxt == "PREP":
+            tags[i] = t = "VERB"  # 'each specimen is split into aliquots': a participle the same as its base form
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
         if (
             t == "VERB"
             and lower.endswith("ing")
             and nxt == "NOUN"
-            and (prev in ("", "DET", "ADJ") or singular_noun or owned)
+            and (prev in ("", "DET", "ADJ") or singular_noun or owned or _names_a_kind(lowers, tags, i))
         ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
         if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
@@ -323,7 +401,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 no_verb_yet
                 and third
                 and prev == "NOUN"
-                and nxt != "PREP"
+                and (nxt != "PREP" or _last_verb_of_clause(tags, i))
                 and (before in ("DET", "ADJ", "POS") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'
@@ -336,7 +414,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = "ADJ"  # 'approved applications become grants'
         disagrees = bool(verb_forms) and third not in verb_forms and not lower.endswith(("ed", "ing"))
         # 'track members' names, emails and join dates': a word closing a list of nouns before any verb
-        disagrees = disagrees or (not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[:i])
+        disagrees = disagrees or (
+            not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[_after_colon(tags, i) : i]
+        )
         if t == "VERB" and prev in ("COMMA", "CONJ") and nxt == "NOUN" and disagrees and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each lease records the rent and start date': coordinated verbs share a form
         plural_noun = third and _can_be(lower, "NOUN") and singular(lower) != lower
@@ -346,14 +426,42 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         relative = prev == "REL" and lowers[i - 1] in _RELATIVE_PRONOUNS and nxt in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
             tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
+        governed = prev == "PREP" and lowers[i - 1] != "to" and third and _can_be(lower, "NOUN")
+        if tags[i] == "VERB" and governed and nxt not in _NOUN_PHRASE_START:
+            tags[i] = "NOUN"  # 'a playlist of tracks': a preposition governs a noun, not a verb's -s form
+        listed = prev in ("", "COLON", "COMMA") and nxt == "COMMA" and _can_be(lower, "NOUN")
+        if tags[i] == "VERB" and listed and third:
+            tags[i] = "NOUN"  # 'Podcast hosting: shows, episodes, hosts': a verb has no comma before its object
         if tags[i] == "VERB":
             verb_forms.add(third)
+        elif tags[i] == "COLON":
+            verb_forms.clear()  # 'Podcast hosting: shows, ...': the words after a heading agree among themselves
+    compound = len(tags) > 2 and tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] == "AUX"
+    if tags and tags[0] == "VERB" and compound and _can_be(lowers[0], "NOUN"):
+        tags[0] = "NOUN"  # 'Recall letters are sent': an imperative's object is not followed by 'are'
     if len(tags) > 1 and tags[0] == "VERB" and tags[1] == "AUX" and _can_be(lowers[0], "NOUN"):
         tags[0] = "NOUN"  # 'offers can have conditions': an imperative is never followed by an auxiliary
     if len(tags) > 2 and tags[0] == "NOUN" and _can_be(lowers[0], "VERB") and _verb_lemma(lowers[0]) == lowers[0]:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _after_colon(tags: list[str], i: int) -> int:
+    """Where the text after the last colon before items[i] starts (0 without one): 'Podcast hosting: shows, ...'."""
+    colons = [k for k in range(i) if tags[k] == "COLON"]
+    return colons[-1] + 1 if colons else 0
+
+
+def _heading(tags: list[str], penn: list[str]) -> None:
+    """'Magistrates court listings: ...': a few nouns before an opening colon name the product, so a word of them
+    that the tagger itself read as a noun is one (the repairs above read it as a verb between two nouns)."""
+    colon = tags.index("COLON") if "COLON" in tags[:6] else -1
+    if colon < 2 or any(t not in ("NOUN", "ADJ", "VERB") for t in tags[:colon]):
+        return
+    for k in range(1, colon - 1):
+        if tags[k] == "VERB" and penn[k].startswith("NN") and tags[k - 1] == tags[k + 1] == "NOUN":
+            tags[k] = "NOUN"
 
 
 def _persona(lowers: list[str], tags: list[str]) -> None:

@@ -60,7 +60,8 @@ LET_VERBS = words("let allow help enable permit want need require ask invite")
 GENERIC_NOUNS = words("""
     service system platform app tool software solution way data information info detail tenant multitenant ui
     interface api dashboard portal website web site saas thing stuff lot everything something time day week month
-    year date range period hour minute history audit trail log webhook search archive trash change update workflow
+    year date range period hour minute morning afternoon evening night weekend weekday
+    history audit trail log webhook search archive trash change update workflow
     process feature
     functionality option ability need kind type number amount set report analytics overview summary
     status state access support card cash email phone sms money online help backend frontend database

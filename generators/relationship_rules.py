@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
-from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, SHARING_VERBS
+from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, PERSON_NOUNS, SHARING_VERBS
 from generators.patterns import PatternLibrary
 from ontology.models import INVERSE_CARDINALITY, Cardinality, RelationshipNeed
 
-__all__ = ["RelationshipSet", "decide"]
+__all__ = ["RelationshipSet", "decide", "person_noun"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class Decision:
     cardinality: Cardinality
     verb: str
     why: str
+    default: bool = False
+    """Whether only a default reading gave the cardinality ('a single one', 'subject of the verb has many'):
+    such a reading never turns an earlier statement about the pair into many-to-many."""
 
 
 def decide(
@@ -37,6 +40,10 @@ def decide(
     if link.cardinality is not None:
         return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
     if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
+        one_each = link.source.each and not link.source.plural
+        if one_each and not (link.target.plural or link.target.many or link.target.each):
+            # 'each brew follows a recipe': each of many takes one of a thing that exists on its own
+            return Decision(source, target, "many-to-one", link.verb, f"each '{link.verb}' one")
         return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' shares its object among many")
     if link.kind == "verb" and link.verb in CHOICE_VERBS:
         # 'each pledge chooses a reward tier': many take one of a thing that exists on its own
@@ -58,15 +65,32 @@ def decide(
             f"cardinality from the pattern library ({known.source}.{known.source_role}: {known.cardinality})",
         )
     if link.kind == "with":
+        people = link.target.plural and not link.target.many and person_noun(link.target.head, b)
+        if link.verb == "with" and people and not person_noun(link.source.head, a):
+            # 'appointments with hygienists', 'contracts with vendors': each is with one of the people
+            return Decision(source, target, "many-to-one", link.verb, "'with' people")
         if link.verb == "with" and (link.target.plural or link.target.many):
-            return Decision(source, target, "one-to-many", link.verb, "'with' and a plural")
+            return Decision(source, target, "one-to-many", link.verb, "'with' and a plural", default=True)
         if link.target.plural and (link.verb == "into" or (link.verb == "of" and not link.source.plural)):
             # 'a gallery of proofs', 'split projects into milestones': each one holds many
-            return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural")
-        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one")
+            return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural", default=True)
+        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one", default=True)
+    if " " in link.verb and link.target.each and not link.source.plural:
+        # 'a judge presides over each hearing': one of the subject for each of the objects
+        return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
-    return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many")
+    return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many", default=True)
+
+
+def person_noun(head: str, pattern: str | None = None) -> bool:
+    """Whether a noun names people: a noun for people, or a pattern that is one, or a word for a practitioner
+    ('hygienist', 'optometrist'; not a 'checklist')."""
+    return (
+        head in PERSON_NOUNS
+        or (pattern or "") in PERSON_NOUNS
+        or (head.endswith("ist") and not head.endswith("list") and len(head) > 5)
+    )
 
 
 class RelationshipSet:
@@ -88,6 +112,8 @@ class RelationshipSet:
             return
         if old.cardinality == "many-to-many" or new.cardinality == "many-to-many" or _one_side(old) == _one_side(new):
             return  # the first statement stands unless each side is said to have many of the other
+        if d.default:
+            return  # 'plot holders rent plots ... holders of untidy plots': a default reading says nothing more
         self._items[pair] = old.model_copy(update={"cardinality": "many-to-many"})
         self.notes.append(
             f"relationship {old.source} - {old.target} is many-to-many: each side has many of the other "

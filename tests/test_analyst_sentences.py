@@ -261,3 +261,176 @@ def test_after_of_many_the_next_phrase_qualifies_the_head(analyst: Analyst) -> N
 def test_one_of_a_thing_for_each_of_another_is_many(analyst: Analyst) -> None:
     req = analyst.analyse("Every player is on a roster for each tournament.")
     assert cardinality(req, "player", "roster") == "many-to-many"
+
+
+# ---------------------------------------------------------------- sixth round: agreement, modals, particles
+
+
+def test_a_modal_is_followed_by_its_verb() -> None:
+    found = tags("Patrons can place requests for titles")
+    assert (found["place"], found["requests"]) == ("VERB", "NOUN")
+
+
+def test_a_base_form_after_one_counted_noun_is_part_of_the_noun() -> None:
+    # 'each route run' cannot 'run': a singular subject would say 'runs', so 'stops' is the verb
+    found = tags("Each route run stops at many depots")
+    assert (found["run"], found["stops"]) == ("NOUN", "VERB")
+
+
+def test_a_third_person_verb_before_a_preposition_is_the_verb_of_its_clause() -> None:
+    assert tags("Every audit ends with a report")["ends"] == "VERB"
+    assert tags("The customer orders for each store are shipped")["orders"] == "NOUN"
+
+
+def test_a_phrasal_verb_takes_its_object_directly(analyst: Analyst) -> None:
+    req = analyst.analyse("Couriers pick up parcels from lockers.")
+    assert cardinality(req, "courier", "parcel") == "one-to-many"
+
+
+def test_a_verb_with_a_preposition_over_each_thing_is_one_to_many(analyst: Analyst) -> None:
+    req = analyst.analyse("A chairperson presides over each meeting. Meetings have minutes.")
+    assert cardinality(req, "chairperson", "meeting") == "one-to-many"
+
+
+def test_one_thing_passed_into_many_holds_them(analyst: Analyst) -> None:
+    req = analyst.analyse("Each harvest is pressed into barrels. A barrel has a volume.")
+    assert cardinality(req, "harvest", "barrel") == "one-to-many"
+
+
+def test_each_one_that_shares_a_single_thing_takes_one(analyst: Analyst) -> None:
+    req = analyst.analyse("Each lesson follows a syllabus. Members attend lessons.")
+    assert cardinality(req, "lesson", "syllabus") == "many-to-one"
+    assert cardinality(req, "member", "lesson") == "many-to-many"
+
+
+def test_times_of_day_are_not_things(analyst: Analyst) -> None:
+    req = analyst.analyse("Porters move beds to wards each morning, and nurses check the beds.")
+    assert "morning" not in names(req)
+
+
+def test_the_nouns_of_a_heading_and_the_list_after_it_are_nouns() -> None:
+    found = tags("Harbour berth bookings: yachts, moorings, skippers and crew lists.")
+    assert found["berth"] == "NOUN"
+    assert found["yachts"] == "NOUN"
+    assert found["crew"] == "NOUN"
+
+
+def test_the_organisation_we_run_is_not_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("We run a dog grooming salon. Owners book appointments for their dogs.")
+    assert "dog_grooming_salon" not in names(req)
+    assert {"owner", "appointment", "dog"} <= names(req)
+
+
+def test_a_thing_with_people_is_with_one_of_them(analyst: Analyst) -> None:
+    req = analyst.analyse("Clients have sessions with therapists. Sessions have notes.")
+    assert cardinality(req, "therapist", "session") == "one-to-many"
+
+
+def test_a_particle_after_to_makes_an_infinitive() -> None:
+    assert tags("I want volunteers to sign up for shifts")["sign"] == "VERB"
+
+
+def test_a_clause_right_after_a_noun_has_it_as_object(analyst: Analyst) -> None:
+    req = analyst.analyse("Instructors record the certificate each diver earns after a course.")
+    assert cardinality(req, "diver", "certificate") == "one-to-many"
+
+
+def test_a_preposition_governs_a_noun_not_a_verb() -> None:
+    assert tags("A setlist of songs is kept per gig")["songs"] == "NOUN"
+
+
+def test_a_thing_holding_many_things_is_a_part(analyst: Analyst) -> None:
+    req = analyst.analyse("A course has a code and a bundle of readings. A reading has a title.")
+    assert cardinality(req, "course", "bundle") == "one-to-many"
+    assert cardinality(req, "bundle", "reading") == "one-to-many"
+
+
+def test_the_verb_s_own_noun_names_the_link(analyst: Analyst) -> None:
+    req = analyst.analyse("Residents request repairs to flats; every request has a priority.")
+    assert cardinality(req, "resident", "request") == "one-to-many"
+    assert cardinality(req, "repair", "request") == "one-to-many"
+
+
+def test_a_gerund_after_a_preposition_of_place_names_a_kind() -> None:
+    assert tags("Buses stop at charging depots overnight")["charging"] == "NOUN"
+    assert tags("Members pay by adding cards")["adding"] == "VERB"
+
+
+def test_a_plural_that_is_its_own_singular_is_many_without_a_determiner(analyst: Analyst) -> None:
+    req = analyst.analyse("Each broadcaster has series, and each series has episodes.")
+    assert cardinality(req, "broadcaster", "series") == "one-to-many"
+
+
+def test_a_default_reading_never_makes_a_pair_many_to_many(analyst: Analyst) -> None:
+    req = analyst.analyse("Growers lease plots, and the warden writes to growers of neglected plots.")
+    assert cardinality(req, "grower", "plot") == "one-to-many"
+    req = analyst.analyse("Borrowers take out loans. Each loan has many borrowers.")
+    assert cardinality(req, "borrower", "loan") == "many-to-many"
+
+
+def test_what_a_person_writes_down_within_a_fronted_scope_is_the_scope_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Owners bring horses to the yard, and at every visit the farrier records the shoes fitted.")
+    assert cardinality(req, "visit", "shoe") == "one-to-many"
+
+
+def test_what_a_product_has_among_mostly_platform_words_is_a_feature(analyst: Analyst) -> None:
+    req = analyst.analyse("Tutoring app with a parent portal, a tutor dashboard and SMS alerts: parents book tutors.")
+    assert "sms_alert" not in names(req)
+    assert {"parent", "tutor"} <= names(req)
+    req = analyst.analyse("CRM with contacts, companies and deals.")
+    assert {"contact", "company", "deal"} <= names(req)
+
+
+def test_a_unit_of_the_organisation_is_not_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("Tenants log faults, and the repairs team assigns each fault to a contractor.")
+    assert "repairs_team" not in names(req) and "repair_team" not in names(req)
+    assert {"fault", "contractor"} <= names(req)
+    req = analyst.analyse("Hackers join a team and register projects.")
+    assert "team" in names(req)
+
+
+def test_an_intent_that_opens_with_the_business_itself_does_not_make_it_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("A bicycle workshop repairs bikes for riders. Each repair has parts and a labour charge.")
+    assert "bicycle_workshop" not in names(req)
+    assert {"bike", "rider", "repair"} <= names(req)
+    req = analyst.analyse("A courier collects parcels from senders. Each parcel has a weight.")
+    assert "courier" in names(req)
+
+
+def test_compound_nouns_the_tagger_reads_as_verbs() -> None:
+    assert tags("Reminder emails are sent weekly")["reminder"] == "NOUN"  # no imperative is followed by 'are'
+    assert tags("each tour's pickup point")["pickup"] == "NOUN"  # a possessive is followed by what it owns
+    assert tags("each race has a start time")["start"] == "NOUN"
+    found = tags("The kitchen team logs prep batches per shift")  # a singular subject agrees with 'logs'
+    assert (found["logs"], found["batches"]) == ("VERB", "NOUN")
+
+
+def test_more_words_the_tagger_misreads() -> None:
+    assert tags("Lots sell at auctions")["lots"] == "NOUN"  # a quantifier only in 'lots of'
+    assert tags("Landlords own houses")["own"] == "VERB"
+    found = tags("Delivery runs visit farms")
+    assert (found["runs"], found["visit"]) == ("NOUN", "VERB")
+    assert tags("Fees are charged per room, and guests pay")["room"] == "NOUN"
+    assert tags("An app with push alerts and a web portal")["alerts"] == "NOUN"
+
+
+def test_a_participle_the_same_as_its_base_form_after_be() -> None:
+    assert tags("Each order is split into parcels")["split"] == "VERB"
+
+
+def test_the_subject_after_a_long_opening_and_a_colon(analyst: Analyst) -> None:
+    req = analyst.analyse("Member portal with SMS alerts and an Android app: landlords own houses and let rooms.")
+    assert cardinality(req, "landlord", "house") == "one-to-many"
+    assert "sms_alert" not in names(req)
+
+
+def test_places_along_and_within(analyst: Analyst) -> None:
+    req = analyst.analyse("Rangers check signposts along each trail. Each trail has a length.")
+    assert cardinality(req, "trail", "signpost") == "one-to-many"
+
+
+def test_a_place_or_time_after_a_passive_s_agent_is_the_subject_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Lectures are given by professors in a hall at a time slot. Students attend lectures.")
+    assert cardinality(req, "hall", "lecture") == "one-to-many"
+    assert cardinality(req, "time_slot", "lecture") == "one-to-many"
+    assert cardinality(req, "professor", "hall") is None

@@ -19,9 +19,9 @@ from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_wo
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
-from generators.lexicon import PERSON_NOUNS, RECORDING_VERBS, TITLE_NOUNS
+from generators.lexicon import RECORDING_VERBS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
-from generators.relationship_rules import Decision, RelationshipSet, decide
+from generators.relationship_rules import Decision, RelationshipSet, decide, person_noun
 from ontology.errors import FactoryError, InvalidInputError
 from ontology.identifiers import label_of, safe_identifier
 from ontology.lifecycle import ANALYST
@@ -46,6 +46,16 @@ def _typed_value(item: NounPhrase) -> bool:
     one = (" ".join(item.lemmas).lower(), item.head)  # 'response deadlines': a deadline is a date
     labels = ("name", "title", "email", "phone")  # 'the members' names and emails'
     return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
+
+
+def _holders(parsed: ParsedIntent) -> set[int]:
+    """The phrases that hold many things: 'a playlist of tracks', 'a squad of players' (not 'a list of dates')."""
+    return {k.source.id for k in parsed.links if k.verb == "of" and k.target.plural and not _valued(k.target)}
+
+
+def _valued(phrase: NounPhrase) -> bool:
+    """Whether a phrase's words name a typed value ('dates', 'names'): the contents of a list, not things."""
+    return infer_attribute(" ".join(phrase.lemmas).lower()).type not in ("string", "text") or phrase.head == "name"
 
 
 class Analyst(Agent):
@@ -115,6 +125,8 @@ class Analyst(Agent):
         elsewhere_heads = {
             r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed", "owner")
         }
+        # 'an episode has a playlist of tracks': a thing that holds many things is a part, not a value
+        holders = _holders(parsed)
         parts: list[tuple[HasList, NounPhrase]] = []
         attributes: list[tuple[NounPhrase, NounPhrase, str]] = []
         for has in parsed.has_lists:
@@ -134,6 +146,7 @@ class Analyst(Agent):
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or item.head in elsewhere_heads
                     or (related and item.plural)
+                    or item.id in holders
                 )
                 if is_part:
                     parts.append((has, item))
@@ -234,7 +247,7 @@ class Analyst(Agent):
                     stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
-        described = {h.owner.id for h in parsed.has_lists}
+        described = {h.owner.id for h in parsed.has_lists} | _holders(parsed)
         attached = {k.source.id for k in parsed.links if k.kind in ("with", "passive") and entity_of(k.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
@@ -252,6 +265,9 @@ class Analyst(Agent):
             if known is not None:
                 link = Link(has.owner, item, "with", verb, None, has.evidence)
                 decision = decide(link, a.name, b.name, (a.pattern, b.pattern), self.library)
+            elif has.verb == "with" and item.plural and not item.many and _is_person(b) and not _is_person(a):
+                # 'appointments with hygienists', 'contracts with vendors': each is with one of the people
+                decision = Decision(a.name, b.name, "many-to-one", "with", f"'with' people {item.text!r}")
             else:
                 decision = Decision(
                     a.name,
@@ -259,6 +275,7 @@ class Analyst(Agent):
                     "one-to-many" if many else "many-to-one",
                     f"{verb} many" if many and verb == "has" else verb,
                     f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
+                    default=not many,
                 )
             stated.append(((has.owner.sentence, has.owner.position), decision, has.evidence))
         rels = RelationshipSet()
@@ -350,7 +367,8 @@ def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
     stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
     endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "cation", "ration", "ition")
     nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
-    return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns), None)
+    # 'researchers request files ... every request has a status': the verb's own noun, when the intent names it
+    return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns or name == verb), None)
 
 
 def _checked(intent_text: str) -> str:
@@ -376,7 +394,7 @@ def _attribute_words(item: NounPhrase) -> str:
 
 def _is_person(ref: Referent) -> bool:
     words = noun_words(ref.phrase)
-    return (ref.pattern or "") in PERSON_NOUNS or bool(words and words[-1] in PERSON_NOUNS)
+    return person_noun(words[-1] if words else "", ref.pattern)
 
 
 def _explain(ref: Referent, how: str) -> str:
