@@ -45,6 +45,7 @@ class AttributeContext:
     default_expr: str | None
     default_json: Any
     sample: str
+    example: str  # the sample of row 1 as a Python literal: the attribute's example in the OpenAPI document
     invalid: tuple[str, ...]
     filterable: bool
     searchable: bool

@@ -11,6 +11,7 @@ always gives the same context.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from generators.context_models import (
     AttributeContext,
@@ -61,6 +62,7 @@ def _attribute(attr: Attribute, where: str) -> AttributeContext:
         input_type = filter_type = enum_literal(values)
         sample = f"{py(list(values))}[n % {len(values)}]"
         invalid = (py(invalid_enum_value(values)),)
+    sample = sample.replace("{name}", attr.name)
     return AttributeContext(
         name=attr.name,
         label=attr.label or attr.name.replace("_", " ").capitalize(),
@@ -76,13 +78,22 @@ def _attribute(attr: Attribute, where: str) -> AttributeContext:
         column=info.column,
         default_expr=default[0] if default else None,
         default_json=default[1] if default else None,
-        sample=sample.replace("{name}", attr.name),
+        sample=sample,
+        example=py(_row_one(sample)),
         invalid=invalid,
         filterable=info.filterable,
         searchable=info.searchable,
         compare=info.compare,
         indexed=attr.indexed,
     )
+
+
+def _row_one(sample: str) -> Any:
+    """The value `sample` gives row 1: the attribute's example in the OpenAPI document, so a client (and the
+    contract run, which otherwise draws a value for every attribute without one) sees a valid value. The
+    expression is the type table's own, with only the attribute's checked name and the blueprint's enum
+    values (as Python literals) put in, and runs without builtins."""
+    return eval(sample, {"__builtins__": {}}, {"n": 1})
 
 
 def _capacity(attrs: tuple[AttributeContext, ...]) -> int:

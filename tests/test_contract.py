@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -186,6 +187,11 @@ def test_a_small_product_holds_its_contract_at_the_deep_depth_stateful_phase_inc
     assert report.cases >= 100 * 5  # at least 100 examples for each of the folder's operations
 
 
+def _example(schema: dict[str, Any]) -> dict[str, Any]:
+    """A body made of the document's example of each field."""
+    return {field: body["examples"][0] for field, body in schema["properties"].items()}
+
+
 def test_the_document_states_errors_bounds_formats_and_links_and_the_service_enforces_them(tmp_path: Path) -> None:
     with _product(tmp_path, warehouse()) as (base, acme), httpx.Client(base_url=base, timeout=10) as client:
         spec = client.get("/openapi.json").json()
@@ -223,6 +229,11 @@ def test_the_document_states_errors_bounds_formats_and_links_and_the_service_enf
         quantity = schemas["StockCountCreate"]["properties"]["quantity"]
         assert (quantity["minimum"], quantity["maximum"]) == (-(2**53 - 1), 2**53 - 1)
         assert schemas["BinCreate"]["properties"]["zone"]["anyOf"][0]["enum"] == ["cold", "dry", "hazmat"]
+        for name in ("BinCreate", "BinUpdate", "ItemCreate", "StockCountCreate"):  # every field shows a valid value
+            examples = {field: body.get("examples") for field, body in schemas[name]["properties"].items()}
+            assert all(examples.values()), (name, examples)
+        assert schemas["BinCreate"]["properties"]["zone"]["examples"] == ["dry"]
+        assert client.post("/items", json=_example(schemas["ItemCreate"]), headers=acme).status_code == 201
         # and what it states is what it does
         assert client.get("/bins", params={"offset": 10**19}, headers=acme).status_code == 422
         assert client.get("/bins", params={"last_counted_at": "0.5"}, headers=acme).status_code == 422
