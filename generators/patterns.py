@@ -159,12 +159,18 @@ class PatternLibrary:
             texts.append(f"{p.label} ({', '.join(p.synonyms)}): {p.comment}")
         return keys, texts
 
+    def prepare(self, embedder: Embedder) -> None:
+        """Encode the library's names with `embedder` now (or read them from its cache), rather than when a
+        phrase first needs them: a process pays it on its first analysis, whatever the intent."""
+        self._matrix(embedder)
+
     def _matrix(self, embedder: Embedder) -> tuple[np.ndarray, list[str], list[str]]:
         with self._lock:
             cached = self._vectors.get(id(embedder))
             if cached is None or cached[0] is not embedder:
                 keys, texts = self.embed_index()
-                matrix = np.asarray(embedder(texts), dtype=np.float32)
+                fixed = getattr(embedder, "fixed", None)  # an embedder that keeps fixed texts' vectors on disk
+                matrix = np.asarray(fixed(texts) if fixed is not None else embedder(texts), dtype=np.float32)
                 cached = (embedder, matrix, keys, texts)
                 self._vectors[id(embedder)] = cached
         return cached[1], cached[2], cached[3]

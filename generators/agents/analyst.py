@@ -87,6 +87,8 @@ class Analyst(Agent):
         notes: list[str] = []
         if removed:
             notes.append(f"ignored {removed} template expression(s): template syntax in an intent is plain text")
+        if self.embedder is not None:
+            self.library.prepare(self.embedder)
         parsed = parse_intent(cleaned, self.library.pattern_words)
         resolver = Resolver(self.library, self.embedder, self.similarity_threshold)
         refs = resolver.first_pass(parsed)

@@ -22,6 +22,7 @@ from infra.insights import load_insights
 from infra.lineage import LineageEmitter
 from infra.runtime import LocalRuntime
 from infra.workspace import ProductWorkspace
+from ontology.config import factory_home
 from ontology.findings import Finding
 from ontology.refs import ProductRef
 
@@ -38,7 +39,7 @@ def shared_embedder() -> SentenceEmbedder:
     """The embedding model, one per process: it is the same for every home, and loading it takes a while."""
     from graph.embeddings import SentenceEmbedder
 
-    return SentenceEmbedder()
+    return SentenceEmbedder(cache=factory_home() / "cache" / "embeddings")
 
 
 @cache
