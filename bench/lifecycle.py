@@ -37,6 +37,7 @@ from assets.definitions import LIFECYCLE
 from generators.agents.contract import ContractDepth
 from generators.agents.engineer import Engineer
 from generators.agents.tester import Tester
+from generators.agents.warm_interpreter import warm_interpreter
 from generators.pipeline import Planner
 from graph import KnowledgeGraph
 from infra import runtime
@@ -160,9 +161,11 @@ class Run:
 
 
 def cpu_s() -> float:
-    """CPU seconds used so far by this process and by the subprocesses it has waited for."""
+    """CPU seconds used so far by this process, by the subprocesses it has waited for, and by the runs of the
+    validation's tools forked for it by its warm interpreter (children of that interpreter, not of this one)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    forked = warm.children_cpu_s() if (warm := warm_interpreter()) is not None else 0.0
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + forked
 
 
 def use_home(home: Path) -> Path:

@@ -122,3 +122,15 @@ def test_a_warm_interpreter_that_ended_gives_way_to_a_new_one(tmp_path: Path) ->
     second = warm_interpreter.warm_interpreter()
     assert second is not None and second is not first and second.alive()
     assert sys.modules["generators.agents.warm_interpreter"] is warm_interpreter
+
+
+def test_the_cpu_of_ended_runs_is_counted_for_benchmarks(tmp_path: Path) -> None:
+    (tmp_path / "spin.py").write_text(
+        "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    )
+    warm = warm_interpreter.warm_interpreter()
+    assert warm is not None
+    before = warm.children_cpu_s()
+    run = warm.fork("spin", [], tmp_path, {}, tmp_path / "output.txt")
+    assert run.wait(60) and run.returncode == 0
+    assert warm.children_cpu_s() - before >= 0.25

@@ -122,6 +122,11 @@ class WarmInterpreter:
     def alive(self) -> bool:
         return self._process.poll() is None
 
+    def children_cpu_s(self) -> float:
+        """CPU seconds of the runs it forked that have ended (it reaps them first), for benchmarks: they are not
+        the caller's children, so the caller's own accounting of its children's CPU leaves them out."""
+        return float(self._ask({"reap": True})["cpu_s"])
+
     def fork(self, module: str, args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun:
         """Start `python -m module args` in `cwd` with exactly `env`, its output (stdout and stderr) going to
         `output` (and its exit status to a file beside it)."""
@@ -129,15 +134,23 @@ class WarmInterpreter:
         request = {
             "module": module, "args": args, "cwd": str(cwd), "env": env, "output": str(output), "status": str(status)
         }  # fmt: skip
+        with self._lock:  # the pidfd is opened before the next request lets the warm interpreter reap
+            return ForkedRun(int(self._ask(request, locked=True)["pid"]), status)
+
+    def _ask(self, request: dict[str, Any], locked: bool = False) -> dict[str, Any]:
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
-        with self._lock:
-            stdin.write(json.dumps(request) + "\n")
-            stdin.flush()
-            answer = stdout.readline()
+        with contextlib.nullcontext() if locked else self._lock:
+            try:
+                stdin.write(json.dumps(request) + "\n")
+                stdin.flush()
+                answer = stdout.readline()
+            except (OSError, ValueError) as error:  # a closed pipe
+                raise OSError(f"the warm interpreter has ended: {error}") from None
             if not answer:
                 raise OSError("the warm interpreter has ended")
-            return ForkedRun(int(json.loads(answer)["pid"]), status)
+            found: dict[str, Any] = json.loads(answer)
+            return found
 
 
 class SpawnedRun:
@@ -262,6 +275,11 @@ def _serve(requests: IO[str], answers: IO[str]) -> None:
     for line in requests:
         request = json.loads(line)
         _reap()
+        if request.get("reap"):
+            times = os.times()
+            answers.write(json.dumps({"cpu_s": times.children_user + times.children_system}) + "\n")
+            answers.flush()
+            continue
         pid = os.fork()
         if pid == 0:
             _child(request)
