@@ -229,6 +229,7 @@ def _child(request: dict[str, Any]) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - the run's, for its whole life
         out = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(out, 1)
         os.dup2(out, 2)
