@@ -164,7 +164,8 @@ def cpu_s() -> float:
     """CPU seconds used so far by this process, by the subprocesses it has waited for, and by the runs of the
     validation's tools forked for it by its warm interpreter (children of that interpreter, not of this one)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    forked = warm.children_cpu_s() if (warm := warm_interpreter()) is not None else 0.0
+    warm = warm_interpreter(start=False)
+    forked = warm.children_cpu_s() if warm is not None and warm.alive() else 0.0
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + forked
 
 

@@ -109,7 +109,7 @@ class WarmInterpreter:
 
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "PYTHONPATH"}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by `fork`, which opens the pidfd before letting go
         self._process = subprocess.Popen(
             [sys.executable, __file__],
             stdin=subprocess.PIPE,
@@ -135,12 +135,12 @@ class WarmInterpreter:
             "module": module, "args": args, "cwd": str(cwd), "env": env, "output": str(output), "status": str(status)
         }  # fmt: skip
         with self._lock:  # the pidfd is opened before the next request lets the warm interpreter reap
-            return ForkedRun(int(self._ask(request, locked=True)["pid"]), status)
+            return ForkedRun(int(self._ask(request)["pid"]), status)
 
-    def _ask(self, request: dict[str, Any], locked: bool = False) -> dict[str, Any]:
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
-        with contextlib.nullcontext() if locked else self._lock:
+        with self._lock:
             try:
                 stdin.write(json.dumps(request) + "\n")
                 stdin.flush()
@@ -203,13 +203,15 @@ _WARM: WarmInterpreter | None = None
 _WARM_LOCK = threading.Lock()
 
 
-def warm_interpreter() -> WarmInterpreter | None:
-    """The process's warm interpreter, started on first use (it loads in the background); None where the
-    platform cannot fork or watch a pid that is not a child."""
+def warm_interpreter(start: bool = True) -> WarmInterpreter | None:
+    """The process's warm interpreter, started on first use (it loads in the background) unless `start` is
+    False; None where the platform cannot fork or watch a pid that is not a child."""
     global _WARM
     if not (hasattr(os, "fork") and hasattr(os, "pidfd_open")):
         return None
     with _WARM_LOCK:
+        if not start:
+            return _WARM
         if _WARM is None or not _WARM.alive():
             try:
                 _WARM = WarmInterpreter()
