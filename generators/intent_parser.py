@@ -43,6 +43,8 @@ _PLACE_TIME_PREPS = words("in at on during")
 """Prepositions of a place or a time, which after a passive's agent say where or when the subject is."""
 _RUN_VERBS = words("run operate own manage")
 """Verbs by which the writer names the organisation it runs: 'We run a tutoring agency'."""
+_RECEIVE_VERBS = words("get receive")
+"""Verbs by which the subject comes to have their object: a value after them is the subject's attribute."""
 _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _BLANK = Token("", "", "", "")
@@ -549,7 +551,8 @@ class _SentenceParser:
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
-        passive = reduced or (any(t.lower in _BE for t in before) and participle)
+        # 'each specimen gets a barcode and is split into aliquots': after 'be', a verb whose participle is itself
+        passive = reduced or (any(t.lower in _BE for t in before) and (participle or same_as_participle(verb.lower)))
         # 'each donation is tested and split into components': a participle after 'and' shares the passive before it
         coordinated = self.passive and self._token(i - 1).tag == "CONJ"
         passive = passive or (coordinated and (participle or same_as_participle(verb.lower)))
@@ -649,7 +652,9 @@ class _SentenceParser:
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             return
-        described = all(s.each or s.single for s in domain_subject) and all(_is_value(o) for o in objects)
+        # 'each invoice shows the amount due'; 'runners get a bib number': a value one receives is one's own
+        counted = all(s.each or s.single for s in domain_subject) or verb in _RECEIVE_VERBS
+        described = counted and all(_is_value(o) for o in objects)
         if (verb in HAVE_VERBS or (described and objects and not prep)) and not passive:
             # 'each invoice shows the amount due and the VAT': values of a thing are its attributes
             self._mark(domain_subject, "owner")

@@ -356,6 +356,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
         if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
+            tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
             tags[i] = t = "NOUN"  # 'Lots age in barrels': 'lots' is a quantifier only in 'lots of'
         if t == "DET" and lower == "own" and prev == "NOUN" and nxt in ("NOUN", "ADJ", "DET"):

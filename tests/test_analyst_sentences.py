@@ -526,3 +526,10 @@ def test_plural_product_words_are_things(analyst: Analyst) -> None:
     sites = analyst.analyse("Parking: sites, barriers, permits and fines.")
     assert "site" in names(sites)
     assert "app" not in names(analyst.analyse("Gyms have classes. Members use iOS and Android apps."))
+
+
+def test_get_before_its_object_is_a_verb_and_a_value_got_is_an_attribute(analyst: Analyst) -> None:
+    req = analyst.analyse("Each shipment gets a tracking number and is split into boxes. Riders get a badge number.")
+    assert cardinality(req, "shipment", "box") == "one-to-many"
+    assert "tracking_number" in attributes(req, "shipment")
+    assert "badge_number" in attributes(req, "rider")
