@@ -43,8 +43,8 @@ class Referent:
     @property
     def strong(self) -> bool:
         """Whether this phrase makes its entity part of the product (a synonym needs a grammatical role)."""
-        if self.name is None or self.phrase.role in WEAK_ROLES or self.phrase.unit:
-            return False
+        if self.name is None or self.phrase.role in WEAK_ROLES or self.phrase.unit or self.phrase.operator:
+            return False  # 'We run a pest control business': the organisation, even where its word names a pattern
         if self.how == "synonym" and self.phrase.role == "listed" and self.phrase.tokens:
             # 'SSO login, analytics and email reminders': a list of the platform's own words names no entity
             nouns = [t.lemma for t in self.phrase.tokens if t.tag == "NOUN"]

@@ -427,7 +427,14 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             and (prev in ("", "DET", "ADJ") or singular_noun or owned or _names_a_kind(lowers, tags, i) or objected_by)
         ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
-        if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
+        # 'and check returned toys': a participle before a noun leads the object like an adjective
+        described = nxt == "VERB" and lowers[i + 1].endswith("ed") and _next(tags, i + 1) == "NOUN"
+        if (
+            t in ("NOUN", "ADJ")
+            and _can_be(lower, "VERB")
+            and i
+            and (nxt in _NOUN_PHRASE_START | {"PREP"} or described)
+        ):
             start = _clause_start(tags, i)
             no_verb_yet = "VERB" not in tags[start:i]
             run = i - 1
@@ -455,7 +462,12 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and (before in ("DET", "ADJ", "POS") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'
-            elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:
+            elif (
+                prev in ("COMMA", "CONJ")
+                and third in verb_forms
+                and (nxt in _NOUN_PHRASE_START or described)
+                and not subject
+            ):
                 tags[i] = "VERB"  # 'owners register pets, book visits'
             elif prev == "CONJ" and third and nxt == "NOUN" and not subject and _after_singular_aux(lowers, tags, i):
                 tags[i] = "VERB"  # 'a reporter is assigned to each story and files drafts': it agrees with 'is'

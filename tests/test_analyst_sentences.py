@@ -533,3 +533,13 @@ def test_get_before_its_object_is_a_verb_and_a_value_got_is_an_attribute(analyst
     assert cardinality(req, "shipment", "box") == "one-to-many"
     assert "tracking_number" in attributes(req, "shipment")
     assert "badge_number" in attributes(req, "rider")
+
+
+def test_the_organisation_we_run_is_no_entity_even_by_a_pattern_word(analyst: Analyst) -> None:
+    req = analyst.analyse("We run a window cleaning business. Customers have houses, and cleaners visit houses.")
+    assert not any("business" in n for n in names(req))
+
+
+def test_a_participle_before_a_noun_leads_the_object_of_a_coordinated_verb() -> None:
+    found = tags("Stewards open the gates and count returned tickets")
+    assert (found["count"], found["tickets"]) == ("VERB", "NOUN")
