@@ -543,3 +543,15 @@ def test_the_organisation_we_run_is_no_entity_even_by_a_pattern_word(analyst: An
 def test_a_participle_before_a_noun_leads_the_object_of_a_coordinated_verb() -> None:
     found = tags("Stewards open the gates and count returned tickets")
     assert (found["count"], found["tickets"]) == ("VERB", "NOUN")
+
+
+def test_a_compound_with_the_head_of_another_thing_is_still_a_value(analyst: Analyst) -> None:
+    req = analyst.analyse("Each flight has a gate and a boarding time. Delay times are logged per flight.")
+    assert "boarding_time" in attributes(req, "flight") and "boarding_time" not in names(req)
+
+
+def test_value_after_a_noun_is_part_of_the_attribute_s_name(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each painting has an artist, an insurance value and a status value. Galleries hang paintings."
+    )
+    assert {"insurance_value", "status"} <= attributes(req, "painting")
