@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from generators.intent_parser import NounPhrase, ParsedIntent
-from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS
+from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, WEEKDAYS
 from generators.patterns import Embedder, PatternLibrary
 from ontology.errors import InvalidInputError
 from ontology.identifiers import safe_identifier
@@ -43,8 +43,8 @@ class Referent:
     @property
     def strong(self) -> bool:
         """Whether this phrase makes its entity part of the product (a synonym needs a grammatical role)."""
-        if self.name is None or self.phrase.role in WEAK_ROLES or self.phrase.unit:
-            return False
+        if self.name is None or self.phrase.role in WEAK_ROLES or self.phrase.unit or self.phrase.operator:
+            return False  # 'We run a pest control business': the organisation, even where its word names a pattern
         if self.how == "synonym" and self.phrase.role == "listed" and self.phrase.tokens:
             # 'SSO login, analytics and email reminders': a list of the platform's own words names no entity
             nouns = [t.lemma for t in self.phrase.tokens if t.tag == "NOUN"]
@@ -154,6 +154,7 @@ class Resolver:
         words = noun_words(ref.phrase)
         one_of_many = ref.phrase.each and not ref.phrase.generic  # 'each lot', 'every update'
         vague = words and words[-1] in GENERIC_NOUNS and not ref.phrase.specific and not one_of_many
+        vague = vague and not ref.phrase.kept_product_word  # 'for one or more services'
         if not words or vague or len(words[-1]) < 3:
             return
         if words[-1] in PRODUCT_HEADS and not ref.phrase.plural and not ref.phrase.each:
@@ -175,4 +176,6 @@ def noun_words(p: NounPhrase) -> list[str]:
         before = [t.lemma for t in p.tokens[:first] if t.tag == "NOUN"]
         after = [t.lemma for t in p.tokens[first + 1 :] if t.tag == "NOUN"]
         return [*before[-1:], "of", *after[-2:]] if before and after else words[-2:]
+    if len(words) > 1 and words[0] in WEEKDAYS:
+        words = words[1:]  # 'the Saturday sessions' are sessions held on a day
     return words[-2:]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
-from generators.language import CARDINALITY_TOKENS, Token, sentences, tag, tokenize
+from generators.language import CARDINALITY_TOKENS, Token, same_as_participle, sentences, tag, tokenize
 from generators.lexicon import (
     CHOICE_VERBS,
     HAVE_VERBS,
@@ -43,6 +43,8 @@ _PLACE_TIME_PREPS = words("in at on during")
 """Prepositions of a place or a time, which after a passive's agent say where or when the subject is."""
 _RUN_VERBS = words("run operate own manage")
 """Verbs by which the writer names the organisation it runs: 'We run a tutoring agency'."""
+_RECEIVE_VERBS = words("get receive")
+"""Verbs by which the subject comes to have their object: a value after them is the subject's attribute."""
 _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _BLANK = Token("", "", "", "")
@@ -103,6 +105,11 @@ class _SentenceParser:
         """How often each noun occurs in the whole intent."""
         self.gap: NounPhrase | None = None
         """The noun right before a subject that opens a clause without 'that': the object of its verb."""
+        self.passive = False
+        """Whether the last verb was a passive: 'is tested and split into components'."""
+        self.antecedent: NounPhrase | None = None
+        """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
+        the clause after them names."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -174,6 +181,12 @@ class _SentenceParser:
             if item.tag == "VERB":
                 i = self._verb(i)
                 continue
+            antecedent = self._item(i - 1)
+            relative = item.tag == "PREP" and self._token(i + 1).lower in ("which", "whom")
+            if relative and isinstance(antecedent, NounPhrase):
+                self.antecedent = antecedent  # 'a summer show in which pupils perform routines': the show's routines
+                i += 2
+                continue
             if item.lower in ("each", "every") and self._token(i + 1).lower == "with" and self.last_group:
                 # 'claims made of expense lines, each with a category and an amount': a has-list of the last group
                 group, i = self._group(i + 2, as_object=True)
@@ -186,6 +199,14 @@ class _SentenceParser:
             i += 1
         if cards:
             self._cardinality(CARDINALITY_TOKENS[cards[0].lower])
+        if self.persona:
+            # 'As a client I want to download deliverables for my sites': the role has many of what is its own
+            mine = [p for p in self.parsed.phrases if p.sentence == self.number and p.mine and not p.generic]
+            for owner in self.persona:
+                for p in mine:
+                    if p.head != owner.head:
+                        self._link(owner, p, "with", "my", "one-to-many")
+            self._mark(mine, "listed")
         if not self.seen_verb:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
@@ -223,7 +244,8 @@ class _SentenceParser:
 
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
-        items = self.items
+        items, start = self.items, i
+        paired = False  # whether 'and' without a comma joined two of the group: 'blade and severity'
         group: list[NounPhrase] = []
         valued: list[NounPhrase] = []  # the owners of "the customer's name, email and phone"
         while i < len(items) and isinstance(items[i], NounPhrase):
@@ -275,8 +297,24 @@ class _SentenceParser:
                 break
             if not as_object and "COLON" in (self._tag(k) for k in range(i, j)) and self._starts_clause(j):
                 group = []  # '... with email alerts and an iOS app: leaseholders own flats': the subject follows
+            elif not as_object and j == i + 1 and comma and self._adverbial(group, start) and self._starts_clause(j):
+                group = []  # 'pupils enrol on classes each term, each class is taught by': a new clause's subject
+            elif (
+                not as_object
+                and comma
+                and paired
+                and self._tag(i + 1) == "CONJ"
+                and self._starts_clause(j, coordinated=True)
+            ):
+                group = []  # '... by blade and severity, and spare parts are drawn': ', and' after 'and' opens a clause
+            paired = paired or (self._tag(i) == "CONJ")
             i = j
         return group, i
+
+    def _adverbial(self, group: list[NounPhrase], start: int) -> bool:
+        """Whether a group is one 'each X' right after another noun phrase: 'enrol on classes each term', a time
+        that qualifies the clause before it, not the subject of the next."""
+        return len(group) == 1 and group[0].each and isinstance(self._item(start - 1), NounPhrase)
 
     def _values_in_parenthesis(self, head: NounPhrase, i: int) -> int:
         """After a thing, a parenthesis that lists mostly values is its has-list: 'products (name, price, SKU)'.
@@ -513,7 +551,12 @@ class _SentenceParser:
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
-        passive = reduced or (any(t.lower in _BE for t in before) and participle)
+        # 'each specimen gets a barcode and is split into aliquots': after 'be', a verb whose participle is itself
+        passive = reduced or (any(t.lower in _BE for t in before) and (participle or same_as_participle(verb.lower)))
+        # 'each donation is tested and split into components': a participle after 'and' shares the passive before it
+        coordinated = self.passive and self._token(i - 1).tag == "CONJ"
+        passive = passive or (coordinated and (participle or same_as_participle(verb.lower)))
+        self.passive = passive
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1
@@ -532,6 +575,11 @@ class _SentenceParser:
             objects = self._resolve(group)
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
+        antecedent, self.antecedent = self.antecedent, None
+        if antecedent is not None and not passive and not antecedent.generic:
+            for o in objects:
+                if o.head != antecedent.head and not o.generic and not _is_value(o):
+                    self._link(antecedent, o, "with", "in which", "one-to-many")
         gap, self.gap = self.gap, None
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
@@ -604,7 +652,9 @@ class _SentenceParser:
             self._mark(domain_subject, "owner")
             self._mark(objects, "item")
             return
-        described = all(s.each or s.single for s in domain_subject) and all(_is_value(o) for o in objects)
+        # 'each invoice shows the amount due'; 'runners get a bib number': a value one receives is one's own
+        counted = all(s.each or s.single for s in domain_subject) or verb in _RECEIVE_VERBS
+        described = counted and all(_is_value(o) for o in objects)
         if (verb in HAVE_VERBS or (described and objects and not prep)) and not passive:
             # 'each invoice shows the amount due and the VAT': values of a thing are its attributes
             self._mark(domain_subject, "owner")
@@ -620,6 +670,9 @@ class _SentenceParser:
             for o in objects:
                 if verb == "belong":
                     self._link(s, o, "belongs", "belongs to", "many-to-many" if o.many else "many-to-one")
+                elif passive and prep == "by" and o.one and not o.plural:
+                    # 'every callout is attended by one engineer': each of the subject has one agent
+                    self._link(o, s, "verb", verb, "one-to-many")
                 elif passive and prep == "by":
                     self._link(o, s, "verb", verb, None)
                 elif passive and prep == "of":
@@ -632,7 +685,11 @@ class _SentenceParser:
                         s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
                     )
                     card = "many-to-many" if shared else "many-to-one"
-                    if not s.plural and not shared and (o.plural or o.many) and not o.single:
+                    if o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
+                        # 'a reporter is assigned to each story', 'the opening played in each match': one of the
+                        # subject serves each; 'a deposit is paid for each reservation' is each one's own
+                        card = "one-to-many"
+                    elif not s.plural and not shared and (o.plural or o.many) and not o.single:
                         # 'a brew is packaged into kegs': one subject with many of the object; 'into' splits it
                         card = "one-to-many" if prep == "into" else "many-to-many"
                     self._link(s, o, "passive", f"{verb} {prep}", card)
@@ -695,5 +752,5 @@ class _SentenceParser:
 
     def _product(self, group: list[NounPhrase]) -> None:
         for p in group:
-            if p.head in PRODUCT_HEADS and p.role == "other":
+            if p.head in PRODUCT_HEADS and p.role == "other" and not p.kept_product_word:
                 p.role = "product"

@@ -10,16 +10,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from generators.language import Token, same_in_plural
-from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, words
+from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, SOFTWARE_HEADS, WEEKDAYS, words
 
 __all__ = ["GENERIC_PRONOUNS", "HasList", "Link", "LinkKind", "NounPhrase", "ParsedIntent", "Role"]
 
 Role = Literal["subject", "object", "listed", "owner", "item", "attached", "aside", "product", "audience", "other"]
 LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
-_NEVER_ONE_OF_MANY = words(
-    "time day week month year hour minute morning afternoon evening night weekend weekday period date tenant "
-    "multitenant data information info detail thing stuff way"
+_NEVER_ONE_OF_MANY = (
+    words(
+        "time day week month year hour minute morning afternoon evening night weekend weekday period date tenant "
+        "multitenant data information info detail thing stuff way"
+    )
+    | WEEKDAYS
 )
 """Generic words that stay generic even after 'each': 'every day', 'each tenant', 'every detail'."""
 
@@ -46,6 +49,8 @@ class NounPhrase:
     """Whether 'one' or 'single' counts it: 'for one candidate', 'a single supplier'."""
     ours: bool = False
     """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
+    mine: bool = False
+    """Whether 'my' leads it: in a user story, 'download deliverables for my sites' names the role's own things."""
     definite: bool = False
     """Whether 'the' leads it: 'the maintenance team' is a unit of the organisation that runs the service."""
     other: bool = False
@@ -94,9 +99,17 @@ class NounPhrase:
             return self.pronoun in GENERIC_PRONOUNS
         if self.head in PRODUCT_HEADS and not self.plural and not self.each:
             return True  # 'a booking app' is the product; 'applicants submit applications' are not
+        if self.kept_product_word:
+            return False  # 'mechanics carry out services and repairs': things the product keeps
         if self.each and self.head not in PRODUCT_HEADS and self.head not in _NEVER_ONE_OF_MANY:
             return False  # 'each lot has a reserve price', 'every update has a title': one of many things
         return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
+
+    @property
+    def kept_product_word(self) -> bool:
+        """A product word in the plural or counted, not software: 'services', 'one or more services', 'our sites'."""
+        plural = self.plural or self.many
+        return plural and self.head in PRODUCT_HEADS and self.head not in SOFTWARE_HEADS and not self.pronoun
 
     @property
     def unit(self) -> bool:

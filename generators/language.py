@@ -12,6 +12,7 @@ selects').
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -24,6 +25,7 @@ __all__ = [
     "Token",
     "clean_intent",
     "is_many",
+    "same_as_participle",
     "sentences",
     "singular",
     "tag",
@@ -48,10 +50,16 @@ def clean_intent(text: str) -> tuple[str, int]:
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+(?!\d)|[.!?;]+(?=\s|$)|\n+")
 _WRAPPED = re.compile(r"(?<=[^\s.!?;:])[ \t]*\n[ \t]*(?=[a-z(])|(?<=[,])[ \t]*\n[ \t]*(?=[^\s\-*•\d])")
 """A line break inside a sentence: a wrapped line goes on in lowercase, or after a comma, without a bullet."""
+_WRAPPED_AFTER = re.compile(
+    r"(?<![\w-])((?i:a|an|the|each|every|and|or|of|with|for|to|in|on|at|by|from|per|its|their|our|my))"
+    r"[ \t]*\n[ \t]*(?=[^\s\-*•\d])"
+)
+"""A line break after a word no sentence ends with ('assign a\nCVSS score'): the sentence goes on."""
 
 
 def sentences(text: str) -> list[str]:
     """Split on sentence ends, semicolons, bullets and blank lines; wrapped lines and decimals (99.9) stay whole."""
+    text = _WRAPPED_AFTER.sub(r"\1 ", text)
     return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
 
@@ -72,6 +80,7 @@ def tokenize(sentence: str) -> list[str]:
     """Words, numbers and the punctuation that matters; a possessive 's is a word of its own ('the member 's
     plan'), a plural's bare apostrophe is dropped; 'check-in' is one word."""
     out = []
+    sentence = _unaccented(sentence)  # 'Cafés order bags': one word, as 'cafes'
     sentence = _QUOTED.sub(r"\1", sentence)  # "the 'items' list": quotes, not a possessive
     sentence = _SHORTHAND.sub(lambda m: " without " if m.group(1) else " with ", sentence)  # 'w/ hygienists'
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
@@ -85,6 +94,14 @@ def tokenize(sentence: str) -> list[str]:
             elif possessive and word.lower().endswith("s") and singular(word) != word.lower():
                 out.append("'s")  # "members' names": the possessive of a plural
     return out
+
+
+def _unaccented(text: str) -> str:
+    """Letters without their accents ('café' -> 'cafe', 'naïve' -> 'naive'): a word with an accent is still one word."""
+    if text.isascii():
+        return text
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare)
 
 
 # ---------------------------------------------------------------- lemmas
@@ -238,6 +255,9 @@ def tag(words: list[str]) -> list[Token]:
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
+        wants = i and tags[i] == "TO" and _verb_lemma(lowers[i - 1]) in ("want", "need")
+        if wants and i + 1 < len(tags) and tags[i + 1] == "NOUN" and _can_be(lowers[i + 1], "VERB"):
+            tags[i + 1] = "VERB"  # 'I want to book walks for my dogs': 'want to' is followed by a verb
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
     _repair(lowers, tags)
@@ -281,8 +301,15 @@ def _clause_start(tags: list[str], i: int) -> int:
 
 
 _PARTICLES = words("up out off")
+_SUBORDINATING_PREPS = words("after before until till since as once")
+"""Prepositions that also open a clause: 'after a contract ends' ends with its verb."""
 _SINGLE_DETERMINERS = words("a an each every")
 _MODALS = words("can could may might must shall should will would")
+
+
+def same_as_participle(word: str) -> bool:
+    """Whether a verb's past participle is the word itself ('split', 'put', 'set'): 'tested and split into'."""
+    return _participle_is_itself(word)
 
 
 @cache
@@ -329,12 +356,14 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
         if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
+            tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
             tags[i] = t = "NOUN"  # 'Lots age in barrels': 'lots' is a quantifier only in 'lots of'
         if t == "DET" and lower == "own" and prev == "NOUN" and nxt in ("NOUN", "ADJ", "DET"):
             tags[i] = t = "VERB"  # 'leaseholders own flats': 'own' after a noun is the verb
         compound = nxt == "VERB" or (
-            prev == "NOUN" and nxt == "NOUN" and "VERB" not in tags[_clause_start(tags, i) : i]
+            prev in ("NOUN", "") and nxt == "NOUN" and "VERB" not in tags[_clause_start(tags, i) : i]
         )
         if t == "VERB" and third and compound and _can_be(lower, "NOUN") and i + 2 < len(lowers):
             after = lowers[i + 1]
@@ -346,8 +375,18 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'service charges per flat,': a preposition's object closing a phrase
         if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "PREP" and nxt in ("CONJ", "COMMA"):
             tags[i] = t = "NOUN"  # 'with email alerts and an app': a noun after a preposition, not a verb
+        if t == "VERB" and third and prev == "NOUN" and nxt in ("", "COMMA", "PUNCT") and _can_be(lower, "NOUN"):
+            run = i - 1
+            while run > 0 and tags[run - 1] in ("NOUN", "ADJ"):
+                run -= 1
+            clause = lowers[run - 2] in _SUBORDINATING_PREPS if run >= 2 else False  # 'after a contract ends'
+            if run >= 2 and tags[run - 1] == "DET" and tags[run - 2] == "PREP" and not clause:
+                tags[i] = t = "NOUN"  # 'delivered on one of our van runs': what a preposition governs ends its clause
         if t == "VERB" and prev == "POS" and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # "each day's call sheet": a possessive is followed by what it owns
+        base_after = prev == "PREP" and lowers[i - 1] != "to" and nxt == "NOUN" and not lower.endswith(("ing", "ed"))
+        if t == "VERB" and base_after and not third and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'with push notifications': a preposition governs a noun phrase, not a verb
         if t == "VERB" and third and prev == "NOUN" and i >= 2 and tags[i - 2] == "NOUN" and _can_be(lower, "NOUN"):
             plural_verb = _third_person(lowers[i - 1]) and _can_be(lowers[i - 1], "VERB")
             one = singular(lowers[i - 2]) == lowers[i - 2] and "VERB" not in tags[_clause_start(tags, i) : i]
@@ -367,17 +406,35 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t in ("NOUN", "ADJ") and after_be and _can_be(lower, "VERB") and not _can_be(lower, "NOUN"):
             tags[i] = t = "VERB"  # 'secrets are scoped per environment': a participle after 'be'
         own_participle = i and lowers[i - 1] in _BE_FORMS and _participle_is_itself(lower)
+        # 'each donation is tested and split into components': coordinated with a participle after 'be'
+        own_participle = own_participle or (
+            i >= 3
+            and prev == "CONJ"
+            and tags[i - 2] == "VERB"
+            and lowers[i - 2].endswith(("ed", "en"))
+            and lowers[i - 3] in _BE_FORMS
+            and _participle_is_itself(lower)
+        )
         if t in ("NOUN", "ADJ") and own_participle and nxt == "PREP":
             tags[i] = t = "VERB"  # 'each specimen is split into aliquots': a participle the same as its base form
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
+        # 'I want to flag missing pieces': a verb's object, not a second verb, when a plural noun follows
+        objected_by = prev == "VERB" and i + 1 < len(lowers) and singular(lowers[i + 1]) != lowers[i + 1]
         if (
             t == "VERB"
             and lower.endswith("ing")
             and nxt == "NOUN"
-            and (prev in ("", "DET", "ADJ") or singular_noun or owned or _names_a_kind(lowers, tags, i))
+            and (prev in ("", "DET", "ADJ") or singular_noun or owned or _names_a_kind(lowers, tags, i) or objected_by)
         ):
             tags[i] = t = "NOUN"  # a gerund that names a kind: 'an ordering system', 'funding programs'
-        if t in ("NOUN", "ADJ") and _can_be(lower, "VERB") and i and nxt in _NOUN_PHRASE_START | {"PREP"}:
+        # 'and check returned toys': a participle before a noun leads the object like an adjective
+        described = nxt == "VERB" and lowers[i + 1].endswith("ed") and _next(tags, i + 1) == "NOUN"
+        if (
+            t in ("NOUN", "ADJ")
+            and _can_be(lower, "VERB")
+            and i
+            and (nxt in _NOUN_PHRASE_START | {"PREP"} or described)
+        ):
             start = _clause_start(tags, i)
             no_verb_yet = "VERB" not in tags[start:i]
             run = i - 1
@@ -405,8 +462,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and (before in ("DET", "ADJ", "POS") or start == run)
             ):
                 tags[i] = "VERB"  # 'each visit records treatments'
-            elif prev in ("COMMA", "CONJ") and third in verb_forms and nxt in _NOUN_PHRASE_START and not subject:
+            elif (
+                prev in ("COMMA", "CONJ")
+                and third in verb_forms
+                and (nxt in _NOUN_PHRASE_START or described)
+                and not subject
+            ):
                 tags[i] = "VERB"  # 'owners register pets, book visits'
+            elif prev == "CONJ" and third and nxt == "NOUN" and not subject and _after_singular_aux(lowers, tags, i):
+                tags[i] = "VERB"  # 'a reporter is assigned to each story and files drafts': it agrees with 'is'
         elif t == "VERB" and third and prev in ("COMMA", "CONJ") and nxt not in _NOUN_PHRASE_START:
             if i >= 2 and tags[i - 2] == "NOUN" and third not in verb_forms:
                 tags[i] = "NOUN"  # 'imports and selects for a school'
@@ -427,11 +491,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
             tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
         governed = prev == "PREP" and lowers[i - 1] != "to" and third and _can_be(lower, "NOUN")
-        if tags[i] == "VERB" and governed and nxt not in _NOUN_PHRASE_START:
+        adverb = nxt == "ADJ" and _next(tags, i + 1) not in ("NOUN", "ADJ")  # 'pay for walks monthly by invoice'
+        if tags[i] == "VERB" and governed and (nxt not in _NOUN_PHRASE_START or adverb):
             tags[i] = "NOUN"  # 'a playlist of tracks': a preposition governs a noun, not a verb's -s form
         listed = prev in ("", "COLON", "COMMA") and nxt == "COMMA" and _can_be(lower, "NOUN")
         if tags[i] == "VERB" and listed and third:
             tags[i] = "NOUN"  # 'Podcast hosting: shows, episodes, hosts': a verb has no comma before its object
+        opening = prev in ("", "COLON") and nxt == "PREP" and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
+        if tags[i] == "VERB" and opening and third and _can_be(lower, "NOUN") and singular(lower) != lower:
+            tags[i] = "NOUN"  # '...: alerts from monitors open incidents': no clause opens with a verb's -s form
         if tags[i] == "VERB":
             verb_forms.add(third)
         elif tags[i] == "COLON":
@@ -445,6 +513,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _after_singular_aux(lowers: list[str], tags: list[str], i: int) -> bool:
+    """Whether a singular subject's auxiliary ('is', 'was', 'has') and a participle come before items[i] in its
+    sentence, with no verb of another form between: the -s word after 'and' is the same subject's next verb."""
+    aux = [k for k in range(i) if tags[k] == "AUX" and lowers[k] in ("is", "was", "has")]
+    if not aux or any(tags[k] == "VERB" and not lowers[k].endswith(("ed", "en", "s")) for k in range(aux[-1], i)):
+        return False
+    return any(tags[k] == "VERB" for k in range(aux[-1] + 1, i))
 
 
 def _after_colon(tags: list[str], i: int) -> int:
@@ -476,6 +553,10 @@ def _persona(lowers: list[str], tags: list[str]) -> None:
 
 
 def is_many(tokens: list[Token]) -> bool:
-    """Whether a quantifier in these tokens says 'many': many, multiple, several, one or more."""
+    """Whether a quantifier in these tokens says 'many': many, multiple, several, one or more, a number over one."""
     text = " ".join(t.lower for t in tokens)
-    return any(t.tag == "MANY" for t in tokens) or "or more" in text or "any number" in text
+    counted = any(t.tag == "NUM" and t.lower not in _ONE for t in tokens)  # 'between two players', '3 rounds'
+    return any(t.tag == "MANY" for t in tokens) or counted or "or more" in text or "any number" in text
+
+
+_ONE = words("one 1 single zero 0 no")

@@ -18,7 +18,9 @@ __all__ = [
     "RECORDING_VERBS",
     "SHARING_VERBS",
     "SINGLE_WORDS",
+    "SOFTWARE_HEADS",
     "TITLE_NOUNS",
+    "WEEKDAYS",
     "words",
 ]
 
@@ -59,8 +61,9 @@ LET_VERBS = words("let allow help enable permit want need require ask invite")
 
 GENERIC_NOUNS = words("""
     service system platform app tool software solution way data information info detail tenant multitenant ui
-    interface api dashboard portal website web site saas thing stuff lot everything something time day week month
+    interface api dashboard portal website web saas thing stuff lot everything something time day week month
     year date range period hour minute morning afternoon evening night weekend weekday
+    monday tuesday wednesday thursday friday saturday sunday
     history audit trail log webhook search archive trash change update workflow
     process feature
     functionality option ability need kind type number amount set report analytics overview summary
@@ -75,9 +78,16 @@ GENERIC_NOUNS = words("""
 Some of these are pattern names: a pattern match still makes them entities; being generic only
 stops an unmatched noun from being promoted."""
 
+WEEKDAYS = words("monday tuesday wednesday thursday friday saturday sunday")
+"""Days of the week: 'each Sunday' is a time, 'the Saturday sessions' are sessions."""
+
+SOFTWARE_HEADS = words("app platform portal dashboard api backend saas software website crm erp hub helpdesk solution")
+"""Product words that name software even in the plural ('iOS and Android apps'); the other product words in the
+plural name things the product keeps ('carry out services and repairs', 'plots on our sites')."""
+
 PRODUCT_HEADS = words(
     "service app application platform system tool portal saas software solution api backend tracker "
-    "marketplace crm erp hub dashboard website helpdesk directory planner scheduler"
+    "marketplace crm erp hub dashboard website site helpdesk directory planner scheduler"
 )
 """Nouns that name the product itself: 'an invoicing service', 'a fleet maintenance tracker'."""
 

@@ -55,6 +55,7 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             phrase.each = any(t.lower in ("each", "every") for t in lead)
             phrase.one = any(t.lower in ("one", "single") for t in lead)
             phrase.ours = any(t.lower == "our" for t in lead)
+            phrase.mine = any(t.lower == "my" for t in lead)
             phrase.definite = any(t.lower == "the" for t in lead)
             phrase.other = any(t.lower in ("other", "another") for t in lead)
             items.append(phrase)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
-from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, PERSON_NOUNS, SHARING_VERBS
+from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, PERSON_NOUNS, SHARING_VERBS, words
 from generators.patterns import PatternLibrary
 from ontology.models import INVERSE_CARDINALITY, Cardinality, RelationshipNeed
 
@@ -39,6 +39,13 @@ def decide(
     """The relationship one stated link makes between two resolved entities."""
     if link.cardinality is not None:
         return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
+    if link.kind == "verb" and link.target.many and not link.source.many:
+        # 'a maintenance contract covers many buildings', 'a story can appear in several sections': never just one
+        shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS
+        return Decision(source, target, "many-to-many" if shared else "one-to-many", link.verb, f"'{link.verb}' many")
+    if link.kind == "verb" and " " not in link.verb and link.target.one and not link.target.plural:
+        # 'a rule targets one segment', 'each slot holds one product': one of the object for each of the subject
+        return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' one")
     if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
         one_each = link.source.each and not link.source.plural
         if one_each and not (link.target.plural or link.target.many or link.target.each):
@@ -51,6 +58,9 @@ def decide(
         return Decision(
             source, target, "many-to-many" if many else "many-to-one", link.verb, f"'{link.verb}' takes one"
         )
+    if link.kind == "verb" and link.verb in MEMBER_VERBS and link.target.plural and not link.target.single:
+        # 'visitors join virtual queues for rides': a member of many, each with many members
+        return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' many")
     if link.kind == "verb" and (link.verb.split()[0] in MEMBER_VERBS or link.verb.endswith(" in")):
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' makes the subject a member of one")
     a, b = patterns
@@ -75,12 +85,21 @@ def decide(
             # 'a gallery of proofs', 'split projects into milestones': each one holds many
             return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural", default=True)
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one", default=True)
+    one_each = link.source.each and not link.source.plural
+    placed = link.verb.split()[-1] in _PLACES and link.target.single
+    if " " in link.verb and one_each and placed and not (link.target.plural or link.target.many):
+        # 'each machine sits at a location', 'every dog stays in a kennel': each of many in one place
+        return Decision(source, target, "many-to-one", link.verb, "each with a single one")
     if " " in link.verb and link.target.each and not link.source.plural:
         # 'a judge presides over each hearing': one of the subject for each of the objects
         return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
     return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many", default=True)
+
+
+_PLACES = words("in at on inside within under near beside along")
+"""Prepositions of place: 'each machine sits at a location' puts each machine in one place."""
 
 
 def person_noun(head: str, pattern: str | None = None) -> bool:

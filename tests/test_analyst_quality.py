@@ -18,12 +18,12 @@ from graph.embeddings import SentenceEmbedder
 
 Floors = dict[str, float]
 
-DEV_FLOORS: Floors = {"entity_f1": 0.92, "relationship_f1": 0.69, "attribute_recall": 0.85}
+DEV_FLOORS: Floors = {"entity_f1": 0.925, "relationship_f1": 0.69, "attribute_recall": 0.85}
 """A little under what the analyst reaches on the dev split (docs/analyst.md has the figures)."""
 
-TEST_FLOORS: Floors = {"entity_f1": 0.84, "relationship_f1": 0.475, "attribute_recall": 0.62}
-"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.845, relationship
-F1 0.480, attribute recall 0.628, after issue 14's sixth round of rules). The attribute floor was lowered once,
+TEST_FLOORS: Floors = {"entity_f1": 0.845, "relationship_f1": 0.49, "attribute_recall": 0.62}
+"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.851, relationship
+F1 0.498, attribute recall 0.628, after issue 14's seventh round of rules). The attribute floor was lowered once,
 from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md);
 the fourth round raised it past both. Raise them as the analyst improves; never lower them to pass."""
 

@@ -48,6 +48,13 @@ def _typed_value(item: NounPhrase) -> bool:
     return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
 
 
+def _same_thing(item: NounPhrase, elsewhere: set[tuple[str, ...]], bare_heads: set[str]) -> bool:
+    """Whether a has-list item names a thing the intent names elsewhere by its head word: 'a room has beds ... beds'
+    or 'an order has order lines ... lines', but not 'a start time' where only 'chip times' are named."""
+    words = tuple(noun_words(item))
+    return len(words) < 2 or words in elsewhere or item.head in bare_heads
+
+
 def _holders(parsed: ParsedIntent) -> set[int]:
     """The phrases that hold many things: 'a playlist of tracks', 'a squad of players' (not 'a list of dates')."""
     return {k.source.id for k in parsed.links if k.verb == "of" and k.target.plural and not _valued(k.target)}
@@ -124,9 +131,11 @@ class Analyst(Agent):
     ) -> tuple[list[tuple[HasList, NounPhrase]], list[tuple[NounPhrase, NounPhrase, str]]]:
         """Split each has-list into parts (relationships) and attributes."""
         elsewhere_keys = {r.name for r in refs.values() if r.name and r.phrase.role not in ("item", "product")}
-        elsewhere_heads = {
-            r.phrase.head for r in refs.values() if r.phrase.role in ("subject", "object", "listed", "owner")
-        }
+        named = [r.phrase for r in refs.values() if r.phrase.role in ("subject", "object", "listed", "owner")]
+        elsewhere_heads = {p.head for p in named}
+        # 'each race has a start time ... chip times are recorded': another compound of the same head is another thing
+        elsewhere_words = {tuple(noun_words(p)) for p in named}
+        bare_heads = {p.head for p in named if len(noun_words(p)) < 2}
         # 'an episode has a playlist of tracks': a thing that holds many things is a part, not a value
         holders = _holders(parsed)
         parts: list[tuple[HasList, NounPhrase]] = []
@@ -146,7 +155,7 @@ class Analyst(Agent):
                     or (item.plural and not item.generic and not _typed_value(item))
                     or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
                     or (ref.name is not None and ref.name in elsewhere_keys)
-                    or item.head in elsewhere_heads
+                    or (item.head in elsewhere_heads and _same_thing(item, elsewhere_words, bare_heads))
                     or (related and item.plural)
                     or item.id in holders
                 )
@@ -261,7 +270,7 @@ class Analyst(Agent):
                 continue
             # 'every animal has a feeding plan with its diet items': a part described by its own
             # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
-            many = item.many or item.plural or item.id in described
+            many = item.many or item.plural or (item.id in described and not item.one)
             verb = "has" if has.verb == "have" else has.verb
             known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
             if known is not None:
@@ -390,6 +399,8 @@ def _attribute_words(item: NounPhrase) -> str:
     """The name an attribute is written as: 'an is_paid flag' -> 'is_paid', 'a date of birth' -> 'date of birth'."""
     words = [t.lower for t in item.tokens if re.fullmatch(r"[a-z0-9_]+", t.lower)]
     while len(words) > 1 and words[-1] in _FILLER:
+        if words[-1] == "value" and infer_attribute(" ".join(words[:-1])).type == "string":
+            break  # 'a replacement value' is a value of its own; 'a status value' is the status
         words.pop()
     return " ".join(words)
 
