@@ -12,6 +12,7 @@ import io
 import json
 import shutil
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -186,12 +187,12 @@ class KnowledgeGraph:
 
             embedder = SentenceEmbedder()
         self.embedder: Embedder | None = embedder
-        self._held: _Session | None = None
+        self._held = threading.local()  # a session `hold` keeps open, for the thread that holds it
 
     # ------------------------------------------------------------------ sessions
     @contextmanager
     def _session(self, write: bool) -> Iterator[_Session]:
-        held = self._held
+        held: _Session | None = getattr(self._held, "session", None)
         if held is not None and (held.write or not write):
             yield held
             return
@@ -213,13 +214,14 @@ class KnowledgeGraph:
 
     @contextmanager
     def hold(self, write: bool = False) -> Iterator[KnowledgeGraph]:
-        """Keep the stores open across many calls (bulk loads, benchmarks); others wait meanwhile."""
+        """Keep the stores open across many calls of this thread (bulk loads, benchmarks, a read-then-write);
+        other threads and processes wait meanwhile."""
         with self._session(write) as session:
-            self._held = session
+            self._held.session = session
             try:
                 yield self
             finally:
-                self._held = None
+                self._held.session = None
 
     # ------------------------------------------------------------------ writes
     def bootstrap(self) -> None:

@@ -135,6 +135,10 @@ class ProductWorkspace:
         return merged
 
     def publish(self, kg: KnowledgeGraph, trace_id: str) -> WriteStats | None:
-        """Replace the product's graph with the union of every stage's facts recorded so far (if any)."""
-        facts = self.union(trace_id)
-        return kg.write(facts) if facts.quads else None
+        """Replace the product's graph with the union of every stage's facts recorded so far (if any).
+
+        The facts are read under the graph's write lock: of two publishes of one build, the one that writes
+        last has read last, so it never takes back facts the other wrote."""
+        with kg.hold(write=True):
+            facts = self.union(trace_id)
+            return kg.write(facts) if facts.quads else None

@@ -504,7 +504,8 @@ def test_a_session_over_many_tenants_keeps_only_a_few_databases_open(tmp_path: P
         for tenant in [*tenants, tenants[0]]:  # the first tenant's database was closed on the way: it opens again
             steps = kg.trace(traces[tenant], tenant, engine="kuzu")
             assert {s.tenant for s in steps} == {tenant} and "intent" in stages(steps)
-            assert kg._held is not None and len(kg._held.pgs) <= MAX_OPEN_TENANTS
+            held = kg._held.session  # the session this thread holds
+            assert held is not None and len(held.pgs) <= MAX_OPEN_TENANTS
         rows = kg.cypher("MATCH (p:Product) RETURN p.label", None).rows  # the admin walks every tenant
     assert sorted(r[0] for r in rows) == tenants
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from generators.agents.engineer import Engineer
+from infra import runtime as runtime_module
 from infra.runtime import DeploymentError, LocalRuntime, ServiceProcess, alive, healthy, stop
 from ontology.errors import InvalidInputError
 from tests.product_blueprints import clinic
@@ -107,6 +108,31 @@ def test_a_bound_service_stops_when_the_thread_that_started_it_ends(
     while alive(service.pid, product) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(service.pid, product) and not healthy(service.url)
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["forked", "started"])
+def test_a_throwaway_copy_serves_on_its_own_database_and_is_gone_after_its_block(
+    runtime: LocalRuntime, product: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warm: bool
+) -> None:
+    if not warm:  # where there is no warm interpreter, the copy is started as `start` does
+        monkeypatch.setattr(runtime_module, "warm_interpreter", lambda: None)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {"DATABASE_URL": f"sqlite:///{scratch / 'copy.db'}"}
+    with runtime.serving_copy(product, name="clinic-copy", trace_id=TRACE, extra_env=env) as service:
+        answer = httpx.get(f"{service.url}/patients", headers=runtime.tokens("clinic-copy").headers("acme"), timeout=5)
+        assert answer.status_code == 200 and answer.json()["total"] == 0
+        assert (scratch / "copy.db").is_file()  # migrated before it served
+        assert os.getsid(service.pid) == service.pid
+    assert not healthy(service.url)
+    assert _cwd_users(product) == []
+
+    broken = _broken_app(tmp_path / "broken")
+    copy = runtime.serving_copy(broken, name="broken", trace_id=TRACE)
+    with pytest.raises(DeploymentError, match="exited with code") as caught, copy:
+        raise AssertionError("a copy that cannot start is never served")
+    assert any("boom: the app cannot be imported" in line for line in caught.value.log_lines)
+    assert _cwd_users(broken) == []
 
 
 def test_replace_starts_the_new_revision_before_stopping_the_old_one(

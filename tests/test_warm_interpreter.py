@@ -131,3 +131,50 @@ def test_the_cpu_of_ended_runs_is_counted_for_benchmarks(tmp_path: Path) -> None
     run = warm.fork("spin", [], tmp_path, {}, tmp_path / "output.txt")
     assert run.wait(60) and run.returncode == 0
     assert warm.children_cpu_s() - before >= 0.25
+
+
+def test_a_program_runs_as_python_c_would(tmp_path: Path) -> None:
+    warm = warm_interpreter.warm_interpreter()
+    assert warm is not None
+    code = "import os, sys\nprint(sys.argv, os.getcwd(), __name__)\nsys.exit(int(sys.argv[1]))"
+    run = warm.fork_code(code, ["4", "x"], tmp_path, {}, tmp_path / "output.txt")
+    assert run.wait(60) and run.returncode == 4
+    assert (tmp_path / "output.txt").read_text(encoding="utf-8").strip() == f"['-c', '4', 'x'] {tmp_path} __main__"
+
+
+GRACEFUL = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: (open("stopped", "w").write("yes"), sys.exit(0)))
+open("ready", "w").write("")
+time.sleep(60)
+"""
+
+
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists()
+
+
+def test_stop_asks_first_and_a_run_ends_with_its_warm_interpreter(tmp_path: Path) -> None:
+    warm = warm_interpreter.warm_interpreter()
+    assert warm is not None
+    run = warm.fork_code(GRACEFUL, [], tmp_path, {}, tmp_path / "output.txt")
+    _wait_for(tmp_path / "ready")
+    run.stop(10.0)
+    assert run.returncode == 0 and (tmp_path / "stopped").read_text() == "yes"  # SIGTERM, handled
+
+    other = WarmInterpreter()  # a second one, ended below as if the factory process had died
+    folder = tmp_path / "orphan"
+    folder.mkdir()
+    try:
+        orphan = other.fork_code(GRACEFUL, [], folder, {}, folder / "output.txt")
+        _wait_for(folder / "ready")
+        assert other._process.stdin is not None
+        other._process.stdin.close()  # the factory's end of the pipe closes: the warm interpreter exits
+        other._process.wait(30)
+        assert orphan.wait(30)
+        assert (folder / "stopped").read_text() == "yes"  # sent SIGTERM as its warm interpreter ended
+    finally:
+        other._process.kill()

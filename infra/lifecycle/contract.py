@@ -102,12 +102,11 @@ def _serving(ctx: StageContext, source: Path, trace_id: str, depth: ContractDept
         "FACTORY_TELEMETRY_FILE": str((scratch / "telemetry.jsonl").resolve()),
     }
     try:
-        service = runtime.start(source, name=name, trace_id=trace_id, extra_env=env, bound=True)
-        try:
-            yield service
-        finally:
-            runtime.stop(service)
-            service.log_path.unlink(missing_ok=True)
+        with runtime.serving_copy(source, name=name, trace_id=trace_id, extra_env=env) as service:
+            try:
+                yield service
+            finally:
+                service.log_path.unlink(missing_ok=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):

@@ -190,8 +190,8 @@ def deployment(ctx: StageContext, intent: IntentResult, release: ReleaseResult) 
         if old is not None:
             return old
         started = now()
-        with stage.publishing_beside(trace_id):  # while the release migrates and starts
-            service = swap(ctx, current, release.commit, trace_id, intent.revision)
+        stage.publish_in_background(trace_id)  # while the release migrates and starts, and the smoke runs
+        service = swap(ctx, current, release.commit, trace_id, intent.revision)
         rec = stage.recorder(trace_id)
         rec.deployment(intent.revision, ENV, service.url, "running", started, now())
         stage.record(rec.facts)
