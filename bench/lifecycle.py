@@ -253,7 +253,7 @@ def baseline(run: Run, planner: Planner, product: str, text: str) -> dict[str, f
     ctx = StageContext(home, TENANT, product)
     with ThreadPoolExecutor(1) as pool:
         fuzzing = pool.submit(fuzz_copy, ctx, rendered.out_dir, trace_id, ContractDepth.SHALLOW)
-        report = Tester().test(rendered.out_dir, timeout_s=600, beside=1)
+        report = Tester().test(rendered.out_dir, timeout_s=600)
         contract = fuzzing.result()
     steps["test"] = time.perf_counter() - start
     if not report.ok:

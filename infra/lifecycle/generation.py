@@ -176,7 +176,7 @@ def blocking_checks(ctx: StageContext, blueprint: Blueprint, root: Path, trace_i
     its test suite and lint, the tenant-scoping policy, and a shallow contract run on a started copy."""
     with ThreadPoolExecutor(1, thread_name_prefix="contract") as pool:  # beside the suite: it mostly waits
         fuzzing = pool.submit(fuzz_copy, ctx, root, trace_id, ContractDepth.SHALLOW)
-        report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s, beside=1)
+        report = ctx.tester().test(root, timeout_s=ctx.settings.test_timeout_s)
         contract = fuzzing.result()
     ctx.log(contract.summary())
     broken = report.failed or report.errors or report.timed_out or not report.passed
