@@ -335,6 +335,7 @@ class LocalRuntime:
             yield launch.service(run.pid)
         finally:
             run.stop()
+            run.status_path.unlink(missing_ok=True)  # the log is the caller's; this is the warm interpreter's
 
     def _launch(self, source: Path, name: str, trace_id: str, extra_env: Mapping[str, str] | None) -> _Launch:
         """What a start of the service rendered in `source` runs with: folder, environment, port, log."""

@@ -126,6 +126,7 @@ def test_a_throwaway_copy_serves_on_its_own_database_and_is_gone_after_its_block
         assert os.getsid(service.pid) == service.pid
     assert not healthy(service.url)
     assert _cwd_users(product) == []
+    assert [p.name for p in (tmp_path / "home/runtime/logs").iterdir()] == [service.log_path.name]  # nothing else
 
     broken = _broken_app(tmp_path / "broken")
     copy = runtime.serving_copy(broken, name="broken", trace_id=TRACE)

@@ -74,7 +74,8 @@ class ForkedRun:
 
     def __init__(self, pid: int, status: Path) -> None:
         self.pid = pid
-        self._status = status
+        self.status_path = status
+        """Where the run leaves its exit status (beside its output)."""
         self._done = False
         self._code: int | None = None
         try:
@@ -116,7 +117,7 @@ class ForkedRun:
 
     def _close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self._code = int(self._status.read_text(encoding="utf-8"))
+            self._code = int(self.status_path.read_text(encoding="utf-8"))
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
