@@ -86,9 +86,10 @@ def test_a_run_that_times_out_is_ended_with_what_it_started(tmp_path: Path, how:
     (tmp_path / "sleeper.py").write_text(SLEEPER, encoding="utf-8")
     run = _start(how, "sleeper", [], tmp_path, {"PATH": os.environ.get("PATH", "")})
     deadline = time.monotonic() + 30
-    while not (tmp_path / "child.pid").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    grandchild = int((tmp_path / "child.pid").read_text())
+    pid_file = tmp_path / "child.pid"
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the file exists a moment before its pid is written in it
+    grandchild = int(pid_file.read_text())
     assert not run.wait(0.2)
     assert run.returncode is None
     run.kill()
