@@ -134,7 +134,7 @@ def test_whitelisted_calls_run(shared_kg: KnowledgeGraph) -> None:
 def test_the_database_itself_refuses_writes_too(shared_kg: KnowledgeGraph) -> None:
     """Second wall: a write that slipped past the guard hits a read-only store."""
     with shared_kg.hold(write=False):
-        session = shared_kg._held
+        session = shared_kg._held.session  # the session this thread holds
         assert session is not None
         with pytest.raises(QueryRefusedError, match="read-only"):
             session.pg("globex").execute("CREATE (:Policy {key: 'x'})")
