@@ -18,12 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 from graph.facts import ProductFacts
@@ -39,12 +37,6 @@ CODE_VERSION = "1"
 """Part of every fingerprint: raise it when a stage's work changes so that stored results are redone."""
 
 R = TypeVar("R", bound=StageResult)
-
-_PUBLISHER = ThreadPoolExecutor(1, thread_name_prefix="publish")
-"""Runs the publishes that stages leave running in the background (`StageRun.publish_in_background`); the
-interpreter waits for its thread before it exits."""
-_BACKGROUND: dict[tuple[Path, str, str], Future[Any]] = {}
-_BACKGROUND_LOCK = threading.Lock()
 
 
 def now() -> dt.datetime:
@@ -78,36 +70,27 @@ class StageRun:
             self.publish(facts.trace_id)
 
     def publish(self, trace_id: str) -> None:
-        """Replace the product's graph with every stage's facts recorded so far (after a publish that an earlier
-        stage of this process left running in the background)."""
-        self.settle()
+        """Replace the product's graph with every stage's facts recorded so far."""
         self.context.workspace.publish(self.context.graph(), trace_id)
 
-    def publish_in_background(self, trace_id: str) -> None:
-        """Start publishing the facts recorded so far in a thread, and go on without waiting for it.
+    @contextmanager
+    def publishing_beside(self, trace_id: str) -> Iterator[None]:
+        """Publish the facts recorded so far in a thread while the block runs, and wait for it at the end.
 
         For a stage that mostly waits on another process (a service starting): the graph takes the build's
-        facts meanwhile and until the stages after it need the processor, so the publish after the last stage
-        writes only what the later stages added. The next publish of the product's graph in this process
-        waits for it first (`settle`), and a process waits for it before it exits. The facts are read under
-        the graph's lock, so a publish from another process that got there first is never overwritten with
-        fewer facts; one that fails is logged by the next publish, which writes every fact again."""
-        self.settle()
-        key = (self.context.home, self.context.tenant, self.context.product)
-        with _BACKGROUND_LOCK:
-            _BACKGROUND[key] = _PUBLISHER.submit(self.context.workspace.publish, self.context.graph(), trace_id)
-
-    def settle(self) -> None:
-        """Wait for a publish of this product's graph that a stage of this process left running, if any."""
-        key = (self.context.home, self.context.tenant, self.context.product)
-        with _BACKGROUND_LOCK:
-            running = _BACKGROUND.pop(key, None)
-        if running is None:
-            return
-        try:
-            running.result()
-        except Exception as error:
-            self.context.log(f"{self.name}: an earlier stage's facts were not written then: {error}")
+        facts meanwhile, so the publish after the last stage writes only what the stages after this one
+        added. It never outlives the stage: a step of the multiprocess executor ends its process with
+        os._exit, which would cut it short and leave the graph behind its RDF facts. A publish that fails
+        here is only logged, since the next one writes every fact again."""
+        with ThreadPoolExecutor(1, thread_name_prefix="publish") as pool:
+            publishing = pool.submit(self.publish, trace_id)
+            try:
+                yield
+            finally:
+                try:
+                    publishing.result()
+                except Exception as error:
+                    self.context.log(f"{self.name}: the facts so far were not written yet: {error}")
 
     def previous(self, fp: str, model: type[R], still_valid: Callable[[R], bool] = lambda _: True) -> R | None:
         """The stored result of this stage if it was made from the same inputs (and is still valid)."""

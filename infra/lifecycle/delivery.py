@@ -190,13 +190,8 @@ def deployment(ctx: StageContext, intent: IntentResult, release: ReleaseResult) 
         if old is not None:
             return old
         started = now()
-        stage.publish_in_background(trace_id)  # while the release migrates and starts
-        try:
+        with stage.publishing_beside(trace_id):  # while the release migrates and starts
             service = swap(ctx, current, release.commit, trace_id, intent.revision)
-        finally:
-            # a step of the multiprocess executor ends its process with os._exit, which would cut a publish
-            # still running short: the graph would stay behind its RDF facts until the next writer
-            stage.settle()
         rec = stage.recorder(trace_id)
         rec.deployment(intent.revision, ENV, service.url, "running", started, now())
         stage.record(rec.facts)
