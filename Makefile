@@ -46,7 +46,7 @@ typecheck: setup
 # module's time is spent waiting on servers and subprocesses, so three workers keep two cores busy. The
 # slowest modules are handed out first (tests/conftest.py orders them by their `slow(minutes=...)` marker).
 pytest: setup
-	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25
 
 bench: setup
 	$(BIN)/python -m bench.kg

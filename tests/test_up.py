@@ -277,8 +277,23 @@ def test_up_on_the_scaled_profile_builds_through_the_queue_on_its_celery_worker(
     assert (home / "logs" / "worker-1.log").is_file() and len(started) >= 5, started  # 4 servers and the worker
     assert up.returncode == 130 and "Traceback" not in err, (up.returncode, err[-2000:])
     assert all(f"http://127.0.0.1:{port}" in out for port in ports)
-    time.sleep(1)
-    assert [p for p in _processes_with(str(home)) if p != os.getpid()] == []  # nothing it started is left
+    deadline = time.monotonic() + 30  # nothing it started is left once those ending have ended
+    while (left := _commands_of([p for p in _processes_with(str(home)) if p != os.getpid()])) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    assert left == {}
+
+
+def _commands_of(pids: list[int]) -> dict[int, str]:
+    """Each of `pids` still running, with its command line."""
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+        except OSError:
+            continue
+    return found
 
 
 def _processes_with(value: str) -> list[int]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -179,3 +182,34 @@ def test_stop_asks_first_and_a_run_ends_with_its_warm_interpreter(tmp_path: Path
         assert (folder / "stopped").read_text() == "yes"  # sent SIGTERM as its warm interpreter ended
     finally:
         other._process.kill()
+
+
+HOLDER = """
+import os, sys, time
+from generators.agents.warm_interpreter import WarmInterpreter
+warm = WarmInterpreter()
+if os.fork() == 0:  # a pool process forked after it: it holds the pipe's other end on
+    time.sleep(60)
+    os._exit(0)
+print(warm._process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_warm_interpreter_ends_with_its_factory_process_while_a_fork_of_it_holds_the_pipe() -> None:
+    root = str(Path(__file__).resolve().parents[1])
+    factory = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], env={**os.environ, "PYTHONPATH": root}, stdout=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert factory.stdout is not None
+        warm = int(factory.stdout.readline())
+        factory.kill()  # straight away: the warm interpreter is still loading its libraries
+        factory.wait()
+        deadline = time.monotonic() + 30
+        while _alive(warm) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(warm)
+    finally:
+        os.killpg(factory.pid, signal.SIGKILL)  # the forked holder

@@ -10,7 +10,8 @@ session of its own (so a timeout can end it and whatever it started), the folder
 file it was given, runs the module as `python -m` would (or a program as `python -c` would) and writes its
 exit status to a file beside its output. The warm interpreter never imports a product's own code, so each
 child starts from the same clean state; it exits when the factory process that started it closes its end
-of the pipe, and its runs are then sent SIGTERM, so none outlives the factory.
+of the pipe or ends itself (a thread watches it through a pidfd), and its runs are then sent SIGTERM, so none
+outlives the factory.
 
 The caller reads the child's pid from the warm interpreter and watches it through a pidfd (Linux 5.3 or
 later); the warm interpreter reaps its finished children only when it is asked for the next one, by which
@@ -130,7 +131,7 @@ class WarmInterpreter:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "PYTHONPATH"}
         self._lock = threading.RLock()  # re-entered by `fork`, which opens the pidfd before letting go
         self._process = subprocess.Popen(
-            [sys.executable, __file__],
+            [sys.executable, __file__, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -303,8 +304,22 @@ def _reap() -> None:
             return
 
 
-def _serve(requests: IO[str], answers: IO[str]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the factory's Ctrl-C is its own; the pipe closing ends this
+def _end_with(parent: int) -> None:
+    """Exit as soon as `parent` (the factory process that started this one) has ended: the pipe closing says
+    so too, but only once the preload is done, and not at all while a process that `parent` forked still
+    holds the pipe's other end (a prefork worker's pool)."""
+    try:
+        watched = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(0)
+    if os.getppid() == parent:  # else it ended before the pidfd was opened, and a new process may have its pid
+        select.select([watched], [], [])
+    os._exit(0)  # the runs it forked are then sent SIGTERM (see `_child`)
+
+
+def _serve(requests: IO[str], answers: IO[str], parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the factory's Ctrl-C is its own; its end ends this
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     # The preloaded libraries' objects live as long as every run: frozen before each fork, a child's full
     # collections skip them (pytest's took about 0.7 s of CPU over a 5-entity suite, 0.2 s once frozen) and
     # do not write to their pages. Without the collector the warm interpreter leaves no holes among them.
@@ -330,4 +345,4 @@ def _serve(requests: IO[str], answers: IO[str]) -> None:
 
 if __name__ == "__main__":
     del sys.path[0]  # this file's folder: the interpreter's path is then that of `python -m`
-    _serve(sys.stdin, sys.stdout)
+    _serve(sys.stdin, sys.stdout, int(sys.argv[1]))
