@@ -8,6 +8,7 @@ migrations (one whose schema has no downgrade), rollbacks, and the trace from th
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
 import os
 import secrets
@@ -99,9 +100,13 @@ def _database(home: Path, env: str) -> Path:
     return home / "runtime" / "data" / f"acme-helpdesk-{env}" / "service.db"
 
 
-def _environ(pid: int) -> dict[str, str]:
-    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+def _open_files(pid: int) -> set[Path]:
+    """The files the process has open (a service keeps its SQLite database open once it has served)."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found.add(Path(os.readlink(fd)))
+    return found
 
 
 def _tables(database: Path) -> set[str]:
@@ -151,8 +156,9 @@ def test_promotion_runs_the_exact_commit_as_its_own_service_and_database(product
     shown = product.repo.repo.git.show(f"{commit}:app/main.py")
     assert (workdir / "app/main.py").read_text().rstrip("\n") == shown.rstrip("\n")
     # its own database, which the smoke workload wrote to before it took the traffic
-    assert _environ(staging.pid or 0)["DATABASE_URL"].endswith(str(_database(product.home, "staging")))
-    assert _environ(dev.pid or 0)["DATABASE_URL"].endswith(str(_database(product.home, "dev")))
+    assert _database(product.home, "staging").resolve() in _open_files(staging.pid or 0)
+    assert _database(product.home, "dev").resolve() in _open_files(dev.pid or 0)
+    assert _database(product.home, "dev").resolve() not in _open_files(staging.pid or 0)
     assert _database(product.home, "staging").stat().st_size > 0
     releases = product.control.releases(REF.tenant, REF.product, "staging")
     assert [(r.commit, r.status, r.revision) for r in releases] == [(commit, "running", 1)]

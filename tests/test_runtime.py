@@ -3,10 +3,12 @@ stops only what it started, and reports a service that does not come up with its
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,9 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from generators.agents import warm_interpreter
 from generators.agents.engineer import Engineer
 from infra import runtime as runtime_module
-from infra.runtime import DeploymentError, LocalRuntime, ServiceProcess, alive, healthy, stop
+from infra.runtime import DeploymentError, LocalRuntime, ServiceProcess, alive, healthy, serving_from, stop
 from ontology.errors import InvalidInputError
 from tests.product_blueprints import clinic
 
@@ -67,11 +70,28 @@ def _broken_app(folder: Path) -> Path:
     return folder
 
 
+def _warm_or_not(warm: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process with a warm interpreter (started here if need be), or as if it could have none."""
+    if warm:
+        assert warm_interpreter.warm_interpreter() is not None
+    else:
+        monkeypatch.setattr(runtime_module, "warm_interpreter", lambda start=True: None)
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["forked", "started"])
 def test_a_started_service_is_healthy_in_its_own_session_and_stops(
-    runtime: LocalRuntime, product: Path, started: list[ServiceProcess], tmp_path: Path
+    runtime: LocalRuntime,
+    product: Path,
+    started: list[ServiceProcess],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    warm: bool,
 ) -> None:
+    _warm_or_not(warm, monkeypatch)
     service = runtime.start(product, name="clinic", trace_id=TRACE)
     started.append(service)
+    shown = Path(f"/proc/{service.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+    assert shown[1:3] == ([b"-m", b"uvicorn"] if warm else [b"-c", b"import"])  # forked: uvicorn's own line
     assert healthy(service.url)
     assert service.url == f"http://127.0.0.1:{service.port}"
     assert runtime.alive(service) and alive(service.pid, product)
@@ -114,8 +134,7 @@ def test_a_bound_service_stops_when_the_thread_that_started_it_ends(
 def test_a_throwaway_copy_serves_on_its_own_database_and_is_gone_after_its_block(
     runtime: LocalRuntime, product: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warm: bool
 ) -> None:
-    if not warm:  # where there is no warm interpreter, the copy is started as `start` does
-        monkeypatch.setattr(runtime_module, "warm_interpreter", lambda: None)
+    _warm_or_not(warm, monkeypatch)  # where there is no warm interpreter, the copy is started as `start` does
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = {"DATABASE_URL": f"sqlite:///{scratch / 'copy.db'}"}
@@ -134,6 +153,41 @@ def test_a_throwaway_copy_serves_on_its_own_database_and_is_gone_after_its_block
         raise AssertionError("a copy that cannot start is never served")
     assert any("boom: the app cannot be imported" in line for line in caught.value.log_lines)
     assert _cwd_users(broken) == []
+
+
+def test_a_forked_service_outlives_the_process_that_deployed_it(product: Path, tmp_path: Path) -> None:
+    """Forked from a warm interpreter, a deployed service still goes on after the factory process and its warm
+    interpreter have ended (a killed `factory build`), and is found and stopped as any deployed service is."""
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from generators.agents.warm_interpreter import warm_interpreter\n"
+        "from infra.runtime import LocalRuntime\n"
+        "warm = warm_interpreter()\n"
+        "service = LocalRuntime(Path(sys.argv[1])).start(Path(sys.argv[2]), name='clinic', trace_id=sys.argv[3])\n"
+        "print(json.dumps([warm._process.pid, service.pid, service.url]), flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    factory = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "home"), str(product), TRACE],
+        env={**os.environ, "PYTHONPATH": root}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert factory.stdout is not None
+    warm, pid, url = json.loads(factory.stdout.readline())
+    try:
+        parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+        assert parent == str(warm)  # forked from the warm interpreter
+        factory.kill()
+        factory.wait()
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{warm}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{warm}").exists()  # the warm interpreter ended with the factory process
+        assert healthy(url) and alive(pid, product) and serving_from(product) == [pid]
+    finally:
+        assert stop(pid, product) is True
+    assert not alive(pid, product) and not healthy(url)
 
 
 def test_replace_starts_the_new_revision_before_stopping_the_old_one(

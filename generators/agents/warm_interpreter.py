@@ -11,7 +11,8 @@ file it was given, runs the module as `python -m` would (or a program as `python
 exit status to a file beside its output. The warm interpreter never imports a product's own code, so each
 child starts from the same clean state; it exits when the factory process that started it closes its end
 of the pipe or ends itself (a thread watches it through a pidfd), and its runs are then sent SIGTERM, so none
-outlives the factory.
+outlives the factory; none but a lasting one (a deployed service), which goes on. Each run shows its own
+command line to `ps` (as far as this file's command line leaves room for it).
 
 The caller reads the child's pid from the warm interpreter and watches it through a pidfd (Linux 5.3 or
 later); the warm interpreter reaps its finished children only when it is asked for the next one, by which
@@ -38,6 +39,8 @@ import threading
 import traceback
 from pathlib import Path
 from typing import IO, Any
+
+import setproctitle
 
 PRELOAD = (
     "pytest",
@@ -116,6 +119,13 @@ class ForkedRun:
         """The run's exit status (minus the signal's number when it was killed), None while it runs."""
         return self._code
 
+    def release(self) -> None:
+        """Stop watching a run that goes on by itself (a lasting one): it can no longer be waited for."""
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        self.status_path.unlink(missing_ok=True)  # the status it leaves when it ends is no one's
+
     def _close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self._code = int(self.status_path.read_text(encoding="utf-8"))
@@ -147,16 +157,32 @@ class WarmInterpreter:
         the caller's children, so the caller's own accounting of its children's CPU leaves them out."""
         return float(self._ask({"reap": True})["cpu_s"])
 
+    def reap(self) -> None:
+        """Have it collect the runs that have ended now (a lasting run stopped by another process is otherwise
+        left a zombie until its next request)."""
+        self._ask({"reap": True})
+
     def fork(self, module: str, args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun:
         """Start `python -m module args` in `cwd` with exactly `env`, its output (stdout and stderr) going to
         `output` (and its exit status to a file beside it)."""
         return self._fork({"module": module}, args, cwd, env, output)
 
-    def fork_code(self, code: str, args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun:
-        """Start `python -c code args`, otherwise as `fork`."""
-        return self._fork({"code": code}, args, cwd, env, output)
+    def fork_code(
+        self,
+        code: str,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        output: Path,
+        *,
+        title: str = "",
+        lasting: bool = False,
+    ) -> ForkedRun:
+        """Start `python -c code args`, otherwise as `fork`; `title` is the command line it shows (`ps`,
+        /proc/<pid>/cmdline). A `lasting` run goes on after the warm interpreter and the factory end."""
+        return self._fork({"code": code, "title": title, "lasting": lasting}, args, cwd, env, output)
 
-    def _fork(self, what: dict[str, str], args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun:
+    def _fork(self, what: dict[str, Any], args: list[str], cwd: Path, env: dict[str, str], output: Path) -> ForkedRun:
         status = output.with_name(output.name + ".status")
         request = {**what, "args": args, "cwd": str(cwd), "env": env, "output": str(output), "status": str(status)}
         with self._lock:  # the pidfd is opened before the next request lets the warm interpreter reap
@@ -255,9 +281,17 @@ def _child(request: dict[str, Any]) -> None:
     gc.enable()  # its own objects are collected; the warm interpreter's stay frozen (see `_serve`)
     try:
         os.setsid()
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: it ends with the warm interpreter
-        if os.getppid() == 1:  # which has ended already
-            os._exit(code)
+        if _WATCHED is not None:
+            os.close(_WATCHED)
+        if not request.get("lasting"):
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: it ends with the warm interpreter
+            if os.getppid() == 1:  # which has ended already
+                os._exit(code)
+        # What `ps` shows instead of this file's command line, cut to the length of that line: beyond it the
+        # title would overwrite what /proc/<pid>/environ shows (the environment the warm interpreter began with).
+        os.environ["SPT_NOENV"] = "1"
+        shown = ["-m", request["module"]] if "module" in request else ["-c", "..."]
+        setproctitle.setproctitle(request.get("title") or " ".join(["python", *shown, *request["args"]]))
         signal.signal(signal.SIGINT, signal.default_int_handler)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -304,16 +338,21 @@ def _reap() -> None:
             return
 
 
+_WATCHED: int | None = None
+"""The pidfd `_end_with` watches (a forked run closes its copy)."""
+
+
 def _end_with(parent: int) -> None:
     """Exit as soon as `parent` (the factory process that started this one) has ended: the pipe closing says
     so too, but only once the preload is done, and not at all while a process that `parent` forked still
     holds the pipe's other end (a prefork worker's pool)."""
+    global _WATCHED
     try:
-        watched = os.pidfd_open(parent)
+        _WATCHED = os.pidfd_open(parent)
     except ProcessLookupError:
         os._exit(0)
     if os.getppid() == parent:  # else it ended before the pidfd was opened, and a new process may have its pid
-        select.select([watched], [], [])
+        select.select([_WATCHED], [], [])
     os._exit(0)  # the runs it forked are then sent SIGTERM (see `_child`)
 
 
