@@ -233,6 +233,8 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "DET"
     if penn.startswith("VB"):
         return "AUX" if lower in _GET or _verb_lemma(lower) in _AUXILIARY_LEMMAS else "VERB"
+    if penn == "EX" and lower != "there":
+        return "NUM"  # 'a series is made up of three games': only 'there' is existential
     return _PENN.get(penn, "NOUN")
 
 
@@ -301,6 +303,8 @@ def _clause_start(tags: list[str], i: int) -> int:
 
 
 _PARTICLES = words("up out off")
+_VERB_PARTICLES = words("in up out off over back down")
+"""Particles of phrasal verbs: 'hand in', 'fill in', 'sign up', 'drop off'."""
 _SUBORDINATING_PREPS = words("after before until till since as once")
 """Prepositions that also open a clause: 'after a contract ends' ends with its verb."""
 _SINGLE_DETERMINERS = words("a an each every")
@@ -354,8 +358,21 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         counted = i >= 2 and lowers[i - 2] in _SINGLE_DETERMINERS and (_clause_start(tags, i) == i - 2 or objected)
         if t == "VERB" and singular_noun and base and counted and _can_be(lower, "NOUN") and nxt != "DET":
             tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
-        if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
+        modal = i - 1
+        while modal > 0 and tags[modal] in ("ADV", "NEG"):
+            modal -= 1  # 'members can also rent a locker': adverbs between the modal and its verb
+        if t in ("NOUN", "ADJ") and tags[modal] == "AUX" and lowers[modal] in _MODALS and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        opened = i >= 3 and tags[i - 2] == "VERB" and tags[i - 3] == "CONJ" and _can_be(lowers[i - 2], "NOUN")
+        opened = opened and not _third_person(lowers[i - 2]) and singular(lowers[i - 1]) != lowers[i - 1]
+        if opened and t == "NOUN" and prev == "NOUN" and base and _can_be(lower, "VERB") and nxt in _NOUN_PHRASE_START:
+            rest = tags[i + 1 :]
+            end = next((k for k, x in enumerate(rest) if x in ("COMMA", "CONJ", "REL", "COLON")), len(rest))
+            if not any(x in ("VERB", "AUX") and (k == 0 or rest[k - 1] != "DET") for k, x in enumerate(rest[:end])):
+                tags[i - 2], tags[i] = "NOUN", "VERB"  # 'and ride operators log downtime': the verb follows the plural
+                t = "VERB"
+        if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
             tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
@@ -469,6 +486,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and not subject
             ):
                 tags[i] = "VERB"  # 'owners register pets, book visits'
+            elif (
+                prev == "CONJ"
+                and third in verb_forms
+                and nxt == "PREP"
+                and lowers[i + 1] in _VERB_PARTICLES
+                and _next(tags, i + 1) in _NOUN_PHRASE_START
+                and _verb_lemma(lower) == lower
+            ):
+                tags[i] = "VERB"  # 'divers register with a level and hand in a form': a phrasal verb after 'and'
             elif prev == "CONJ" and third and nxt == "NOUN" and not subject and _after_singular_aux(lowers, tags, i):
                 tags[i] = "VERB"  # 'a reporter is assigned to each story and files drafts': it agrees with 'is'
         elif t == "VERB" and third and prev in ("COMMA", "CONJ") and nxt not in _NOUN_PHRASE_START:

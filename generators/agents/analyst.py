@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
-from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words
+from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words, one_value
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
@@ -104,6 +104,12 @@ class Analyst(Agent):
         resolver.settle(refs, parsed, order)
         _name_by_words(refs, order)
 
+        for link in parsed.links:
+            # 'divers register with their certification level', 'a trip runs at a scheduled departure time': a value
+            # that no has-list names, reached from a thing, is that thing's attribute
+            value = refs.get(link.target.id)
+            if value is not None and value.name is None and link.target.role != "item" and one_value(link.target):
+                attributes.append((link.source, link.target, link.evidence))
         entities = self._entities(refs, order, parts, notes)
         if not entities:
             notes.append("no entities found: name the things the service manages, e.g. 'customers receive invoices'")
