@@ -62,7 +62,7 @@ def _is_value(phrase: NounPhrase) -> bool:
     return attribute.type not in ("string", "text") or label or attribute.unique  # 'a registration number'
 
 
-_MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog")
+_MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog maximum minimum")
 """Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""
 
 
@@ -82,7 +82,22 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
         parser.nouns = nouns
         parser.run()
     _the_organisation(parsed)
+    for p in parsed.phrases:
+        full = parsed.abbreviations.get(p.tokens[0].lemma) if len(p.tokens) == 1 else None
+        if full is not None and p.role != "aside":
+            p.tokens = list(full.tokens)  # 'mud checks are logged against the DDR': the daily drilling report
     return parsed
+
+
+def _one_named(phrase: NounPhrase) -> bool:
+    """Whether a phrase is led by 'a' or 'an' alone: after 'is', another name for the subject ('is a seed lot')."""
+    return phrase.single and not (phrase.one or phrase.many or phrase.plural)
+
+
+def _abbreviation(phrase: NounPhrase) -> bool:
+    """Whether a phrase is one word in capitals: 'DDR', 'BOLs'."""
+    word = phrase.tokens[0].text if len(phrase.tokens) == 1 else ""
+    return len(word) > 1 and word.rstrip("s").isupper()
 
 
 def _the_organisation(parsed: ParsedIntent) -> None:
@@ -271,6 +286,9 @@ class _SentenceParser:
             counted = item.definite or item.ours or item.mine or item.each or item.single or item.one or item.many
             if named and not counted and before.tag in ("PREP", "CONJ", "VERB"):
                 item.role = "aside"
+            bare = before.lower in ("in", "on") and not counted and not item.plural and not item.pronoun
+            if bare and self.nouns[item.head] == 1 and item.tokens[0].tag == "NOUN" and item.tokens[0].text.islower():
+                item.role = "aside"  # 'many stops in order', 'imported in bulk', 'on time': a manner, not a thing
 
     def _introduces_itself(self, group: list[NounPhrase], i: int) -> bool:
         """'A car dealership sells new and used vehicles from stock.', 'A funeral director arranges funerals for
@@ -377,6 +395,10 @@ class _SentenceParser:
                 group = []  # '... by blade and severity, and spare parts are drawn': ', and' after 'and' opens a clause
             paired = paired or (self._tag(i) == "CONJ")
             i = j
+        if len(group) > 1 and group[-1].other and group[-1].plural:
+            # 'residents report potholes and other defects': the ones before 'other' are kinds of the last
+            self._mark(group[:-1], "aside")
+            group = group[-1:]
         return group, i
 
     def _adverbial(self, group: list[NounPhrase], start: int) -> bool:
@@ -414,6 +436,11 @@ class _SentenceParser:
             if self._tag(k) in ("VERB", "AUX") and not values:
                 return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
+                inside, before = self.items[i + 1 : k], self._item(i - 1)
+                abbreviation = inside[0] if len(inside) == 1 and isinstance(inside[0], NounPhrase) else None
+                if abbreviation is not None and isinstance(before, NounPhrase) and _abbreviation(abbreviation):
+                    # 'a daily drilling report (DDR)': later 'the DDR' is that report
+                    self.parsed.abbreviations[abbreviation.tokens[0].lemma] = before
                 # 'rental gear (skis, boots, helmet)': examples of a kind, not things of their own
                 self._mark([p for p in self.items[i + 1 : k] if isinstance(p, NounPhrase)], "aside")
                 return k + 1
@@ -488,6 +515,11 @@ class _SentenceParser:
     def _copula(self, i: int) -> int:
         """'berths are on pontoons', 'each contest is for one district': each of the subject is in one of
         the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
+        named = self._item(i + 1)
+        subject = bool(self.last_group) and all(not p.generic for p in self.last_group)
+        if isinstance(named, NounPhrase) and subject and _one_named(named) and self._tag(i + 2) != "PREP":
+            self._mark([named], "aside")  # 'each accession is a seed lot': another name for the subject
+            return i + 2
         adjective = self._token(i + 1)
         if adjective.tag == "ADJ" and self._tag(i + 2) == "PREP" and isinstance(self._item(i + 3), NounPhrase):
             # 'keepers are responsible for enclosures': an adjective with a preposition reads as a verb of the subject

@@ -308,6 +308,7 @@ _VERB_PARTICLES = words("in up out off over back down")
 _SUBORDINATING_PREPS = words("after before until till since as once")
 """Prepositions that also open a clause: 'after a contract ends' ends with its verb."""
 _SINGLE_DETERMINERS = words("a an each every")
+_SUBJECT_WORDS = words("i we you they he she")
 _MODALS = words("can could may might must shall should will would")
 
 
@@ -371,6 +372,12 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             if not any(x in ("VERB", "AUX") and (k == 0 or rest[k - 1] != "DET") for k, x in enumerate(rest[:end])):
                 tags[i - 2], tags[i] = "NOUN", "VERB"  # 'and ride operators log downtime': the verb follows the plural
                 t = "VERB"
+        pronoun = prev == "PRON" and lowers[i - 1] in _SUBJECT_WORDS and nxt in _NOUN_PHRASE_START | {"PREP"}
+        if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
+            tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
+        participle = lower.endswith("ing") and prev in ("NOUN", "COMMA") and nxt in ("DET", "REL", "PRON")
+        if t == "NOUN" and participle and (_can_be(lower[:-3], "VERB") or _can_be(lower[:-3] + "e", "VERB")):
+            tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
         if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):

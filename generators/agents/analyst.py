@@ -48,6 +48,11 @@ def _typed_value(item: NounPhrase) -> bool:
     return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
 
 
+def _chosen(item: NounPhrase) -> bool:
+    """Whether a has-list item is one value chosen from a few ('a question has ... a category'): a field."""
+    return not (item.plural or item.many) and infer_attribute(" ".join(item.lemmas).lower()).type == "enum"
+
+
 def _same_thing(item: NounPhrase, elsewhere: set[tuple[str, ...]], bare_heads: set[str]) -> bool:
     """Whether a has-list item names a thing the intent names elsewhere by its head word: 'a room has beds ... beds'
     or 'an order has order lines ... lines', but not 'a start time' where only 'chip times' are named."""
@@ -159,7 +164,7 @@ class Analyst(Agent):
                 is_part = (
                     item.many
                     or (item.plural and not item.generic and not _typed_value(item))
-                    or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
+                    or (ref.how == "pattern" and ref.pattern not in (None, *ATTRIBUTE_LIKE) and not _chosen(item))
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or (item.head in elsewhere_heads and _same_thing(item, elsewhere_words, bare_heads))
                     or (related and item.plural)
