@@ -233,8 +233,6 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "DET"
     if penn.startswith("VB"):
         return "AUX" if lower in _GET or _verb_lemma(lower) in _AUXILIARY_LEMMAS else "VERB"
-    if penn == "EX" and lower != "there":
-        return "NUM"  # 'a series is made up of three games': only 'there' is existential
     return _PENN.get(penn, "NOUN")
 
 
@@ -279,12 +277,19 @@ def _spelled(word: str) -> str:
     """A word no dictionary knows, corrected where the typo is one letter left out or two letters swapped
     ('prodcuts', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
     Anything else (jargon, names) is kept as written."""
-    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word):
-        return word
+    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or _in_tagger_lexicon(word):
+        return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
     return known[0] if len(known) == 1 else word
+
+
+def _in_tagger_lexicon(word: str) -> bool:
+    """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks."""
+    from textblob.en import parser
+
+    return word in parser.lexicon
 
 
 def _next(tags: list[str], i: int) -> str:
