@@ -371,7 +371,9 @@ class _SentenceParser:
                         self._mark([value], "item")
                 group.append(of)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
-            i = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
+            past = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
+            if past != i:
+                i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
             i = self._past_examples(i)  # 'treatments such as massages and facials'
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
@@ -830,7 +832,9 @@ class _SentenceParser:
                         s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
                     )
                     card = "many-to-many" if shared else "many-to-one"
-                    if o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
+                    if prep == "into" and (o.plural or o.many) and not o.single:
+                        card = "one-to-many"  # 'accessions are split into samples': each is divided into many
+                    elif o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
                         # 'a reporter is assigned to each story', 'the opening played in each match': one of the
                         # subject serves each; 'a deposit is paid for each reservation' is each one's own
                         card = "one-to-many"

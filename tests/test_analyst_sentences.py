@@ -639,3 +639,9 @@ def test_one_with_a_preposition_and_one_per_period(analyst: Analyst) -> None:
     req = analyst.analyse("A shuttle runs on one line. Each league runs one season per year.")
     assert cardinality(req, "shuttle", "line") == "many-to-one"
     assert cardinality(req, "league", "season") == "one-to-many"
+
+
+def test_a_plural_split_into_a_plural_and_a_phrase_after_a_parenthesis(analyst: Analyst) -> None:
+    req = analyst.analyse("Harvests are divided into crates. Pickers fill a daily tally sheet (DTS) per orchard.")
+    assert cardinality(req, "harvest", "crate") == "one-to-many"
+    assert cardinality(req, "orchard", "tally_sheet") == "one-to-many"
