@@ -72,6 +72,8 @@ _QUOTED = re.compile(r"(?<!\w)['‘]([^'‘’\n]{1,40})['’](?!\w)")
 _SHORTHAND = re.compile(r"(?<![\w/])w/(o)?(?=[\s\w])", re.IGNORECASE)
 """'w/' and 'w/o', the shorthand for 'with' and 'without'."""
 
+_CONTRACTIONS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
+"""What a contracted auxiliary stands for: "we'd", "they'll", "we're", "I've", "I'm"."""
 _CONTRACTED = words("it that there here what who where he she let")
 """Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
 
@@ -84,6 +86,10 @@ def tokenize(sentence: str) -> list[str]:
     sentence = _QUOTED.sub(r"\1", sentence)  # "the 'items' list": quotes, not a possessive
     sentence = _SHORTHAND.sub(lambda m: " without " if m.group(1) else " with ", sentence)  # 'w/ hygienists'
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
+        contraction = re.search(r"['’](d|ll|re|ve|m)$", raw, re.IGNORECASE)
+        if contraction:  # "We'd like to record ...": the pronoun and its auxiliary
+            out += [raw[: contraction.start()], _CONTRACTIONS[contraction.group(1).lower()]]
+            continue
         possessive = re.search(r"['’]s?$", raw)
         word = raw[: possessive.start()] if possessive else raw
         word = word.replace("’", "'").replace("-", "_")
@@ -255,7 +261,7 @@ def tag(words: list[str]) -> list[Token]:
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
-        wants = i and tags[i] == "TO" and _verb_lemma(lowers[i - 1]) in ("want", "need")
+        wants = i and tags[i] == "TO" and _verb_lemma(lowers[i - 1]) in ("want", "need", "like", "wish")
         if wants and i + 1 < len(tags) and tags[i + 1] == "NOUN" and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to book walks for my dogs': 'want to' is followed by a verb
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):

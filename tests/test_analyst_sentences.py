@@ -645,3 +645,10 @@ def test_a_plural_split_into_a_plural_and_a_phrase_after_a_parenthesis(analyst: 
     req = analyst.analyse("Harvests are divided into crates. Pickers fill a daily tally sheet (DTS) per orchard.")
     assert cardinality(req, "harvest", "crate") == "one-to-many"
     assert cardinality(req, "orchard", "tally_sheet") == "one-to-many"
+
+
+def test_contractions_and_would_like_to() -> None:
+    assert tokenize("We'd like to log each boat's berth; they're moored") == [
+        "We", "would", "like", "to", "log", "each", "boat", "'s", "berth", "they", "are", "moored",
+    ]  # fmt: skip
+    assert tags("We'd like to record each visit")["record"] == "VERB"
