@@ -147,6 +147,8 @@ class _SentenceParser:
         self.antecedent: NounPhrase | None = None
         """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
         the clause after them names."""
+        self.relative: tuple[list[NounPhrase], int] | None = None
+        """'passengers who lose something fill in a claim': the subject of a relative clause and where it ends."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -690,6 +692,9 @@ class _SentenceParser:
             subject = self.last_group
         else:
             subject = self.subject
+        relative, self.relative = self.relative, None
+        if relative is not None and relative[1] == i and adjacent and not before:
+            subject = relative[0]  # 'passengers who lose something fill in a claim': the clause's noun is the subject
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
@@ -731,6 +736,8 @@ class _SentenceParser:
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
+        if adjacent and before and before[-1].tag == "REL" and before[-1].lower in ("who", "that", "which"):
+            self.relative = (subject, j)  # the verb right after this clause's object is the subject's too
         self.subject = subject
         if any(s.plural for s in subject):
             self.plural_subjects.append(subject)

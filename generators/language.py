@@ -383,7 +383,12 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             if not any(x in ("VERB", "AUX") and (k == 0 or rest[k - 1] != "DET") for k, x in enumerate(rest[:end])):
                 tags[i - 2], tags[i] = "NOUN", "VERB"  # 'and ride operators log downtime': the verb follows the plural
                 t = "VERB"
-        pronoun = prev == "PRON" and lowers[i - 1] in _SUBJECT_WORDS and nxt in _NOUN_PHRASE_START | {"PREP"}
+        said = i - 1
+        while said > 0 and tags[said] == "ADV":
+            said -= 1  # 'we also need to track'
+        pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS and nxt in _NOUN_PHRASE_START | {"PREP", "TO"}
+        # 'members who lose something request a card': after a pronoun object, a word before its own object
+        pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
         if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
         participle = lower.endswith("ing") and prev in ("NOUN", "COMMA") and nxt in ("DET", "REL", "PRON")

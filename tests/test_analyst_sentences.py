@@ -652,3 +652,9 @@ def test_contractions_and_would_like_to() -> None:
         "We", "would", "like", "to", "log", "each", "boat", "'s", "berth", "they", "are", "moored",
     ]  # fmt: skip
     assert tags("We'd like to record each visit")["record"] == "VERB"
+
+
+def test_the_verb_after_a_relative_clause_is_its_noun_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Members who lose something request a replacement card. Staff print cards.")
+    assert "member" in names(req) and cardinality(req, "member", "replacement_card") == "one-to-many"
+    assert tags("we also need to track parcels")["need"] == "VERB"
