@@ -59,7 +59,8 @@ def _is_value(phrase: NounPhrase) -> bool:
         return False  # 'them', 'it': a pronoun stands for a thing
     attribute = infer_attribute(words)
     label = attribute.name.rsplit("_", 1)[-1] in ("name", "title", "email", "phone")  # 'a model name'
-    return attribute.type not in ("string", "text") or label or attribute.unique  # 'a registration number'
+    # 'a registration number'; 'the customer's address': a person's details are values too
+    return attribute.type not in ("string", "text") or label or attribute.unique or attribute.pii
 
 
 _MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog maximum minimum")

@@ -658,3 +658,9 @@ def test_the_verb_after_a_relative_clause_is_its_noun_s(analyst: Analyst) -> Non
     req = analyst.analyse("Members who lose something request a replacement card. Staff print cards.")
     assert "member" in names(req) and cardinality(req, "member", "replacement_card") == "one-to-many"
     assert tags("we also need to track parcels")["need"] == "VERB"
+
+
+def test_a_person_s_details_after_a_possessive_are_values(analyst: Analyst) -> None:
+    req = analyst.analyse("Drivers see their deliveries with the recipient's address. Recipients rate deliveries.")
+    assert "address" in attributes(req, "recipient")
+    assert "address" not in names(req)

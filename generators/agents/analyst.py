@@ -269,7 +269,8 @@ class Analyst(Agent):
                     stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
-        described = {h.owner.id for h in parsed.has_lists} | _holders(parsed)
+        # 'every animal has a feeding plan with its diet items' describes an owned part; "the customer's address" not
+        described = {h.owner.id for h in parsed.has_lists if h.verb != "'s"} | _holders(parsed)
         attached = {k.source.id for k in parsed.links if k.kind in ("with", "passive") and entity_of(k.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
