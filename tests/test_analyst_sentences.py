@@ -664,3 +664,8 @@ def test_a_person_s_details_after_a_possessive_are_values(analyst: Analyst) -> N
     req = analyst.analyse("Drivers see their deliveries with the recipient's address. Recipients rate deliveries.")
     assert "address" in attributes(req, "recipient")
     assert "address" not in names(req)
+
+
+def test_one_of_our_leads_a_phrase(analyst: Analyst) -> None:
+    req = analyst.analyse("Each class is held in one of our dance studios. Teachers teach classes.")
+    assert "dance_studio" in names(req)
