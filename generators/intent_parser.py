@@ -47,6 +47,8 @@ _RECEIVE_VERBS = words("get receive")
 """Verbs by which the subject comes to have their object: a value after them is the subject's attribute."""
 _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
+_PLACES = words("in at inside within")
+"""Prepositions of place that two coordinated things share: 'cabinets or cages in a data hall'."""
 _PERIODS = words("hour day night week month quarter term year")
 """Periods of time: 'one season per year' is one in each of them."""
 _BLANK = Token("", "", "", "")
@@ -327,6 +329,7 @@ class _SentenceParser:
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
         items, start = self.items, i
+        links = len(self.parsed.links)
         paired = False  # whether 'and' without a comma joined two of the group: 'blade and severity'
         group: list[NounPhrase] = []
         valued: list[NounPhrase] = []  # the owners of "the customer's name, email and phone"
@@ -400,6 +403,12 @@ class _SentenceParser:
                 group = []  # '... by blade and severity, and spare parts are drawn': ', and' after 'and' opens a clause
             paired = paired or (self._tag(i) == "CONJ")
             i = j
+        last = group[-1] if group else None
+        shared = [k for k in self.parsed.links[links:] if k.source is last and k.kind == "with" and k.verb in _PLACES]
+        if len(group) == 2 and shared and self._tag(i - 1) != "COMMA":
+            # 'cabinets or cages in a data hall': a place after two things joined by 'or' or 'and' is both's
+            for k in shared:
+                self._link(group[0], k.target, "with", k.verb, None)
         if len(group) > 1 and group[-1].other and group[-1].plural:
             # 'residents report potholes and other defects': the ones before 'other' are kinds of the last
             self._mark(group[:-1], "aside")

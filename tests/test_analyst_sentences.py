@@ -669,3 +669,9 @@ def test_a_person_s_details_after_a_possessive_are_values(analyst: Analyst) -> N
 def test_one_of_our_leads_a_phrase(analyst: Analyst) -> None:
     req = analyst.analyse("Each class is held in one of our dance studios. Teachers teach classes.")
     assert "dance_studio" in names(req)
+
+
+def test_a_place_after_two_joined_things_is_both_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Campers rent tents or cabins in a field. Fields have taps.")
+    assert cardinality(req, "field", "tent") == "one-to-many"
+    assert cardinality(req, "field", "cabin") == "one-to-many"
