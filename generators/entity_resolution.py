@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from generators.attribute_inference import infer_attribute
 from generators.intent_parser import NounPhrase, ParsedIntent
 from generators.lexicon import GENERIC_NOUNS, PRODUCT_HEADS, WEEKDAYS
 from generators.patterns import Embedder, PatternLibrary
 from ontology.errors import InvalidInputError
 from ontology.identifiers import safe_identifier
 
-__all__ = ["PROMOTABLE_ROLES", "WEAK_ROLES", "Referent", "Resolver"]
+__all__ = ["PROMOTABLE_ROLES", "WEAK_ROLES", "Referent", "Resolver", "one_value"]
 
 How = Literal["pattern", "synonym", "similarity", "explicit", "noun"]
 PROMOTABLE_ROLES = frozenset({"subject", "object", "listed", "owner"})
@@ -106,9 +107,11 @@ class Resolver:
                 if ref.pattern and ref.strong:
                     known.add(ref.pattern)
         self._by_similarity([refs[pid] for pid in order if refs[pid].name is None and refs[pid].promotable])
+        # 'each page is of a template type', 'each load is recorded as a haul cycle': what a thing is, not a value
+        named = {k.target.id for k in parsed.links if k.verb.startswith("be ") or k.verb.endswith(" as")}
         for pid in order:
             ref = refs[pid]
-            if ref.name is None and ref.promotable:
+            if ref.name is None and ref.promotable and (pid in named or not one_value(ref.phrase)):
                 self._as_noun(ref)
         nouns = {r.name for r in refs.values() if r.how == "noun" and r.name}
         for pid in order:
@@ -151,6 +154,7 @@ class Resolver:
                 ref.how, ref.score, ref.matched = "similarity", hit.score, hit.name
 
     def _as_noun(self, ref: Referent) -> None:
+        """The phrase's own words as a new entity; not a value ('a trip runs at a scheduled departure time')."""
         words = noun_words(ref.phrase)
         one_of_many = ref.phrase.each and not ref.phrase.generic  # 'each lot', 'every update'
         vague = words and words[-1] in GENERIC_NOUNS and not ref.phrase.specific and not one_of_many
@@ -165,6 +169,19 @@ class Resolver:
             return
         ref.how = "noun"
         ref.matched = " ".join(words)
+
+
+_VALUE_TYPES = frozenset({"date", "datetime", "time", "decimal", "enum", "bool"})
+"""Types of values that are measured or chosen, never kept as things of their own in the singular."""
+
+
+def one_value(p: NounPhrase) -> bool:
+    """Whether a phrase names one value ('a scheduled departure time', 'their certification level', 'setting
+    depth'): singular, not one of many ('each level' is a thing), its words typed as a date, time, measure or
+    choice. A plural ('tee times', 'levels') or counted one can still be a thing of its own."""
+    if p.plural or p.many or p.each or p.one or p.pronoun or not p.tokens or p.role in ("owner", "subject"):
+        return False  # 'a review cycle has a start date', 'each review belongs to one review cycle': things
+    return infer_attribute(" ".join(p.lemmas).lower()).type in _VALUE_TYPES
 
 
 def noun_words(p: NounPhrase) -> list[str]:

@@ -47,6 +47,10 @@ _RECEIVE_VERBS = words("get receive")
 """Verbs by which the subject comes to have their object: a value after them is the subject's attribute."""
 _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
+_PLACES = words("in at inside within")
+"""Prepositions of place that two coordinated things share: 'cabinets or cages in a data hall'."""
+_PERIODS = words("hour day night week month quarter term year")
+"""Periods of time: 'one season per year' is one in each of them."""
 _BLANK = Token("", "", "", "")
 
 
@@ -57,7 +61,17 @@ def _is_value(phrase: NounPhrase) -> bool:
         return False  # 'them', 'it': a pronoun stands for a thing
     attribute = infer_attribute(words)
     label = attribute.name.rsplit("_", 1)[-1] in ("name", "title", "email", "phone")  # 'a model name'
-    return attribute.type not in ("string", "text") or label or attribute.unique  # 'a registration number'
+    # 'a registration number'; 'the customer's address': a person's details are values too
+    return attribute.type not in ("string", "text") or label or attribute.unique or attribute.pii
+
+
+_MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog maximum minimum")
+"""Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""
+
+
+def _measure(phrase: NounPhrase) -> bool:
+    """Whether a phrase is one measure word ('a record', 'the list') before 'of' and what it measures."""
+    return len(phrase.tokens) == 1 and phrase.head in _MEASURE_NOUNS and not (phrase.plural or phrase.each)
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:
@@ -70,7 +84,33 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
         parser = _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1)
         parser.nouns = nouns
         parser.run()
+    _the_organisation(parsed)
+    for p in parsed.phrases:
+        full = parsed.abbreviations.get(p.tokens[0].lemma) if len(p.tokens) == 1 else None
+        if full is not None and p.role != "aside":
+            p.tokens = list(full.tokens)  # 'mud checks are logged against the DDR': the daily drilling report
     return parsed
+
+
+def _one_named(phrase: NounPhrase) -> bool:
+    """Whether a phrase is led by 'a' or 'an' alone: after 'is', another name for the subject ('is a seed lot')."""
+    return phrase.single and not (phrase.one or phrase.many or phrase.plural)
+
+
+def _abbreviation(phrase: NounPhrase) -> bool:
+    """Whether a phrase is one word in capitals: 'DDR', 'BOLs'."""
+    word = phrase.tokens[0].text if len(phrase.tokens) == 1 else ""
+    return len(word) > 1 and word.rstrip("s").isupper()
+
+
+def _the_organisation(parsed: ParsedIntent) -> None:
+    """'Archery club - archers join the club': 'the club' or 'our yard' after a heading or an opening that
+    names the organisation with the same head word is that organisation again, not a thing it keeps."""
+    heads = {p.head for p in parsed.phrases if (p.role == "product" or p.operator) and p.tokens}
+    for p in parsed.phrases:
+        again = (p.definite or p.ours) and not (p.plural or p.each or p.many or p.one or p.pronoun)
+        if again and p.head in heads and len(p.tokens) == 1 and p.role not in ("product", "owner", "subject"):
+            p.role = "product"
 
 
 class _SentenceParser:
@@ -110,6 +150,8 @@ class _SentenceParser:
         self.antecedent: NounPhrase | None = None
         """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
         the clause after them names."""
+        self.relative: tuple[list[NounPhrase], int] | None = None
+        """'passengers who lose something fill in a claim': the subject of a relative clause and where it ends."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -181,6 +223,11 @@ class _SentenceParser:
             if item.tag == "VERB":
                 i = self._verb(i)
                 continue
+            if self._coordinated_copula(i):
+                # 'a stop has a name and can be on many routes': the subject before 'and' is the copula's too
+                self.last_group = self.subject
+                i = self._copula(i)
+                continue
             antecedent = self._item(i - 1)
             relative = item.tag == "PREP" and self._token(i + 1).lower in ("which", "whom")
             if relative and isinstance(antecedent, NounPhrase):
@@ -207,9 +254,46 @@ class _SentenceParser:
                     if p.head != owner.head:
                         self._link(owner, p, "with", "my", "one-to-many")
             self._mark(mine, "listed")
+        mine = [p for p in self.parsed.phrases if p.sentence == self.number and p.tokens]
+        opening = self.number == 0 and self.more and not self.seen_verb and mine and not mine[0].plural
+        if opening and not any(isinstance(t, Token) and t.tag in ("COMMA", "COLON", "CONJ") for t in self.items):
+            # 'A citizen science project for counting garden birds.', 'Cookery school in Yorkshire.': an opening
+            # without a verb or a list says what the business is, as a heading does
+            self._mark([p for p in mine if p.role in ("other", "listed", "attached")], "product")
+        self._names()
         if not self.seen_verb:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
+
+    def _coordinated_copula(self, i: int) -> bool:
+        """Whether items[i] is a 'be' with a preposition and a noun after 'and' (and a modal): 'and can be on'."""
+        if self._token(i).lemma != "be" or self._tag(i + 1) != "PREP" or not isinstance(self._item(i + 2), NounPhrase):
+            return False
+        k = i - 1
+        while self._tag(k) in ("AUX", "NEG", "ADV"):
+            k -= 1
+        return self._tag(k) == "CONJ" and bool(self.subject) and self.seen_verb
+
+    def _names(self) -> None:
+        """'hooked up to the door access system and Stripe', 'a cookery school in Yorkshire': a capitalised
+        singular word inside a sentence, without a determiner, is the name of one company, place or product,
+        not a kind of thing the service keeps (unless the writer capitalises most words)."""
+        tokens = [t for it in self.items for t in (it.tokens if isinstance(it, NounPhrase) else [it])]
+        words = [t for t in tokens if t.text[:1].isalpha()]
+        if 3 * sum(1 for t in words[1:] if t.text[:1].isupper()) > len(words):
+            return
+        for k, item in enumerate(self.items):
+            before = self._item(k - 1)
+            if k == 0 or not isinstance(item, NounPhrase) or not isinstance(before, Token) or len(item.tokens) != 1:
+                continue
+            word = item.tokens[0].text
+            named = word[:1].isupper() and word[1:].islower() and len(word) > 1 and not item.plural
+            counted = item.definite or item.ours or item.mine or item.each or item.single or item.one or item.many
+            if named and not counted and before.tag in ("PREP", "CONJ", "VERB"):
+                item.role = "aside"
+            bare = before.lower in ("in", "on") and not counted and not item.plural and not item.pronoun
+            if bare and self.nouns[item.head] == 1 and item.tokens[0].tag == "NOUN" and item.tokens[0].text.islower():
+                item.role = "aside"  # 'many stops in order', 'imported in bulk', 'on time': a manner, not a thing
 
     def _introduces_itself(self, group: list[NounPhrase], i: int) -> bool:
         """'A car dealership sells new and used vehicles from stock.', 'A funeral director arranges funerals for
@@ -245,6 +329,7 @@ class _SentenceParser:
     def _group(self, i: int, *, as_object: bool) -> tuple[list[NounPhrase], int]:
         """A coordinated list of noun phrases from items[i]: 'customers, invoices and payments'."""
         items, start = self.items, i
+        links = len(self.parsed.links)
         paired = False  # whether 'and' without a comma joined two of the group: 'blade and severity'
         group: list[NounPhrase] = []
         valued: list[NounPhrase] = []  # the owners of "the customer's name, email and phone"
@@ -274,6 +359,12 @@ class _SentenceParser:
                         self._mark([owner], "listed")  # not 'the club's teams' in 'Cricket club: ...'
                     self._link(owner, owned, "with", "'s", "one-to-many")
                 head, i = owned, i + 2
+            measured = self._item(i + 1)
+            while self._token(i).lower == "of" and isinstance(measured, NounPhrase) and _measure(head):
+                # 'we keep a record of the products', 'a list of the dates': what is written down is named after 'of'
+                self._mark([head], "aside")
+                head, i = measured, i + 2
+                measured = self._item(i + 1)
             if head not in group:
                 group.append(head)
             i = self._attachments(head, i)
@@ -286,7 +377,10 @@ class _SentenceParser:
                         self._mark([value], "item")
                 group.append(of)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
-            i = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
+            past = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
+            if past != i:
+                i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
+            i = self._past_examples(i)  # 'treatments such as massages and facials'
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON"):
                 j += 1
@@ -309,6 +403,16 @@ class _SentenceParser:
                 group = []  # '... by blade and severity, and spare parts are drawn': ', and' after 'and' opens a clause
             paired = paired or (self._tag(i) == "CONJ")
             i = j
+        last = group[-1] if group else None
+        shared = [k for k in self.parsed.links[links:] if k.source is last and k.kind == "with" and k.verb in _PLACES]
+        if len(group) == 2 and shared and self._tag(i - 1) != "COMMA":
+            # 'cabinets or cages in a data hall': a place after two things joined by 'or' or 'and' is both's
+            for k in shared:
+                self._link(group[0], k.target, "with", k.verb, None)
+        if len(group) > 1 and group[-1].other and group[-1].plural:
+            # 'residents report potholes and other defects': the ones before 'other' are kinds of the last
+            self._mark(group[:-1], "aside")
+            group = group[-1:]
         return group, i
 
     def _adverbial(self, group: list[NounPhrase], start: int) -> bool:
@@ -346,10 +450,50 @@ class _SentenceParser:
             if self._tag(k) in ("VERB", "AUX") and not values:
                 return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
+                inside, before = self.items[i + 1 : k], self._item(i - 1)
+                abbreviation = inside[0] if len(inside) == 1 and isinstance(inside[0], NounPhrase) else None
+                if abbreviation is not None and isinstance(before, NounPhrase) and _abbreviation(abbreviation):
+                    # 'a daily drilling report (DDR)': later 'the DDR' is that report
+                    self.parsed.abbreviations[abbreviation.tokens[0].lemma] = before
                 # 'rental gear (skis, boots, helmet)': examples of a kind, not things of their own
                 self._mark([p for p in self.items[i + 1 : k] if isinstance(p, NounPhrase)], "aside")
                 return k + 1
         return i
+
+    def _past_examples(self, i: int) -> int:
+        """The index after examples that 'such as', 'including', 'like', 'e.g.' or 'for example' give at items[i]
+        ('treatments such as massages and facials'): kinds named in passing, not things of their own; else i."""
+        first, second = self._token(i).lower, self._token(i + 1).lower
+        if first == "such" and second == "as":
+            k = i + 2
+        elif first in ("including", "e.g.", "eg", "like") or (first == "for" and second in ("example", "instance")):
+            k = i + (2 if first == "for" else 1)
+            while self._token(k).lower in (".", ","):
+                k += 1
+        else:
+            return i
+        examples: list[NounPhrase] = []
+        while isinstance(self._item(k), NounPhrase):
+            example = self.items[k]
+            assert isinstance(example, NounPhrase)
+            examples.append(example)
+            k += 1
+            joined = self._tag(k) == "CONJ" or (self._tag(k) == "COMMA" and self._tag(k + 1) != "CONJ")
+            if joined and isinstance(self._item(k + 1), NounPhrase) and not self._starts_clause(k + 1):
+                k += 1
+                continue
+            # 'such as A, B, and C.': an ', and' goes on with the examples only where the list ends with it
+            closing = (
+                self._tag(k) == "COMMA" and self._tag(k + 1) == "CONJ" and self._tag(k + 3) in ("", "PUNCT", "COMMA")
+            )
+            if closing and isinstance(self._item(k + 2), NounPhrase):
+                k += 2
+                continue
+            break
+        if not examples:
+            return i
+        self._mark(examples, "aside")
+        return k
 
     def _fields_heading(self) -> bool:
         """'Books: title, ISBN, author, published year' (a sentence of a longer intent): one thing before the
@@ -385,6 +529,11 @@ class _SentenceParser:
     def _copula(self, i: int) -> int:
         """'berths are on pontoons', 'each contest is for one district': each of the subject is in one of
         the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
+        named = self._item(i + 1)
+        subject = bool(self.last_group) and all(not p.generic for p in self.last_group)
+        if isinstance(named, NounPhrase) and subject and _one_named(named) and self._tag(i + 2) != "PREP":
+            self._mark([named], "aside")  # 'each accession is a seed lot': another name for the subject
+            return i + 2
         adjective = self._token(i + 1)
         if adjective.tag == "ADJ" and self._tag(i + 2) == "PREP" and isinstance(self._item(i + 3), NounPhrase):
             # 'keepers are responsible for enclosures': an adjective with a preposition reads as a verb of the subject
@@ -451,9 +600,12 @@ class _SentenceParser:
             m += 2
         if m > k and self._tag(m) == "AUX":
             return True  # 'editors work in a group, and every change to a page is kept as a revision'
+        aux = k
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
-        return self._tag(k) == "VERB"
+        # '..., and each booking is with one therapist': a copula with a preposition is a clause's verb too
+        copula = k > aux and self._token(aux).lemma == "be" and self._tag(k) == "PREP"
+        return self._tag(k) == "VERB" or (copula and isinstance(self._item(k + 1), NounPhrase))
 
     def _attachments(self, head: NounPhrase, i: int) -> int:
         """'invoices with line items': a preposition and a noun group right after a noun phrase."""
@@ -461,6 +613,8 @@ class _SentenceParser:
         if i + 1 < len(items) and isinstance(items[i], Token) and isinstance(items[i + 1], NounPhrase):
             prep, after = items[i], items[i + 1]
             assert isinstance(prep, Token) and isinstance(after, NounPhrase)
+            if prep.lower == "per" and after.head in _PERIODS and not after.plural:
+                head.one = False  # 'a league runs one season per year': one in each period, many over time
             timed = prep.lower in _TIME_PREPS and after.each
             if prep.tag == "PREP" and (prep.lower in _ATTACH_PREPS or timed):
                 product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")
@@ -548,6 +702,9 @@ class _SentenceParser:
             subject = self.last_group
         else:
             subject = self.subject
+        relative, self.relative = self.relative, None
+        if relative is not None and relative[1] == i and adjacent and not before:
+            subject = relative[0]  # 'passengers who lose something fill in a claim': the clause's noun is the subject
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
@@ -572,6 +729,11 @@ class _SentenceParser:
         if j < len(items) and isinstance(items[j], NounPhrase):
             mark = len(self.parsed.links)
             group, j = self._group(j, as_object=True)
+            while prep and self._tag(j) == "CONJ" and self._token(j + 1).lower == prep:
+                if not isinstance(self._item(j + 2), NounPhrase):
+                    break
+                more, j = self._group(j + 2, as_object=True)  # 'directors sit on the board and on committees'
+                group += more
             objects = self._resolve(group)
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
@@ -584,6 +746,8 @@ class _SentenceParser:
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
+        if adjacent and before and before[-1].tag == "REL" and before[-1].lower in ("who", "that", "which"):
+            self.relative = (subject, j)  # the verb right after this clause's object is the subject's too
         self.subject = subject
         if any(s.plural for s in subject):
             self.plural_subjects.append(subject)
@@ -685,7 +849,9 @@ class _SentenceParser:
                         s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
                     )
                     card = "many-to-many" if shared else "many-to-one"
-                    if o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
+                    if prep == "into" and (o.plural or o.many) and not o.single:
+                        card = "one-to-many"  # 'accessions are split into samples': each is divided into many
+                    elif o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
                         # 'a reporter is assigned to each story', 'the opening played in each match': one of the
                         # subject serves each; 'a deposit is paid for each reservation' is each one's own
                         card = "one-to-many"

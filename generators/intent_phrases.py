@@ -149,3 +149,5 @@ class ParsedIntent:
     phrases: list[NounPhrase] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     has_lists: list[HasList] = field(default_factory=list)
+    abbreviations: dict[str, NounPhrase] = field(default_factory=dict)
+    """'a daily drilling report (DDR)': the phrase each abbreviation in a parenthesis stands for."""

@@ -72,6 +72,8 @@ _QUOTED = re.compile(r"(?<!\w)['‘]([^'‘’\n]{1,40})['’](?!\w)")
 _SHORTHAND = re.compile(r"(?<![\w/])w/(o)?(?=[\s\w])", re.IGNORECASE)
 """'w/' and 'w/o', the shorthand for 'with' and 'without'."""
 
+_CONTRACTIONS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
+"""What a contracted auxiliary stands for: "we'd", "they'll", "we're", "I've", "I'm"."""
 _CONTRACTED = words("it that there here what who where he she let")
 """Words whose 's is 'is' or 'us' ('it's', 'let's'), never a possessive."""
 
@@ -84,6 +86,10 @@ def tokenize(sentence: str) -> list[str]:
     sentence = _QUOTED.sub(r"\1", sentence)  # "the 'items' list": quotes, not a possessive
     sentence = _SHORTHAND.sub(lambda m: " without " if m.group(1) else " with ", sentence)  # 'w/ hygienists'
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
+        contraction = re.search(r"['’](d|ll|re|ve|m)$", raw, re.IGNORECASE)
+        if contraction:  # "We'd like to record ...": the pronoun and its auxiliary
+            out += [raw[: contraction.start()], _CONTRACTIONS[contraction.group(1).lower()]]
+            continue
         possessive = re.search(r"['’]s?$", raw)
         word = raw[: possessive.start()] if possessive else raw
         word = word.replace("’", "'").replace("-", "_")
@@ -255,7 +261,7 @@ def tag(words: list[str]) -> list[Token]:
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
-        wants = i and tags[i] == "TO" and _verb_lemma(lowers[i - 1]) in ("want", "need")
+        wants = i and tags[i] == "TO" and _verb_lemma(lowers[i - 1]) in ("want", "need", "like", "wish")
         if wants and i + 1 < len(tags) and tags[i + 1] == "NOUN" and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to book walks for my dogs': 'want to' is followed by a verb
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
@@ -277,12 +283,19 @@ def _spelled(word: str) -> str:
     """A word no dictionary knows, corrected where the typo is one letter left out or two letters swapped
     ('prodcuts', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
     Anything else (jargon, names) is kept as written."""
-    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word):
-        return word
+    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or _in_tagger_lexicon(word):
+        return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
     return known[0] if len(known) == 1 else word
+
+
+def _in_tagger_lexicon(word: str) -> bool:
+    """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks."""
+    from textblob.en import parser
+
+    return word in parser.lexicon
 
 
 def _next(tags: list[str], i: int) -> str:
@@ -301,9 +314,12 @@ def _clause_start(tags: list[str], i: int) -> int:
 
 
 _PARTICLES = words("up out off")
+_VERB_PARTICLES = words("in up out off over back down")
+"""Particles of phrasal verbs: 'hand in', 'fill in', 'sign up', 'drop off'."""
 _SUBORDINATING_PREPS = words("after before until till since as once")
 """Prepositions that also open a clause: 'after a contract ends' ends with its verb."""
 _SINGLE_DETERMINERS = words("a an each every")
+_SUBJECT_WORDS = words("i we you they he she")
 _MODALS = words("can could may might must shall should will would")
 
 
@@ -354,8 +370,32 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         counted = i >= 2 and lowers[i - 2] in _SINGLE_DETERMINERS and (_clause_start(tags, i) == i - 2 or objected)
         if t == "VERB" and singular_noun and base and counted and _can_be(lower, "NOUN") and nxt != "DET":
             tags[i] = t = "NOUN"  # 'every delivery run visits many customers': one delivery would 'runs'
-        if t in ("NOUN", "ADJ") and prev == "AUX" and lowers[i - 1] in _MODALS and _can_be(lower, "VERB"):
+        modal = i - 1
+        while modal > 0 and tags[modal] in ("ADV", "NEG"):
+            modal -= 1  # 'members can also rent a locker': adverbs between the modal and its verb
+        if t in ("NOUN", "ADJ") and tags[modal] == "AUX" and lowers[modal] in _MODALS and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'members can place holds on books': a modal is followed by its verb
+        opened = i >= 3 and tags[i - 2] == "VERB" and tags[i - 3] == "CONJ" and _can_be(lowers[i - 2], "NOUN")
+        opened = opened and not _third_person(lowers[i - 2]) and singular(lowers[i - 1]) != lowers[i - 1]
+        if opened and t == "NOUN" and prev == "NOUN" and base and _can_be(lower, "VERB") and nxt in _NOUN_PHRASE_START:
+            rest = tags[i + 1 :]
+            end = next((k for k, x in enumerate(rest) if x in ("COMMA", "CONJ", "REL", "COLON")), len(rest))
+            if not any(x in ("VERB", "AUX") and (k == 0 or rest[k - 1] != "DET") for k, x in enumerate(rest[:end])):
+                tags[i - 2], tags[i] = "NOUN", "VERB"  # 'and ride operators log downtime': the verb follows the plural
+                t = "VERB"
+        said = i - 1
+        while said > 0 and tags[said] == "ADV":
+            said -= 1  # 'we also need to track'
+        pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS and nxt in _NOUN_PHRASE_START | {"PREP", "TO"}
+        # 'members who lose something request a card': after a pronoun object, a word before its own object
+        pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
+        if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
+            tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
+        participle = lower.endswith("ing") and prev in ("NOUN", "COMMA") and nxt in ("DET", "REL", "PRON")
+        if t == "NOUN" and participle and (_can_be(lower[:-3], "VERB") or _can_be(lower[:-3] + "e", "VERB")):
+            tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
+        if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
             tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
@@ -469,6 +509,15 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 and not subject
             ):
                 tags[i] = "VERB"  # 'owners register pets, book visits'
+            elif (
+                prev == "CONJ"
+                and third in verb_forms
+                and nxt == "PREP"
+                and lowers[i + 1] in _VERB_PARTICLES
+                and _next(tags, i + 1) in _NOUN_PHRASE_START
+                and _verb_lemma(lower) == lower
+            ):
+                tags[i] = "VERB"  # 'divers register with a level and hand in a form': a phrasal verb after 'and'
             elif prev == "CONJ" and third and nxt == "NOUN" and not subject and _after_singular_aux(lowers, tags, i):
                 tags[i] = "VERB"  # 'a reporter is assigned to each story and files drafts': it agrees with 'is'
         elif t == "VERB" and third and prev in ("COMMA", "CONJ") and nxt not in _NOUN_PHRASE_START:

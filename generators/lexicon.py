@@ -62,7 +62,8 @@ LET_VERBS = words("let allow help enable permit want need require ask invite")
 GENERIC_NOUNS = words("""
     service system platform app tool software solution way data information info detail tenant multitenant ui
     interface api dashboard portal website web saas thing stuff lot everything something time day week month
-    year date range period hour minute morning afternoon evening night weekend weekday
+    year date range period hour minute morning afternoon evening night weekend weekday today tonight tomorrow
+    yesterday
     monday tuesday wednesday thursday friday saturday sunday
     history audit trail log webhook search archive trash change update workflow
     process feature
@@ -71,7 +72,8 @@ GENERIC_NOUNS = words("""
     screen view delete deletion soft restore undo export text error latency availability uptime
     performance security backup slo percentile ms rate management desk front tracking handling reporting
     login sso reminder notification moderation bot kubernetes redis cache kafka postgres postgresql graphql
-    microservice console cloud ios android sync yaml json xml csv pdf html spreadsheet excel
+    microservice console cloud ios android sync yaml json xml csv pdf html spreadsheet excel usage integration
+    gateway bucket blob
     """)
 """Nouns that never become an entity by themselves: the platform, its plumbing and its audience.
 

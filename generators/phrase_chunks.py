@@ -31,7 +31,9 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
     i = 0
     while i < len(tokens):
         j = i
-        while j < len(tokens) and (tokens[j].tag in ("DET", "MANY", "NUM") or _between_counts(tokens, j)):
+        while j < len(tokens) and (
+            tokens[j].tag in ("DET", "MANY", "NUM") or _between_counts(tokens, j) or _of(tokens, i, j)
+        ):
             j += 1
         k = j
         while k < len(tokens) and tokens[k].tag == "ADJ":
@@ -67,6 +69,12 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             items.append(tokens[i])
             i += 1
     return items
+
+
+def _of(tokens: list[Token], i: int, j: int) -> bool:
+    """'one of our treatment rooms', 'each of the players': 'of' after a count leads the phrase with it."""
+    counted = j > i and tokens[j - 1].tag in ("NUM", "MANY", "DET") and tokens[j - 1].lower not in ("a", "an", "the")
+    return counted and tokens[j].lower == "of" and j + 1 < len(tokens) and tokens[j + 1].tag in ("DET", "ADJ", "NOUN")
 
 
 def _single(lead: list[Token]) -> bool:

@@ -31,18 +31,23 @@ class Decision:
     default: bool = False
     """Whether only a default reading gave the cardinality ('a single one', 'subject of the verb has many'):
     such a reading never turns an earlier statement about the pair into many-to-many."""
+    counted: str = ""
+    """The end that 'many' or 'several' counts ('a stop can be on many routes': the routes), if any."""
 
 
 def decide(
     link: Link, source: str, target: str, patterns: tuple[str | None, str | None], library: PatternLibrary
 ) -> Decision:
     """The relationship one stated link makes between two resolved entities."""
+    counted = target if link.target.many and not link.source.many else ""
     if link.cardinality is not None:
-        return Decision(source, target, cast(Cardinality, link.cardinality), link.verb, f"'{link.verb}' says so")
+        card = cast(Cardinality, link.cardinality)
+        return Decision(source, target, card, link.verb, f"'{link.verb}' says so", counted=counted)
     if link.kind == "verb" and link.target.many and not link.source.many:
         # 'a maintenance contract covers many buildings', 'a story can appear in several sections': never just one
         shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS
-        return Decision(source, target, "many-to-many" if shared else "one-to-many", link.verb, f"'{link.verb}' many")
+        card = "many-to-many" if shared else "one-to-many"
+        return Decision(source, target, card, link.verb, f"'{link.verb}' many", counted=counted)
     if link.kind == "verb" and " " not in link.verb and link.target.one and not link.target.plural:
         # 'a rule targets one segment', 'each slot holds one product': one of the object for each of the subject
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' one")
@@ -93,6 +98,9 @@ def decide(
     if " " in link.verb and link.target.each and not link.source.plural:
         # 'a judge presides over each hearing': one of the subject for each of the objects
         return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
+    if " " in link.verb and link.target.one and not (link.target.plural or link.target.many):
+        # 'a trip runs on one route': one of the preposition's object for each of the subject
+        return Decision(source, target, "many-to-one", link.verb, "a verb with a preposition and 'one'")
     if " " in link.verb:
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
     return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many", default=True)
@@ -128,6 +136,11 @@ class RelationshipSet:
             self.notes.append(
                 f"relationship {d.source} -{d.verb or 'has'}-> {d.target} ({d.cardinality}): {d.why}; from {evidence!r}"
             )
+            return
+        if new.cardinality == "many-to-many" and d.counted and d.counted == _one_side(old):
+            # 'a route has many stops ... a stop can be on many routes': each side is said to have many of the other
+            self._items[pair] = old.model_copy(update={"cardinality": "many-to-many"})
+            self.notes.append(f"relationship {old.source} - {old.target} is many-to-many: {d.verb} many {d.counted}")
             return
         if old.cardinality == "many-to-many" or new.cardinality == "many-to-many" or _one_side(old) == _one_side(new):
             return  # the first statement stands unless each side is said to have many of the other

@@ -12,20 +12,28 @@ import os
 import pytest
 
 from bench.analyst import corpus_path, figures, measure, planner_run
-from bench.analyst_scoring import load_corpus
+from bench.analyst_scoring import CaseScore, load_corpus
 from generators.pipeline import Planner
 from graph.embeddings import SentenceEmbedder
 
 Floors = dict[str, float]
 
-DEV_FLOORS: Floors = {"entity_f1": 0.925, "relationship_f1": 0.69, "attribute_recall": 0.85}
-"""A little under what the analyst reaches on the dev split (docs/analyst.md has the figures)."""
+DEV_FLOORS: Floors = {"entity_f1": 0.93, "relationship_f1": 0.70, "attribute_recall": 0.855}
+"""A little under what the analyst reaches on the dev intents of the first seven rounds (the 137 whose ids do not end
+in -08; docs/analyst.md has the figures)."""
 
-TEST_FLOORS: Floors = {"entity_f1": 0.845, "relationship_f1": 0.49, "attribute_recall": 0.62}
-"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.851, relationship
-F1 0.498, attribute recall 0.628, after issue 14's seventh round of rules). The attribute floor was lowered once,
+DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.93, "relationship_f1": 0.70, "attribute_recall": 0.79}
+"""A little under what the analyst reaches on the whole dev split, the eighth round's batch (ids ending in -08, written
+before the analyst was run on them) included."""
+
+TEST_FLOORS: Floors = {"entity_f1": 0.855, "relationship_f1": 0.51, "attribute_recall": 0.645}
+"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.858, relationship
+F1 0.515, attribute recall 0.652, after issue 14's eighth round of rules). The attribute floor was lowered once,
 from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md);
 the fourth round raised it past both. Raise them as the analyst improves; never lower them to pass."""
+
+EIGHTH_ROUND = "-08"
+"""The id ending of the dev intents added in the eighth round: DEV_FLOORS were set before them."""
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +41,32 @@ def planner(embedder: SentenceEmbedder) -> Planner:
     return Planner(embedder)
 
 
-@pytest.mark.parametrize(("split", "floors"), [("dev", DEV_FLOORS), ("test", TEST_FLOORS)])
-def test_the_analyst_holds_its_floors(planner: Planner, split: str, floors: Floors) -> None:
-    path = corpus_path(split)
-    if not path.exists():
+@pytest.fixture(scope="module")
+def scored(planner: Planner) -> dict[str, list[CaseScore]]:
+    """Each split scored once: the dev split holds two sets of floors."""
+    out: dict[str, list[CaseScore]] = {}
+    for split in ("dev", "test"):
+        path = corpus_path(split)
+        if not path.exists():
+            continue
+        cases = load_corpus(path)
+        assert cases, f"{path} holds no intents"
+        out[split] = measure(cases, planner_run(planner))[0]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("split", "floors", "earlier_only"),
+    [("dev", DEV_FLOORS, True), ("dev", DEV_SPLIT_FLOORS, False), ("test", TEST_FLOORS, False)],
+)
+def test_the_analyst_holds_its_floors(
+    scored: dict[str, list[CaseScore]], split: str, floors: Floors, earlier_only: bool
+) -> None:
+    if split not in scored:
         if os.environ.get("CI"):
-            pytest.fail(f"the labelled corpus {path} is missing")
-        pytest.skip(f"no corpus at {path}")
-    cases = load_corpus(path)
-    assert cases, f"{path} holds no intents"
-    scores, seconds = measure(cases, planner_run(planner))
-    measured = figures(scores, seconds)
+            pytest.fail(f"the labelled corpus {corpus_path(split)} is missing")
+        pytest.skip(f"no corpus at {corpus_path(split)}")
+    scores = [s for s in scored[split] if not (earlier_only and s.id.endswith(EIGHTH_ROUND))]
+    measured = figures(scores, [s.seconds for s in scores])
     below = {k: round(measured[k], 3) for k, floor in floors.items() if measured[k] < floor}
     assert not below, f"{split}: below the floors {floors}: {below}; worst intents: {measured['worst']}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
-from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words
+from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words, one_value
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent
@@ -46,6 +46,11 @@ def _typed_value(item: NounPhrase) -> bool:
     one = (" ".join(item.lemmas).lower(), item.head)  # 'response deadlines': a deadline is a date
     labels = ("name", "title", "email", "phone")  # 'the members' names and emails'
     return any(infer_attribute(w).type not in ("string", "text") or infer_attribute(w).name in labels for w in one if w)
+
+
+def _chosen(item: NounPhrase) -> bool:
+    """Whether a has-list item is one value chosen from a few ('a question has ... a category'): a field."""
+    return not (item.plural or item.many) and infer_attribute(" ".join(item.lemmas).lower()).type == "enum"
 
 
 def _same_thing(item: NounPhrase, elsewhere: set[tuple[str, ...]], bare_heads: set[str]) -> bool:
@@ -104,6 +109,12 @@ class Analyst(Agent):
         resolver.settle(refs, parsed, order)
         _name_by_words(refs, order)
 
+        for link in parsed.links:
+            # 'divers register with their certification level', 'a trip runs at a scheduled departure time': a value
+            # that no has-list names, reached from a thing, is that thing's attribute
+            value = refs.get(link.target.id)
+            if value is not None and value.name is None and link.target.role != "item" and one_value(link.target):
+                attributes.append((link.source, link.target, link.evidence))
         entities = self._entities(refs, order, parts, notes)
         if not entities:
             notes.append("no entities found: name the things the service manages, e.g. 'customers receive invoices'")
@@ -153,7 +164,7 @@ class Analyst(Agent):
                 is_part = (
                     item.many
                     or (item.plural and not item.generic and not _typed_value(item))
-                    or (ref.how == "pattern" and ref.pattern is not None and ref.pattern not in ATTRIBUTE_LIKE)
+                    or (ref.how == "pattern" and ref.pattern not in (None, *ATTRIBUTE_LIKE) and not _chosen(item))
                     or (ref.name is not None and ref.name in elsewhere_keys)
                     or (item.head in elsewhere_heads and _same_thing(item, elsewhere_words, bare_heads))
                     or (related and item.plural)
@@ -258,7 +269,8 @@ class Analyst(Agent):
                     stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
-        described = {h.owner.id for h in parsed.has_lists} | _holders(parsed)
+        # 'every animal has a feeding plan with its diet items' describes an owned part; "the customer's address" not
+        described = {h.owner.id for h in parsed.has_lists if h.verb != "'s"} | _holders(parsed)
         attached = {k.source.id for k in parsed.links if k.kind in ("with", "passive") and entity_of(k.target)}
         for has, item in parts:
             a, b = entity_of(has.owner), entity_of(item)
