@@ -49,13 +49,7 @@ ANCHOR_KIND = "~anchor"
 BULK_ROWS = 250
 """Groups of at least this many rows are written with COPY; smaller ones with CREATE (see `_copy`)."""
 BULK_EDGES = 20
-"""Edge groups of at least this many are written with COPY into a relationship table that holds no edges yet:
-an edge costs about 0.5 ms to create."""
-BULK_EDGES_BESIDE = 1000
-"""Edge groups of at least this many are written with COPY also into a table that holds edges already. Below
-it they are created: the commit of a COPY beside other edges costs about 0.15 s a table (a 5-entity product
-published beside another: 7 groups of 29-128 edges, 1.05 s with COPY, 0.56 s created), where into an empty
-table it costs next to nothing (two products at once into a new database: 0.74 s with COPY, 1.27 s created)."""
+"""Edge groups of at least this many are written with COPY: an edge costs about 1 ms to create."""
 MAX_DB_BYTES = 1 << 38
 """Address space reserved per database (256 GiB, virtual): Kùzu cannot reserve its 8 TiB default here."""
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
@@ -368,10 +362,9 @@ class PropertyGraph:
 
         A COPY costs tens of milliseconds whatever its size, so a product build's few hundred
         rows are created instead. Small groups of edges are created one by one, with one prepared
-        statement (about 0.5 ms an edge): a `MATCH` on a primary key given as a parameter is an
+        statement (about 1 ms an edge): a `MATCH` on a primary key given as a parameter is an
         index lookup, while `UNWIND $pairs ... MATCH (a {key: p[1]})` scans both tables for every
-        pair, which grows with the tenant's size. From `BULK_EDGES` edges up a COPY is cheaper into
-        an empty table, from `BULK_EDGES_BESIDE` up beside edges already there.
+        pair, which grows with the tenant's size. From `BULK_EDGES` edges up a COPY is cheaper.
         """
         sch = schema()
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -392,7 +385,7 @@ class PropertyGraph:
             )
             self._conn.execute(f"COPY {table} FROM frame")
         for (rel, src, dst), pairs in projection.edges.items():
-            if len(pairs) < BULK_EDGES or (len(pairs) < BULK_EDGES_BESIDE and self._holds_edges(rel, src, dst)):
+            if len(pairs) < BULK_EDGES:
                 create = f"MATCH (a:{src} {{key: $a}}), (b:{dst} {{key: $b}}) CREATE (a)-[:{rel}]->(b)"
                 statement = self._prepare(create, {"a": pairs[0][0], "b": pairs[0][1]})
                 for a, b in pairs:
@@ -401,12 +394,6 @@ class PropertyGraph:
             frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})  # noqa: F841
             options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
             self._conn.execute(f"COPY {rel} FROM frame {options}")
-
-    def _holds_edges(self, rel: str, src: str, dst: str) -> bool:
-        """Whether the relationship table already has an edge from `src` to `dst` nodes."""
-        found = self._conn.execute(f"MATCH (:{src})-[r:{rel}]->(:{dst}) RETURN r LIMIT 1")
-        assert isinstance(found, kuzu.QueryResult)
-        return bool(found.has_next())
 
     def _copy_memories(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
         frame = pl.DataFrame(  # noqa: F841 - the COPY statement reads it by name
