@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 
 from assets.builds import dagster_home, factory_instance
 from assets.stages import split_key
-from bench.processes import children, stop_with_children
+from bench.processes import descendants, stop_with_children
 from graph import KnowledgeGraph
 from infra import runtime
 from infra.control import ControlPlane
@@ -295,10 +295,11 @@ def _merged(repo: Path) -> bool:
 
 
 def _service_port(pid: int) -> int | None:
-    """The port of the service (a uvicorn child) `pid` has started, if it has started one."""
-    for child in children(pid):
+    """The port of the service (a uvicorn below it, started or forked from its warm interpreter) `pid` has
+    started, if it has started one."""
+    for child in descendants(pid):
         try:
-            argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().replace("\0", " ").split()
         except OSError:
             continue
         if "uvicorn" in argv and "--port" in argv:
