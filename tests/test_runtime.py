@@ -92,6 +92,7 @@ def test_a_started_service_is_healthy_in_its_own_session_and_stops(
     started.append(service)
     shown = Path(f"/proc/{service.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
     assert shown[1:3] == ([b"-m", b"uvicorn"] if warm else [b"-c", b"import"])  # forked: uvicorn's own line
+    assert shown[-2:] == [b"--port", str(service.port).encode()]  # whole
     assert healthy(service.url)
     assert service.url == f"http://127.0.0.1:{service.port}"
     assert runtime.alive(service) and alive(service.pid, product)

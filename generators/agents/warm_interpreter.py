@@ -12,7 +12,7 @@ exit status to a file beside its output. The warm interpreter never imports a pr
 child starts from the same clean state; it exits when the factory process that started it closes its end
 of the pipe or ends itself (a thread watches it through a pidfd), and its runs are then sent SIGTERM, so none
 outlives the factory; none but a lasting one (a deployed service), which goes on. Each run shows its own
-command line to `ps` (as far as this file's command line leaves room for it).
+command line to `ps` (as far as this file's command line, its preload list included, leaves room for it).
 
 The caller reads the child's pid from the warm interpreter and watches it through a pidfd (Linux 5.3 or
 later); the warm interpreter reaps its finished children only when it is asked for the next one, by which
@@ -141,7 +141,9 @@ class WarmInterpreter:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "PYTHONPATH"}
         self._lock = threading.RLock()  # re-entered by `fork`, which opens the pidfd before letting go
         self._process = subprocess.Popen(
-            [sys.executable, __file__, str(os.getpid())],
+            # what it preloads is on its command line: besides showing in `ps`, that leaves room for the command
+            # line each run shows instead (setproctitle writes within it)
+            [sys.executable, __file__, str(os.getpid()), ",".join(PRELOAD)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -287,8 +289,9 @@ def _child(request: dict[str, Any]) -> None:
             ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: it ends with the warm interpreter
             if os.getppid() == 1:  # which has ended already
                 os._exit(code)
-        # What `ps` shows instead of this file's command line, cut to the length of that line: beyond it the
-        # title would overwrite what /proc/<pid>/environ shows (the environment the warm interpreter began with).
+        # What `ps` shows instead of this file's command line, cut to the length of that line (its preload list
+        # leaves room): beyond it the title would overwrite what /proc/<pid>/environ shows (the environment
+        # the warm interpreter began with).
         os.environ["SPT_NOENV"] = "1"
         shown = ["-m", request["module"]] if "module" in request else ["-c", "..."]
         setproctitle.setproctitle(request.get("title") or " ".join(["python", *shown, *request["args"]]))
@@ -356,14 +359,14 @@ def _end_with(parent: int) -> None:
     os._exit(0)  # the runs it forked are then sent SIGTERM (see `_child`)
 
 
-def _serve(requests: IO[str], answers: IO[str], parent: int) -> None:
+def _serve(requests: IO[str], answers: IO[str], parent: int, preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the factory's Ctrl-C is its own; its end ends this
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     # The preloaded libraries' objects live as long as every run: frozen before each fork, a child's full
     # collections skip them (pytest's took about 0.7 s of CPU over a 5-entity suite, 0.2 s once frozen) and
     # do not write to their pages. Without the collector the warm interpreter leaves no holes among them.
     gc.disable()
-    for name in PRELOAD:
+    for name in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     for line in requests:
@@ -384,4 +387,4 @@ def _serve(requests: IO[str], answers: IO[str], parent: int) -> None:
 
 if __name__ == "__main__":
     del sys.path[0]  # this file's folder: the interpreter's path is then that of `python -m`
-    _serve(sys.stdin, sys.stdout, int(sys.argv[1]))
+    _serve(sys.stdin, sys.stdout, int(sys.argv[1]), sys.argv[2].split(","))
