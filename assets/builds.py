@@ -34,12 +34,14 @@ from assets.definitions import LIFECYCLE, deep_contract_job, lifecycle_job
 from assets.stages import PRODUCTS, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
+from infra.lifecycle.bookkeeping import settle_publishes
 from infra.lifecycle.outcome import BuildResults, BuildSummary
 from infra.lifecycle.results import ContractResult
 from infra.lifecycle.use_cases import INTENT_TAG, TENANT_TAG, Claim
 from infra.workspace import ProductWorkspace
 from ontology.config import Settings, factory_home, settings
 from ontology.errors import FactoryError, NotFoundError
+from ontology.refs import ProductRef
 
 __all__ = [
     "BuildOutcome",
@@ -351,6 +353,7 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
             raise_on_error=False,
         ) as result:
             success, run_id, events = result.success, result.run_id, list(result.all_events)
+    settle_publishes(ProductRef(tenant, product))  # one its in-process steps left running, if any
     checks = {
         e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
         for e in events

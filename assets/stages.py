@@ -82,6 +82,8 @@ def stage_context(context: AssetExecutionContext) -> StageContext:
         contract_examples=r.delivery.contract_examples,
     )
     claimed = context.run.tags.get(INTENT_TAG)  # the intent the build claimed; none from the Dagster UI
+    execution = context.run.run_config.get("execution")
+    in_process = isinstance(execution, dict) and "in_process" in (execution.get("config") or {})
     return StageContext(
         r.delivery.root,
         tenant,
@@ -92,6 +94,7 @@ def stage_context(context: AssetExecutionContext) -> StageContext:
         knowledge_graph=r.knowledge_graph.open,
         planner_source=r.generators.planner,
         intent_id=int(claimed) if claimed and claimed.isdigit() else None,
+        publish_across_stages=in_process,  # build_product waits for what they leave running
     )
 
 

@@ -28,6 +28,7 @@ from infra.lifecycle import (
     StageContext,
     StageResult,
     StageSettings,
+    bookkeeping,
     delivery,
     design,
     generation,
@@ -201,6 +202,9 @@ def test_deployment_runs_the_release_and_a_new_one_replaces_it(build: Build) -> 
     assert httpx.get(result.url + "/health", timeout=5).status_code == 200
     record = build.ctx.control.deployment("acme", "helpdesk")
     assert record is not None and record.pid == result.pid and record.status == "running"
+    # the chain so far was published beside the service's start, and the stage waited for it
+    assert "release" in {step.stage for step in build.ctx.graph().trace(result.trace_id, "acme")}
+    assert ProductRef("acme", "helpdesk") not in bookkeeping._RUNNING
     # the same release, still healthy: left running
     same = delivery.deployment(build.ctx, build.results["intent"], build.results["release"])  # type: ignore[arg-type]
     assert same.reused and same.pid == result.pid
@@ -212,9 +216,17 @@ def test_deployment_runs_the_release_and_a_new_one_replaces_it(build: Build) -> 
         time.sleep(0.1)
     assert not runtime.alive(result.pid, Path(result.workdir))
     assert build.ctx.control.deployment("acme", "helpdesk").pid == service.pid  # type: ignore[union-attr]
-    # the recorded deployment is no longer the stored result's: the stage starts it again
-    again = build.run("deployment")
+    # the recorded deployment is no longer the stored result's: the stage starts it again; where the next
+    # stages run in this process, its publish goes on after it, until the next publish or the build's end
+    build.ctx.publish_across_stages = True
+    try:
+        again = build.run("deployment")
+    finally:
+        build.ctx.publish_across_stages = False
     assert not again.reused and httpx.get(again.url + "/health", timeout=5).status_code == 200
+    assert ProductRef("acme", "helpdesk") in bookkeeping._RUNNING
+    bookkeeping.settle_publishes(ProductRef("acme", "helpdesk"))
+    assert ProductRef("acme", "helpdesk") not in bookkeeping._RUNNING
 
 
 def test_telemetry_measures_the_service_against_its_objectives(build: Build) -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -30,8 +31,9 @@ from infra.lifecycle.context import StageContext
 from infra.lifecycle.results import StageResult
 from infra.lineage import run_id as lineage_run_id
 from ontology.lifecycle import stage as stage_row
+from ontology.refs import ProductRef
 
-__all__ = ["CODE_VERSION", "StageRun", "fingerprint", "now"]
+__all__ = ["CODE_VERSION", "StageRun", "fingerprint", "now", "settle_publishes"]
 
 CODE_VERSION = "1"
 """Part of every fingerprint: raise it when a stage's work changes so that stored results are redone."""
@@ -41,6 +43,28 @@ R = TypeVar("R", bound=StageResult)
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+_PUBLISHER = ThreadPoolExecutor(1, thread_name_prefix="publish")
+"""Where publishes beside a stage run. Its thread is joined when the interpreter exits, so a publish left
+running for the next stages is finished by then (unless the process ends with os._exit: see
+`StageContext.publish_across_stages`)."""
+_RUNNING: dict[ProductRef, Future[None]] = {}
+"""A publish a stage left running for the stages after it, by product (at most one each)."""
+_RUNNING_LOCK = threading.Lock()
+
+
+def settle_publishes(ref: ProductRef, log: Callable[[str], None] = lambda _: None) -> None:
+    """Wait for the publish a stage of product `ref` left running, if any. One that failed is only logged:
+    the next publish writes every fact again."""
+    with _RUNNING_LOCK:
+        running = _RUNNING.pop(ref, None)
+    if running is None:
+        return
+    try:
+        running.result()
+    except Exception as error:
+        log(f"{ref}: the facts published beside the deployment were not written yet: {error}")
 
 
 def fingerprint(*parts: Any) -> str:
@@ -70,27 +94,33 @@ class StageRun:
             self.publish(facts.trace_id)
 
     def publish(self, trace_id: str) -> None:
-        """Replace the product's graph with every stage's facts recorded so far."""
+        """Replace the product's graph with every stage's facts recorded so far (after any publish still
+        running beside an earlier stage)."""
+        settle_publishes(self.context.ref, self.context.log)
+        self._write(trace_id)
+
+    def _write(self, trace_id: str) -> None:
         self.context.workspace.publish(self.context.graph(), trace_id)
 
     @contextmanager
     def publishing_beside(self, trace_id: str) -> Iterator[None]:
-        """Publish the facts recorded so far in a thread while the block runs, and wait for it at the end.
+        """Publish the facts recorded so far in a thread while the block runs.
 
         For a stage that mostly waits on another process (a service starting): the graph takes the build's
         facts meanwhile, so the publish after the last stage writes only what the stages after this one
-        added. It never outlives the stage: a step of the multiprocess executor ends its process with
-        os._exit, which would cut it short and leave the graph behind its RDF facts. A publish that fails
-        here is only logged, since the next one writes every fact again."""
-        with ThreadPoolExecutor(1, thread_name_prefix="publish") as pool:
-            publishing = pool.submit(self.publish, trace_id)
-            try:
-                yield
-            finally:
-                try:
-                    publishing.result()
-                except Exception as error:
-                    self.context.log(f"{self.name}: the facts so far were not written yet: {error}")
+        added. Where the stages after this one run in this process (`StageContext.publish_across_stages`),
+        the publish goes on while they run, and the next publish of the product (or the end of the build)
+        waits for it; elsewhere the block's end waits for it. A publish that fails is only logged, since
+        the next one writes every fact again."""
+        ref = self.context.ref
+        settle_publishes(ref, self.context.log)
+        with _RUNNING_LOCK:
+            _RUNNING[ref] = _PUBLISHER.submit(self._write, trace_id)
+        try:
+            yield
+        finally:
+            if not self.context.publish_across_stages:
+                settle_publishes(ref, self.context.log)
 
     def previous(self, fp: str, model: type[R], still_valid: Callable[[R], bool] = lambda _: True) -> R | None:
         """The stored result of this stage if it was made from the same inputs (and is still valid)."""

@@ -99,6 +99,13 @@ class StageContext:
     """The intent this build claimed (the run's `factory/intent` tag); None: the product's latest intent
     (a materialization started from the Dagster UI, which claims nothing)."""
 
+    publish_across_stages: bool = False
+    """Whether a publish started beside a stage may go on while the next stages run: only where they run in
+    this process, one after another (Dagster's in-process executor); a step of the multiprocess executor
+    ends its process with os._exit, which would cut the publish short and leave the graph behind its
+    RDF facts. Whoever sets it waits for the product's publishes at the build's end
+    (`infra.lifecycle.bookkeeping.settle_publishes`)."""
+
     control_plane: ControlPlane | None = None
     """The control database to use (a use case passes its own); None: the one the settings name."""
     findings_source: Callable[[KnowledgeGraph, str, str], list[Finding]] | None = None
