@@ -746,6 +746,15 @@ class _SentenceParser:
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
         self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
+        if passive and objects and prep not in ("", "by") and self._token(j).lower == "by":
+            # 'a collection is made from one farm by one tanker': the agent after another preposition's object
+            agent = self._item(j + 1)
+            if isinstance(agent, NounPhrase) and not _is_value(agent):
+                mark = len(self.parsed.links)
+                agents, j = self._group(j + 1, as_object=True)
+                agents = self._resolve(agents)
+                self._after_agent(subject, agents, mark)
+                self._relate(subject, verb.lemma, "by", agents, passive=True, negated=negated)
         if adjacent and before and before[-1].tag == "REL" and before[-1].lower in ("who", "that", "which"):
             self.relative = (subject, j)  # the verb right after this clause's object is the subject's too
         self.subject = subject

@@ -210,6 +210,7 @@ _DETERMINER_WORDS = words("each every all any some no both either neither anothe
 _AUXILIARY_LEMMAS = words("be do")
 _GET = words("get gets got")
 _BE_FORMS = words("is are was were be been being")
+_NOUN_ADJ = ("NOUN", "ADJ")
 _NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
 
 
@@ -396,6 +397,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
         if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
+        if t == "AUX" and lower in ("done", "did") and prev == "AUX" and lowers[i - 1] in _BE_FORMS and nxt == "PREP":
+            tags[i] = t = "VERB"  # 'each round is done by one cleaner': 'do' after 'be' is a passive's participle
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
             tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
@@ -438,8 +441,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
         if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
-        elif prev == "DET" and t == "ADJ" and nxt not in ("NOUN", "ADJ"):
-            tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
+        elif (prev == "DET" or (prev == "NUM" and _can_be(lower, "NOUN"))) and t == "ADJ" and nxt not in _NOUN_ADJ:
+            tags[i] = t = "NOUN"  # 'a total, a quantity', 'by one cleaner': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
             tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound
         after_be = prev == "AUX" and lowers[i - 1] in _BE_FORMS and lower.endswith("ed")

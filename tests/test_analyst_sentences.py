@@ -675,3 +675,26 @@ def test_a_place_after_two_joined_things_is_both_s(analyst: Analyst) -> None:
     req = analyst.analyse("Campers rent tents or cabins in a field. Fields have taps.")
     assert cardinality(req, "field", "tent") == "one-to-many"
     assert cardinality(req, "field", "cabin") == "one-to-many"
+
+
+# ---------------------------------------------------------------- ninth round
+
+
+@pytest.mark.parametrize(
+    ("intent", "agent", "thing", "other"),
+    [
+        ("A shipment is sent from one warehouse by one carrier.", "carrier", "shipment", "warehouse"),
+        ("Each audit is done for one branch by one auditor.", "auditor", "audit", "branch"),
+    ],
+)
+def test_a_passive_s_agent_after_another_preposition(
+    analyst: Analyst, intent: str, agent: str, thing: str, other: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, agent, thing) == "one-to-many"
+    assert cardinality(req, thing, other) == "many-to-one"
+
+
+def test_do_after_be_is_a_participle_and_a_word_after_a_number_a_noun() -> None:
+    found = tags("Each lap is done by one cleaner")
+    assert (found["done"], found["cleaner"]) == ("VERB", "NOUN")
