@@ -846,6 +846,9 @@ class _SentenceParser:
                 elif passive and prep == "by" and o.one and not o.plural:
                     # 'every callout is attended by one engineer': each of the subject has one agent
                     self._link(o, s, "verb", verb, "one-to-many")
+                elif passive and prep == "by" and o.many and not o.single and not _is_value(o):
+                    # 'each paper is refereed by at least two reviewers': many agents for each, each agent of many
+                    self._link(o, s, "verb", verb, "many-to-many")
                 elif passive and prep == "by":
                     self._link(o, s, "verb", verb, None)
                 elif passive and prep == "of":

@@ -32,7 +32,10 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
     while i < len(tokens):
         j = i
         while j < len(tokens) and (
-            tokens[j].tag in ("DET", "MANY", "NUM") or _between_counts(tokens, j) or _of(tokens, i, j)
+            tokens[j].tag in ("DET", "MANY", "NUM")
+            or _between_counts(tokens, j)
+            or _of(tokens, i, j)
+            or _bound(tokens, i, j)
         ):
             j += 1
         k = j
@@ -92,3 +95,15 @@ def _between_counts(tokens: list[Token], j: int) -> bool:
         and tokens[j - 1].tag in _COUNTS
         and tokens[j + 1].tag in _COUNTS
     )
+
+
+_BOUNDS = words("least most")
+
+
+def _bound(tokens: list[Token], i: int, j: int) -> bool:
+    """'at least two jurors', 'at most three guests', 'no more than four': a bound on a count leads its phrase."""
+    if j + 2 < len(tokens) and tokens[j].lower == "at" and tokens[j + 1].lower in _BOUNDS:
+        return tokens[j + 2].tag in _COUNTS
+    if j > i and tokens[j].lower in _BOUNDS and tokens[j - 1].lower == "at":
+        return j + 1 < len(tokens) and tokens[j + 1].tag in _COUNTS
+    return False

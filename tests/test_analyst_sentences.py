@@ -698,3 +698,15 @@ def test_a_passive_s_agent_after_another_preposition(
 def test_do_after_be_is_a_participle_and_a_word_after_a_number_a_noun() -> None:
     found = tags("Each lap is done by one cleaner")
     assert (found["done"], found["cleaner"]) == ("VERB", "NOUN")
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "card"),
+    [
+        ("Each paper is refereed by at least two reviewers.", "paper", "reviewer", "many-to-many"),
+        ("A crew has at least three sailors.", "crew", "sailor", "one-to-many"),
+    ],
+)
+def test_a_bound_on_a_count_leads_its_phrase(analyst: Analyst, intent: str, a: str, b: str, card: str) -> None:
+    req = analyst.analyse(intent)
+    assert b in names(req) and cardinality(req, a, b) == card
