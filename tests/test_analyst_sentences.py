@@ -710,3 +710,17 @@ def test_do_after_be_is_a_participle_and_a_word_after_a_number_a_noun() -> None:
 def test_a_bound_on_a_count_leads_its_phrase(analyst: Analyst, intent: str, a: str, b: str, card: str) -> None:
     req = analyst.analyse(intent)
     assert b in names(req) and cardinality(req, a, b) == card
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Authors submit papers, and each submission gets a decision.",
+        "Papers are submitted by authors; every submission is logged.",
+    ],
+)
+def test_a_verb_s_noun_in_ssion_names_the_link(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, "author", "submission") == "one-to-many"
+    assert cardinality(req, "paper", "submission") == "one-to-many"
+    assert cardinality(req, "author", "paper") is None

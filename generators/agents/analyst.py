@@ -390,6 +390,8 @@ def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
     stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
     endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "cation", "ration", "ition")
     nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
+    if verb.endswith("it"):
+        nouns.add(verb[:-1] + "ssion")  # 'films are submitted ... each submission', 'admit' -> 'admission'
     # 'researchers request files ... every request has a status': the verb's own noun, when the intent names it
     return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns or name == verb), None)
 
