@@ -718,6 +718,10 @@ class _SentenceParser:
         self.seen_verb = True
         j = i + 1
         prep = ""
+        timed = self._item(j)
+        counted = isinstance(timed, NounPhrase) and (timed.each or timed.many or timed.one)
+        if counted and isinstance(timed, NounPhrase) and timed.head in _PERIODS and self._tag(j + 1) == "PREP":
+            j += 1  # 'tags are inspected every 7 days by an inspector': a time between a verb and its preposition
         while self._tag(j) in ("PREP", "TO"):
             prep = self._token(j).lower
             j += 1

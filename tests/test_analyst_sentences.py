@@ -724,3 +724,13 @@ def test_a_verb_s_noun_in_ssion_names_the_link(analyst: Analyst, intent: str) ->
     assert cardinality(req, "author", "submission") == "one-to-many"
     assert cardinality(req, "paper", "submission") == "one-to-many"
     assert cardinality(req, "author", "paper") is None
+
+
+@pytest.mark.parametrize(
+    "intent",
+    ["Boilers are serviced every 12 months by an engineer.", "Boilers are serviced each year by one engineer."],
+)
+def test_a_time_between_a_verb_and_its_preposition_is_skipped(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, "engineer", "boiler") == "one-to-many"
+    assert not {"month", "year"} & names(req)
