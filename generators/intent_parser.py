@@ -49,6 +49,8 @@ _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _PLACES = words("in at inside within")
 """Prepositions of place that two coordinated things share: 'cabinets or cages in a data hall'."""
+_REQUIRING = words("need require")
+"""Verbs that let their object act ('we need drivers to log trips') or, with no verb after it, require it."""
 _PERIODS = words("hour day night week month quarter term year")
 """Periods of time: 'one season per year' is one in each of them."""
 _BLANK = Token("", "", "", "")
@@ -749,7 +751,9 @@ class _SentenceParser:
         gap, self.gap = self.gap, None
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
-        self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
+        # 'a job can need several visits': a verb of requiring with no verb after its object is a verb of its own
+        plain = verb.lemma in _REQUIRING and any(not o.generic for o in objects) and self._tag(j) not in ("TO", "VERB")
+        self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated, plain=plain)
         if passive and objects and prep not in ("", "by") and self._token(j).lower == "by":
             # 'a collection is made from one farm by one tanker': the agent after another preposition's object
             agent = self._item(j + 1)
@@ -791,6 +795,7 @@ class _SentenceParser:
         *,
         passive: bool,
         negated: bool,
+        plain: bool = False,
     ) -> None:
         domain_subject = [s for s in subject if not s.generic]
         frame = self.frame
@@ -811,7 +816,7 @@ class _SentenceParser:
         if not domain_subject:
             self._mark(objects, "listed")
             return
-        if verb in LET_VERBS:
+        if verb in LET_VERBS and not plain:
             self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
             return
         by_values = passive and prep == "by" and bool(objects) and all(_is_value(o) for o in objects)

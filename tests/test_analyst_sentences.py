@@ -734,3 +734,16 @@ def test_a_time_between_a_verb_and_its_preposition_is_skipped(analyst: Analyst, 
     req = analyst.analyse(intent)
     assert cardinality(req, "engineer", "boiler") == "one-to-many"
     assert not {"month", "year"} & names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [
+        ("A claim can need several documents.", "claim", "document"),
+        ("Each module requires assessments.", "module", "assessment"),
+    ],
+)
+def test_a_verb_of_requiring_without_a_verb_after_its_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == "one-to-many"
+    req = analyst.analyse("Our gym needs a new system. Members book classes.")
+    assert "gym" not in names(req)
