@@ -222,6 +222,9 @@ class _SentenceParser:
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
                 continue
+            if item.lower == "(" and self._past_examples(i + 1) > i + 1 and self._past_parenthesis(i) > i:
+                i = self._past_parenthesis(i)  # 'the waste deposited (such as cardboard or metal)': examples
+                continue
             if item.tag == "VERB":
                 i = self._verb(i)
                 continue
@@ -448,8 +451,10 @@ class _SentenceParser:
         ('(each attempt is scored)') is a clause of its own and is read as one."""
         if self._token(i).lower != "(":
             return i
+        # '(such as cardboard, green waste or metal)': a parenthesis that opens with examples is examples throughout
+        examples = self._past_examples(i + 1) > i + 1
         for k in range(i + 1, len(self.items)):
-            if self._tag(k) in ("VERB", "AUX") and not values:
+            if self._tag(k) in ("VERB", "AUX") and not values and not examples:
                 return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
                 inside, before = self.items[i + 1 : k], self._item(i - 1)

@@ -747,3 +747,16 @@ def test_a_verb_of_requiring_without_a_verb_after_its_object(analyst: Analyst, i
     assert cardinality(analyst.analyse(intent), a, b) == "one-to-many"
     req = analyst.analyse("Our gym needs a new system. Members book classes.")
     assert "gym" not in names(req)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Each invoice lists the goods supplied (such as timber, sheet metal or paint) with a price.",
+        "Crews log the waste collected (including glass, garden waste and paper) per street.",
+    ],
+)
+def test_a_parenthesis_that_opens_with_examples_names_no_things(analyst: Analyst, intent: str) -> None:
+    assert not {"timber", "metal", "sheet_metal", "paint", "glass", "garden_waste", "paper"} & names(
+        analyst.analyse(intent)
+    )
