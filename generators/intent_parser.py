@@ -49,6 +49,8 @@ _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _PLACES = words("in at inside within")
 """Prepositions of place that two coordinated things share: 'cabinets or cages in a data hall'."""
+_USING_VERBS = words("use fit install consume")
+"""Verbs by which things kept in stock are put to use: 'the parts fitted on each job' (and on other jobs)."""
 _REQUIRING = words("need require")
 """Verbs that let their object act ('we need drivers to log trips') or, with no verb after it, require it."""
 _PERIODS = words("hour day night week month quarter term year")
@@ -871,13 +873,14 @@ class _SentenceParser:
                     # 'students are enrolled on a course' (a verb that shares its object), 'musicians are booked
                     # for concerts' (many for many): many-to-many; 'tasks are assigned to a member', 'classes
                     # are held in classrooms' (a place, a source or a destination): each of many with one
-                    shared = verb in SHARING_VERBS or (
-                        s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
-                    )
+                    # 'the parts fitted on each job', 'the machinery used on every booking': things drawn from a stock
+                    # of their own for each of many are shared among them
+                    shared = verb in SHARING_VERBS or (verb in _USING_VERBS and s.plural and o.each)
+                    shared = shared or (s.plural and o.plural and not o.single and prep not in _PLACE_PREPS)
                     card = "many-to-many" if shared else "many-to-one"
                     if prep == "into" and (o.plural or o.many) and not o.single:
                         card = "one-to-many"  # 'accessions are split into samples': each is divided into many
-                    elif o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
+                    elif o.each and not (o.plural or s.plural or s.each or shared) and prep not in ("for", "per"):
                         # 'a reporter is assigned to each story', 'the opening played in each match': one of the
                         # subject serves each; 'a deposit is paid for each reservation' is each one's own
                         card = "one-to-many"

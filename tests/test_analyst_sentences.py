@@ -760,3 +760,15 @@ def test_a_parenthesis_that_opens_with_examples_names_no_things(analyst: Analyst
     assert not {"timber", "metal", "sheet_metal", "paint", "glass", "garden_waste", "paper"} & names(
         analyst.analyse(intent)
     )
+
+
+@pytest.mark.parametrize(
+    ("intent", "thing", "each"),
+    [
+        ("Technicians note the filters fitted on each unit.", "filter", "unit"),
+        ("Crews log the equipment used on every shift.", "equipment", "shift"),
+        ("We record the consumables used in each procedure.", "consumable", "procedure"),
+    ],
+)
+def test_things_put_to_use_on_each_are_shared(analyst: Analyst, intent: str, thing: str, each: str) -> None:
+    assert cardinality(analyst.analyse(intent), thing, each) == "many-to-many"
