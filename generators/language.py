@@ -463,6 +463,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
         # 'I want to flag missing pieces': a verb's object, not a second verb, when a plural noun follows
         objected_by = prev == "VERB" and i + 1 < len(lowers) and singular(lowers[i + 1]) != lowers[i + 1]
+        # 'beds, containers, potting records, customers': a gerund and its noun between commas are one list item
+        listed = prev == "COMMA" and (i + 2 >= len(tags) or tags[i + 2] in ("COMMA", "CONJ", "PUNCT"))
+        objected_by = objected_by or listed
         if (
             t == "VERB"
             and lower.endswith("ing")

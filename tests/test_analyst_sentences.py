@@ -772,3 +772,16 @@ def test_a_parenthesis_that_opens_with_examples_names_no_things(analyst: Analyst
 )
 def test_things_put_to_use_on_each_are_shared(analyst: Analyst, intent: str, thing: str, each: str) -> None:
     assert cardinality(analyst.analyse(intent), thing, each) == "many-to-many"
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Kennel admin: dogs, owners, boarding records, runs, invoices.",
+        "Farm shop - growers, crops, picking lists, orders.",
+    ],
+)
+def test_a_gerund_and_its_noun_between_commas_are_a_list_item(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert {"boarding_record", "picking_list"} & names(req)
+    assert len(names(req)) >= 4 and not req.relationships
