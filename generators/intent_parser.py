@@ -691,7 +691,7 @@ class _SentenceParser:
         adjacent = (
             self.last_group
             and self.last_group_end >= 0
-            and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
+            and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP", "ADV") for t in before)
         )
         back = i - 1
         if self._token(back).lower == ")":  # 'legs (air, sea, road) operated by carriers': past the parenthesis

@@ -785,3 +785,16 @@ def test_a_gerund_and_its_noun_between_commas_are_a_list_item(analyst: Analyst, 
     req = analyst.analyse(intent)
     assert {"boarding_record", "picking_list"} & names(req)
     assert len(names(req)) >= 4 and not req.relationships
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "value"),
+    [
+        ("Lockers also have a size and a code.", "locker", "size"),
+        ("Kilns usually hold a firing log.", "kiln", "firing_log"),
+    ],
+)
+def test_an_adverb_between_a_subject_and_its_verb(analyst: Analyst, intent: str, owner: str, value: str) -> None:
+    req = analyst.analyse(intent)
+    assert owner in names(req)
+    assert value in attributes(req, owner) or cardinality(req, owner, value) == "one-to-many"
