@@ -397,6 +397,11 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
         if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
+        floating = lower in ("each", "all") and prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1]
+        floating = floating and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
+        verb_after = floating and _can_be(lowers[i + 1], "VERB") and not _third_person(lowers[i + 1])
+        if verb_after and not lowers[i + 1].endswith(("ed", "ing")):
+            tags[i], tags[i + 1] = "ADV", "VERB"  # 'the sessions each have a capacity': 'each' after the plural
         if t == "AUX" and lower in ("done", "did") and prev == "AUX" and lowers[i - 1] in _BE_FORMS and nxt == "PREP":
             tags[i] = t = "VERB"  # 'each round is done by one cleaner': 'do' after 'be' is a passive's participle
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):

@@ -798,3 +798,10 @@ def test_an_adverb_between_a_subject_and_its_verb(analyst: Analyst, intent: str,
     req = analyst.analyse(intent)
     assert owner in names(req)
     assert value in attributes(req, owner) or cardinality(req, owner, value) == "one-to-many"
+
+
+def test_each_after_a_plural_subject_floats_before_its_verb(analyst: Analyst) -> None:
+    found = tags("The cabins each have a berth count")
+    assert (found["each"], found["have"]) == ("ADV", "VERB")
+    req = analyst.analyse("Tours each have a start time and a price. Guides lead tours.")
+    assert {"start_time", "price"} <= attributes(req, "tour")
