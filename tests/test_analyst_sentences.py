@@ -805,3 +805,8 @@ def test_each_after_a_plural_subject_floats_before_its_verb(analyst: Analyst) ->
     assert (found["each"], found["have"]) == ("ADV", "VERB")
     req = analyst.analyse("Tours each have a start time and a price. Guides lead tours.")
     assert {"start_time", "price"} <= attributes(req, "tour")
+
+
+def test_we_run_a_business_and_a_second_verb_of_ours(analyst: Analyst) -> None:
+    req = analyst.analyse("We run a small framing business and want to track orders. Customers place orders.")
+    assert "framing_business" not in names(req) and {"customer", "order"} <= names(req)
