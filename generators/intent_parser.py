@@ -49,6 +49,8 @@ _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _PLACES = words("in at inside within")
 """Prepositions of place that two coordinated things share: 'cabinets or cages in a data hall'."""
+_REPLACING_VERBS = words("replace digitise digitize retire")
+"""Verbs by which the service takes the place of the old way: 'we want to replace our spreadsheets'."""
 _USING_VERBS = words("use fit install consume")
 """Verbs by which things kept in stock are put to use: 'the parts fitted on each job' (and on other jobs)."""
 _REQUIRING = words("need require")
@@ -764,7 +766,10 @@ class _SentenceParser:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
         # 'a job can need several visits': a verb of requiring with no verb after its object is a verb of its own
         plain = verb.lemma in _REQUIRING and any(not o.generic for o in objects) and self._tag(j) not in ("TO", "VERB")
-        self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated, plain=plain)
+        # 'the council needs to replace the burial register': the old way, whoever wants it replaced
+        wanted = self._token(i - 1).lower == "to" and self._token(i - 2).lemma in LET_VERBS
+        actor = [] if verb.lemma in _REPLACING_VERBS and wanted else subject
+        self._relate(actor, verb.lemma, prep, objects, passive=passive, negated=negated, plain=plain)
         if passive and objects and prep not in ("", "by") and self._token(j).lower == "by":
             # 'a collection is made from one farm by one tanker': the agent after another preposition's object
             agent = self._item(j + 1)
@@ -824,6 +829,10 @@ class _SentenceParser:
             for o in objects:
                 if o is not frame and o.head != frame.head and not o.generic and not _is_value(o):
                     self._link(o, frame, "with", "for each", "many-to-one")
+        if not domain_subject and verb in _REPLACING_VERBS and not passive:
+            # 'we want to replace the whiteboard in the office': what the service replaces is the old way, no thing
+            self._mark(objects, "aside")
+            return
         if not domain_subject:
             self._mark(objects, "listed")
             return

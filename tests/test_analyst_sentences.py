@@ -810,3 +810,17 @@ def test_each_after_a_plural_subject_floats_before_its_verb(analyst: Analyst) ->
 def test_we_run_a_business_and_a_second_verb_of_ours(analyst: Analyst) -> None:
     req = analyst.analyse("We run a small framing business and want to track orders. Customers place orders.")
     assert "framing_business" not in names(req) and {"customer", "order"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "We want to replace our booking spreadsheet. Clients book sessions.",
+        "The trust needs to replace the paper ledger. Clients book sessions.",
+    ],
+)
+def test_what_the_service_replaces_is_no_thing(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert not {"booking_spreadsheet", "spreadsheet", "paper_ledger", "ledger", "trust"} & names(req)
+    assert {"client", "session"} <= names(req)
+    assert "filter" in names(analyst.analyse("Technicians replace filters on each unit."))
