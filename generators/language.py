@@ -25,6 +25,7 @@ __all__ = [
     "Token",
     "clean_intent",
     "is_many",
+    "is_word",
     "same_as_participle",
     "sentences",
     "singular",
@@ -154,6 +155,11 @@ def _verb_lemma(word: str) -> str:
 
 def _can_be(word: str, upos: str) -> bool:
     return upos in _parts_of_speech(word)
+
+
+def is_word(word: str, upos: str = "") -> bool:
+    """Whether the dictionary knows the word (as the part of speech `upos`, when one is given)."""
+    return _can_be(word, upos) if upos else bool(_parts_of_speech(word))
 
 
 # ---------------------------------------------------------------- tags

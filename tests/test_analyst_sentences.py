@@ -824,3 +824,17 @@ def test_what_the_service_replaces_is_no_thing(analyst: Analyst, intent: str) ->
     assert not {"booking_spreadsheet", "spreadsheet", "paper_ledger", "ledger", "trust"} & names(req)
     assert {"client", "session"} <= names(req)
     assert "filter" in names(analyst.analyse("Technicians replace filters on each unit."))
+
+
+@pytest.mark.parametrize(
+    ("intent", "compound", "short"),
+    [
+        ("Staff fill in timesheets weekly. Each sheet has hours and a project code.", "timesheet", "sheet"),
+        ("Members wear wristbands; every band has a colour and a chip number.", "wristband", "band"),
+    ],
+)
+def test_a_closed_compound_s_last_word_is_its_short_name(
+    analyst: Analyst, intent: str, compound: str, short: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert compound in names(req) and short not in names(req)
