@@ -398,6 +398,13 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
         if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
+        subject_pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS
+        after = tags[i + 2] if i + 2 < len(tags) else ""
+        plural_object = nxt == "VERB" and _third_person(lowers[i + 1]) and _can_be(lowers[i + 1], "NOUN")
+        plural_object = plural_object and after in ("", "PREP", "CONJ", "COMMA", "PUNCT")
+        if t == "NOUN" and subject_pronoun and plural_object and _can_be(lower, "VERB") and not _third_person(lower):
+            tags[i] = t = "VERB"  # 'we record feeds per tank': the verb, then its object
+            tags[i + 1] = "NOUN"
         participle = lower.endswith("ing") and prev in ("NOUN", "COMMA") and nxt in ("DET", "REL", "PRON")
         if t == "NOUN" and participle and (_can_be(lower[:-3], "VERB") or _can_be(lower[:-3] + "e", "VERB")):
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb

@@ -838,3 +838,12 @@ def test_a_closed_compound_s_last_word_is_its_short_name(
 ) -> None:
     req = analyst.analyse(intent)
     assert compound in names(req) and short not in names(req)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "verb", "noun"),
+    [("We record feeds per pen", "record", "feeds"), ("They log catches, and skippers sell them", "log", "catches")],
+)
+def test_after_a_subject_pronoun_the_verb_then_its_plural_object(sentence: str, verb: str, noun: str) -> None:
+    found = tags(sentence)
+    assert (found[verb], found[noun]) == ("VERB", "NOUN")
