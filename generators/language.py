@@ -398,6 +398,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
         if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
+        clause_after = nxt == "PRON" and lowers[i + 1] in _SUBJECT_WORDS and _next(tags, i + 1) in ("VERB", "AUX")
+        if t == "VERB" and clause_after and prev in ("NOUN", "ADJ") and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'the guided walks we organise': a clause without 'that' follows its noun
         subject_pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS
         after = tags[i + 2] if i + 2 < len(tags) else ""
         plural_object = nxt == "VERB" and _third_person(lowers[i + 1]) and _can_be(lowers[i + 1], "NOUN")

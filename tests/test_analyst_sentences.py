@@ -847,3 +847,9 @@ def test_a_closed_compound_s_last_word_is_its_short_name(
 def test_after_a_subject_pronoun_the_verb_then_its_plural_object(sentence: str, verb: str, noun: str) -> None:
     found = tags(sentence)
     assert (found[verb], found[noun]) == ("VERB", "NOUN")
+
+
+def test_a_clause_without_that_follows_its_noun(analyst: Analyst) -> None:
+    assert tags("Members can join the guided rides we organise")["rides"] == "NOUN"
+    req = analyst.analyse("Members can join the guided rides we organise.")
+    assert "guided_ride" in names(req) and "guided" not in names(req)
