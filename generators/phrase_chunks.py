@@ -15,7 +15,7 @@ from generators.lexicon import SINGLE_WORDS, words
 __all__ = ["Item", "PhraseMaker", "chunk"]
 
 Item = NounPhrase | Token
-_MEASURES = words("number count amount quantity total list")
+_MEASURES = words("number count amount quantity total")
 """Heads that keep a plural after 'of' in their phrase: 'number of seats'."""
 
 

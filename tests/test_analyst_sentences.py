@@ -853,3 +853,16 @@ def test_a_clause_without_that_follows_its_noun(analyst: Analyst) -> None:
     assert tags("Members can join the guided rides we organise")["rides"] == "NOUN"
     req = analyst.analyse("Members can join the guided rides we organise.")
     assert {"guided_ride", "ride"} & names(req) and "guided" not in names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "things"),
+    [
+        ("Each route has a list of stops.", "route", "stop"),
+        ("Every quiz has a list of questions and a time limit.", "quiz", "question"),
+    ],
+)
+def test_a_list_of_a_plural_names_the_plural(analyst: Analyst, intent: str, owner: str, things: str) -> None:
+    req = analyst.analyse(intent)
+    assert not {n for n in names(req) if n.startswith("list")}
+    assert cardinality(req, owner, things) == "one-to-many"
