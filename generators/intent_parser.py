@@ -756,6 +756,8 @@ class _SentenceParser:
             objects = self._resolve(group)
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
+            if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
+                self._values_for_each(objects, mark)
         antecedent, self.antecedent = self.antecedent, None
         if antecedent is not None and not passive and not antecedent.generic:
             for o in objects:
@@ -790,6 +792,24 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _values_for_each(self, objects: list[NounPhrase], mark: int) -> None:
+        """'we keep a licence number for each hostel', 'we record the name and date of death per burial': the
+        values we keep for each of a thing are that thing's attributes, not things linked to it."""
+        values = [o for o in objects if _is_value(o) and not o.generic]
+        links = self.parsed.links
+        for k in range(len(links) - 1, mark - 1, -1):
+            link = links[k]
+            each = link.target.each or link.verb == "per"
+            if link.kind != "with" or link.verb not in ("for", "per") or not each or _is_value(link.target):
+                continue
+            if not values or not any(link.source is v for v in values):
+                continue
+            del links[k]
+            self.parsed.has_lists.append(HasList(link.target, tuple(values), "keep", self.evidence))
+            self._mark(values, "item")
+            self._mark([link.target], "owner")
+            return
 
     def _after_agent(self, subject: list[NounPhrase], agents: list[NounPhrase], mark: int) -> None:
         """'talks are given by speakers in a room at a time slot': a place or time after a passive's agent says

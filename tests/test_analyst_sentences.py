@@ -866,3 +866,17 @@ def test_a_list_of_a_plural_names_the_plural(analyst: Analyst, intent: str, owne
     req = analyst.analyse(intent)
     assert not {n for n in names(req) if n.startswith("list")}
     assert cardinality(req, owner, things) == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "value"),
+    [
+        ("Vans carry parcels. We keep a registration number for each van.", "van", "registration_number"),
+        ("Tutors teach pupils. We also store a start date per pupil.", "pupil", "start_date"),
+    ],
+)
+def test_values_we_keep_for_each_thing_are_its_attributes(
+    analyst: Analyst, intent: str, owner: str, value: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert value not in names(req) and value in attributes(req, owner)
