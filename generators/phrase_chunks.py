@@ -36,6 +36,7 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             or _between_counts(tokens, j)
             or _of(tokens, i, j)
             or _bound(tokens, i, j)
+            or _any_number(tokens, i, j)
         ):
             j += 1
         k = j
@@ -107,3 +108,10 @@ def _bound(tokens: list[Token], i: int, j: int) -> bool:
     if j > i and tokens[j].lower in _BOUNDS and tokens[j - 1].lower == "at":
         return j + 1 < len(tokens) and tokens[j + 1].tag in _COUNTS
     return False
+
+
+def _any_number(tokens: list[Token], i: int, j: int) -> bool:
+    """'join any number of societies': 'any number of' counts the plural after it, as 'many' does."""
+    if j > i and tokens[j].lower == "number" and tokens[j - 1].lower == "any":
+        return j + 2 < len(tokens) and tokens[j + 1].lower == "of" and tokens[j + 2].tag in ("NOUN", "ADJ", "DET")
+    return j > i + 1 and tokens[j].lower == "of" and tokens[j - 1].lower == "number" and tokens[j - 2].lower == "any"

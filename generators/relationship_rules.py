@@ -45,7 +45,7 @@ def decide(
         return Decision(source, target, card, link.verb, f"'{link.verb}' says so", counted=counted)
     if link.kind == "verb" and link.target.many and not link.source.many:
         # 'a maintenance contract covers many buildings', 'a story can appear in several sections': never just one
-        shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS
+        shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS | MEMBER_VERBS
         card = "many-to-many" if shared else "one-to-many"
         return Decision(source, target, card, link.verb, f"'{link.verb}' many", counted=counted)
     if link.kind == "verb" and " " not in link.verb and link.target.one and not link.target.plural:

@@ -880,3 +880,15 @@ def test_values_we_keep_for_each_thing_are_its_attributes(
 ) -> None:
     req = analyst.analyse(intent)
     assert value not in names(req) and value in attributes(req, owner)
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "card"),
+    [
+        ("A volunteer can join any number of committees.", "volunteer", "committee", "many-to-many"),
+        ("Each basket can hold any number of products.", "basket", "product", "one-to-many"),
+    ],
+)
+def test_any_number_of_counts_many(analyst: Analyst, intent: str, a: str, b: str, card: str) -> None:
+    req = analyst.analyse(intent)
+    assert "number" not in names(req) and cardinality(req, a, b) == card
