@@ -55,6 +55,11 @@ _USING_VERBS = words("use fit install consume")
 """Verbs by which things kept in stock are put to use: 'the parts fitted on each job' (and on other jobs)."""
 _REQUIRING = words("need require")
 """Verbs that let their object act ('we need drivers to log trips') or, with no verb after it, require it."""
+_UNITS = words(
+    "tonne ton kg kilo kilogram gram litre liter metre meter kilometre kilometer km mile foot inch gallon pound "
+    "ounce kwh kilowatt watt unit"
+)
+"""Units of measure: 'charged per tonne', 'priced per kilogram' name how a price is counted, no thing."""
 _PERIODS = words("hour day night week month quarter term year")
 """Periods of time: 'one season per year' is one in each of them."""
 _BLANK = Token("", "", "", "")
@@ -754,6 +759,9 @@ class _SentenceParser:
                 more, j = self._group(j + 2, as_object=True)  # 'directors sit on the board and on committees'
                 group += more
             objects = self._resolve(group)
+            if prep == "per" and all(o.head in _UNITS | _PERIODS and not o.each for o in objects):
+                self._mark(objects, "aside")  # 'trade customers pay per tonne': a unit of measure, no thing
+                objects = []
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):

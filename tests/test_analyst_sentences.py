@@ -892,3 +892,11 @@ def test_values_we_keep_for_each_thing_are_its_attributes(
 def test_any_number_of_counts_many(analyst: Analyst, intent: str, a: str, b: str, card: str) -> None:
     req = analyst.analyse(intent)
     assert "number" not in names(req) and cardinality(req, a, b) == card
+
+
+@pytest.mark.parametrize(
+    "intent", ["Hauliers charge per mile and send invoices.", "Buyers pay per kilogram and place orders."]
+)
+def test_a_unit_after_per_is_no_thing(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert not {"mile", "kilogram"} & names(req) and len(names(req)) == 2
