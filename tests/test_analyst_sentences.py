@@ -900,3 +900,14 @@ def test_any_number_of_counts_many(analyst: Analyst, intent: str, a: str, b: str
 def test_a_unit_after_per_is_no_thing(analyst: Analyst, intent: str) -> None:
     req = analyst.analyse(intent)
     assert not {"mile", "kilogram"} & names(req) and len(names(req)) == 2
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [
+        ("Pupils borrow instruments from the school.", "pupil", "instrument"),
+        ("Users can star repositories.", "user", "repository"),
+    ],
+)
+def test_borrowing_and_starring_share_their_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == "many-to-many"
