@@ -911,3 +911,8 @@ def test_a_unit_after_per_is_no_thing(analyst: Analyst, intent: str) -> None:
 )
 def test_borrowing_and_starring_share_their_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
     assert cardinality(analyst.analyse(intent), a, b) == "many-to-many"
+
+
+def test_the_sides_of_a_deal_are_no_thing(analyst: Analyst) -> None:
+    req = analyst.analyse("Buyers hire sellers for gigs. After each gig both sides leave a review.")
+    assert "side" not in names(req) and "review" in names(req)
