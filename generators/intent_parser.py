@@ -21,6 +21,7 @@ from generators.lexicon import (
     PRODUCT_HEADS,
     RECORDING_VERBS,
     SHARING_VERBS,
+    SOFTWARE_HEADS,
     words,
 )
 from generators.phrase_chunks import chunk
@@ -395,7 +396,10 @@ class _SentenceParser:
                         self._mark([value], "item")
                 group.append(of)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
-            past = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
+            # 'a type (text, image, link)': examples; 'a booking platform (React front end, Node microservices)':
+            # how the software is built, whatever the tagger reads in it
+            built = head.head in SOFTWARE_HEADS
+            past = self._past_parenthesis(i, values=_is_value(head) or built)
             if past != i:
                 i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
             i = self._past_examples(i)  # 'treatments such as massages and facials'

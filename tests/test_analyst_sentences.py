@@ -916,3 +916,10 @@ def test_borrowing_and_starring_share_their_object(analyst: Analyst, intent: str
 def test_the_sides_of_a_deal_are_no_thing(analyst: Analyst) -> None:
     req = analyst.analyse("Buyers hire sellers for gigs. After each gig both sides leave a review.")
     assert "side" not in names(req) and "review" in names(req)
+
+
+def test_a_parenthesis_after_a_software_word_says_how_it_is_built(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "We need a booking app (Vue front end, Go services, Twilio for texts). Guests reserve tables."
+    )
+    assert names(req) == {"guest", "table"}
