@@ -408,7 +408,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t == "NOUN" and subject_pronoun and plural_object and _can_be(lower, "VERB") and not _third_person(lower):
             tags[i] = t = "VERB"  # 'we record feeds per tank': the verb, then its object
             tags[i + 1] = "NOUN"
-        participle = lower.endswith("ing") and prev in ("NOUN", "COMMA") and nxt in ("DET", "REL", "PRON")
+        participle = lower.endswith("ing") and prev in ("NOUN", "COMMA", "") and nxt in ("DET", "REL", "PRON")
         if t == "NOUN" and participle and (_can_be(lower[:-3], "VERB") or _can_be(lower[:-3] + "e", "VERB")):
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
         if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):

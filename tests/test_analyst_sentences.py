@@ -923,3 +923,9 @@ def test_a_parenthesis_after_a_software_word_says_how_it_is_built(analyst: Analy
         "We need a booking app (Vue front end, Go services, Twilio for texts). Guests reserve tables."
     )
     assert names(req) == {"guest", "table"}
+
+
+def test_an_opening_gerund_before_its_object_is_a_verb(analyst: Analyst) -> None:
+    assert tags("Designing a rota tool for our nurses")["designing"] == "VERB"
+    req = analyst.analyse("Building a quiz app for pubs. Teams answer rounds.")
+    assert "building" not in names(req) and {"team", "round"} <= names(req)
