@@ -45,7 +45,7 @@ for animals' (the checks are the animals'), while 'each visit records treatments
 
 SHARING_VERBS = words(
     "attend enrol enroll reserve score review rate like follow save bookmark favourite favorite accept use "
-    "visit watch subscribe borrow star"
+    "visit watch subscribe star"
 )
 """Verbs by which many take part in a thing that exists on its own: 'members attend events' is many-to-many."""
 
