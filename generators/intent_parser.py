@@ -163,6 +163,7 @@ class _SentenceParser:
         """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
         the clause after them names."""
         self.relative: tuple[list[NounPhrase], int] | None = None
+        self.shortened: tuple[list[NounPhrase], int] | None = None
         """'passengers who lose something fill in a claim': the subject of a relative clause and where it ends."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
@@ -729,6 +730,10 @@ class _SentenceParser:
         relative, self.relative = self.relative, None
         if relative is not None and relative[1] == i and adjacent and not before:
             subject = relative[0]  # 'passengers who lose something fill in a claim': the clause's noun is the subject
+        shortened, self.shortened = self.shortened, None
+        own_verb = bool(before) and all(t.tag in ("AUX", "NEG", "ADV") for t in before) and adjacent
+        if shortened is not None and shortened[1] == self.last_group_end and own_verb:
+            subject = shortened[0]  # 'snags found at handover are logged against the job': the snags are logged
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
@@ -795,6 +800,8 @@ class _SentenceParser:
                 self._relate(subject, verb.lemma, "by", agents, passive=True, negated=negated)
         if adjacent and before and before[-1].tag == "REL" and before[-1].lower in ("who", "that", "which"):
             self.relative = (subject, j)  # the verb right after this clause's object is the subject's too
+        if reduced and objects and prep:
+            self.shortened = (subject, j)  # a participle's clause after its noun: the next verb may be the noun's
         self.subject = subject
         if any(s.plural for s in subject):
             self.plural_subjects.append(subject)

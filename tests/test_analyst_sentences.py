@@ -929,3 +929,16 @@ def test_an_opening_gerund_before_its_object_is_a_verb(analyst: Analyst) -> None
     assert tags("Designing a rota tool for our nurses")["designing"] == "VERB"
     req = analyst.analyse("Building a quiz app for pubs. Teams answer rounds.")
     assert "building" not in names(req) and {"team", "round"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "thing", "owner"),
+    [
+        ("Faults found during a service are logged against the vehicle.", "fault", "vehicle"),
+        ("Samples taken at a site are stored in one freezer.", "sample", "freezer"),
+    ],
+)
+def test_the_verb_after_a_participle_s_clause_is_its_noun_s(
+    analyst: Analyst, intent: str, thing: str, owner: str
+) -> None:
+    assert cardinality(analyst.analyse(intent), thing, owner) == "many-to-one"
