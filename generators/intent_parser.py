@@ -773,6 +773,8 @@ class _SentenceParser:
                 objects = []
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
+            elif passive and prep:
+                self._per_each(subject, objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
                 self._values_for_each(objects, mark)
         antecedent, self.antecedent = self.antecedent, None
@@ -811,6 +813,18 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _per_each(self, subject: list[NounPhrase], objects: list[NounPhrase], mark: int) -> None:
+        """'units are ordered from suppliers per job': 'per' after a passive's preposition and its one object
+        counts the subject, not that object."""
+        things = [s for s in subject if not s.generic]
+        links = self.parsed.links
+        if not things or len(objects) != 1:
+            return
+        for k in range(len(links) - 1, mark - 1, -1):
+            link = links[k]
+            if link.kind == "with" and link.verb == "per" and link.source is objects[0]:
+                links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
 
     def _values_for_each(self, objects: list[NounPhrase], mark: int) -> None:
         """'we keep a licence number for each hostel', 'we record the name and date of death per burial': the

@@ -942,3 +942,18 @@ def test_the_verb_after_a_participle_s_clause_is_its_noun_s(
     analyst: Analyst, intent: str, thing: str, owner: str
 ) -> None:
     assert cardinality(analyst.analyse(intent), thing, owner) == "many-to-one"
+
+
+@pytest.mark.parametrize(
+    ("intent", "thing", "each", "other"),
+    [
+        ("Tiles are bought from wholesalers per project.", "tile", "project", "wholesaler"),
+        ("Parts are ordered from suppliers per repair.", "part", "repair", "supplier"),
+    ],
+)
+def test_per_after_a_passive_s_object_counts_the_subject(
+    analyst: Analyst, intent: str, thing: str, each: str, other: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, each, thing) == "one-to-many"
+    assert cardinality(req, other, each) is None
