@@ -405,8 +405,8 @@ class _SentenceParser:
                 i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
             i = self._past_examples(i)  # 'treatments such as massages and facials'
             j = i
-            while self._tag(j) in ("COMMA", "CONJ", "COLON"):
-                j += 1
+            while self._tag(j) in ("COMMA", "CONJ", "COLON") or (j > i and self._tag(j) == "ADV"):
+                j += 1  # 'a stenographer and sometimes a videographer': an adverb after 'and' leaves the list whole
             if j == i or j >= len(items) or not isinstance(items[j], NounPhrase):
                 break
             comma = self._tag(i) == "COMMA"

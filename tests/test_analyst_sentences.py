@@ -957,3 +957,8 @@ def test_per_after_a_passive_s_object_counts_the_subject(
     req = analyst.analyse(intent)
     assert cardinality(req, each, thing) == "one-to-many"
     assert cardinality(req, other, each) is None
+
+
+def test_an_adverb_after_and_leaves_the_list_whole(analyst: Analyst) -> None:
+    req = analyst.analyse("Each trip needs a driver and sometimes a guide. Drivers and guides have licences.")
+    assert {"driver", "guide"} <= names(req)
