@@ -962,3 +962,14 @@ def test_per_after_a_passive_s_object_counts_the_subject(
 def test_an_adverb_after_and_leaves_the_list_whole(analyst: Analyst) -> None:
     req = analyst.analyse("We assign a nurse and sometimes a porter to each ward round.")
     assert {"nurse", "porter", "ward_round"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "one", "each"),
+    [
+        ("We assign a caseworker to each family.", "caseworker", "family"),
+        ("The office allocates a mentor to each apprentice.", "mentor", "apprentice"),
+    ],
+)
+def test_one_thing_to_each_of_another_serves_many(analyst: Analyst, intent: str, one: str, each: str) -> None:
+    assert cardinality(analyst.analyse(intent), one, each) == "one-to-many"
