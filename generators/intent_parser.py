@@ -759,6 +759,10 @@ class _SentenceParser:
         if prep == "" and self._token(j).lower in ("up", "out"):
             j += 1
         objects: list[NounPhrase] = []
+        us = items[j] if j < len(items) else None
+        us_for = isinstance(us, NounPhrase) and us.pronoun in ("us", "me") and self._token(j + 1).lower == "for"
+        if us_for and not prep and isinstance(self._item(j + 2), NounPhrase):
+            j += 2  # 'attorneys book us for depositions': what they book us for is the verb's object
         if j < len(items) and isinstance(items[j], NounPhrase):
             mark = len(self.parsed.links)
             group, j = self._group(j, as_object=True)

@@ -973,3 +973,11 @@ def test_an_adverb_after_and_leaves_the_list_whole(analyst: Analyst) -> None:
 )
 def test_one_thing_to_each_of_another_serves_many(analyst: Analyst, intent: str, one: str, each: str) -> None:
     assert cardinality(analyst.analyse(intent), one, each) == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [("Couples hire us for weddings.", "couple", "wedding"), ("Schools book me for assemblies.", "school", "assembly")],
+)
+def test_what_they_book_us_for_is_the_verb_s_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == "one-to-many"
