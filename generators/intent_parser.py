@@ -804,6 +804,15 @@ class _SentenceParser:
                 agents = self._resolve(agents)
                 self._after_agent(subject, agents, mark)
                 self._relate(subject, verb.lemma, "by", agents, passive=True, negated=negated)
+        described = [s for s in subject if not s.generic]
+        with_after = self._tag(j) == "COMMA" and self._token(j + 1).lower == "with"
+        if passive and objects and described and with_after and isinstance(self._item(j + 2), NounPhrase):
+            # 'films are submitted by filmmakers, with a runtime and a country': what the subject comes with
+            values, j = self._group(j + 2, as_object=True)
+            for owner in described:
+                self.parsed.has_lists.append(HasList(owner, tuple(values), "with", self.evidence))
+            self._mark(described, "owner")
+            self._mark(values, "item")
         if adjacent and before and before[-1].tag == "REL" and before[-1].lower in ("who", "that", "which"):
             self.relative = (subject, j)  # the verb right after this clause's object is the subject's too
         if reduced and objects and prep:

@@ -981,3 +981,16 @@ def test_one_thing_to_each_of_another_serves_many(analyst: Analyst, intent: str,
 )
 def test_what_they_book_us_for_is_the_verb_s_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
     assert cardinality(analyst.analyse(intent), a, b) == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "values"),
+    [
+        ("Claims are filed by members, with a date and an amount.", "claim", {"date", "amount"}),
+        ("Samples are sent to labs, with a barcode and a collection time.", "sample", {"barcode", "collection_time"}),
+    ],
+)
+def test_with_after_a_passive_describes_its_subject(
+    analyst: Analyst, intent: str, owner: str, values: set[str]
+) -> None:
+    assert values <= attributes(analyst.analyse(intent), owner)
