@@ -398,6 +398,10 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
         if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
+        opening = i == _clause_start(tags, i) or prev in ("", "CONJ", "PUNCT")
+        then_verb = nxt == "VERB" and not _third_person(lowers[i + 1]) and not lowers[i + 1].endswith(("ed", "ing"))
+        if t == "VERB" and opening and third and then_verb and _can_be(lower, "NOUN") and singular(lower) != lower:
+            tags[i] = t = "NOUN"  # 'finds come from a context': a plural before its verb opens the clause
         clause_after = nxt == "PRON" and lowers[i + 1] in _SUBJECT_WORDS and _next(tags, i + 1) in ("VERB", "AUX")
         if t == "VERB" and clause_after and prev in ("NOUN", "ADJ") and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'the guided walks we organise': a clause without 'that' follows its noun

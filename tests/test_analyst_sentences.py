@@ -994,3 +994,8 @@ def test_with_after_a_passive_describes_its_subject(
     analyst: Analyst, intent: str, owner: str, values: set[str]
 ) -> None:
     assert values <= attributes(analyst.analyse(intent), owner)
+
+
+def test_a_plural_before_its_verb_opens_the_clause() -> None:
+    found = tags("finds come from a trench and get a number")
+    assert (found["finds"], found["come"]) == ("NOUN", "VERB")
