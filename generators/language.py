@@ -402,6 +402,13 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         then_verb = nxt == "VERB" and not _third_person(lowers[i + 1]) and not lowers[i + 1].endswith(("ed", "ing"))
         if t == "VERB" and opening and third and then_verb and _can_be(lower, "NOUN") and singular(lower) != lower:
             tags[i] = t = "NOUN"  # 'finds come from a context': a plural before its verb opens the clause
+        plural_before = prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1] and _third_person(lowers[i - 1])
+        base_here = not third and _verb_lemma(lower) == lower and _can_be(lower, "VERB")
+        plural_after = nxt == "VERB" and _third_person(lowers[i + 1]) and _can_be(lowers[i + 1], "NOUN")
+        ends_after = i + 2 >= len(tags) or tags[i + 2] in ("PREP", "DET", "COMMA", "CONJ", "PUNCT")
+        if t == "NOUN" and plural_before and base_here and plural_after and ends_after:
+            tags[i] = t = "VERB"  # 'skippers land catches at the harbour': the plural's verb, then its object
+            tags[i + 1] = "NOUN"
         clause_after = nxt == "PRON" and lowers[i + 1] in _SUBJECT_WORDS and _next(tags, i + 1) in ("VERB", "AUX")
         if t == "VERB" and clause_after and prev in ("NOUN", "ADJ") and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'the guided walks we organise': a clause without 'that' follows its noun

@@ -999,3 +999,9 @@ def test_with_after_a_passive_describes_its_subject(
 def test_a_plural_before_its_verb_opens_the_clause() -> None:
     found = tags("finds come from a trench and get a number")
     assert (found["finds"], found["come"]) == ("NOUN", "VERB")
+
+
+@pytest.mark.parametrize(("sentence", "verb", "noun"), [("Skippers land catches at the quay", "land", "catches")])
+def test_a_plural_subject_s_verb_then_its_plural_object(sentence: str, verb: str, noun: str) -> None:
+    found = tags(sentence)
+    assert (found[verb], found[noun]) == ("VERB", "NOUN")
