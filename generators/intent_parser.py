@@ -21,6 +21,7 @@ from generators.lexicon import (
     PRODUCT_HEADS,
     RECORDING_VERBS,
     SHARING_VERBS,
+    SOFTWARE_HEADS,
     words,
 )
 from generators.phrase_chunks import chunk
@@ -49,6 +50,17 @@ _PARTICLES = words("up off out down away back")
 """Adverb particles of phrasal verbs: with nothing after them but the object, they are no preposition."""
 _PLACES = words("in at inside within")
 """Prepositions of place that two coordinated things share: 'cabinets or cages in a data hall'."""
+_REPLACING_VERBS = words("replace digitise digitize retire")
+"""Verbs by which the service takes the place of the old way: 'we want to replace our spreadsheets'."""
+_USING_VERBS = words("use fit install consume")
+"""Verbs by which things kept in stock are put to use: 'the parts fitted on each job' (and on other jobs)."""
+_REQUIRING = words("need require")
+"""Verbs that let their object act ('we need drivers to log trips') or, with no verb after it, require it."""
+_UNITS = words(
+    "tonne ton kg kilo kilogram gram litre liter metre meter kilometre kilometer km mile foot inch gallon pound "
+    "ounce kwh kilowatt watt unit"
+)
+"""Units of measure: 'charged per tonne', 'priced per kilogram' name how a price is counted, no thing."""
 _PERIODS = words("hour day night week month quarter term year")
 """Periods of time: 'one season per year' is one in each of them."""
 _BLANK = Token("", "", "", "")
@@ -151,6 +163,7 @@ class _SentenceParser:
         """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
         the clause after them names."""
         self.relative: tuple[list[NounPhrase], int] | None = None
+        self.shortened: tuple[list[NounPhrase], int] | None = None
         """'passengers who lose something fill in a claim': the subject of a relative clause and where it ends."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
@@ -206,7 +219,11 @@ class _SentenceParser:
                 we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
                 # 'We run a tutoring agency.': the first sentence's one organisation that we run is the operator
                 we_run = [p.pronoun for p in group] == ["we"] and self._token(i).lemma in _RUN_VERBS
-                we_run = we_run and self.number == 0 and self._tag(i + 2) in ("", "PUNCT", "COMMA")
+                # '... a plumbing business and want to replace the whiteboard': a second verb of ours ends it too
+                ended = self._tag(i + 2) in ("", "PUNCT", "COMMA") or (
+                    self._tag(i + 2) == "CONJ" and self._tag(i + 3) in ("VERB", "AUX")
+                )
+                we_run = we_run and self.number == 0 and ended
                 we_are = we_are or (
                     we_run and isinstance(operator, NounPhrase) and operator.single and not operator.plural
                 )
@@ -219,6 +236,9 @@ class _SentenceParser:
                     i = self._copula(i)
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
+                continue
+            if item.lower == "(" and self._past_examples(i + 1) > i + 1 and self._past_parenthesis(i) > i:
+                i = self._past_parenthesis(i)  # 'the waste deposited (such as cardboard or metal)': examples
                 continue
             if item.tag == "VERB":
                 i = self._verb(i)
@@ -377,13 +397,16 @@ class _SentenceParser:
                         self._mark([value], "item")
                 group.append(of)
             i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
-            past = self._past_parenthesis(i, values=_is_value(head))  # 'a type (text, image, link)': examples
+            # 'a type (text, image, link)': examples; 'a booking platform (React front end, Node microservices)':
+            # how the software is built, whatever the tagger reads in it
+            built = head.head in SOFTWARE_HEADS
+            past = self._past_parenthesis(i, values=_is_value(head) or built)
             if past != i:
                 i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
             i = self._past_examples(i)  # 'treatments such as massages and facials'
             j = i
-            while self._tag(j) in ("COMMA", "CONJ", "COLON"):
-                j += 1
+            while self._tag(j) in ("COMMA", "CONJ", "COLON") or (j > i and self._tag(j) == "ADV"):
+                j += 1  # 'a stenographer and sometimes a videographer': an adverb after 'and' leaves the list whole
             if j == i or j >= len(items) or not isinstance(items[j], NounPhrase):
                 break
             comma = self._tag(i) == "COMMA"
@@ -446,8 +469,10 @@ class _SentenceParser:
         ('(each attempt is scored)') is a clause of its own and is read as one."""
         if self._token(i).lower != "(":
             return i
+        # '(such as cardboard, green waste or metal)': a parenthesis that opens with examples is examples throughout
+        examples = self._past_examples(i + 1) > i + 1
         for k in range(i + 1, len(self.items)):
-            if self._tag(k) in ("VERB", "AUX") and not values:
+            if self._tag(k) in ("VERB", "AUX") and not values and not examples:
                 return i  # after a value, even 'a status (draft, sent, paid)' lists its values
             if self._token(k).lower == ")":
                 inside, before = self.items[i + 1 : k], self._item(i - 1)
@@ -682,7 +707,7 @@ class _SentenceParser:
         adjacent = (
             self.last_group
             and self.last_group_end >= 0
-            and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP") for t in before)
+            and all(t.tag in ("AUX", "NEG", "TO", "REL", "PREP", "ADV") for t in before)
         )
         back = i - 1
         if self._token(back).lower == ")":  # 'legs (air, sea, road) operated by carriers': past the parenthesis
@@ -705,6 +730,10 @@ class _SentenceParser:
         relative, self.relative = self.relative, None
         if relative is not None and relative[1] == i and adjacent and not before:
             subject = relative[0]  # 'passengers who lose something fill in a claim': the clause's noun is the subject
+        shortened, self.shortened = self.shortened, None
+        own_verb = bool(before) and all(t.tag in ("AUX", "NEG", "ADV") for t in before) and adjacent
+        if shortened is not None and shortened[1] == self.last_group_end and own_verb:
+            subject = shortened[0]  # 'snags found at handover are logged against the job': the snags are logged
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
@@ -718,6 +747,10 @@ class _SentenceParser:
         self.seen_verb = True
         j = i + 1
         prep = ""
+        timed = self._item(j)
+        counted = isinstance(timed, NounPhrase) and (timed.each or timed.many or timed.one)
+        if counted and isinstance(timed, NounPhrase) and timed.head in _PERIODS and self._tag(j + 1) == "PREP":
+            j += 1  # 'tags are inspected every 7 days by an inspector': a time between a verb and its preposition
         while self._tag(j) in ("PREP", "TO"):
             prep = self._token(j).lower
             j += 1
@@ -726,6 +759,10 @@ class _SentenceParser:
         if prep == "" and self._token(j).lower in ("up", "out"):
             j += 1
         objects: list[NounPhrase] = []
+        us = items[j] if j < len(items) else None
+        us_for = isinstance(us, NounPhrase) and us.pronoun in ("us", "me") and self._token(j + 1).lower == "for"
+        if us_for and not prep and isinstance(self._item(j + 2), NounPhrase):
+            j += 2  # 'attorneys book us for depositions': what they book us for is the verb's object
         if j < len(items) and isinstance(items[j], NounPhrase):
             mark = len(self.parsed.links)
             group, j = self._group(j, as_object=True)
@@ -735,8 +772,15 @@ class _SentenceParser:
                 more, j = self._group(j + 2, as_object=True)  # 'directors sit on the board and on committees'
                 group += more
             objects = self._resolve(group)
+            if prep == "per" and all(o.head in _UNITS | _PERIODS and not o.each for o in objects):
+                self._mark(objects, "aside")  # 'trade customers pay per tonne': a unit of measure, no thing
+                objects = []
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
+            elif passive and prep:
+                self._per_each(subject, objects, mark)
+            if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
+                self._values_for_each(objects, mark)
         antecedent, self.antecedent = self.antecedent, None
         if antecedent is not None and not passive and not antecedent.generic:
             for o in objects:
@@ -745,9 +789,34 @@ class _SentenceParser:
         gap, self.gap = self.gap, None
         if gap is not None and subject is self.last_group and (prep or not objects) and not passive and not negated:
             self._relate(subject, verb.lemma, "", [gap], passive=False, negated=False)
-        self._relate(subject, verb.lemma, prep, objects, passive=passive, negated=negated)
+        # 'a job can need several visits': a verb of requiring with no verb after its object is a verb of its own
+        plain = verb.lemma in _REQUIRING and any(not o.generic for o in objects) and self._tag(j) not in ("TO", "VERB")
+        # 'the council needs to replace the burial register': the old way, whoever wants it replaced
+        wanted = self._token(i - 1).lower == "to" and self._token(i - 2).lemma in LET_VERBS
+        actor = [] if verb.lemma in _REPLACING_VERBS and wanted else subject
+        self._relate(actor, verb.lemma, prep, objects, passive=passive, negated=negated, plain=plain)
+        if passive and objects and prep not in ("", "by") and self._token(j).lower == "by":
+            # 'a collection is made from one farm by one tanker': the agent after another preposition's object
+            agent = self._item(j + 1)
+            if isinstance(agent, NounPhrase) and not _is_value(agent):
+                mark = len(self.parsed.links)
+                agents, j = self._group(j + 1, as_object=True)
+                agents = self._resolve(agents)
+                self._after_agent(subject, agents, mark)
+                self._relate(subject, verb.lemma, "by", agents, passive=True, negated=negated)
+        described = [s for s in subject if not s.generic]
+        with_after = self._tag(j) == "COMMA" and self._token(j + 1).lower == "with"
+        if passive and objects and described and with_after and isinstance(self._item(j + 2), NounPhrase):
+            # 'films are submitted by filmmakers, with a runtime and a country': what the subject comes with
+            values, j = self._group(j + 2, as_object=True)
+            for owner in described:
+                self.parsed.has_lists.append(HasList(owner, tuple(values), "with", self.evidence))
+            self._mark(described, "owner")
+            self._mark(values, "item")
         if adjacent and before and before[-1].tag == "REL" and before[-1].lower in ("who", "that", "which"):
             self.relative = (subject, j)  # the verb right after this clause's object is the subject's too
+        if reduced and objects and prep:
+            self.shortened = (subject, j)  # a participle's clause after its noun: the next verb may be the noun's
         self.subject = subject
         if any(s.plural for s in subject):
             self.plural_subjects.append(subject)
@@ -757,6 +826,36 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _per_each(self, subject: list[NounPhrase], objects: list[NounPhrase], mark: int) -> None:
+        """'units are ordered from suppliers per job': 'per' after a passive's preposition and its one object
+        counts the subject, not that object."""
+        things = [s for s in subject if not s.generic]
+        links = self.parsed.links
+        if not things or len(objects) != 1:
+            return
+        for k in range(len(links) - 1, mark - 1, -1):
+            link = links[k]
+            if link.kind == "with" and link.verb == "per" and link.source is objects[0]:
+                links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
+
+    def _values_for_each(self, objects: list[NounPhrase], mark: int) -> None:
+        """'we keep a licence number for each hostel', 'we record the name and date of death per burial': the
+        values we keep for each of a thing are that thing's attributes, not things linked to it."""
+        values = [o for o in objects if _is_value(o) and not o.generic]
+        links = self.parsed.links
+        for k in range(len(links) - 1, mark - 1, -1):
+            link = links[k]
+            each = link.target.each or link.verb == "per"
+            if link.kind != "with" or link.verb not in ("for", "per") or not each or _is_value(link.target):
+                continue
+            if not values or not any(link.source is v for v in values):
+                continue
+            del links[k]
+            self.parsed.has_lists.append(HasList(link.target, tuple(values), "keep", self.evidence))
+            self._mark(values, "item")
+            self._mark([link.target], "owner")
+            return
 
     def _after_agent(self, subject: list[NounPhrase], agents: list[NounPhrase], mark: int) -> None:
         """'talks are given by speakers in a room at a time slot': a place or time after a passive's agent says
@@ -778,6 +877,7 @@ class _SentenceParser:
         *,
         passive: bool,
         negated: bool,
+        plain: bool = False,
     ) -> None:
         domain_subject = [s for s in subject if not s.generic]
         frame = self.frame
@@ -795,10 +895,14 @@ class _SentenceParser:
             for o in objects:
                 if o is not frame and o.head != frame.head and not o.generic and not _is_value(o):
                     self._link(o, frame, "with", "for each", "many-to-one")
+        if not domain_subject and verb in _REPLACING_VERBS and not passive:
+            # 'we want to replace the whiteboard in the office': what the service replaces is the old way, no thing
+            self._mark(objects, "aside")
+            return
         if not domain_subject:
             self._mark(objects, "listed")
             return
-        if verb in LET_VERBS:
+        if verb in LET_VERBS and not plain:
             self._mark(objects, "listed")  # 'I want participants to sign up': the next verb says what they do
             return
         by_values = passive and prep == "by" and bool(objects) and all(_is_value(o) for o in objects)
@@ -837,6 +941,9 @@ class _SentenceParser:
                 elif passive and prep == "by" and o.one and not o.plural:
                     # 'every callout is attended by one engineer': each of the subject has one agent
                     self._link(o, s, "verb", verb, "one-to-many")
+                elif passive and prep == "by" and o.many and not o.single and not _is_value(o):
+                    # 'each paper is refereed by at least two reviewers': many agents for each, each agent of many
+                    self._link(o, s, "verb", verb, "many-to-many")
                 elif passive and prep == "by":
                     self._link(o, s, "verb", verb, None)
                 elif passive and prep == "of":
@@ -845,13 +952,14 @@ class _SentenceParser:
                     # 'students are enrolled on a course' (a verb that shares its object), 'musicians are booked
                     # for concerts' (many for many): many-to-many; 'tasks are assigned to a member', 'classes
                     # are held in classrooms' (a place, a source or a destination): each of many with one
-                    shared = verb in SHARING_VERBS or (
-                        s.plural and o.plural and not o.single and prep not in _PLACE_PREPS
-                    )
+                    # 'the parts fitted on each job', 'the machinery used on every booking': things drawn from a stock
+                    # of their own for each of many are shared among them
+                    shared = verb in SHARING_VERBS or (verb in _USING_VERBS and s.plural and o.each)
+                    shared = shared or (s.plural and o.plural and not o.single and prep not in _PLACE_PREPS)
                     card = "many-to-many" if shared else "many-to-one"
                     if prep == "into" and (o.plural or o.many) and not o.single:
                         card = "one-to-many"  # 'accessions are split into samples': each is divided into many
-                    elif o.each and not o.plural and not s.plural and not s.each and prep not in ("for", "per"):
+                    elif o.each and not (o.plural or s.plural or s.each or shared) and prep not in ("for", "per"):
                         # 'a reporter is assigned to each story', 'the opening played in each match': one of the
                         # subject serves each; 'a deposit is paid for each reservation' is each one's own
                         card = "one-to-many"

@@ -25,6 +25,7 @@ __all__ = [
     "Token",
     "clean_intent",
     "is_many",
+    "is_word",
     "same_as_participle",
     "sentences",
     "singular",
@@ -156,6 +157,11 @@ def _can_be(word: str, upos: str) -> bool:
     return upos in _parts_of_speech(word)
 
 
+def is_word(word: str, upos: str = "") -> bool:
+    """Whether the dictionary knows the word (as the part of speech `upos`, when one is given)."""
+    return _can_be(word, upos) if upos else bool(_parts_of_speech(word))
+
+
 # ---------------------------------------------------------------- tags
 
 
@@ -210,6 +216,7 @@ _DETERMINER_WORDS = words("each every all any some no both either neither anothe
 _AUXILIARY_LEMMAS = words("be do")
 _GET = words("get gets got")
 _BE_FORMS = words("is are was were be been being")
+_NOUN_ADJ = ("NOUN", "ADJ")
 _NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
 
 
@@ -391,11 +398,39 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
         if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'they contact the passenger': a subject pronoun is followed by its verb
-        participle = lower.endswith("ing") and prev in ("NOUN", "COMMA") and nxt in ("DET", "REL", "PRON")
+        opening = i == _clause_start(tags, i) or prev in ("", "CONJ", "PUNCT")
+        then_verb = nxt == "VERB" and not _third_person(lowers[i + 1]) and not lowers[i + 1].endswith(("ed", "ing"))
+        if t == "VERB" and opening and third and then_verb and _can_be(lower, "NOUN") and singular(lower) != lower:
+            tags[i] = t = "NOUN"  # 'finds come from a context': a plural before its verb opens the clause
+        plural_before = prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1] and _third_person(lowers[i - 1])
+        base_here = not third and _verb_lemma(lower) == lower and _can_be(lower, "VERB")
+        plural_after = nxt == "VERB" and _third_person(lowers[i + 1]) and _can_be(lowers[i + 1], "NOUN")
+        ends_after = i + 2 >= len(tags) or tags[i + 2] in ("PREP", "DET", "COMMA", "CONJ", "PUNCT")
+        if t == "NOUN" and plural_before and base_here and plural_after and ends_after:
+            tags[i] = t = "VERB"  # 'skippers land catches at the harbour': the plural's verb, then its object
+            tags[i + 1] = "NOUN"
+        clause_after = nxt == "PRON" and lowers[i + 1] in _SUBJECT_WORDS and _next(tags, i + 1) in ("VERB", "AUX")
+        if t == "VERB" and clause_after and prev in ("NOUN", "ADJ") and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'the guided walks we organise': a clause without 'that' follows its noun
+        subject_pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS
+        after = tags[i + 2] if i + 2 < len(tags) else ""
+        plural_object = nxt == "VERB" and _third_person(lowers[i + 1]) and _can_be(lowers[i + 1], "NOUN")
+        plural_object = plural_object and after in ("", "PREP", "CONJ", "COMMA", "PUNCT")
+        if t == "NOUN" and subject_pronoun and plural_object and _can_be(lower, "VERB") and not _third_person(lower):
+            tags[i] = t = "VERB"  # 'we record feeds per tank': the verb, then its object
+            tags[i + 1] = "NOUN"
+        participle = lower.endswith("ing") and prev in ("NOUN", "COMMA", "") and nxt in ("DET", "REL", "PRON")
         if t == "NOUN" and participle and (_can_be(lower[:-3], "VERB") or _can_be(lower[:-3] + "e", "VERB")):
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
         if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
+        floating = lower in ("each", "all") and prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1]
+        floating = floating and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
+        verb_after = floating and _can_be(lowers[i + 1], "VERB") and not _third_person(lowers[i + 1])
+        if verb_after and not lowers[i + 1].endswith(("ed", "ing")):
+            tags[i], tags[i + 1] = "ADV", "VERB"  # 'the sessions each have a capacity': 'each' after the plural
+        if t == "AUX" and lower in ("done", "did") and prev == "AUX" and lowers[i - 1] in _BE_FORMS and nxt == "PREP":
+            tags[i] = t = "VERB"  # 'each round is done by one cleaner': 'do' after 'be' is a passive's participle
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
             tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):
@@ -438,8 +473,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
         if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
-        elif prev == "DET" and t == "ADJ" and nxt not in ("NOUN", "ADJ"):
-            tags[i] = t = "NOUN"  # 'a total, a quantity': an adjective used as a noun
+        elif (prev == "DET" or (prev == "NUM" and _can_be(lower, "NOUN"))) and t == "ADJ" and nxt not in _NOUN_ADJ:
+            tags[i] = t = "NOUN"  # 'a total, a quantity', 'by one cleaner': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
             tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound
         after_be = prev == "AUX" and lowers[i - 1] in _BE_FORMS and lower.endswith("ed")
@@ -460,6 +495,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
         # 'I want to flag missing pieces': a verb's object, not a second verb, when a plural noun follows
         objected_by = prev == "VERB" and i + 1 < len(lowers) and singular(lowers[i + 1]) != lowers[i + 1]
+        # 'beds, containers, potting records, customers': a gerund and its noun between commas are one list item
+        listed = prev == "COMMA" and (i + 2 >= len(tags) or tags[i + 2] in ("COMMA", "CONJ", "PUNCT"))
+        objected_by = objected_by or listed
         if (
             t == "VERB"
             and lower.endswith("ing")

@@ -45,7 +45,7 @@ for animals' (the checks are the animals'), while 'each visit records treatments
 
 SHARING_VERBS = words(
     "attend enrol enroll reserve score review rate like follow save bookmark favourite favorite accept use "
-    "visit watch subscribe"
+    "visit watch subscribe star"
 )
 """Verbs by which many take part in a thing that exists on its own: 'members attend events' is many-to-many."""
 
@@ -73,7 +73,7 @@ GENERIC_NOUNS = words("""
     performance security backup slo percentile ms rate management desk front tracking handling reporting
     login sso reminder notification moderation bot kubernetes redis cache kafka postgres postgresql graphql
     microservice console cloud ios android sync yaml json xml csv pdf html spreadsheet excel usage integration
-    gateway bucket blob
+    gateway bucket blob side
     """)
 """Nouns that never become an entity by themselves: the platform, its plumbing and its audience.
 

@@ -15,7 +15,7 @@ from generators.lexicon import SINGLE_WORDS, words
 __all__ = ["Item", "PhraseMaker", "chunk"]
 
 Item = NounPhrase | Token
-_MEASURES = words("number count amount quantity total list")
+_MEASURES = words("number count amount quantity total")
 """Heads that keep a plural after 'of' in their phrase: 'number of seats'."""
 
 
@@ -32,7 +32,11 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
     while i < len(tokens):
         j = i
         while j < len(tokens) and (
-            tokens[j].tag in ("DET", "MANY", "NUM") or _between_counts(tokens, j) or _of(tokens, i, j)
+            tokens[j].tag in ("DET", "MANY", "NUM")
+            or _between_counts(tokens, j)
+            or _of(tokens, i, j)
+            or _bound(tokens, i, j)
+            or _any_number(tokens, i, j)
         ):
             j += 1
         k = j
@@ -92,3 +96,22 @@ def _between_counts(tokens: list[Token], j: int) -> bool:
         and tokens[j - 1].tag in _COUNTS
         and tokens[j + 1].tag in _COUNTS
     )
+
+
+_BOUNDS = words("least most")
+
+
+def _bound(tokens: list[Token], i: int, j: int) -> bool:
+    """'at least two jurors', 'at most three guests', 'no more than four': a bound on a count leads its phrase."""
+    if j + 2 < len(tokens) and tokens[j].lower == "at" and tokens[j + 1].lower in _BOUNDS:
+        return tokens[j + 2].tag in _COUNTS
+    if j > i and tokens[j].lower in _BOUNDS and tokens[j - 1].lower == "at":
+        return j + 1 < len(tokens) and tokens[j + 1].tag in _COUNTS
+    return False
+
+
+def _any_number(tokens: list[Token], i: int, j: int) -> bool:
+    """'join any number of societies': 'any number of' counts the plural after it, as 'many' does."""
+    if j > i and tokens[j].lower == "number" and tokens[j - 1].lower == "any":
+        return j + 2 < len(tokens) and tokens[j + 1].lower == "of" and tokens[j + 2].tag in ("NOUN", "ADJ", "DET")
+    return j > i + 1 and tokens[j].lower == "of" and tokens[j - 1].lower == "number" and tokens[j - 2].lower == "any"

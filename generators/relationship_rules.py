@@ -45,7 +45,7 @@ def decide(
         return Decision(source, target, card, link.verb, f"'{link.verb}' says so", counted=counted)
     if link.kind == "verb" and link.target.many and not link.source.many:
         # 'a maintenance contract covers many buildings', 'a story can appear in several sections': never just one
-        shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS
+        shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS | MEMBER_VERBS
         card = "many-to-many" if shared else "one-to-many"
         return Decision(source, target, card, link.verb, f"'{link.verb}' many", counted=counted)
     if link.kind == "verb" and " " not in link.verb and link.target.one and not link.target.plural:
@@ -86,6 +86,10 @@ def decide(
             return Decision(source, target, "many-to-one", link.verb, "'with' people")
         if link.verb == "with" and (link.target.plural or link.target.many):
             return Decision(source, target, "one-to-many", link.verb, "'with' and a plural", default=True)
+        served = link.target.each and not (link.target.plural or link.source.plural or link.source.each)
+        if link.verb == "to" and served:
+            # 'we assign a stenographer to each deposition': one of the thing serves each of the other
+            return Decision(source, target, "one-to-many", link.verb, "one 'to each'", default=True)
         if link.target.plural and (link.verb == "into" or (link.verb == "of" and not link.source.plural)):
             # 'a gallery of proofs', 'split projects into milestones': each one holds many
             return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural", default=True)

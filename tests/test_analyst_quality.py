@@ -20,20 +20,21 @@ Floors = dict[str, float]
 
 DEV_FLOORS: Floors = {"entity_f1": 0.93, "relationship_f1": 0.70, "attribute_recall": 0.855}
 """A little under what the analyst reaches on the dev intents of the first seven rounds (the 137 whose ids do not end
-in -08; docs/analyst.md has the figures)."""
+in -08 or -09; docs/analyst.md has the figures)."""
 
-DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.93, "relationship_f1": 0.70, "attribute_recall": 0.79}
-"""A little under what the analyst reaches on the whole dev split, the eighth round's batch (ids ending in -08, written
-before the analyst was run on them) included."""
+DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.93, "relationship_f1": 0.71, "attribute_recall": 0.80}
+"""A little under what the analyst reaches on the whole dev split (187 intents: 0.934, 0.717, 0.803 after the ninth
+round), the eighth and ninth rounds' batches (ids ending in -08 and -09, each written before the analyst was run on
+them) included."""
 
-TEST_FLOORS: Floors = {"entity_f1": 0.855, "relationship_f1": 0.51, "attribute_recall": 0.645}
-"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.858, relationship
-F1 0.515, attribute recall 0.652, after issue 14's eighth round of rules). The attribute floor was lowered once,
+TEST_FLOORS: Floors = {"entity_f1": 0.855, "relationship_f1": 0.515, "attribute_recall": 0.655}
+"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.857, relationship
+F1 0.521, attribute recall 0.659, after issue 14's ninth round of rules). The attribute floor was lowered once,
 from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md);
 the fourth round raised it past both. Raise them as the analyst improves; never lower them to pass."""
 
-EIGHTH_ROUND = "-08"
-"""The id ending of the dev intents added in the eighth round: DEV_FLOORS were set before them."""
+LATER_ROUNDS = ("-08", "-09")
+"""The id endings of the dev intents added in the eighth and ninth rounds: DEV_FLOORS were set before them."""
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_the_analyst_holds_its_floors(
         if os.environ.get("CI"):
             pytest.fail(f"the labelled corpus {corpus_path(split)} is missing")
         pytest.skip(f"no corpus at {corpus_path(split)}")
-    scores = [s for s in scored[split] if not (earlier_only and s.id.endswith(EIGHTH_ROUND))]
+    scores = [s for s in scored[split] if not (earlier_only and s.id.endswith(LATER_ROUNDS))]
     measured = figures(scores, [s.seconds for s in scores])
     below = {k: round(measured[k], 3) for k, floor in floors.items() if measured[k] < floor}
     assert not below, f"{split}: below the floors {floors}: {below}; worst intents: {measured['worst']}"

@@ -675,3 +675,333 @@ def test_a_place_after_two_joined_things_is_both_s(analyst: Analyst) -> None:
     req = analyst.analyse("Campers rent tents or cabins in a field. Fields have taps.")
     assert cardinality(req, "field", "tent") == "one-to-many"
     assert cardinality(req, "field", "cabin") == "one-to-many"
+
+
+# ---------------------------------------------------------------- ninth round
+
+
+@pytest.mark.parametrize(
+    ("intent", "agent", "thing", "other"),
+    [
+        ("A shipment is sent from one warehouse by one carrier.", "carrier", "shipment", "warehouse"),
+        ("Each audit is done for one branch by one auditor.", "auditor", "audit", "branch"),
+    ],
+)
+def test_a_passive_s_agent_after_another_preposition(
+    analyst: Analyst, intent: str, agent: str, thing: str, other: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, agent, thing) == "one-to-many"
+    assert cardinality(req, thing, other) == "many-to-one"
+
+
+def test_do_after_be_is_a_participle_and_a_word_after_a_number_a_noun() -> None:
+    found = tags("Each lap is done by one cleaner")
+    assert (found["done"], found["cleaner"]) == ("VERB", "NOUN")
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "card"),
+    [
+        ("Each paper is refereed by at least two reviewers.", "paper", "reviewer", "many-to-many"),
+        ("A crew has at least three sailors.", "crew", "sailor", "one-to-many"),
+    ],
+)
+def test_a_bound_on_a_count_leads_its_phrase(analyst: Analyst, intent: str, a: str, b: str, card: str) -> None:
+    req = analyst.analyse(intent)
+    assert b in names(req) and cardinality(req, a, b) == card
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Authors submit papers, and each submission gets a decision.",
+        "Papers are submitted by authors; every submission is logged.",
+    ],
+)
+def test_a_verb_s_noun_in_ssion_names_the_link(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, "author", "submission") == "one-to-many"
+    assert cardinality(req, "paper", "submission") == "one-to-many"
+    assert cardinality(req, "author", "paper") is None
+
+
+@pytest.mark.parametrize(
+    "intent",
+    ["Boilers are serviced every 12 months by an engineer.", "Boilers are serviced each year by one engineer."],
+)
+def test_a_time_between_a_verb_and_its_preposition_is_skipped(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, "engineer", "boiler") == "one-to-many"
+    assert not {"month", "year"} & names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [
+        ("A claim can need several documents.", "claim", "document"),
+        ("Each module requires assessments.", "module", "assessment"),
+    ],
+)
+def test_a_verb_of_requiring_without_a_verb_after_its_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == "one-to-many"
+    req = analyst.analyse("Our gym needs a new system. Members book classes.")
+    assert "gym" not in names(req)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Each invoice lists the goods supplied (such as timber, sheet metal or paint) with a price.",
+        "Crews log the waste collected (including glass, garden waste and paper) per street.",
+    ],
+)
+def test_a_parenthesis_that_opens_with_examples_names_no_things(analyst: Analyst, intent: str) -> None:
+    assert not {"timber", "metal", "sheet_metal", "paint", "glass", "garden_waste", "paper"} & names(
+        analyst.analyse(intent)
+    )
+
+
+@pytest.mark.parametrize(
+    ("intent", "thing", "each"),
+    [
+        ("Technicians note the filters fitted on each unit.", "filter", "unit"),
+        ("Crews log the equipment used on every shift.", "equipment", "shift"),
+        ("We record the consumables used in each procedure.", "consumable", "procedure"),
+    ],
+)
+def test_things_put_to_use_on_each_are_shared(analyst: Analyst, intent: str, thing: str, each: str) -> None:
+    assert cardinality(analyst.analyse(intent), thing, each) == "many-to-many"
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Kennel admin: dogs, owners, boarding records, runs, invoices.",
+        "Farm shop - growers, crops, picking lists, orders.",
+    ],
+)
+def test_a_gerund_and_its_noun_between_commas_are_a_list_item(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert {"boarding_record", "picking_list"} & names(req)
+    assert len(names(req)) >= 4 and not req.relationships
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "value"),
+    [
+        ("Lockers also have a size and a code.", "locker", "size"),
+        ("Kilns usually hold a firing log.", "kiln", "firing_log"),
+    ],
+)
+def test_an_adverb_between_a_subject_and_its_verb(analyst: Analyst, intent: str, owner: str, value: str) -> None:
+    req = analyst.analyse(intent)
+    assert owner in names(req)
+    assert value in attributes(req, owner) or cardinality(req, owner, value) == "one-to-many"
+
+
+def test_each_after_a_plural_subject_floats_before_its_verb(analyst: Analyst) -> None:
+    found = tags("The cabins each have a berth count")
+    assert (found["each"], found["have"]) == ("ADV", "VERB")
+    req = analyst.analyse("Tours each have a start time and a price. Guides lead tours.")
+    assert {"start_time", "price"} <= attributes(req, "tour")
+
+
+def test_we_run_a_business_and_a_second_verb_of_ours(analyst: Analyst) -> None:
+    req = analyst.analyse("We run a small framing business and want to track orders. Customers place orders.")
+    assert "framing_business" not in names(req) and {"customer", "order"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "We want to replace our booking spreadsheet. Clients book sessions.",
+        "The trust needs to replace the paper ledger. Clients book sessions.",
+    ],
+)
+def test_what_the_service_replaces_is_no_thing(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert not {"booking_spreadsheet", "spreadsheet", "paper_ledger", "ledger", "trust"} & names(req)
+    assert {"client", "session"} <= names(req)
+    assert "filter" in names(analyst.analyse("Technicians replace filters on each unit."))
+
+
+@pytest.mark.parametrize(
+    ("intent", "compound", "short"),
+    [
+        ("Staff fill in timesheets weekly. Each sheet has hours and a project code.", "timesheet", "sheet"),
+        ("Members wear wristbands; every band has a colour and a chip number.", "wristband", "band"),
+    ],
+)
+def test_a_closed_compound_s_last_word_is_its_short_name(
+    analyst: Analyst, intent: str, compound: str, short: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert compound in names(req) and short not in names(req)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "verb", "noun"),
+    [("We record feeds per pen", "record", "feeds"), ("They log catches, and skippers sell them", "log", "catches")],
+)
+def test_after_a_subject_pronoun_the_verb_then_its_plural_object(sentence: str, verb: str, noun: str) -> None:
+    found = tags(sentence)
+    assert (found[verb], found[noun]) == ("VERB", "NOUN")
+
+
+def test_a_clause_without_that_follows_its_noun(analyst: Analyst) -> None:
+    assert tags("Members can join the guided rides we organise")["rides"] == "NOUN"
+    req = analyst.analyse("Members can join the guided rides we organise.")
+    assert {"guided_ride", "ride"} & names(req) and "guided" not in names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "things"),
+    [
+        ("Each route has a list of stops.", "route", "stop"),
+        ("Every quiz has a list of questions and a time limit.", "quiz", "question"),
+    ],
+)
+def test_a_list_of_a_plural_names_the_plural(analyst: Analyst, intent: str, owner: str, things: str) -> None:
+    req = analyst.analyse(intent)
+    assert not {n for n in names(req) if n.startswith("list")}
+    assert cardinality(req, owner, things) == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "value"),
+    [
+        ("Vans carry parcels. We keep a registration number for each van.", "van", "registration_number"),
+        ("Tutors teach pupils. We also store a start date per pupil.", "pupil", "start_date"),
+    ],
+)
+def test_values_we_keep_for_each_thing_are_its_attributes(
+    analyst: Analyst, intent: str, owner: str, value: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert value not in names(req) and value in attributes(req, owner)
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "card"),
+    [
+        ("A volunteer can join any number of committees.", "volunteer", "committee", "many-to-many"),
+        ("Each basket can hold any number of products.", "basket", "product", "one-to-many"),
+    ],
+)
+def test_any_number_of_counts_many(analyst: Analyst, intent: str, a: str, b: str, card: str) -> None:
+    req = analyst.analyse(intent)
+    assert "number" not in names(req) and cardinality(req, a, b) == card
+
+
+@pytest.mark.parametrize(
+    "intent", ["Hauliers charge per mile and send invoices.", "Buyers pay per kilogram and place orders."]
+)
+def test_a_unit_after_per_is_no_thing(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert not {"mile", "kilogram"} & names(req) and len(names(req)) == 2
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [
+        ("Readers star articles.", "reader", "article"),
+        ("Users can star repositories.", "user", "repository"),
+    ],
+)
+def test_starring_shares_its_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == "many-to-many"
+
+
+def test_the_sides_of_a_deal_are_no_thing(analyst: Analyst) -> None:
+    req = analyst.analyse("Buyers hire sellers for gigs. After each gig both sides leave a review.")
+    assert "side" not in names(req) and "review" in names(req)
+
+
+def test_a_parenthesis_after_a_software_word_says_how_it_is_built(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "We need a booking app (Vue front end, Go services, Twilio for texts). Guests reserve tables."
+    )
+    assert names(req) == {"guest", "table"}
+
+
+def test_an_opening_gerund_before_its_object_is_a_verb(analyst: Analyst) -> None:
+    assert tags("Designing a rota tool for our nurses")["designing"] == "VERB"
+    req = analyst.analyse("Building a quiz app for pubs. Teams answer rounds.")
+    assert "building" not in names(req) and {"team", "round"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "thing", "owner"),
+    [
+        ("Faults found during a service are logged against the vehicle.", "fault", "vehicle"),
+        ("Samples taken at a site are stored in one freezer.", "sample", "freezer"),
+    ],
+)
+def test_the_verb_after_a_participle_s_clause_is_its_noun_s(
+    analyst: Analyst, intent: str, thing: str, owner: str
+) -> None:
+    assert cardinality(analyst.analyse(intent), thing, owner) == "many-to-one"
+
+
+@pytest.mark.parametrize(
+    ("intent", "thing", "each", "other"),
+    [
+        ("Tiles are bought from wholesalers per project.", "tile", "project", "wholesaler"),
+        ("Parts are ordered from suppliers per repair.", "part", "repair", "supplier"),
+    ],
+)
+def test_per_after_a_passive_s_object_counts_the_subject(
+    analyst: Analyst, intent: str, thing: str, each: str, other: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, each, thing) == "one-to-many"
+    assert cardinality(req, other, each) is None
+
+
+def test_an_adverb_after_and_leaves_the_list_whole(analyst: Analyst) -> None:
+    req = analyst.analyse("We assign a nurse and sometimes a porter to each ward round.")
+    assert {"nurse", "porter", "ward_round"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "one", "each"),
+    [
+        ("We assign a caseworker to each family.", "caseworker", "family"),
+        ("The office allocates a mentor to each apprentice.", "mentor", "apprentice"),
+    ],
+)
+def test_one_thing_to_each_of_another_serves_many(analyst: Analyst, intent: str, one: str, each: str) -> None:
+    assert cardinality(analyst.analyse(intent), one, each) == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [("Couples hire us for weddings.", "couple", "wedding"), ("Schools book me for assemblies.", "school", "assembly")],
+)
+def test_what_they_book_us_for_is_the_verb_s_object(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "values"),
+    [
+        ("Claims are filed by members, with a date and an amount.", "claim", {"date", "amount"}),
+        ("Samples are sent to labs, with a barcode and a collection time.", "sample", {"barcode", "collection_time"}),
+    ],
+)
+def test_with_after_a_passive_describes_its_subject(
+    analyst: Analyst, intent: str, owner: str, values: set[str]
+) -> None:
+    assert values <= attributes(analyst.analyse(intent), owner)
+
+
+def test_a_plural_before_its_verb_opens_the_clause() -> None:
+    found = tags("finds come from a trench and get a number")
+    assert (found["finds"], found["come"]) == ("NOUN", "VERB")
+
+
+@pytest.mark.parametrize(("sentence", "verb", "noun"), [("Skippers land catches at the quay", "land", "catches")])
+def test_a_plural_subject_s_verb_then_its_plural_object(sentence: str, verb: str, noun: str) -> None:
+    found = tags(sentence)
+    assert (found[verb], found[noun]) == ("VERB", "NOUN")

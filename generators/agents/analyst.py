@@ -18,7 +18,7 @@ from generators.attribute_inference import default_attributes, infer_attribute
 from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words, one_value
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
-from generators.language import clean_intent
+from generators.language import clean_intent, is_word
 from generators.lexicon import RECORDING_VERBS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide, person_noun
@@ -372,6 +372,13 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
             compounds.setdefault(_head_word(words), set()).add(ref.name)
         elif len(words) == 1 and ref.name == words[0] and len(compounds.get(words[0], ())) == 1:
             ref.name = ref.name if words[0] in modifiers else next(iter(compounds[words[0]]))
+        elif len(words) == 1 and ref.name == words[0]:
+            # 'gemstones from dealers ... every stone has a carat weight': a closed compound's last word, when
+            # it is a noun of its own, is a short name for it as the last word of an open one is
+            for k in range(3, len(words[0]) - 3):
+                head, tail = words[0][:k], words[0][k:]
+                if is_word(head) and is_word(tail, "NOUN"):
+                    compounds.setdefault(tail, set()).add(ref.name)
 
 
 def _head_word(words: list[str]) -> str:
@@ -390,6 +397,8 @@ def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
     stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
     endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "cation", "ration", "ition")
     nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
+    if verb.endswith("it"):
+        nouns.add(verb[:-1] + "ssion")  # 'films are submitted ... each submission', 'admit' -> 'admission'
     # 'researchers request files ... every request has a status': the verb's own noun, when the intent names it
     return next((name for name in entities if name.rsplit("_", 1)[-1] in nouns or name == verb), None)
 
