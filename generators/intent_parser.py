@@ -163,8 +163,10 @@ class _SentenceParser:
         """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
         the clause after them names."""
         self.relative: tuple[list[NounPhrase], int] | None = None
-        self.shortened: tuple[list[NounPhrase], int] | None = None
         """'passengers who lose something fill in a claim': the subject of a relative clause and where it ends."""
+        self.shortened: tuple[list[NounPhrase], int] | None = None
+        """'snags found at handover are logged against the job': the noun a participle's clause follows, and
+        where the clause ends (the verb right after it is the noun's)."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
