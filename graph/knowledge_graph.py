@@ -557,12 +557,15 @@ class KnowledgeGraph:
             with self._session(write=False) as s:  # internal ids hold within one session's snapshot
                 pg = s.pg(check_slug(tenant, "tenant"))
                 queries = (CYPHER_TRACE, CYPHER_TRACE_GENERATIONS, CYPHER_TRACE_AGENTS, CYPHER_TRACE_REQUESTERS,
-                           CYPHER_TRACE_APPROVALS)  # fmt: skip
-                (_, found_nodes), (_, generations), (_, agents), (_, requesters), (_, approvals) = pg.execute_together(
-                    [(q, bound_trace) for q in queries]
-                )
-                loop = [(kind, q) for kind, qs in CYPHER_TRACE_FEEDBACK.items() for q in qs]
-                answers = pg.execute_together([(q, bound_trace) for _, q in loop])
+                           CYPHER_TRACE_APPROVALS, *(probe for _, probe, _ in CYPHER_TRACE_FEEDBACK))  # fmt: skip
+                answered = pg.execute_together([(q, bound_trace) for q in queries])
+                (_, found_nodes), (_, generations), (_, agents), (_, requesters), (_, approvals) = answered[:5]
+                loop = [
+                    (kind, query)
+                    for (kind, _, query), (_, counted) in zip(CYPHER_TRACE_FEEDBACK, answered[5:], strict=True)
+                    if counted[0][0]
+                ]  # the feedback steps whose probe found nodes (most builds have none)
+                answers = pg.execute_together([(q, bound_trace) for _, q in loop]) if loop else []
             for (kind, _), (_, rows) in zip(loop, answers, strict=True):
                 for node, label, graph, activity, agent, started, ended, about in rows:
                     name = parse_graph(graph)
