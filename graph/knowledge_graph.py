@@ -111,9 +111,10 @@ class Match:
     text: str
 
 
-MAX_OPEN_TENANTS = 4
+MAX_OPEN_TENANTS = 3
 """Tenant databases a session keeps open at once (the least recently used one closes first): each
-open Kùzu database holds about 110 MiB, mostly its node tables' primary-key indexes."""
+open Kùzu database holds about 200 MiB with the ontology's 35 node tables, mostly their primary-key
+indexes (four open ones took a 10,000-product write past 2 GiB)."""
 
 
 def _return_freed_memory() -> None:
