@@ -73,6 +73,15 @@ _QUOTED = re.compile(r"(?<!\w)['‘]([^'‘’\n]{1,40})['’](?!\w)")
 _SHORTHAND = re.compile(r"(?<![\w/])w/(o)?(?=[\s\w])", re.IGNORECASE)
 """'w/' and 'w/o', the shorthand for 'with' and 'without'."""
 
+_ABBREVIATIONS = {
+    "appt": "appointment", "appts": "appointments", "hrs": "hours", "txt": "text", "msg": "message",
+    "msgs": "messages", "qty": "quantity", "dept": "department", "depts": "departments", "mgr": "manager",
+    "acct": "account", "accts": "accounts", "diff": "different", "approx": "about", "reqs": "requests",
+}  # fmt: skip
+"""Informal shorthand people type ('appt has services', 'log hrs on each job'): the word it stands for."""
+_DROPPED = words("etc etc. eg ie")
+"""Words that close or open a list of examples and name nothing ('chairs, sofas etc')."""
+
 _CONTRACTIONS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
 """What a contracted auxiliary stands for: "we'd", "they'll", "we're", "I've", "I'm"."""
 _CONTRACTED = words("it that there here what who where he she let")
@@ -94,6 +103,9 @@ def tokenize(sentence: str) -> list[str]:
         possessive = re.search(r"['’]s?$", raw)
         word = raw[: possessive.start()] if possessive else raw
         word = word.replace("’", "'").replace("-", "_")
+        if word.lower() in _DROPPED:
+            continue
+        word = _ABBREVIATIONS.get(word.lower(), word)
         if word:
             out.append(word)
             if possessive and possessive.group(0)[1:] == "s" and word.lower() not in _CONTRACTED:

@@ -34,6 +34,19 @@ def test_shorthand_with_reads_as_with() -> None:
     ]  # fmt: skip
 
 
+def test_informal_shorthand_reads_as_the_word_it_stands_for() -> None:
+    assert tokenize("each appt has services; staff log hrs on chairs, sofas etc") == [
+        "each", "appointment", "has", "services", "staff", "log", "hours", "on", "chairs", ",", "sofas",
+    ]  # fmt: skip
+    assert tokenize("the HR partner")[1] == "HR"  # an acronym is not shorthand
+
+
+def test_others_are_no_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
+    assert {"landlord", "flat", "lodger"} <= names(req)
+    assert "other" not in names(req)
+
+
 def test_a_plural_possessive_is_a_possessive_and_quotes_are_not() -> None:
     assert tokenize("the drivers' shifts") == ["the", "drivers", "'s", "shifts"]
     assert tokenize("the 'trips' table") == ["the", "trips", "table"]
