@@ -15,6 +15,7 @@ from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind,
 from generators.language import CARDINALITY_TOKENS, Token, same_as_participle, sentences, tag, tokenize
 from generators.lexicon import (
     CHOICE_VERBS,
+    GATHERING_VERBS,
     HAVE_VERBS,
     LET_VERBS,
     PERSON_NOUNS,
@@ -959,7 +960,9 @@ class _SentenceParser:
                     shared = verb in SHARING_VERBS or (verb in _USING_VERBS and s.plural and o.each)
                     shared = shared or (s.plural and o.plural and not o.single and prep not in _PLACE_PREPS)
                     card = "many-to-many" if shared else "many-to-one"
-                    if prep == "into" and (o.plural or o.many) and not o.single:
+                    if prep == "into" and verb in GATHERING_VERBS:
+                        card = "many-to-one"  # 'properties are grouped into estates': many into each
+                    elif prep == "into" and (o.plural or o.many) and not o.single:
                         card = "one-to-many"  # 'accessions are split into samples': each is divided into many
                     elif o.each and not (o.plural or s.plural or s.each or shared) and prep not in ("for", "per"):
                         # 'a reporter is assigned to each story', 'the opening played in each match': one of the

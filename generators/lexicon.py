@@ -8,11 +8,13 @@ from __future__ import annotations
 
 __all__ = [
     "CHOICE_VERBS",
+    "GATHERING_VERBS",
     "GENERIC_NOUNS",
     "HAVE_VERBS",
     "LET_VERBS",
     "MANY_WORDS",
     "MEMBER_VERBS",
+    "MOTION_VERBS",
     "PERSON_NOUNS",
     "PRODUCT_HEADS",
     "RECORDING_VERBS",
@@ -55,6 +57,14 @@ CHOICE_VERBS = words("choose select opt")
 
 MEMBER_VERBS = words("join")
 """Verbs that make the subject a member of one object: 'hackers join a team' (a team has many hackers)."""
+
+GATHERING_VERBS = words("group organise organize gather collect combine bundle merge consolidate sort pool batch")
+"""Verbs that put many things into one: 'properties are grouped into estates' (an estate has many properties),
+where 'accessions are split into samples' divides each into many."""
+
+MOTION_VERBS = words("come go point lead return arrive move flow")
+"""Verbs of going from or to a place: 'finds come from a context', 'invoices go to the law firm' (each from or to
+one)."""
 
 LET_VERBS = words("let allow help enable permit want need require ask invite")
 """Verbs whose object is the subject of the next verb: 'lets owners register pets'."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from generators.intent_parser import Link
-from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, PERSON_NOUNS, SHARING_VERBS, words
+from generators.lexicon import CHOICE_VERBS, MEMBER_VERBS, MOTION_VERBS, PERSON_NOUNS, SHARING_VERBS, words
 from generators.patterns import PatternLibrary
 from ontology.models import INVERSE_CARDINALITY, Cardinality, RelationshipNeed
 
@@ -102,6 +102,9 @@ def decide(
     if " " in link.verb and link.target.each and not link.source.plural:
         # 'a judge presides over each hearing': one of the subject for each of the objects
         return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
+    if link.verb.split()[0] in MOTION_VERBS and link.verb.split()[-1] in ("from", "to") and not link.target.many:
+        # 'finds come from a context', 'menu items point to pages': each comes from, or goes to, one
+        return Decision(source, target, "many-to-one", link.verb, "each goes to or comes from one")
     if " " in link.verb and link.target.one and not (link.target.plural or link.target.many):
         # 'a trip runs on one route': one of the preposition's object for each of the subject
         return Decision(source, target, "many-to-one", link.verb, "a verb with a preposition and 'one'")

@@ -159,3 +159,17 @@ def test_a_thing_whose_word_means_what_the_verb_does_stands_between_its_ends(
 def test_who_does_a_verb_and_a_kind_named_by_it_are_not_the_act(embedder: SentenceEmbedder, intent: str) -> None:
     req = Analyst(embedder).analyse(intent)
     assert not any("names the link" in n for n in req.notes), req.notes
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "expected"),
+    [
+        ("Bins are grouped into aisles.", "bin", "aisle", "many-to-one"),  # many put into one
+        ("Manuscripts are split into chapters.", "manuscript", "chapter", "one-to-many"),  # one divided into many
+        ("Parcels come from depots, and each parcel has a weight.", "parcel", "depot", "many-to-one"),
+        ("Alerts go to an on-call engineer.", "alert", "on_call_engineer", "many-to-one"),
+        ("Volunteers sign up for shifts.", "volunteer", "shift", "many-to-many"),  # not a motion
+    ],
+)
+def test_gathering_into_and_going_from_or_to(analyst: Analyst, intent: str, a: str, b: str, expected: str) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == expected
