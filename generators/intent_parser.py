@@ -221,11 +221,14 @@ class _SentenceParser:
                 operator = self._item(i + 1)
                 we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
                 # 'We run a tutoring agency.': the first sentence's one organisation that we run is the operator
-                we_run = [p.pronoun for p in group] == ["we"] and self._token(i).lemma in _RUN_VERBS
+                we_run = [p.pronoun for p in group] in (["we"], ["i"]) and self._token(i).lemma in _RUN_VERBS
                 # '... a plumbing business and want to replace the whiteboard': a second verb of ours ends it too
                 ended = self._tag(i + 2) in ("", "PUNCT", "COMMA") or (
                     self._tag(i + 2) == "CONJ" and self._tag(i + 3) in ("VERB", "AUX")
                 )
+                # 'I run a picture framing shop in Bath.': where it is does not go on the sentence
+                placed = self._token(i + 2).lower in ("in", "at", "near") and self._tag(i + 4) in ("", "PUNCT")
+                ended = ended or placed
                 we_run = we_run and self.number == 0 and ended
                 we_are = we_are or (
                     we_run and isinstance(operator, NounPhrase) and operator.single and not operator.plural

@@ -227,6 +227,11 @@ _QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something 
 _DETERMINER_WORDS = words("each every all any some no both either neither another other own")
 _AUXILIARY_LEMMAS = words("be do")
 _GET = words("get gets got")
+_DURATION = re.compile(
+    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|fifty|hundred|half)"
+    r"_(year|month|week|day|night|hour|minute|second|mile|metre|meter|kilometre|km|litre|person|seat|bed|room)s?"
+)
+"""A number joined to a unit by a hyphen: 'ten-year', '3-day', 'two-night', '5-seat'."""
 _BE_FORMS = words("is are was were be been being")
 _NOUN_ADJ = ("NOUN", "ADJ")
 _NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
@@ -242,6 +247,8 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "POS"
     if not lower[0].isalnum():
         return "PUNCT"
+    if _DURATION.fullmatch(lower):
+        return "ADJ"  # 'a ten-year guarantee', 'two-week seasons': how long, not a kind of thing
     if lower[0].isdigit():
         return "NUM"
     if lower in MANY_WORDS:
@@ -285,6 +292,8 @@ def tag(words: list[str]) -> list[Token]:
             tags[i + 1] = "VERB"  # 'I want to book walks for my dogs': 'want to' is followed by a verb
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
+        if _DURATION.fullmatch(lowers[i]) and _next(tags, i) == "VERB" and _can_be(lowers[i + 1], "NOUN"):
+            tags[i + 1] = "NOUN"  # 'guests book two-night stays': what the duration measures is a thing
     _repair(lowers, tags)
     _heading(tags, penn)
     _persona(lowers, tags)

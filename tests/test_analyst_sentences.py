@@ -41,6 +41,18 @@ def test_informal_shorthand_reads_as_the_word_it_stands_for() -> None:
     assert tokenize("the HR partner")[1] == "HR"  # an acronym is not shorthand
 
 
+def test_a_number_joined_to_a_unit_is_how_long_not_a_kind(analyst: Analyst) -> None:
+    assert tags("a ten-year guarantee and two-week passes")["ten_year"] == "ADJ"
+    req = analyst.analyse("Owners buy a ten-year warranty. Guests book two-night stays. Fabric is sold by the metre.")
+    assert {"warranty", "stay"} <= names(req)
+    assert not {"ten_year_warranty", "two_night_stay", "metre"} & names(req)
+
+
+def test_the_shop_i_run_is_the_operator(analyst: Analyst) -> None:
+    req = analyst.analyse("I run a bicycle repair shop in Leeds. Riders book services for their bikes.")
+    assert "bicycle_repair_shop" not in names(req) and {"rider", "service", "bike"} <= names(req)
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
