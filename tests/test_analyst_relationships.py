@@ -173,3 +173,16 @@ def test_who_does_a_verb_and_a_kind_named_by_it_are_not_the_act(embedder: Senten
 )
 def test_gathering_into_and_going_from_or_to(analyst: Analyst, intent: str, a: str, b: str, expected: str) -> None:
     assert cardinality(analyst.analyse(intent), a, b) == expected
+
+
+@pytest.mark.parametrize(
+    ("intent", "person", "thing"),
+    [
+        ("Each studio session has a photographer and many shots.", "photographer", "studio_session"),
+        ("Tenants book repairs with a technician.", "technician", "repair"),
+    ],
+)
+def test_a_person_in_a_has_list_is_someone_of_their_own(analyst: Analyst, intent: str, person: str, thing: str) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, thing, person) == "many-to-one"
+    assert person not in attributes(req, thing)

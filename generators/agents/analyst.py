@@ -174,6 +174,7 @@ class Analyst(Agent):
                     or (item.head in elsewhere_heads and _same_thing(item, elsewhere_words, bare_heads))
                     or (related and item.plural)
                     or item.id in holders
+                    or _names_someone(item, ref.pattern)
                 )
                 if is_part:
                     parts.append((has, item))
@@ -421,6 +422,12 @@ def _head_word(words: list[str]) -> str:
 def _modifiers(words: list[str]) -> list[str]:
     """The words of a compound that qualify its head: 'work' of 'work order', 'care' of 'episode of care'."""
     return [w for w in words if w not in (_head_word(words), "of")]
+
+
+def _names_someone(item: NounPhrase, pattern: str | None) -> bool:
+    """Whether a has-list item is a person, who is someone of their own and not a value: 'a show has a presenter',
+    'a child has a social worker', 'eye examinations with an optometrist' (but 'a contact name' is a value)."""
+    return person_noun(item.head, pattern)
 
 
 def _agent_noun(noun: str) -> bool:
