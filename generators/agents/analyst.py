@@ -424,10 +424,14 @@ def _modifiers(words: list[str]) -> list[str]:
     return [w for w in words if w not in (_head_word(words), "of")]
 
 
+_RECORD_ROLES = frozenset({"author", "creator", "sender", "submitter", "reporter", "assignee"})
+"""Who made or handles a record: 'feedback has an author' is a field of the feedback."""
+
+
 def _names_someone(item: NounPhrase, pattern: str | None) -> bool:
     """Whether a has-list item is a person, who is someone of their own and not a value: 'a show has a presenter',
     'a child has a social worker', 'eye examinations with an optometrist' (but 'a contact name' is a value)."""
-    return person_noun(item.head, pattern)
+    return person_noun(item.head, pattern) and item.head not in _RECORD_ROLES
 
 
 def _agent_noun(noun: str) -> bool:
