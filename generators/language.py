@@ -387,6 +387,7 @@ def _last_verb_of_clause(tags: list[str], i: int) -> bool:
 def _repair(lowers: list[str], tags: list[str]) -> None:
     """Verbs the tagger read as nouns between a subject and its object, and nouns it read as verbs in a list."""
     verb_forms: set[bool] = set()
+    last_form: bool | None = None  # the form of the last verb: a verb coordinated with it shares it
     for i, lower in enumerate(lowers):
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
         third = _third_person(lower)
@@ -563,7 +564,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif (
                 prev in ("COMMA", "CONJ")
-                and third in verb_forms
+                and third == last_form  # 'owners have dogs, each dog has breed, coat type': 'coat' follows 'has'
                 and (nxt in _NOUN_PHRASE_START or described)
                 and not subject
             ):
@@ -610,8 +611,10 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = "NOUN"  # '...: alerts from monitors open incidents': no clause opens with a verb's -s form
         if tags[i] == "VERB":
             verb_forms.add(third)
+            last_form = third
         elif tags[i] == "COLON":
             verb_forms.clear()  # 'Podcast hosting: shows, ...': the words after a heading agree among themselves
+            last_form = None
     compound = len(tags) > 2 and tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] == "AUX"
     if tags and tags[0] == "VERB" and compound and _can_be(lowers[0], "NOUN"):
         tags[0] = "NOUN"  # 'Recall letters are sent': an imperative's object is not followed by 'are'

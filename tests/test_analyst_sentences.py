@@ -59,6 +59,12 @@ def test_others_are_no_entity(analyst: Analyst) -> None:
     assert "other" not in names(req)
 
 
+def test_a_coordinated_verb_shares_the_form_of_the_last_verb() -> None:
+    found = tags("riders own horses, each horse has colour, coat pattern and any notes")
+    assert found["coat"] == "NOUN"  # after 'has', a verb of 'each horse' would be 'coats'
+    assert tags("owners register pets, book visits")["book"] == "VERB"
+
+
 def test_a_plural_possessive_is_a_possessive_and_quotes_are_not() -> None:
     assert tokenize("the drivers' shifts") == ["the", "drivers", "'s", "shifts"]
     assert tokenize("the 'trips' table") == ["the", "trips", "table"]
