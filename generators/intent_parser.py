@@ -215,9 +215,12 @@ class _SentenceParser:
                 if i == 2 and self._token(0).lower == "as":
                     self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
                     continue
-                if self.number == 0 and not self.seen_verb and all(p.ours and not p.plural for p in group):
+                if self.number == 0 and not self.seen_verb and all((p.ours or p.unit) and not p.plural for p in group):
                     for p in group:  # 'Our counselling practice sees clients': the organisation that runs it
                         p.operator = True
+                    for k in self.parsed.links:  # "Our local authority's fostering team needs": and whose unit it is
+                        if k.verb == "'s" and any(k.target is g for g in group) and k.source.ours:
+                            k.source.operator = True
                 operator = self._item(i + 1)
                 we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
                 # 'We run a tutoring agency.': the first sentence's one organisation that we run is the operator

@@ -53,6 +53,11 @@ def test_the_shop_i_run_is_the_operator(analyst: Analyst) -> None:
     assert "bicycle_repair_shop" not in names(req) and {"rider", "service", "bike"} <= names(req)
 
 
+def test_our_organisation_s_unit_and_the_organisation_are_the_operator(analyst: Analyst) -> None:
+    req = analyst.analyse("Our city council's parking team needs a permit system. Residents apply for permits.")
+    assert names(req) == {"resident", "permit"}
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
