@@ -74,9 +74,15 @@ def _is_value(phrase: NounPhrase) -> bool:
         return False  # 'them', 'it': a pronoun stands for a thing
     attribute = infer_attribute(words)
     label = attribute.name.rsplit("_", 1)[-1] in ("name", "title", "email", "phone")  # 'a model name'
-    # 'a registration number'; 'the customer's address': a person's details are values too
-    return attribute.type not in ("string", "text") or label or attribute.unique or attribute.pii
+    # 'a registration number'; 'the customer's address': a person's details are values too (a 'birthday party' or
+    # 'insurance cover' is a thing named after one)
+    personal = attribute.pii and infer_attribute(words.rsplit(" ", 1)[-1]).type != "string"
+    personal = personal or (attribute.pii and words.rsplit(" ", 1)[-1] in _DETAIL_WORDS)
+    return attribute.type not in ("string", "text") or label or attribute.unique or personal
 
+
+_DETAIL_WORDS = words("number name address id code details detail phone mobile surname ssn passport iban dob")
+"""Last words by which a phrase with a personal word names a value: 'a passport number', 'the home address'."""
 
 _MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog maximum minimum")
 """Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""

@@ -564,6 +564,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif (
                 prev in ("COMMA", "CONJ")
+                and not lowers[:i].count("(") > lowers[:i].count(")")  # '(food, a host, party bags)': a list
                 and third == last_form  # 'owners have dogs, each dog has breed, coat type': 'coat' follows 'has'
                 and (nxt in _NOUN_PHRASE_START or described)
                 and not subject

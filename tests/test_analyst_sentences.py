@@ -58,6 +58,14 @@ def test_our_organisation_s_unit_and_the_organisation_are_the_operator(analyst: 
     assert names(req) == {"resident", "permit"}
 
 
+def test_a_thing_named_after_a_personal_value_is_a_thing_and_a_parenthesis_is_a_list(analyst: Analyst) -> None:
+    req = analyst.analyse("Families book a birthday party and choose a menu (cake, a clown, party hats).")
+    assert {"family", "birthday_party", "menu"} <= names(req) and "hat" not in names(req)
+    assert tags("choose a menu (cake, a clown, party hats)")["party"] == "NOUN"
+    member = analyst.analyse("Each member has a home address and a passport number.").entities[0]
+    assert {a.name for a in member.attributes} == {"home_address", "passport_number"}
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
