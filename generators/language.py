@@ -600,7 +600,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         relative = prev == "REL" and lowers[i - 1] in _RELATIVE_PRONOUNS and nxt in _NOUN_PHRASE_START | {"PREP"}
         if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
             tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
-        governed = prev == "PREP" and lowers[i - 1] != "to" and third and _can_be(lower, "NOUN")
+        closing = nxt in ("", "PUNCT", "COMMA", "CONJ") and not lower.endswith("ing")  # 'a deposit on file.'
+        governed = prev == "PREP" and lowers[i - 1] != "to" and (third or closing) and _can_be(lower, "NOUN")
         adverb = nxt == "ADJ" and _next(tags, i + 1) not in ("NOUN", "ADJ")  # 'pay for walks monthly by invoice'
         if tags[i] == "VERB" and governed and (nxt not in _NOUN_PHRASE_START or adverb):
             tags[i] = "NOUN"  # 'a playlist of tracks': a preposition governs a noun, not a verb's -s form

@@ -66,6 +66,12 @@ def test_a_thing_named_after_a_personal_value_is_a_thing_and_a_parenthesis_is_a_
     assert {a.name for a in member.attributes} == {"home_address", "passport_number"}
 
 
+def test_a_word_closing_a_sentence_after_a_preposition_is_a_noun(analyst: Analyst) -> None:
+    assert tags("each tenant has a name and a guarantor on file")["file"] == "NOUN"
+    req = analyst.analyse("A landlord has a name, an email and a bank account on file.")
+    assert names(req) == {"landlord"} and {"name", "email"} <= attributes(req, "landlord")
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
