@@ -291,7 +291,7 @@ class Analyst(Agent):
                 continue
             # 'every animal has a feeding plan with its diet items': a part described by its own
             # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
-            many = item.many or item.plural or (item.id in described and not item.one)
+            many = item.many or item.plural or (item.id in described and not item.one) or _recurring(item)
             verb = "has" if has.verb == "have" else has.verb
             known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
             if known is not None:
@@ -422,6 +422,14 @@ def _head_word(words: list[str]) -> str:
 def _modifiers(words: list[str]) -> list[str]:
     """The words of a compound that qualify its head: 'work' of 'work order', 'care' of 'episode of care'."""
     return [w for w in words if w not in (_head_word(words), "of")]
+
+
+_RECURRING = frozenset({"annual", "yearly", "monthly", "weekly", "daily", "nightly", "quarterly", "periodic", "regular"})
+"""Words by which one thing comes again and again: 'each carer has an annual review' has many over the years."""
+
+
+def _recurring(item: NounPhrase) -> bool:
+    return not item.one and any(t.lower in _RECURRING for t in item.tokens)
 
 
 _RECORD_ROLES = frozenset({"author", "creator", "sender", "submitter", "reporter", "assignee"})
