@@ -84,6 +84,9 @@ def _is_value(phrase: NounPhrase) -> bool:
 _DETAIL_WORDS = words("number name address id code details detail phone mobile surname ssn passport iban dob")
 """Last words by which a phrase with a personal word names a value: 'a passport number', 'the home address'."""
 
+_GROUP_NOUNS = words("group set collection team list pool bundle series crowd party")
+"""Nouns by which a copula says what its subject is made of: 'segments are groups of users'."""
+
 _MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog maximum minimum")
 """Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""
 
@@ -571,6 +574,12 @@ class _SentenceParser:
         the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
         named = self._item(i + 1)
         subject = bool(self.last_group) and all(not p.generic for p in self.last_group)
+        grouped = isinstance(named, NounPhrase) and named.head in _GROUP_NOUNS and len(named.tokens) == 1
+        if grouped and subject and self._token(i + 2).lower == "of" and isinstance(self._item(i + 3), NounPhrase):
+            # 'segments are groups of users', 'a crew is a team of rowers': each holds many, each of them in many
+            assert isinstance(named, NounPhrase)
+            self._mark([named], "aside")
+            return self._predicate(i + 3, lambda s, o: self._link(s, o, "passive", "be made of", "many-to-many"))
         if isinstance(named, NounPhrase) and subject and _one_named(named) and self._tag(i + 2) != "PREP":
             self._mark([named], "aside")  # 'each accession is a seed lot': another name for the subject
             return i + 2

@@ -390,6 +390,10 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
     last_form: bool | None = None  # the form of the last verb: a verb coordinated with it shares it
     for i, lower in enumerate(lowers):
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
+        if i >= 2 and lowers[i - 1] == "then" and tags[i - 2] in ("CONJ", "COMMA") and _can_be(lower, "VERB"):
+            tags[i] = t = "VERB"  # 'open an account and then place hire contracts': 'then' leads the next verb
+            if nxt == "VERB" and _can_be(lowers[i + 1], "NOUN") and _next(tags, i + 1) == "NOUN":
+                tags[i + 1] = nxt = "NOUN"  # 'hire contracts' is its object
         third = _third_person(lower)
         singular_noun = prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
         base = not third and _verb_lemma(lower) == lower and not lower.endswith(("ed", "ing"))

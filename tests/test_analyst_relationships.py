@@ -186,3 +186,18 @@ def test_a_person_in_a_has_list_is_someone_of_their_own(analyst: Analyst, intent
     req = analyst.analyse(intent)
     assert cardinality(req, thing, person) == "many-to-one"
     assert person not in attributes(req, thing)
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b"),
+    [("Playlists are collections of songs.", "playlist", "song"), ("A crew is a team of rowers.", "crew", "rower")],
+)
+def test_a_copula_with_a_group_of_says_what_its_subject_is_made_of(analyst: Analyst, intent: str, a: str, b: str) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, a, b) == "many-to-many"
+    assert not {e.name for e in req.entities} & {"collection", "team"}
+
+
+def test_then_leads_the_next_verb(analyst: Analyst) -> None:
+    req = analyst.analyse("Members open an account and then place repair orders.")
+    assert cardinality(req, "member", "repair_order") == "one-to-many"

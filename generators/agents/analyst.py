@@ -424,7 +424,9 @@ def _modifiers(words: list[str]) -> list[str]:
     return [w for w in words if w not in (_head_word(words), "of")]
 
 
-_RECURRING = frozenset({"annual", "yearly", "monthly", "weekly", "daily", "nightly", "quarterly", "periodic", "regular"})
+_RECURRING = frozenset(
+    {"annual", "yearly", "monthly", "weekly", "daily", "nightly", "quarterly", "periodic", "regular"}
+)
 """Words by which one thing comes again and again: 'each carer has an annual review' has many over the years."""
 
 
