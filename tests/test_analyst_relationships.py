@@ -192,7 +192,9 @@ def test_a_person_in_a_has_list_is_someone_of_their_own(analyst: Analyst, intent
     ("intent", "a", "b"),
     [("Playlists are collections of songs.", "playlist", "song"), ("A crew is a team of rowers.", "crew", "rower")],
 )
-def test_a_copula_with_a_group_of_says_what_its_subject_is_made_of(analyst: Analyst, intent: str, a: str, b: str) -> None:
+def test_a_copula_with_a_group_of_says_what_its_subject_is_made_of(
+    analyst: Analyst, intent: str, a: str, b: str
+) -> None:
     req = analyst.analyse(intent)
     assert cardinality(req, a, b) == "many-to-many"
     assert not {e.name for e in req.entities} & {"collection", "team"}
