@@ -203,3 +203,9 @@ def test_a_copula_with_a_group_of_says_what_its_subject_is_made_of(
 def test_then_leads_the_next_verb(analyst: Analyst) -> None:
     req = analyst.analyse("Members open an account and then place repair orders.")
     assert cardinality(req, "member", "repair_order") == "one-to-many"
+
+
+def test_where_a_named_act_happens_is_the_act_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Owners enrol their dogs in a training class, and every enrolment is paid in advance.")
+    assert cardinality(req, "training_class", "enrolment") == "one-to-many"
+    assert cardinality(req, "dog", "training_class") is None

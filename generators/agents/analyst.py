@@ -261,21 +261,40 @@ class Analyst(Agent):
 
         stated: list[tuple[tuple[int, int], Decision, str]] = []
         meaning = self._actions_named(parsed, entities)
-        for link in parsed.links:
+        things: dict[int, str] = {}  # a verb's link -> the entity that names what it does
+        for n, link in enumerate(parsed.links):
+            a, b = entity_of(link.source), entity_of(link.target)
+            if link.kind != "verb" or a is None or b is None:
+                continue
+            thing = _named_link(link, entities)
+            if thing is None:
+                thing = next((t for t in meaning.get(link.verb.split()[0], ()) if t not in (a.name, b.name)), None)
+            if thing is not None and thing not in (a.name, b.name):
+                things[n] = thing
+        # 'parents enrol their children in a lesson group for each term ... every enrolment': where and when the act
+        # happens is the named thing's too, not its object's
+        settings = {
+            m: things[n]
+            for n in things
+            for m, k in enumerate(parsed.links)
+            if k.kind == "with" and k.source is parsed.links[n].target and k.verb in ("in", "at", "on", "for")
+        }
+        for n, link in enumerate(parsed.links):
             a, b = entity_of(link.source), entity_of(link.target)
             if a is None or b is None or a.name is None or b.name is None:
                 continue
             if a.name == b.name and not link.target.other:
                 continue  # 'users follow other users', 'a post shared from another post' relate a thing to its kind
             where = (link.source.sentence, min(link.source.position, link.target.position))
-            thing = _named_link(link, entities) if link.kind == "verb" else None
-            if thing is None and link.kind == "verb":
-                thing = next((n for n in meaning.get(link.verb.split()[0], ()) if n not in (a.name, b.name)), None)
-            if thing is not None and thing not in (a.name, b.name):
+            if n in things:
                 # 'students enrol in courses ... every enrolment records a grade': the link is a thing
                 for end in (a.name, b.name):
-                    why = f"the intent names the link '{link.verb}' as {thing}"
-                    stated.append((where, Decision(end, thing, "one-to-many", link.verb, why), link.evidence))
+                    why = f"the intent names the link '{link.verb}' as {things[n]}"
+                    stated.append((where, Decision(end, things[n], "one-to-many", link.verb, why), link.evidence))
+                continue
+            if n in settings and not _is_person(b) and b.name != settings[n]:
+                why = f"'{link.verb}' says where or when the act named {settings[n]} happens"
+                stated.append((where, Decision(b.name, settings[n], "one-to-many", link.verb, why), link.evidence))
                 continue
             stated.append((where, decide(link, a.name, b.name, (a.pattern, b.pattern), self.library), link.evidence))
         # 'every animal has a feeding plan with its diet items' describes an owned part; "the customer's address" not
