@@ -51,6 +51,8 @@ class NounPhrase:
     """Whether 'our' leads it: 'our counselling practice', 'our catalogue'."""
     mine: bool = False
     """Whether 'my' leads it: in a user story, 'download deliverables for my sites' names the role's own things."""
+    theirs: bool = False
+    """Whether 'their', 'his' or 'her' leads it: 'parents enrol their children' names the subject's own things."""
     definite: bool = False
     """Whether 'the' leads it: 'the maintenance team' is a unit of the organisation that runs the service."""
     other: bool = False

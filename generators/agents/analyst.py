@@ -287,8 +287,12 @@ class Analyst(Agent):
                 continue  # 'users follow other users', 'a post shared from another post' relate a thing to its kind
             where = (link.source.sentence, min(link.source.position, link.target.position))
             if n in things:
-                # 'students enrol in courses ... every enrolment records a grade': the link is a thing
-                for end in (a.name, b.name):
+                # 'students enrol in courses ... every enrolment records a grade': the link is a thing; 'parents enrol
+                # their children in classes ... every enrolment': the children take part, their parents own them
+                owned = link.target.theirs
+                if owned:
+                    stated.append((where, Decision(a.name, b.name, "one-to-many", "their", "'their'"), link.evidence))
+                for end in (b.name,) if owned else (a.name, b.name):
                     why = f"the intent names the link '{link.verb}' as {things[n]}"
                     stated.append((where, Decision(end, things[n], "one-to-many", link.verb, why), link.evidence))
                 continue
