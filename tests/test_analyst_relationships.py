@@ -211,7 +211,8 @@ def test_where_a_named_act_happens_is_the_act_s(analyst: Analyst) -> None:
     assert cardinality(req, "dog", "training_class") is None
 
 
-def test_their_own_things_take_part_in_a_named_act(analyst: Analyst) -> None:
-    req = analyst.analyse("Owners enrol their dogs in a training class, and every enrolment is paid in advance.")
-    assert (cardinality(req, "owner", "dog"), cardinality(req, "dog", "enrolment")) == ("one-to-many", "one-to-many")
-    assert cardinality(req, "owner", "enrolment") is None
+@pytest.mark.parametrize(("verb", "act"), [("enrol", "enrolment"), ("register", "registration")])
+def test_their_own_things_take_part_in_a_named_act(analyst: Analyst, verb: str, act: str) -> None:
+    req = analyst.analyse(f"Owners {verb} their dogs in a training class, and every {act} is paid in advance.")
+    assert (cardinality(req, "owner", "dog"), cardinality(req, "dog", act)) == ("one-to-many", "one-to-many")
+    assert cardinality(req, "owner", act) is None

@@ -481,6 +481,8 @@ def _named_link(link: Link, entities: dict[str, EntityNeed]) -> str | None:
     stems = {verb, verb[:-1] if verb.endswith("e") else verb, verb[:-1] + "i" if verb.endswith("y") else verb}
     endings = ("ment", "ation", "ion", "ing", "al", "ance", "ence", "ication", "cation", "ration", "ition")
     nouns = {stem + end for stem in stems for end in endings} | {verb + verb[-1] + "ing"}
+    if verb.endswith("er"):
+        nouns.add(verb[:-2] + "ration")  # 'register' -> 'registration', 'administer' -> 'administration'
     if verb.endswith("it"):
         nouns.add(verb[:-1] + "ssion")  # 'films are submitted ... each submission', 'admit' -> 'admission'
     # 'researchers request files ... every request has a status': the verb's own noun, when the intent names it
