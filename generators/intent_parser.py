@@ -84,6 +84,9 @@ def _is_value(phrase: NounPhrase) -> bool:
 _DETAIL_WORDS = words("number name address id code details detail phone mobile surname ssn passport iban dob")
 """Last words by which a phrase with a personal word names a value: 'a passport number', 'the home address'."""
 
+_KIND_NOUNS = words("kind type sort form category variety")
+"""Nouns by which a copula says its subject names kinds of another thing: 'tents are kinds of unit'."""
+
 _GROUP_NOUNS = words("group set collection team list pool bundle series crowd party")
 """Nouns by which a copula says what its subject is made of: 'segments are groups of users'."""
 
@@ -575,6 +578,17 @@ class _SentenceParser:
         named = self._item(i + 1)
         subject = bool(self.last_group) and all(not p.generic for p in self.last_group)
         grouped = isinstance(named, NounPhrase) and named.head in _GROUP_NOUNS and len(named.tokens) == 1
+        kinds = isinstance(named, NounPhrase) and named.head in _KIND_NOUNS and len(named.tokens) == 1
+        if kinds and self._token(i + 2).lower == "of" and isinstance(self._item(i + 3), NounPhrase):
+            # 'caravans, tents and motorhomes are kinds of unit': the subject names values of the thing after 'of'
+            assert isinstance(named, NounPhrase)
+            for p in [*self.last_group, named]:
+                p.role = "aside"  # values, whatever the sentence's opening made of them
+            self.last_group = []
+            group, end = self._group(i + 3, as_object=True)
+            self._mark(self._resolve(group), "listed")
+            self.seen_verb = True
+            return end
         if grouped and subject and self._token(i + 2).lower == "of" and isinstance(self._item(i + 3), NounPhrase):
             # 'segments are groups of users', 'a crew is a team of rowers': each holds many, each of them in many
             assert isinstance(named, NounPhrase)

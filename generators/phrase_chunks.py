@@ -15,6 +15,8 @@ from generators.lexicon import SINGLE_WORDS, words
 __all__ = ["Item", "PhraseMaker", "chunk"]
 
 Item = NounPhrase | Token
+_KINDS = words("kind type sort")
+"""Heads that say what their 'of' phrase is a kind of: 'caravans and tents are kinds of unit'."""
 _MEASURES = words("number count amount quantity total")
 """Heads that keep a plural after 'of' in their phrase: 'number of seats'."""
 
@@ -50,6 +52,8 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             lead = tokens[i:j]
             # "date of birth", "episode of care", "number of seats": one phrase; "rentals of vehicles" two
             while k + 1 < len(tokens) and tokens[k].lower == "of" and tokens[k + 1].tag == "NOUN":
+                if tokens[k - 1].lemma in _KINDS:
+                    break  # 'kinds of unit', 'a type of room': the kind and the thing are two phrases
                 end = k + 1
                 while end < len(tokens) and tokens[end].tag == "NOUN":
                     end += 1

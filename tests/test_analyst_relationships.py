@@ -216,3 +216,8 @@ def test_their_own_things_take_part_in_a_named_act(analyst: Analyst, verb: str, 
     req = analyst.analyse(f"Owners {verb} their dogs in a training class, and every {act} is paid in advance.")
     assert (cardinality(req, "owner", "dog"), cardinality(req, "dog", act)) == ("one-to-many", "one-to-many")
     assert cardinality(req, "owner", act) is None
+
+
+def test_things_said_to_be_kinds_of_another_are_its_values(analyst: Analyst) -> None:
+    req = analyst.analyse("Members hire boats. Kayaks, canoes and dinghies are kinds of boat.")
+    assert {e.name for e in req.entities} == {"member", "boat"}
