@@ -4,7 +4,8 @@ Its node and relationship tables are derived from the ontology: one node table p
 class of the factory ontology (instances of subclasses carry their class in `kind`), with a
 column per datatype property; one relationship table per object property, with a FROM/TO
 pair for each pair of root classes its domain and range admit. The `Memory` table holds
-the sentence embeddings of products and intents behind a vector index.
+the sentence embeddings of products and intents behind a vector index, and the `Trace` table a
+node per trace id, linked (`hasStep`) to the build's nodes that the trace starts from.
 
 This is the only module that imports kuzu, so that another engine can replace it here.
 """
