@@ -23,7 +23,7 @@ import polars as pl
 from graph import KnowledgeGraph
 from graph.names import parse_graph
 from graph.projection import project
-from graph.property_graph import _POLARS_TYPES, schema
+from graph.property_graph import _POLARS_TYPES, TRACE_TABLE, copy_options, edge_frame, schema
 from graph.rdf_store import Quad, bulk_load_nquads, read_nquads
 from graph.remote_store import local_server
 
@@ -68,11 +68,15 @@ def kuzu_copy(folder: Path, nquads: Path) -> dict[str, float]:
             ).write_parquet(path, use_pyarrow=True)  # Kùzu reads pyarrow's timestamp columns
             statements.append(f"COPY {table} FROM '{path}'")
             rows += len(values)
+        if projection.traces:  # the traces' nodes, which the trace's links start from
+            path = files / f"{TRACE_TABLE}.parquet"
+            pl.DataFrame({"key": sorted(projection.traces)}).write_parquet(path)
+            statements.append(f"COPY {TRACE_TABLE} FROM '{path}'")
+            rows += len(projection.traces)
         for (rel, src, dst), pairs in projection.edges.items():
             path = files / f"{rel}-{src}-{dst}.parquet"
-            pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]}).write_parquet(path)
-            options = f" (from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
-            statements.append(f"COPY {rel} FROM '{path}'{options}")
+            edge_frame(projection, rel, dst, pairs).write_parquet(path)
+            statements.append(f"COPY {rel} FROM '{path}' {copy_options(rel, src, dst)}")
             rows += len(pairs)
         db = kuzu.Database(str(folder / f"copy-{tenant}.kz"))
         conn = kuzu.Connection(db)

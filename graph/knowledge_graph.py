@@ -36,7 +36,7 @@ from graph.names import (
     tenant_graph_prefix,
 )
 from graph.projection import Embedder, project
-from graph.property_graph import Projection, PropertyGraph, memory_identity
+from graph.property_graph import TRACE_TABLE, Projection, PropertyGraph, memory_identity
 from graph.rdf_store import Quad, RdfStore, Value, read_nquads, read_turtle
 from graph.remote_store import RemoteRdfStore
 from graph.trace import (
@@ -559,7 +559,15 @@ class KnowledgeGraph:
                 pg = s.pg(check_slug(tenant, "tenant"))
                 queries = (CYPHER_TRACE, CYPHER_TRACE_GENERATIONS, CYPHER_TRACE_AGENTS, CYPHER_TRACE_REQUESTERS,
                            CYPHER_TRACE_APPROVALS, *(probe for _, probe, _ in CYPHER_TRACE_FEEDBACK))  # fmt: skip
-                answered = pg.execute_together([(q, bound_trace) for q in queries])
+                try:
+                    answered = pg.execute_together([(q, bound_trace) for q in queries])
+                except QueryRefusedError as exc:
+                    if f"Table {TRACE_TABLE} does not exist" not in str(exc):
+                        raise
+                    raise QueryRefusedError(  # a database from before the trace's nodes, which a writer adds
+                        f"tenant {tenant!r}'s property graph predates the trace's nodes: any write to the tenant, "
+                        f"or `factory kg rebuild --tenant {tenant}`, adds them"
+                    ) from None
                 (_, found_nodes), (_, generations), (_, agents), (_, requesters), (_, approvals) = answered[:5]
                 loop = [
                     (kind, query)

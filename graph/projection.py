@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from graph.names import parse_graph
-from graph.property_graph import NodeRow, Projection, group_edges, schema
+from graph.property_graph import TRACE_STEP, TRACE_TABLE, NodeRow, Projection, group_edges, schema
 from graph.rdf_store import Quad, statements
 from ontology.namespaces import FAC, RDF, RDFS
 from ontology.vocabulary import local_name, vocabulary
@@ -52,6 +52,7 @@ class _Lookup:
     columns: dict[str, dict[str, tuple[str, str]]]  # table -> datatype property -> (column, Kùzu type)
     rel: dict[str, str]  # object property -> relationship table
     pairs: dict[str, frozenset[tuple[str, str]]]  # relationship table -> (source, target) tables
+    traced: frozenset[str]  # the tables whose nodes are linked from their trace's node
 
 
 @cache
@@ -68,11 +69,14 @@ def _lookup() -> _Lookup:
         },
         rel={str(prop): rel for prop, rel in sch.rel_of_property.items()},
         pairs={name: frozenset(r.pairs) for name, r in sch.rels.items()},
+        traced=frozenset(sch.traced),
     )
 
 
 def project(graph_quads: Mapping[str, Sequence[Quad]], embed: Embedder | None, *, vectors: bool = True) -> Projection:
     """Rows for the given product graphs; edges whose ends are not typed nodes are skipped.
+
+    Each node of a traced table (see `Schema.traced`) that carries a trace id is linked from that trace's node.
 
     Memories are listed when there is an embedder; `vectors=False` lists them without embedding them.
     """
@@ -115,6 +119,10 @@ def project(graph_quads: Mapping[str, Sequence[Quad]], embed: Embedder | None, *
                     values[cols[p][0]] = _convert(text, cols[p][1])
                 texts.setdefault(p, text)
             out.nodes.append(NodeRow(table, values))
+            trace = values.get("traceId")
+            if trace and table in look.traced:
+                out.traces.add(trace)
+                edges.append((TRACE_STEP, TRACE_TABLE, table, trace, values["key"]))
             if embed is not None and values["kind"] in _MEMORY_TEXT:
                 text = ". ".join(t for t in (texts.get(p, "") for p in _MEMORY_TEXT[values["kind"]]) if t)
                 out.memories.append({k: values[k] for k in ("key", "iri", "kind", "graph", "product")} | {"text": text})

@@ -4,7 +4,8 @@ Its node and relationship tables are derived from the ontology: one node table p
 class of the factory ontology (instances of subclasses carry their class in `kind`), with a
 column per datatype property; one relationship table per object property, with a FROM/TO
 pair for each pair of root classes its domain and range admit. The `Memory` table holds
-the sentence embeddings of products and intents behind a vector index.
+the sentence embeddings of products and intents behind a vector index, and the `Trace` table a
+node per trace id, linked (`hasStep`) to the build's nodes that the trace starts from.
 
 This is the only module that imports kuzu, so that another engine can replace it here.
 """
@@ -28,12 +29,15 @@ import polars as pl
 from rdflib import URIRef
 from rdflib.namespace import XSD
 
+from graph.trace import TRACE_TABLES
 from ontology.errors import QueryRefusedError, QueryTimeoutError
 from ontology.vocabulary import Property, local_name, vocabulary
 
 __all__ = [
     "EMBEDDING_DIM",
     "MEMORY_TABLE",
+    "TRACE_STEP",
+    "TRACE_TABLE",
     "NodeRow",
     "Projection",
     "PropertyGraph",
@@ -51,6 +55,13 @@ BULK_ROWS = 250
 MAX_DB_BYTES = 1 << 38
 """Address space reserved per database (256 GiB, virtual): Kùzu cannot reserve its 8 TiB default here."""
 FIXED_COLUMNS = ("key", "iri", "kind", "graph", "product", "label")
+TRACE_TABLE = "Trace"
+TRACE_STEP = "hasStep"
+STEP_COLUMNS = ("iri", "label", "graph")
+"""A node per trace id (its key) and its links to the build's nodes of the chain's tables
+(`graph.trace.TRACE_TABLES`), each link with its node's STEP_COLUMNS: the Kùzu trace begins with a
+primary-key lookup, not a scan of the tables for the trace id. A trace's node belongs to no graph (a build
+may span several); a write drops the trace nodes that its deletions left with no links."""
 
 _KUZU_TYPES = {
     XSD.string: "STRING",
@@ -92,6 +103,8 @@ class Schema:
     rels: dict[str, RelTable]
     table_of_class: dict[URIRef, str]
     rel_of_property: dict[URIRef, str]
+    traced: tuple[str, ...]
+    """The tables whose nodes are linked from their trace's node (TRACE_STEP)."""
 
     def ddl(self) -> list[str]:
         stmts = []
@@ -101,6 +114,10 @@ class Schema:
         for r in self.rels.values():
             pairs = ", ".join(f"FROM {a} TO {b}" for a, b in r.pairs)
             stmts.append(f"CREATE REL TABLE {r.name}({pairs})")
+        stmts.append(f"CREATE NODE TABLE {TRACE_TABLE}(key STRING, PRIMARY KEY(key))")
+        ends = [f"FROM {TRACE_TABLE} TO {t}" for t in self.traced]
+        steps = ", ".join([*ends, *(f"{c} STRING" for c in STEP_COLUMNS)])
+        stmts.append(f"CREATE REL TABLE {TRACE_STEP}({steps})")
         stmts.append(
             f"CREATE NODE TABLE {MEMORY_TABLE}(key STRING, iri STRING, kind STRING, graph STRING, "
             f"product STRING, text STRING, embedding FLOAT[{EMBEDDING_DIM}], PRIMARY KEY(key))"
@@ -146,7 +163,29 @@ def schema() -> Schema:
             raise ValueError(f"ontology property {prop.iri} has no projected domain/range")
         rels[prop.name] = RelTable(prop.name, prop.iri, pairs)
         rel_of_property[prop.iri] = prop.name
-    return Schema(nodes, rels, table_of_class, rel_of_property)
+    if TRACE_TABLE in nodes or TRACE_STEP in rels:
+        raise ValueError(f"the ontology names a table {TRACE_TABLE!r} or {TRACE_STEP!r}, which the trace's links use")
+    if missing := [t for t in TRACE_TABLES if t not in nodes]:
+        raise ValueError(f"the trace starts from tables the ontology does not have: {missing}")
+    return Schema(nodes, rels, table_of_class, rel_of_property, TRACE_TABLES)
+
+
+def edge_frame(projection: Projection, rel: str, dst: str, pairs: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    """The rows to COPY into a relationship table: its ends' keys and, for a trace's links, its nodes' STEP_COLUMNS
+    (from the projection's node rows, or its `steps`)."""
+    columns: dict[str, list[Any]] = {"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]}
+    if rel == TRACE_STEP:
+        shown = {(r.table, r.values["key"]): r.values for r in projection.nodes if r.table == dst}
+        shown.update(projection.steps)
+        values = [shown[(dst, key)] for _, key in pairs]
+        columns |= {c: [v.get(c) for v in values] for c in STEP_COLUMNS}
+    return pl.DataFrame(columns, schema={c: pl.Utf8 for c in columns})
+
+
+def copy_options(rel: str, src: str, dst: str) -> str:
+    """The options a COPY into a relationship table with several FROM/TO pairs needs (none for one pair)."""
+    several = rel == TRACE_STEP or len(schema().rels[rel].pairs) > 1
+    return f"(from='{src}', to='{dst}')" if several else ""
 
 
 @dataclass
@@ -164,11 +203,15 @@ class Projection:
     nodes: list[NodeRow] = field(default_factory=list)
     edges: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
     memories: list[dict[str, Any]] = field(default_factory=list)
+    traces: set[str] = field(default_factory=set)
+    """The trace ids whose nodes (TRACE_TABLE) the edges link from."""
+    steps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """The STEP_COLUMNS of the nodes that a trace links to, by (table, key), when no node row holds them."""
     skipped_edges: int = 0
 
     @property
     def rows(self) -> int:
-        return len(self.nodes) + sum(len(v) for v in self.edges.values()) + len(self.memories)
+        return len(self.nodes) + len(self.traces) + sum(len(v) for v in self.edges.values()) + len(self.memories)
 
 
 def memory_identity(memory: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -222,6 +265,25 @@ class PropertyGraph:
             with self._transaction():
                 for stmt in missing:
                     self._conn.execute(stmt)
+                if TRACE_TABLE not in tables:
+                    self._link_traces()
+
+    def _link_traces(self) -> None:
+        """Link the nodes of the traced tables to their trace's node, from their trace id: for a database
+        written before the trace had nodes of its own (a write links the nodes it projects)."""
+        links = Projection()
+        for table in schema().traced:
+            _, rows = self._run(
+                self._conn,
+                f"MATCH (n:{table}) WHERE n.traceId IS NOT NULL RETURN n.traceId, n.key, "
+                + ", ".join(f"n.{c}" for c in STEP_COLUMNS),
+                None,
+            )
+            for trace, key, *step in rows:
+                links.traces.add(trace)
+                links.edges.setdefault((TRACE_STEP, TRACE_TABLE, table), []).append((trace, key))
+                links.steps[(table, key)] = dict(zip(STEP_COLUMNS, step, strict=True))
+        self._copy(links)
 
     def _create_schema(self) -> None:
         """The tables and the anchor row, in one transaction: a crash leaves all of it or none."""
@@ -259,6 +321,10 @@ class PropertyGraph:
                             f"MATCH (n:{table}) WHERE n.graph IN $graphs DETACH DELETE n", {"graphs": list(graphs)}
                         )
                 delta = projection
+            if graphs and (previous is None or previous.traces - projection.traces):
+                self._conn.execute(  # the trace nodes whose every linked node is gone
+                    f"MATCH (t:{TRACE_TABLE}) WHERE NOT EXISTS {{ MATCH (t)-[:{TRACE_STEP}]->() }} DELETE t"
+                )
             self._copy(delta)
         # The memories follow in a transaction of their own: when a transaction that changed other tables
         # also wrote to the vector-indexed table, Kùzu 0.11 lost rows it had created on commit (a rebuild's
@@ -312,13 +378,19 @@ class PropertyGraph:
         def edges(p: Projection) -> set[tuple[str, str, str, str, str]]:
             return {(rel, src, dst, a, b) for (rel, src, dst), pairs in p.edges.items() for a, b in pairs}
 
-        surviving = {e for e in edges(previous) if (e[1], e[3]) in kept and (e[2], e[4]) in kept}
+        def held(table: str, key: str) -> bool:  # a trace's node stays while any node links to it
+            return table == TRACE_TABLE or (table, key) in kept
+
+        surviving = {e for e in edges(previous) if held(e[1], e[3]) and held(e[2], e[4])}
         wanted = edges(projection)
         for rel, src, dst, a, b in surviving - wanted:
             self._conn.execute(
                 f"MATCH (a:{src} {{key: $a}})-[r:{rel}]->(b:{dst} {{key: $b}}) DELETE r", {"a": a, "b": b}
             )
         delta = Projection(nodes=[NodeRow(t, v) for (t, k), v in new.items() if (t, k) not in kept])
+        delta.traces = projection.traces
+        traced = set(schema().traced)
+        delta.steps = {ref: values for ref, values in new.items() if ref in kept and ref[0] in traced}
         for (rel, src, dst), pairs in projection.edges.items():
             todo = [(a, b) for a, b in pairs if (rel, src, dst, a, b) not in surviving]
             if todo:
@@ -383,10 +455,13 @@ class PropertyGraph:
                 schema={c: _POLARS_TYPES[t] for c, t in columns.items()},
             )
             self._conn.execute(f"COPY {table} FROM frame")
+        if projection.traces:  # merged: a trace's node may be there already (its build's other graph)
+            self._conn.execute(
+                f"UNWIND $keys AS k MERGE (:{TRACE_TABLE} {{key: k}})", {"keys": sorted(projection.traces)}
+            )
         for (rel, src, dst), pairs in projection.edges.items():
-            frame = pl.DataFrame({"from": [p[0] for p in pairs], "to": [p[1] for p in pairs]})  # noqa: F841
-            options = f"(from='{src}', to='{dst}')" if len(sch.rels[rel].pairs) > 1 else ""
-            self._conn.execute(f"COPY {rel} FROM frame {options}")
+            frame = edge_frame(projection, rel, dst, pairs)  # noqa: F841
+            self._conn.execute(f"COPY {rel} FROM frame {copy_options(rel, src, dst)}")
 
     def _copy_memories(self, rows: Sequence[Mapping[str, Any]], vectors: np.ndarray) -> None:
         frame = pl.DataFrame(  # noqa: F841 - the COPY statement reads it by name

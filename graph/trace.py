@@ -29,6 +29,7 @@ __all__ = [
     "SPARQL_TRACE_GRAPHS",
     "STAGE_OF_CLASS",
     "STAGE_OF_TABLE",
+    "TRACE_TABLES",
     "TraceStep",
 ]
 
@@ -119,13 +120,22 @@ SPARQL_TRACE_FEEDBACK = (
 change with the finding it was decided from (`?about`), each generated file a change made differ (`?about`: the
 change), and its deployments' telemetry windows."""
 
-_CHAIN_LABELS = ":".join(local_name(c) for c in CHAIN)
+TRACE_TABLES = tuple(local_name(c) for c in CHAIN)
+"""The chain's tables in the property graph. Their nodes are linked from their trace's node (the `Trace`
+table, keyed by trace id) when they are projected, and each link carries what the trace shows of its node
+(IRI, label, graph): the trace finds its chain with one primary-key lookup and the links' own columns, where
+it scanned the eight tables (30,000 artifacts on a 1,000-product tenant) for the trace id before."""
+
+_CHAIN_LABELS = ":".join(TRACE_TABLES)
 
 CYPHER_TRACE = (
-    f"MATCH (n:{_CHAIN_LABELS}) WHERE n.traceId = $trace "
-    "RETURN label(n) AS kind, id(n) AS id, n.iri AS node, n.label AS label, n.graph AS graph"
+    f"MATCH (:Trace {{key: $trace}})-[s:hasStep]->(n:{_CHAIN_LABELS}) "
+    "RETURN label(n) AS kind, id(n) AS id, s.iri AS node, s.label AS label, s.graph AS graph"
 )
-"""The trace's nodes in one tenant's property graph: its eight chain tables scanned for the trace id."""
+"""The trace's nodes in one tenant's property graph: the links from its trace's node, found by key. Reading
+the nodes' own columns instead would cost Kùzu a masked scan of each table (1.8 ms against 0.7 ms on a
+500-product tenant); the other queries start from the build's activities, whose table is a tenth of the
+chain's and which Kùzu scans faster than it follows links (0.9 ms against 1.5 ms for the generations)."""
 
 CYPHER_TRACE_GENERATIONS = (
     f"MATCH (n:{_CHAIN_LABELS})-[:wasGeneratedBy]->(a:LifecycleActivity) WHERE a.traceId = $trace "

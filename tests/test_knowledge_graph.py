@@ -16,10 +16,11 @@ from rdflib import URIRef
 
 from graph import KnowledgeGraph, ProductFacts, TraceStep
 from graph.names import product_graph, tenant_graph_prefix
-from graph.property_graph import PropertyGraph
+from graph.property_graph import TRACE_STEP, TRACE_TABLE, PropertyGraph
 from graph.provenance import STAGES, record_activity
 from graph.rdf_store import BULK_QUADS, RdfStore
 from graph.samples import AGENTS, DEMO_PRODUCTS, build_facts
+from graph.trace import CYPHER_TRACE, TRACE_TABLES
 from ontology.errors import InvalidInputError, NotFoundError, QueryRefusedError
 from ontology.namespaces import FAC, PROV, RDF
 from ontology.vocabulary import vocabulary
@@ -468,13 +469,17 @@ def _snapshot(kg: KnowledgeGraph, tenant: str) -> tuple[list[list[Any]], list[li
         edges += kg.cypher(
             f"MATCH (a)-[r:{rel}]->(b) RETURN '{rel}' AS r, a.key AS ak, b.key AS bk ORDER BY ak, bk", tenant
         ).rows
+    edges += kg.cypher(  # the trace's links, with what each shows of its node
+        "MATCH (t:Trace)-[s:hasStep]->(n) RETURN t.key AS tk, n.key AS k, s.iri, s.label, s.graph ORDER BY tk, k",
+        tenant,
+    ).rows
     return nodes, edges
 
 
 def test_a_rewrite_that_changes_little_leaves_the_same_graph_as_a_fresh_write(tmp_path: Path) -> None:
     first = build_facts(DEMO_PRODUCTS[0])
     changed = build_facts(DEMO_PRODUCTS[0], trace_id=first.trace_id, artifacts=12)  # fewer artifacts
-    changed.quads = [q for q in changed.quads if "validation" not in q.subject.value]  # a node and its links gone
+    changed.quads = [q for q in changed.quads if "validation" not in str(q.subject)]  # a node and its links gone
     changed.node(FAC.Release, changed.iri("release", "1"), "release 1 (relabelled)")  # a changed node
     incremental = KnowledgeGraph(tmp_path / "a", embedder=None)
     incremental.write(first)
@@ -521,3 +526,65 @@ def test_a_database_from_before_a_new_datatype_property_gets_its_column(tmp_path
     finally:
         graph.close()
     assert "renamedFrom" in columns
+
+
+# ---------------------------------------------------------------- the trace's nodes
+
+CHAIN_NODES = (
+    f"MATCH (n:{':'.join(TRACE_TABLES)}) WHERE n.traceId = $trace RETURN n.key, n.iri, n.label, n.graph ORDER BY n.key"
+)
+LINKED_NODES = (
+    "MATCH (t:Trace)-[s:hasStep]->(n) WHERE t.key = $trace RETURN n.key, s.iri, s.label, s.graph ORDER BY n.key"
+)
+
+
+def test_the_kuzu_trace_starts_from_its_trace_node_by_key(kg: KnowledgeGraph) -> None:
+    """The trace's chain comes from one primary-key lookup and the links from it, not from a scan of the tables."""
+    facts = build_facts(DEMO_PRODUCTS[0])
+    kg.write(facts, build_facts(DEMO_PRODUCTS[1]))
+    bound = {"trace": facts.trace_id}
+    chain = kg.cypher(CHAIN_NODES, "acme", bound).rows
+    assert len(chain) > 40
+    assert kg.cypher(LINKED_NODES, "acme", bound).rows == chain  # every chain node, each link showing its node
+    pg = PropertyGraph(kg.folder / "kuzu" / "acme.kz", read_only=True)
+    try:
+        (plan,) = pg.execute(f"EXPLAIN {CYPHER_TRACE}", bound)[1][0]
+    finally:
+        pg.close()
+    assert "PRIMARY_KEY_SCAN_NODE_TABLE" in plan
+    assert "SCAN_NODE_TABLE" not in plan.replace("PRIMARY_KEY_SCAN_NODE_TABLE", ""), plan  # no table is scanned
+    assert kg.trace(facts.trace_id, "acme", engine="kuzu") == kg.trace(facts.trace_id, "acme")
+
+
+def test_a_trace_over_two_graphs_keeps_its_node_until_both_are_gone(kg: KnowledgeGraph) -> None:
+    invoicing = build_facts(DEMO_PRODUCTS[0])
+    helpdesk = build_facts(DEMO_PRODUCTS[1], trace_id=invoicing.trace_id)  # one build's trace id in two graphs
+    kg.write(invoicing)
+    kg.write(helpdesk)  # its trace's node is there already
+    trace = invoicing.trace_id
+    count = f"MATCH (t:{TRACE_TABLE}) WHERE t.key = $trace RETURN count(t)"
+    assert {s.product for s in kg.trace(trace, "acme", engine="kuzu")} == {"invoicing", "helpdesk"}
+    assert kg.trace(trace, "acme", engine="kuzu") == kg.trace(trace, "acme")
+    kg.delete_product("acme", "invoicing")
+    assert kg.cypher(count, "acme", {"trace": trace}).rows == [[1]]
+    assert kg.trace(trace, "acme", engine="kuzu") == kg.trace(trace, "acme") != []
+    kg.write(build_facts(DEMO_PRODUCTS[1]))  # a new build of the other: the old trace's node is dropped
+    assert kg.cypher(count, "acme", {"trace": trace}).rows == [[0]]
+    assert kg.trace(trace, "acme", engine="kuzu") == []
+
+
+def test_a_database_from_before_the_trace_nodes_gets_them_from_its_first_writer(kg: KnowledgeGraph) -> None:
+    facts = build_facts(DEMO_PRODUCTS[0])
+    kg.write(facts)
+    path = kg.folder / "kuzu" / "acme.kz"
+    old = PropertyGraph(path, read_only=False)
+    old.execute(f"DROP TABLE {TRACE_STEP}")
+    old.execute(f"DROP TABLE {TRACE_TABLE}")  # as the previous version left it
+    old.close()
+    with pytest.raises(QueryRefusedError, match="predates the trace's nodes"):  # read before a writer upgraded it
+        kg.trace(facts.trace_id, "acme", engine="kuzu")
+    PropertyGraph(path, read_only=False).close()  # a writer opens it (any write to the tenant does)
+    assert kg.trace(facts.trace_id, "acme", engine="kuzu") == kg.trace(facts.trace_id, "acme")
+    assert stages(kg.trace(facts.trace_id, "acme", engine="kuzu")) == CHAIN
+    bound = {"trace": facts.trace_id}
+    assert kg.cypher(LINKED_NODES, "acme", bound).rows == kg.cypher(CHAIN_NODES, "acme", bound).rows

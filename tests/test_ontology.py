@@ -15,7 +15,7 @@ from rdflib.namespace import OWL, PROV, RDF, RDFS, SH
 from rdflib.term import Node
 
 from generators.patterns import pattern_library
-from graph.property_graph import FIXED_COLUMNS, MEMORY_TABLE, PropertyGraph, schema
+from graph.property_graph import FIXED_COLUMNS, MEMORY_TABLE, TRACE_STEP, TRACE_TABLE, PropertyGraph, schema
 from graph.provenance import STAGES
 from graph.recorder import BuildRecorder
 from graph.samples import DEMO_PRODUCTS, SampleProduct, build_facts
@@ -197,8 +197,8 @@ def test_a_real_kuzu_database_has_exactly_the_derived_tables(tmp_path: Path) -> 
         _, rows = pg.execute("CALL SHOW_TABLES() RETURN name, type")
         nodes = {name for name, kind in rows if kind == "NODE"}
         rels = {name for name, kind in rows if kind == "REL"}
-        assert nodes == {*sch.nodes, MEMORY_TABLE}
-        assert rels == set(sch.rels)
+        assert nodes == {*sch.nodes, MEMORY_TABLE, TRACE_TABLE}
+        assert rels == {*sch.rels, TRACE_STEP}
         for table in sch.nodes.values():
             _, cols = pg.execute(f"CALL TABLE_INFO('{table.name}') RETURN name, type")
             described = {name: {"BOOL": "BOOLEAN"}.get(kind, kind) for name, kind in cols}  # Kùzu's own spelling
@@ -206,6 +206,8 @@ def test_a_real_kuzu_database_has_exactly_the_derived_tables(tmp_path: Path) -> 
         for rel in sch.rels.values():
             _, pairs = pg.execute(f"CALL SHOW_CONNECTION('{rel.name}') RETURN *")
             assert {(p[0], p[1]) for p in pairs} == set(rel.pairs), rel.name
+        _, pairs = pg.execute(f"CALL SHOW_CONNECTION('{TRACE_STEP}') RETURN *")
+        assert {(p[0], p[1]) for p in pairs} == {(TRACE_TABLE, t) for t in sch.traced}
     finally:
         pg.close()
 
@@ -435,7 +437,7 @@ def _governed_build() -> tuple[Graph, str]:
     """A complete build whose release a person rejected, another approved, and a third promoted to prod."""
     facts = build_facts(DEMO_PRODUCTS[0])
     record = BuildRecorder(facts)
-    commit = next(q.object.value for q in facts.quads if q.predicate.value == str(FAC.commit))
+    commit = next(str(q.object.value) for q in facts.quads if q.predicate.value == str(FAC.commit))  # type: ignore[union-attr]
     policy = (facts.tenant, "permit (principal, action, resource);\n")
     at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
     record.approval("decision-1", 1, commit, "r1", "prod", "rejected", "not on a Friday", "carol", policy, at)
