@@ -66,6 +66,9 @@ def decide(
     if link.kind == "verb" and link.verb in MEMBER_VERBS and link.target.plural and not link.target.single:
         # 'visitors join virtual queues for rides': a member of many, each with many members
         return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' many")
+    if link.kind == "verb" and link.verb.endswith(" in") and link.verb.split()[0] in _HANDING_IN:
+        # 'divers hand in a form', 'passengers fill in a claim': 'in' finishes the verb; each writes many over time
+        return Decision(source, target, "one-to-many", link.verb, f"'{link.verb}' hands in one at a time")
     if link.kind == "verb" and (link.verb.split()[0] in MEMBER_VERBS or link.verb.endswith(" in")):
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' makes the subject a member of one")
     a, b = patterns
@@ -112,6 +115,10 @@ def decide(
         return Decision(source, target, "many-to-many", link.verb, "a verb with a preposition")
     return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many", default=True)
 
+
+_HANDING_IN = words("hand fill send turn key type write pencil end result")
+"""Verbs whose 'in' finishes them ('hand in a form', 'fill in a claim', 'end in a decision'), where 'work in a
+team' makes the subject a member of one."""
 
 _PLACES = words("in at on inside within under near beside along")
 """Prepositions of place: 'each machine sits at a location' puts each machine in one place."""

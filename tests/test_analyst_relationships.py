@@ -221,3 +221,16 @@ def test_their_own_things_take_part_in_a_named_act(analyst: Analyst, verb: str, 
 def test_things_said_to_be_kinds_of_another_are_its_values(analyst: Analyst) -> None:
     req = analyst.analyse("Members hire boats. Kayaks, canoes and dinghies are kinds of boat.")
     assert {e.name for e in req.entities} == {"member", "boat"}
+
+
+@pytest.mark.parametrize(
+    ("intent", "a", "b", "expected"),
+    [
+        ("Residents fill in a repair request.", "resident", "repair_request", "one-to-many"),  # 'in' finishes the verb
+        ("Nurses work in a ward.", "nurse", "ward", "many-to-one"),  # a member of one
+    ],
+)
+def test_in_that_finishes_a_verb_and_in_that_places_its_subject(
+    analyst: Analyst, intent: str, a: str, b: str, expected: str
+) -> None:
+    assert cardinality(analyst.analyse(intent), a, b) == expected
