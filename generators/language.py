@@ -292,9 +292,14 @@ def tag(words: list[str]) -> list[Token]:
             tags[i + 1] = "VERB"  # 'I want to book walks for my dogs': 'want to' is followed by a verb
         if lowers[i] == "to" and tags[i] == "TO" and _next(tags, i) not in ("VERB", "AUX"):
             tags[i] = "PREP"
+        if lowers[i] in ("per", "each", "every") and _next(tags, i) == "ADV" and _can_be(lowers[i + 1], "NOUN"):
+            tags[i + 1] = "NOUN"  # 'a daily report per well': what 'per' counts is a thing
         if _DURATION.fullmatch(lowers[i]) and _next(tags, i) == "VERB" and _can_be(lowers[i + 1], "NOUN"):
             tags[i + 1] = "NOUN"  # 'guests book two-night stays': what the duration measures is a thing
     _repair(lowers, tags)
+    for i in range(1, len(tags) - 1):
+        if lowers[i] == "there" and tags[i + 1] == "NOUN" and tags[i - 1] in ("VERB", "PREP"):
+            lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
     _heading(tags, penn)
     _persona(lowers, tags)
     out = []

@@ -72,6 +72,12 @@ def test_a_word_closing_a_sentence_after_a_preposition_is_a_noun(analyst: Analys
     assert names(req) == {"landlord"} and {"name", "email"} <= attributes(req, "landlord")
 
 
+def test_there_before_a_noun_is_their_and_per_counts_a_thing() -> None:
+    assert tags("owners drop off there dogs")["their"] == "DET"
+    assert "there" in tags("is there room for bikes")  # 'there is' stays
+    assert tags("one inspection report per well")["well"] == "NOUN"
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
