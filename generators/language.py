@@ -504,7 +504,12 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
         if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
-        elif (prev == "DET" or (prev == "NUM" and _can_be(lower, "NOUN"))) and t == "ADJ" and nxt not in _NOUN_ADJ:
+        elif (
+            (prev == "DET" or (prev == "NUM" and _can_be(lower, "NOUN")))
+            and t == "ADJ"
+            and nxt not in _NOUN_ADJ
+            and not (nxt == "VERB" and _can_be(lowers[i + 1], "NOUN"))  # 'the best run': the adjective of a noun
+        ):
             tags[i] = t = "NOUN"  # 'a total, a quantity', 'by one cleaner': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):
             tags[i] = t = "NOUN"  # 'car rental service': a noun inside a compound

@@ -78,6 +78,12 @@ def test_there_before_a_noun_is_their_and_per_counts_a_thing() -> None:
     assert tags("one inspection report per well")["well"] == "NOUN"
 
 
+def test_an_adjective_before_a_noun_or_verb_word_leads_a_noun(analyst: Analyst) -> None:
+    assert tags("the best run can be registered")["run"] == "NOUN"
+    req = analyst.analyse("Each project has runs. The latest run is promoted to a release.")
+    assert "best_run" not in names(req) and "run" in names(req)
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
