@@ -221,12 +221,16 @@ class _SentenceParser:
                 before = self._item(i - 1)
                 # 'record the gift card each participant receives': a clause right after a noun, without 'that'
                 self.gap = before if isinstance(before, NounPhrase) and self.seen_verb else None
+                start = i
                 group, i = self._group(i, as_object=False)
                 self.last_group, self.last_group_end = self._resolve(group, as_subject=True), i
                 self._mark(self.last_group, "other")
                 if i == 2 and self._token(0).lower == "as":
                     self.persona = group  # 'As a creator I want to launch a campaign': I is the creator
                     continue
+                needs = self._tag(i) == "COMMA" and self._token(i + 1).lemma in ("need", "want")
+                if self.number == 0 and start == 0 and needs and len(group) == 1 and not group[0].plural:
+                    group[0].operator = True  # 'dog grooming salon, need booking system': who writes, not a record
                 if self.number == 0 and not self.seen_verb and all((p.ours or p.unit) and not p.plural for p in group):
                     for p in group:  # 'Our counselling practice sees clients': the organisation that runs it
                         p.operator = True
@@ -234,7 +238,7 @@ class _SentenceParser:
                         if k.verb == "'s" and any(k.target is g for g in group) and k.source.ours:
                             k.source.operator = True
                 operator = self._item(i + 1)
-                we_are = [p.pronoun for p in group] == ["we"] and self._token(i).lemma == "be"
+                we_are = [p.pronoun for p in group] in (["we"], ["i"]) and self._token(i).lemma == "be"
                 # 'We run a tutoring agency.': the first sentence's one organisation that we run is the operator
                 we_run = [p.pronoun for p in group] in (["we"], ["i"]) and self._token(i).lemma in _RUN_VERBS
                 # '... a plumbing business and want to replace the whiteboard': a second verb of ours ends it too

@@ -297,9 +297,16 @@ def tag(words: list[str]) -> list[Token]:
         if _DURATION.fullmatch(lowers[i]) and _next(tags, i) == "VERB" and _can_be(lowers[i + 1], "NOUN"):
             tags[i + 1] = "NOUN"  # 'guests book two-night stays': what the duration measures is a thing
     _repair(lowers, tags)
+    if tags and lowers[-1] in _FREQUENCIES:
+        tags[-1] = "ADV"  # '... and pays monthly'
     for i in range(1, len(tags) - 1):
         if lowers[i] == "there" and tags[i + 1] == "NOUN" and tags[i - 1] in ("VERB", "PREP"):
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
+        if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
+            tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
+        wanting = lowers[i] in ("need", "needs", "want", "wants") and i >= 2
+        if wanting and tags[i - 1] == "COMMA" and tags[i - 2] == "NOUN":
+            tags[i] = "VERB"  # 'dog grooming salon, need booking system': the writer's verb without its 'we'
     _heading(tags, penn)
     _persona(lowers, tags)
     out = []
@@ -313,14 +320,17 @@ def tag(words: list[str]) -> list[Token]:
 
 @cache
 def _spelled(word: str) -> str:
-    """A word no dictionary knows, corrected where the typo is one letter left out or two letters swapped
-    ('prodcuts', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
+    """A word no dictionary knows, corrected where the typo is one letter left out, one typed twice or two letters
+    swapped ('prodcuts', 'bussiness', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
     Anything else (jargon, names) is kept as written."""
     if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or _in_tagger_lexicon(word):
         return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
+    if not known:  # 'bussiness', 'adresss': a letter typed twice
+        known = list({word[:k] + word[k + 1 :] for k in range(1, len(word)) if word[k] == word[k - 1]})
+        known = [c for c in known if getAllLemmas(c)]
     return known[0] if len(known) == 1 else word
 
 
@@ -346,6 +356,8 @@ def _clause_start(tags: list[str], i: int) -> int:
     return j
 
 
+_FREQUENCIES = words("hourly daily nightly weekly fortnightly monthly quarterly yearly annually")
+"""How often, when no noun follows: 'clients settle up monthly'."""
 _PARTICLES = words("up out off")
 _VERB_PARTICLES = words("in up out off over back down")
 """Particles of phrasal verbs: 'hand in', 'fill in', 'sign up', 'drop off'."""
@@ -395,6 +407,11 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
     last_form: bool | None = None  # the form of the last verb: a verb coordinated with it shares it
     for i, lower in enumerate(lowers):
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
+        one_subject = i >= 2 and prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1] and tags[i - 2] == "DET"
+        particle = nxt == "PREP" and lowers[i + 1] in _VERB_PARTICLES and _next(tags, i + 1) in ("DET", "NOUN")
+        clause = nxt == "REL" and lowers[i + 1] in ("whether", "what", "which", "how", "if")
+        if t == "NOUN" and one_subject and _third_person(lower) and _can_be(lower, "VERB") and (particle or clause):
+            tags[i] = t = "VERB"  # 'the carer ticks off the tasks', 'the fixer records whether it was repaired'
         if i >= 2 and lowers[i - 1] == "then" and tags[i - 2] in ("CONJ", "COMMA") and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'open an account and then place hire contracts': 'then' leads the next verb
             if nxt == "VERB" and _can_be(lowers[i + 1], "NOUN") and _next(tags, i + 1) == "NOUN":
@@ -615,6 +632,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if tags[i] in ("NOUN", "ADJ") and relative and _can_be(lower, "VERB"):
             tags[i] = "VERB"  # 'menu items that point to pages': a relative pronoun is followed by its verb
         closing = nxt in ("", "PUNCT", "COMMA", "CONJ") and not lower.endswith("ing")  # 'a deposit on file.'
+        closing = closing and lowers[i - 1] not in _VERB_PARTICLES  # 'clients settle up monthly'
         governed = prev == "PREP" and lowers[i - 1] != "to" and (third or closing) and _can_be(lower, "NOUN")
         adverb = nxt == "ADJ" and _next(tags, i + 1) not in ("NOUN", "ADJ")  # 'pay for walks monthly by invoice'
         if tags[i] == "VERB" and governed and (nxt not in _NOUN_PHRASE_START or adverb):

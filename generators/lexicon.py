@@ -83,7 +83,7 @@ GENERIC_NOUNS = words("""
     performance security backup slo percentile ms rate management desk front tracking handling reporting
     login sso reminder notification moderation bot kubernetes redis cache kafka postgres postgresql graphql
     microservice console cloud ios android sync yaml json xml csv pdf html spreadsheet excel usage integration
-    gateway bucket blob side gps other
+    gateway bucket blob side gps other public
     metre meter litre liter kilogram kilo kg gram tonne kilometre km mile inch centimetre millimetre
     """)
 """Nouns that never become an entity by themselves: the platform, its plumbing and its audience.

@@ -84,6 +84,21 @@ def test_an_adjective_before_a_noun_or_verb_word_leads_a_noun(analyst: Analyst) 
     assert "best_run" not in names(req) and "run" in names(req)
 
 
+def test_a_singular_subject_s_verb_before_a_particle_or_a_clause(analyst: Analyst) -> None:
+    assert tags("the nurse signs off the chart")["signs"] == "VERB"
+    assert tags("the tester records whether it passed")["records"] == "VERB"
+    assert tags("members pay quarterly")["quarterly"] == "ADV"
+    assert tags("bakery, need ordering system")["need"] == "VERB"
+    req = analyst.analyse("I'm a dog walker in Bristol. Each owner has one or more dogs. Owners settle up monthly.")
+    assert names(req) == {"owner", "dog"}
+    assert "public" not in names(analyst.analyse("Complaints from the public are logged against a premises."))
+
+
+def test_a_letter_typed_twice_is_a_typo() -> None:
+    assert tokenize("a bussiness with adresses")[1] == "bussiness"  # tokens keep the user's spelling
+    assert tags("a bussiness with adresses")["business"] == "NOUN"
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
