@@ -84,6 +84,9 @@ def _is_value(phrase: NounPhrase) -> bool:
 _DETAIL_WORDS = words("number name address id code details detail phone mobile surname ssn passport iban dob")
 """Last words by which a phrase with a personal word names a value: 'a passport number', 'the home address'."""
 
+_PLACE_NAME_PREPS = words("in on at across around near from throughout")
+"""Prepositions after which a proper name is where the business is: 'two marinas on the Llangollen Canal'."""
+
 _KIND_NOUNS = words("kind type sort form category variety")
 """Nouns by which a copula says its subject names kinds of another thing: 'tents are kinds of unit'."""
 
@@ -706,6 +709,9 @@ class _SentenceParser:
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
+                if target.place_name and prep.lower in _PLACE_NAME_PREPS:
+                    self._mark([target], "aside")  # 'a thatcher in the Cotswolds', 'boats on the Llangollen Canal'
+                    return i + 2
                 if _is_value(head) and not head.generic and not target.pronoun:
                     if prep.lower == "in":  # 'a weight in kilograms', 'a total in euros': a unit, not a thing
                         self._mark([target], "aside")

@@ -64,6 +64,13 @@ class NounPhrase:
     """Whether its head word is used by a pattern name (then 'users' or 'teams' are domain words)."""
 
     @property
+    def place_name(self) -> bool:
+        """Whether it is a proper name written inside a sentence: 'the Cotswolds', 'the Llangollen Canal', 'Leeds'
+        (every word capitalised, none all capitals as 'GP' or 'MOT' are)."""
+        words = [t.text for t in self.tokens]
+        return bool(words) and self.position > 0 and all(w[:1].isupper() and not w.isupper() for w in words)
+
+    @property
     def lemmas(self) -> list[str]:
         return [t.lemma for t in self.tokens]
 

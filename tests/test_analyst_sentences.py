@@ -99,6 +99,12 @@ def test_a_letter_typed_twice_is_a_typo() -> None:
     assert tags("a bussiness with adresses")["business"] == "NOUN"
 
 
+def test_a_place_name_after_a_preposition_is_where_the_business_is(analyst: Analyst) -> None:
+    req = analyst.analyse("We hire out canoes from two boathouses on the River Wye. Each canoe is based at one boathouse.")
+    assert names(req) == {"canoe", "boathouse"}
+    assert "gp" in names(analyst.analyse("Patients are referred by their GP."))  # all capitals: an abbreviation
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
