@@ -100,7 +100,9 @@ def test_a_letter_typed_twice_is_a_typo() -> None:
 
 
 def test_a_place_name_after_a_preposition_is_where_the_business_is(analyst: Analyst) -> None:
-    req = analyst.analyse("We hire out canoes from two boathouses on the River Wye. Each canoe is based at one boathouse.")
+    req = analyst.analyse(
+        "We hire out canoes from two boathouses on the River Wye. Each canoe is based at one boathouse."
+    )
     assert names(req) == {"canoe", "boathouse"}
     assert "gp" in names(analyst.analyse("Patients are referred by their GP."))  # all capitals: an abbreviation
 
