@@ -58,8 +58,17 @@ _WRAPPED_AFTER = re.compile(
 """A line break after a word no sentence ends with ('assign a\nCVSS score'): the sentence goes on."""
 
 
+_ABBREVIATED = re.compile(r"\b(e\.g|i\.e|etc|vs|approx|incl|dr|mr|mrs|ms)\.(?=[\s,;:)]|$)", re.IGNORECASE)
+"""Abbreviations whose full stop ends no sentence: 'a collection (e.g. Victorian, Sci-Fi)', 'chairs, sofas etc.'"""
+_INITIAL = re.compile(r"\b([A-Z])\.(?=\s+[a-z])")
+"""A capital's full stop before a lowercase word: 'E. coli'."""
+
+
 def sentences(text: str) -> list[str]:
-    """Split on sentence ends, semicolons, bullets and blank lines; wrapped lines and decimals (99.9) stay whole."""
+    """Split on sentence ends, semicolons, bullets and blank lines; wrapped lines, decimals (99.9) and
+    abbreviations ('e.g.', 'E. coli') stay whole."""
+    text = _ABBREVIATED.sub(lambda m: m.group(1).replace(".", ""), text)
+    text = _INITIAL.sub(r"\1", text)
     text = _WRAPPED_AFTER.sub(r"\1 ", text)
     return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
@@ -79,8 +88,8 @@ _ABBREVIATIONS = {
     "acct": "account", "accts": "accounts", "diff": "different", "approx": "about", "reqs": "requests",
 }  # fmt: skip
 """Informal shorthand people type ('appt has services', 'log hrs on each job'): the word it stands for."""
-_DROPPED = words("etc etc. eg ie")
-"""Words that close or open a list of examples and name nothing ('chairs, sofas etc')."""
+_DROPPED = words("etc")
+"""A word that closes a list of examples and names nothing ('chairs, sofas etc')."""
 
 _CONTRACTIONS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
 """What a contracted auxiliary stands for: "we'd", "they'll", "we're", "I've", "I'm"."""

@@ -107,6 +107,12 @@ def test_a_place_name_after_a_preposition_is_where_the_business_is(analyst: Anal
     assert "gp" in names(analyst.analyse("Patients are referred by their GP."))  # all capitals: an abbreviation
 
 
+def test_abbreviations_end_no_sentence(analyst: Analyst) -> None:
+    assert len(sentences("A plot has a crop (e.g. leeks, E. coli tests) and a size. Next.")) == 2
+    req = analyst.analyse("A sample is for one test (e.g. pH, E. coli) and has a value and a unit.")
+    assert names(req) == {"sample", "test"} and {"value", "unit"} <= attributes(req, "sample")
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
