@@ -337,8 +337,14 @@ def _spelled(word: str) -> str:
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
-    if not known:  # 'bussiness', 'adresss': a letter typed twice
-        known = list({word[:k] + word[k + 1 :] for k in range(1, len(word)) if word[k] == word[k - 1]})
+    if not known:  # 'bussiness', 'loyality': a letter typed twice, or a vowel too many
+        known = list(
+            {
+                word[:k] + word[k + 1 :]
+                for k in range(1, len(word))
+                if word[k] == word[k - 1] or (word[k] in "aeiou" and len(word) > 6)
+            }
+        )
         known = [c for c in known if getAllLemmas(c)]
     return known[0] if len(known) == 1 else word
 
@@ -535,6 +541,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             and t == "ADJ"
             and nxt not in _NOUN_ADJ
             and not (nxt == "VERB" and _can_be(lowers[i + 1], "NOUN"))  # 'the best run': the adjective of a noun
+            and not (nxt == "VERB" and lowers[i + 1].endswith("ed") and _next(tags, i + 1) == "NOUN")  # 'a last
+            # inspected date'
         ):
             tags[i] = t = "NOUN"  # 'a total, a quantity', 'by one cleaner': an adjective used as a noun
         elif prev == "NOUN" and t == "ADJ" and nxt == "NOUN" and not _can_be(lower, "VERB"):

@@ -97,6 +97,9 @@ def test_a_singular_subject_s_verb_before_a_particle_or_a_clause(analyst: Analys
 def test_a_letter_typed_twice_is_a_typo() -> None:
     assert tokenize("a bussiness with adresses")[1] == "bussiness"  # tokens keep the user's spelling
     assert tags("a bussiness with adresses")["business"] == "NOUN"
+    assert "loyalty" in tags("each loyality card")  # a vowel too many in a long word
+    assert "redis" in tags("a redis cache")  # a short name is no typo
+    assert tags("each asset has a last inspected date")["last"] == "ADJ"
 
 
 def test_a_place_name_after_a_preposition_is_where_the_business_is(analyst: Analyst) -> None:
