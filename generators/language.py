@@ -371,6 +371,8 @@ def _clause_start(tags: list[str], i: int) -> int:
     return j
 
 
+_ASPECT_VERBS = words("stop start begin keep quit avoid finish")
+"""Verbs followed by another verb's -ing form: 'stop taking bookings'."""
 _FREQUENCIES = words("hourly daily nightly weekly fortnightly monthly quarterly yearly annually")
 """How often, when no noun follows: 'clients settle up monthly'."""
 _PARTICLES = words("up out off")
@@ -565,6 +567,8 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         owned = i and _verb_lemma(lowers[i - 1]) in HAVE_VERBS  # 'sites have charging stations'
         # 'I want to flag missing pieces': a verb's object, not a second verb, when a plural noun follows
         objected_by = prev == "VERB" and i + 1 < len(lowers) and singular(lowers[i + 1]) != lowers[i + 1]
+        # 'we want to stop taking bookings in a diary': after 'stop', 'start' or 'keep' an -ing word is the verb
+        objected_by = objected_by and _verb_lemma(lowers[i - 1]) not in _ASPECT_VERBS
         # 'beds, containers, potting records, customers': a gerund and its noun between commas are one list item
         listed = prev == "COMMA" and (i + 2 >= len(tags) or tags[i + 2] in ("COMMA", "CONJ", "PUNCT"))
         objected_by = objected_by or listed

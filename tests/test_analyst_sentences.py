@@ -116,6 +116,11 @@ def test_abbreviations_end_no_sentence(analyst: Analyst) -> None:
     assert names(req) == {"sample", "test"} and {"value", "unit"} <= attributes(req, "sample")
 
 
+def test_after_stop_an_ing_word_is_the_verb() -> None:
+    assert tags("we want to stop taking orders by phone")["taking"] == "VERB"
+    assert tags("I want to flag missing pieces")["missing"] == "NOUN"
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
