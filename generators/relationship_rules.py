@@ -43,6 +43,9 @@ def decide(
     if link.cardinality is not None:
         card = cast(Cardinality, link.cardinality)
         return Decision(source, target, card, link.verb, f"'{link.verb}' says so", counted=counted)
+    if link.kind == "verb" and (link.target.mine or link.target.theirs) and not link.target.one:
+        # 'as a kid I want to save my projects', 'parents enrol their children': the subject's own, one-to-many
+        return Decision(source, target, "one-to-many", link.verb, f"'{link.verb}' the subject's own", counted=counted)
     if link.kind == "verb" and link.target.many and not link.source.many:
         # 'a maintenance contract covers many buildings', 'a story can appear in several sections': never just one
         shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS | MEMBER_VERBS

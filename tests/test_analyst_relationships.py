@@ -234,3 +234,8 @@ def test_in_that_finishes_a_verb_and_in_that_places_its_subject(
     analyst: Analyst, intent: str, a: str, b: str, expected: str
 ) -> None:
     assert cardinality(analyst.analyse(intent), a, b) == expected
+
+
+def test_what_the_subject_calls_its_own_is_one_to_many(analyst: Analyst) -> None:
+    req = analyst.analyse("As a reader I want to save my bookmarks and follow other readers.")
+    assert cardinality(req, "reader", "bookmark") == "one-to-many"  # 'save' alone shares its object
