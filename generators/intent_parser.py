@@ -424,7 +424,10 @@ class _SentenceParser:
                         self.parsed.has_lists.append(HasList(of, (value,), "of", self.evidence))
                         self._mark([value], "item")
                 group.append(of)
-            i = self._values_in_parenthesis(head, i)  # 'a package (a price and a number of photos)'
+            # 'a package (a price and a number of photos)'; 'rostered to a tower for a shift (a date, a start time)':
+            # the values are the phrase's right before the parenthesis
+            before = self._item(i - 1)
+            i = self._values_in_parenthesis(before if isinstance(before, NounPhrase) else head, i)
             # 'a type (text, image, link)': examples; 'a booking platform (React front end, Node microservices)':
             # how the software is built, whatever the tagger reads in it
             built = head.head in SOFTWARE_HEADS

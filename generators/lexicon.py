@@ -38,10 +38,10 @@ SINGLE_WORDS = words("a an one each every single")
 MANY_WORDS = words("many multiple several numerous various lots more")
 """Quantifiers that make a relationship one-to-many from the side that has them."""
 
-HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture specify")
+HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture specify note")
 """Verbs after which the intent names attributes or parts: 'an invoice has a number and line items'."""
 
-RECORDING_VERBS = words("record track log capture store list")
+RECORDING_VERBS = words("record track log capture store list note")
 """Verbs of having by which a person writes down things about another thing: 'the vets record health checks
 for animals' (the checks are the animals'), while 'each visit records treatments' holds them."""
 

@@ -121,6 +121,13 @@ def test_after_stop_an_ing_word_is_the_verb() -> None:
     assert tags("I want to flag missing pieces")["missing"] == "NOUN"
 
 
+def test_values_in_a_parenthesis_are_the_phrase_s_before_it(analyst: Analyst) -> None:
+    req = analyst.analyse("Stewards are assigned to a gate for a shift (a date, a start time and an end time).")
+    assert attributes(req, "shift") >= {"date", "start_time", "end_time"}
+    req = analyst.analyse("Customers book a room, and for each booking I note the arrival time and the guest count.")
+    assert {"arrival_time", "guest_count"} <= attributes(req, "booking")
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)
