@@ -128,6 +128,11 @@ def test_values_in_a_parenthesis_are_the_phrase_s_before_it(analyst: Analyst) ->
     assert {"arrival_time", "guest_count"} <= attributes(req, "booking")
 
 
+def test_a_value_for_each_of_a_thing_is_that_thing_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Each member pays a deposit on every booking.")
+    assert "deposit" in attributes(req, "booking") and "deposit" not in attributes(req, "member")
+
+
 def test_others_are_no_entity(analyst: Analyst) -> None:
     req = analyst.analyse("Landlords rent flats to lodgers. Landlords visit others.")
     assert {"landlord", "flat", "lodger"} <= names(req)

@@ -114,12 +114,17 @@ class Analyst(Agent):
         resolver.settle(refs, parsed, order)
         _name_by_words(refs, order)
 
+        # 'each hirer pays a deposit on every booking': a value for each of a thing is that thing's
+        for_each = {
+            k.source.id: k.target for k in parsed.links if k.kind == "with" and k.verb in _EACH_PREPS and k.target.each
+        }
         for link in parsed.links:
             # 'divers register with their certification level', 'a trip runs at a scheduled departure time': a value
             # that no has-list names, reached from a thing, is that thing's attribute
             value = refs.get(link.target.id)
             if value is not None and value.name is None and link.target.role != "item" and one_value(link.target):
                 attributes.append((link.source, link.target, link.evidence))
+        attributes = [(for_each.get(item.id, owner), item, evidence) for owner, item, evidence in attributes]
         entities = self._entities(refs, order, parts, notes)
         if not entities:
             notes.append("no entities found: name the things the service manages, e.g. 'customers receive invoices'")
@@ -446,6 +451,9 @@ def _modifiers(words: list[str]) -> list[str]:
     """The words of a compound that qualify its head: 'work' of 'work order', 'care' of 'episode of care'."""
     return [w for w in words if w not in (_head_word(words), "of")]
 
+
+_EACH_PREPS = frozenset({"on", "for", "per", "with"})
+"""Prepositions by which a value belongs to each of a thing: 'a deposit on every booking'."""
 
 _RECURRING = frozenset(
     {"annual", "yearly", "monthly", "weekly", "daily", "nightly", "quarterly", "periodic", "regular"}
