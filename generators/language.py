@@ -422,7 +422,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
     """Verbs the tagger read as nouns between a subject and its object, and nouns it read as verbs in a list."""
     verb_forms: set[bool] = set()
     last_form: bool | None = None  # the form of the last verb: a verb coordinated with it shares it
+    depth = 0  # how many parentheses are open before the word
     for i, lower in enumerate(lowers):
+        depth += (lowers[i - 1] == "(") - (lowers[i - 1] == ")") if i else 0
         t, prev, nxt = tags[i], tags[i - 1] if i else "", _next(tags, i)
         one_subject = i >= 2 and prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1] and tags[i - 2] == "DET"
         particle = nxt == "PREP" and lowers[i + 1] in _VERB_PARTICLES and _next(tags, i + 1) in ("DET", "NOUN")
@@ -616,7 +618,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
                 tags[i] = "VERB"  # 'each visit records treatments'
             elif (
                 prev in ("COMMA", "CONJ")
-                and not lowers[:i].count("(") > lowers[:i].count(")")  # '(food, a host, party bags)': a list
+                and depth <= 0  # '(food, a host, party bags)': a list
                 and third == last_form  # 'owners have dogs, each dog has breed, coat type': 'coat' follows 'has'
                 and (nxt in _NOUN_PHRASE_START or described)
                 and not subject

@@ -295,8 +295,9 @@ class Analyst(Agent):
                 # 'students enrol in courses ... every enrolment records a grade': the link is a thing; 'parents enrol
                 # their children in classes ... every enrolment': the children take part, their parents own them
                 owned = link.target.theirs
-                if owned:
-                    stated.append((where, Decision(a.name, b.name, "one-to-many", "their", "'their'"), link.evidence))
+                if owned:  # the subject's own: the shared rule reads it
+                    decision = decide(link, a.name, b.name, (a.pattern, b.pattern), self.library)
+                    stated.append((where, decision, link.evidence))
                 for end in (b.name,) if owned else (a.name, b.name):
                     why = f"the intent names the link '{link.verb}' as {things[n]}"
                     stated.append((where, Decision(end, things[n], "one-to-many", link.verb, why), link.evidence))
