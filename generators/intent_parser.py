@@ -12,7 +12,16 @@ from collections.abc import Callable
 
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
-from generators.language import CARDINALITY_TOKENS, Token, same_as_participle, sentences, tag, tokenize
+from generators.language import (
+    CARDINALITY_TOKENS,
+    Token,
+    in_tagger_lexicon,
+    is_word,
+    same_as_participle,
+    sentences,
+    tag,
+    tokenize,
+)
 from generators.lexicon import (
     CHOICE_VERBS,
     GATHERING_VERBS,
@@ -118,6 +127,18 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
         if full is not None and p.role != "aside":
             p.tokens = list(full.tokens)  # 'mud checks are logged against the DDR': the daily drilling report
     return parsed
+
+
+def _brand_led(phrase: NounPhrase, before: Token) -> bool:
+    """Whether a phrase inside a sentence opens with a product's or company's name: a capitalised word no dictionary
+    knows ('our Wix site', 'Xero sync for invoicing'), or capitalised words after a preposition ('in my Google
+    Calendar', 'to Power BI'). What such a name qualifies is a feature of another product, not a thing kept here."""
+    first, second = phrase.tokens[0].text, phrase.tokens[1].text
+    if not (first[:1].isupper() and first[1:].islower() and len(first) > 1) or before.tag == "COLON":
+        return False
+    if not (is_word(first.lower()) or in_tagger_lexicon(first)):
+        return True  # not 'the Saturday sessions' or 'Christmas pre-orders': the tagger's lexicon knows those names
+    return before.tag == "PREP" and all(t.text[:1].isupper() for t in phrase.tokens) and second[:1].isupper()
 
 
 def _one_named(phrase: NounPhrase) -> bool:
@@ -332,7 +353,13 @@ class _SentenceParser:
             return
         for k, item in enumerate(self.items):
             before = self._item(k - 1)
-            if k == 0 or not isinstance(item, NounPhrase) or not isinstance(before, Token) or len(item.tokens) != 1:
+            if k == 0 or not isinstance(item, NounPhrase) or not isinstance(before, Token):
+                continue
+            if len(item.tokens) > 1:
+                if _brand_led(item, before):
+                    item.role = "aside"
+                continue
+            if not item.tokens:
                 continue
             word = item.tokens[0].text
             named = word[:1].isupper() and word[1:].islower() and len(word) > 1 and not item.plural

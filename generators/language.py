@@ -24,6 +24,7 @@ __all__ = [
     "CARDINALITY_TOKENS",
     "Token",
     "clean_intent",
+    "in_tagger_lexicon",
     "is_many",
     "is_word",
     "same_as_participle",
@@ -56,6 +57,9 @@ _WRAPPED_AFTER = re.compile(
     r"[ \t]*\n[ \t]*(?=[^\s\-*•\d])"
 )
 """A line break after a word no sentence ends with ('assign a\nCVSS score'): the sentence goes on."""
+_WRAPPED_LONG = re.compile(r"(?m)^(?![ \t]*[-*•\d])([^\n]{70,}[^\s.!?;:,])[ \t]*\n[ \t]*(?=[A-Z][a-z])")
+"""A line break after a long line that ends no sentence, before a capitalised word ('see it in my Google\nCalendar'):
+prose wrapped at its width, where a list puts each item, short or bulleted, on a line of its own."""
 
 
 _ABBREVIATED = re.compile(r"\b(e\.g|i\.e|etc|vs|approx|incl|dr|mr|mrs|ms)\.(?=[\s,;:)]|$)", re.IGNORECASE)
@@ -70,6 +74,7 @@ def sentences(text: str) -> list[str]:
     text = _ABBREVIATED.sub(lambda m: m.group(1).replace(".", ""), text)
     text = _INITIAL.sub(r"\1", text)
     text = _WRAPPED_AFTER.sub(r"\1 ", text)
+    text = _WRAPPED_LONG.sub(r"\1 ", text)
     return [s.strip() for s in _SENTENCE_END.split(_WRAPPED.sub(" ", text)) if s and s.strip()]
 
 
@@ -172,6 +177,15 @@ def same_in_plural(word: str) -> bool:
 @cache
 def _verb_lemma(word: str) -> str:
     return getLemma(word.lower(), upos="VERB", lemmatize_oov=True)[0]
+
+
+def _verb_form(word: str) -> bool:
+    """Whether the dictionary knows a word only as a verb's form and never as a noun: 'has', 'have', 'fired',
+    'employed' ('the alert that fired', 'one client, has signed terms'). The -s forms of verbs are left out: a noun
+    the dictionary lacks ('templates', 'logs', 'overrides') is spelt the same."""
+    readings = _parts_of_speech(word)
+    verb = "AUX" in readings or ("VERB" in readings and word.endswith("ed"))
+    return verb and "NOUN" not in readings
 
 
 def _can_be(word: str, upos: str) -> bool:
@@ -318,6 +332,7 @@ def tag(words: list[str]) -> list[Token]:
             tags[i] = "VERB"  # 'dog grooming salon, need booking system': the writer's verb without its 'we'
     _heading(tags, penn)
     _persona(lowers, tags)
+    _verb_forms(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
         lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
@@ -332,7 +347,7 @@ def _spelled(word: str) -> str:
     """A word no dictionary knows, corrected where the typo is one letter left out, one typed twice or two letters
     swapped ('prodcuts', 'bussiness', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
     Anything else (jargon, names) is kept as written."""
-    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or _in_tagger_lexicon(word):
+    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or in_tagger_lexicon(word):
         return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
@@ -349,11 +364,28 @@ def _spelled(word: str) -> str:
     return known[0] if len(known) == 1 else word
 
 
-def _in_tagger_lexicon(word: str) -> bool:
+def in_tagger_lexicon(word: str) -> bool:
     """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks."""
     from textblob.en import parser
 
     return word in parser.lexicon
+
+
+def _verb_forms(lowers: list[str], tags: list[str]) -> None:
+    """A word tagged as a noun that is only ever a verb's form: an auxiliary ('one client, has signed terms'), a
+    verb ('the alert that fired'), or, before a noun or after a determiner, a modifier ('guided walks', 'a saved
+    select')."""
+    for i, lower in enumerate(lowers):
+        if tags[i] != "NOUN" or not _verb_form(lower):
+            continue
+        if _can_be(lower, "AUX"):
+            tags[i] = "AUX"
+            continue
+        after_determiner = i > 0 and tags[i - 1] in ("DET", "ADJ", "NUM")
+        if _next(tags, i) == "NOUN" or after_determiner or _can_be(lower, "ADJ"):
+            tags[i] = "ADJ"
+        else:
+            tags[i] = "VERB"
 
 
 def _next(tags: list[str], i: int) -> str:

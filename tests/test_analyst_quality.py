@@ -22,11 +22,10 @@ DEV_FLOORS: Floors = {"entity_f1": 0.935, "relationship_f1": 0.715, "attribute_r
 """A little under what the analyst reaches on the dev intents of the first seven rounds (the 137 whose ids do not end
 in -08, -09, -10 or -11: 0.939, 0.719, 0.859 after the tenth round; docs/analyst.md has the figures)."""
 
-DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.925, "relationship_f1": 0.705, "attribute_recall": 0.74}
-"""A little under what the analyst reaches on the whole dev split (235 intents: 0.930, 0.711, 0.747 after the tenth
-round), the batches of the eighth to the eleventh rounds (ids ending in -08 to -11, each written before the analyst
-was run on them) included. Set on 235 intents since the tenth round; on the 187 before it they were 0.93, 0.71, 0.80
-(the 187 now reach 0.938, 0.734, 0.803)."""
+DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.905, "relationship_f1": 0.68, "attribute_recall": 0.70}
+"""A little under what the analyst reaches on the whole dev split (259 intents), the batches of the eighth to the
+twelfth rounds (ids ending in -08 to -12, each written before the analyst was run on them) included. On the 235 before
+the twelfth round's batch they were 0.925, 0.705, 0.74 (reached: 0.930, 0.711, 0.747)."""
 
 TEST_FLOORS: Floors = {"entity_f1": 0.857, "relationship_f1": 0.525, "attribute_recall": 0.655}
 """Held-out split, never tuned on: a little under its latest measured run (entity F1 0.860, relationship
@@ -34,8 +33,8 @@ F1 0.528, attribute recall 0.659, after issue 14's tenth round of rules). The at
 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md); the fourth
 round raised it past both. Raise them as the analyst improves; never lower them without saying why."""
 
-LATER_ROUNDS = ("-08", "-09", "-10", "-11")
-"""The id endings of the dev intents added in the eighth to the eleventh rounds: DEV_FLOORS were set before them."""
+LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12")
+"""The id endings of the dev intents added in the eighth to the twelfth rounds: DEV_FLOORS were set before them."""
 
 
 @pytest.fixture(scope="module")

@@ -1116,3 +1116,59 @@ def test_a_plural_before_its_verb_opens_the_clause() -> None:
 def test_a_plural_subject_s_verb_then_its_plural_object(sentence: str, verb: str, noun: str) -> None:
     found = tags(sentence)
     assert (found[verb], found[noun]) == ("VERB", "NOUN")
+
+
+# ---------------------------------------------------------------- twelfth round
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word", "expected"),
+    [
+        ("Each tenancy is for one flat, has signed terms and covers a set of rooms", "has", "AUX"),
+        ("Operators acknowledge the alarm that tripped and the pump that raised it", "tripped", "VERB"),
+        ("Hikers book a saved select over one trail", "saved", "ADJ"),
+    ],
+)
+def test_a_verb_form_is_never_a_noun(sentence: str, word: str, expected: str) -> None:
+    assert tags(sentence)[word] == expected
+
+
+def test_a_verb_form_never_becomes_an_entity(analyst: Analyst) -> None:
+    req = analyst.analyse("Each lease is for one lodger, has signed terms, and covers one flat.")
+    assert "has" not in names(req)
+    assert {"lease", "lodger", "flat"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Dentists see patients in surgeries; appointments show in our Zoxo calendar and payments go through Payzo checkout.",
+        "Dentists see patients in surgeries, and each appointment is copied to my Outlook Calendar.",
+    ],
+)
+def test_a_product_name_before_a_noun_names_another_product(analyst: Analyst, intent: str) -> None:
+    found = names(analyst.analyse(intent))
+    assert {"dentist", "patient", "surgery"} <= found
+    assert not found & {"zoxo_calendar", "payzo_checkout", "outlook_calendar", "calendar", "outlook"}
+
+
+def test_known_names_of_days_and_feasts_still_qualify_things(analyst: Analyst) -> None:
+    assert "session" in names(analyst.analyse("Volunteers run the Saturday sessions and members book Easter camps."))
+
+
+def test_a_long_wrapped_line_goes_on_before_a_capitalised_word() -> None:
+    text = (
+        "Engineers swap shifts with a teammate by raising a request, and each swap shows in the shared Team\n"
+        "Calendar of the rota.\nCustomers\nOrders"
+    )
+    assert sentences(text) == [
+        "Engineers swap shifts with a teammate by raising a request, and each swap shows in the shared Team "
+        "Calendar of the rota",
+        "Customers",
+        "Orders",
+    ]
+
+
+def test_a_bullet_line_ends_before_a_capitalised_line() -> None:
+    text = "- each order is packed at one of our two warehouses by a team of two packers\nAs a buyer I want receipts"
+    assert len(sentences(text)) == 2
