@@ -366,9 +366,9 @@ class _SentenceParser:
             counted = item.definite or item.ours or item.mine or item.each or item.single or item.one or item.many
             if named and not counted and before.tag in ("PREP", "CONJ", "VERB"):
                 item.role = "aside"
-            bare = before.lower in ("in", "on") and not counted and not item.plural and not item.pronoun
+            bare = before.lower in ("in", "on", "off") and not counted and not item.plural and not item.pronoun
             if bare and self.nouns[item.head] == 1 and item.tokens[0].tag == "NOUN" and item.tokens[0].text.islower():
-                item.role = "aside"  # 'many stops in order', 'imported in bulk', 'on time': a manner, not a thing
+                item.role = "aside"  # 'many stops in order', 'in bulk', 'on time', 'off paper': a manner, not a thing
 
     def _introduces_itself(self, group: list[NounPhrase], i: int) -> bool:
         """'A car dealership sells new and used vehicles from stock.', 'A funeral director arranges funerals for
@@ -383,6 +383,15 @@ class _SentenceParser:
         if verb.tag != "VERB" or verb.lemma in HAVE_VERBS or obj is None or not obj.plural:
             return False
         return subject.head not in PERSON_NOUNS and self.nouns[subject.head] == 1
+
+    def _business_with(self, head: NounPhrase, group: list[NounPhrase]) -> bool:
+        """'Snooker and pool hall with 14 tables.', 'Garden landscaping firm with two crews': an intent that opens,
+        before any verb, with one thing never named again 'with' a counted plural names the business by its size."""
+        if self.number != 0 or not self.more or self.seen_verb or not group or not group[0].many:
+            return False
+        if head.plural or head.each or head.pronoun or not head.tokens or head.head in PERSON_NOUNS:
+            return False
+        return self.nouns[head.head] == 1
 
     def _fronted(self, i: int) -> bool:
         """Whether items[i] opens the sentence (or follows its heading) with a preposition of scope and one
@@ -732,6 +741,11 @@ class _SentenceParser:
                 if prep.lower == "with" and (not head.generic or value):
                     # 'a campaign with a funding goal and reward tiers': a has-list, parts or attributes
                     group, end = self._group(i + 1, as_object=True)
+                    if self._business_with(head, group):
+                        # 'Snooker and pool hall with 14 tables.': the business, by the size of what it keeps
+                        self._mark([p for p in items[:i] if isinstance(p, NounPhrase)], "product")
+                        self._mark(group, "listed")
+                        return end
                     parts = self._resolve(group)
                     self._mark(parts, "item")
                     self._mark([head], "owner")

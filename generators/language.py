@@ -327,12 +327,15 @@ def tag(words: list[str]) -> list[Token]:
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
         if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
             tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
+        if i >= 2 and lowers[i - 1] == "and" and tags[i] == "NOUN" and _second_predicate(lowers, tags, i):
+            tags[i] = "VERB"  # 'an appointment is for one commission and happens at one cemetery'
         wanting = lowers[i] in ("need", "needs", "want", "wants") and i >= 2
         if wanting and tags[i - 1] == "COMMA" and tags[i - 2] == "NOUN":
             tags[i] = "VERB"  # 'dog grooming salon, need booking system': the writer's verb without its 'we'
     _heading(tags, penn)
     _persona(lowers, tags)
     _verb_forms(lowers, tags)
+    _idioms(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
         lemma = singular(lower) if t == "NOUN" else _verb_lemma(lower) if t in ("VERB", "AUX") else lower
@@ -347,8 +350,8 @@ def _spelled(word: str) -> str:
     """A word no dictionary knows, corrected where the typo is one letter left out, one typed twice or two letters
     swapped ('prodcuts', 'bussiness', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
     Anything else (jargon, names) is kept as written."""
-    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or in_tagger_lexicon(word):
-        return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it
+    if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or in_tagger_lexicon(word, nouns=False):
+        return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it (as more than a noun)
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
@@ -364,11 +367,39 @@ def _spelled(word: str) -> str:
     return known[0] if len(known) == 1 else word
 
 
-def in_tagger_lexicon(word: str) -> bool:
-    """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks."""
+def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
+    """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks.
+    With `nouns` False, a word it tags as a common noun does not count: the lexicon, read from text, holds typos
+    such as 'materals' as nouns."""
     from textblob.en import parser
 
-    return word in parser.lexicon
+    found = parser.lexicon.get(word)
+    return found is not None and (nouns or found not in ("NN", "NNS"))
+
+
+def _second_predicate(lowers: list[str], tags: list[str], i: int) -> bool:
+    """Whether the -s word after 'and' is a second verb of the clause's subject: a verb came before, the word before
+    'and' is a singular noun (no list of plurals, as 'owners and pets'), and an object or a preposition follows."""
+    singular_before = tags[i - 2] == "NOUN" and singular(lowers[i - 2]) == lowers[i - 2]
+    verb_before = any(t in ("VERB", "AUX") for t in tags[: i - 1])
+    third = _third_person(lowers[i]) and _can_be(lowers[i], "VERB")
+    return singular_before and verb_before and third and _next(tags, i) in ("PREP", "DET", "NUM")
+
+
+_TAKE_FORMS = words("take takes took taken taking")
+
+
+def _idioms(lowers: list[str], tags: list[str]) -> None:
+    """Fixed phrases whose words are no things: 'the rest are rented' (a pronoun), 'self employed' (one adjective),
+    'takes place' (one verb)."""
+    for i in range(len(lowers) - 1):
+        after = tags[i + 1]
+        if lowers[i] == "rest" and i > 0 and lowers[i - 1] == "the" and after in ("AUX", "VERB", "PREP", "MANY"):
+            tags[i] = "PRON"
+        elif lowers[i] == "self" and (lowers[i + 1].endswith("ed") or after == "ADJ"):
+            tags[i], tags[i + 1] = "ADJ", "ADJ"
+        elif lowers[i] in _TAKE_FORMS and lowers[i + 1] == "place":
+            tags[i], tags[i + 1] = "VERB", "PREP"
 
 
 def _verb_forms(lowers: list[str], tags: list[str]) -> None:

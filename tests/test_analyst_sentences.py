@@ -1172,3 +1172,48 @@ def test_a_long_wrapped_line_goes_on_before_a_capitalised_word() -> None:
 def test_a_bullet_line_ends_before_a_capitalised_line() -> None:
     text = "- each order is packed at one of our two warehouses by a team of two packers\nAs a buyer I want receipts"
     assert len(sentences(text)) == 2
+
+
+def test_a_typo_the_tagger_s_lexicon_holds_as_a_noun_is_still_corrected() -> None:
+    assert tags("each job uses materals from the merchant")["materials"] == "NOUN"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word", "expected"),
+    [
+        ("Some berths are for residents and the rest are let by the night", "rest", "PRON"),
+        ("I'm a self employed plasterer and want to track jobs", "self", "ADJ"),
+        ("Each rehearsal is for one choir and happens at one church", "happens", "VERB"),
+        ("Vets treat owners and pets at the clinic", "pets", "NOUN"),
+    ],
+)
+def test_fixed_phrases_and_second_predicates(sentence: str, word: str, expected: str) -> None:
+    assert tags(sentence)[word] == expected
+
+
+def test_a_second_predicate_after_and_links_the_subject(analyst: Analyst) -> None:
+    req = analyst.analyse("A tasting is for one wine club and takes place at one vineyard. Members book tastings.")
+    assert {"tasting", "wine_club", "vineyard", "member"} == names(req)
+    assert cardinality(req, "tasting", "vineyard") == "many-to-one"
+
+
+def test_an_opening_with_a_counted_plural_names_the_business(analyst: Analyst) -> None:
+    req = analyst.analyse("Busy bowls and croquet club with 6 greens. Members book greens for tournaments.")
+    assert {"green", "member", "tournament"} <= names(req)
+    assert not names(req) & {"club", "croquet_club", "bowl", "bowls_club"}
+
+
+def test_takes_place_is_one_verb(analyst: Analyst) -> None:
+    req = analyst.analyse("Each tasting takes place at one vineyard and members book tastings.")
+    assert names(req) == {"tasting", "vineyard", "member"}
+
+
+def test_a_campaign_named_again_is_no_business(analyst: Analyst) -> None:
+    req = analyst.analyse("A campaign with many reward tiers. Backers pledge to a campaign.")
+    assert {"campaign", "reward_tier", "backer"} <= names(req)
+
+
+def test_off_paper_is_a_manner(analyst: Analyst) -> None:
+    req = analyst.analyse("Shepherds want lambing records off paper, and each ewe has lambs.")
+    assert "paper" not in names(req)
+    assert {"ewe", "lamb"} <= names(req)
