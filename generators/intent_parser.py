@@ -96,6 +96,10 @@ _DETAIL_WORDS = words("number name address id code details detail phone mobile s
 _PLACE_NAME_PREPS = words("in on at across around near from throughout")
 """Prepositions after which a proper name is where the business is: 'two marinas on the Llangollen Canal'."""
 
+_MANNER_PREPS = words("in on off before after until")
+"""Prepositions after which a bare singular said once is a manner or a time: 'in bulk', 'off paper', 'before
+release'."""
+
 _KIND_NOUNS = words("kind type sort form category variety")
 """Nouns by which a copula says its subject names kinds of another thing: 'tents are kinds of unit'."""
 
@@ -366,9 +370,9 @@ class _SentenceParser:
             counted = item.definite or item.ours or item.mine or item.each or item.single or item.one or item.many
             if named and not counted and before.tag in ("PREP", "CONJ", "VERB"):
                 item.role = "aside"
-            bare = before.lower in ("in", "on", "off") and not counted and not item.plural and not item.pronoun
+            bare = before.lower in _MANNER_PREPS and not counted and not item.plural and not item.pronoun
             if bare and self.nouns[item.head] == 1 and item.tokens[0].tag == "NOUN" and item.tokens[0].text.islower():
-                item.role = "aside"  # 'many stops in order', 'in bulk', 'on time', 'off paper': a manner, not a thing
+                item.role = "aside"  # 'many stops in order', 'on time', 'before release': a manner, not a thing
 
     def _introduces_itself(self, group: list[NounPhrase], i: int) -> bool:
         """'A car dealership sells new and used vehicles from stock.', 'A funeral director arranges funerals for

@@ -19,8 +19,8 @@ LinkKind = Literal["verb", "belongs", "passive", "with", "card"]
 GENERIC_PRONOUNS = words("we you i us everyone everybody anyone anybody someone")
 _NEVER_ONE_OF_MANY = (
     words(
-        "time day week month year hour minute morning afternoon evening night weekend weekday period date tenant "
-        "multitenant data information info detail thing stuff way"
+        "time day week fortnight month quarter year hour minute morning afternoon evening night weekend weekday "
+        "period date tenant multitenant data information info detail thing stuff way"
     )
     | WEEKDAYS
 )

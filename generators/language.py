@@ -110,6 +110,9 @@ def tokenize(sentence: str) -> list[str]:
     sentence = _QUOTED.sub(r"\1", sentence)  # "the 'items' list": quotes, not a possessive
     sentence = _SHORTHAND.sub(lambda m: " without " if m.group(1) else " with ", sentence)  # 'w/ hygienists'
     for raw in _TOKEN.findall(re.sub(r"\s[-–—]+\s", " : ", sentence)):  # 'coffee shop loyalty - customers get
+        if raw.lower() == "im":  # 'im a self employed sparky': "I'm" typed without its apostrophe
+            out += ["i", "am"]
+            continue
         contraction = re.search(r"['’](d|ll|re|ve|m)$", raw, re.IGNORECASE)
         if contraction:  # "We'd like to record ...": the pronoun and its auxiliary
             out += [raw[: contraction.start()], _CONTRACTIONS[contraction.group(1).lower()]]
@@ -327,6 +330,10 @@ def tag(words: list[str]) -> list[Token]:
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
         if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
             tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
+        object_head = i >= 2 and tags[i - 2] == "VERB" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
+        object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
+        if object_head and tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT"):
+            tags[i] = "NOUN"  # 'we sell entertainment passes for the clubhouse': the object's head, no verb
         if i >= 2 and lowers[i - 1] == "and" and tags[i] == "NOUN" and _second_predicate(lowers, tags, i):
             tags[i] = "VERB"  # 'an appointment is for one commission and happens at one cemetery'
         wanting = lowers[i] in ("need", "needs", "want", "wants") and i >= 2
@@ -407,7 +414,14 @@ def _verb_forms(lowers: list[str], tags: list[str]) -> None:
     verb ('the alert that fired'), or, before a noun or after a determiner, a modifier ('guided walks', 'a saved
     select')."""
     for i, lower in enumerate(lowers):
-        if tags[i] != "NOUN" or not _verb_form(lower):
+        if tags[i] != "NOUN":
+            continue
+        readings = _parts_of_speech(lower)
+        qualified = _next(tags, i) == "NUM" or (_next(tags, i) in ("NOUN", "ADJ") and "VERB" not in readings)
+        if readings and "NOUN" not in readings and "ADJ" in readings and qualified:
+            tags[i] = "ADJ"  # 'the top six entries', 'unpaid work': a word never a noun, before what it qualifies
+            continue
+        if not _verb_form(lower):
             continue
         if _can_be(lower, "AUX"):
             tags[i] = "AUX"

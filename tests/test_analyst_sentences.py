@@ -1217,3 +1217,31 @@ def test_off_paper_is_a_manner(analyst: Analyst) -> None:
     req = analyst.analyse("Shepherds want lambing records off paper, and each ewe has lambs.")
     assert "paper" not in names(req)
     assert {"ewe", "lamb"} <= names(req)
+
+
+def test_im_without_its_apostrophe_is_i_am() -> None:
+    assert tokenize("im a mobile dog groomer")[:3] == ["i", "am", "a"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word", "expected"),
+    [
+        ("Prizes go to the top three finishers in each heat", "top", "ADJ"),
+        ("Offenders do unpaid work for charities", "unpaid", "ADJ"),
+        ("We also sell season passes for the car park and book rooms", "passes", "NOUN"),
+        ("Crews log fuel drums and order spares", "drums", "NOUN"),
+    ],
+)
+def test_modifiers_and_object_heads(sentence: str, word: str, expected: str) -> None:
+    assert tags(sentence)[word] == expected
+
+
+@pytest.mark.parametrize(
+    ("intent", "absent"),
+    [
+        ("Tenants pay rent, and their water meter is read each quarter.", "quarter"),
+        ("Each manuscript is copy edited before publication and authors sign contracts.", "publication"),
+    ],
+)
+def test_times_and_occasions_are_no_things(analyst: Analyst, intent: str, absent: str) -> None:
+    assert absent not in names(analyst.analyse(intent))
