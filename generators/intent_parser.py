@@ -726,8 +726,9 @@ class _SentenceParser:
         if i + 1 < len(items) and isinstance(items[i], Token) and isinstance(items[i + 1], NounPhrase):
             prep, after = items[i], items[i + 1]
             assert isinstance(prep, Token) and isinstance(after, NounPhrase)
-            if prep.lower == "per" and after.head in _PERIODS and not after.plural:
-                head.one = False  # 'a league runs one season per year': one in each period, many over time
+            if prep.lower == "per" and not after.plural:
+                # 'a league runs one season per year', 'writes one note per visit': one for each, many over time
+                head.one = False
             timed = prep.lower in _TIME_PREPS and after.each
             if prep.tag == "PREP" and (prep.lower in _ATTACH_PREPS or timed):
                 product = head.head in PRODUCT_HEADS and prep.lower in ("for", "of")

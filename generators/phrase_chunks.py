@@ -63,7 +63,9 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             words = tokens[j:k]
             phrase = phrase_of(words, j, many=is_many(lead), single=_single(lead + words[:1]))
             phrase.each = any(t.lower in ("each", "every") for t in lead)
-            phrase.one = any(t.lower in ("one", "single") for t in lead)
+            # 'one of our rooms', 'a single supplier'; not 'one or more rooms', 'one to three rooms'
+            ranged = any(t.lower in ("or", "to", "more") for t in lead)
+            phrase.one = any(t.lower in ("one", "single") for t in lead) and not ranged
             phrase.ours = any(t.lower == "our" for t in lead)
             phrase.mine = any(t.lower == "my" for t in lead)
             phrase.theirs = any(t.lower in ("their", "his", "her") for t in lead)

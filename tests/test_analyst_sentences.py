@@ -1245,3 +1245,13 @@ def test_modifiers_and_object_heads(sentence: str, word: str, expected: str) -> 
 )
 def test_times_and_occasions_are_no_things(analyst: Analyst, intent: str, absent: str) -> None:
     assert absent not in names(analyst.analyse(intent))
+
+
+def test_with_one_of_our_people_is_one_of_them(analyst: Analyst) -> None:
+    req = analyst.analyse("Clients book fittings with one of our four tailors, and each fitting has a date.")
+    assert cardinality(req, "tailor", "fitting") == "one-to-many"
+
+
+def test_one_per_thing_is_many_over_time(analyst: Analyst) -> None:
+    req = analyst.analyse("Each scout writes one assessment per trial, and every trial is for one player.")
+    assert cardinality(req, "scout", "assessment") == "one-to-many"

@@ -326,8 +326,14 @@ class Analyst(Agent):
             if known is not None:
                 link = Link(has.owner, item, "with", verb, None, has.evidence)
                 decision = decide(link, a.name, b.name, (a.pattern, b.pattern), self.library)
-            elif has.verb == "with" and item.plural and not item.many and _is_person(b) and not _is_person(a):
-                # 'appointments with hygienists', 'contracts with vendors': each is with one of the people
+            elif (
+                has.verb == "with"
+                and item.plural
+                and not _is_person(a)
+                and (item.one or (not item.many and _is_person(b)))
+            ):
+                # 'appointments with hygienists', 'contracts with vendors', 'with one of our three podiatrists': each
+                # is with one of the people
                 decision = Decision(a.name, b.name, "many-to-one", "with", f"'with' people {item.text!r}")
             else:
                 decision = Decision(
