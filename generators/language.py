@@ -330,6 +330,10 @@ def tag(words: list[str]) -> list[Token]:
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
         if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
             tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
+        compound = i >= 2 and tags[i - 2] == "DET" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
+        compound = compound and lowers[i].endswith("ing") and _can_be(lowers[i], "NOUN")
+        if compound and (tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT") or lowers[i + 1] in ("each", "every")):
+            tags[i] = "NOUN"  # 'loggers send a temperature reading every 5 minutes': a compound's head
         object_head = i >= 2 and tags[i - 2] == "VERB" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
         object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
         if object_head and tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT"):
@@ -390,7 +394,7 @@ def _second_predicate(lowers: list[str], tags: list[str], i: int) -> bool:
     singular_before = tags[i - 2] == "NOUN" and singular(lowers[i - 2]) == lowers[i - 2]
     verb_before = any(t in ("VERB", "AUX") for t in tags[: i - 1])
     third = _third_person(lowers[i]) and _can_be(lowers[i], "VERB")
-    return singular_before and verb_before and third and _next(tags, i) in ("PREP", "DET", "NUM")
+    return singular_before and verb_before and third and _next(tags, i) in ("PREP", "DET", "NUM", "ADJ", "NOUN")
 
 
 _TAKE_FORMS = words("take takes took taken taking")

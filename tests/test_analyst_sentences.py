@@ -1255,3 +1255,16 @@ def test_with_one_of_our_people_is_one_of_them(analyst: Analyst) -> None:
 def test_one_per_thing_is_many_over_time(analyst: Analyst) -> None:
     req = analyst.analyse("Each scout writes one assessment per trial, and every trial is for one player.")
     assert cardinality(req, "scout", "assessment") == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word", "expected"),
+    [
+        ("Every lesson is for one pupil on one piano and records pieces played", "records", "VERB"),
+        ("Meters send a gas reading every hour to the hub", "reading", "NOUN"),
+        ("Members make a court booking for a slot", "booking", "NOUN"),
+        ("Each member booking a court pays a fee", "booking", "VERB"),
+    ],
+)
+def test_second_predicates_and_compound_heads(sentence: str, word: str, expected: str) -> None:
+    assert tags(sentence)[word] == expected
