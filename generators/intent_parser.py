@@ -17,12 +17,14 @@ from generators.language import (
     Token,
     in_tagger_lexicon,
     is_word,
+    proper_name,
     same_as_participle,
     sentences,
     tag,
     tokenize,
 )
 from generators.lexicon import (
+    CALENDAR_NAMES,
     CHOICE_VERBS,
     GATHERING_VERBS,
     HAVE_VERBS,
@@ -141,7 +143,11 @@ def _brand_led(phrase: NounPhrase, before: Token) -> bool:
     if not (first[:1].isupper() and first[1:].islower() and len(first) > 1) or before.tag == "COLON":
         return False
     if not (is_word(first.lower()) or in_tagger_lexicon(first)):
-        return True  # not 'the Saturday sessions' or 'Christmas pre-orders': the tagger's lexicon knows those names
+        return True
+    if proper_name(first) and first.lower() not in CALENDAR_NAMES and before.tag != "VERB":
+        return (
+            True  # 'Slack notifications', 'a Power BI dashboard'; not 'the Saturday sessions', 'Christmas pre-orders'
+        )
     return before.tag == "PREP" and all(t.text[:1].isupper() for t in phrase.tokens) and second[:1].isupper()
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "in_tagger_lexicon",
     "is_many",
     "is_word",
+    "proper_name",
     "same_as_participle",
     "sentences",
     "singular",
@@ -346,6 +347,7 @@ def tag(words: list[str]) -> list[Token]:
     _heading(tags, penn)
     _persona(lowers, tags)
     _verb_forms(lowers, tags)
+    _acronyms(words, tags)
     _idioms(lowers, tags)
     out = []
     for word, lower, t, p in zip(words, lowers, tags, penn, strict=True):
@@ -378,6 +380,13 @@ def _spelled(word: str) -> str:
     return known[0] if len(known) == 1 else word
 
 
+def proper_name(word: str) -> bool:
+    """Whether Pattern's English lexicon holds the capitalised word as a proper noun: 'Slack', 'Google', 'Power'."""
+    from textblob.en import parser
+
+    return parser.lexicon.get(word) == "NNP"
+
+
 def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
     """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks.
     With `nouns` False, a word it tags as a common noun does not count: the lexicon, read from text, holds typos
@@ -395,6 +404,17 @@ def _second_predicate(lowers: list[str], tags: list[str], i: int) -> bool:
     verb_before = any(t in ("VERB", "AUX") for t in tags[: i - 1])
     third = _third_person(lowers[i]) and _can_be(lowers[i], "VERB")
     return singular_before and verb_before and third and _next(tags, i) in ("PREP", "DET", "NUM", "ADJ", "NOUN")
+
+
+def _acronyms(words: list[str], tags: list[str]) -> None:
+    """A word in capitals inside a sentence that is not shouted is a name or an abbreviation, never a preposition,
+    a conjunction or a determiner: 'a Power BI dashboard'."""
+    capitals = [w.isupper() and len(w) > 1 and w.isalpha() for w in words]
+    if 2 * sum(capitals) > len(words):
+        return
+    for i, capital in enumerate(capitals):
+        if capital and tags[i] in ("PREP", "CONJ", "DET"):
+            tags[i] = "NOUN"
 
 
 _TAKE_FORMS = words("take takes took taken taking")

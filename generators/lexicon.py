@@ -7,6 +7,7 @@ generators.intent_parser. Everything English in general (tags, lemmas, plurals) 
 from __future__ import annotations
 
 __all__ = [
+    "CALENDAR_NAMES",
     "CHOICE_VERBS",
     "GATHERING_VERBS",
     "GENERIC_NOUNS",
@@ -93,6 +94,11 @@ stops an unmatched noun from being promoted."""
 
 WEEKDAYS = words("monday tuesday wednesday thursday friday saturday sunday")
 """Days of the week: 'each Sunday' is a time, 'the Saturday sessions' are sessions."""
+
+CALENDAR_NAMES = WEEKDAYS | words(
+    "january february march april may june july august september october november december christmas easter halloween"
+)
+"""Names of days, months and feasts: proper names that qualify things of the domain ('Christmas pre-orders')."""
 
 SOFTWARE_HEADS = words("app platform portal dashboard api backend saas software website crm erp hub helpdesk solution")
 """Product words that name software even in the plural ('iOS and Android apps'); the other product words in the

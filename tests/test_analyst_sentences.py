@@ -1268,3 +1268,10 @@ def test_one_per_thing_is_many_over_time(analyst: Analyst) -> None:
 )
 def test_second_predicates_and_compound_heads(sentence: str, word: str, expected: str) -> None:
     assert tags(sentence)[word] == expected
+
+
+def test_a_proper_name_before_a_noun_names_another_product(analyst: Analyst) -> None:
+    req = analyst.analyse("Wardens log patrols and send Slack alerts, and managers watch a Power BI dashboard.")
+    assert not names(req) & {"slack_alert", "alert", "power", "bi", "dashboard", "power_bi_dashboard"}
+    assert {t.lower: t.tag for t in tag(tokenize("a Power BI dashboard"))}["bi"] == "NOUN"
+    assert "christmas_pre_order" in names(analyst.analyse("Butchers take Christmas pre-orders from customers."))
