@@ -156,7 +156,7 @@ class Resolver:
     def _as_noun(self, ref: Referent) -> None:
         """The phrase's own words as a new entity; not a value ('a trip runs at a scheduled departure time')."""
         words = noun_words(ref.phrase)
-        one_of_many = ref.phrase.each and not ref.phrase.generic  # 'each lot', 'every update'
+        one_of_many = (ref.phrase.each or ref.phrase.one) and not ref.phrase.generic  # 'each lot', 'one report'
         vague = words and words[-1] in GENERIC_NOUNS and not ref.phrase.specific and not one_of_many
         vague = vague and not ref.phrase.kept_product_word  # 'for one or more services'
         if not words or vague or len(words[-1]) < 3:

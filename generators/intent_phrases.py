@@ -110,8 +110,8 @@ class NounPhrase:
             return True  # 'a booking app' is the product; 'applicants submit applications' are not
         if self.kept_product_word:
             return False  # 'mechanics carry out services and repairs': things the product keeps
-        if self.each and self.head not in PRODUCT_HEADS and self.head not in _NEVER_ONE_OF_MANY:
-            return False  # 'each lot has a reserve price', 'every update has a title': one of many things
+        if (self.each or self.one) and self.head not in PRODUCT_HEADS and self.head not in _NEVER_ONE_OF_MANY:
+            return False  # 'each lot has a reserve price', 'produces one report': one of many things
         return self.head in GENERIC_NOUNS and not self.named_by_pattern and not self.specific
 
     @property

@@ -1275,3 +1275,9 @@ def test_a_proper_name_before_a_noun_names_another_product(analyst: Analyst) -> 
     assert not names(req) & {"slack_alert", "alert", "power", "bi", "dashboard", "power_bi_dashboard"}
     assert {t.lower: t.tag for t in tag(tokenize("a Power BI dashboard"))}["bi"] == "NOUN"
     assert "christmas_pre_order" in names(analyst.analyse("Butchers take Christmas pre-orders from customers."))
+
+
+def test_a_feature_word_counted_by_one_is_a_thing(analyst: Analyst) -> None:
+    req = analyst.analyse("Each audit produces one report from one auditor, and managers sign audits.")
+    assert {"audit", "report", "auditor"} <= names(req)
+    assert "report" not in names(analyst.analyse("Auditors log audits and managers see reports."))
