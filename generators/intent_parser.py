@@ -290,9 +290,12 @@ class _SentenceParser:
                     operator.operator, operator.role = True, "product"
                 if self._introduces_itself(group, i):
                     group[0].operator = True  # 'A car dealership sells new and used vehicles': the business itself
-                if self._tag(i) == "AUX" and self._token(i).lemma == "be" and self._tag(i + 1) != "VERB":
+                be = i
+                while self._tag(be) in ("AUX", "NEG", "ADV") and self._token(be).lemma != "be":
+                    be += 1  # 'a contact can be in many lists': a modal before the copula
+                if self._tag(be) == "AUX" and self._token(be).lemma == "be" and self._tag(be + 1) != "VERB":
                     self._mark(self.last_group, "listed")  # ... 'so that every delivery is on time'
-                    i = self._copula(i)
+                    i = self._copula(be)
                 if self.number == 0 and not self.seen_verb:
                     self._product(group)
                 continue
@@ -723,7 +726,7 @@ class _SentenceParser:
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
         # '..., and each booking is with one therapist': a copula with a preposition is a clause's verb too
-        copula = k > aux and self._token(aux).lemma == "be" and self._tag(k) == "PREP"
+        copula = any(self._token(x).lemma == "be" for x in range(aux, k)) and self._tag(k) == "PREP"  # 'can be in'
         return self._tag(k) == "VERB" or (copula and isinstance(self._item(k + 1), NounPhrase))
 
     def _attachments(self, head: NounPhrase, i: int) -> int:

@@ -1281,3 +1281,14 @@ def test_a_feature_word_counted_by_one_is_a_thing(analyst: Analyst) -> None:
     req = analyst.analyse("Each audit produces one report from one auditor, and managers sign audits.")
     assert {"audit", "report", "auditor"} <= names(req)
     assert "report" not in names(analyst.analyse("Auditors log audits and managers see reports."))
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Recipes are filed in folders. A recipe can be in many folders.",
+        "Recipes are filed in folders, and a recipe can be in many folders.",
+    ],
+)
+def test_a_modal_before_the_copula_keeps_its_preposition(analyst: Analyst, intent: str) -> None:
+    assert cardinality(analyst.analyse(intent), "recipe", "folder") == "many-to-many"
