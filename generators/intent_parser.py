@@ -102,6 +102,9 @@ _MANNER_PREPS = words("in on off before after until")
 """Prepositions after which a bare singular said once is a manner or a time: 'in bulk', 'off paper', 'before
 release'."""
 
+_GIVING_VERBS = words("send give issue offer email pay charge show lend sell grant award hand quote bill text post")
+"""Verbs that take a recipient and a thing given: 'we send each customer an invoice'."""
+
 _KIND_NOUNS = words("kind type sort form category variety")
 """Nouns by which a copula says its subject names kinds of another thing: 'tents are kinds of unit'."""
 
@@ -887,6 +890,10 @@ class _SentenceParser:
                 self._per_each(subject, objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
                 self._values_for_each(objects, mark)
+            given = self._item(j)
+            timed = isinstance(given, NounPhrase) and (given.head in _PERIODS or given.generic)  # 'every 5 minutes'
+            if verb.lemma in _GIVING_VERBS and not (prep or passive or timed) and isinstance(given, NounPhrase):
+                objects, j = self._given(objects, j)
         antecedent, self.antecedent = self.antecedent, None
         if antecedent is not None and not passive and not antecedent.generic:
             for o in objects:
@@ -932,6 +939,18 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _given(self, recipients: list[NounPhrase], j: int) -> tuple[list[NounPhrase], int]:
+        """'we send each customer an invoice', 'send them a quote': a verb of giving with two objects gives the
+        second to the first, one of many over time; the second is the verb's own object."""
+        group, j = self._group(j, as_object=True)
+        given = self._resolve(group)
+        for r in recipients:
+            for g in given:
+                if not (r.generic or g.generic or _is_value(r) or _is_value(g)) and r.head != g.head:
+                    self._link(r, g, "with", "given", "one-to-many")
+        self._mark([r for r in recipients if not r.generic], "object")
+        return given, j
 
     def _per_each(self, subject: list[NounPhrase], objects: list[NounPhrase], mark: int) -> None:
         """'units are ordered from suppliers per job': 'per' after a passive's preposition and its one object
@@ -1112,7 +1131,9 @@ class _SentenceParser:
                 if not (as_subject and p.pronoun in _SUBJECT_PRONOUNS):
                     order.reverse()
                 if p.pronoun in ("they", "them"):  # 'learners take quizzes (each attempt is scored) when they ...'
-                    plural = [g for g in order if any(q.plural for q in g)]
+                    plural = [g for g in order if any(q.plural and not q.generic for q in g)]
+                    if p.pronoun == "them" and not plural:
+                        plural = self.plural_subjects[-1:]  # 'customers call us, and we send them a quote'
                     if as_subject and p.pronoun == "they":
                         plural = [g for g in plural if g is self.subject] + self.plural_subjects[-1:] + plural
                     order = plural + order

@@ -1292,3 +1292,22 @@ def test_a_feature_word_counted_by_one_is_a_thing(analyst: Analyst) -> None:
 )
 def test_a_modal_before_the_copula_keeps_its_preposition(analyst: Analyst, intent: str) -> None:
     assert cardinality(analyst.analyse(intent), "recipe", "folder") == "many-to-many"
+
+
+@pytest.mark.parametrize(
+    ("intent", "recipient", "thing"),
+    [
+        ("We send each owner an invoice for every visit.", "owner", "invoice"),
+        ("Landlords call us, and we send them a valuation.", "landlord", "valuation"),
+        ("Every month we post each subscriber a parcel of seeds.", "subscriber", "parcel"),
+    ],
+)
+def test_a_verb_of_giving_gives_its_second_object_to_its_first(
+    analyst: Analyst, intent: str, recipient: str, thing: str
+) -> None:
+    assert cardinality(analyst.analyse(intent), recipient, thing) == "one-to-many"
+
+
+def test_a_time_after_a_verb_of_giving_is_no_second_object(analyst: Analyst) -> None:
+    req = analyst.analyse("Meters send a gas reading every 30 minutes to the hub, and engineers inspect meters.")
+    assert "minute" not in names(req)
