@@ -890,9 +890,9 @@ class _SentenceParser:
                 self._per_each(subject, objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
                 self._values_for_each(objects, mark)
-            given = self._item(j)
-            timed = isinstance(given, NounPhrase) and (given.head in _PERIODS or given.generic)  # 'every 5 minutes'
-            if verb.lemma in _GIVING_VERBS and not (prep or passive or timed) and isinstance(given, NounPhrase):
+            second = self._item(j)
+            periodic = isinstance(second, NounPhrase) and (second.head in _PERIODS or second.generic)  # 'every hour'
+            if verb.lemma in _GIVING_VERBS and not (prep or passive or periodic) and isinstance(second, NounPhrase):
                 objects, j = self._given(objects, j)
         antecedent, self.antecedent = self.antecedent, None
         if antecedent is not None and not passive and not antecedent.generic:
