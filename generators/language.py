@@ -331,6 +331,22 @@ def tag(words: list[str]) -> list[Token]:
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
         if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
             tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
+        if (
+            tags[i - 1] == "DET"
+            and tags[i] == "PREP"
+            and tags[i + 1] == "NOUN"
+            and lowers[i - 1] in _SINGLE_DETERMINERS
+        ):
+            tags[i] = "ADJ"  # 'from an outside lab': after 'a', a preposition's word qualifies the noun
+        agent = (
+            i >= 2
+            and tags[i - 2] == "DET"
+            and tags[i - 1] == "ADJ"
+            and tags[i] == "NOUN"
+            and _can_be(lowers[i - 1], "NOUN")
+        )
+        if agent and _third_person(lowers[i]) and _can_be(lowers[i], "VERB") and tags[i + 1] in ("DET", "NUM"):
+            tags[i - 1], tags[i] = "NOUN", "VERB"  # 'every alert pages an engineer'
         compound = i >= 2 and tags[i - 2] == "DET" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
         compound = compound and lowers[i].endswith("ing") and _can_be(lowers[i], "NOUN")
         if compound and (tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT") or lowers[i + 1] in ("each", "every")):

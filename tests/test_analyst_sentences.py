@@ -1311,3 +1311,15 @@ def test_a_verb_of_giving_gives_its_second_object_to_its_first(
 def test_a_time_after_a_verb_of_giving_is_no_second_object(analyst: Analyst) -> None:
     req = analyst.analyse("Meters send a gas reading every 30 minutes to the hub, and engineers inspect meters.")
     assert "minute" not in names(req)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word", "expected"),
+    [
+        ("Samples are sent to an outside lab for testing", "outside", "ADJ"),
+        ("Each campaign has a from address and a subject line", "from", "ADJ"),
+        ("Sensors raise alarms, and every alarm pages a technician", "pages", "VERB"),
+    ],
+)
+def test_words_after_a_determiner(sentence: str, word: str, expected: str) -> None:
+    assert tags(sentence)[word] == expected
