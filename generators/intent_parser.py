@@ -209,6 +209,9 @@ class _SentenceParser:
         """The noun right before a subject that opens a clause without 'that': the object of its verb."""
         self.passive = False
         """Whether the last verb was a passive: 'is tested and split into components'."""
+        self.passive_subject: list[NounPhrase] = []
+        """The subject of the passive verb being read: 'every bird is registered to one member with its ring
+        number' gives the bird, not the member, what 'its' owns."""
         self.antecedent: NounPhrase | None = None
         """'a show in which pupils perform routines': the noun before a preposition and 'which', whose own things
         the clause after them names."""
@@ -764,9 +767,12 @@ class _SentenceParser:
                         self._mark(group, "listed")
                         return end
                     parts = self._resolve(group)
+                    owner = head
+                    if group and group[0].theirs and len(self.passive_subject) == 1 and not head.theirs:
+                        owner = self.passive_subject[0]  # 'every bird is registered to one member with its ring number'
                     self._mark(parts, "item")
-                    self._mark([head], "owner")
-                    self.parsed.has_lists.append(HasList(head, tuple(parts), "with", self.evidence))
+                    self._mark([owner], "owner")
+                    self.parsed.has_lists.append(HasList(owner, tuple(parts), "with", self.evidence))
                     return end
                 target = items[i + 1]
                 assert isinstance(target, NounPhrase)
@@ -852,6 +858,7 @@ class _SentenceParser:
         coordinated = self.passive and self._token(i - 1).tag == "CONJ"
         passive = passive or (coordinated and (participle or same_as_participle(verb.lower)))
         self.passive = passive
+        self.passive_subject = [s for s in subject if not s.generic] if passive else []
         negated = any(t.tag == "NEG" for t in before)
         self.seen_verb = True
         j = i + 1

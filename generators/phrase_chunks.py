@@ -68,7 +68,7 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             phrase.one = any(t.lower in ("one", "single") for t in lead) and not ranged
             phrase.ours = any(t.lower == "our" for t in lead)
             phrase.mine = any(t.lower == "my" for t in lead)
-            phrase.theirs = any(t.lower in ("their", "his", "her") for t in lead)
+            phrase.theirs = any(t.lower in ("their", "his", "her", "its") for t in lead)
             # 'the council's parking team': what a possessive owns is a definite thing, as after 'the'
             phrase.definite = any(t.lower == "the" for t in lead) or (i > 0 and tokens[i - 1].tag == "POS")
             phrase.other = any(t.lower in ("other", "another") for t in lead)

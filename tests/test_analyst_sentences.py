@@ -1323,3 +1323,8 @@ def test_a_time_after_a_verb_of_giving_is_no_second_object(analyst: Analyst) -> 
 )
 def test_words_after_a_determiner(sentence: str, word: str, expected: str) -> None:
     assert tags(sentence)[word] == expected
+
+
+def test_its_after_a_passive_s_object_is_the_subject_s(analyst: Analyst) -> None:
+    req = analyst.analyse("Every hive is registered to one keeper with its queen colour and frame count.")
+    assert "queen_colour" in attributes(req, "hive") and "queen_colour" not in attributes(req, "keeper")
