@@ -192,6 +192,7 @@ class _SentenceParser:
         self.number = number
         self.evidence = " ".join(sentence.split())[:200]
         self.items = chunk(tokens, self._phrase)
+        self._shared_heads()
         self.subject: list[NounPhrase] = []
         self.last_group: list[NounPhrase] = []
         self.last_group_end = -1
@@ -231,6 +232,23 @@ class _SentenceParser:
         np_.named_by_pattern = bool(tokens) and tokens[-1].lemma in self.pattern_words
         self.parsed.phrases.append(np_)
         return np_
+
+    def _shared_heads(self) -> None:
+        """'a start and end time', 'pre and post weight': a lone word joined by 'and' or 'or' to a value of two words
+        shares that value's head (a start time and an end time)."""
+        items = self.items
+        for k in range(len(items) - 2):
+            first, conj, second = items[k], items[k + 1], items[k + 2]
+            if not (isinstance(first, NounPhrase) and isinstance(conj, Token) and isinstance(second, NounPhrase)):
+                continue
+            before = items[k - 1] if k > 0 else None
+            listed = isinstance(before, Token) and before.tag == "COMMA"  # 'make, model and serial number'
+            lone = len(first.tokens) == 1 and not (first.plural or first.pronoun or first.each or first.definite)
+            lone = lone and not listed
+            bare = len(second.tokens) == 2 and not (second.single or second.each or second.definite or second.one)
+            bare = bare and not (second.theirs or second.ours or second.mine)  # not 'its price and its served time'
+            if conj.lower in ("and", "or") and lone and bare and _is_value(second):
+                first.tokens = [*first.tokens, second.tokens[-1]]
 
     # ------------------------------------------------------------ walking the sentence
 

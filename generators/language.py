@@ -351,6 +351,12 @@ def tag(words: list[str]) -> list[Token]:
         compound = compound and lowers[i].endswith("ing") and _can_be(lowers[i], "NOUN")
         if compound and (tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT") or lowers[i + 1] in ("each", "every")):
             tags[i] = "NOUN"  # 'loggers send a temperature reading every 5 minutes': a compound's head
+        # 'a start and end time': two words that are each a noun or a verb, before one singular noun
+        paired = i >= 3 and tags[i - 3] == "DET" and tags[i - 2] == "NOUN" and lowers[i - 1] in ("and", "or")
+        paired = paired and _can_be(lowers[i - 2], "VERB") and singular(lowers[i - 2]) == lowers[i - 2]
+        paired = paired and singular(lowers[i + 1]) == lowers[i + 1]
+        if paired and tags[i] == "VERB" and tags[i + 1] == "NOUN" and _can_be(lowers[i], "NOUN"):
+            tags[i] = "NOUN" if _verb_lemma(lowers[i]) == lowers[i] else tags[i]
         object_head = i >= 2 and tags[i - 2] == "VERB" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
         object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
         if object_head and tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT"):

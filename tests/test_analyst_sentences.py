@@ -1328,3 +1328,22 @@ def test_words_after_a_determiner(sentence: str, word: str, expected: str) -> No
 def test_its_after_a_passive_s_object_is_the_subject_s(analyst: Analyst) -> None:
     req = analyst.analyse("Every hive is registered to one keeper with its queen colour and frame count.")
     assert "queen_colour" in attributes(req, "hive") and "queen_colour" not in attributes(req, "keeper")
+
+
+@pytest.mark.parametrize(
+    ("intent", "owner", "values"),
+    [
+        ("Each shift has a start and end time, and wardens work shifts.", "shift", {"start_time", "end_time"}),
+        ("Each weigh-in records pre and post weight for one boxer.", "weigh_in", {"pre_weight", "post_weight"}),
+        ("Each boat has a make, model and serial number.", "boat", {"make", "model", "serial_number"}),
+    ],
+)
+def test_a_lone_word_shares_the_head_of_the_value_after_and(
+    analyst: Analyst, intent: str, owner: str, values: set[str]
+) -> None:
+    assert values <= attributes(analyst.analyse(intent), owner)
+
+
+def test_a_noun_and_a_verb_with_its_object_stay_apart(analyst: Analyst) -> None:
+    req = analyst.analyse("Caseworkers collect documents from the client and record hearings with their date.")
+    assert "hearing" in names(req)
