@@ -649,7 +649,14 @@ class _SentenceParser:
         tags = [it.tag if isinstance(it, Token) and it.penn != "VBG" else "NP" for it in self.items]
         if "COLON" in tags:
             colon = tags.index("COLON")
-            if colon <= 6 and "VERB" not in tags[:colon] and "NP" in tags[:colon]:
+            # 'Bingo app for our two clubs (Blackpool and Wigan): members, ...': a parenthesis is an aside
+            outside, depth = [], 0
+            for k, it in enumerate(self.items[:colon]):
+                lower = it.lower if isinstance(it, Token) else ""
+                depth += (lower == "(") - (lower == ")")
+                if depth == 0 and lower != ")":
+                    outside.append(tags[k])
+            if len(outside) <= 6 and "VERB" not in outside and "NP" in outside:
                 return colon + 1
         if self.number == 0 and self.more and tags == ["NP"]:
             return 1

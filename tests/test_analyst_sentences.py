@@ -1347,3 +1347,14 @@ def test_a_lone_word_shares_the_head_of_the_value_after_and(
 def test_a_noun_and_a_verb_with_its_object_stay_apart(analyst: Analyst) -> None:
     req = analyst.analyse("Caseworkers collect documents from the client and record hearings with their date.")
     assert "hearing" in names(req)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Quiz app for our two pubs (Leeds and York): teams, rounds, questions, answers.",
+        "Quiz back office (teams sign up online, Power BI for the landlord): teams, rounds, questions, answers.",
+    ],
+)
+def test_a_parenthesis_in_a_heading_is_an_aside(analyst: Analyst, intent: str) -> None:
+    assert {"team", "round", "question", "answer"} <= names(analyst.analyse(intent))
