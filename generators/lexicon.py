@@ -74,7 +74,7 @@ GENERIC_NOUNS = words("""
     service system platform app tool software solution way data information info detail tenant multitenant ui
     interface api dashboard portal website web saas thing stuff lot everything something time day week month
     year date range period hour minute fortnight quarter morning afternoon evening night weekend weekday today
-    tonight tomorrow yesterday
+    tonight tomorrow yesterday end
     monday tuesday wednesday thursday friday saturday sunday
     history audit trail log webhook search archive trash change update workflow
     process feature

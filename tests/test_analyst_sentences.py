@@ -1358,3 +1358,9 @@ def test_a_noun_and_a_verb_with_its_object_stay_apart(analyst: Analyst) -> None:
 )
 def test_a_parenthesis_in_a_heading_is_an_aside(analyst: Analyst, intent: str) -> None:
     assert {"team", "round", "question", "answer"} <= names(analyst.analyse(intent))
+
+
+def test_ones_and_the_end_are_no_things(analyst: Analyst) -> None:
+    req = analyst.analyse("Tutors send invoices and chase the unpaid ones, and pupils pay at the end of each term.")
+    assert not names(req) & {"one", "end"}
+    assert {"tutor", "invoice", "pupil"} <= names(req)
