@@ -154,6 +154,22 @@ def _brand_led(phrase: NounPhrase, before: Token) -> bool:
     return before.tag == "PREP" and all(t.text[:1].isupper() for t in phrase.tokens) and second[:1].isupper()
 
 
+def _without_comments(tokens: list[Token]) -> list[Token]:
+    """The sentence without the writer's comments: a parenthesis that opens with 'we' or 'I' ('every bird (we have
+    23 of them: owls, hawks) has a name') names no things of the service, and the clause around it goes on."""
+    out: list[Token] = []
+    k = 0
+    while k < len(tokens):
+        if tokens[k].lower == "(" and k + 1 < len(tokens) and tokens[k + 1].lower in ("we", "i"):
+            end = next((m for m in range(k + 1, len(tokens)) if tokens[m].lower == ")"), None)
+            if end is not None:
+                k = end + 1
+                continue
+        out.append(tokens[k])
+        k += 1
+    return out
+
+
 def _one_named(phrase: NounPhrase) -> bool:
     """Whether a phrase is led by 'a' or 'an' alone: after 'is', another name for the subject ('is a seed lot')."""
     return phrase.single and not (phrase.one or phrase.many or phrase.plural)
@@ -191,7 +207,7 @@ class _SentenceParser:
         self.pattern_words = pattern_words
         self.number = number
         self.evidence = " ".join(sentence.split())[:200]
-        self.items = chunk(tokens, self._phrase)
+        self.items = chunk(_without_comments(tokens), self._phrase)
         self._shared_heads()
         self.subject: list[NounPhrase] = []
         self.last_group: list[NounPhrase] = []

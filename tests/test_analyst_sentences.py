@@ -1364,3 +1364,9 @@ def test_ones_and_the_end_are_no_things(analyst: Analyst) -> None:
     req = analyst.analyse("Tutors send invoices and chase the unpaid ones, and pupils pay at the end of each term.")
     assert not names(req) & {"one", "end"}
     assert {"tutor", "invoice", "pupil"} <= names(req)
+
+
+def test_a_comment_in_a_parenthesis_leaves_its_clause_whole(analyst: Analyst) -> None:
+    req = analyst.analyse("Every kiln (we have four of them: two gas, two electric) has a name and a max temperature.")
+    assert names(req) == {"kiln"}
+    assert {"name", "max_temperature"} <= attributes(req, "kiln")
