@@ -320,7 +320,11 @@ class _SentenceParser:
                     self._tag(i + 2) == "CONJ" and self._tag(i + 3) in ("VERB", "AUX")
                 )
                 # 'I run a picture framing shop in Bath.': where it is does not go on the sentence
-                placed = self._token(i + 2).lower in ("in", "at", "near") and self._tag(i + 4) in ("", "PUNCT")
+                # '... a car boot sale on a farm field outside Maidstone every Sunday', '... a falconry centre in the
+                # Peak District doing hawk walks': where and when, with no verb of its own after it
+                rest = [t for t in self.items[i + 2 :] if isinstance(t, Token)]
+                finite = any(t.tag in ("VERB", "AUX") and t.penn != "VBG" for t in rest)
+                placed = self._token(i + 2).lower in ("in", "at", "near", "on", "outside") and not finite
                 ended = ended or placed
                 we_run = we_run and self.number == 0 and ended
                 we_are = we_are or (

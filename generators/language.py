@@ -357,7 +357,8 @@ def tag(words: list[str]) -> list[Token]:
         paired = paired and singular(lowers[i + 1]) == lowers[i + 1]
         if paired and tags[i] == "VERB" and tags[i + 1] == "NOUN" and _can_be(lowers[i], "NOUN"):
             tags[i] = "NOUN" if _verb_lemma(lowers[i]) == lowers[i] else tags[i]
-        object_head = i >= 2 and tags[i - 2] == "VERB" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
+        gerund = i >= 2 and tags[i - 2] == "AUX" and penn[i - 2] == "VBG"  # 'doing hawk walks and ...'
+        object_head = i >= 2 and (tags[i - 2] == "VERB" or gerund) and tags[i - 1] == "NOUN" and tags[i] == "VERB"
         object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
         if object_head and tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT"):
             tags[i] = "NOUN"  # 'we sell entertainment passes for the clubhouse': the object's head, no verb

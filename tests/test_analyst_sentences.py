@@ -1370,3 +1370,14 @@ def test_a_comment_in_a_parenthesis_leaves_its_clause_whole(analyst: Analyst) ->
     req = analyst.analyse("Every kiln (we have four of them: two gas, two electric) has a name and a max temperature.")
     assert names(req) == {"kiln"}
     assert {"name", "max_temperature"} <= attributes(req, "kiln")
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "We run a pick-your-own farm on the edge of Ely every summer from June to August. Pickers buy punnets.",
+        "I run a small pottery in the Lake District doing taster sessions. Pickers buy punnets.",
+    ],
+)
+def test_where_and_when_after_the_business_we_run(analyst: Analyst, intent: str) -> None:
+    assert names(analyst.analyse(intent)) == {"picker", "punnet"}
