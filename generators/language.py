@@ -357,6 +357,9 @@ def tag(words: list[str]) -> list[Token]:
         paired = paired and singular(lowers[i + 1]) == lowers[i + 1]
         if paired and tags[i] == "VERB" and tags[i + 1] == "NOUN" and _can_be(lowers[i], "NOUN"):
             tags[i] = "NOUN" if _verb_lemma(lowers[i]) == lowers[i] else tags[i]
+        timed = lowers[i - 1] in ("each", "every") and lowers[i] in _PERIOD_WORDS and tags[i + 1] == "NOUN"
+        if timed and singular(lowers[i + 1]) != lowers[i + 1]:
+            tags[i - 1], tags[i] = "ADV", "ADV"  # 'each quarter citizens are picked': a time, then the subject
         gerund = i >= 2 and tags[i - 2] == "AUX" and penn[i - 2] == "VBG"  # 'doing hawk walks and ...'
         object_head = i >= 2 and (tags[i - 2] == "VERB" or gerund) and tags[i - 1] == "NOUN" and tags[i] == "VERB"
         object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
@@ -439,6 +442,9 @@ def _acronyms(words: list[str], tags: list[str]) -> None:
         if capital and tags[i] in ("PREP", "CONJ", "DET"):
             tags[i] = "NOUN"
 
+
+_PERIOD_WORDS = words("day night week fortnight month quarter term season year morning evening")
+"""Periods after 'each' or 'every' that say when: 'each quarter citizens are picked'."""
 
 _TAKE_FORMS = words("take takes took taken taking")
 

@@ -1381,3 +1381,8 @@ def test_a_comment_in_a_parenthesis_leaves_its_clause_whole(analyst: Analyst) ->
 )
 def test_where_and_when_after_the_business_we_run(analyst: Analyst, intent: str) -> None:
     assert names(analyst.analyse(intent)) == {"picker", "punnet"}
+
+
+def test_a_time_after_each_before_a_plural_subject(analyst: Analyst) -> None:
+    req = analyst.analyse("Each month volunteers are picked from the rota and sent a briefing.")
+    assert "volunteer" in names(req) and "month_volunteer" not in names(req)
