@@ -140,17 +140,17 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
 
 def _brand_led(phrase: NounPhrase, before: Token) -> bool:
     """Whether a phrase inside a sentence opens with a product's or company's name: a capitalised word no dictionary
-    knows ('our Wix site', 'Xero sync for invoicing'), or capitalised words after a preposition ('in my Google
-    Calendar', 'to Power BI'). What such a name qualifies is a feature of another product, not a thing kept here."""
+    knows ('our Wix site', 'Xero sync for invoicing'), a proper noun of the tagger's lexicon that names no day, month
+    or feast ('Slack alerts', 'a Power BI dashboard'; not 'the Saturday sessions', 'Christmas pre-orders'), or
+    capitalised words after a preposition ('in my Google Calendar'). What such a name qualifies is a feature of
+    another product, not a thing kept here."""
     first, second = phrase.tokens[0].text, phrase.tokens[1].text
     if not (first[:1].isupper() and first[1:].islower() and len(first) > 1) or before.tag == "COLON":
         return False
     if not (is_word(first.lower()) or in_tagger_lexicon(first)):
         return True
     if proper_name(first) and first.lower() not in CALENDAR_NAMES and before.tag != "VERB":
-        return (
-            True  # 'Slack notifications', 'a Power BI dashboard'; not 'the Saturday sessions', 'Christmas pre-orders'
-        )
+        return True
     return before.tag == "PREP" and all(t.text[:1].isupper() for t in phrase.tokens) and second[:1].isupper()
 
 

@@ -331,42 +331,7 @@ def tag(words: list[str]) -> list[Token]:
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
         if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
             tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
-        if (
-            tags[i - 1] == "DET"
-            and tags[i] == "PREP"
-            and tags[i + 1] == "NOUN"
-            and lowers[i - 1] in _SINGLE_DETERMINERS
-        ):
-            tags[i] = "ADJ"  # 'from an outside lab': after 'a', a preposition's word qualifies the noun
-        agent = (
-            i >= 2
-            and tags[i - 2] == "DET"
-            and tags[i - 1] == "ADJ"
-            and tags[i] == "NOUN"
-            and _can_be(lowers[i - 1], "NOUN")
-        )
-        if agent and _third_person(lowers[i]) and _can_be(lowers[i], "VERB") and tags[i + 1] in ("DET", "NUM"):
-            tags[i - 1], tags[i] = "NOUN", "VERB"  # 'every alert pages an engineer'
-        compound = i >= 2 and tags[i - 2] == "DET" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
-        compound = compound and lowers[i].endswith("ing") and _can_be(lowers[i], "NOUN")
-        if compound and (tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT") or lowers[i + 1] in ("each", "every")):
-            tags[i] = "NOUN"  # 'loggers send a temperature reading every 5 minutes': a compound's head
-        # 'a start and end time': two words that are each a noun or a verb, before one singular noun
-        paired = i >= 3 and tags[i - 3] == "DET" and tags[i - 2] == "NOUN" and lowers[i - 1] in ("and", "or")
-        paired = paired and _can_be(lowers[i - 2], "VERB") and singular(lowers[i - 2]) == lowers[i - 2]
-        paired = paired and singular(lowers[i + 1]) == lowers[i + 1]
-        if paired and tags[i] == "VERB" and tags[i + 1] == "NOUN" and _can_be(lowers[i], "NOUN"):
-            tags[i] = "NOUN" if _verb_lemma(lowers[i]) == lowers[i] else tags[i]
-        timed = lowers[i - 1] in ("each", "every") and lowers[i] in _PERIOD_WORDS and tags[i + 1] == "NOUN"
-        if timed and singular(lowers[i + 1]) != lowers[i + 1]:
-            tags[i - 1], tags[i] = "ADV", "ADV"  # 'each quarter citizens are picked': a time, then the subject
-        gerund = i >= 2 and tags[i - 2] == "AUX" and penn[i - 2] == "VBG"  # 'doing hawk walks and ...'
-        object_head = i >= 2 and (tags[i - 2] == "VERB" or gerund) and tags[i - 1] == "NOUN" and tags[i] == "VERB"
-        object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
-        if object_head and tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT"):
-            tags[i] = "NOUN"  # 'we sell entertainment passes for the clubhouse': the object's head, no verb
-        if i >= 2 and lowers[i - 1] == "and" and tags[i] == "NOUN" and _second_predicate(lowers, tags, i):
-            tags[i] = "VERB"  # 'an appointment is for one commission and happens at one cemetery'
+        _word_repairs(lowers, tags, penn, i)
         wanting = lowers[i] in ("need", "needs", "want", "wants") and i >= 2
         if wanting and tags[i - 1] == "COMMA" and tags[i - 2] == "NOUN":
             tags[i] = "VERB"  # 'dog grooming salon, need booking system': the writer's verb without its 'we'
@@ -423,6 +388,46 @@ def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
     return found is not None and (nouns or found not in ("NN", "NNS"))
 
 
+def _word_repairs(lowers: list[str], tags: list[str], penn: list[str], i: int) -> None:
+    """Repairs of the word at i (neither the first nor the last) by its neighbours: a preposition's word after 'a'
+    qualifies ('an outside lab'); a noun, its -s verb and an object ('every alert pages an engineer'); a gerund that
+    heads a compound ('a temperature reading every 5 minutes'); two words before one noun ('a start and end time');
+    a time after 'each' ('each quarter citizens are picked'); an object's head ('sell entertainment passes for');
+    a second verb after 'and' ('is for one commission and happens at one cemetery')."""
+    if tags[i - 1] == "DET" and tags[i] == "PREP" and tags[i + 1] == "NOUN" and lowers[i - 1] in _SINGLE_DETERMINERS:
+        tags[i] = "ADJ"  # 'from an outside lab': after 'a', a preposition's word qualifies the noun
+    agent = (
+        i >= 2
+        and tags[i - 2] == "DET"
+        and tags[i - 1] == "ADJ"
+        and tags[i] == "NOUN"
+        and _can_be(lowers[i - 1], "NOUN")
+    )
+    if agent and _third_person(lowers[i]) and _can_be(lowers[i], "VERB") and tags[i + 1] in ("DET", "NUM"):
+        tags[i - 1], tags[i] = "NOUN", "VERB"  # 'every alert pages an engineer'
+    compound = i >= 2 and tags[i - 2] == "DET" and tags[i - 1] == "NOUN" and tags[i] == "VERB"
+    compound = compound and lowers[i].endswith("ing") and _can_be(lowers[i], "NOUN")
+    if compound and (tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT") or lowers[i + 1] in ("each", "every")):
+        tags[i] = "NOUN"  # 'loggers send a temperature reading every 5 minutes': a compound's head
+    # 'a start and end time': two words that are each a noun or a verb, before one singular noun
+    paired = i >= 3 and tags[i - 3] == "DET" and tags[i - 2] == "NOUN" and lowers[i - 1] in ("and", "or")
+    paired = paired and _can_be(lowers[i - 2], "VERB") and singular(lowers[i - 2]) == lowers[i - 2]
+    paired = paired and singular(lowers[i + 1]) == lowers[i + 1]
+    paired = paired and _verb_lemma(lowers[i]) == lowers[i] and _can_be(lowers[i], "NOUN")
+    if paired and tags[i] == "VERB" and tags[i + 1] == "NOUN":
+        tags[i] = "NOUN"
+    timed = lowers[i - 1] in ("each", "every") and lowers[i] in _PERIOD_WORDS and tags[i + 1] == "NOUN"
+    if timed and singular(lowers[i + 1]) != lowers[i + 1]:
+        tags[i - 1], tags[i] = "ADV", "ADV"  # 'each quarter citizens are picked': a time, then the subject
+    gerund = i >= 2 and tags[i - 2] == "AUX" and penn[i - 2] == "VBG"  # 'doing hawk walks and ...'
+    object_head = i >= 2 and (tags[i - 2] == "VERB" or gerund) and tags[i - 1] == "NOUN" and tags[i] == "VERB"
+    object_head = object_head and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
+    if object_head and tags[i + 1] in ("PREP", "CONJ", "COMMA", "PUNCT"):
+        tags[i] = "NOUN"  # 'we sell entertainment passes for the clubhouse': the object's head, no verb
+    if i >= 2 and lowers[i - 1] == "and" and tags[i] == "NOUN" and _second_predicate(lowers, tags, i):
+        tags[i] = "VERB"  # 'an appointment is for one commission and happens at one cemetery'
+
+
 def _second_predicate(lowers: list[str], tags: list[str], i: int) -> bool:
     """Whether the -s word after 'and' is a second verb of the clause's subject: a verb came before, the word before
     'and' is a singular noun (no list of plurals, as 'owners and pets'), and an object or a preposition follows."""
@@ -459,13 +464,14 @@ def _idioms(lowers: list[str], tags: list[str]) -> None:
         elif lowers[i] == "self" and (lowers[i + 1].endswith("ed") or after == "ADJ"):
             tags[i], tags[i + 1] = "ADJ", "ADJ"
         elif lowers[i] in _TAKE_FORMS and lowers[i + 1] == "place":
-            tags[i], tags[i + 1] = "VERB", "PREP"
+            tags[i], tags[i + 1] = "VERB", "PREP"  # read as a particle: 'takes place at one cemetery' is 'take at'
 
 
 def _verb_forms(lowers: list[str], tags: list[str]) -> None:
-    """A word tagged as a noun that is only ever a verb's form: an auxiliary ('one client, has signed terms'), a
-    verb ('the alert that fired'), or, before a noun or after a determiner, a modifier ('guided walks', 'a saved
-    select')."""
+    """A word tagged as a noun that the dictionary never knows as a noun: an adjective before a number or before
+    what it qualifies ('the top six entries', 'unpaid work'); a verb's form as an auxiliary ('one client, has signed
+    terms'), a verb ('the alert that fired') or, before a noun or after a determiner, a modifier ('guided walks',
+    'a saved select')."""
     for i, lower in enumerate(lowers):
         if tags[i] != "NOUN":
             continue
