@@ -371,20 +371,24 @@ def _spelled(word: str) -> str:
     return known[0] if len(known) == 1 else word
 
 
-def proper_name(word: str) -> bool:
-    """Whether Pattern's English lexicon holds the capitalised word as a proper noun: 'Slack', 'Google', 'Power'."""
+def _lexicon_tag(word: str) -> str | None:
+    """The Penn tag Pattern's English lexicon (the tagger's) gives a word, as written; None when it lacks it."""
     from textblob.en import parser
 
-    return parser.lexicon.get(word) == "NNP"
+    found: str | None = parser.lexicon.get(word)
+    return found
+
+
+def proper_name(word: str) -> bool:
+    """Whether Pattern's English lexicon holds the capitalised word as a proper noun: 'Slack', 'Google', 'Power'."""
+    return _lexicon_tag(word) == "NNP"
 
 
 def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
     """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks.
     With `nouns` False, a word it tags as a common noun does not count: the lexicon, read from text, holds typos
     such as 'materals' as nouns."""
-    from textblob.en import parser
-
-    found = parser.lexicon.get(word)
+    found = _lexicon_tag(word)
     return found is not None and (nouns or found not in ("NN", "NNS"))
 
 
