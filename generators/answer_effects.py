@@ -21,7 +21,7 @@ from ontology.models import (
     Requirements,
 )
 
-__all__ = ["apply_answers", "entity_label", "own_word", "short", "still_asked"]
+__all__ = ["apply_answers", "entity_label", "leave_out", "own_word", "short", "still_asked"]
 
 _DETERMINERS = frozenset(
     ["the", "a", "an", "each", "every", "all", "their", "its", "his", "her", "our", "my", "your", "many", "some", "any"]
@@ -57,6 +57,19 @@ def apply_answers(requirements: Requirements, answers: Sequence[Answer]) -> Requ
         why = f"decided earlier by {answer.decided_by or 'a person'}" if answer.remembered else "answered"
         effect = _APPLY[q.kind](req, q, choice)
         req.notes.append(f"question {q.id} = {choice} ({why}): {effect}")
+    return req
+
+
+def leave_out(requirements: Requirements, questions: Sequence[OpenQuestion]) -> Requirements:
+    """The requirements without the entities that unanswered questions leave out by default."""
+    req = requirements.model_copy(deep=True)
+    for q in questions:
+        if _entity(req, q.subject) is not None:
+            _drop_entity(req, q.subject)
+            req.notes.append(
+                f"question {q.id} = ignore (the default: it reads like a word said in passing): {q.subject} is left"
+                f" out; answer {q.id}=entity to keep it"
+            )
     return req
 
 

@@ -125,6 +125,7 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     parsed = ParsedIntent()
     all_sentences = sentences(text)
     tagged = [tag(tokenize(sentence)) for sentence in all_sentences]
+    parsed.sentences = tagged
     nouns = Counter(t.lemma for tokens in tagged for t in tokens if t.tag == "NOUN")
     for number, (sentence, tokens) in enumerate(zip(all_sentences, tagged, strict=True)):
         parser = _SentenceParser(parsed, tokens, number, sentence, pattern_words, more=len(all_sentences) > 1)

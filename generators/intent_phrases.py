@@ -160,3 +160,5 @@ class ParsedIntent:
     has_lists: list[HasList] = field(default_factory=list)
     abbreviations: dict[str, NounPhrase] = field(default_factory=dict)
     """'a daily drilling report (DDR)': the phrase each abbreviation in a parenthesis stands for."""
+    sentences: list[list[Token]] = field(default_factory=list)
+    """The tagged words of each sentence, in order: a phrase's `sentence` and `position` index them."""

@@ -27,6 +27,7 @@ __all__ = [
     "in_tagger_lexicon",
     "is_many",
     "is_word",
+    "lexicon_tag",
     "proper_name",
     "same_as_participle",
     "sentences",
@@ -371,7 +372,7 @@ def _spelled(word: str) -> str:
     return known[0] if len(known) == 1 else word
 
 
-def _lexicon_tag(word: str) -> str | None:
+def lexicon_tag(word: str) -> str | None:
     """The Penn tag Pattern's English lexicon (the tagger's) gives a word, as written; None when it lacks it."""
     from textblob.en import parser
 
@@ -381,14 +382,14 @@ def _lexicon_tag(word: str) -> str | None:
 
 def proper_name(word: str) -> bool:
     """Whether Pattern's English lexicon holds the capitalised word as a proper noun: 'Slack', 'Google', 'Power'."""
-    return _lexicon_tag(word) == "NNP"
+    return lexicon_tag(word) == "NNP"
 
 
 def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
     """Whether Pattern's English lexicon (the tagger's) holds the word: number words and others lemminflect lacks.
     With `nouns` False, a word it tags as a common noun does not count: the lexicon, read from text, holds typos
     such as 'materals' as nouns."""
-    found = _lexicon_tag(word)
+    found = lexicon_tag(word)
     return found is not None and (nouns or found not in ("NN", "NNS"))
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from generators.answer_effects import apply_answers, entity_label, own_word, short, still_asked
+from generators.answer_effects import apply_answers, entity_label, leave_out, own_word, short, still_asked
+from generators.entity_confidence import THRESHOLD
 from generators.patterns import PatternLibrary, normalise
 from ontology.errors import InvalidInputError
 from ontology.identifiers import plural, safe_identifier
@@ -74,9 +75,12 @@ def find_questions(requirements: Requirements, library: PatternLibrary) -> list[
     entities = requirements.entities
     names = {e.name for e in entities}
     questions: list[OpenQuestion] = []
+    unlikely = {e.name for e in entities if e.confidence is not None and e.confidence < THRESHOLD}
+    if unlikely >= names:
+        unlikely = set()  # a proposal keeps at least its likeliest entities
     for need in entities:
-        if need.matched_by in UNSURE_SOURCES and need.pattern is None:
-            questions.append(_entity_question(need, requirements))
+        if need.name in unlikely or (need.matched_by in UNSURE_SOURCES and need.pattern is None):
+            questions.append(_entity_question(need, requirements, unlikely=need.name in unlikely))
         elif need.pattern is not None:
             asked = _pattern_question(need, library)
             if asked is not None:
@@ -99,7 +103,8 @@ def find_questions(requirements: Requirements, library: PatternLibrary) -> list[
     return unique
 
 
-def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuestion:
+def _entity_question(need: EntityNeed, requirements: Requirements, *, unlikely: bool = False) -> OpenQuestion:
+    """Entity, attribute of a related entity, or nothing; left out by default when the analyst finds it unlikely."""
     owners: list[str] = []
     for rel in requirements.relationships:
         other = rel.target if rel.source == need.name else rel.source if rel.target == need.name else None
@@ -114,12 +119,17 @@ def _entity_question(need: EntityNeed, requirements: Requirements) -> OpenQuesti
         alternatives.append("ignore")
     if not alternatives:  # the only entity, with nothing to hang it on: nothing to ask
         alternatives = ["ignore"]
+    text = f"Is {entity_label(need)!r} something the service manages on its own, or a detail of another entity?"
+    default = "entity"
+    if unlikely:  # 'in our Leeds depot', 'such as lamps': read as a word said in passing unless a person keeps it
+        text += f" It reads like a word said in passing (confidence {need.confidence:.2f}), so it is left out."
+        default, alternatives = "ignore", ["entity", *(a for a in alternatives if a != "ignore")]
     return OpenQuestion(
         id=need.name,
         kind="entity-or-attribute",
         subject=need.name,
-        text=f"Is {entity_label(need)!r} something the service manages on its own, or a detail of another entity?",
-        default="entity",
+        text=text,
+        default=default,
         alternatives=alternatives,
         labels={
             "entity": f"an entity of its own ({need.name})",
@@ -278,7 +288,10 @@ def settle(
         answer = given.get(q.id) or _remembered(q, latest)
         if answer is not None:
             settled.append(answer)
-    result = apply_answers(requirements, settled)
     answered = {a.question.id for a in settled}
-    open_questions = [q for q in questions if q.id not in answered and still_asked(q, result)]
+    left_out = [
+        q for q in questions if q.id not in answered and q.kind == "entity-or-attribute" and q.default == "ignore"
+    ]
+    result = leave_out(apply_answers(requirements, settled), left_out)
+    open_questions = [q for q in questions if q.id not in answered and (q in left_out or still_asked(q, result))]
     return result.model_copy(update={"open_questions": open_questions, "answers": settled})

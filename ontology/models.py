@@ -374,6 +374,9 @@ class EntityNeed(BaseModel):
     matched_by: Literal["pattern", "synonym", "similarity", "explicit", "noun", "llm"] = "noun"
     attributes: list[Attribute] = Field(default_factory=list, description="Attributes the intent names explicitly.")
     phrase: str = Field("", description="The words of the intent it came from.")
+    confidence: float | None = Field(
+        None, ge=0, le=1, description="How likely the person meant it, by the analyst's learned model of its evidence."
+    )
 
     _check_name = field_validator("name")(_identifier)
 

@@ -20,13 +20,14 @@ Floors = dict[str, float]
 
 DEV_FLOORS: Floors = {"entity_f1": 0.935, "relationship_f1": 0.715, "attribute_recall": 0.855}
 """A little under what the analyst reaches on the dev intents of the first seven rounds (the 137 whose ids do not end
-in -08 to -13: 0.939, 0.718, 0.859 after the eleventh round; docs/analyst.md has the figures)."""
+in -08 to -14: 0.938, 0.716, 0.859 with the learned entity confidence; docs/analyst.md has the figures)."""
 
-DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.905, "relationship_f1": 0.675, "attribute_recall": 0.685}
-"""A little under what the analyst reaches on the whole dev split (283 intents: 0.911, 0.681, 0.692 after the eleventh
-round), the batches of the eighth to the twelfth rounds (ids ending in -08 to -13, each written before the analyst
-was run on them) included. On the 235 before the eleventh round's two batches they were 0.925, 0.705, 0.74 (the 235
-now reach 0.933, 0.714, 0.751)."""
+DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.905, "relationship_f1": 0.67, "attribute_recall": 0.655}
+"""A little under what the analyst reaches on the whole dev split (307 intents: 0.913, 0.679, 0.661 with the learned
+entity confidence), the batches of the eighth to the twelfth rounds (ids ending in -08 to -14, each written before the
+analyst was run on them) included. The -14 batch names many more key attributes than the others (125 of 702) and
+the analyst finds half of them: on the 283 before it the floors were 0.905, 0.675, 0.685 (they now reach 0.921,
+0.689, 0.692)."""
 
 TEST_FLOORS: Floors = {"entity_f1": 0.86, "relationship_f1": 0.535, "attribute_recall": 0.67}
 """Held-out split, never tuned on: a little under its latest measured run (entity F1 0.863, relationship
@@ -34,9 +35,8 @@ F1 0.540, attribute recall 0.677, after issue 14's eleventh round of rules). The
 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md); the fourth
 round raised it past both. Raise them as the analyst improves; never lower them without saying why."""
 
-LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13")
-"""The id endings of the dev intents added in the eighth to the eleventh rounds of rules: DEV_FLOORS were set before
-them."""
+LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13", "-14")
+"""The id endings of the dev intents added in the eighth to the twelfth rounds: DEV_FLOORS were set before them."""
 
 
 @pytest.fixture(scope="module")

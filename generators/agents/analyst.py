@@ -17,6 +17,8 @@ import numpy as np
 
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
+from generators.entity_confidence import Evidence, entity_features
+from generators.entity_confidence import model as confidence_model
 from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words, one_value
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
@@ -99,6 +101,12 @@ class Analyst(Agent):
 
     def analyse(self, intent_text: str, product_name: str | None = None) -> Requirements:
         """The requirements an intent states; raises InvalidInputError for an empty or oversized intent."""
+        return self.weigh(intent_text, product_name)[0]
+
+    def weigh(
+        self, intent_text: str, product_name: str | None = None
+    ) -> tuple[Requirements, dict[str, dict[str, float]]]:
+        """The requirements with the evidence features of each entity (generators.entity_confidence), by name."""
         text = _checked(intent_text)
         cleaned, removed = clean_intent(text)
         notes: list[str] = []
@@ -128,14 +136,15 @@ class Analyst(Agent):
         entities = self._entities(refs, order, parts, notes)
         if not entities:
             notes.append("no entities found: name the things the service manages, e.g. 'customers receive invoices'")
-        self._add_attributes(entities, refs, attributes, notes)
+        named = self._add_attributes(entities, refs, attributes, notes)
         relationships = self._relationships(parsed, refs, parts, entities, notes)
+        evidence = _weigh(entities, refs, relationships, named, parsed)
         features, feature_notes = read_features(cleaned)
         slo, slo_notes = read_objectives(cleaned)
         notes += feature_notes + slo_notes
         name = self._product_name(product_name, cleaned, list(entities.values()), notes)
         notes += self._evidence(text)
-        return Requirements(
+        requirements = Requirements(
             product_name=name,
             description=" ".join(text.split())[:MAX_INTENT_CHARS],
             entities=list(entities.values()),
@@ -144,6 +153,7 @@ class Analyst(Agent):
             slo=slo,
             notes=notes,
         )
+        return requirements, evidence
 
     # ------------------------------------------------------------ explicit has-lists
 
@@ -216,7 +226,8 @@ class Analyst(Agent):
         refs: dict[int, Referent],
         attributes: list[tuple[NounPhrase, NounPhrase, str]],
         notes: list[str],
-    ) -> None:
+    ) -> dict[str, int]:
+        """Each entity's attributes, those the intent names or else its defaults; how many each had named."""
         found: dict[str, list[Attribute]] = {}
         for owner, item, evidence in attributes:
             owner_ref = refs.get(owner.id)
@@ -245,6 +256,7 @@ class Analyst(Agent):
                 entity.attributes = default_attributes(person=_is_person(ref), title=ref.phrase.head in TITLE_NOUNS)
                 listed = ", ".join(a.name for a in entity.attributes)
                 notes.append(f"attributes of {name}: no pattern and none named, so the defaults {listed}")
+        return {name: len(named) for name, named in found.items()}
 
     # ------------------------------------------------------------ relationships
 
@@ -402,6 +414,31 @@ class Analyst(Agent):
         return [
             f"similar past {m.kind}: {m.tenant}/{m.product} (cosine {m.score:.2f}) {m.text[:80]!r}" for m in matches
         ]
+
+
+def _weigh(
+    entities: dict[str, EntityNeed],
+    refs: dict[int, Referent],
+    relationships: list[RelationshipNeed],
+    named: dict[str, int],
+    parsed: ParsedIntent,
+) -> dict[str, dict[str, float]]:
+    """Each entity's confidence: how likely the person meant it, by the learned model of its evidence; the
+    evidence features of each, by name."""
+    weights = confidence_model()
+    features: dict[str, dict[str, float]] = {}
+    for name, need in entities.items():
+        evidence = Evidence(
+            name,
+            need.matched_by,
+            need.pattern,
+            [r.phrase for r in refs.values() if r.name == name],
+            sum(1 for r in relationships if name in (r.source, r.target)),
+            named.get(name, 0),
+        )
+        features[name] = entity_features(evidence, parsed.sentences, len(entities))
+        need.confidence = round(weights.probability(features[name]), 3)
+    return features
 
 
 def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
