@@ -5,10 +5,11 @@ generic word; on intents it has never seen, a third of them are words used in pa
 example, a value, the organisation's own words). What such words look like is learned from the
 labelled dev split (`tests/intents/dev.yaml`): each proposed entity is described by the evidence
 the analyst had for it (how it was matched, its roles, how often and where it is mentioned, how many
-relationships and attributes it took part in, the words just before it, the parts of speech its
-head word can have) and a logistic regression over those features gives the probability that the
-person meant it. Below `THRESHOLD` the entity becomes an open question whose default is to leave it
-out (generators.open_questions): a person can keep it, and a tenant's decision to keep it stands.
+relationships and attributes it took part in, whether only a heading names it, the words just
+before it, the part of speech the tagger's lexicon gives its head word) and a logistic regression
+over those features gives the probability that the person meant it. Below `THRESHOLD` the entity
+becomes an open question whose default is to leave it out (generators.open_questions): a person can
+keep it, and a tenant's decision to keep it stands.
 
 The weights live in `generators/entity_confidence.json`; `python -m bench.entity_confidence`
 trains them again from the dev split and prints the cross-validated figures. Deterministic: the
@@ -45,6 +46,8 @@ FEATURES: tuple[str, ...] = (
     *_FLAGS,
     "mentions",
     "first_sentence",
+    "heading_only",
+    "one_sentence",
     "first_place",
     "opens_sentence",
     "relationships",
@@ -94,6 +97,8 @@ def entity_features(evidence: Evidence, sentences: Sequence[Sequence[Token]], en
         **{flag: 1.0 for flag in _FLAGS if any(getattr(p, flag) for p in phrases)},
         "mentions": math.log1p(len(phrases)),
         "first_sentence": float(first is not None and first.sentence == 0),
+        "heading_only": float(len(sentences) > 1 and bool(phrases) and all(p.sentence == 0 for p in phrases)),
+        "one_sentence": float(len(sentences) == 1),
         "first_place": first.sentence / max(1, len(sentences)) if first is not None else 0.0,
         "opens_sentence": float(first is not None and first.position == 0),
         "relationships": math.log1p(evidence.relationships),
