@@ -305,6 +305,7 @@ def tag(words: list[str]) -> list[Token]:
     tags: list[str] = []
     for lower, p in zip(lowers, penn, strict=True):
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
+    _proper_nouns(words, lowers, tags)
     for i in range(len(tags)):
         after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
         # 'I want participants to sign up for sessions': a particle after the word makes it a verb
@@ -391,6 +392,16 @@ def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
     such as 'materals' as nouns."""
     found = lexicon_tag(word)
     return found is not None and (nouns or found not in ("NN", "NNS"))
+
+
+def _proper_nouns(words: list[str], lowers: list[str], tags: list[str]) -> None:
+    """A capitalised word inside a sentence that no dictionary knows ('a salon in Harrogate', 'already on Shopify')
+    is a name: a proper noun, never a verb, whatever its ending made the tagger guess."""
+    for i in range(1, len(words)):
+        word = words[i]
+        capitalised = word[:1].isupper() and word.isalpha() and not word.isupper()
+        if tags[i] == "VERB" and capitalised and not is_word(lowers[i]) and not in_tagger_lexicon(lowers[i]):
+            tags[i] = "NOUN"
 
 
 def _word_repairs(lowers: list[str], tags: list[str], penn: list[str], i: int) -> None:

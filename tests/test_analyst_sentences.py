@@ -1350,3 +1350,12 @@ def test_a_time_after_each_before_a_plural_subject(analyst: Analyst) -> None:
 )
 def test_a_word_s_tag_in_its_sentence(sentence: str, word: str, expected: str) -> None:
     assert tags(sentence)[word] == expected
+
+
+def test_a_capitalised_word_no_dictionary_knows_is_a_name_not_a_verb(analyst: Analyst) -> None:
+    assert tags("a florist in Kettlegate with a shop on Storify")["kettlegate"] == "NOUN"
+    assert tags("orders are synced to Shopify and Xerolate")["xerolate"] == "NOUN"
+    req = analyst.analyse(
+        "Stock app for our florist in Kettlegate (bouquets are sold on Storify): florists, stems, vases."
+    )
+    assert {"florist", "stem", "vase"} <= names(req)
