@@ -1359,3 +1359,22 @@ def test_a_capitalised_word_no_dictionary_knows_is_a_name_not_a_verb(analyst: An
         "Stock app for our florist in Kettlegate (bouquets are sold on Storify): florists, stems, vases."
     )
     assert {"florist", "stem", "vase"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "things"),
+    [
+        (
+            "Booking and stock system for our tailoring shop on the high street in the old town: suits, tailors, fittings.",
+            {"suit", "tailor", "fitting"},
+        ),
+        (
+            "Ordering for our three village bakeries, hosted on the shop server next to the till: loaves, ovens, bakers.",
+            {"loaf", "oven", "baker"},
+        ),
+    ],
+)
+def test_a_long_heading_or_one_with_a_participle_is_still_a_heading(
+    analyst: Analyst, intent: str, things: set[str]
+) -> None:
+    assert names(analyst.analyse(intent)) == things
