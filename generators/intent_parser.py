@@ -529,6 +529,8 @@ class _SentenceParser:
             if past != i:
                 i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
             i = self._past_examples(i)  # 'treatments such as massages and facials'
+            if self._tag(i) == "COMMA" and self._past_examples(i + 1) > i + 1:
+                i = self._past_examples(i + 1)  # 'outcomes against each case, e.g. a rent award, with ...'
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON") or (j > i and self._tag(j) == "ADV"):
                 j += 1  # 'a stenographer and sometimes a videographer': an adverb after 'and' leaves the list whole

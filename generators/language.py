@@ -287,6 +287,8 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "REL" if previous in ("NOUN", "PRON") else "DET"
     if lower in _SUBORDINATORS:
         return "REL"
+    if lower == "eg":
+        return "PREP"  # 'stages (e.g. draft, review)': 'e.g.' leads examples, as 'such as' and 'including' do
     if lower in _QUANTITY_PRONOUNS:
         return "PRON"
     if lower in _DETERMINER_WORDS:

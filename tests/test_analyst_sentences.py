@@ -1378,3 +1378,10 @@ def test_a_long_heading_or_one_with_a_participle_is_still_a_heading(
     analyst: Analyst, intent: str, things: set[str]
 ) -> None:
     assert names(analyst.analyse(intent)) == things
+
+
+def test_e_g_leads_examples_in_a_parenthesis_or_after_a_comma(analyst: Analyst) -> None:
+    req = analyst.analyse("Deploy tracker: services, environments (e.g. prod, staging), deploys, engineers.")
+    assert names(req) == {"service", "environment", "deploy", "engineer"}
+    req = analyst.analyse("Grants are logged against each tenant, e.g. a hardship grant, with the amount paid.")
+    assert "amount" in attributes(req, "grant")
