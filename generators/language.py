@@ -797,7 +797,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         disagrees = bool(verb_forms) and third not in verb_forms and not lower.endswith(("ed", "ing"))
         # 'track members' names, emails and join dates': a word closing a list of nouns before any verb
         disagrees = disagrees or (
-            not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[_after_colon(tags, i) : i]
+            not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and not _verb_in_list(lowers, tags, i)
         )
         if t == "VERB" and prev in ("COMMA", "CONJ") and nxt == "NOUN" and disagrees and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each lease records the rent and start date': coordinated verbs share a form
@@ -820,7 +820,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         opening = prev in ("", "COLON") and nxt == "PREP" and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
         if tags[i] == "VERB" and opening and third and _can_be(lower, "NOUN") and singular(lower) != lower:
             tags[i] = "NOUN"  # '...: alerts from monitors open incidents': no clause opens with a verb's -s form
-        if tags[i] == "VERB":
+        if tags[i] == "VERB" and depth <= 0:  # '(e.g. prod, staging)': a verb in a parenthesis is not the clause's
             verb_forms.add(third)
             last_form = third
         elif tags[i] == "COLON":
@@ -844,6 +844,16 @@ def _after_singular_aux(lowers: list[str], tags: list[str], i: int) -> bool:
     if not aux or any(tags[k] == "VERB" and not lowers[k].endswith(("ed", "en", "s")) for k in range(aux[-1], i)):
         return False
     return any(tags[k] == "VERB" for k in range(aux[-1] + 1, i))
+
+
+def _verb_in_list(lowers: list[str], tags: list[str], i: int) -> bool:
+    """Whether a verb outside parentheses comes between the last colon (or the sentence's start) and items[i]."""
+    depth = 0
+    for k in range(_after_colon(tags, i), i):
+        depth += (lowers[k] == "(") - (lowers[k] == ")")
+        if depth <= 0 and tags[k] == "VERB":
+            return True
+    return False
 
 
 def _after_colon(tags: list[str], i: int) -> int:

@@ -1385,3 +1385,9 @@ def test_e_g_leads_examples_in_a_parenthesis_or_after_a_comma(analyst: Analyst) 
     assert names(req) == {"service", "environment", "deploy", "engineer"}
     req = analyst.analyse("Grants are logged against each tenant, e.g. a hardship grant, with the amount paid.")
     assert "amount" in attributes(req, "grant")
+
+
+def test_a_verb_inside_a_parenthesis_leaves_the_list_around_it_a_list(analyst: Analyst) -> None:
+    intent = "Monitoring: hosts, disks (e.g. boot, swapping), stack frames, alert rules, engineers."
+    assert tags(sentences(intent)[0])["stack"] == "NOUN"
+    assert {"host", "disk", "stack_frame", "engineer"} <= names(analyst.analyse(intent))
