@@ -302,7 +302,9 @@ def tag(words: list[str]) -> list[Token]:
     """Tag the words of one sentence: Pattern's tagger, then the two rules of grammar in the module's docstring."""
     from textblob.en import parser  # Pattern's English lexicon and rules; read on first use
 
-    lowers = [_spelled(w.lower()) for w in words]
+    shouted = 2 * sum(w.isupper() and len(w) > 1 for w in words) > len(words)
+    # 'PLM analysis gives a fibre type or NADIS': a word in capitals is an abbreviation or a name, not a typo
+    lowers = [w.lower() if w.isupper() and len(w) > 1 and not shouted else _spelled(w.lower()) for w in words]
     penn = [t for _, t in parser.find_tags(list(lowers))] if lowers else []
     tags: list[str] = []
     for lower, p in zip(lowers, penn, strict=True):

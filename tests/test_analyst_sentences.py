@@ -1391,3 +1391,9 @@ def test_a_verb_inside_a_parenthesis_leaves_the_list_around_it_a_list(analyst: A
     intent = "Monitoring: hosts, disks (e.g. boot, swapping), stack frames, alert rules, engineers."
     assert tags(sentences(intent)[0])["stack"] == "NOUN"
     assert {"host", "disk", "stack_frame", "engineer"} <= names(analyst.analyse(intent))
+
+
+def test_a_word_in_capitals_is_an_abbreviation_not_a_typo() -> None:
+    assert [t.lower for t in tag(tokenize("Each case is logged in BRANC"))][-1] == "branc"
+    assert [t.lower for t in tag(tokenize("each case is logged in the branc"))][-1] == "branch"
+    assert [t.lower for t in tag(tokenize("EVERY CUSTOMR HAS ORDERS"))][1] == "customer"  # shouted, still a typo
