@@ -488,6 +488,11 @@ class _SentenceParser:
                 # "the member's investment choice": the group holds the thing owned; each owner has many
                 owned = items[i + 1]
                 assert isinstance(owned, NounPhrase)
+                if head.single and head.plural and not head.each:
+                    # "a girls' section", "a men's team": 'a' leads the thing owned; the plural only says which kind
+                    self._mark([head], "aside")
+                    head, i = owned, i + 2
+                    continue
                 if _is_value(owned):
                     # "the customer's name and email": values of the owner, who stands in the group for them
                     valued = self._resolve([head])

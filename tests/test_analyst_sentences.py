@@ -1397,3 +1397,10 @@ def test_a_word_in_capitals_is_an_abbreviation_not_a_typo() -> None:
     assert [t.lower for t in tag(tokenize("Each case is logged in BRANC"))][-1] == "branc"
     assert [t.lower for t in tag(tokenize("each case is logged in the branc"))][-1] == "branch"
     assert [t.lower for t in tag(tokenize("EVERY CUSTOMR HAS ORDERS"))][1] == "customer"  # shouted, still a typo
+
+
+def test_a_plural_possessive_after_a_names_a_kind_not_an_owner(analyst: Analyst) -> None:
+    req = analyst.analyse("Each coach runs a girls' session and every member's plan lists sessions.")
+    assert names(req) == {"coach", "session", "member", "plan"}
+    req = analyst.analyse("Swimmers join a squad, and the club has a boys' squad and a women's squad.")
+    assert not {"boy", "woman"} & names(req)
