@@ -488,6 +488,11 @@ class _SentenceParser:
                 # "the member's investment choice": the group holds the thing owned; each owner has many
                 owned = items[i + 1]
                 assert isinstance(owned, NounPhrase)
+                if head.single and head.plural and not head.each:
+                    # "a girls' section", "a men's team": 'a' leads the thing owned; the plural only says which kind
+                    self._mark([head], "aside")
+                    head, i = owned, i + 2
+                    continue
                 if _is_value(owned):
                     # "the customer's name and email": values of the owner, who stands in the group for them
                     valued = self._resolve([head])
@@ -529,6 +534,8 @@ class _SentenceParser:
             if past != i:
                 i = self._attachments(head, past)  # 'a daily drilling report (DDR) per well': the head's still
             i = self._past_examples(i)  # 'treatments such as massages and facials'
+            if self._tag(i) == "COMMA" and self._past_examples(i + 1) > i + 1:
+                i = self._past_examples(i + 1)  # 'outcomes against each case, e.g. a rent award, with ...'
             j = i
             while self._tag(j) in ("COMMA", "CONJ", "COLON") or (j > i and self._tag(j) == "ADV"):
                 j += 1  # 'a stenographer and sometimes a videographer': an adverb after 'and' leaves the list whole
@@ -675,9 +682,10 @@ class _SentenceParser:
             for k, it in enumerate(self.items[:colon]):
                 lower = it.lower if isinstance(it, Token) else ""
                 depth += (lower == "(") - (lower == ")")
+                # 'Error tracking for our teams, self-hosted on the cluster: ...': a participle is no verb of a clause
                 if depth == 0 and lower != ")":
-                    outside.append(tags[k])
-            if len(outside) <= 6 and "VERB" not in outside and "NP" in outside:
+                    outside.append("PART" if isinstance(it, Token) and it.penn == "VBN" else tags[k])
+            if len(outside) <= 12 and "VERB" not in outside and "NP" in outside:
                 return colon + 1
         if self.number == 0 and self.more and tags == ["NP"]:
             return 1

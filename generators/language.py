@@ -287,6 +287,8 @@ def _coarse(lower: str, penn: str, previous: str | None) -> str:
         return "REL" if previous in ("NOUN", "PRON") else "DET"
     if lower in _SUBORDINATORS:
         return "REL"
+    if lower == "eg":
+        return "PREP"  # 'stages (e.g. draft, review)': 'e.g.' leads examples, as 'such as' and 'including' do
     if lower in _QUANTITY_PRONOUNS:
         return "PRON"
     if lower in _DETERMINER_WORDS:
@@ -300,11 +302,14 @@ def tag(words: list[str]) -> list[Token]:
     """Tag the words of one sentence: Pattern's tagger, then the two rules of grammar in the module's docstring."""
     from textblob.en import parser  # Pattern's English lexicon and rules; read on first use
 
-    lowers = [_spelled(w.lower()) for w in words]
+    shouted = 2 * sum(w.isupper() and len(w) > 1 for w in words) > len(words)
+    # 'PLM analysis gives a fibre type or NADIS': a word in capitals is an abbreviation or a name, not a typo
+    lowers = [w.lower() if w.isupper() and len(w) > 1 and not shouted else _spelled(w.lower()) for w in words]
     penn = [t for _, t in parser.find_tags(list(lowers))] if lowers else []
     tags: list[str] = []
     for lower, p in zip(lowers, penn, strict=True):
         tags.append(_coarse(lower, p, tags[-1] if tags else None))
+    _proper_nouns(words, lowers, tags)
     for i in range(len(tags)):
         after_noun = i and tags[i - 1] == "NOUN" and i + 2 < len(tags) and tags[i + 2] in ("DET", "PRON")
         # 'I want participants to sign up for sessions': a particle after the word makes it a verb
@@ -391,6 +396,16 @@ def in_tagger_lexicon(word: str, nouns: bool = True) -> bool:
     such as 'materals' as nouns."""
     found = lexicon_tag(word)
     return found is not None and (nouns or found not in ("NN", "NNS"))
+
+
+def _proper_nouns(words: list[str], lowers: list[str], tags: list[str]) -> None:
+    """A capitalised word inside a sentence that no dictionary knows ('a salon in Harrogate', 'already on Shopify')
+    is a name: a proper noun, never a verb, whatever its ending made the tagger guess."""
+    for i in range(1, len(words)):
+        word = words[i]
+        capitalised = word[:1].isupper() and word.isalpha() and not word.isupper()
+        if tags[i] == "VERB" and capitalised and not is_word(lowers[i]) and not in_tagger_lexicon(lowers[i]):
+            tags[i] = "NOUN"
 
 
 def _word_repairs(lowers: list[str], tags: list[str], penn: list[str], i: int) -> None:
@@ -784,7 +799,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         disagrees = bool(verb_forms) and third not in verb_forms and not lower.endswith(("ed", "ing"))
         # 'track members' names, emails and join dates': a word closing a list of nouns before any verb
         disagrees = disagrees or (
-            not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and "VERB" not in tags[_after_colon(tags, i) : i]
+            not verb_forms and i >= 2 and tags[i - 2] == "NOUN" and not _verb_in_list(lowers, tags, i)
         )
         if t == "VERB" and prev in ("COMMA", "CONJ") and nxt == "NOUN" and disagrees and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each lease records the rent and start date': coordinated verbs share a form
@@ -807,7 +822,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         opening = prev in ("", "COLON") and nxt == "PREP" and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
         if tags[i] == "VERB" and opening and third and _can_be(lower, "NOUN") and singular(lower) != lower:
             tags[i] = "NOUN"  # '...: alerts from monitors open incidents': no clause opens with a verb's -s form
-        if tags[i] == "VERB":
+        if tags[i] == "VERB" and depth <= 0:  # '(e.g. prod, staging)': a verb in a parenthesis is not the clause's
             verb_forms.add(third)
             last_form = third
         elif tags[i] == "COLON":
@@ -831,6 +846,16 @@ def _after_singular_aux(lowers: list[str], tags: list[str], i: int) -> bool:
     if not aux or any(tags[k] == "VERB" and not lowers[k].endswith(("ed", "en", "s")) for k in range(aux[-1], i)):
         return False
     return any(tags[k] == "VERB" for k in range(aux[-1] + 1, i))
+
+
+def _verb_in_list(lowers: list[str], tags: list[str], i: int) -> bool:
+    """Whether a verb outside parentheses comes between the last colon (or the sentence's start) and items[i]."""
+    depth = 0
+    for k in range(_after_colon(tags, i), i):
+        depth += (lowers[k] == "(") - (lowers[k] == ")")
+        if depth <= 0 and tags[k] == "VERB":
+            return True
+    return False
 
 
 def _after_colon(tags: list[str], i: int) -> int:

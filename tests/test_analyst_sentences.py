@@ -1350,3 +1350,57 @@ def test_a_time_after_each_before_a_plural_subject(analyst: Analyst) -> None:
 )
 def test_a_word_s_tag_in_its_sentence(sentence: str, word: str, expected: str) -> None:
     assert tags(sentence)[word] == expected
+
+
+def test_a_capitalised_word_no_dictionary_knows_is_a_name_not_a_verb(analyst: Analyst) -> None:
+    assert tags("a florist in Kettlegate with a shop on Storify")["kettlegate"] == "NOUN"
+    assert tags("orders are synced to Shopify and Xerolate")["xerolate"] == "NOUN"
+    req = analyst.analyse(
+        "Stock app for our florist in Kettlegate (bouquets are sold on Storify): florists, stems, vases."
+    )
+    assert {"florist", "stem", "vase"} <= names(req)
+
+
+@pytest.mark.parametrize(
+    ("intent", "things"),
+    [
+        (
+            "Booking and stock system for our tailoring shop on the high street in the old town: suits, tailors, fittings.",
+            {"suit", "tailor", "fitting"},
+        ),
+        (
+            "Ordering for our three village bakeries, hosted on the shop server next to the till: loaves, ovens, bakers.",
+            {"loaf", "oven", "baker"},
+        ),
+    ],
+)
+def test_a_long_heading_or_one_with_a_participle_is_still_a_heading(
+    analyst: Analyst, intent: str, things: set[str]
+) -> None:
+    assert names(analyst.analyse(intent)) == things
+
+
+def test_e_g_leads_examples_in_a_parenthesis_or_after_a_comma(analyst: Analyst) -> None:
+    req = analyst.analyse("Deploy tracker: services, environments (e.g. prod, staging), deploys, engineers.")
+    assert names(req) == {"service", "environment", "deploy", "engineer"}
+    req = analyst.analyse("Grants are logged against each tenant, e.g. a hardship grant, with the amount paid.")
+    assert "amount" in attributes(req, "grant")
+
+
+def test_a_verb_inside_a_parenthesis_leaves_the_list_around_it_a_list(analyst: Analyst) -> None:
+    intent = "Monitoring: hosts, disks (e.g. boot, swapping), stack frames, alert rules, engineers."
+    assert tags(sentences(intent)[0])["stack"] == "NOUN"
+    assert {"host", "disk", "stack_frame", "engineer"} <= names(analyst.analyse(intent))
+
+
+def test_a_word_in_capitals_is_an_abbreviation_not_a_typo() -> None:
+    assert [t.lower for t in tag(tokenize("Each case is logged in BRANC"))][-1] == "branc"
+    assert [t.lower for t in tag(tokenize("each case is logged in the branc"))][-1] == "branch"
+    assert [t.lower for t in tag(tokenize("EVERY CUSTOMR HAS ORDERS"))][1] == "customer"  # shouted, still a typo
+
+
+def test_a_plural_possessive_after_a_names_a_kind_not_an_owner(analyst: Analyst) -> None:
+    req = analyst.analyse("Each coach runs a girls' session and every member's plan lists sessions.")
+    assert names(req) == {"coach", "session", "member", "plan"}
+    req = analyst.analyse("Swimmers join a squad, and the club has a boys' squad and a women's squad.")
+    assert not {"boy", "woman"} & names(req)
