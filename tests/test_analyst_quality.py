@@ -18,25 +18,29 @@ from graph.embeddings import SentenceEmbedder
 
 Floors = dict[str, float]
 
-DEV_FLOORS: Floors = {"entity_f1": 0.935, "relationship_f1": 0.715, "attribute_recall": 0.855}
+DEV_FLOORS: Floors = {"entity_f1": 0.93, "relationship_f1": 0.71, "attribute_recall": 0.855}
 """A little under what the analyst reaches on the dev intents of the first seven rounds (the 137 whose ids do not end
-in -08 to -14: 0.938, 0.716, 0.859 with the learned entity confidence; docs/analyst.md has the figures)."""
+in -08 to -15: 0.937, 0.715, 0.859 with the learned entity confidence; docs/analyst.md has the figures). Lowered from
+0.935 and 0.715 in the twelfth round: the confidence leaves out a few expected entities of these intents (0.939 and
+0.718 before it) for far fewer invented ones on intents the analyst has not seen."""
 
-DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.905, "relationship_f1": 0.67, "attribute_recall": 0.655}
-"""A little under what the analyst reaches on the whole dev split (307 intents: 0.913, 0.679, 0.661 with the learned
-entity confidence), the batches of the eighth to the twelfth rounds (ids ending in -08 to -14, each written before the
-analyst was run on them) included. The -14 batch names many more key attributes than the others (125 of 702) and
-the analyst finds half of them: on the 283 before it the floors were 0.905, 0.675, 0.685 (they now reach 0.921,
-0.689, 0.692)."""
+DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.9, "relationship_f1": 0.66, "attribute_recall": 0.625}
+"""A little under what the analyst reaches on the whole dev split (331 intents: 0.908, 0.667, 0.634 with the learned
+entity confidence, trained on them), the batches of the eighth to the twelfth rounds (ids ending in -08 to -15, each
+written before the analyst was run on them) included. The -14 batch names many more key attributes than the others
+and the -15 batch was held back, so both pull the split down: the 283 before them reach 0.922, 0.688, 0.693 (their
+floors were 0.905, 0.675, 0.685)."""
 
-TEST_FLOORS: Floors = {"entity_f1": 0.86, "relationship_f1": 0.535, "attribute_recall": 0.67}
-"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.863, relationship
-F1 0.540, attribute recall 0.677, after issue 14's eleventh round of rules). The attribute floor was lowered once, from
-0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md); the fourth
-round raised it past both. Raise them as the analyst improves; never lower them without saying why."""
+TEST_FLOORS: Floors = {"entity_f1": 0.87, "relationship_f1": 0.535, "attribute_recall": 0.67}
+"""Held-out split, never tuned on: a little under its latest measured run (entity F1 0.873, relationship
+F1 0.538, attribute recall 0.677, after issue 14's twelfth round: the learned entity confidence). The attribute floor
+was lowered once, from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall
+(docs/analyst.md); the fourth round raised it past both. Raise them as the analyst improves; never lower them without
+saying why."""
 
-LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13", "-14")
-"""The id endings of the dev intents added in the eighth to the twelfth rounds: DEV_FLOORS were set before them."""
+LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13", "-14", "-15")
+"""The id endings of the dev intents added in the eighth to the twelfth rounds: DEV_FLOORS were first set before
+them."""
 
 
 @pytest.fixture(scope="module")
