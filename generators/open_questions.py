@@ -5,7 +5,9 @@ The analyst's requirements say how each finding was made (`EntityNeed.matched_by
 default (what the proposal does when nobody answers) and alternatives:
 
 * entity-or-attribute: a noun with no pattern may be an entity, an attribute of a related
-  entity, or nothing the service manages ('deal': entity / attribute:company / ignore);
+  entity, or nothing the service manages ('deal': entity / attribute:company / ignore); an
+  entity of any kind whose learned confidence is under one half (generators.entity_confidence)
+  is asked too, with `ignore` as its default ('head_office': ignore / entity / attribute:owner);
 * attribute-or-entity: a named attribute that is also the name of a pattern or of another
   entity may be an entity of its own ('warehouse.bins': attribute / entity / ignore);
 * cardinality: a verb without a cardinality word ('students enrol in courses') left the
@@ -270,7 +272,8 @@ def settle(
     """The requirements with their questions asked and the answers applied.
 
     `answers` (question id -> choice) are given now; `past` are the tenant's earlier decisions,
-    oldest first, and settle the questions nobody answered now. Raises InvalidInputError for an
+    oldest first, and settle the questions nobody answered now. An entity whose question nobody
+    answered and whose default is `ignore` is left out, and its question stays open. Raises InvalidInputError for an
     answer to a question the intent does not raise or with a choice the question does not offer.
     """
     questions = find_questions(requirements, library)
