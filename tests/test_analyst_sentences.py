@@ -1404,3 +1404,12 @@ def test_a_plural_possessive_after_a_names_a_kind_not_an_owner(analyst: Analyst)
     assert names(req) == {"coach", "session", "member", "plan"}
     req = analyst.analyse("Swimmers join a squad, and the club has a boys' squad and a women's squad.")
     assert not {"boy", "woman"} & names(req)
+
+
+def test_which_or_who_after_a_comma_stands_for_the_phrase_before_it(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each claim is handled by one adjuster, who orders a valuation, which is done by one surveyor."
+    )
+    assert cardinality(req, "adjuster", "valuation") == "one-to-many"
+    assert cardinality(req, "surveyor", "valuation") == "one-to-many"
+    assert cardinality(req, "surveyor", "claim") is None
