@@ -822,6 +822,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         opening = prev in ("", "COLON") and nxt == "PREP" and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
         if tags[i] == "VERB" and opening and third and _can_be(lower, "NOUN") and singular(lower) != lower:
             tags[i] = "NOUN"  # '...: alerts from monitors open incidents': no clause opens with a verb's -s form
+        before_aux = nxt == "AUX" and prev in ("", "COMMA", "CONJ", "COLON") and singular(lower) != lower
+        if tags[i] == "VERB" and before_aux and third and _can_be(lower, "NOUN"):
+            tags[i] = "NOUN"  # 'and rejects are booked against it': a plural before its auxiliary is the subject
         if tags[i] == "VERB" and depth <= 0:  # '(e.g. prod, staging)': a verb in a parenthesis is not the clause's
             verb_forms.add(third)
             last_form = third

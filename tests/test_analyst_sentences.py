@@ -1413,3 +1413,9 @@ def test_which_or_who_after_a_comma_stands_for_the_phrase_before_it(analyst: Ana
     assert cardinality(req, "adjuster", "valuation") == "one-to-many"
     assert cardinality(req, "surveyor", "valuation") == "one-to-many"
     assert cardinality(req, "surveyor", "claim") is None
+
+
+def test_a_plural_before_its_auxiliary_is_a_noun_not_a_verb(analyst: Analyst) -> None:
+    assert tags("Calls come in, and rejects are booked against the call")["rejects"] == "NOUN"
+    req = analyst.analyse("Loans are logged per member, and repeats are booked against the loan.")
+    assert cardinality(req, "repeat", "loan") == "many-to-one"
