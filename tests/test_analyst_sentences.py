@@ -1419,3 +1419,10 @@ def test_a_plural_before_its_auxiliary_is_a_noun_not_a_verb(analyst: Analyst) ->
     assert tags("Calls come in, and rejects are booked against the call")["rejects"] == "NOUN"
     req = analyst.analyse("Loans are logged per member, and repeats are booked against the loan.")
     assert cardinality(req, "repeat", "loan") == "many-to-one"
+
+
+def test_a_has_list_item_counted_by_one_is_a_thing_not_a_value(analyst: Analyst) -> None:
+    req = analyst.analyse("Each fixture has a kick-off time, one umpire and a result, and is played on one ground.")
+    assert {"fixture", "umpire", "ground"} <= names(req)
+    assert cardinality(req, "fixture", "umpire") == "many-to-one"
+    assert "kick_off_time" in attributes(req, "fixture")
