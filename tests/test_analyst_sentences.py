@@ -1426,3 +1426,9 @@ def test_a_has_list_item_counted_by_one_is_a_thing_not_a_value(analyst: Analyst)
     assert {"fixture", "umpire", "ground"} <= names(req)
     assert cardinality(req, "fixture", "umpire") == "many-to-one"
     assert "kick_off_time" in attributes(req, "fixture")
+
+
+def test_a_word_a_number_counts_is_a_noun_not_an_adverb(analyst: Analyst) -> None:
+    assert tags("Each wash is boiled in one still, then cooled")["still"] == "NOUN"
+    req = analyst.analyse("Every spirit run is made in one still and poured into barrels.")
+    assert cardinality(req, "spirit_run", "still") == "many-to-one"
