@@ -896,6 +896,9 @@ class _SentenceParser:
             subject = self.last_group
         else:
             subject = self.subject
+        antecedent = self._after_comma(i)
+        if antecedent is not None:
+            subject = self._resolve([antecedent])  # 'a post-mortem, which is carried out by one pathologist'
         relative, self.relative = self.relative, None
         if relative is not None and relative[1] == i and adjacent and not before:
             subject = relative[0]  # 'passengers who lose something fill in a claim': the clause's noun is the subject
@@ -1000,6 +1003,19 @@ class _SentenceParser:
         elif verb.lemma in LET_VERBS:
             self.last_group_end = j
         return j
+
+    def _after_comma(self, i: int) -> NounPhrase | None:
+        """The phrase a ', which' or ', who' clause before the verb at i stands for: the one just before the comma
+        ('one officer, who collects statements', 'a post-mortem, which is carried out by a pathologist')."""
+        k = i - 1
+        while k > 0 and self._tag(k) in ("AUX", "NEG", "ADV"):
+            k -= 1
+        if self._tag(k) != "REL" or self._token(k).lower not in ("which", "who") or self._tag(k - 1) != "COMMA":
+            return None
+        phrase = self._item(k - 2)
+        if not isinstance(phrase, NounPhrase) or phrase.generic or phrase.pronoun:
+            return None
+        return phrase
 
     def _given(self, recipients: list[NounPhrase], j: int) -> tuple[list[NounPhrase], int]:
         """'we send each customer an invoice', 'send them a quote': a verb of giving with two objects gives the

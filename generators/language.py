@@ -647,6 +647,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
         if t == "ADV" and prev == "DET" and lowers[i - 1] in _SINGLE_DETERMINERS and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'each well is drilled by one rig': what a determiner leads is a noun
+        counted_word = prev == "NUM" and nxt in ("", "PREP", "COMMA", "CONJ", "PUNCT") and lower != "more"
+        if t == "ADV" and counted_word and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'distilled in one still from one recipe': what a number counts is a noun
         floating = lower in ("each", "all") and prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1]
         floating = floating and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
         verb_after = floating and _can_be(lowers[i + 1], "VERB") and not _third_person(lowers[i + 1])
@@ -822,6 +825,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         opening = prev in ("", "COLON") and nxt == "PREP" and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
         if tags[i] == "VERB" and opening and third and _can_be(lower, "NOUN") and singular(lower) != lower:
             tags[i] = "NOUN"  # '...: alerts from monitors open incidents': no clause opens with a verb's -s form
+        before_aux = nxt == "AUX" and prev in ("", "COMMA", "CONJ", "COLON") and singular(lower) != lower
+        if tags[i] == "VERB" and before_aux and third and _can_be(lower, "NOUN"):
+            tags[i] = "NOUN"  # 'and rejects are booked against it': a plural before its auxiliary is the subject
         if tags[i] == "VERB" and depth <= 0:  # '(e.g. prod, staging)': a verb in a parenthesis is not the clause's
             verb_forms.add(third)
             last_form = third

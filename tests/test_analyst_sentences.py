@@ -1404,3 +1404,31 @@ def test_a_plural_possessive_after_a_names_a_kind_not_an_owner(analyst: Analyst)
     assert names(req) == {"coach", "session", "member", "plan"}
     req = analyst.analyse("Swimmers join a squad, and the club has a boys' squad and a women's squad.")
     assert not {"boy", "woman"} & names(req)
+
+
+def test_which_or_who_after_a_comma_stands_for_the_phrase_before_it(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each claim is handled by one adjuster, who orders a valuation, which is done by one surveyor."
+    )
+    assert cardinality(req, "adjuster", "valuation") == "one-to-many"
+    assert cardinality(req, "surveyor", "valuation") == "one-to-many"
+    assert cardinality(req, "surveyor", "claim") is None
+
+
+def test_a_plural_before_its_auxiliary_is_a_noun_not_a_verb(analyst: Analyst) -> None:
+    assert tags("Calls come in, and rejects are booked against the call")["rejects"] == "NOUN"
+    req = analyst.analyse("Loans are logged per member, and repeats are booked against the loan.")
+    assert cardinality(req, "repeat", "loan") == "many-to-one"
+
+
+def test_a_has_list_item_counted_by_one_is_a_thing_not_a_value(analyst: Analyst) -> None:
+    req = analyst.analyse("Each fixture has a kick-off time, one umpire and a result, and is played on one ground.")
+    assert {"fixture", "umpire", "ground"} <= names(req)
+    assert cardinality(req, "fixture", "umpire") == "many-to-one"
+    assert "kick_off_time" in attributes(req, "fixture")
+
+
+def test_a_word_a_number_counts_is_a_noun_not_an_adverb(analyst: Analyst) -> None:
+    assert tags("Each wash is boiled in one still, then cooled")["still"] == "NOUN"
+    req = analyst.analyse("Every spirit run is made in one still and poured into barrels.")
+    assert cardinality(req, "spirit_run", "still") == "many-to-one"

@@ -61,6 +61,12 @@ def _chosen(item: NounPhrase) -> bool:
     return not (item.plural or item.many) and infer_attribute(" ".join(item.lemmas).lower()).type == "enum"
 
 
+def _counted_one(item: NounPhrase) -> bool:
+    """Whether a has-list item is counted by 'one' ('each class has one judge and a class number'): a thing one
+    counts, not a value, which a plain 'a' leads."""
+    return item.one and not item.generic and not _typed_value(item) and not _chosen(item)
+
+
 def _same_thing(item: NounPhrase, elsewhere: set[tuple[str, ...]], bare_heads: set[str]) -> bool:
     """Whether a has-list item names a thing the intent names elsewhere by its head word: 'a room has beds ... beds'
     or 'an order has order lines ... lines', but not 'a start time' where only 'chip times' are named."""
@@ -191,6 +197,7 @@ class Analyst(Agent):
                     or (related and item.plural)
                     or item.id in holders
                     or _names_someone(item, ref.pattern)
+                    or _counted_one(item)
                 )
                 if is_part:
                     parts.append((has, item))
