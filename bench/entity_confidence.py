@@ -8,9 +8,9 @@ Each dev intent goes through the analyst (with the embedding model the factory u
 proposes is labelled by the corpus's scorer: one it expected (1), one it did not and did not allow
 (0), an optional one (not used). A logistic regression over the entities' evidence features learns
 the difference. Before training on all of it, each batch of the split (the intents sharing an id
-suffix, written together) is held out in turn: the model trained on the others decides which of its
-entities to leave out, and the figures with and without that are printed, so the gain is measured on
-intents the model did not see.
+suffix, written together) is held out in turn: the model trained on the others weighs its entities,
+its proposals are settled as the factory settles them (generators.open_questions), and the figures
+with and without that are printed, so the gain is measured on intents the model did not see.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from pathlib import Path
 from bench.analyst import CORPUS, corpus_path
 from bench.analyst_scoring import Case, CaseScore, Found, found_in, load_corpus, score_case, summarise
 from generators.agents.analyst import Analyst
-from generators.entity_confidence import FEATURES, MODEL_PATH, THRESHOLD, ConfidenceModel
+from generators.entity_confidence import FEATURES, MODEL_PATH, ConfidenceModel
+from generators.open_questions import settle
 from generators.patterns import Embedder, pattern_library
 from ontology.errors import FactoryError
+from ontology.models import Requirements
 
 REGULARISATION = 1.0
 """The inverse strength of the L2 penalty (scikit-learn's C)."""
@@ -34,10 +36,10 @@ REGULARISATION = 1.0
 
 @dataclass
 class Proposed:
-    """One intent's proposal: what was found, and each entity's features and label (None: optional)."""
+    """One intent's proposal as the rules make it, each entity's features and label (None: optional)."""
 
     case: Case
-    found: Found
+    requirements: Requirements
     features: dict[str, dict[str, float]] = field(default_factory=dict)
     labels: dict[str, int | None] = field(default_factory=dict)
 
@@ -57,7 +59,7 @@ def propose(cases: Sequence[Case], embedder: Embedder | None) -> list[Proposed]:
         labels: dict[str, int | None] = {
             f.name: 0 if f.name in invented else 1 if f.keys & expected else None for f in found.entities
         }
-        out.append(Proposed(case, found, features, labels))
+        out.append(Proposed(case, requirements, features, labels))
     return out
 
 
@@ -75,15 +77,12 @@ def fit(proposals: Sequence[Proposed]) -> ConfidenceModel:
     )
 
 
-def kept(proposal: Proposed, model: ConfidenceModel) -> Found:
-    """The proposal without the entities the model finds unlikely (and their relationships), never all of them."""
-    low = {n for n, f in proposal.features.items() if model.probability(f) < THRESHOLD}
-    if low >= {e.name for e in proposal.found.entities}:
-        low = set()
-    return Found(
-        tuple(e for e in proposal.found.entities if e.name not in low),
-        tuple(r for r in proposal.found.relationships if r[0] not in low and r[1] not in low),
-    )
+def settled(proposal: Proposed, model: ConfidenceModel) -> Found:
+    """What the proposal becomes when `model` weighs its entities and nobody answers its questions."""
+    requirements = proposal.requirements.model_copy(deep=True)
+    for need in requirements.entities:
+        need.confidence = round(model.probability(proposal.features[need.name]), 3)
+    return found_in(settle(requirements, pattern_library()))
 
 
 def batch(case_id: str) -> str:
@@ -99,8 +98,8 @@ def cross_validate(proposals: Sequence[Proposed]) -> tuple[str, str]:
         model = fit(others)
         for p in proposals:
             if batch(p.case.id) == held:
-                before.append(score_case(p.case, p.found))
-                after.append(score_case(p.case, kept(p, model)))
+                before.append(score_case(p.case, found_in(p.requirements)))
+                after.append(score_case(p.case, settled(p, model)))
     return _line(before), _line(after)
 
 
