@@ -24,12 +24,12 @@ in -08 to -15: 0.937, 0.715, 0.859 with the learned entity confidence; docs/anal
 0.935 and 0.715 in the twelfth round: the confidence leaves out a few expected entities of these intents (0.939 and
 0.718 before it) for far fewer invented ones on intents the analyst has not seen."""
 
-DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.9, "relationship_f1": 0.66, "attribute_recall": 0.625}
-"""A little under what the analyst reaches on the whole dev split (331 intents: 0.910, 0.670, 0.635 with the learned
-entity confidence, trained on them), the batches of the eighth to the twelfth rounds (ids ending in -08 to -15, each
-written before the analyst was run on them) included. The -14 batch names many more key attributes than the others
-and the -15 batch was held back, so both pull the split down: the 283 before them reach 0.922, 0.690, 0.693 (their
-floors were 0.905, 0.675, 0.685)."""
+DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.89, "relationship_f1": 0.64, "attribute_recall": 0.605}
+"""A little under what the analyst reaches on the whole dev split (355 intents: 0.899, 0.649, 0.614 with the learned
+entity confidence, trained on the 331 before the -16 batch), the batches of the eighth to the twelfth rounds (ids
+ending in -08 to -16, each written before the analyst was run on them) included. The -14 batch names many more key
+attributes than the others, and the -15 and -16 batches were held back, so they pull the split down: the 283 before
+them reach 0.922, 0.690, 0.693 (their floors were 0.905, 0.675, 0.685)."""
 
 TEST_FLOORS: Floors = {"entity_f1": 0.87, "relationship_f1": 0.535, "attribute_recall": 0.67}
 """Held-out split, never tuned on: a little under its latest measured run (entity F1 0.874, relationship
@@ -38,7 +38,7 @@ was lowered once, from 0.58 to 0.56, when the second round cost the held-out spl
 (docs/analyst.md); the fourth round raised it past both. Raise them as the analyst improves; never lower them without
 saying why."""
 
-LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13", "-14", "-15")
+LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13", "-14", "-15", "-16")
 """The id endings of the dev intents added in the eighth to the twelfth rounds: DEV_FLOORS were first set before
 them."""
 
