@@ -167,9 +167,13 @@ def _wait_gone(pid: int, timeout_s: float) -> bool:
             return False
         time.sleep(0.05)
     warm = warm_interpreter(start=False)
-    if warm is not None and Path(f"/proc/{pid}").exists():  # a zombie: a run the warm interpreter forked
+    # a zombie: a run the warm interpreter forked. Its threads may still be ending after the main one did, and
+    # until they have, the warm interpreter cannot collect it: ask again for a moment
+    settle = time.monotonic() + 5.0
+    while warm is not None and Path(f"/proc/{pid}").exists() and time.monotonic() < settle:
         with suppress(OSError):
             warm.reap()
+        time.sleep(0.02)
     return True
 
 
