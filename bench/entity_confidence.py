@@ -150,7 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "regularisation": REGULARISATION,
             "embedder": embedder is not None,
         }
-        args.output.write_text(model.to_json(provenance), encoding="utf-8")
+        try:
+            args.output.write_text(model.to_json(provenance), encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write the weights to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(f"weights written to {args.output}")
     return 0
 

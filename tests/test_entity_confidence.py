@@ -107,3 +107,12 @@ def test_training_needs_entities_of_both_kinds(tmp_path: Path, capsys: pytest.Ca
     (tmp_path / "dev.yaml").write_text(yaml.safe_dump([entry]), encoding="utf-8")
     assert train(["--corpus", str(tmp_path), "--no-embedder", "--dry-run"]) == 2
     assert "needs both" in capsys.readouterr().err
+
+
+def test_training_says_in_one_line_where_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _small_corpus(tmp_path, ("-12", "-13", "-14"), 6)
+    output = tmp_path / "missing" / "weights.json"
+    assert train(["--corpus", str(tmp_path), "--no-embedder", "--output", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: cannot write the weights to") and error.count("\n") == 1
+    assert not output.parent.exists()
