@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.analyst_scoring import Case, CaseScore, Found, Totals, found_in, load_corpus, score_case, summarise
+from generators.patterns import Embedder
 from generators.pipeline import Planner
 from ontology.errors import FactoryError
 
@@ -55,6 +56,15 @@ def measure(cases: Sequence[Case], run: Run) -> tuple[list[CaseScore], list[floa
         scores.append(score)
         seconds.append(elapsed)
     return scores, seconds
+
+
+def embedding_model(wanted: bool = True) -> Embedder | None:
+    """The embedding model the factory uses (loaded from its package, offline), or None where it is not wanted."""
+    if not wanted:
+        return None
+    from graph.embeddings import SentenceEmbedder
+
+    return SentenceEmbedder()
 
 
 def planner_run(planner: Planner, tenant: str = "bench") -> Run:
@@ -166,11 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except FactoryError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    embedder = None
-    if not args.no_embedder:
-        from graph.embeddings import SentenceEmbedder
-
-        embedder = SentenceEmbedder()
+    embedder = embedding_model(not args.no_embedder)
     backends: dict[str, Planner] = {"deterministic": Planner(embedder)}
     if args.llm:
         backends["llm"] = Planner.from_env()

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.analyst import CORPUS, corpus_path
+from bench.analyst import CORPUS, corpus_path, embedding_model
 from bench.analyst_scoring import Case, CaseScore, Found, found_in, load_corpus, score_case, summarise
 from generators.agents.analyst import Analyst
 from generators.entity_confidence import FEATURES, MODEL_PATH, ConfidenceModel
@@ -124,11 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FactoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    embedder = None
-    if not args.no_embedder:
-        from graph.embeddings import SentenceEmbedder
-
-        embedder = SentenceEmbedder()
+    embedder = embedding_model(not args.no_embedder)
     proposals = propose(cases, embedder)
     labels = [label for p in proposals for label in p.labels.values() if label is not None]
     try:
