@@ -39,7 +39,7 @@ _HOWS = ("pattern", "synonym", "similarity", "explicit", "noun")
 _ROLES: tuple[Role, ...] = ("subject", "object", "listed", "owner", "item", "attached", "aside", "other")
 _FLAGS = ("plural", "each", "many", "definite", "ours", "theirs", "one", "place_name")
 _EXAMPLE_WORDS = frozenset({"such", "as", "e.g", "eg", "like", "including"})
-_PLACE_PREPOSITIONS = frozenset({"in", "at", "on", "from", "to", "across", "for", "with", "by", "of"})
+_PREPOSITIONS = frozenset({"in", "at", "on", "from", "to", "across", "for", "with", "by", "of"})
 FEATURES: tuple[str, ...] = (
     *(f"how_{h}" for h in _HOWS),
     *(f"role_{r}" for r in _ROLES),
@@ -110,7 +110,7 @@ def entity_features(evidence: Evidence, sentences: Sequence[Sequence[Token]], en
         "capitalised": float(any(t.text[:1].isupper() for p in phrases if p.position > 0 for t in p.tokens)),
         "after_example_word": float(bool(_EXAMPLE_WORDS.intersection(before))),
         "after_parenthesis": float("(" in before),
-        "after_preposition": float(bool(before) and before[-1] in _PLACE_PREPOSITIONS),
+        "after_preposition": float(bool(before) and before[-1] in _PREPOSITIONS),
         "head_noun": float(not tag or tag.startswith("NN")),
         "head_unknown": float(not tag),
         "head_adjective": float(tag.startswith("JJ")),
