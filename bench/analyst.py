@@ -4,12 +4,18 @@
     python -m bench.analyst --split all        # every split in tests/intents/
     python -m bench.analyst --llm              # the same corpus through FACTORY_LLM_URL as well
     python -m bench.analyst --json             # the figures as one JSON object
+    python -m bench.analyst --split test --second tests/intents/second
+                                               # a second labeller's labels as a column of their own
 
 Each intent goes through the deterministic Planner (the analyst, then the architect) with the
 embedding model the factory uses, loaded once before timing. Printed per split: entity
 precision, recall and F1 (micro over all intents; optional entities neither count nor cost),
 relationship F1 (ends and cardinality), attribute recall, the median and p95 latency of
 intent -> blueprint, and the ten intents with the most mistakes, with what was missed or invented.
+
+--second FOLDER scores a second, independent labelling (FOLDER/<split>.yaml, some of the split's
+intents) against the corpus the way the analyst is scored, on those intents only: how far two
+labellers agree, the ceiling any analyst can be measured against.
 """
 
 from __future__ import annotations
@@ -25,10 +31,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.analyst_scoring import Case, CaseScore, Found, Totals, found_in, load_corpus, score_case, summarise
+from bench.analyst_scoring import (
+    Case,
+    CaseScore,
+    Found,
+    Totals,
+    found_in,
+    labelled_as_found,
+    load_corpus,
+    score_case,
+    summarise,
+)
 from generators.patterns import Embedder
 from generators.pipeline import Planner
-from ontology.errors import FactoryError
+from ontology.errors import FactoryError, InvalidInputError
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "intents"
 SPLITS = ("dev", "test")
@@ -79,6 +95,28 @@ def planner_run(planner: Planner, tenant: str = "bench") -> Run:
         return found_in(analysis.requirements, blueprint)
 
     return run
+
+
+def second_run(first: Sequence[Case], second: Sequence[Case]) -> Run:
+    """A second labelling read as what an analyst found, intent by intent."""
+    pairs = {c.intent: c for c in first}
+
+    def run(intent: str) -> Found:
+        return labelled_as_found(next(c for c in second if c.intent == intent), pairs[intent])
+
+    return run
+
+
+def paired(cases: list[Case], path: Path) -> tuple[list[Case], list[Case]]:
+    """The split's cases that a second labelling covers, and that labelling; InvalidInputError when it disagrees."""
+    second = load_corpus(path)
+    by_id = {c.id: c for c in cases}
+    for case in second:
+        if case.id not in by_id:
+            raise InvalidInputError(f"{path}: {case.id} is not an intent of the split")
+        if case.intent != by_id[case.id].intent:
+            raise InvalidInputError(f"{path}: {case.id} has another text than the split's intent")
+    return [by_id[c.id] for c in second], second
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -158,12 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--llm", action="store_true", help="also run the corpus through FACTORY_LLM_URL")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-embedder", action="store_true", help="plan without the embedding model")
+    parser.add_argument("--second", type=Path, help="folder holding a second labelling, <split>.yaml")
     args = parser.parse_args(argv)
     if args.llm and not os.environ.get("FACTORY_LLM_URL", "").strip():
         print("--llm needs FACTORY_LLM_URL (an OpenAI-compatible endpoint); it is not set", file=sys.stderr)
         return 2
     splits = SPLITS if args.split == "all" else (args.split,)
     corpora: dict[str, list[Case]] = {}
+    seconds: dict[str, list[Case]] = {}
     for split in splits:
         path = corpus_path(split, args.corpus)
         if not path.exists():
@@ -173,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         try:
             corpora[split] = load_corpus(path)
+            if args.second is not None:
+                corpora[split], seconds[split] = paired(corpora[split], corpus_path(split, args.second))
         except FactoryError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -190,9 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for split, cases in corpora.items():
         out[split] = {}
-        for name, planner in backends.items():
-            scores, seconds = measure(cases, planner_run(planner))
-            out[split][name] = figures(scores, seconds)
+        runs = {name: planner_run(planner) for name, planner in backends.items()}
+        if split in seconds:
+            runs["second labeller"] = second_run(cases, seconds[split])
+        for name, run in runs.items():
+            scores, elapsed = measure(cases, run)
+            out[split][name] = figures(scores, elapsed)
     if args.json:
         print(json.dumps(out, indent=2))
     else:

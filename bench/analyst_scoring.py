@@ -32,6 +32,7 @@ __all__ = [
     "FoundEntity",
     "Totals",
     "found_in",
+    "labelled_as_found",
     "load_corpus",
     "score_case",
     "summarise",
@@ -81,10 +82,11 @@ class FoundEntity:
     label: str = ""
     phrase: str = ""
     attributes: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
 
     @property
     def keys(self) -> frozenset[str]:
-        return frozenset(k for n in (self.name, self.label, self.phrase) if n for k in _keys(n))
+        return frozenset(k for n in (self.name, self.label, self.phrase, *self.aliases) if n for k in _keys(n))
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,25 @@ def found_in(requirements: Requirements, blueprint: Blueprint | None = None) -> 
     )
     relationships = tuple((r.source, r.target, r.cardinality) for r in requirements.relationships)
     return Found(entities, relationships)
+
+
+def labelled_as_found(second: Case, first: Case) -> Found:
+    """A second labelling of an intent read as if an analyst had found it, to be scored against the first.
+
+    Each entity carries its aliases, so the two agree wherever the second accepts the first's word. The
+    second's optional entities count as found where the first expects them and are left out elsewhere: a
+    thing one labeller thought optional is never charged as a miss or an invention.
+    """
+    attributes: dict[str, set[str]] = {}
+    for attribute in second.attributes:
+        attributes.setdefault(attribute.entity, set()).update((attribute.name, *attribute.aliases))
+    expected = frozenset().union(*(e.keys for e in first.entities))
+    optional = (ExpectedEntity(o) for o in second.optional)
+    entities = tuple(
+        FoundEntity(e.name, attributes=frozenset(attributes.get(e.name, ())), aliases=e.aliases)
+        for e in (*second.entities, *(o for o in optional if o.keys & expected))
+    )
+    return Found(entities, second.relationships)
 
 
 # ---------------------------------------------------------------- scoring

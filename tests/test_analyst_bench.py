@@ -79,3 +79,41 @@ def test_llm_without_an_endpoint_says_so_and_fails(
 def test_a_missing_corpus_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--corpus", str(tmp_path), "--no-embedder"]) == 2
     assert "no corpus at" in capsys.readouterr().err
+
+
+SECOND = """\
+- id: library
+  intent: Members borrow books.
+  entities: [{name: member, aliases: [borrower]}, {name: book}]
+  optional: [loan, shelf]
+  relationships: [{source: member, target: book, cardinality: one-to-many}]
+"""
+
+
+def test_a_second_labelling_is_scored_against_the_first_on_its_intents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dev.yaml").write_text(CORPUS + "  optional: [loan]\n", encoding="utf-8")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "dev.yaml").write_text(SECOND, encoding="utf-8")
+    assert main(["--corpus", str(tmp_path), "--second", str(second), "--json", "--no-embedder"]) == 0
+    figures = json.loads(capsys.readouterr().out)["dev"]
+    assert figures["deterministic"]["intents"] == figures["second labeller"]["intents"] == 1
+    labeller = figures["second labeller"]
+    # both entities agree (an optional 'shelf' the first never expects is not an invention); the link's cardinality differs
+    assert labeller["entity_precision"] == labeller["entity_recall"] == 1.0
+    assert labeller["relationship_f1"] == 0.0
+    assert labeller["worst"][0]["relationships_missed"] == ["member many-to-many book"]
+
+
+def test_a_second_labelling_of_another_text_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dev.yaml").write_text(CORPUS, encoding="utf-8")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "dev.yaml").write_text(SECOND.replace("Members borrow", "Members lend"), encoding="utf-8")
+    assert main(["--corpus", str(tmp_path), "--second", str(second), "--no-embedder"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "library has another text" in err and len(err.splitlines()) == 1
