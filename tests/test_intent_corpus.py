@@ -184,3 +184,17 @@ def test_the_dev_split_holds_the_issue_examples(corpus: dict[str, list[dict[str,
     assert [phrase for phrase in ISSUE_EXAMPLES if phrase not in dev_text] == []
     quoted = [phrase for phrase in ISSUE_EXAMPLES if len(phrase) > 20]
     assert [phrase for phrase in quoted if phrase in test_text] == []
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_the_second_labelling_is_well_formed_and_of_the_split_s_own_intents(
+    corpus: dict[str, list[dict[str, Any]]], split: str
+) -> None:
+    """tests/intents/second/<split>.yaml labels some intents of a split again, independently: same format, same
+    rules, and each record carries its intent's id and exact text."""
+    second = yaml.safe_load((CORPUS / "second" / f"{split}.yaml").read_text(encoding="utf-8"))
+    texts = {record["id"]: record["intent"] for record in corpus[split]}
+    assert len(second) >= MIN_INTENTS_PER_SPLIT
+    assert [line for record in second for line in record_problems(record)] == []
+    assert [r["id"] for r in second if texts.get(r["id"]) != r["intent"]] == []
+    assert len({r["id"] for r in second}) == len(second)
