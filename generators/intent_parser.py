@@ -393,13 +393,14 @@ class _SentenceParser:
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
 
     def _coordinated_copula(self, i: int) -> bool:
-        """Whether items[i] is a 'be' with a preposition and a noun after 'and' (and a modal): 'and can be on'."""
+        """Whether items[i] is a 'be' with a preposition and a noun after 'and' or a comma (and a modal): 'and can be
+        on', 'a booking is made by one customer, is for one sailing'."""
         if self._token(i).lemma != "be" or self._tag(i + 1) != "PREP" or not isinstance(self._item(i + 2), NounPhrase):
             return False
         k = i - 1
         while self._tag(k) in ("AUX", "NEG", "ADV"):
             k -= 1
-        return self._tag(k) == "CONJ" and bool(self.subject) and self.seen_verb
+        return self._tag(k) in ("CONJ", "COMMA") and bool(self.subject) and self.seen_verb
 
     def _names(self) -> None:
         """'hooked up to the door access system and Stripe', 'a cookery school in Yorkshire': a capitalised

@@ -450,9 +450,11 @@ def _word_repairs(lowers: list[str], tags: list[str], penn: list[str], i: int) -
 
 def _second_predicate(lowers: list[str], tags: list[str], i: int) -> bool:
     """Whether the -s word after 'and' is a second verb of the clause's subject: a verb came before, the word before
-    'and' is a singular noun (no list of plurals, as 'owners and pets'), and an object or a preposition follows."""
-    singular_before = tags[i - 2] == "NOUN" and singular(lowers[i - 2]) == lowers[i - 2]
-    verb_before = any(t in ("VERB", "AUX") for t in tags[: i - 1])
+    'and' (or its comma) is a singular noun (no list of plurals, as 'owners and pets'), and an object or a preposition
+    follows."""
+    before = i - 3 if tags[i - 2] == "COMMA" else i - 2  # '..., is made by one customer, and lists the passengers'
+    singular_before = before > 0 and tags[before] == "NOUN" and singular(lowers[before]) == lowers[before]
+    verb_before = any(t in ("VERB", "AUX") for t in tags[:before])
     third = _third_person(lowers[i]) and _can_be(lowers[i], "VERB")
     return singular_before and verb_before and third and _next(tags, i) in ("PREP", "DET", "NUM", "ADJ", "NOUN")
 

@@ -39,6 +39,7 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             or _of(tokens, i, j)
             or _bound(tokens, i, j)
             or _any_number(tokens, i, j)
+            or _more_than(tokens, i, j)
         ):
             j += 1
         k = j
@@ -116,6 +117,12 @@ def _bound(tokens: list[Token], i: int, j: int) -> bool:
     if j > i and tokens[j].lower in _BOUNDS and tokens[j - 1].lower == "at":
         return j + 1 < len(tokens) and tokens[j + 1].tag in _COUNTS
     return False
+
+
+def _more_than(tokens: list[Token], i: int, j: int) -> bool:
+    """'used on more than one course', 'fewer than ten seats': a comparison with a count leads its phrase."""
+    compared = j > i and tokens[j].lower == "than" and tokens[j - 1].lower in ("more", "fewer", "less")
+    return compared and j + 1 < len(tokens) and tokens[j + 1].tag in _COUNTS
 
 
 def _any_number(tokens: list[Token], i: int, j: int) -> bool:

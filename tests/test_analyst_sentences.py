@@ -1432,3 +1432,21 @@ def test_a_word_a_number_counts_is_a_noun_not_an_adverb(analyst: Analyst) -> Non
     assert tags("Each wash is boiled in one still, then cooled")["still"] == "NOUN"
     req = analyst.analyse("Every spirit run is made in one still and poured into barrels.")
     assert cardinality(req, "spirit_run", "still") == "many-to-one"
+
+
+# ---------------------------------------------------------------- the thirteenth round: predicates of one subject
+
+
+def test_a_predicate_after_a_comma_is_the_subject_s_too(analyst: Analyst) -> None:
+    """'..., is for one sailing, and lists the passengers': a copula and an -s verb after a comma share the subject."""
+    assert tags("A hire is made by one member, and lists the bikes")["lists"] == "VERB"
+    req = analyst.analyse("A charter is booked by one client, is for one yacht, and lists the guests on board.")
+    assert cardinality(req, "client", "charter") == "one-to-many"
+    assert cardinality(req, "charter", "yacht") == "many-to-one"
+    assert cardinality(req, "charter", "guest") == "one-to-many"
+    assert "list" not in names(req)
+
+
+def test_more_than_one_counts_many(analyst: Analyst) -> None:
+    req = analyst.analyse("A waypoint has a code and is often used on more than one route.")
+    assert cardinality(req, "waypoint", "route") == "many-to-many"
