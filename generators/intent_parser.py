@@ -171,6 +171,11 @@ def _without_comments(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def _only_described(phrase: NounPhrase) -> bool:
+    """Whether a phrase is its head word with adjectives at most: 'list', 'an ordered list', not 'a price list'."""
+    return all(t.tag == "ADJ" for t in phrase.tokens[:-1])
+
+
 def _one_named(phrase: NounPhrase) -> bool:
     """Whether a phrase is led by 'a' or 'an' alone: after 'is', another name for the subject ('is a seed lot')."""
     return phrase.single and not (phrase.one or phrase.many or phrase.plural)
@@ -697,8 +702,8 @@ class _SentenceParser:
         the object (many-to-many when the object is counted: 'a booking is for up to four players')."""
         named = self._item(i + 1)
         subject = bool(self.last_group) and all(not p.generic for p in self.last_group)
-        grouped = isinstance(named, NounPhrase) and named.head in _GROUP_NOUNS and len(named.tokens) == 1
-        kinds = isinstance(named, NounPhrase) and named.head in _KIND_NOUNS and len(named.tokens) == 1
+        grouped = isinstance(named, NounPhrase) and named.head in _GROUP_NOUNS and _only_described(named)
+        kinds = isinstance(named, NounPhrase) and named.head in _KIND_NOUNS and _only_described(named)
         if kinds and self._token(i + 2).lower == "of" and isinstance(self._item(i + 3), NounPhrase):
             # 'caravans, tents and motorhomes are kinds of unit': the subject names values of the thing after 'of'
             assert isinstance(named, NounPhrase)
@@ -786,9 +791,14 @@ class _SentenceParser:
         aux = k
         while self._tag(k) in ("AUX", "NEG"):
             k += 1
-        # '..., and each booking is with one therapist': a copula with a preposition is a clause's verb too
-        copula = any(self._token(x).lemma == "be" for x in range(aux, k)) and self._tag(k) == "PREP"  # 'can be in'
-        return self._tag(k) == "VERB" or (copula and isinstance(self._item(k + 1), NounPhrase))
+        # '..., and each booking is with one therapist' ('can be in'), '..., and a playlist is a set of songs': a
+        # copula with a preposition or a noun phrase is a clause's verb too
+        copula = any(self._token(x).lemma == "be" for x in range(aux, k))
+        if copula and isinstance(self._item(k), NounPhrase):
+            return True
+        return self._tag(k) == "VERB" or (
+            copula and self._tag(k) == "PREP" and isinstance(self._item(k + 1), NounPhrase)
+        )
 
     def _attachments(self, head: NounPhrase, i: int) -> int:
         """'invoices with line items': a preposition and a noun group right after a noun phrase."""

@@ -1450,3 +1450,10 @@ def test_a_predicate_after_a_comma_is_the_subject_s_too(analyst: Analyst) -> Non
 def test_more_than_one_counts_many(analyst: Analyst) -> None:
     req = analyst.analyse("A waypoint has a code and is often used on more than one route.")
     assert cardinality(req, "waypoint", "route") == "many-to-many"
+
+
+def test_a_described_group_noun_after_a_copula_says_what_the_subject_is_made_of(analyst: Analyst) -> None:
+    req = analyst.analyse("A tour is an ordered list of venues, and a playlist is a curated set of songs.")
+    assert cardinality(req, "tour", "venue") == "many-to-many"
+    assert cardinality(req, "playlist", "song") == "many-to-many"
+    assert not {"list", "set"} & names(req)
