@@ -746,9 +746,12 @@ class _SentenceParser:
 
     def _predicate(self, j: int, link: Callable[[NounPhrase, NounPhrase], None]) -> int:
         """The objects of a copula from items[j], each linked from each of the last group by `link`."""
+        mark = len(self.parsed.links)
         group, end = self._group(j, as_object=True)
         objects = self._resolve(group)
         subject = [p for p in self.last_group if not p.generic]
+        if len(objects) == 1 and objects[0].one:
+            self._one_then_one(subject, objects[0], mark)
         self._mark(subject, "subject")
         self._mark(objects, "object")
         for s in subject:
@@ -961,6 +964,8 @@ class _SentenceParser:
                 objects = []
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
+            elif prep and len(objects) == 1 and objects[0].one:
+                self._one_then_one(subject, objects[0], mark)
             elif passive and prep:
                 self._per_each(subject, objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
@@ -1069,6 +1074,17 @@ class _SentenceParser:
             self._mark(values, "item")
             self._mark([link.target], "owner")
             return
+
+    def _one_then_one(self, subject: list[NounPhrase], counted: NounPhrase, mark: int) -> None:
+        """'each appointment is with one practitioner in one room', 'every order pays out to one beneficiary from one
+        wallet': a place counted by 'one' right after an object counted by 'one' is the subject's, not the object's."""
+        things = [s for s in subject if not s.generic]
+        links = self.parsed.links
+        for k in range(len(links) - 1, mark - 1, -1):
+            link = links[k]
+            stacked = link.kind == "with" and link.source is counted and link.target.one
+            if stacked and things and link.verb in _PLACE_TIME_PREPS | {"from"}:
+                links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
 
     def _after_agent(self, subject: list[NounPhrase], agents: list[NounPhrase], mark: int) -> None:
         """'talks are given by speakers in a room at a time slot': a place or time after a passive's agent says

@@ -1457,3 +1457,13 @@ def test_a_described_group_noun_after_a_copula_says_what_the_subject_is_made_of(
     assert cardinality(req, "tour", "venue") == "many-to-many"
     assert cardinality(req, "playlist", "song") == "many-to-many"
     assert not {"list", "set"} & names(req)
+
+
+def test_a_place_counted_by_one_after_an_object_counted_by_one_is_the_subject_s(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each fitting is with one engineer in one bay, and every refund pays out to one customer from one account."
+    )
+    assert cardinality(req, "fitting", "bay") == "many-to-one"
+    assert cardinality(req, "engineer", "bay") is None
+    assert cardinality(req, "refund", "account") == "many-to-one"
+    assert cardinality(req, "customer", "account") is None
