@@ -243,6 +243,9 @@ class _SentenceParser:
         self.shortened: tuple[list[NounPhrase], int] | None = None
         """'snags found at handover are logged against the job': the noun a participle's clause follows, and
         where the clause ends (the verb right after it is the noun's)."""
+        self.distributed: tuple[list[NounPhrase], int] | None = None
+        """'phases (groundworks, planting), each scheduled for one crew': the things a participle after ', each'
+        is about, and where that participle is."""
         self.frame: NounPhrase | None = None
         """'For each order we record ...', 'Within an episode we hold sessions': the thing a fronted
         preposition names holds what the clause after it creates."""
@@ -366,6 +369,25 @@ class _SentenceParser:
                 self.antecedent = antecedent  # 'a summer show in which pupils perform routines': the show's routines
                 i += 2
                 continue
+            owners = self._each_of(i)
+            if owners and self._tag(i + 1) in ("VERB", "ADJ") and self._participle(i + 1):
+                self.distributed = (owners, i + 1)  # 'layouts in three gauges, each looked after by one member'
+                i = self._verb(i + 1)
+                continue
+            prep = self._token(i + 1).lower
+            if owners and self._tag(i + 1) == "PREP" and prep != "with" and isinstance(self._item(i + 2), NounPhrase):
+                # 'samples, each from one room', 'guards, each at a price': where each of them is, or its values
+                group, i = self._group(i + 2, as_object=True)
+                places = [p for p in self._resolve(group) if not _is_value(p)]
+                values = tuple(p for p in group if _is_value(p))
+                for owner in owners:
+                    for target in places:
+                        self._link(owner, target, "with", prep, None)
+                    if values:
+                        self.parsed.has_lists.append(HasList(owner, values, prep, self.evidence))
+                self._mark(places, "listed" if prep in _OWN_PREPS else "attached")
+                self._mark(list(values), "item")
+                continue
             if item.lower in ("each", "every") and self._token(i + 1).lower == "with" and self.last_group:
                 # 'claims made of expense lines, each with a category and an amount': a has-list of the last group
                 group, i = self._group(i + 2, as_object=True)
@@ -396,6 +418,27 @@ class _SentenceParser:
         if not self.seen_verb:
             # a sentence without a verb is a list of the things the service keeps: 'projects, issues, labels'
             self._mark([p for p in self.parsed.phrases if p.sentence == self.number and p.role == "other"], "listed")
+
+    def _each_of(self, i: int) -> list[NounPhrase]:
+        """', each' after a plural phrase (past a parenthesis): the things the words after 'each' are about, or none."""
+        if self._token(i).lower not in ("each", "every") or self._tag(i - 1) != "COMMA":
+            return []
+        k = i - 2
+        while k >= 0:
+            item = self.items[k]
+            if isinstance(item, Token) and item.lower == ")":
+                while k > 0 and self._token(k).lower != "(":
+                    k -= 1
+            elif isinstance(item, NounPhrase) and item.plural and not item.generic and not _is_value(item):
+                return self._resolve([item])
+            elif isinstance(item, Token) and item.tag in ("VERB", "AUX", "PUNCT", "COLON"):
+                return []
+            k -= 1
+        return []
+
+    def _participle(self, i: int) -> bool:
+        token = self._token(i)
+        return token.penn in ("VBN", "VBD") or (token.lower.endswith("ed") and token.lemma != token.lower)
 
     def _coordinated_copula(self, i: int) -> bool:
         """Whether items[i] is a 'be' with a preposition and a noun after 'and' or a comma (and a modal): 'and can be
@@ -899,7 +942,8 @@ class _SentenceParser:
             back -= 1
         previous = items[back] if back >= 0 else None
         # 'secrets are scoped per environment': a word the tagger does not know is a participle by its form
-        participle = verb.penn in ("VBN", "VBD") or (verb.lower.endswith("ed") and verb.lemma != verb.lower)
+        participle = self._participle(i)
+        distributed, self.distributed = self.distributed, None
         # 'workshops run by facilitators': a verb whose participle is its base form, read by its agent
         participle = participle or (isinstance(previous, NounPhrase) and self._token(i + 1).lower == "by")
         if isinstance(previous, NounPhrase) and not before and participle:
@@ -923,6 +967,8 @@ class _SentenceParser:
         if self.persona and [p.pronoun for p in subject] == ["i"]:
             subject = self.persona
         reduced = isinstance(previous, NounPhrase) and not before and participle  # 'workshops run by facilitators'
+        if distributed is not None and distributed[1] == i:
+            subject, reduced = distributed[0], True
         # 'each specimen gets a barcode and is split into aliquots': after 'be', a verb whose participle is itself
         passive = reduced or (any(t.lower in _BE for t in before) and (participle or same_as_participle(verb.lower)))
         # 'each donation is tested and split into components': a participle after 'and' shares the passive before it

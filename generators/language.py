@@ -699,7 +699,11 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         opens = i < 2 or tags[i - 2] in ("DET", "MANY", "NUM", "COMMA", "CONJ", "COLON")
         if prev == "ADJ" and t == "VERB" and opens and not lower.endswith(("ed", "ing")):
             tags[i] = t = "NOUN"  # 'each new hire gets a plan': an adjective is followed by a noun
-        if prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
+        # 'wines (red, white), each bought from one importer': a participle after ', each' is a verb of the plural
+        distributed = i >= 2 and lowers[i - 1] in ("each", "every") and tags[i - 2] == "COMMA" and nxt == "PREP"
+        if distributed and _can_be(lower, "VERB") and _verb_lemma(lower) != lower and not _third_person(lower):
+            tags[i] = t = "VERB"
+        elif prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
         elif (
             (prev == "DET" or (prev == "NUM" and _can_be(lower, "NOUN")))

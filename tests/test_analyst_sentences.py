@@ -1467,3 +1467,15 @@ def test_a_place_counted_by_one_after_an_object_counted_by_one_is_the_subject_s(
     assert cardinality(req, "engineer", "bay") is None
     assert cardinality(req, "refund", "account") == "many-to-one"
     assert cardinality(req, "customer", "account") is None
+
+
+def test_each_after_a_plural_and_a_comma_distributes_what_follows(analyst: Analyst) -> None:
+    """', each scheduled for one warden', ', each from one patient', ', each at a price': about each of the plural."""
+    assert tags("We stock cheeses (hard, soft), each bought from one dairy")["bought"] == "VERB"
+    req = analyst.analyse(
+        "Patrols are split into rounds (morning, evening), each scheduled for one warden. The lab receives swabs, "
+        "each from one patient. We sell hampers, each at a price."
+    )
+    assert cardinality(req, "round", "warden") == "many-to-one"
+    assert cardinality(req, "swab", "patient") == "many-to-one"
+    assert "price" in attributes(req, "hamper") and "price" not in names(req)
