@@ -1222,7 +1222,9 @@ class _SentenceParser:
                 elif passive and prep == "by":
                     self._link(o, s, "verb", verb, None)
                 elif passive and prep == "of":
-                    self._link(s, o, "passive", f"{verb} {prep}", "one-to-many")  # 'courses made of lessons'
+                    # 'courses made of lessons'; 'crews made up of members': people who are in other crews too
+                    card = "many-to-many" if o.head in PERSON_NOUNS else "one-to-many"
+                    self._link(s, o, "passive", f"{verb} {prep}", card)
                 elif passive and prep:
                     # 'students are enrolled on a course' (a verb that shares its object), 'musicians are booked
                     # for concerts' (many for many): many-to-many; 'tasks are assigned to a member', 'classes

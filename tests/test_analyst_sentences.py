@@ -1479,3 +1479,9 @@ def test_each_after_a_plural_and_a_comma_distributes_what_follows(analyst: Analy
     assert cardinality(req, "round", "warden") == "many-to-one"
     assert cardinality(req, "swab", "patient") == "many-to-one"
     assert "price" in attributes(req, "hamper") and "price" not in names(req)
+
+
+def test_a_thing_made_of_people_shares_them(analyst: Analyst) -> None:
+    req = analyst.analyse("Each squad is made up of players, and every kit is made of parts.")
+    assert cardinality(req, "squad", "player") == "many-to-many"
+    assert cardinality(req, "kit", "part") == "one-to-many"
