@@ -111,7 +111,11 @@ _BOUNDS = words("least most")
 
 
 def _bound(tokens: list[Token], i: int, j: int) -> bool:
-    """'at least two jurors', 'at most three guests', 'no more than four': a bound on a count leads its phrase."""
+    """'at least two jurors', 'at most three guests', 'up to four players': a bound on a count leads its phrase."""
+    if j + 2 < len(tokens) and (tokens[j].lower, tokens[j + 1].lower) == ("up", "to"):
+        return tokens[j + 2].tag in _COUNTS
+    if j > i and (tokens[j - 1].lower, tokens[j].lower) == ("up", "to"):
+        return j + 1 < len(tokens) and tokens[j + 1].tag in _COUNTS
     if j + 2 < len(tokens) and tokens[j].lower == "at" and tokens[j + 1].lower in _BOUNDS:
         return tokens[j + 2].tag in _COUNTS
     if j > i and tokens[j].lower in _BOUNDS and tokens[j - 1].lower == "at":

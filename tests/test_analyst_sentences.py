@@ -1485,3 +1485,8 @@ def test_a_thing_made_of_people_shares_them(analyst: Analyst) -> None:
     req = analyst.analyse("Each squad is made up of players, and every kit is made of parts.")
     assert cardinality(req, "squad", "player") == "many-to-many"
     assert cardinality(req, "kit", "part") == "one-to-many"
+
+
+def test_up_to_a_number_counts_many(analyst: Analyst) -> None:
+    req = analyst.analyse("Each lane booking is for up to six bowlers.")
+    assert cardinality(req, "lane_booking", "bowler") == "many-to-many"
