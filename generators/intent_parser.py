@@ -437,6 +437,7 @@ class _SentenceParser:
         return []
 
     def _participle(self, i: int) -> bool:
+        """Whether the word at i is a past participle by its tag or its form ('scoped', 'bought')."""
         token = self._token(i)
         return token.penn in ("VBN", "VBD") or (token.lower.endswith("ed") and token.lemma != token.lower)
 
