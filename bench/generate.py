@@ -61,8 +61,9 @@ def builds(count: int) -> list[tuple[str, str, str]]:
             if validation is not None and validation.contract is not None:
                 shallow.append(validation.contract.duration_s)
             started = time.perf_counter()  # the deep contract run, after the build (its own Dagster job)
-            if not run_deep_contract(lifecycle.TENANT, product, home=home).success:
-                raise SystemExit(f"the deep contract run of {product} failed")
+            outcome = run_deep_contract(lifecycle.TENANT, product, home=home)
+            if not outcome.success:
+                raise SystemExit(f"the deep contract run of {product} failed: {outcome.error}")
             deep.append(time.perf_counter() - started)
     finally:
         lifecycle.stop_services(run)
