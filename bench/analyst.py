@@ -99,10 +99,10 @@ def planner_run(planner: Planner, tenant: str = "bench") -> Run:
 
 def second_run(first: Sequence[Case], second: Sequence[Case]) -> Run:
     """A second labelling read as what an analyst found, intent by intent."""
-    pairs = {c.intent: c for c in first}
+    firsts, seconds = {c.intent: c for c in first}, {c.intent: c for c in second}
 
     def run(intent: str) -> Found:
-        return labelled_as_found(next(c for c in second if c.intent == intent), pairs[intent])
+        return labelled_as_found(seconds[intent], firsts[intent])
 
     return run
 
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     splits = SPLITS if args.split == "all" else (args.split,)
     corpora: dict[str, list[Case]] = {}
-    seconds: dict[str, list[Case]] = {}
+    second_labels: dict[str, list[Case]] = {}
     for split in splits:
         path = corpus_path(split, args.corpus)
         if not path.exists():
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             corpora[split] = load_corpus(path)
             if args.second is not None:
-                corpora[split], seconds[split] = paired(corpora[split], corpus_path(split, args.second))
+                corpora[split], second_labels[split] = paired(corpora[split], corpus_path(split, args.second))
         except FactoryError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -233,8 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for split, cases in corpora.items():
         out[split] = {}
         runs = {name: planner_run(planner) for name, planner in backends.items()}
-        if split in seconds:
-            runs["second labeller"] = second_run(cases, seconds[split])
+        if split in second_labels:
+            runs["second labeller"] = second_run(cases, second_labels[split])
         for name, run in runs.items():
             scores, elapsed = measure(cases, run)
             out[split][name] = figures(scores, elapsed)

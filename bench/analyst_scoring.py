@@ -75,6 +75,11 @@ class Case:
     domain: str = ""
     style: str = ""
 
+    @property
+    def expected_keys(self) -> frozenset[str]:
+        """Every word an expected entity of this intent is matched by."""
+        return frozenset().union(*(e.keys for e in self.entities))
+
 
 @dataclass(frozen=True)
 class FoundEntity:
@@ -203,11 +208,10 @@ def labelled_as_found(second: Case, first: Case) -> Found:
     attributes: dict[str, set[str]] = {}
     for attribute in second.attributes:
         attributes.setdefault(attribute.entity, set()).update((attribute.name, *attribute.aliases))
-    expected = frozenset().union(*(e.keys for e in first.entities))
     optional = (ExpectedEntity(o) for o in second.optional)
     entities = tuple(
         FoundEntity(e.name, attributes=frozenset(attributes.get(e.name, ())), aliases=e.aliases)
-        for e in (*second.entities, *(o for o in optional if o.keys & expected))
+        for e in (*second.entities, *(o for o in optional if o.keys & first.expected_keys))
     )
     return Found(entities, second.relationships)
 

@@ -55,7 +55,7 @@ def propose(cases: Sequence[Case], embedder: Embedder | None) -> list[Proposed]:
             continue
         found = found_in(requirements)
         invented = set(score_case(case, found).invented)
-        expected = frozenset().union(*(e.keys for e in case.entities))
+        expected = case.expected_keys
         labels: dict[str, int | None] = {
             f.name: 0 if f.name in invented else 1 if f.keys & expected else None for f in found.entities
         }

@@ -1095,14 +1095,8 @@ class _SentenceParser:
     def _per_each(self, subject: list[NounPhrase], objects: list[NounPhrase], mark: int) -> None:
         """'units are ordered from suppliers per job': 'per' after a passive's preposition and its one object
         counts the subject, not that object."""
-        things = [s for s in subject if not s.generic]
-        links = self.parsed.links
-        if not things or len(objects) != 1:
-            return
-        for k in range(len(links) - 1, mark - 1, -1):
-            link = links[k]
-            if link.kind == "with" and link.verb == "per" and link.source is objects[0]:
-                links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
+        if len(objects) == 1:
+            self._to_subject(subject, mark, lambda link: link.verb == "per" and link.source is objects[0])
 
     def _values_for_each(self, objects: list[NounPhrase], mark: int) -> None:
         """'we keep a licence number for each hostel', 'we record the name and date of death per burial': the
@@ -1125,12 +1119,16 @@ class _SentenceParser:
     def _one_then_one(self, subject: list[NounPhrase], counted: NounPhrase, mark: int) -> None:
         """'each appointment is with one practitioner in one room', 'every order pays out to one beneficiary from one
         wallet': a place counted by 'one' right after an object counted by 'one' is the subject's, not the object's."""
+        places = _PLACE_TIME_PREPS | {"from"}
+        self._to_subject(subject, mark, lambda link: link.source is counted and link.target.one and link.verb in places)
+
+    def _to_subject(self, subject: list[NounPhrase], mark: int, moved: Callable[[Link], bool]) -> None:
+        """The 'with' links made since `mark` that `moved` picks belong to each thing of the subject instead."""
         things = [s for s in subject if not s.generic]
         links = self.parsed.links
         for k in range(len(links) - 1, mark - 1, -1):
             link = links[k]
-            stacked = link.kind == "with" and link.source is counted and link.target.one
-            if stacked and things and link.verb in _PLACE_TIME_PREPS | {"from"}:
+            if things and link.kind == "with" and moved(link):
                 links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
 
     def _after_agent(self, subject: list[NounPhrase], agents: list[NounPhrase], mark: int) -> None:
