@@ -115,9 +115,14 @@ _MEASURE_NOUNS = words("record list log note kind type sort range variety select
 """Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""
 
 
+_COLLECTIVE_NOUNS = words("crew band rota roster panel programme program agenda schedule set")
+"""Nouns that, before 'of', only gather what follows: 'a team has a squad of players', 'a panel of judges'."""
+
+
 def _measure(phrase: NounPhrase) -> bool:
-    """Whether a phrase is one measure word ('a record', 'the list') before 'of' and what it measures."""
-    return len(phrase.tokens) == 1 and phrase.head in _MEASURE_NOUNS and not (phrase.plural or phrase.each)
+    """Whether a phrase is one measure or collective word ('a record', 'a crew') before 'of' and what it holds."""
+    one_word = len(phrase.tokens) == 1 and not (phrase.plural or phrase.each)
+    return one_word and phrase.head in _MEASURE_NOUNS | _COLLECTIVE_NOUNS
 
 
 def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> ParsedIntent:

@@ -1490,3 +1490,15 @@ def test_a_thing_made_of_people_shares_them(analyst: Analyst) -> None:
 def test_up_to_a_number_counts_many(analyst: Analyst) -> None:
     req = analyst.analyse("Each lane booking is for up to six bowlers.")
     assert cardinality(req, "lane_booking", "bowler") == "many-to-many"
+
+
+def test_a_collective_before_of_only_gathers_what_follows(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each plan has a schedule of instalments. A contest is judged by a panel of judges. "
+        "A project has a set of labels, each with a name and a colour."
+    )
+    assert cardinality(req, "plan", "instalment") == "one-to-many"
+    assert cardinality(req, "judge", "contest") is not None
+    assert cardinality(req, "project", "label") == "one-to-many"
+    assert {"name", "colour"} <= attributes(req, "label")
+    assert not {"schedule", "panel", "set"} & names(req)
