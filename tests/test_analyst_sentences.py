@@ -1502,3 +1502,9 @@ def test_a_collective_before_of_only_gathers_what_follows(analyst: Analyst) -> N
     assert cardinality(req, "project", "label") == "one-to-many"
     assert {"name", "colour"} <= attributes(req, "label")
     assert not {"schedule", "panel", "set"} & names(req)
+
+
+def test_what_a_thing_has_as_its_own_is_one_of_its_own(analyst: Analyst) -> None:
+    req = analyst.analyse("Each school has its own kitchen, and a booking has a customer. Kitchens order stock.")
+    assert cardinality(req, "school", "kitchen") == "one-to-many"
+    assert cardinality(req, "booking", "customer") == "many-to-one"
