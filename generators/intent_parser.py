@@ -22,6 +22,7 @@ from generators.language import (
     sentences,
     tag,
     tokenize,
+    unknown_plurals,
 )
 from generators.lexicon import (
     CALENDAR_NAMES,
@@ -129,7 +130,7 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     """Noun phrases, links and has-lists of every sentence of an (already cleaned) intent."""
     parsed = ParsedIntent()
     all_sentences = sentences(text)
-    tagged = [tag(tokenize(sentence)) for sentence in all_sentences]
+    tagged = unknown_plurals([tag(tokenize(sentence)) for sentence in all_sentences])
     parsed.sentences = tagged
     nouns = Counter(t.lemma for tokens in tagged for t in tokens if t.tag == "NOUN")
     for number, (sentence, tokens) in enumerate(zip(all_sentences, tagged, strict=True)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from lemminflect import getAllLemmas, getInflection, getLemma
@@ -34,6 +34,7 @@ __all__ = [
     "singular",
     "tag",
     "tokenize",
+    "unknown_plurals",
 ]
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
@@ -896,6 +897,19 @@ def _persona(lowers: list[str], tags: list[str]) -> None:
         tags[end - 1] = "NOUN"
         for k in range(2, end - 1):
             tags[k] = "ADJ" if tags[k] == "ADJ" else "NOUN"
+
+
+def unknown_plurals(sentences: list[list[Token]]) -> list[list[Token]]:
+    """The sentences of one intent with each word that no dictionary knows, written both with an -s and without,
+    read as one noun: 'Txns come in from the switch ... against the original txn'."""
+    lemmas = {t.lemma for tokens in sentences for t in tokens if t.tag == "NOUN"}
+
+    def read(t: Token) -> Token:
+        stem = t.lower[:-1]
+        unknown = t.tag == "NOUN" and t.lemma == t.lower and not t.lower.endswith("ss") and not getAllLemmas(t.lower)
+        return replace(t, lemma=stem) if unknown and t.lower.endswith("s") and stem in lemmas else t
+
+    return [[read(t) for t in tokens] for tokens in sentences]
 
 
 def is_many(tokens: list[Token]) -> bool:

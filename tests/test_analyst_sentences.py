@@ -1508,3 +1508,9 @@ def test_what_a_thing_has_as_its_own_is_one_of_its_own(analyst: Analyst) -> None
     req = analyst.analyse("Each school has its own kitchen, and a booking has a customer. Kitchens order stock.")
     assert cardinality(req, "school", "kitchen") == "one-to-many"
     assert cardinality(req, "booking", "customer") == "many-to-one"
+
+
+def test_an_unknown_word_with_and_without_s_is_one_noun(analyst: Analyst) -> None:
+    req = analyst.analyse("Txns come in per terminal. Each chargeback is against the original txn.")
+    assert "txn" in names(req) and "txns" not in names(req)
+    assert cardinality(req, "chargeback", "txn") == "many-to-one"
