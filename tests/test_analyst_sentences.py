@@ -1514,3 +1514,13 @@ def test_an_unknown_word_with_and_without_s_is_one_noun(analyst: Analyst) -> Non
     req = analyst.analyse("Txns come in per terminal. Each chargeback is against the original txn.")
     assert "txn" in names(req) and "txns" not in names(req)
     assert cardinality(req, "chargeback", "txn") == "many-to-one"
+
+
+def test_an_entity_is_named_as_its_words_are_written_most(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "We support victims of crime. Each referral is about one victim, and a caseworker is assigned to each "
+        "victim. Purchase orders have lines, and every purchase order is approved by a manager."
+    )
+    assert "victim" in names(req) and "victim_of_crime" not in names(req)
+    assert cardinality(req, "caseworker", "victim") is not None
+    assert "purchase_order" in names(req) and "order" not in names(req)

@@ -12,6 +12,7 @@ a confidence from a model learned from the labelled dev split (generators.entity
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -494,6 +495,28 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
                 head, tail = words[0][:k], words[0][k:]
                 if is_word(head) and is_word(tail, "NOUN"):
                     compounds.setdefault(tail, set()).add(ref.name)
+    _named_as_said_most(refs, order)
+
+
+def _named_as_said_most(refs: dict[int, Referent], order: list[int]) -> None:
+    """'supports victims of crime ... each referral is about one victim ... assigned to each victim': an entity
+    whose head word is written alone more often than its compound is named by the head word; the compound's other
+    words were said in passing ('Welding shop job tracking ... A job is for one customer ... Jobs are invoiced')."""
+    said: dict[str, Counter[str]] = {}
+    for pid in order:
+        ref = refs[pid]
+        words = noun_words(ref.phrase)
+        if ref.name and ref.strong and words:
+            said.setdefault(ref.name, Counter())[words[0] if len(words) == 1 else "_".join(words)] += 1
+    taken = set(said)
+    for name, forms in said.items():
+        head = _head_word(name.split("_"))
+        short = safe_identifier(head)
+        if "_" in name and short not in taken and forms[head] > forms[name]:
+            taken.add(short)
+            for ref in refs.values():
+                if ref.name == name:
+                    ref.name = short
 
 
 def _head_word(words: list[str]) -> str:
