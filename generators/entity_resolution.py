@@ -159,7 +159,9 @@ class Resolver:
         one_of_many = (ref.phrase.each or ref.phrase.one) and not ref.phrase.generic  # 'each lot', 'one report'
         vague = words and words[-1] in GENERIC_NOUNS and not ref.phrase.specific and not one_of_many
         vague = vague and not ref.phrase.kept_product_word  # 'for one or more services'
-        if not words or vague or len(words[-1]) < 3:
+        nouns = [t for t in ref.phrase.tokens if t.tag == "NOUN"]
+        written_short = bool(nouns) and re.fullmatch(r"[A-Z]{2}s?", nouns[-1].text) is not None  # 'CLs', 'a PR'
+        if not words or vague or (len(words[-1]) < 3 and not written_short):
             return
         if words[-1] in PRODUCT_HEADS and not ref.phrase.plural and not ref.phrase.each:
             return  # 'a booking app' is the product; 'applicants submit applications' are things it keeps

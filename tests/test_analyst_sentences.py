@@ -1524,3 +1524,9 @@ def test_an_entity_is_named_as_its_words_are_written_most(analyst: Analyst) -> N
     assert "victim" in names(req) and "victim_of_crime" not in names(req)
     assert cardinality(req, "caseworker", "victim") is not None
     assert "purchase_order" in names(req) and "order" not in names(req)
+
+
+def test_a_two_letter_abbreviation_in_capitals_is_a_thing(analyst: Analyst) -> None:
+    req = analyst.analyse("Reviewers approve CLs, and each CL has files and an author.")
+    assert cardinality(req, "reviewer", "cl") == "one-to-many"
+    assert cardinality(req, "cl", "file") == "one-to-many"
