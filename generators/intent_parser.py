@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import GENERIC_PRONOUNS, HasList, Link, LinkKind, NounPhrase, ParsedIntent, Role
@@ -103,6 +104,9 @@ _MANNER_PREPS = words("in on off before after until")
 """Prepositions after which a bare singular said once is a manner or a time: 'in bulk', 'off paper', 'before
 release'."""
 
+_ISSUING_VERBS = words("invoice quote")
+"""Verbs by which the business issues a document of the verb's name: 'we invoice each customer monthly'."""
+
 _GIVING_VERBS = words("send give issue offer email pay charge show lend sell grant award hand quote bill text post")
 """Verbs that take a recipient and a thing given: 'we send each customer an invoice'."""
 
@@ -138,11 +142,34 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
         parser.nouns = nouns
         parser.run()
     _the_organisation(parsed)
+    _issued_documents(parsed)
     for p in parsed.phrases:
         full = parsed.abbreviations.get(p.tokens[0].lemma) if len(p.tokens) == 1 else None
         if full is not None and p.role != "aside":
             p.tokens = list(full.tokens)  # 'mud checks are logged against the DDR': the daily drilling report
     return parsed
+
+
+def _issued_documents(parsed: ParsedIntent) -> None:
+    """'we invoice each developer monthly', 'we quote for jobs': a verb by which the business issues a document
+    names that document, one of many for whom or what it is issued, where the intent never names it as a noun."""
+    nouns = {t.lemma for tokens in parsed.sentences for t in tokens if t.tag == "NOUN"}
+    for n, tokens in enumerate(parsed.sentences):
+        for k, verb in enumerate(tokens):
+            if verb.tag != "VERB" or verb.lemma not in _ISSUING_VERBS or verb.lemma in nouns:
+                continue
+            # the first thing right after the verb, or after its preposition: 'invoice the customer', 'quote for jobs'
+            after = [p for p in parsed.phrases if p.sentence == n and k < p.position <= k + 3]
+            recipient = min(after, key=lambda p: p.position, default=None)
+            if recipient is not None and _is_value(recipient):
+                continue  # 'each referral quotes the crime reference': a value is cited, no document issued
+            nouns.add(verb.lemma)
+            word = replace(verb, tag="NOUN", lower=verb.lemma)
+            document = NounPhrase(len(parsed.phrases), [word], n, k, role="object")
+            parsed.phrases.append(document)
+            if recipient is not None and recipient.tokens:
+                evidence = " ".join(t.text for t in tokens)
+                parsed.links.append(Link(recipient, document, "with", verb.lemma, "one-to-many", evidence))
 
 
 def _brand_led(phrase: NounPhrase, before: Token) -> bool:

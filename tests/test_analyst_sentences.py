@@ -1530,3 +1530,11 @@ def test_a_two_letter_abbreviation_in_capitals_is_a_thing(analyst: Analyst) -> N
     req = analyst.analyse("Reviewers approve CLs, and each CL has files and an author.")
     assert cardinality(req, "reviewer", "cl") == "one-to-many"
     assert cardinality(req, "cl", "file") == "one-to-many"
+
+
+def test_a_verb_that_issues_a_document_names_it(analyst: Analyst) -> None:
+    req = analyst.analyse("Developers buy plots, and we invoice each developer monthly. Contractors quote for jobs.")
+    assert cardinality(req, "developer", "invoice") == "one-to-many"
+    assert cardinality(req, "job", "quote") == "one-to-many"
+    cited = analyst.analyse("Each referral is about one victim and quotes the crime reference.")
+    assert "quote" not in names(cited)
