@@ -768,6 +768,13 @@ class _SentenceParser:
                 # 'Error tracking for our teams, self-hosted on the cluster: ...': a participle is no verb of a clause
                 if depth == 0 and lower != ")":
                     outside.append("PART" if isinstance(it, Token) and it.penn == "VBN" else tags[k])
+            # '... billing exports with alerts to Slack: cloud accounts, cost centres, teams': a bare list after the
+            # colon says that a longer heading went before it, in which a word the tagger's lexicon calls a noun is one
+            after = tags[colon + 1 :]
+            if after.count("NP") >= 3 and set(after) <= {"NP", "COMMA", "CONJ", "PUNCT"}:
+                verbs = [it for it in self.items[:colon] if isinstance(it, Token) and it.penn.startswith("VB")]
+                if len(outside) <= 30 and not any(it.tag == "VERB" and it.penn != "VBN" for it in verbs):
+                    return colon + 1
             if len(outside) <= 12 and "VERB" not in outside and "NP" in outside:
                 return colon + 1
         if self.number == 0 and self.more and tags == ["NP"]:

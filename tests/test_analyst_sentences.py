@@ -1538,3 +1538,11 @@ def test_a_verb_that_issues_a_document_names_it(analyst: Analyst) -> None:
     assert cardinality(req, "job", "quote") == "one-to-many"
     cited = analyst.analyse("Each referral is about one victim and quotes the crime reference.")
     assert "quote" not in names(cited)
+
+
+def test_a_bare_list_after_a_colon_follows_a_heading_of_any_length(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "FinOps tool for the platform team, fed from the AWS, GCP and Azure billing exports with alerts to Slack: "
+        "cloud accounts, cost centres, budgets, anomalies."
+    )
+    assert names(req) == {"cloud_account", "cost_centre", "budget", "anomaly"}
