@@ -331,6 +331,7 @@ def tag(words: list[str]) -> list[Token]:
         if _DURATION.fullmatch(lowers[i]) and _next(tags, i) == "VERB" and _can_be(lowers[i + 1], "NOUN"):
             tags[i + 1] = "NOUN"  # 'guests book two-night stays': what the duration measures is a thing
     _repair(lowers, tags)
+    _compound_nouns(lowers, tags)
     if tags and lowers[-1] in _FREQUENCIES:
         tags[-1] = "ADV"  # '... and pays monthly'
     for i in range(1, len(tags) - 1):
@@ -850,6 +851,36 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _compound_nouns(lowers: list[str], tags: list[str]) -> None:
+    """Nouns the tagger read as verbs where English has no verb: a plural opening a clause before its auxiliary
+    ('Heats are logged per cow'), the first word of a compound right after a verb ('link pull requests', 'report
+    missed collections', read as a participle that describes), and a plural after a determiner and a noun before
+    a verb ('my DNA matches imported from Ancestry')."""
+    for i in range(len(lowers) - 1):
+        t, nxt, lower = tags[i], tags[i + 1], lowers[i]
+        prev = tags[i - 1] if i else ""
+        plural = _third_person(lower) and singular(lower) != lower and _can_be(singular(lower), "NOUN")
+        opening = i == _clause_start(tags, i) or prev in ("", "CONJ", "PUNCT")
+        if t == "VERB" and plural and opening and nxt == "AUX":
+            tags[i] = "NOUN"
+        # after a verb in its base or -s form, which takes an object ('defects found raise cards' has two verbs)
+        before = lowers[i - 1] if i else ""
+        present = _verb_lemma(before) == before or _third_person(before)
+        after_verb = prev == "VERB" and present and _verb_lemma(before) not in _LINKING_LEMMAS
+        base = _verb_lemma(lower) == lower and not _third_person(lower) and not lower.endswith(("ed", "ing"))
+        if t == "VERB" and after_verb and nxt == "NOUN" and base and _can_be(lower, "NOUN"):
+            tags[i] = "NOUN"
+        elif t == "VERB" and after_verb and nxt == "NOUN" and lower.endswith("ed") and _verb_lemma(lower) != lower:
+            tags[i] = "ADJ"
+        described = i >= 2 and tags[i - 2] == "DET" and prev == "NOUN" and nxt in ("VERB", "AUX")
+        if t == "VERB" and described and plural and lowers[i - 2] not in ("each", "every", "a", "an", "one"):
+            tags[i] = "NOUN"
+
+
+_LINKING_LEMMAS = words("be have get do let help make go come want need like")
+"""Verbs after which another verb is one of their own ('have completed', 'help build', 'want processed')."""
 
 
 def _after_singular_aux(lowers: list[str], tags: list[str], i: int) -> bool:

@@ -1546,3 +1546,12 @@ def test_a_bare_list_after_a_colon_follows_a_heading_of_any_length(analyst: Anal
         "cloud accounts, cost centres, budgets, anomalies."
     )
     assert names(req) == {"cloud_account", "cost_centre", "budget", "anomaly"}
+
+
+def test_nouns_where_english_has_no_verb() -> None:
+    assert tags("Heats are logged per cow.")["heats"] == "NOUN"
+    assert tags("As an engineer I want to link pull requests from GitHub.")["pull"] == "NOUN"
+    assert tags("Residents report missed collections.")["missed"] == "ADJ"
+    assert tags("As a member I want my DNA matches imported.")["matches"] == "NOUN"
+    assert tags("Defects found raise cards, and we have completed jobs.")["raise"] == "VERB"
+    assert tags("We have completed jobs.")["completed"] == "VERB"
