@@ -591,6 +591,17 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         clause = nxt == "REL" and lowers[i + 1] in ("whether", "what", "which", "how", "if")
         if t == "NOUN" and one_subject and _third_person(lower) and _can_be(lower, "VERB") and (particle or clause):
             tags[i] = t = "VERB"  # 'the carer ticks off the tasks', 'the fixer records whether it was repaired'
+        counted_subject = i >= 2 and prev == "NOUN" and singular(lowers[i - 1]) == lowers[i - 1]
+        counted_subject = counted_subject and _determined_by_one(lowers, tags, i - 1)
+        # 'a legal entity holds bank accounts', 'an invoice lists line items': one thing, its -s verb, its object
+        compound = nxt == "VERB" and _can_be(lowers[i + 1], "NOUN") and _next(tags, i + 1) == "NOUN"
+        if t == "NOUN" and counted_subject and _third_person(lower) and _can_be(lower, "VERB") and nxt == "NOUN":
+            tags[i] = t = "VERB"
+        elif t == "NOUN" and counted_subject and _third_person(lower) and _can_be(lower, "VERB") and compound:
+            tags[i], tags[i + 1] = t, nxt = "VERB", "NOUN"
+        opens = i == 0 or prev in ("COMMA", "COLON", "PUNCT")
+        if t == "VERB" and opens and nxt == "VERB" and _verb_lemma(lowers[i + 1]) == "have" and _can_be(lower, "NOUN"):
+            tags[i] = t = "NOUN"  # 'quote has line items': what opens a sentence before 'has' is its subject
         if i >= 2 and lowers[i - 1] == "then" and tags[i - 2] in ("CONJ", "COMMA") and _can_be(lower, "VERB"):
             tags[i] = t = "VERB"  # 'open an account and then place hire contracts': 'then' leads the next verb
             if nxt == "VERB" and _can_be(lowers[i + 1], "NOUN") and _next(tags, i + 1) == "NOUN":
@@ -670,7 +681,14 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         compound = nxt == "VERB" or (
             prev in ("NOUN", "") and nxt == "NOUN" and "VERB" not in tags[_clause_start(tags, i) : i]
         )
-        if t == "VERB" and third and compound and _can_be(lower, "NOUN") and i + 2 < len(lowers):
+        if (
+            t == "VERB"
+            and third
+            and compound
+            and not counted_subject
+            and _can_be(lower, "NOUN")
+            and i + 2 < len(lowers)
+        ):
             after = lowers[i + 1]
             base = not _third_person(after) and _verb_lemma(after) == after and not after.endswith(("ed", "ing"))
             if base and _can_be(after, "VERB") and tags[i + 2] in _NOUN_PHRASE_START:
@@ -851,6 +869,14 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         listed = tags[1] == "NOUN" and singular(lowers[1]) != lowers[1] and tags[2] in ("COMMA", "CONJ", "POS")
         if (listed and "VERB" not in tags[1:]) or tags[1] in ("DET", "PRON"):
             tags[0] = "VERB"  # an imperative: 'track orders, groups and classes'
+
+
+def _determined_by_one(lowers: list[str], tags: list[str], i: int) -> bool:
+    """Whether the noun at i is led by 'a', 'an', 'each', 'every' or 'one', with only adjectives between."""
+    k = i - 1
+    while k >= 0 and tags[k] == "ADJ":
+        k -= 1
+    return k >= 0 and lowers[k] in ("a", "an", "each", "every", "one")
 
 
 def _compound_nouns(lowers: list[str], tags: list[str]) -> None:

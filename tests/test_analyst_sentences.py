@@ -1555,3 +1555,10 @@ def test_nouns_where_english_has_no_verb() -> None:
     assert tags("As a member I want my DNA matches imported.")["matches"] == "NOUN"
     assert tags("Defects found raise cards, and we have completed jobs.")["raise"] == "VERB"
     assert tags("We have completed jobs.")["completed"] == "VERB"
+
+
+def test_one_thing_then_its_s_verb_and_object() -> None:
+    assert tags("An invoice lists line items.")["lists"] == "VERB"
+    assert tags("A legal entity holds bank accounts with several banks.")["holds"] == "VERB"
+    assert tags("Bottling runs turn a lot into cases.")["runs"] == "NOUN"
+    assert tags("We give them a quote, quote has line items.")["quote"] == "NOUN"
