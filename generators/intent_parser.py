@@ -116,7 +116,9 @@ _KIND_NOUNS = words("kind type sort form category variety")
 _GROUP_NOUNS = words("group set collection team list pool bundle series crowd party")
 """Nouns by which a copula says what its subject is made of: 'segments are groups of users'."""
 
-_MEASURE_NOUNS = words("record list log note kind type sort range variety selection catalogue catalog maximum minimum")
+_MEASURE_NOUNS = words(
+    "record list log note kind type sort range variety selection catalogue catalog maximum minimum handful bunch dozen"
+)
 """Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""
 
 

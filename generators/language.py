@@ -252,7 +252,9 @@ _PENN = {
 _NEGATIONS = words("not never cannot without n't dont don't doesnt doesn't")
 _RELATIVE_PRONOUNS = words("that which who")
 _SUBORDINATORS = words("if because while once so when whenever where whether unless until")
-_QUANTITY_PRONOUNS = words("everyone everybody anyone anybody someone something everything nothing what ones")
+_QUANTITY_PRONOUNS = words(
+    "everyone everybody anyone anybody someone somebody nobody something anything everything nothing what ones"
+)
 _DETERMINER_WORDS = words("each every all any some no both either neither another other own")
 _AUXILIARY_LEMMAS = words("be do")
 _GET = words("get gets got")
@@ -364,6 +366,8 @@ def _spelled(word: str) -> str:
     Anything else (jargon, names) is kept as written."""
     if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or in_tagger_lexicon(word, nouns=False):
         return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it (as more than a noun)
+    if _agent_of_a_verb(word):
+        return word  # 'puppy raisers' are people who raise puppies, not 'risers'
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
@@ -377,6 +381,12 @@ def _spelled(word: str) -> str:
         )
         known = [c for c in known if getAllLemmas(c)]
     return known[0] if len(known) == 1 else word
+
+
+def _agent_of_a_verb(word: str) -> bool:
+    """Whether a word no dictionary knows is who does a verb it knows: 'raiser(s)', 'befriender(s)', 'sorter'."""
+    w = word.removesuffix("s")
+    return w.endswith("er") and (_can_be(w[:-1], "VERB") or _can_be(w[:-2], "VERB"))
 
 
 def lexicon_tag(word: str) -> str | None:

@@ -36,7 +36,7 @@ def words(text: str) -> frozenset[str]:
 SINGLE_WORDS = words("a an one each every single")
 """Determiners that say 'exactly one' of the noun after them."""
 
-MANY_WORDS = words("many multiple several numerous various lots more")
+MANY_WORDS = words("many multiple several numerous various lots more hundreds thousands dozens millions")
 """Quantifiers that make a relationship one-to-many from the side that has them."""
 
 HAVE_VERBS = words("have contain include hold store list carry keep record track consist comprise capture specify note")

@@ -1562,3 +1562,18 @@ def test_one_thing_then_its_s_verb_and_object() -> None:
     assert tags("A legal entity holds bank accounts with several banks.")["holds"] == "VERB"
     assert tags("Bottling runs turn a lot into cases.")["runs"] == "NOUN"
     assert tags("We give them a quote, quote has line items.")["quote"] == "NOUN"
+
+
+def test_words_of_quantity_are_no_things(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each visit to a customer has a bunch of knives. A group can hold hundreds of users. "
+        "We alert on anything expiring soon."
+    )
+    assert cardinality(req, "visit", "knife") == "one-to-many"
+    assert not {"bunch", "hundred", "anything"} & names(req)
+
+
+def test_who_does_a_known_verb_is_no_typo() -> None:
+    assert tags("Puppies go to volunteer puppy raisers.")["raisers"] == "NOUN"
+    assert tag(tokenize("Puppies go to volunteer puppy raisers."))[-1].lemma == "raiser"
+    assert tag(tokenize("We sell prodcuts."))[-1].lemma == "product"
