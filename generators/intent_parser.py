@@ -122,7 +122,7 @@ _MEASURE_NOUNS = words(
 """Nouns that, before 'of', only measure or write down what follows: 'a record of the products used'."""
 
 
-_COLLECTIVE_NOUNS = words("crew band rota roster panel programme program agenda schedule set")
+_COLLECTIVE_NOUNS = words("crew band rota roster panel programme program agenda schedule set series")
 """Nouns that, before 'of', only gather what follows: 'a team has a squad of players', 'a panel of judges'."""
 
 

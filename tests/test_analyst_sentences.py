@@ -1495,13 +1495,15 @@ def test_up_to_a_number_counts_many(analyst: Analyst) -> None:
 def test_a_collective_before_of_only_gathers_what_follows(analyst: Analyst) -> None:
     req = analyst.analyse(
         "Each plan has a schedule of instalments. A contest is judged by a panel of judges. "
+        "Each patient gets a series of appointments. "
         "A project has a set of labels, each with a name and a colour."
     )
     assert cardinality(req, "plan", "instalment") == "one-to-many"
+    assert cardinality(req, "patient", "appointment") == "one-to-many"
     assert cardinality(req, "judge", "contest") is not None
     assert cardinality(req, "project", "label") == "one-to-many"
     assert {"name", "colour"} <= attributes(req, "label")
-    assert not {"schedule", "panel", "set"} & names(req)
+    assert not {"schedule", "panel", "set", "series"} & names(req)
 
 
 def test_what_a_thing_has_as_its_own_is_one_of_its_own(analyst: Analyst) -> None:
