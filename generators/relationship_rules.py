@@ -142,17 +142,27 @@ class RelationshipSet:
 
     def __init__(self) -> None:
         self._items: dict[frozenset[str], RelationshipNeed] = {}
+        self._defaults: set[frozenset[str]] = set()  # pairs whose reading so far is only a default one
         self.notes: list[str] = []
 
     def add(self, d: Decision, evidence: str) -> None:
         pair = frozenset((d.source, d.target))
         new = RelationshipNeed(source=d.source, target=d.target, cardinality=d.cardinality, verb=d.verb)
         old = self._items.get(pair)
+        verb = d.verb or "has"
+        stated = f"relationship {d.source} -{verb}-> {d.target} ({d.cardinality}): {d.why}; from {evidence!r}"
         if old is None:
             self._items[pair] = new
-            self.notes.append(
-                f"relationship {d.source} -{d.verb or 'has'}-> {d.target} ({d.cardinality}): {d.why}; from {evidence!r}"
-            )
+            if d.default:
+                self._defaults.add(pair)
+            self.notes.append(stated)
+            return
+        if pair in self._defaults and not (d.default or d.counted) and new.cardinality != "many-to-many":
+            # 'officers covering sites ... each officer is assigned to one site': a statement overrules what a plain
+            # verb was read as by default ('borrowers take out loans ... each loan has many borrowers' counts many)
+            self._items[pair] = new
+            self._defaults.discard(pair)
+            self.notes.append(stated)
             return
         if new.cardinality == "many-to-many" and d.counted and d.counted == _one_side(old):
             # 'a route has many stops ... a stop can be on many routes': each side is said to have many of the other

@@ -1579,3 +1579,10 @@ def test_who_does_a_known_verb_is_no_typo() -> None:
     assert tags("Puppies go to volunteer puppy raisers.")["raisers"] == "NOUN"
     assert tag(tokenize("Puppies go to volunteer puppy raisers."))[-1].lemma == "raiser"
     assert tag(tokenize("We sell prodcuts."))[-1].lemma == "product"
+
+
+def test_what_the_words_count_overrules_a_default_reading(analyst: Analyst) -> None:
+    req = analyst.analyse("We employ patrol officers covering sites. Each officer is assigned to one site.")
+    assert cardinality(req, "patrol_officer", "site") == "many-to-one"
+    shared = analyst.analyse("A route has many stops, and a stop can be on many routes.")
+    assert cardinality(shared, "route", "stop") == "many-to-many"

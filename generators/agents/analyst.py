@@ -366,6 +366,7 @@ class Analyst(Agent):
                     f"{verb} many" if many and verb == "has" else verb,
                     f"'{has.verb}' with {'many' if many else 'a single'} {item.text!r}",
                     default=not many,
+                    counted=b.name if item.many else "",
                 )
             stated.append(((has.owner.sentence, has.owner.position), decision, has.evidence))
         rels = RelationshipSet()
