@@ -40,6 +40,11 @@ def decide(
 ) -> Decision:
     """The relationship one stated link makes between two resolved entities."""
     counted = target if link.target.many and not link.source.many else ""
+    words_ = link.verb.split()
+    if len(words_) == 2 and words_[0] in _BECOMING_VERBS and words_[1] == "into" and link.kind in ("verb", "passive"):
+        # 'each referral is turned into one procedure', 'an accepted quote is converted into an order': what exists
+        # first holds the key of what it became, as after 'become'
+        return Decision(source, target, "one-to-many", link.verb, f"'{link.verb}' says what it becomes")
     if link.cardinality is not None:
         card = cast(Cardinality, link.cardinality)
         return Decision(source, target, card, link.verb, f"'{link.verb}' says so", counted=counted)
@@ -119,9 +124,12 @@ def decide(
     return Decision(source, target, "one-to-many", link.verb, "subject of the verb has many", default=True)
 
 
-_HANDING_IN = words("hand fill send turn key type write pencil end result")
-"""Verbs whose 'in' finishes them ('hand in a form', 'fill in a claim', 'end in a decision'), where 'work in a
-team' makes the subject a member of one."""
+_BECOMING_VERBS = words("turn convert change")
+"""Verbs that with 'into' say what a thing becomes: 'each enquiry turns into a booking'."""
+
+_HANDING_IN = words("hand fill send turn key type write pencil end result bring drop")
+"""Verbs whose 'in' finishes them ('hand in a form', 'fill in a claim', 'bring in books', 'end in a decision'),
+where 'work in a team' makes the subject a member of one."""
 
 _PLACES = words("in at on inside within under near beside along")
 """Prepositions of place: 'each machine sits at a location' puts each machine in one place."""

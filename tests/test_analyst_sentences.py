@@ -1586,3 +1586,18 @@ def test_what_the_words_count_overrules_a_default_reading(analyst: Analyst) -> N
     assert cardinality(req, "patrol_officer", "site") == "many-to-one"
     shared = analyst.analyse("A route has many stops, and a stop can be on many routes.")
     assert cardinality(shared, "route", "stop") == "many-to-many"
+
+
+def test_what_a_thing_is_turned_into_is_its_successor(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each referral is turned into one procedure, and an accepted quote is converted into an order. "
+        "Customers bring in books for rebinding."
+    )
+    assert cardinality(req, "referral", "procedure") == "one-to-many"
+    assert cardinality(req, "quote", "order") == "one-to-many"
+    assert cardinality(req, "customer", "book") == "one-to-many"
+
+
+def test_each_of_what_an_owner_has_is_its_own(analyst: Analyst) -> None:
+    req = analyst.analyse("Nurses record every wound a patient has, and each wound gets dressings.")
+    assert cardinality(req, "patient", "wound") == "one-to-many"
