@@ -892,8 +892,8 @@ def _determined_by_one(lowers: list[str], tags: list[str], i: int) -> bool:
 def _compound_nouns(lowers: list[str], tags: list[str]) -> None:
     """Nouns the tagger read as verbs where English has no verb: a plural opening a clause before its auxiliary
     ('Heats are logged per cow'), the first word of a compound right after a verb ('link pull requests', 'report
-    missed collections', read as a participle that describes), and a plural after a determiner and a noun before
-    a verb ('my DNA matches imported from Ancestry')."""
+    missed collections', read as a participle that describes, as after a count: 'one registered keeper'), and a
+    plural after a determiner and a noun before a verb ('my DNA matches imported from Ancestry')."""
     for i in range(len(lowers) - 1):
         t, nxt, lower = tags[i], tags[i + 1], lowers[i]
         prev = tags[i - 1] if i else ""
@@ -908,11 +908,17 @@ def _compound_nouns(lowers: list[str], tags: list[str]) -> None:
         base = _verb_lemma(lower) == lower and not _third_person(lower) and not lower.endswith(("ed", "ing"))
         if t == "VERB" and after_verb and nxt == "NOUN" and base and _can_be(lower, "NOUN"):
             tags[i] = "NOUN"
-        elif t == "VERB" and after_verb and nxt == "NOUN" and lower.endswith("ed") and _verb_lemma(lower) != lower:
-            tags[i] = "ADJ"
+        elif t == "VERB" and (after_verb or prev in ("MANY", "NUM")) and nxt == "NOUN" and _described_by(lower):
+            tags[i] = "ADJ"  # 'report missed collections', 'one registered keeper'
+
         described = i >= 2 and tags[i - 2] == "DET" and prev == "NOUN" and nxt in ("VERB", "AUX")
         if t == "VERB" and described and plural and lowers[i - 2] not in ("each", "every", "a", "an", "one"):
             tags[i] = "NOUN"
+
+
+def _described_by(lower: str) -> bool:
+    """Whether a word is a past participle ('missed', 'registered'), which can describe the noun after it."""
+    return lower.endswith("ed") and _verb_lemma(lower) != lower
 
 
 _LINKING_LEMMAS = words("be have get do let help make go come want need like")

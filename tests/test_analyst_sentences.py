@@ -1554,6 +1554,7 @@ def test_nouns_where_english_has_no_verb() -> None:
     assert tags("Heats are logged per cow.")["heats"] == "NOUN"
     assert tags("As an engineer I want to link pull requests from GitHub.")["pull"] == "NOUN"
     assert tags("Residents report missed collections.")["missed"] == "ADJ"
+    assert tags("A vehicle has a registration and one registered keeper.")["registered"] == "ADJ"
     assert tags("As a member I want my DNA matches imported.")["matches"] == "NOUN"
     assert tags("Defects found raise cards, and we have completed jobs.")["raise"] == "VERB"
     assert tags("We have completed jobs.")["completed"] == "VERB"
