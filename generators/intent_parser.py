@@ -123,7 +123,7 @@ _MEASURE_NOUNS = words(
 
 
 _COLLECTIVE_NOUNS = words("crew band rota roster panel programme program agenda schedule set series")
-"""Nouns that, before 'of', only gather what follows: 'a team has a squad of players', 'a panel of judges'."""
+"""Nouns that, before 'of', only gather what follows: 'each plan has a schedule of instalments', 'a panel of judges'."""
 
 
 def _measure(phrase: NounPhrase) -> bool:

@@ -910,7 +910,6 @@ def _compound_nouns(lowers: list[str], tags: list[str]) -> None:
             tags[i] = "NOUN"
         elif t == "VERB" and (after_verb or prev in ("MANY", "NUM")) and nxt == "NOUN" and _described_by(lower):
             tags[i] = "ADJ"  # 'report missed collections', 'one registered keeper'
-
         described = i >= 2 and tags[i - 2] == "DET" and prev == "NOUN" and nxt in ("VERB", "AUX")
         if t == "VERB" and described and plural and lowers[i - 2] not in ("each", "every", "a", "an", "one"):
             tags[i] = "NOUN"

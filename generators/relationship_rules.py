@@ -40,8 +40,9 @@ def decide(
 ) -> Decision:
     """The relationship one stated link makes between two resolved entities."""
     counted = target if link.target.many and not link.source.many else ""
-    words_ = link.verb.split()
-    if len(words_) == 2 and words_[0] in _BECOMING_VERBS and words_[1] == "into" and link.kind in ("verb", "passive"):
+    verb_words = link.verb.split()
+    becoming = len(verb_words) == 2 and verb_words[0] in _BECOMING_VERBS and verb_words[1] == "into"
+    if becoming and link.kind in ("verb", "passive"):
         # 'each referral is turned into one procedure', 'an accepted quote is converted into an order': what exists
         # first holds the key of what it became, as after 'become'
         return Decision(source, target, "one-to-many", link.verb, f"'{link.verb}' says what it becomes")

@@ -341,9 +341,9 @@ class Analyst(Agent):
                 continue
             # 'every animal has a feeding plan with its diet items': a part described by its own
             # has-list is the owner's own, one of its many over time; 'a scene has a location' is shared
-            # 'each school has its own kitchen': what is the owner's own is one of the owner's, never shared
             many = item.many or item.plural or (item.id in described and not item.one) or _recurring(item)
-            # 'every wound a patient has': each of many is the owner's ('a note with each order' is not)
+            # 'each school has its own kitchen', 'every wound a patient has': the owner's own, one of its many ('a
+            # note with each order' is not the note's)
             many = many or item.theirs or (item.each and has.verb != "with")
             verb = "has" if has.verb == "have" else has.verb
             known = self.library.related(a.pattern, b.pattern) if a.pattern and b.pattern and not item.many else None
