@@ -99,8 +99,14 @@ def _finished_steps(instance: DagsterInstance, run_id: str) -> set[str]:
     }
 
 
+def _worker_names(queue: tuple[str, str], count: int) -> list[str]:
+    """Names of a test's workers, unique to its queue: a Celery worker's name is its control queue's on the broker,
+    which another run of the suite on the same broker must not share."""
+    return [f"w{n}-{queue[1].rsplit('_', 1)[-1]}" for n in range(1, count + 1)]
+
+
 def _kill_mid_step(
-    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]], name: str = "w1"
+    instance: DagsterInstance, worker: subprocess.Popen[bytes], checked: set[tuple[str, str]], name: str
 ) -> tuple[str, str] | None:
     """Kill `worker` (SIGKILL) while it runs a step: when it has begun one, it is frozen (SIGSTOP) and killed if
     the step has not finished (its task unacknowledged, then), else let go on. The (run, step) killed, or None."""
@@ -137,9 +143,9 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
 ) -> None:
     instance, control, env, logs = _scaled(factory_home, postgres_url, rabbitmq_queue, monkeypatch)
     python = sys.executable
+    w1, w2 = _worker_names(rabbitmq_queue, 2)
     workers = {
-        name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
-        for name in ("w1", "w2")
+        name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log") for name in (w1, w2)
     }
     intents = {
         (tenant, product): control.submit_intent(
@@ -157,11 +163,11 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
         while time.monotonic() < deadline:
             assert daemon.poll() is None, (logs / "daemon.log").read_text()[-3000:]
             if killed is None:
-                killed = _kill_mid_step(instance, workers["w1"], checked)
+                killed = _kill_mid_step(instance, workers[w1], checked, w1)
             statuses = [control.intent(i.id or 0).status for i in intents.values()]
             if all(s == "failed" for s in statuses):
                 break
-            assert workers["w2"].poll() is None, (logs / "w2.log").read_text()[-3000:]
+            assert workers[w2].poll() is None, (logs / f"{w2}.log").read_text()[-3000:]
             time.sleep(0.05 if killed is None else 1.0)
     finally:
         stop_with_children(daemon)
@@ -190,7 +196,7 @@ def test_two_workers_build_eight_products_and_survive_a_killed_worker(
     # The killed worker's step was handed to the other worker and run again in the same run.
     run_id, step = killed
     again = [w for s, w in _executions(instance, run_id) if s == step]
-    assert len(again) == 2 and again[0].startswith("w1@") and again[1].startswith("w2@"), again
+    assert len(again) == 2 and again[0].startswith(f"{w1}@") and again[1].startswith(f"{w2}@"), again
     assert step in _finished_steps(instance, run_id)
 
     # The queue's limits held: at most three runs at once, one per tenant.
@@ -362,7 +368,7 @@ def test_a_worker_killed_in_the_release_and_one_killed_in_the_deployment_leave_o
     python = sys.executable
     workers = {
         name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
-        for name in ("w1", "w2", "w3")
+        for name in _worker_names(rabbitmq_queue, 3)
     }
     record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_full_blueprint("acme", "helpdesk"))
     daemon = _start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], env,
