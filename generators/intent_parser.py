@@ -144,7 +144,7 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
         parser.nouns = nouns
         parser.run()
     _the_organisation(parsed)
-    _issued_documents(parsed)
+    _issued_documents(parsed, set(nouns))
     for p in parsed.phrases:
         full = parsed.abbreviations.get(p.tokens[0].lemma) if len(p.tokens) == 1 else None
         if full is not None and p.role != "aside":
@@ -152,10 +152,10 @@ def parse_intent(text: str, pattern_words: frozenset[str] = frozenset()) -> Pars
     return parsed
 
 
-def _issued_documents(parsed: ParsedIntent) -> None:
+def _issued_documents(parsed: ParsedIntent, nouns: set[str]) -> None:
     """'we invoice each developer monthly', 'we quote for jobs': a verb by which the business issues a document
-    names that document, one of many for whom or what it is issued, where the intent never names it as a noun."""
-    nouns = {t.lemma for tokens in parsed.sentences for t in tokens if t.tag == "NOUN"}
+    names that document, one of many for whom or what it is issued, where the intent never names it (`nouns`: the
+    lemmas of its nouns) as a noun."""
     for n, tokens in enumerate(parsed.sentences):
         for k, verb in enumerate(tokens):
             if verb.tag != "VERB" or verb.lemma not in _ISSUING_VERBS or verb.lemma in nouns:

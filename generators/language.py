@@ -551,6 +551,7 @@ _VERB_PARTICLES = words("in up out off over back down")
 _SUBORDINATING_PREPS = words("after before until till since as once")
 """Prepositions that also open a clause: 'after a contract ends' ends with its verb."""
 _SINGLE_DETERMINERS = words("a an each every")
+_ONE_DETERMINERS = _SINGLE_DETERMINERS | {"one"}
 _SUBJECT_WORDS = words("i we you they he she")
 _MODALS = words("can could may might must shall should will would")
 
@@ -886,7 +887,7 @@ def _determined_by_one(lowers: list[str], tags: list[str], i: int) -> bool:
     k = i - 1
     while k >= 0 and tags[k] == "ADJ":
         k -= 1
-    return k >= 0 and lowers[k] in ("a", "an", "each", "every", "one")
+    return k >= 0 and lowers[k] in _ONE_DETERMINERS
 
 
 def _compound_nouns(lowers: list[str], tags: list[str]) -> None:
@@ -911,7 +912,7 @@ def _compound_nouns(lowers: list[str], tags: list[str]) -> None:
         elif t == "VERB" and (after_verb or prev in ("MANY", "NUM")) and nxt == "NOUN" and _described_by(lower):
             tags[i] = "ADJ"  # 'report missed collections', 'one registered keeper'
         described = i >= 2 and tags[i - 2] == "DET" and prev == "NOUN" and nxt in ("VERB", "AUX")
-        if t == "VERB" and described and plural and lowers[i - 2] not in ("each", "every", "a", "an", "one"):
+        if t == "VERB" and described and plural and lowers[i - 2] not in _ONE_DETERMINERS:
             tags[i] = "NOUN"
 
 

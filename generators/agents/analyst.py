@@ -473,6 +473,7 @@ def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
             continue
         ref.name = own if ref.pattern is None else by_pattern.setdefault(f"{ref.pattern} {words[-1]}", own)
     _bare_heads_refer_back(refs, order)
+    _named_as_said_most(refs, order)
 
 
 def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
@@ -497,7 +498,6 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
                 head, tail = words[0][:k], words[0][k:]
                 if is_word(head) and is_word(tail, "NOUN"):
                     compounds.setdefault(tail, set()).add(ref.name)
-    _named_as_said_most(refs, order)
 
 
 def _named_as_said_most(refs: dict[int, Referent], order: list[int]) -> None:
@@ -509,7 +509,7 @@ def _named_as_said_most(refs: dict[int, Referent], order: list[int]) -> None:
         ref = refs[pid]
         words = noun_words(ref.phrase)
         if ref.name and ref.strong and words:
-            said.setdefault(ref.name, Counter())[words[0] if len(words) == 1 else "_".join(words)] += 1
+            said.setdefault(ref.name, Counter())["_".join(words)] += 1
     taken = set(said)
     for name, forms in said.items():
         head = _head_word(name.split("_"))
