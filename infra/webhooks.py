@@ -124,6 +124,10 @@ def check_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL_CHARS:
         raise InvalidInputError(f"a webhook URL must be an http(s) URL under {MAX_URL_CHARS} characters")
     url = url.strip()
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise InvalidInputError(
+            "a webhook URL is visible ASCII: percent-encode the rest, and write a host name in its xn-- form"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInputError(f"invalid webhook URL {url[:80]!r}: use http:// or https:// and a host name")

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from ontology.errors import NotFoundError, QueryTimeoutError
 from studio.access_commands import SignedIn
 from studio.api_deps import AUTH, BODY, AdminTenant, TraceId, Who, api_state, readable
-from studio.api_models import Match, QueryAnswer, QueryRequest, TraceStepOut
+from studio.api_models import NOT_BLANK, Match, QueryAnswer, QueryRequest, TraceStepOut
 from studio.api_problems import problem_responses
 
 __all__ = ["router"]
@@ -98,7 +98,7 @@ async def query_cypher(body: QueryRequest, who: Who, request: Request) -> QueryA
 def search(
     who: Who,
     request: Request,
-    text: Annotated[str, Query(min_length=1, max_length=10_000, pattern=r"\S", description="What to look for.")],
+    text: Annotated[str, Query(min_length=1, max_length=10_000, pattern=NOT_BLANK, description="What to look for.")],
     tenant: AdminTenant = None,
     k: Annotated[int, Query(ge=1, le=100, description="How many results.")] = 5,
 ) -> list[Match]:

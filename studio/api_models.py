@@ -6,6 +6,7 @@ OpenAPI document states exactly what the API enforces.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
@@ -62,10 +63,13 @@ __all__ = [
 SLUG_REGEX = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 """ontology.refs.SLUG_PATTERN as a JSON Schema pattern."""
 TRACE_REGEX = r"^[0-9a-f]{32}$"
-NOT_BLANK = r"\S"
+WHITE_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+"""Every character that JSON Schema's (ECMAScript's), Python's or Unicode's reading calls white space, spelled out:
+`\\s` means another set to each of the three, so a pattern using it would let through what the server refuses."""
+NOT_BLANK = f"[^{WHITE_SPACE}]"
 """Somewhere in the text a character that is not white space."""
-KEY_REGEX = r"^[!-~]+$"
-"""An Idempotency-Key: visible ASCII characters."""
+VISIBLE_ASCII = r"^[!-~]+$"
+"""Visible ASCII characters only: an Idempotency-Key, a URL."""
 MAX_PAGE = 100
 MAX_SEARCH_CHARS = 10_000
 
@@ -78,7 +82,7 @@ Cursor = Annotated[
 ]
 IdempotencyKey = Annotated[
     str,
-    StringConstraints(pattern=KEY_REGEX, min_length=1, max_length=MAX_KEY_CHARS),
+    StringConstraints(pattern=VISIBLE_ASCII, min_length=1, max_length=MAX_KEY_CHARS),
 ]
 
 
@@ -143,7 +147,7 @@ class BuildSubmission(BaseModel):
 
     @model_validator(mode="after")
     def _one_given(self) -> BuildSubmission:
-        if not self.intent.strip() and not self.blueprint.strip():
+        if not re.search(NOT_BLANK, self.intent) and not re.search(NOT_BLANK, self.blueprint):
             raise ValueError("give an intent or a blueprint")
         return self
 
@@ -343,8 +347,9 @@ class WebhookRequest(BaseModel):
     tenant: Slug
     url: str = Field(
         max_length=MAX_URL_CHARS,
-        pattern=r"^https?://\S+$",
-        description="An http(s) URL whose host resolves to public addresses (unless the factory allows private).",
+        pattern=r"^https?://[!-~]+$",
+        description="An http(s) URL (visible ASCII: percent-encode the rest) whose host resolves to public addresses "
+        "(unless the factory allows private).",
     )
     event_types: list[EventType] = Field(
         default_factory=list, max_length=len(EVENT_TYPES), description="The event types it wants (none: all)."

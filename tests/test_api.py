@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import httpx
+import jsonschema_rs
 import pytest
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from generators.agents.contract import ContractDepth, check_contract
 from infra import runtime
@@ -272,6 +276,41 @@ def test_webhooks_are_registered_listed_rotated_and_removed_by_the_tenants_build
     audited = " ".join(str(e.detail) for e in api.control.audit_log("acme", limit=200))
     for shown in (secret, rotated["secret"]):  # answered once: never logged, audited or listed
         assert shown not in audited and shown not in (api.home / "api.log").read_text(errors="replace")
+
+
+def _patterns(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_every_pattern_the_document_states_reads_the_same_to_the_server_and_to_a_client(api: Api) -> None:
+    """A value that a client's validator or generator takes for valid is one the server takes, and back:
+    white space is where the readings part (`\\s` is ECMAScript's set to JSON Schema, Unicode's to the
+    server's regex engine, ASCII's to a generator that reads the pattern as Python `re.ASCII`)."""
+    with api.client(None) as anonymous:
+        patterns = sorted(set(_patterns(anonymous.get("/openapi.json").json())))
+    assert len(patterns) >= 5, patterns
+    spaces = [chr(c) for c in [*range(0x3001), 0xFEFF] if chr(c).isspace() or re.match(r"\s", chr(c), re.ASCII)]
+    odd = [*spaces, "\x85", "\ufeff", "\u200b", "\x00", "\x1c", "-", "a", "é"]
+    probes = [f"{head}{c}{tail}" for c in odd for head, tail in (("", ""), ("acme", ""), ("http://a.io/", "x"))]
+    for pattern in patterns:
+        server = TypeAdapter(Annotated[str, StringConstraints(pattern=pattern)])
+        validator = jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+        generator = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern, re.ASCII)
+        for probe in probes:
+            try:
+                server.validate_python(probe)
+                accepted = True
+            except ValidationError:
+                accepted = False
+            assert validator.is_valid(probe) == accepted, (pattern, probe)
+            assert bool(generator.search(probe)) == accepted, (pattern, probe)
 
 
 def _built(api: Api, product: str) -> int:
