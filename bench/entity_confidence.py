@@ -6,8 +6,9 @@
 
 Each dev intent goes through the analyst (with the embedding model the factory uses); every entity it
 proposes is labelled by the corpus's scorer: one it expected (1), one it did not and did not allow
-(0), an optional one (not used). A logistic regression over the entities' evidence features learns
-the difference. Before training on all of it, each batch of the split (the intents sharing an id
+(0), an optional one (not used). A logistic regression over the entities' evidence features and the
+meanings of their names (the embedding model's vector of the name's words; none with --no-embedder)
+learns the difference. Before training on all of it, each batch of the split (the intents sharing an id
 suffix, written together) is held out in turn: the model trained on the others weighs its entities,
 its proposals are settled as the factory settles them (generators.open_questions), and the figures
 with and without that are printed, so the gain is measured on intents the model did not see.
@@ -20,6 +21,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from bench.analyst import CORPUS, corpus_path, embedding_model
 from bench.analyst_scoring import Case, CaseScore, Found, found_in, load_corpus, score_case, summarise
@@ -42,6 +45,7 @@ class Proposed:
     requirements: Requirements
     features: dict[str, dict[str, float]] = field(default_factory=dict)
     labels: dict[str, int | None] = field(default_factory=dict)
+    meanings: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def propose(cases: Sequence[Case], embedder: Embedder | None) -> list[Proposed]:
@@ -50,7 +54,7 @@ def propose(cases: Sequence[Case], embedder: Embedder | None) -> list[Proposed]:
     out = []
     for case in cases:
         try:
-            requirements, features = analyst.weigh(case.intent)
+            requirements, features, meanings = analyst.weigh(case.intent)
         except FactoryError:
             continue
         found = found_in(requirements)
@@ -59,21 +63,37 @@ def propose(cases: Sequence[Case], embedder: Embedder | None) -> list[Proposed]:
         labels: dict[str, int | None] = {
             f.name: 0 if f.name in invented else 1 if f.keys & expected else None for f in found.entities
         }
-        out.append(Proposed(case, requirements, features, labels))
+        out.append(Proposed(case, requirements, features, labels, meanings))
     return out
 
 
+def _row(proposal: Proposed, name: str) -> list[float]:
+    """An entity's features, then the meaning of its name where the proposal has one."""
+    meaning = proposal.meanings.get(name)
+    return [proposal.features[name][n] for n in FEATURES] + ([] if meaning is None else [float(v) for v in meaning])
+
+
 def fit(proposals: Sequence[Proposed]) -> ConfidenceModel:
-    """A logistic regression over the labelled entities of `proposals`."""
+    """A logistic regression over the labelled entities of `proposals` (and the meanings of their names, when
+    every proposal has them)."""
     from sklearn.linear_model import LogisticRegression
 
-    rows = [(p.features[name], label) for p in proposals for name, label in p.labels.items() if label is not None]
-    if len({label for _, label in rows}) < 2:
+    named = [(p, name, label) for p in proposals for name, label in p.labels.items() if label is not None]
+    if len({label for _, _, label in named}) < 2:
         raise ValueError("training needs both entities the corpus expects and entities it does not")
+    rows = [_row(p, name) for p, name, _ in named]
+    if len({len(row) for row in rows}) > 1:
+        raise ValueError("the meanings of some entities are missing: train with the embedding model or without")
     regression = LogisticRegression(C=REGULARISATION, max_iter=5000)
-    regression.fit([[f[n] for n in FEATURES] for f, _ in rows], [label for _, label in rows])
+    regression.fit(rows, [label for _, _, label in named])
+    coefficients = [float(c) for c in regression.coef_[0]]
+    meaning_weights = tuple(coefficients[len(FEATURES) :])
+    mean = float(np.mean([np.dot(meaning_weights, row[len(FEATURES) :]) for row in rows])) if meaning_weights else 0.0
     return ConfidenceModel(
-        dict(zip(FEATURES, map(float, regression.coef_[0]), strict=True)), float(regression.intercept_[0])
+        dict(zip(FEATURES, coefficients[: len(FEATURES)], strict=True)),
+        float(regression.intercept_[0]),
+        meaning_weights,
+        mean,
     )
 
 
@@ -81,7 +101,7 @@ def settled(proposal: Proposed, model: ConfidenceModel) -> Found:
     """What the proposal becomes when `model` weighs its entities and nobody answers its questions."""
     requirements = proposal.requirements.model_copy(deep=True)
     for need in requirements.entities:
-        need.confidence = round(model.probability(proposal.features[need.name]), 3)
+        need.confidence = round(model.probability(proposal.features[need.name], proposal.meanings.get(need.name)), 3)
     return found_in(settle(requirements, pattern_library()))
 
 
@@ -145,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "excluded": list(args.exclude),
             "regularisation": REGULARISATION,
             "embedder": embedder is not None,
+            "meaning": bool(model.meaning_weights),
         }
         try:
             args.output.write_text(model.to_json(provenance), encoding="utf-8")

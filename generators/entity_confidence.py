@@ -6,8 +6,9 @@ example, a value, the organisation's own words). What such words look like is le
 labelled dev split (`tests/intents/dev.yaml`): each proposed entity is described by the evidence
 the analyst had for it (how it was matched, its roles, how often and where it is mentioned, how many
 relationships and attributes it took part in, whether only a heading names it, the words just
-before it, the part of speech the tagger's lexicon gives its head word) and a logistic regression
-over those features gives the probability that the person meant it. Below `THRESHOLD` the entity
+before it, the part of speech the tagger's lexicon gives its head word) and by what its name means (the
+embedding model's vector of its words, when the analyst has the model), and a logistic regression over
+those gives the probability that the person meant it. Below `THRESHOLD` the entity
 becomes an open question whose default is to leave it out (generators.open_questions): a person can
 keep it, and a tenant's decision to keep it stands.
 
@@ -25,11 +26,22 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from generators.attribute_inference import infer_attribute
 from generators.intent_phrases import NounPhrase, Role
 from generators.language import Token, lexicon_tag
 
-__all__ = ["FEATURES", "MODEL_PATH", "THRESHOLD", "ConfidenceModel", "Evidence", "entity_features", "model"]
+__all__ = [
+    "FEATURES",
+    "MODEL_PATH",
+    "THRESHOLD",
+    "ConfidenceModel",
+    "Evidence",
+    "entity_features",
+    "meaning_text",
+    "model",
+]
 
 MODEL_PATH = Path(__file__).with_name("entity_confidence.json")
 THRESHOLD = 0.5
@@ -123,13 +135,25 @@ def entity_features(evidence: Evidence, sentences: Sequence[Sequence[Token]], en
 
 @dataclass(frozen=True)
 class ConfidenceModel:
-    """A logistic regression over FEATURES: the probability that a proposed entity is one the person meant."""
+    """A logistic regression over FEATURES and the meaning of the entity's name: the probability that a proposed
+    entity is one the person meant.
+
+    The meaning is the embedding model's unit vector of the name's words ('head office', 'dashboard' read as words
+    for places and screens, 'invoice' as a record); `meaning_weights` weigh it. Without an embedding model the
+    term is `meaning_mean`, what it added on average to the entities it was trained on."""
 
     weights: Mapping[str, float]
     intercept: float
+    meaning_weights: Sequence[float] = ()
+    meaning_mean: float = 0.0
 
-    def probability(self, features: Mapping[str, float]) -> float:
+    def probability(self, features: Mapping[str, float], meaning: np.ndarray | Sequence[float] | None = None) -> float:
         z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        if self.meaning_weights:
+            if meaning is not None and len(meaning) == len(self.meaning_weights):
+                z += float(np.dot(self.meaning_weights, meaning))
+            else:
+                z += self.meaning_mean
         return 1.0 / (1.0 + math.exp(-z))
 
     def to_json(self, provenance: Mapping[str, object]) -> str:
@@ -137,13 +161,25 @@ class ConfidenceModel:
             "features": list(FEATURES),
             "weights": [round(self.weights.get(f, 0.0), 5) for f in FEATURES],
             "intercept": round(self.intercept, 5),
+            "meaning_weights": [round(float(w), 5) for w in self.meaning_weights],
+            "meaning_mean": round(self.meaning_mean, 5),
             "trained": dict(provenance),
         }
         return json.dumps(data, indent=1) + "\n"
+
+
+def meaning_text(name: str) -> str:
+    """The words of an entity's name as the embedding model reads them: 'head_office' -> 'head office'."""
+    return name.replace("_", " ")
 
 
 @cache
 def model(path: Path = MODEL_PATH) -> ConfidenceModel:
     """The shipped weights; a feature the file does not weigh counts nothing."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return ConfidenceModel(dict(zip(data["features"], data["weights"], strict=True)), float(data["intercept"]))
+    return ConfidenceModel(
+        dict(zip(data["features"], data["weights"], strict=True)),
+        float(data["intercept"]),
+        tuple(float(w) for w in data.get("meaning_weights", ())),
+        float(data.get("meaning_mean", 0.0)),
+    )

@@ -92,6 +92,8 @@ class PatternLibrary:
         self._vectors: dict[int, tuple[Embedder, np.ndarray, list[str], list[str]]] = {}
         self._nearest: dict[int, dict[str, tuple[str, float, str]]] = {}
         """Per embedder: each phrase already embedded -> (nearest key, cosine, name)."""
+        self._phrases: dict[int, dict[str, np.ndarray]] = {}
+        """Per embedder: the vectors of phrases embedded lately, for the analyst's other readings of them."""
         self._lock = threading.Lock()
 
     @classmethod
@@ -190,6 +192,18 @@ class PatternLibrary:
         """
         return self.nearest_many([(phrase, exclude)], embedder, threshold)[0]
 
+    def embed(self, phrases: Sequence[str], embedder: Embedder) -> dict[str, np.ndarray]:
+        """The unit vector of each phrase, embedding in one batch only those not embedded lately."""
+        cache = self._phrases.setdefault(id(embedder), {})
+        found = {p: cache[p] for p in phrases if p in cache}
+        new = sorted({p for p in phrases if p not in found})
+        if new:
+            if len(cache) > 20_000:
+                cache.clear()  # a long-running process keeps at most this many vectors (30 MB)
+            for text, vector in zip(new, np.asarray(embedder(new), dtype=np.float32), strict=True):
+                cache[text] = found[text] = vector
+        return found
+
     def nearest_many(
         self, phrases: Sequence[tuple[str, frozenset[str]]], embedder: Embedder, threshold: float = DEFAULT_THRESHOLD
     ) -> list[SimilarPattern | None]:
@@ -200,8 +214,9 @@ class PatternLibrary:
         if new:
             if len(cache) > 50_000:
                 cache.clear()  # a long-running process keeps at most this many phrases
-            vectors = np.asarray(embedder(new), dtype=np.float32)
-            for text, scores in zip(new, vectors @ matrix.T, strict=True):
+            vectors = self.embed(new, embedder)
+            for text in new:
+                scores = vectors[text] @ matrix.T
                 best = int(np.argmax(scores))
                 cache[text] = (keys[best], float(scores[best]), texts[best])
         out: list[SimilarPattern | None] = []

@@ -10,10 +10,12 @@ import pytest
 import yaml
 
 from bench.entity_confidence import main as train
+from generators.agents.analyst import Analyst
 from generators.entity_confidence import FEATURES, MODEL_PATH, THRESHOLD, model
 from generators.open_questions import find_questions, settle
 from generators.patterns import pattern_library
 from generators.pipeline import Planner
+from graph.embeddings import SentenceEmbedder
 from ontology.models import EntityNeed, PastDecision, Requirements
 
 KENNELS = (
@@ -74,6 +76,25 @@ def test_the_shipped_weights_weigh_every_feature() -> None:
     assert tuple(data["features"]) == FEATURES  # a feature added without training again fails here
     assert data["trained"]["split"] == "dev" and data["trained"]["not_expected"] > 0
     assert 0.0 < model().probability(dict.fromkeys(FEATURES, 0.0)) < 1.0
+
+
+def test_the_meaning_of_a_name_moves_its_confidence(embedder: SentenceEmbedder) -> None:
+    """Two entities with the same evidence: a word for a screen or a place is less likely meant than a record."""
+    weights = model()
+    assert len(weights.meaning_weights) == embedder.dimension
+    same = dict.fromkeys(FEATURES, 0.0) | {"how_noun": 1.0, "role_object": 1.0, "plural": 1.0, "head_noun": 1.0}
+    words = ["invoice", "dashboard", "head office"]
+    invoice, dashboard, office = (weights.probability(same, m) for m in embedder(words))
+    assert invoice > dashboard and invoice > office
+    assert weights.probability(same) == pytest.approx(weights.probability(same, None))  # no model: the mean term
+
+
+def test_the_analyst_weighs_with_the_meanings_it_shares_with_the_pattern_library(embedder: SentenceEmbedder) -> None:
+    analyst = Analyst(embedder, library=pattern_library())
+    requirements, features, meanings = analyst.weigh(KENNELS)
+    assert set(meanings) == set(features) == {e.name for e in requirements.entities}
+    assert all(m.shape == (embedder.dimension,) for m in meanings.values())
+    assert set(Analyst(None).weigh(KENNELS)[2]) == set()
 
 
 def _small_corpus(folder: Path, endings: tuple[str, ...], per_batch: int) -> None:

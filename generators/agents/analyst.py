@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from generators.agents.base import Agent
 from generators.attribute_inference import default_attributes, infer_attribute
-from generators.entity_confidence import Evidence, entity_features
+from generators.entity_confidence import Evidence, entity_features, meaning_text
 from generators.entity_confidence import model as confidence_model
 from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_words, one_value
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
@@ -113,8 +114,9 @@ class Analyst(Agent):
 
     def weigh(
         self, intent_text: str, product_name: str | None = None
-    ) -> tuple[Requirements, dict[str, dict[str, float]]]:
-        """The requirements with the evidence features of each entity (generators.entity_confidence), by name."""
+    ) -> tuple[Requirements, dict[str, dict[str, float]], dict[str, np.ndarray]]:
+        """The requirements with the evidence features of each entity (generators.entity_confidence) and the
+        meaning of its name (none without an embedding model), by name."""
         text = _checked(intent_text)
         cleaned, removed = clean_intent(text)
         notes: list[str] = []
@@ -146,7 +148,8 @@ class Analyst(Agent):
             notes.append("no entities found: name the things the service manages, e.g. 'customers receive invoices'")
         named = self._add_attributes(entities, refs, attributes, notes)
         relationships = self._relationships(parsed, refs, parts, entities, notes)
-        evidence = _weigh(entities, refs, relationships, named, parsed)
+        meanings = self._meanings(list(entities))
+        evidence = _weigh(entities, refs, relationships, named, parsed, meanings)
         features, feature_notes = read_features(cleaned)
         slo, slo_notes = read_objectives(cleaned)
         notes += feature_notes + slo_notes
@@ -161,7 +164,7 @@ class Analyst(Agent):
             slo=slo,
             notes=notes,
         )
-        return requirements, evidence
+        return requirements, evidence, meanings
 
     # ------------------------------------------------------------ explicit has-lists
 
@@ -376,6 +379,13 @@ class Analyst(Agent):
         notes += rels.notes
         return rels.items()
 
+    def _meanings(self, names: list[str]) -> dict[str, np.ndarray]:
+        """The embedding model's vector of each entity name's words; none without the model."""
+        if self.embedder is None or not names:
+            return {}
+        vectors = self.library.embed([meaning_text(n) for n in names], self.embedder)
+        return {n: vectors[meaning_text(n)] for n in names}
+
     def _actions_named(self, parsed: ParsedIntent, entities: dict[str, EntityNeed]) -> dict[str, list[str]]:
         """Each verb -> the entities whose word means what it does, nearest first: 'members borrow copies ... a
         loan', 'collectors buy artworks ... every sale'. By meaning, with the embedding model when one is given."""
@@ -435,6 +445,7 @@ def _weigh(
     relationships: list[RelationshipNeed],
     named: dict[str, int],
     parsed: ParsedIntent,
+    meanings: Mapping[str, np.ndarray],
 ) -> dict[str, dict[str, float]]:
     """Each entity's confidence: how likely the person meant it, by the learned model of its evidence; the
     evidence features of each, by name."""
@@ -450,7 +461,7 @@ def _weigh(
             named.get(name, 0),
         )
         features[name] = entity_features(evidence, parsed.sentences, len(entities))
-        need.confidence = round(weights.probability(features[name]), 3)
+        need.confidence = round(weights.probability(features[name], meanings.get(name)), 3)
     return features
 
 
