@@ -119,7 +119,9 @@ def _kill_mid_step(
             if step in _finished_steps(instance, run.run_id):
                 worker.send_signal(signal.SIGCONT)  # too late for this one: the next
                 continue
-            worker.send_signal(signal.SIGKILL)
+            # the worker and what it started (the `tail` that follows a step's compute logs), as a machine is lost:
+            # the worker alone would leave its children behind, no longer below any process the test stops
+            os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
             return run.run_id, step
     return None
