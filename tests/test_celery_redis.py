@@ -17,7 +17,7 @@ import pytest
 
 from bench.processes import stop_with_children
 from tests.servers import missing_server
-from tests.test_celery_workers import _executions, _kill_mid_step, _scaled, _start
+from tests.test_celery_workers import _executions, _kill_mid_step, _scaled, _start, _worker_names
 from tests.test_scaled_instance import _stopping_blueprint
 
 
@@ -54,7 +54,7 @@ def test_with_redis_a_lost_workers_step_goes_to_another_after_the_visibility_tim
     python = sys.executable
     workers = {
         name: _start([python, "-m", "studio", "worker", "--name", name], env, logs / f"{name}.log")
-        for name in ("w1", "w2")
+        for name in _worker_names(redis_queue, 2)
     }
     record, _ = control.submit_intent("acme", "helpdesk", "", blueprint_yaml=_stopping_blueprint())
     daemon = _start([str(Path(python).with_name("dagster-daemon")), "run", "-m", "assets.definitions"], env,
