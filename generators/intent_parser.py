@@ -1053,8 +1053,8 @@ class _SentenceParser:
                 objects = []
             if passive and prep == "by":
                 self._after_agent(subject, objects, mark)
-            elif prep and len(objects) == 1 and objects[0].one:
-                self._one_then_one(subject, objects[0], mark)
+            elif len(objects) == 1 and objects[0].one and (prep or not passive):
+                self._one_then_one(subject, objects[0], mark, sources=bool(prep))
             elif passive and prep:
                 self._per_each(subject, objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
@@ -1158,10 +1158,12 @@ class _SentenceParser:
             self._mark([link.target], "owner")
             return
 
-    def _one_then_one(self, subject: list[NounPhrase], counted: NounPhrase, mark: int) -> None:
+    def _one_then_one(self, subject: list[NounPhrase], counted: NounPhrase, mark: int, sources: bool = True) -> None:
         """'each appointment is with one practitioner in one room', 'every order pays out to one beneficiary from one
-        wallet': a place counted by 'one' right after an object counted by 'one' is the subject's, not the object's."""
-        places = _PLACE_TIME_PREPS | {"from"}
+        wallet', 'a screening shows one film on one screen': a place counted by 'one' right after an object counted by
+        'one' is the subject's, not the object's. Without `sources`, a source stays the object's ('each study gets
+        one report from one radiologist')."""
+        places = _PLACE_TIME_PREPS | ({"from"} if sources else set())
         self._to_subject(subject, mark, lambda link: link.source is counted and link.target.one and link.verb in places)
 
     def _to_subject(self, subject: list[NounPhrase], mark: int, moved: Callable[[Link], bool]) -> None:

@@ -339,6 +339,8 @@ def tag(words: list[str]) -> list[Token]:
     for i in range(1, len(tags) - 1):
         if lowers[i] == "there" and tags[i + 1] == "NOUN" and tags[i - 1] in ("VERB", "PREP"):
             lowers[i], tags[i] = "their", "DET"  # 'artists upload there designs': the possessive, misspelt
+        if lowers[i - 1] == "(" and tags[i] == "VERB" and tags[i + 1] == "COMMA" and _can_be(lowers[i], "NOUN"):
+            tags[i] = "NOUN"  # 'every contact attempt (call, letter, SMS)': a parenthesis that opens a list of nouns
         if lowers[i] in _FREQUENCIES and tags[i + 1] not in ("NOUN", "ADJ"):
             tags[i] = "ADV"  # 'clients settle up monthly': how often, not a thing
         _word_repairs(lowers, tags, penn, i)
@@ -361,13 +363,17 @@ def tag(words: list[str]) -> list[Token]:
 
 @cache
 def _spelled(word: str) -> str:
-    """A word no dictionary knows, corrected where the typo is one letter left out, one typed twice or two letters
-    swapped ('prodcuts', 'bussiness', 'purchse') and exactly one English word of lemminflect's dictionary is that close.
+    """A word no dictionary knows, corrected where the typo is one letter left out, one typed twice, two letters
+    swapped ('prodcuts', 'bussiness', 'purchse') or, in a word of eight letters or more, one vowel for another
+    ('ingrediant'), and exactly one English word of lemminflect's dictionary is that close.
     Anything else (jargon, names) is kept as written."""
     if not 5 <= len(word) <= 30 or not word.isalpha() or getAllLemmas(word) or in_tagger_lexicon(word, nouns=False):
         return word  # 'three' is no typo of 'there': the tagger's own lexicon knows it (as more than a noun)
+    if word.endswith("s") and getAllLemmas(word[:-1]):
+        return word  # 'tastings': the plural of a word it knows ('tasting'), which the dictionary lacks
     if _agent_of_a_verb(word):
-        return word  # 'puppy raisers' are people who raise puppies, not 'risers'
+        agent = re.sub(r"er(s?)$", r"or\1", word)
+        return agent if getAllLemmas(agent) else word  # 'puppy raisers' raise puppies; 'instructers' are instructors
     inserted = {word[:k] + c + word[k:] for k in range(len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
     swapped = {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(len(word) - 1)}
     known = [c for c in inserted | swapped if getAllLemmas(c)]
@@ -380,6 +386,13 @@ def _spelled(word: str) -> str:
             }
         )
         known = [c for c in known if getAllLemmas(c)]
+    if not known and len(word) >= 8:  # 'ingrediant', 'maintenence': a vowel written as it sounds, in a long word
+        vowels = "aeiou"
+        known = [
+            c
+            for c in {word[:k] + v + word[k + 1 :] for k in range(len(word)) if word[k] in vowels for v in vowels}
+            if c != word and getAllLemmas(c)
+        ]
     return known[0] if len(known) == 1 else word
 
 

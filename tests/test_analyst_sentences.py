@@ -1582,6 +1582,19 @@ def test_who_does_a_known_verb_is_no_typo() -> None:
     assert tag(tokenize("We sell prodcuts."))[-1].lemma == "product"
 
 
+def test_a_vowel_written_as_it_sounds_is_corrected_in_a_long_word_only() -> None:
+    def last(sentence: str) -> str:
+        return tag(tokenize(sentence))[-1].lemma
+
+    assert last("We keep ingrediant stock and maintenence.") == "maintenance"
+    assert last("Trucks hold ingrediants.") == "ingredient"
+    assert last("Bookings are taken by instructers.") == "instructor"  # who instructs, spelt as 'teacher' is
+    assert last("Ponies are shod by the farrier.") == "farrier"  # not 'furrier': a short word is kept as written
+    assert last("Staff record nitrite.") == "nitrite"
+    assert last("Members book tastings.") == "tasting"  # the plural of a word it knows is no typo
+    assert last("Puppies go to volunteer puppy raisers.") == "raiser"  # no 'raisor' to correct it to
+
+
 def test_what_the_words_count_overrules_a_default_reading(analyst: Analyst) -> None:
     req = analyst.analyse("We employ patrol officers covering sites. Each officer is assigned to one site.")
     assert cardinality(req, "patrol_officer", "site") == "many-to-one"
