@@ -423,6 +423,15 @@ class _SentenceParser:
                 self._mark(places, "listed" if prep in _OWN_PREPS else "attached")
                 self._mark(list(values), "item")
                 continue
+            one_per = item.lower == "one" and self._tag(i - 1) == "COMMA" and self._token(i + 1).lower == "per"
+            if one_per and isinstance(self._item(i + 2), NounPhrase) and (counted := self._counted_before(i)):
+                # 'each work has parts, one per instrument section': each of the parts is for one section
+                group, i = self._group(i + 2, as_object=True)
+                places = [p for p in self._resolve(group) if not _is_value(p)]
+                for target in places:
+                    self._link(counted, target, "with", "per", None)
+                self._mark(places, "attached")
+                continue
             if item.lower in ("each", "every") and self._token(i + 1).lower == "with" and self.last_group:
                 # 'claims made of expense lines, each with a category and an amount': a has-list of the last group
                 group, i = self._group(i + 2, as_object=True)
@@ -470,6 +479,16 @@ class _SentenceParser:
                 return []
             k -= 1
         return []
+
+    def _counted_before(self, i: int) -> NounPhrase | None:
+        """What ', one per X' at items[i] counts: the last plural thing before it in the sentence ('clearance jobs go
+        to our contractor via webhook, one per incident'), else the last thing ('a council permit with an expiry
+        date, one per order')."""
+        things = [p for p in self.items[:i] if isinstance(p, NounPhrase) and not p.generic and not _is_value(p)]
+        plural = [p for p in things if p.plural]
+        found = plural[-1] if plural else things[-1] if things else None
+        resolved = self._resolve([found]) if found is not None else []
+        return resolved[0] if resolved else None
 
     def _participle(self, i: int) -> bool:
         """Whether the word at i is a past participle by its tag or its form ('scoped', 'bought')."""

@@ -228,3 +228,15 @@ def test_things_said_to_be_kinds_of_another_are_its_values(analyst: Analyst) -> 
 def test_what_the_subject_calls_its_own_is_one_to_many(analyst: Analyst) -> None:
     req = analyst.analyse("As a reader I want to save my bookmarks and follow other readers.")
     assert cardinality(req, "reader", "bookmark") == "one-to-many"  # 'save' alone shares its object
+
+
+def test_one_per_a_thing_after_a_comma_counts_the_last_plural(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Each work has parts, one per instrument section. Clearance jobs go to our contractor via webhook, one per "
+        "incident. A skip needs a council permit with an expiry date, one per order. Incidents are reported by "
+        "residents, and customers place orders. Musicians play in instrument sections."
+    )
+    assert cardinality(req, "instrument_section", "part") == "one-to-many"
+    assert cardinality(req, "incident", "clearance_job") == "one-to-many"  # the plural, not the contractor
+    assert cardinality(req, "order", "council_permit") == "one-to-many"  # no plural: the last thing
+    assert cardinality(req, "contractor", "incident") is None
