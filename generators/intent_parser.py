@@ -963,14 +963,18 @@ class _SentenceParser:
                         self._mark([target], "owner")
                         self.value_owner = target
                         return self._attachments(target, i + 2)
-                for resolved in self._resolve([target]):
+                owned = self._item(i + 3)
+                possessed = self._tag(i + 2) == "POS" and isinstance(owned, NounPhrase) and not head.generic
+                # "each test result against the patient's appointment": the one thing the possessive names is what
+                # the head hangs on; "the claim against the policy's exclusions" hangs on the policy
+                hangs_on = owned if possessed and isinstance(owned, NounPhrase) and not owned.plural else target
+                for resolved in self._resolve([hangs_on]):
                     # "data in one place": what hangs off a generic word is no sign of an entity;
                     # "applications to funding programs", "grants with disbursements": things of their own
                     kind: Role = "aside" if head.generic else "listed" if prep.lower in _OWN_PREPS else "attached"
                     self._mark([resolved], kind)
                     self._link(head, resolved, "with", prep.lower, None)
-                owned = self._item(i + 3)
-                if self._tag(i + 2) == "POS" and isinstance(owned, NounPhrase) and not head.generic:
+                if possessed and isinstance(owned, NounPhrase):
                     # "check the claim against the policy's exclusions": the owner has many of what it owns
                     for owner in self._resolve([target]):
                         self._link(owner, owned, "with", "'s", "one-to-many")

@@ -240,3 +240,14 @@ def test_one_per_a_thing_after_a_comma_counts_the_last_plural(analyst: Analyst) 
     assert cardinality(req, "incident", "clearance_job") == "one-to-many"  # the plural, not the contractor
     assert cardinality(req, "order", "council_permit") == "one-to-many"  # no plural: the last thing
     assert cardinality(req, "contractor", "incident") is None
+
+
+def test_a_thing_hangs_on_the_one_thing_a_possessive_names(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Nurses record each test result against the patient's appointment. Patients book appointments. "
+        "Handlers check every claim against the policy's exclusions. Owners buy policies."
+    )
+    assert "test_result" in {e.name for e in req.entities}  # what hangs on a thing is one, though a nurse records it
+    assert cardinality(req, "appointment", "test_result") == "one-to-many"
+    assert cardinality(req, "patient", "test_result") is None
+    assert cardinality(req, "policy", "claim") == "one-to-many"  # many exclusions: the claim is the policy's
