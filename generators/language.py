@@ -503,13 +503,15 @@ _TAKE_FORMS = words("take takes took taken taking")
 
 def _idioms(lowers: list[str], tags: list[str]) -> None:
     """Fixed phrases whose words are no things: 'the rest are rented' (a pronoun), 'self employed' (one adjective),
-    'takes place' (one verb)."""
+    'takes place' (one verb), 'members of the public' (the public)."""
     for i in range(len(lowers) - 1):
         after = tags[i + 1]
         if lowers[i] == "rest" and i > 0 and lowers[i - 1] == "the" and after in ("AUX", "VERB", "PREP", "MANY"):
             tags[i] = "PRON"
         elif lowers[i] == "self" and (lowers[i + 1].endswith("ed") or after == "ADJ"):
             tags[i], tags[i + 1] = "ADJ", "ADJ"
+        elif lowers[i] in ("member", "members") and lowers[i + 1 : i + 4] == ["of", "the", "public"]:
+            tags[i : i + 3] = ["ADJ", "ADJ", "ADJ"]  # 'a member of the public': the public, whom no service keeps
         elif lowers[i] in _TAKE_FORMS and lowers[i + 1] == "place":
             tags[i], tags[i + 1] = "VERB", "PREP"  # read as a particle: 'takes place at one cemetery' is 'take at'
 

@@ -1178,6 +1178,15 @@ def test_an_opening_with_a_counted_plural_names_the_business(analyst: Analyst) -
     assert not names(req) & {"club", "croquet_club", "bowl", "bowls_club"}
 
 
+def test_members_of_the_public_are_no_members(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "A fault is reported against one street light by a member of the public or a patrol. Members of the public "
+        "phone in about injured animals, and a call handler logs each call. Club members pay a subscription."
+    )
+    assert {"fault", "street_light", "patrol", "call_handler", "call", "club_member"} <= names(req)
+    assert "member" not in names(req)
+
+
 def test_takes_place_is_one_verb(analyst: Analyst) -> None:
     req = analyst.analyse("Each tasting takes place at one vineyard and members book tastings.")
     assert names(req) == {"tasting", "vineyard", "member"}
