@@ -475,13 +475,18 @@ def _word_repairs(lowers: list[str], tags: list[str], penn: list[str], i: int) -
 
 def _second_predicate(lowers: list[str], tags: list[str], i: int) -> bool:
     """Whether the -s word after 'and' is a second verb of the clause's subject: a verb came before, the word before
-    'and' (or its comma) is a singular noun (no list of plurals, as 'owners and pets'), and an object or a preposition
-    follows."""
+    'and' (or its comma) is a singular noun (no list of plurals, as 'owners and pets') or a determiner follows the
+    word, and an object or a preposition follows."""
     before = i - 3 if tags[i - 2] == "COMMA" else i - 2  # '..., is made by one customer, and lists the passengers'
     singular_before = before > 0 and tags[before] == "NOUN" and singular(lowers[before]) == lowers[before]
     verb_before = any(t in ("VERB", "AUX") for t in tags[:before])
     third = _third_person(lowers[i]) and _can_be(lowers[i], "VERB")
-    return singular_before and verb_before and third and _next(tags, i) in ("PREP", "DET", "NUM", "ADJ", "NOUN")
+    # 'is between two members and records the frames': a determiner right after it ends no list of nouns
+    determined = before > 0 and tags[before] == "NOUN" and _next(tags, i) == "DET"
+    return (singular_before or determined) and verb_before and third and _next(tags, i) in _PREDICATE_NEXT
+
+
+_PREDICATE_NEXT = ("PREP", "DET", "NUM", "ADJ", "NOUN")
 
 
 def _acronyms(words: list[str], tags: list[str]) -> None:

@@ -1166,6 +1166,12 @@ def test_a_typo_the_tagger_s_lexicon_holds_as_a_noun_is_still_corrected() -> Non
     assert tags("each job uses materals from the merchant")["materials"] == "NOUN"
 
 
+def test_a_word_after_and_with_a_determiner_after_it_is_a_second_verb() -> None:
+    assert tags("Every match is between two members and records the frames.")["records"] == "VERB"
+    assert tags("Each bout is between two fencers and records each score.")["records"] == "VERB"
+    assert tags("Members borrow books and records.")["records"] == "NOUN"  # the last of a list
+
+
 def test_a_second_predicate_after_and_links_the_subject(analyst: Analyst) -> None:
     req = analyst.analyse("A tasting is for one wine club and takes place at one vineyard. Members book tastings.")
     assert {"tasting", "wine_club", "vineyard", "member"} == names(req)
