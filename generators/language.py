@@ -701,8 +701,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         verb_after = floating and _can_be(lowers[i + 1], "VERB") and not _third_person(lowers[i + 1])
         if verb_after and not lowers[i + 1].endswith(("ed", "ing")):
             tags[i], tags[i + 1] = "ADV", "VERB"  # 'the sessions each have a capacity': 'each' after the plural
-        if t == "AUX" and lower in ("done", "did") and prev == "AUX" and lowers[i - 1] in _BE_FORMS and nxt == "PREP":
-            tags[i] = t = "VERB"  # 'each round is done by one cleaner': 'do' after 'be' is a passive's participle
+        passive_aux = prev == "AUX" and lowers[i - 1] in _BE_FORMS | _GET
+        if t == "AUX" and lower in ("done", "did") and passive_aux and nxt == "PREP":
+            tags[i] = t = "VERB"  # 'each round is done (gets done) by one cleaner': a passive's participle
         if t == "AUX" and lower in _GET and nxt in ("DET", "NOUN", "NUM", "MANY"):
             tags[i] = t = "VERB"  # 'each specimen gets a barcode': 'get' before its object is a verb, not a passive
         if t == "MANY" and lower == "lots" and (i + 1 >= len(lowers) or lowers[i + 1] != "of"):

@@ -251,3 +251,14 @@ def test_a_thing_hangs_on_the_one_thing_a_possessive_names(analyst: Analyst) -> 
     assert cardinality(req, "appointment", "test_result") == "one-to-many"
     assert cardinality(req, "patient", "test_result") is None
     assert cardinality(req, "policy", "claim") == "one-to-many"  # many exclusions: the claim is the policy's
+
+
+def test_one_of_several_is_one(analyst: Analyst) -> None:
+    req = analyst.analyse("A turn is in one of the two signal boxes. Each match is between two of our teams.")
+    assert cardinality(req, "turn", "signal_box") == "many-to-one"
+    assert cardinality(req, "match_item", "team") == "many-to-many"  # "match" is kept as a safe rename
+
+
+def test_what_gets_done_by_someone_is_a_passive(analyst: Analyst) -> None:
+    req = analyst.analyse("Each job is at one property and gets done by one engineer.")
+    assert cardinality(req, "engineer", "job") == "one-to-many"
