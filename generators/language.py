@@ -333,6 +333,7 @@ def tag(words: list[str]) -> list[Token]:
         if _DURATION.fullmatch(lowers[i]) and _next(tags, i) == "VERB" and _can_be(lowers[i + 1], "NOUN"):
             tags[i + 1] = "NOUN"  # 'guests book two-night stays': what the duration measures is a thing
     _repair(lowers, tags)
+    _one_verb_per_clause(lowers, tags)
     _compound_nouns(lowers, tags)
     if tags and lowers[-1] in _FREQUENCIES:
         tags[-1] = "ADV"  # '... and pays monthly'
@@ -548,6 +549,29 @@ def _verb_forms(lowers: list[str], tags: list[str]) -> None:
 
 def _next(tags: list[str], i: int) -> str:
     return tags[i + 1] if i + 1 < len(tags) else ""
+
+
+def _one_verb_per_clause(lowers: list[str], tags: list[str]) -> None:
+    """A subject, a verb and a compound object have one verb: 'we repair washing machines', 'drivers complete
+    delivery runs' ('runs' ends the object) and 'maintainers review pull requests' ('review' after the plural subject
+    is the verb)."""
+    for i in range(1, len(tags) - 1):
+        said = lowers[i - 1] in ("we", "i", "they", "you") and (i < 2 or tags[i - 2] in ("COMMA", "CONJ", "REL"))
+        if said and tags[i] == "NOUN" and _next(tags, i) in _NOUN_PHRASE_START and _can_be(lowers[i], "VERB"):
+            tags[i] = "VERB"  # 'we repair washing machines': the word after the writer's 'we' is what they do
+    for i in range(2, len(tags)):
+        if tags[i] != "VERB" or tags[i - 1] != "NOUN":
+            continue
+        nxt = _next(tags, i)
+        ends = nxt not in _NOUN_PHRASE_START and not (i + 1 < len(tags) and lowers[i + 1] in _PARTICLES)
+        if tags[i - 2] == "VERB" and ends and _third_person(lowers[i]) and _can_be(lowers[i], "NOUN"):
+            tags[i] = "NOUN"  # 'complete delivery runs'
+            continue
+        opens = i < 3 or tags[i - 3] in ("COMMA", "CONJ", "COLON", "PUNCT", "REL")
+        subject = singular(lowers[i - 2]) != lowers[i - 2] and opens
+        compound_object = nxt == "NOUN" and not _third_person(lowers[i]) and _can_be(lowers[i], "NOUN")
+        if tags[i - 2] == "NOUN" and subject and compound_object and _can_be(lowers[i - 1], "VERB"):
+            tags[i - 1], tags[i] = "VERB", "NOUN"  # 'maintainers review pull requests'
 
 
 def _third_person(lower: str) -> bool:

@@ -1166,6 +1166,15 @@ def test_a_typo_the_tagger_s_lexicon_holds_as_a_noun_is_still_corrected() -> Non
     assert tags("each job uses materals from the merchant")["materials"] == "NOUN"
 
 
+def test_a_clause_with_a_compound_object_has_one_verb() -> None:
+    assert tags("Maintainers review pull requests.")["review"] == "VERB"
+    assert tags("Maintainers review pull requests.")["pull"] == "NOUN"
+    assert tags("Drivers complete delivery runs for shops.")["runs"] == "NOUN"
+    assert tags("We repair washing machines.")["repair"] == "VERB"
+    assert tags("Staff see pets run around.")["run"] == "VERB"  # a verb of the object, with its particle
+    assert tags("Parents book swim lessons in customers homes.")["homes"] == "NOUN"  # no subject after 'in'
+
+
 def test_a_word_after_and_with_a_determiner_after_it_is_a_second_verb() -> None:
     assert tags("Every match is between two members and records the frames.")["records"] == "VERB"
     assert tags("Each bout is between two fencers and records each score.")["records"] == "VERB"
