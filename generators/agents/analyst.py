@@ -26,7 +26,7 @@ from generators.entity_resolution import WEAK_ROLES, Referent, Resolver, noun_wo
 from generators.intent_parser import HasList, Link, NounPhrase, ParsedIntent, parse_intent
 from generators.intent_signals import read_features, read_objectives, read_product_name
 from generators.language import clean_intent, is_word
-from generators.lexicon import RECORDING_VERBS, TITLE_NOUNS, words
+from generators.lexicon import RECORDING_VERBS, TITLE_NOUNS
 from generators.patterns import DEFAULT_THRESHOLD, Embedder, PatternLibrary, pattern_library
 from generators.relationship_rules import Decision, RelationshipSet, decide, person_noun
 from ontology.errors import FactoryError, InvalidInputError
@@ -80,11 +80,7 @@ def _holders(parsed: ParsedIntent) -> set[int]:
     """The phrases that hold many things: 'a playlist of tracks', 'a squad of players' (not 'a list of dates'), and
     those that hang on another thing: 'nurses record each test result against the appointment'."""
     holding = {k.source.id for k in parsed.links if k.verb == "of" and k.target.plural and not _valued(k.target)}
-    return holding | {k.source.id for k in parsed.links if k.verb in _HANGING and not _valued(k.target)}
-
-
-_HANGING = words("against")
-"""Prepositions by which a thing hangs on another: 'each test result against the appointment'."""
+    return holding | {k.source.id for k in parsed.links if k.verb == "against" and not _valued(k.target)}
 
 
 def _valued(phrase: NounPhrase) -> bool:
