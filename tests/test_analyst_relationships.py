@@ -262,3 +262,10 @@ def test_one_of_several_is_one(analyst: Analyst) -> None:
 def test_what_gets_done_by_someone_is_a_passive(analyst: Analyst) -> None:
     req = analyst.analyse("Each job is at one property and gets done by one engineer.")
     assert cardinality(req, "engineer", "job") == "one-to-many"
+
+
+def test_a_singular_order_in_a_has_list_is_a_field_and_every_thing_a_part(analyst: Analyst) -> None:
+    req = analyst.analyse("Pages have a title, a slug and an order within their parent page. Editors edit pages.")
+    assert "order" not in {e.name for e in req.entities}
+    kept = analyst.analyse("Customers order plants for delivery and we send a delivery note with every order.")
+    assert cardinality(kept, "order", "delivery_note") == "one-to-many"

@@ -44,8 +44,9 @@ BUILT_IN_COLUMNS = frozenset({"id", "tenant_id", "created_at", "updated_at", "de
 ACTION_SIMILARITY = 0.7
 """How near in meaning a verb and a noun must be for the noun to name what the verb does ('borrow' and 'loan' are
 0.72 apart in the embedding model, 'buy' and 'sale' 0.71; 'book' and 'rental' 0.32, 'pay' and 'invoice' 0.47)."""
-ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document"})
-"""Patterns that a has-list names in the singular as a field ('a review has a comment'), not as a link."""
+ATTRIBUTE_LIKE = frozenset({"comment", "message", "notification", "document", "order"})
+"""Patterns that a has-list names in the singular as a field ('a review has a comment', 'a page has an order'), not as
+a link."""
 
 
 def _typed_value(item: NounPhrase) -> bool:
@@ -196,6 +197,7 @@ class Analyst(Agent):
                 )
                 is_part = (
                     item.many
+                    or item.each  # 'a delivery note with every order': what 'every' counts is a thing
                     or (item.plural and not item.generic and not _typed_value(item))
                     or (ref.how == "pattern" and ref.pattern not in (None, *ATTRIBUTE_LIKE) and not _chosen(item))
                     or (ref.name is not None and ref.name in elsewhere_keys)
