@@ -80,8 +80,11 @@ def _same_thing(item: NounPhrase, elsewhere: set[tuple[str, ...]], bare_heads: s
 def _holders(parsed: ParsedIntent) -> set[int]:
     """The phrases that hold many things: 'a playlist of tracks', 'a squad of players' (not 'a list of dates'), and
     those that hang on another thing: 'nurses record each test result against the appointment'."""
-    holding = {k.source.id for k in parsed.links if k.verb == "of" and k.target.plural and not _valued(k.target)}
-    return holding | {k.source.id for k in parsed.links if k.verb == "against" and not _valued(k.target)}
+    return {
+        k.source.id
+        for k in parsed.links
+        if (k.verb == "against" or (k.verb == "of" and k.target.plural)) and not _valued(k.target)
+    }
 
 
 def _valued(phrase: NounPhrase) -> bool:
