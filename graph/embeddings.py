@@ -40,6 +40,11 @@ class SentenceEmbedder:
         self.cache = cache
         """Where `fixed` keeps the vectors of fixed text sets (None: nowhere, they are computed each time)."""
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (the next call encodes without loading it)."""
+        return self._model is not None
+
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:

@@ -10,6 +10,9 @@ The routes live in studio/api_builds.py, api_products.py, api_knowledge.py and a
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,16 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
     root = home or factory_home()
     root.mkdir(parents=True, exist_ok=True)
     plane = control or ControlPlane(None, root)
+    state = ApiState(root, plane, IdempotencyKeys(plane))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the embedding model loads beside the first requests (about 10 s on two cores), not in the first search
+        threading.Thread(target=state.warm_up, name="embedder-warm-up", daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,  # operation ids: the functions' names
         title="Software Factory API",
         version="1",
@@ -44,7 +56,7 @@ def create_app(home: Path | None = None, control: ControlPlane | None = None) ->
             "`Authorization: Bearer <token>` (an API token of an account); errors are RFC 9457 problem details."
         ),
     )
-    app.state.factory = ApiState(root, plane, IdempotencyKeys(plane))
+    app.state.factory = state
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["meta"], response_model=Health, summary="Whether the API answers (no token needed)")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Query, Request, Security
@@ -64,6 +64,8 @@ class ApiState:
     keys: IdempotencyKeys
     _kg: KnowledgeGraph | None = None
     _kg_lock: Lock = field(default_factory=Lock)
+    warm: Event = field(default_factory=Event)
+    """Set once `warm_up` has finished (whether or not the model could be loaded)."""
 
     def kg(self) -> KnowledgeGraph:
         with self._kg_lock:
@@ -81,6 +83,8 @@ class ApiState:
                 embedder(["warm up"])
         except Exception:  # a search will say what is wrong; the API serves on
             _log.warning("the embedding model could not be loaded ahead of the first search", exc_info=True)
+        finally:
+            self.warm.set()
 
 
 def api_state(request: Request) -> ApiState:
