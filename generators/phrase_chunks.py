@@ -64,10 +64,11 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             words = tokens[j:k]
             # 'one of the two signal boxes': the count before 'of' is how many, not the count of the whole
             counting = lead[: next((m for m, t in enumerate(lead) if t.lower == "of"), len(lead))]
-            phrase = phrase_of(words, j, many=is_many(counting), single=_single(lead + words[:1]))
-            phrase.each = any(t.lower in ("each", "every") for t in lead)
             # 'one of our rooms', 'a single supplier'; not 'one or more rooms', 'one to three rooms'
             ranged = any(t.lower in ("or", "to", "more") for t in lead)
+            single = _single(lead + words[:1]) and not ranged
+            phrase = phrase_of(words, j, many=is_many(counting), single=single)
+            phrase.each = any(t.lower in ("each", "every") for t in lead)
             phrase.one = any(t.lower in ("one", "single") for t in lead) and not ranged
             phrase.ours = any(t.lower == "our" for t in lead)
             phrase.mine = any(t.lower == "my" for t in lead)

@@ -29,6 +29,8 @@ def attributes(req: Requirements, name: str) -> list[str]:
         # a place, source or destination holds each of many
         ("Meetings are held in rooms. Staff book meetings.", "meeting", "room", "many-to-one"),
         ("Tasks are assigned to a member. Members own projects.", "task", "member", "many-to-one"),
+        # 'one or more' is no single one: never just one fault for each repair job
+        ("A repair job is raised for one or more faults. Crews do repair jobs.", "repair_job", "fault", "many-to-many"),
     ],
 )
 def test_a_passive_with_a_preposition(analyst: Analyst, intent: str, a: str, b: str, expected: str) -> None:
