@@ -56,6 +56,9 @@ _SCOPE_PREPS = words("for in on at during per within inside")
 _SUBJECT_PRONOUNS = words("they he she")
 _PLACE_TIME_PREPS = words("in at on during")
 """Prepositions of a place or a time, which after a passive's agent say where or when the subject is."""
+_AFTER_AGENT_PREPS = _PLACE_TIME_PREPS | words("to from for")
+"""What follows a passive's agent and says where, when, whence or for whom the subject is: 'each parcel is delivered by
+a driver to an address', 'every weld is done by one welder to one WPS'."""
 _RUN_VERBS = words("run operate own manage")
 """Verbs by which the writer names the organisation it runs: 'We run a tutoring agency'."""
 _RECEIVE_VERBS = words("get receive")
@@ -1205,7 +1208,7 @@ class _SentenceParser:
         links, moved = self.parsed.links, list(agents)
         for k in range(mark, len(links)):
             link = links[k]
-            if link.kind == "with" and link.verb in _PLACE_TIME_PREPS and any(link.source is a for a in moved):
+            if link.kind == "with" and link.verb in _AFTER_AGENT_PREPS and any(link.source is a for a in moved):
                 links[k : k + 1] = [Link(s, link.target, "with", link.verb, None, link.evidence) for s in things]
                 moved.append(link.target)  # '... in a room at a time slot': the slot is the talk's too
 

@@ -271,3 +271,9 @@ def test_a_singular_order_in_a_has_list_is_a_field_and_every_thing_a_part(analys
     assert "order" not in {e.name for e in req.entities}
     kept = analyst.analyse("Customers order plants for delivery and we send a delivery note with every order.")
     assert cardinality(kept, "order", "delivery_note") == "one-to-many"
+
+
+def test_where_a_passive_goes_after_its_agent_is_the_subjects(analyst: Analyst) -> None:
+    req = analyst.analyse("Every weld is done by one welder to one WPS. A welder holds qualifications.")
+    assert cardinality(req, "weld", "wps") == "many-to-one"
+    assert cardinality(req, "welder", "wps") is None
