@@ -98,64 +98,48 @@ def knowledge(
     trace_id = intent.trace_id
     fp = fingerprint(CODE_VERSION, telemetry.fingerprint, release.commit)
     with stage.running(trace_id):
-        result = stage.previous(fp, KnowledgeResult) or _record_the_build(
-            ctx, stage, intent, blueprint, artifacts, validation, deployment, telemetry, fp
-        )
+        result = stage.previous(fp, KnowledgeResult)
+        if result is None:
+            stage.publish(trace_id)
+            chain = ctx.graph().trace(trace_id, ctx.tenant)
+            record = ctx.control.product(ctx.tenant, ctx.product)
+            seconds = round(sum((record.duration_map() if record else {}).values()), 3)
+            patterns = sorted({e.pattern for e in blueprint.blueprint.entities if e.pattern})
+            ctx.control.record_build(
+                tenant=ctx.tenant,
+                product=ctx.product,
+                revision=intent.revision,
+                trace_id=trace_id,
+                template=artifacts.template,
+                patterns=",".join(patterns),
+                passed=validation.ok,
+                tests_passed=validation.passed,
+                tests_failed=validation.failed + validation.errors,
+                lint_findings=len(validation.lint),
+                duration_s=seconds,
+                p95_ms=telemetry.overall.p95_ms,
+                error_rate=telemetry.overall.error_rate,
+                slo_breaches=len(telemetry.breaches),
+            )
+            ctx.control.upsert_product(
+                ctx.tenant,
+                ctx.product,
+                revision=intent.revision,
+                trace_id=trace_id,
+                status="built",
+                service_url=deployment.url,
+            )
+            refresh_insights(ctx.home, ctx.control)  # what the architect reads when it plans the next product
+            result = stage.keep(
+                KnowledgeResult(
+                    stages=sorted({step.stage for step in chain}),
+                    facts=len(chain),
+                    patterns=patterns,
+                    build_seconds=seconds,
+                    trace_id=trace_id,
+                    fingerprint=fp,
+                )
+            )
     # only now, with every stage done, does a follower see the build as built
     ctx.control.set_intent_status(intent.intent_id, "built", trace_id=trace_id)
     return result
-
-
-def _record_the_build(
-    ctx: StageContext,
-    stage: StageRun,
-    intent: IntentResult,
-    blueprint: BlueprintResult,
-    artifacts: ArtifactsResult,
-    validation: ValidationResult,
-    deployment: DeploymentResult,
-    telemetry: TelemetryResult,
-    fp: str,
-) -> KnowledgeResult:
-    """Publish the chain, record the build's outcome and recompute the insights."""
-    trace_id = intent.trace_id
-    stage.publish(trace_id)
-    chain = ctx.graph().trace(trace_id, ctx.tenant)
-    record = ctx.control.product(ctx.tenant, ctx.product)
-    seconds = round(sum((record.duration_map() if record else {}).values()), 3)
-    patterns = sorted({e.pattern for e in blueprint.blueprint.entities if e.pattern})
-    ctx.control.record_build(
-        tenant=ctx.tenant,
-        product=ctx.product,
-        revision=intent.revision,
-        trace_id=trace_id,
-        template=artifacts.template,
-        patterns=",".join(patterns),
-        passed=validation.ok,
-        tests_passed=validation.passed,
-        tests_failed=validation.failed + validation.errors,
-        lint_findings=len(validation.lint),
-        duration_s=seconds,
-        p95_ms=telemetry.overall.p95_ms,
-        error_rate=telemetry.overall.error_rate,
-        slo_breaches=len(telemetry.breaches),
-    )
-    ctx.control.upsert_product(
-        ctx.tenant,
-        ctx.product,
-        revision=intent.revision,
-        trace_id=trace_id,
-        status="built",
-        service_url=deployment.url,
-    )
-    refresh_insights(ctx.home, ctx.control)  # what the architect reads when it plans the next product
-    return stage.keep(
-        KnowledgeResult(
-            stages=sorted({step.stage for step in chain}),
-            facts=len(chain),
-            patterns=patterns,
-            build_seconds=seconds,
-            trace_id=trace_id,
-            fingerprint=fp,
-        )
-    )
