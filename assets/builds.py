@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 from dagster import (
+    AssetCheckEvaluation,
     DagsterEvent,
     DagsterEventType,
     DagsterInstance,
@@ -158,6 +159,18 @@ def _reason(event: DagsterEvent) -> str:
     message = error.message.strip() if error is not None else "failed"
     first = message.splitlines()[0] if message else "failed"
     return f"{event.step_key}: {first.split(': ', 1)[-1] if first.count(':') else first}"
+
+
+def _failed_checks(evaluations: Iterable[AssetCheckEvaluation]) -> str:
+    """`blocking check(s) failed: NAME (its first issue), ...`, or "" when every check held."""
+    failed = []
+    for e in evaluations:
+        if not e.passed:
+            issues = e.metadata.get("issues")
+            first = str(issues.value).split("\n- ")[0].removeprefix("- ") if issues is not None else ""
+            first = " ".join(first.split())
+            failed.append(f"{e.check_name} ({first[:240]})" if first and first != "none" else e.check_name)
+    return f"blocking check(s) failed: {', '.join(failed)}" if failed else ""
 
 
 def _executor(name: str) -> dict[str, Any]:
@@ -325,13 +338,12 @@ def run_deep_contract(
         ) as run:
             success, run_id = run.success, run.run_id
             failures = [_reason(e) for e in run.all_events if e.is_step_failure]
-            failed_checks = [e.check_name for e in run.get_asset_check_evaluations() if not e.passed]
+            failed_checks = _failed_checks(run.get_asset_check_evaluations())
     stored = workspace.load_output("contract")
     result = ContractResult.model_validate(stored) if stored is not None and not failures else None
     error = None
     if not success:
-        checks = f"blocking check(s) failed: {', '.join(failed_checks)}" if failed_checks else ""
-        error = checks or "; ".join(failures) or "failed"
+        error = failed_checks or "; ".join(failures) or "failed"
     return ContractOutcome(run_id, success, result, error)
 
 
@@ -354,11 +366,9 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
         ) as result:
             success, run_id, events = result.success, result.run_id, list(result.all_events)
     settle_publishes(ProductRef(tenant, product))  # one its in-process steps left running, if any
-    checks = {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-        for e in events
-        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
-    }
+    check_event = DagsterEventType.ASSET_CHECK_EVALUATION
+    evaluations = [e.asset_check_evaluation_data for e in events if e.event_type == check_event]
+    checks = {e.check_name: e.passed for e in evaluations}
     failures = [_reason(e) for e in events if e.is_step_failure]
     stages: dict[str, str] = {}
     for e in events:
@@ -369,12 +379,9 @@ def _build_product(tenant: str, product: str, home: Path | None, executor: str, 
     names = [a.key.to_user_string() for a in LIFECYCLE]
     results = BuildResults.load(workspace)  # this build's results, not an older one's
     stages = {n: stages.get(n, "skipped") for n in names}
-    failed_check = [name for name, ok in checks.items() if not ok]
     error = None
     if not success:
-        error = (
-            f"blocking check(s) failed: {', '.join(failed_check)}" if failed_check else "; ".join(failures) or "failed"
-        )
+        error = _failed_checks(evaluations) or "; ".join(failures) or "failed"
         claimed = tags.get(INTENT_TAG, "")
         failed = control.intent(int(claimed)) if claimed.isdigit() else control.latest_intent(tenant, product)
         if failed is not None and failed.id is not None:

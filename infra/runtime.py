@@ -35,6 +35,10 @@ __all__ = ["DeploymentError", "LocalRuntime", "ServiceProcess", "alive", "health
 
 APP_FACTORY = "app.main:create_app"
 LOG_TAIL_LINES = 15
+START_TIMEOUT_S = 120.0
+"""How long a started service may take to answer its health check. A service that exits is seen at once;
+this bounds one that is alive but slow, and a cold interpreter on a busy machine (several builds at once
+on two cores) can take well over 30 s to import a service's libraries."""
 
 # Popen objects of the services this process started: poll() reaps them, so none stays a zombie.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -287,7 +291,7 @@ class LocalRuntime:
         name: str,
         trace_id: str,
         health_path: str = "/health",
-        timeout_s: float = 30.0,
+        timeout_s: float = START_TIMEOUT_S,
         extra_env: Mapping[str, str] | None = None,
         bound: bool = False,
     ) -> ServiceProcess:
@@ -453,7 +457,7 @@ class LocalRuntime:
         name: str,
         trace_id: str,
         health_path: str = "/health",
-        timeout_s: float = 30.0,
+        timeout_s: float = START_TIMEOUT_S,
         extra_env: Mapping[str, str] | None = None,
     ) -> ServiceProcess:
         """Start the new revision, and only once it is healthy stop the old one: no moment without a server.

@@ -65,6 +65,7 @@ def test_the_dagster_runner_builds_the_claimed_revision(factory_home: Path, monk
     assert outcome.results.intent is not None
     assert (outcome.results.intent.intent_id, outcome.results.intent.revision) == (first.id, 1)
     assert outcome.results.blueprint is not None and outcome.stages["artifacts"] == "skipped"
-    assert not outcome.success and outcome.error == "blocking check(s) failed: policy"
+    pii = "patient.full_name looks like personal data but is not flagged pii"
+    assert not outcome.success and outcome.error == f"blocking check(s) failed: policy ({pii})"  # and its first issue
     assert control.intent(first.id).status == "failed"  # the claimed revision, not the newer one
     assert control.intent(second.id).status == "submitted"
