@@ -53,6 +53,7 @@ def test_a_timeout_is_reported_as_a_failure(tmp_path: Path) -> None:
     assert report.timed_out
     assert report.failed == 1
     assert not report.ok
+    assert report.summary().endswith(f", timed out after {report.duration_s:g} s")  # the first issue a build names
 
 
 def test_failing_tests_and_lint_findings_are_reported(tmp_path: Path) -> None:
@@ -65,6 +66,7 @@ def test_failing_tests_and_lint_findings_are_reported(tmp_path: Path) -> None:
     report = Tester().test(product, timeout_s=300)
     assert report.failed == 1
     assert report.passed > 0
+    assert report.summary() == f"1 failed and 0 errors of {report.passed + 1} tests"
     assert [(f.code, f.path, f.line) for f in report.lint] == [("F401", "tests/test_zz_broken.py", 1)]
     assert not report.ok
 

@@ -67,6 +67,13 @@ class TestReport(BaseModel):
         """Every test passed (and there was at least one), nothing timed out, and the linter found nothing."""
         return self.passed > 0 and not (self.failed or self.errors or self.timed_out or self.lint)
 
+    def summary(self) -> str:
+        """One line: '2 failed and 0 errors of 74 tests', 'the suite ran no test', and whether it timed out."""
+        ran = self.passed + self.failed + self.errors
+        tests = f"{ran} test" + ("s" if ran != 1 else "")
+        line = f"{self.failed} failed and {self.errors} errors of {tests}" if ran else "the suite ran no test"
+        return f"{line}, timed out after {self.duration_s:g} s" if self.timed_out else line
+
 
 def _environment(database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}

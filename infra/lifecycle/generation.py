@@ -181,7 +181,7 @@ def blocking_checks(ctx: StageContext, blueprint: Blueprint, root: Path, trace_i
     ctx.log(contract.summary())
     broken = report.failed or report.errors or report.timed_out or not report.passed
     checks = {
-        "tests_pass": [report.output[-2000:] or "the test suite failed"] if broken else [],
+        "tests_pass": [report.summary(), *([report.output[-2000:]] if report.output else [])] if broken else [],
         "lint_clean": [f"{x.path}:{x.line} {x.code} {x.message}" for x in report.lint],
         "tenant_scoped": policy_findings(blueprint, root),
         "contract_holds": contract_issues(contract),
