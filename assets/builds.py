@@ -32,7 +32,7 @@ from dagster import (
 )
 
 from assets.definitions import LIFECYCLE, deep_contract_job, lifecycle_job
-from assets.stages import PRODUCTS, partition_key
+from assets.stages import PRODUCTS, first_issue, partition_key
 from graph.files import FileLock, write_atomically
 from infra.control import ControlPlane
 from infra.lifecycle.bookkeeping import settle_publishes
@@ -166,10 +166,8 @@ def _failed_checks(evaluations: Iterable[AssetCheckEvaluation]) -> str:
     failed = []
     for e in evaluations:
         if not e.passed:
-            issues = e.metadata.get("issues")
-            first = str(issues.value).split("\n- ")[0].removeprefix("- ") if issues is not None else ""
-            first = " ".join(first.split())
-            failed.append(f"{e.check_name} ({first[:240]})" if first and first != "none" else e.check_name)
+            first = first_issue(e)
+            failed.append(f"{e.check_name} ({first[:240]})" if first else e.check_name)
     return f"blocking check(s) failed: {', '.join(failed)}" if failed else ""
 
 

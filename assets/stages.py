@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -42,6 +43,7 @@ __all__ = [
     "LIFECYCLE_ASSETS",
     "PRODUCTS",
     "RESOURCES",
+    "first_issue",
     "lifecycle_asset",
     "partition_key",
     "split_key",
@@ -112,6 +114,10 @@ def _metadata(result: StageResult) -> dict[str, Any]:
     return shown
 
 
+_ISSUES, _NO_ISSUES = "issues", "none"
+"""The metadata key of a check's issues (a Markdown list, one `- ` item each) and its text when there are none."""
+
+
 def _check_results(bound: BoundStage, result: StageResult) -> Iterator[AssetCheckResult]:
     found = result.check_issues()
     for name, description in bound.checks.items():
@@ -121,8 +127,15 @@ def _check_results(bound: BoundStage, result: StageResult) -> Iterator[AssetChec
             passed=not issues,
             severity=AssetCheckSeverity.ERROR,
             description=description,
-            metadata={"issues": MetadataValue.md("\n".join(f"- {i}" for i in issues[:50]) or "none")},
+            metadata={_ISSUES: MetadataValue.md("\n".join(f"- {i}" for i in issues[:50]) or _NO_ISSUES)},
         )
+
+
+def first_issue(evaluation: AssetCheckEvaluation) -> str:
+    """The first issue a check evaluation recorded, on one line ("" for none)."""
+    issues = evaluation.metadata.get(_ISSUES)
+    text = str(issues.value) if issues is not None else _NO_ISSUES
+    return "" if text == _NO_ISSUES else " ".join(text.split("\n- ")[0].removeprefix("- ").split())
 
 
 def lifecycle_asset(bound: BoundStage) -> AssetsDefinition:
