@@ -711,8 +711,11 @@ class _SentenceParser:
         # '(such as cardboard, green waste or metal)': a parenthesis that opens with examples is examples throughout
         examples = self._past_examples(i + 1) > i + 1
         for k in range(i + 1, len(self.items)):
-            if self._tag(k) in ("VERB", "AUX") and not values and not examples:
-                return i  # after a value, even 'a status (draft, sent, paid)' lists its values
+            # 'a phone going off': a participle describes an example; after a value, even 'a status (draft, sent, paid)'
+            # lists its values
+            finite = self._tag(k) == "AUX" or (self._tag(k) == "VERB" and not self._token(k).lower.endswith("ing"))
+            if finite and not values and not examples:
+                return i
             if self._token(k).lower == ")":
                 inside, before = self.items[i + 1 : k], self._item(i - 1)
                 abbreviation = inside[0] if len(inside) == 1 and isinstance(inside[0], NounPhrase) else None
@@ -892,6 +895,8 @@ class _SentenceParser:
         k = j + 1
         while coordinated and self._tag(k) == "CONJ" and isinstance(self._item(k + 1), NounPhrase):
             k += 2
+        if self._token(k).lower == "(":  # 'and any incident (a fire alarm, a phone going off) is logged'
+            k = next((m + 1 for m in range(k, len(self.items)) if self._token(m).lower == ")"), k)
         while self._tag(k) == "POS" and isinstance(self.items[k + 1] if k + 1 < len(self.items) else None, NounPhrase):
             k += 2  # "and a character's inventory holds items"
         m = k
@@ -1065,6 +1070,7 @@ class _SentenceParser:
         us_for = isinstance(us, NounPhrase) and us.pronoun in ("us", "me") and self._token(j + 1).lower == "for"
         if us_for and not prep and isinstance(self._item(j + 2), NounPhrase):
             j += 2  # 'attorneys book us for depositions': what they book us for is the verb's object
+        occasions: list[Link] = []
         if j < len(items) and isinstance(items[j], NounPhrase):
             mark = len(self.parsed.links)
             group, j = self._group(j, as_object=True)
@@ -1083,6 +1089,7 @@ class _SentenceParser:
                 self._one_then_one(subject, objects[0], mark, sources=bool(prep))
             elif passive and prep:
                 self._per_each(subject, objects, mark)
+                occasions = self._each_occasion(objects, mark)
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
                 self._values_for_each(objects, mark)
             second = self._item(j)
@@ -1102,7 +1109,10 @@ class _SentenceParser:
         # 'the council needs to replace the burial register': the old way, whoever wants it replaced
         wanted = self._token(i - 1).lower == "to" and self._token(i - 2).lemma in LET_VERBS
         actor = [] if verb.lemma in _REPLACING_VERBS and wanted else subject
+        related = len(self.parsed.links)
         self._relate(actor, verb.lemma, prep, objects, passive=passive, negated=negated, plain=plain)
+        if occasions or (passive and prep in _PLACE_PREPS and self.frame is not None):
+            self._shared_per_occasion(related, occasions)
         if passive and objects and prep not in ("", "by") and self._token(j).lower == "by":
             # 'a collection is made from one farm by one tanker': the agent after another preposition's object
             agent = self._item(j + 1)
@@ -1165,6 +1175,29 @@ class _SentenceParser:
         counts the subject, not that object."""
         if len(objects) == 1:
             self._to_subject(subject, mark, lambda link: link.verb == "per" and link.source is objects[0])
+
+    def _each_occasion(self, objects: list[NounPhrase], mark: int) -> list[Link]:
+        """The links of 'for each' or 'for every' after a passive's object, which name an occasion: 'invigilators are
+        assigned to rooms for each session' is made again for every session."""
+        return [
+            k
+            for k in self.parsed.links[mark:]
+            if k.kind == "with" and k.verb in ("for", "per") and k.target.each and any(k.source is o for o in objects)
+        ]
+
+    def _shared_per_occasion(self, mark: int, occasions: list[Link]) -> None:
+        """'stewards are allocated to rings for each day', 'for every session, candidates are seated in a room': an
+        assignment made again on each occasion puts each of the subject with many of the object over time; the
+        occasion is the assignment's, not the object's."""
+        links = self.parsed.links
+        shared = False
+        for k in range(mark, len(links)):
+            link = links[k]
+            if link.kind == "passive" and link.cardinality == "many-to-one" and link.source.plural:
+                links[k] = Link(link.source, link.target, link.kind, link.verb, "many-to-many", link.evidence)
+                shared = True
+        if shared:
+            links[:] = [k for k in links if not any(k is o for o in occasions)]
 
     def _values_for_each(self, objects: list[NounPhrase], mark: int) -> None:
         """'we keep a licence number for each hostel', 'we record the name and date of death per burial': the

@@ -321,7 +321,8 @@ def tag(words: list[str]) -> list[Token]:
         infinitive = (after_noun or (i and tags[i - 1] in ("VERB", "AUX", "PRON"))) and _next(tags, i) == "NOUN"
         infinitive = infinitive or wanted
         objected = i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
-        if tags[i] == "TO" and infinitive and objected and _can_be(lowers[i + 1], "VERB"):
+        plural = i + 1 < len(penn) and penn[i + 1] == "NNS"  # 'stewards are allocated to rings for each day'
+        if tags[i] == "TO" and infinitive and objected and not plural and _can_be(lowers[i + 1], "VERB"):
             tags[i + 1] = "VERB"  # 'I want to sign the consent form'
         wants = i and tags[i] == "TO" and _verb_lemma(lowers[i - 1]) in ("want", "need", "like", "wish")
         if wants and i + 1 < len(tags) and tags[i + 1] == "NOUN" and _can_be(lowers[i + 1], "VERB"):

@@ -38,6 +38,35 @@ def test_a_passive_with_a_preposition(analyst: Analyst, intent: str, a: str, b: 
 
 
 @pytest.mark.parametrize(
+    ("intent", "a", "b", "occasion"),
+    [
+        # 'for each day' after the object: the assignment is made again on every occasion ('rings' stays a noun)
+        ("Stewards are allocated to rings for each day. Days have a date.", "steward", "ring", "day"),
+        ("Drivers are assigned to vans for every shift. Shifts have a start time.", "driver", "van", "shift"),
+        # a sentence opened by 'for every session'
+        ("Each room has a capacity; for every session, candidates are seated in a room.", "candidate", "room", ""),
+    ],
+)
+def test_an_assignment_made_for_each_occasion_is_many_to_many(
+    analyst: Analyst, intent: str, a: str, b: str, occasion: str
+) -> None:
+    req = analyst.analyse(intent)
+    assert cardinality(req, a, b) == "many-to-many"
+    # the occasion is the assignment's, not the object's
+    assert not any({b, occasion} == {r.source, r.target} for r in req.relationships)
+
+
+def test_a_parenthesis_of_examples_between_a_subject_and_its_verb_is_passed_over(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Invigilators are assigned to rooms for each session, and any incident (a fire alarm, a phone going off) is "
+        "logged against the session and the room."
+    )
+    names = {e.name for e in req.entities}
+    assert "incident" in names and not {"fire_alarm", "phone"} & names
+    assert cardinality(req, "incident", "room") == "many-to-one"
+
+
+@pytest.mark.parametrize(
     ("intent", "a", "b", "expected"),
     [
         ("Berths are on pontoons. Owners rent berths.", "berth", "pontoon", "many-to-one"),
