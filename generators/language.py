@@ -687,7 +687,10 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         said = i - 1
         while said > 0 and tags[said] == "ADV":
             said -= 1  # 'we also need to track'
-        pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS and nxt in _NOUN_PHRASE_START | {"PREP", "TO"}
+        # 'when they book': a subject pronoun's verb may end the clause
+        ending = nxt in ("", "COMMA", "PUNCT") and not _third_person(lower)
+        pronoun = tags[said] == "PRON" and lowers[said] in _SUBJECT_WORDS
+        pronoun = pronoun and (nxt in _NOUN_PHRASE_START | {"PREP", "TO"} or ending)
         # 'members who lose something request a card': after a pronoun object, a word before its own object
         pronoun = pronoun or (tags[said] == "PRON" and lowers[said] in _QUANTITY_PRONOUNS and nxt == "DET")
         if t == "NOUN" and pronoun and _can_be(lower, "VERB"):
@@ -713,6 +716,13 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t == "NOUN" and subject_pronoun and plural_object and _can_be(lower, "VERB") and not _third_person(lower):
             tags[i] = t = "VERB"  # 'we record feeds per tank': the verb, then its object
             tags[i + 1] = "NOUN"
+        relative = i >= 2 and lowers[i - 1] in ("that", "which", "who") and tags[i - 2] == "NOUN" and third
+        relative = relative and t in ("NOUN", "VERB") and _can_be(lower, "VERB") and nxt in _NOUN_PHRASE_START
+        if relative:
+            tags[i] = t = "VERB"  # 'a casting that fails inspection': a relative pronoun's verb, not a compound noun
+        paired = i >= 2 and prev == "CONJ" and tags[i - 2] == "VERB" and _third_person(lowers[i - 2]) and third
+        if t == "NOUN" and paired and _can_be(lower, "VERB") and nxt in ("", "COMMA", "PUNCT", "DET"):
+            tags[i] = t = "VERB"  # 'the driver accepts or declines': a verb joined to a verb of the same form
         participle = lower.endswith("ing") and prev in ("NOUN", "COMMA", "") and nxt in ("DET", "REL", "PRON")
         if t == "NOUN" and participle and (_can_be(lower[:-3], "VERB") or _can_be(lower[:-3] + "e", "VERB")):
             tags[i] = t = "VERB"  # 'a certificate listing my doses': a participle takes its object as a verb
@@ -722,10 +732,11 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t == "ADV" and counted_word and _can_be(lower, "NOUN"):
             tags[i] = t = "NOUN"  # 'distilled in one still from one recipe': what a number counts is a noun
         floating = lower in ("each", "all") and prev == "NOUN" and singular(lowers[i - 1]) != lowers[i - 1]
-        floating = floating and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START
+        floating = floating and i + 2 < len(tags) and tags[i + 2] in _NOUN_PHRASE_START | {"PREP"}
         verb_after = floating and _can_be(lowers[i + 1], "VERB") and not _third_person(lowers[i + 1])
         if verb_after and not lowers[i + 1].endswith(("ed", "ing")):
-            tags[i], tags[i + 1] = "ADV", "VERB"  # 'the sessions each have a capacity': 'each' after the plural
+            # 'the sessions each have a capacity', 'assets each sit in one catchment': 'each' after the plural
+            tags[i], tags[i + 1] = "ADV", "VERB"
         passive_aux = prev == "AUX" and lowers[i - 1] in _BE_FORMS | _GET
         if t == "AUX" and lower in ("done", "did") and passive_aux and nxt == "PREP":
             tags[i] = t = "VERB"  # 'each round is done (gets done) by one cleaner': a passive's participle
@@ -743,6 +754,7 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
             and third
             and compound
             and not counted_subject
+            and not relative
             and _can_be(lower, "NOUN")
             and i + 2 < len(lowers)
         ):
@@ -780,7 +792,12 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         distributed = i >= 2 and lowers[i - 1] in ("each", "every") and tags[i - 2] == "COMMA" and nxt == "PREP"
         if distributed and _can_be(lower, "VERB") and _verb_lemma(lower) != lower and not _third_person(lower):
             tags[i] = t = "VERB"
-        elif prev in ("DET", "MANY", "NUM") and t == "VERB" and not (lower.endswith("ed") and nxt == "NOUN"):
+        elif (
+            prev in ("DET", "MANY", "NUM")
+            and t == "VERB"
+            and not (lower.endswith("ed") and nxt == "NOUN")
+            and not relative
+        ):
             tags[i] = t = "NOUN"  # 'a start time', 'a finding has': nothing after a determiner is a verb
         elif (
             (prev == "DET" or (prev == "NUM" and _can_be(lower, "NOUN")))

@@ -284,6 +284,19 @@ def test_after_each_the_next_phrase_qualifies_the_head(analyst: Analyst) -> None
 
 def test_a_relative_pronoun_is_followed_by_its_verb() -> None:
     assert tags("Forms hold fields that map to columns")["map"] == "VERB"
+    assert tags("A weld that fails testing gets a repair")["fails"] == "VERB"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word"),
+    [
+        ("Guests pay a deposit when they book", "book"),  # a subject pronoun's verb that ends the clause
+        ("The host approves or declines", "declines"),  # a verb joined to a verb of the same form
+        ("Lockers each sit in one corridor", "sit"),  # 'each' after a plural, then a preposition
+    ],
+)
+def test_a_verb_the_tagger_reads_as_a_noun(sentence: str, word: str) -> None:
+    assert tags(sentence)[word] == "VERB"
 
 
 def test_a_clause_after_comma_and_may_open_with_a_subject_and_its_preposition(analyst: Analyst) -> None:
