@@ -18,7 +18,7 @@ from functools import cache
 
 from lemminflect import getAllLemmas, getInflection, getLemma
 
-from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, RECORDING_VERBS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -334,6 +334,7 @@ def tag(words: list[str]) -> list[Token]:
         if _DURATION.fullmatch(lowers[i]) and _next(tags, i) == "VERB" and _can_be(lowers[i + 1], "NOUN"):
             tags[i + 1] = "NOUN"  # 'guests book two-night stays': what the duration measures is a thing
     _repair(lowers, tags)
+    _imperative(lowers, tags)
     _one_verb_per_clause(lowers, tags)
     _compound_nouns(lowers, tags)
     if tags and lowers[-1] in _FREQUENCIES:
@@ -632,6 +633,22 @@ def _last_verb_of_clause(tags: list[str], i: int) -> bool:
         if t in ("VERB", "AUX"):
             return False
     return True
+
+
+_COMMANDS = RECORDING_VERBS | HAVE_VERBS | words("need manage")
+"""Verbs a list of requirements opens with: 'Track unit holdings per fund', 'need a due date and a reminder'."""
+
+
+def _imperative(lowers: list[str], tags: list[str]) -> None:
+    """'Track votes per reviewer', 'store the check date': a sentence that opens with a verb of keeping or needing and
+    has no verb of its own is a command, not a noun phrase."""
+    if len(tags) < 2 or lowers[0] not in _COMMANDS or tags[0] not in ("NOUN", "ADJ"):
+        return
+    clause = next((k for k, t in enumerate(tags) if t in ("COMMA", "COLON", "PUNCT", "REL")), len(tags))
+    # 'Track votes per reviewer': a plural the tagger read as the verb is the command's object
+    plural = tags[1] == "VERB" and _third_person(lowers[1]) and _can_be(lowers[1], "NOUN")
+    if (tags[1] in _NOUN_PHRASE_START - {"PRON"} or plural) and not {"VERB", "AUX"} & set(tags[2:clause]):
+        tags[0], tags[1] = "VERB", "NOUN" if plural else tags[1]
 
 
 def _repair(lowers: list[str], tags: list[str]) -> None:

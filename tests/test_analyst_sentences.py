@@ -299,6 +299,15 @@ def test_a_verb_the_tagger_reads_as_a_noun(sentence: str, word: str) -> None:
     assert tags(sentence)[word] == "VERB"
 
 
+def test_a_sentence_that_opens_with_a_verb_of_keeping_is_a_command() -> None:
+    assert tags("Track readings per meter")["track"] == "VERB"
+    assert tags("Track readings per meter")["readings"] == "NOUN"
+    assert tags("Need a due date and a reminder")["need"] == "VERB"
+    # with a verb of its own, the opening word leads the subject
+    assert tags("Record shops sell vinyl")["record"] == "NOUN"
+    assert tags("Track days are popular")["track"] == "NOUN"
+
+
 def test_a_clause_after_comma_and_may_open_with_a_subject_and_its_preposition(analyst: Analyst) -> None:
     req = analyst.analyse("Agents work in a branch, and every note on a lead is kept with its author.")
     assert cardinality(req, "agent", "note") is None
