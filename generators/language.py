@@ -733,6 +733,9 @@ def _repair(lowers: list[str], tags: list[str]) -> None:
         if t == "NOUN" and subject_pronoun and plural_object and _can_be(lower, "VERB") and not _third_person(lower):
             tags[i] = t = "VERB"  # 'we record feeds per tank': the verb, then its object
             tags[i + 1] = "NOUN"
+        listed = prev == "VERB" and _verb_lemma(lowers[i - 1]) == "have" and nxt in ("COMMA", "CONJ")
+        if t == "VERB" and listed and base and _can_be(lower, "NOUN") and not _participle_is_itself(lower):
+            tags[i] = t = "NOUN"  # 'each appliance has make, model and serial number': a list of what it has
         relative = i >= 2 and lowers[i - 1] in ("that", "which", "who") and tags[i - 2] == "NOUN" and third
         relative = relative and t in ("NOUN", "VERB") and _can_be(lower, "VERB") and nxt in _NOUN_PHRASE_START
         if relative:

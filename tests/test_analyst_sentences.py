@@ -299,6 +299,11 @@ def test_a_verb_the_tagger_reads_as_a_noun(sentence: str, word: str) -> None:
     assert tags(sentence)[word] == "VERB"
 
 
+def test_a_list_after_has_is_of_nouns() -> None:
+    assert tags("Each boiler has make, model and serial number")["make"] == "NOUN"
+    assert tags("They have read, marked and returned it")["read"] == "VERB"  # a participle that is its own base
+
+
 def test_a_sentence_that_opens_with_a_verb_of_keeping_is_a_command() -> None:
     assert tags("Track readings per meter")["track"] == "VERB"
     assert tags("Track readings per meter")["readings"] == "NOUN"
