@@ -41,7 +41,8 @@ def decide(
     """The relationship one stated link makes between two resolved entities."""
     counted = target if link.target.many and not link.source.many else ""
     verb_words = link.verb.split()
-    becoming = len(verb_words) == 2 and verb_words[0] in _BECOMING_VERBS and verb_words[1] == "into"
+    first, last = (verb_words[0], verb_words[-1]) if verb_words else ("", "")
+    becoming = len(verb_words) == 2 and first in _BECOMING_VERBS and last == "into"
     if becoming and link.kind in ("verb", "passive"):
         # 'each referral is turned into one procedure', 'an accepted quote is converted into an order': what exists
         # first holds the key of what it became, as after 'become'
@@ -54,13 +55,13 @@ def decide(
         return Decision(source, target, "one-to-many", link.verb, f"'{link.verb}' the subject's own", counted=counted)
     if link.kind == "verb" and link.target.many and not link.source.many:
         # 'a maintenance contract covers many buildings', 'a story can appear in several sections': never just one
-        shared = " " in link.verb or link.verb.split()[0] in SHARING_VERBS | CHOICE_VERBS | MEMBER_VERBS
+        shared = " " in link.verb or first in SHARING_VERBS | CHOICE_VERBS | MEMBER_VERBS
         card = "many-to-many" if shared else "one-to-many"
         return Decision(source, target, card, link.verb, f"'{link.verb}' many", counted=counted)
     if link.kind == "verb" and " " not in link.verb and link.target.one and not link.target.plural:
         # 'a rule targets one segment', 'each slot holds one product': one of the object for each of the subject
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' one")
-    if link.kind == "verb" and link.verb.split()[0] in SHARING_VERBS:
+    if link.kind == "verb" and first in SHARING_VERBS:
         one_each = link.source.each and not link.source.plural
         if one_each and not (link.target.plural or link.target.many or link.target.each):
             # 'each brew follows a recipe': each of many takes one of a thing that exists on its own
@@ -75,10 +76,10 @@ def decide(
     if link.kind == "verb" and link.verb in MEMBER_VERBS and link.target.plural and not link.target.single:
         # 'visitors join virtual queues for rides': a member of many, each with many members
         return Decision(source, target, "many-to-many", link.verb, f"'{link.verb}' many")
-    if link.kind == "verb" and link.verb.endswith(" in") and link.verb.split()[0] in _HANDING_IN:
+    if link.kind == "verb" and link.verb.endswith(" in") and first in _HANDING_IN:
         # 'divers hand in a form', 'passengers fill in a claim': 'in' finishes the verb; each writes many over time
         return Decision(source, target, "one-to-many", link.verb, f"'{link.verb}' hands in one at a time")
-    if link.kind == "verb" and (link.verb.split()[0] in MEMBER_VERBS or link.verb.endswith(" in")):
+    if link.kind == "verb" and (first in MEMBER_VERBS or link.verb.endswith(" in")):
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' makes the subject a member of one")
     a, b = patterns
     known = library.related(a, b) if a and b else None
@@ -107,14 +108,14 @@ def decide(
             return Decision(source, target, "one-to-many", link.verb, "one thing 'of' a plural", default=True)
         return Decision(source, target, "many-to-one", link.verb, f"'{link.verb}' a single one", default=True)
     one_each = link.source.each and not link.source.plural
-    placed = link.verb.split()[-1] in _PLACES and link.target.single
+    placed = last in _PLACES and link.target.single
     if " " in link.verb and one_each and placed and not (link.target.plural or link.target.many):
         # 'each machine sits at a location', 'every dog stays in a kennel': each of many in one place
         return Decision(source, target, "many-to-one", link.verb, "each with a single one")
     if " " in link.verb and link.target.each and not link.source.plural:
         # 'a judge presides over each hearing': one of the subject for each of the objects
         return Decision(source, target, "one-to-many", link.verb, "a verb with a preposition and 'each'")
-    if link.verb.split()[0] in MOTION_VERBS and link.verb.split()[-1] in ("from", "to") and not link.target.many:
+    if first in MOTION_VERBS and last in ("from", "to") and not link.target.many:
         # 'finds come from a context', 'menu items point to pages': each comes from, or goes to, one
         return Decision(source, target, "many-to-one", link.verb, "each goes to or comes from one")
     if " " in link.verb and link.target.one and not (link.target.plural or link.target.many):
