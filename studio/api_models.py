@@ -19,7 +19,7 @@ from graph.trace import TraceStep
 from infra.events import EVENT_TYPE_PREFIX, EVENT_TYPES, check_event_types
 from infra.idempotency import MAX_KEY_CHARS
 from infra.records import MAX_BLUEPRINT_CHARS, MAX_INTENT_CHARS, MAX_REASON_CHARS
-from infra.webhooks import MAX_URL_CHARS
+from infra.webhooks import MAX_URL_CHARS, URL_PATTERN
 from ontology.errors import InvalidInputError
 
 __all__ = [
@@ -347,7 +347,7 @@ class WebhookRequest(BaseModel):
     tenant: Slug
     url: str = Field(
         max_length=MAX_URL_CHARS,
-        pattern=r"^https?://[!-~]+$",
+        pattern=URL_PATTERN,
         description="An http(s) URL (visible ASCII: percent-encode the rest) whose host resolves to public addresses "
         "(unless the factory allows private).",
     )
