@@ -31,6 +31,7 @@ from generators.lexicon import (
     GATHERING_VERBS,
     HAVE_VERBS,
     LET_VERBS,
+    PERIODS,
     PERSON_NOUNS,
     PRODUCT_HEADS,
     RECORDING_VERBS,
@@ -78,8 +79,6 @@ _UNITS = words(
     "ounce kwh kilowatt watt unit"
 )
 """Units of measure: 'charged per tonne', 'priced per kilogram' name how a price is counted, no thing."""
-_PERIODS = words("hour day night week month quarter term year")
-"""Periods of time: 'one season per year' is one in each of them."""
 _BLANK = Token("", "", "", "")
 
 
@@ -1056,7 +1055,7 @@ class _SentenceParser:
         prep = ""
         timed = self._item(j)
         counted = isinstance(timed, NounPhrase) and (timed.each or timed.many or timed.one)
-        if counted and isinstance(timed, NounPhrase) and timed.head in _PERIODS and self._tag(j + 1) == "PREP":
+        if counted and isinstance(timed, NounPhrase) and timed.head in PERIODS and self._tag(j + 1) == "PREP":
             j += 1  # 'tags are inspected every 7 days by an inspector': a time between a verb and its preposition
         while self._tag(j) in ("PREP", "TO"):
             prep = self._token(j).lower
@@ -1080,7 +1079,7 @@ class _SentenceParser:
                 more, j = self._group(j + 2, as_object=True)  # 'directors sit on the board and on committees'
                 group += more
             objects = self._resolve(group)
-            if prep == "per" and all(o.head in _UNITS | _PERIODS and not o.each for o in objects):
+            if prep == "per" and all(o.head in _UNITS | PERIODS and not o.each for o in objects):
                 self._mark(objects, "aside")  # 'trade customers pay per tonne': a unit of measure, no thing
                 objects = []
             if passive and prep == "by":
@@ -1093,7 +1092,7 @@ class _SentenceParser:
             if verb.lemma in HAVE_VERBS and not passive and not prep and all(p.generic for p in subject):
                 self._values_for_each(objects, mark)
             second = self._item(j)
-            periodic = isinstance(second, NounPhrase) and (second.head in _PERIODS or second.generic)  # 'every hour'
+            periodic = isinstance(second, NounPhrase) and (second.head in PERIODS or second.generic)  # 'every hour'
             if verb.lemma in _GIVING_VERBS and not (prep or passive or periodic) and isinstance(second, NounPhrase):
                 objects, j = self._given(objects, j)
         antecedent, self.antecedent = self.antecedent, None

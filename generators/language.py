@@ -18,7 +18,7 @@ from functools import cache
 
 from lemminflect import getAllLemmas, getInflection, getLemma
 
-from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, RECORDING_VERBS, words
+from generators.lexicon import HAVE_VERBS, LET_VERBS, MANY_WORDS, PERIODS, RECORDING_VERBS, words
 
 __all__ = [
     "CARDINALITY_TOKENS",
@@ -266,6 +266,8 @@ _DURATION = re.compile(
 _BE_FORMS = words("is are was were be been being")
 _NOUN_ADJ = ("NOUN", "ADJ")
 _NOUN_PHRASE_START = frozenset({"DET", "NOUN", "ADJ", "PRON", "NUM", "MANY"})
+_WHEN = PERIODS | words("season morning evening")
+"""Periods after 'each' or 'every' that say when: 'each quarter citizens are picked', 'every morning cleaners ...'."""
 
 
 def _coarse(lower: str, penn: str, previous: str | None) -> str:
@@ -464,7 +466,7 @@ def _word_repairs(lowers: list[str], tags: list[str], penn: list[str], i: int) -
     paired = paired and _verb_lemma(lowers[i]) == lowers[i] and _can_be(lowers[i], "NOUN")
     if paired and tags[i] == "VERB" and tags[i + 1] == "NOUN":
         tags[i] = "NOUN"
-    timed = lowers[i - 1] in ("each", "every") and lowers[i] in _PERIOD_WORDS and tags[i + 1] == "NOUN"
+    timed = lowers[i - 1] in ("each", "every") and lowers[i] in _WHEN and tags[i + 1] == "NOUN"
     if timed and singular(lowers[i + 1]) != lowers[i + 1]:
         tags[i - 1], tags[i] = "ADV", "ADV"  # 'each quarter citizens are picked': a time, then the subject
     gerund = i >= 2 and tags[i - 2] == "AUX" and penn[i - 2] == "VBG"  # 'doing hawk walks and ...'
@@ -502,9 +504,6 @@ def _acronyms(words: list[str], tags: list[str]) -> None:
         if capital and tags[i] in ("PREP", "CONJ", "DET"):
             tags[i] = "NOUN"
 
-
-_PERIOD_WORDS = words("day night week fortnight month quarter term season year morning evening")
-"""Periods after 'each' or 'every' that say when: 'each quarter citizens are picked'."""
 
 _TAKE_FORMS = words("take takes took taken taking")
 

@@ -16,6 +16,7 @@ __all__ = [
     "MANY_WORDS",
     "MEMBER_VERBS",
     "MOTION_VERBS",
+    "PERIODS",
     "PERSON_NOUNS",
     "PRODUCT_HEADS",
     "RECORDING_VERBS",
@@ -91,6 +92,10 @@ GENERIC_NOUNS = words("""
 
 Some of these are pattern names: a pattern match still makes them entities; being generic only
 stops an unmatched noun from being promoted."""
+
+PERIODS = words("hour day night week fortnight month quarter term year")
+"""Periods of time: 'one season per year' is one in each of them, 'paid per month' counts no thing. A season is a thing
+of its own in a league ('a league runs one season per year')."""
 
 WEEKDAYS = words("monday tuesday wednesday thursday friday saturday sunday")
 """Days of the week: 'each Sunday' is a time, 'the Saturday sessions' are sessions."""
