@@ -188,12 +188,16 @@ def one_value(p: NounPhrase) -> bool:
 
 def noun_words(p: NounPhrase) -> list[str]:
     """The naming words of a phrase: its nouns in the singular, without adjectives or numbers; at most two."""
-    words = [t.lemma for t in p.tokens if t.tag == "NOUN" and re.fullmatch(r"[a-z][a-z_]*", t.lemma)]
-    lowers = [t.lower for t in p.tokens]
+    tokens = p.tokens
+    joined = [n for n, t in enumerate(tokens) if t.lower in ("and", "or")]
+    if joined:
+        tokens = tokens[joined[-1] + 2 :]  # 'morning and afternoon shifts': the joined words qualify the shifts
+    words = [t.lemma for t in tokens if t.tag == "NOUN" and re.fullmatch(r"[a-z][a-z_]*", t.lemma)]
+    lowers = [t.lower for t in tokens]
     if "of" in lowers and words:  # 'episode of care', 'bill of lading': the words from the last noun before 'of'
         first = lowers.index("of")
-        before = [t.lemma for t in p.tokens[:first] if t.tag == "NOUN"]
-        after = [t.lemma for t in p.tokens[first + 1 :] if t.tag == "NOUN"]
+        before = [t.lemma for t in tokens[:first] if t.tag == "NOUN"]
+        after = [t.lemma for t in tokens[first + 1 :] if t.tag == "NOUN"]
         return [*before[-1:], "of", *after[-2:]] if before and after else words[-2:]
     if len(words) > 1 and words[0] in WEEKDAYS:
         words = words[1:]  # 'the Saturday sessions' are sessions held on a day

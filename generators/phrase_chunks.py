@@ -19,6 +19,8 @@ _KINDS = words("kind type sort")
 """Heads that say what their 'of' phrase is a kind of: 'caravans and tents are kinds of unit'."""
 _MEASURES = words("number count amount quantity total")
 """Heads that keep a plural after 'of' in their phrase: 'number of seats'."""
+_TIMES_OF = words("morning afternoon evening night day weekday weekend summer winter spring autumn")
+"""Nouns that say when a thing happens and may be joined before it: 'morning and afternoon shifts'."""
 
 
 class PhraseMaker(Protocol):
@@ -42,7 +44,7 @@ def chunk(tokens: list[Token], phrase_of: PhraseMaker) -> list[Item]:
             or _more_than(tokens, i, j)
         ):
             j += 1
-        k = j
+        k = _joined_modifiers(tokens, j)
         while k < len(tokens) and tokens[k].tag == "ADJ":
             k += 1
         while k < len(tokens) and tokens[k].tag == "NOUN":
@@ -137,3 +139,21 @@ def _any_number(tokens: list[Token], i: int, j: int) -> bool:
     if j > i and tokens[j].lower == "number" and tokens[j - 1].lower == "any":
         return j + 2 < len(tokens) and tokens[j + 1].lower == "of" and tokens[j + 2].tag in ("NOUN", "ADJ", "DET")
     return j > i + 1 and tokens[j].lower == "of" and tokens[j - 1].lower == "number" and tokens[j - 2].lower == "any"
+
+
+def _joined_modifiers(tokens: list[Token], j: int) -> int:
+    """Where a noun's qualifying words go on when two are joined by 'and' or 'or' before it: 'early and late shifts',
+    'morning and afternoon shifts' are shifts. Other nouns before 'and' are things of their own ('customers and staff
+    members'). Else j."""
+    k = j
+    while k < len(tokens) and tokens[k].tag == "ADJ":
+        k += 1
+    if k == j and not (k < len(tokens) and tokens[k].tag == "NOUN" and tokens[k].lower in _TIMES_OF):
+        return j
+    after = k + (k == j)  # past the adjectives, or past the one time word
+    if after + 2 >= len(tokens) or tokens[after].lower not in ("and", "or"):
+        return j
+    second = tokens[after + 1]
+    joined = second.tag == "ADJ" if k > j else second.tag == "NOUN" and second.lower in _TIMES_OF
+    then_noun = tokens[after + 2].tag in ("ADJ", "NOUN")
+    return after + 1 if joined and then_noun else j

@@ -1666,3 +1666,20 @@ def test_what_a_thing_is_turned_into_is_its_successor(analyst: Analyst) -> None:
 def test_each_of_what_an_owner_has_is_its_own(analyst: Analyst) -> None:
     req = analyst.analyse("Nurses record every wound a patient has, and each wound gets dressings.")
     assert cardinality(req, "patient", "wound") == "one-to-many"
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "Volunteers cover morning and afternoon shifts. Shops sell items.",
+        "Volunteers cover early and late shifts. Shops sell items.",
+    ],
+)
+def test_words_joined_before_a_noun_qualify_it(analyst: Analyst, intent: str) -> None:
+    req = analyst.analyse(intent)
+    assert "shift" in names(req)
+    assert not {"morning", "afternoon_shift", "late_shift"} & names(req)
+
+
+def test_nouns_joined_before_a_noun_are_things_of_their_own(analyst: Analyst) -> None:
+    assert {"customer", "staff_member"} <= names(analyst.analyse("Customers and staff members book rooms."))
