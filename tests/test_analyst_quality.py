@@ -28,19 +28,20 @@ ones on intents the analyst has not seen."""
 DEV_SPLIT_FLOORS: Floors = {"entity_f1": 0.90, "relationship_f1": 0.66, "attribute_recall": 0.57}
 """A little under what the analyst reaches on the whole dev split (403 intents: 0.897, 0.654, 0.579 after the fourteenth
 round, 0.911, 0.667, 0.578 after the fifteenth, 0.913, 0.671, 0.579 after the sixteenth, 0.913, 0.673, 0.579 after the
-seventeenth, 0.914, 0.675, 0.580 after the eighteenth, the entity confidence trained on all of them), the batches of the eighth to the fourteenth rounds (ids
+seventeenth, 0.914, 0.676, 0.583 after the eighteenth, the entity confidence trained on all of them), the batches of the eighth to the fourteenth rounds (ids
 ending in -08 to -18, each written before the analyst was run on them) included. The attribute floor went from 0.605 to
 0.59 when the -17 batch joined the split and to 0.57 when the -18 batch did: each was held back to its round's end, and
 names attributes in prose that the analyst finds few of (0.384 and 0.287); the 379 before -18 reach 0.901, 0.657,
 0.605."""
 
-TEST_FLOORS: Floors = {"entity_f1": 0.875, "relationship_f1": 0.55, "attribute_recall": 0.67}
+TEST_FLOORS: Floors = {"entity_f1": 0.88, "relationship_f1": 0.555, "attribute_recall": 0.67}
 """Held-out split, never tuned on: a little under its latest measured runs (entity F1 0.871, relationship F1 0.535,
 attribute recall 0.677 after issue 14's thirteenth round; 0.881, 0.551, 0.677 after the fourteenth, whose rules of
 naming and tagging carried to it; 0.879, 0.558, 0.677 after the fifteenth, whose confidence weighs what names mean;
-0.883, 0.559, 0.683 after the sixteenth; 0.883, 0.565, 0.683 after the seventeenth and the eighteenth). The attribute floor was lowered
-once, from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall (docs/analyst.md); the
-fourth round raised it past both. Raise them as the analyst improves; never lower them without saying why."""
+0.883, 0.559, 0.683 after the sixteenth; 0.883, 0.565, 0.683 after the seventeenth; 0.886, 0.566, 0.683 after the
+eighteenth, when the entity and relationship floors went from 0.875 and 0.55 to 0.88 and 0.555). The attribute floor
+was lowered once, from 0.58 to 0.56, when the second round cost the held-out split 0.025 of attribute recall
+(docs/analyst.md); the fourth round raised it past both. Raise them as the analyst improves; never lower them without saying why."""
 
 LATER_ROUNDS = ("-08", "-09", "-10", "-11", "-12", "-13", "-14", "-15", "-16", "-17", "-18")
 """The id endings of the dev intents added in the eighth to the fourteenth rounds: DEV_FLOORS were first set before
