@@ -160,6 +160,15 @@ def test_a_short_name_after_a_compound_is_the_same_entity(analyst: Analyst) -> N
     assert cardinality(req, "pipeline_run", "artifact") == "one-to-many"
 
 
+def test_a_short_name_after_two_compounds_is_the_one_named_first(analyst: Analyst) -> None:
+    req = analyst.analyse(
+        "Consultants order sleep studies for patients: a home study or an overnight stay. A physiologist scores each "
+        "study."
+    )
+    names = {e.name for e in req.entities}
+    assert {"sleep_study", "home_study"} <= names and "study" not in names
+
+
 @pytest.mark.parametrize(
     ("intent", "a", "b", "thing"),
     [

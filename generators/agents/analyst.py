@@ -495,10 +495,12 @@ def _name_by_words(refs: dict[int, Referent], order: list[int]) -> None:
 
 
 def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
-    """'each push triggers a pipeline run ... a run can be approved': a one-word phrase after the only compound
-    entity with that head word is a short name for it, unless the word qualifies another thing ('purchase
-    orders ... order items belong to orders': an order is a thing of its own)."""
+    """'each push triggers a pipeline run ... a run can be approved': a one-word phrase after a compound entity
+    with that head word is a short name for it (for the one named first, after two: 'sleep studies ... a home study
+    ... each study'), unless the word qualifies another thing ('purchase orders ... order items belong to orders':
+    an order is a thing of its own)."""
     compounds: dict[str, set[str]] = {}
+    first_said: dict[str, int] = {}
     modifiers = {w for r in refs.values() if r.name and r.strong for w in _modifiers(noun_words(r.phrase))}
     for pid in order:  # in the order of the text
         ref = refs[pid]
@@ -507,8 +509,9 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
         words = noun_words(ref.phrase)
         if len(words) >= 2:  # 'an episode of care ... within an episode': its head is the word before 'of'
             compounds.setdefault(_head_word(words), set()).add(ref.name)
-        elif len(words) == 1 and ref.name == words[0] and len(compounds.get(words[0], ())) == 1:
-            ref.name = ref.name if words[0] in modifiers else next(iter(compounds[words[0]]))
+            first_said.setdefault(ref.name, len(first_said))
+        elif len(words) == 1 and ref.name == words[0] and compounds.get(words[0]):
+            ref.name = ref.name if words[0] in modifiers else min(compounds[words[0]], key=first_said.__getitem__)
         elif len(words) == 1 and ref.name == words[0]:
             # 'gemstones from dealers ... every stone has a carat weight': a closed compound's last word, when
             # it is a noun of its own, is a short name for it as the last word of an open one is
@@ -516,6 +519,7 @@ def _bare_heads_refer_back(refs: dict[int, Referent], order: list[int]) -> None:
                 head, tail = words[0][:k], words[0][k:]
                 if is_word(head) and is_word(tail, "NOUN"):
                     compounds.setdefault(tail, set()).add(ref.name)
+                    first_said.setdefault(ref.name, len(first_said))
 
 
 def _named_as_said_most(refs: dict[int, Referent], order: list[int]) -> None:
